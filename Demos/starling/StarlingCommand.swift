@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `starling` command-line program: identities, signed records, UDP
+/// group experiments and benchmarks.
+@main
+struct StarlingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "starling",
+        abstract: "Starling peer-to-peer overlay networking: tools and demos.",
+        subcommands: [
+            IdentityCommand.self,
+            RecordCommand.self,
+            // TEMP UDPCommand.self,
+            BenchCommand.self,
+        ]
+    )
+}

@@ -1,0 +1,51 @@
+# Starling — build, test, lint, benchmark and demo.
+#
+#   make demo   identity creation and a signed record round trip through the CLI
+#   make test   install system deps if needed, build with warnings as errors, run all tests
+#   make lint   swift format lint --strict over Sources, Tests and Demos
+#   make bench  release-build benchmarks, each against a baseline in the same run
+
+SWIFT       ?= swift
+# One set of flags for build and test, so `swift test` reuses the build.
+SWIFT_FLAGS ?= -Xswiftc -warnings-as-errors
+BENCH_SECONDS ?= 2
+DEMO_DIR    ?= demo-out
+
+.PHONY: all deps build test lint bench demo clean
+
+all: build
+
+deps:
+	@missing=""; \
+	pkg-config --exists libsodium 2>/dev/null || missing="$$missing libsodium-dev"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = "0" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "missing system packages:$$missing"; \
+		echo "install them with: sudo apt-get install -y$$missing"; \
+		exit 1; \
+	fi
+
+build: deps
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+test: build
+	$(SWIFT) test $(SWIFT_FLAGS)
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Demos Package.swift
+
+bench: deps
+	$(SWIFT) build -c release --product starling
+	.build/release/starling bench records --seconds $(BENCH_SECONDS)
+	.build/release/starling bench framing --seconds $(BENCH_SECONDS)
+
+demo: build
+	@bash scripts/demo.sh "$(DEMO_DIR)"
+
+clean:
+	rm -rf .build $(DEMO_DIR)

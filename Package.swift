@@ -1,0 +1,99 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Strict settings for every Starling target. Swift 6 language mode already
+/// enforces complete concurrency checking; CI adds `-warnings-as-errors`
+/// through the Makefile so that local builds stay quick to iterate on.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Starling",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Starling", targets: ["Starling"]),
+        .library(name: "StarlingCore", targets: ["StarlingCore"]),
+        .library(name: "StarlingIO", targets: ["StarlingIO"]),
+        .library(name: "StarlingSim", targets: ["StarlingSim"]),
+        .executable(name: "starling", targets: ["starling"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(
+            name: "StarlingCore",
+            dependencies: ["CSodium"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StarlingSim",
+            dependencies: ["StarlingCore"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StarlingIO",
+            dependencies: [
+                "StarlingCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Starling",
+            dependencies: ["StarlingCore", "StarlingIO"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "starling",
+            dependencies: [
+                "CSodium",
+                "Starling",
+                "StarlingCore",
+                "StarlingIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Demos/starling",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StarlingTestSupport",
+            path: "Tests/StarlingTestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StarlingCoreTests",
+            dependencies: ["StarlingCore", "CSodium"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StarlingSimTests",
+            dependencies: ["StarlingSim", "StarlingCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StarlingIOTests",
+            dependencies: ["StarlingIO", "StarlingCore", "StarlingTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StarlingTests",
+            dependencies: ["Starling", "StarlingCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StarlingCLITests",
+            dependencies: ["StarlingTestSupport"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,32 @@
+/// Thirty-two bytes held inline (no heap allocation), for public keys and hashes.
+///
+/// Equality and hashing are by value. Stored as four big-endian words so that
+/// comparisons are four integer compares.
+public struct Key32: Hashable, Sendable {
+    /// The size in bytes.
+    public static let size = 32
+
+    private var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
+
+    /// Creates a key from exactly 32 bytes, or returns nil for any other count.
+    public init?(_ bytes: some Collection<UInt8>) {
+        guard bytes.count == Self.size else { return nil }
+        var words: [UInt64] = [0, 0, 0, 0]
+        for (index, byte) in bytes.enumerated() {
+            words[index / 8] = words[index / 8] << 8 | UInt64(byte)
+        }
+        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
+    }
+
+    /// The 32 bytes, in order.
+    public var bytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(Self.size)
+        for word in [w0, w1, w2, w3] {
+            for shift in stride(from: 56, through: 0, by: -8) {
+                out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+@testable import StarlingCore
+
+/// Checks that every hex example in docs/PROTOCOL.md decodes and re-encodes byte for
+/// byte, so the document and the code cannot drift apart.
+@Suite struct ProtocolDocTests {
+    static let documentPath = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("docs/PROTOCOL.md").path
+
+    /// The examples the document must contain.
+    static let requiredExamples: Set<String> = ["datagram-header", "peer-record-datagram", "key-file"]
+
+    /// The test identity of the examples: seed 00 01 … 1f.
+    static let exampleKey = try! IdentityKeyPair(seed: [UInt8](0..<32))
+
+    static let exampleRecord = PeerRecord(
+        peerID: exampleKey.peerID, sequence: 7, expiresAt: UnixTime(seconds: 1_800_003_600),
+        addresses: [.ipv4(127, 0, 0, 1, port: 4000), try! PeerAddress("[::1]:4001")],
+        services: ["echo", "chat"]
+    )
+
+    /// `hex example=NAME` blocks of the document, by name.
+    static func examples() throws -> [String: [UInt8]] {
+        let text = try String(contentsOfFile: documentPath, encoding: .utf8)
+        var examples: [String: [UInt8]] = [:]
+        var current: (name: String, hex: String)?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if let block = current {
+                if line.hasPrefix("```") {
+                    examples[block.name] = parseHex(block.hex) ?? []
+                    current = nil
+                } else {
+                    current = (block.name, block.hex + line)
+                }
+            } else if line.hasPrefix("```hex example=") {
+                current = (String(line.dropFirst("```hex example=".count)), "")
+            }
+        }
+        return examples
+    }
+
+    @Test func document_containsEveryExample() throws {
+        #expect(Set(try Self.examples().keys) == Self.requiredExamples)
+    }
+
+    @Test func datagramHeader_example_roundTrips() throws {
+        let bytes = try #require(try Self.examples()["datagram-header"])
+        var reader = ByteReader(bytes)
+        let header = try DatagramHeader.decode(from: &reader)
+        #expect(header.type == .peerRecord)
+        var writer = ByteWriter()
+        header.encode(into: &writer)
+        #expect(writer.bytes == bytes)
+    }
+
+    @Test func peerRecord_example_decodesVerifiesAndReencodes() throws {
+        let bytes = try #require(try Self.examples()["peer-record-datagram"])
+        let expected = try Self.exampleRecord.sign(with: Self.exampleKey).datagram
+        #expect(bytes == expected, "expected:\n\(formatted(expected))")
+        let signed = try SignedPeerRecord.decodeDatagram(bytes)
+        let record = try signed.verify(now: UnixTime(seconds: 1_800_000_000), expecting: Self.exampleKey.peerID)
+        #expect(record == Self.exampleRecord)
+        #expect(signed.datagram == bytes)
+    }
+
+    @Test func keyFile_example_decodesAndReencodes() throws {
+        let bytes = try #require(try Self.examples()["key-file"])
+        let expected = KeyFileFormat.encode(Self.exampleKey)
+        #expect(bytes == expected, "expected:\n\(formatted(expected))")
+        let keyPair = try KeyFileFormat.decode(bytes)
+        #expect(keyPair.peerID == Self.exampleKey.peerID)
+        #expect(KeyFileFormat.encode(keyPair) == bytes)
+    }
+
+    /// Sixteen space-separated bytes per line, as the document writes them.
+    func formatted(_ bytes: [UInt8]) -> String {
+        stride(from: 0, to: bytes.count, by: 16).map { start in
+            bytes[start..<min(start + 16, bytes.count)].map { hexString([$0]) }.joined(separator: " ")
+        }.joined(separator: "\n")
+    }
+}
