@@ -22,7 +22,7 @@ import Testing
         services: ["echo", "chat"]
     )
 
-    /// `hex example=NAME` blocks of the document, by name.
+    /// `hex example=NAME` blocks of the document, by name (`#` starts a comment).
     static func examples() throws -> [String: [UInt8]] {
         let text = try String(contentsOfFile: documentPath, encoding: .utf8)
         var examples: [String: [UInt8]] = [:]
@@ -33,7 +33,8 @@ import Testing
                     examples[block.name] = parseHex(block.hex) ?? []
                     current = nil
                 } else {
-                    current = (block.name, block.hex + line)
+                    // Everything after `#` on a line is a comment.
+                    current = (block.name, block.hex + (line.split(separator: "#", maxSplits: 1).first ?? ""))
                 }
             } else if line.hasPrefix("```hex example=") {
                 current = (String(line.dropFirst("```hex example=".count)), "")

@@ -1,4 +1,4 @@
-/// A tiny deterministic generator for test inputs.
+/// SplitMix64: a tiny deterministic generator for test inputs, so every random case is reproducible.
 struct TestRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }

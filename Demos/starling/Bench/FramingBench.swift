@@ -11,7 +11,7 @@ enum FramingBench {
     static let chunkSize = 64 * 1024
 
     static func run(seconds: Double) -> BenchResult {
-        var framer = try! LengthPrefixFramer(width: .u32, maximum: 16 * 1024 * 1024)
+        let framer = try! LengthPrefixFramer(width: .u32, maximum: 16 * 1024 * 1024)
         var stream: [UInt8] = []
         let payload = [UInt8](repeating: 0xAB, count: frameSize)
         while stream.count < 1024 * 1024 { try! framer.encode(payload, into: &stream) }

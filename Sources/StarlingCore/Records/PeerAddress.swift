@@ -55,7 +55,8 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
             portText = text[text.index(after: colon)...]
             if hostText.contains(":") { throw .invalidHost("\(text) (write IPv6 as [addr]:port)") }
         }
-        guard portText.allSatisfy(\.isASCII), let port = UInt16(portText) else { throw .invalidPort(String(portText)) }
+        let digitsOnly = portText.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        guard digitsOnly, let port = UInt16(portText) else { throw .invalidPort(String(portText)) }
         guard let host = Host(String(hostText)) else { throw .invalidHost(String(hostText)) }
         self.init(host: host, port: port)
     }

@@ -103,7 +103,10 @@ public struct PeerRecord: Hashable, Sendable {
         guard try reader.readUInt8() == RecordConstants.formatVersion else {
             throw .invalidValue(offset: versionOffset, field: "record format version")
         }
-        let peerID = try! PeerID(bytes: try reader.readBytes(Key32.size))
+        let keyBytes = try reader.readBytes(Key32.size)
+        // readBytes returned exactly Key32.size bytes, so this cannot fail.
+        guard let key = Key32(keyBytes) else { throw .truncated(offset: reader.offset, needed: Key32.size) }
+        let peerID = PeerID(publicKey: key)
         let sequence = try reader.readUInt64()
         let expiresAt = UnixTime(seconds: try reader.readUInt64())
         let addressCount = try reader.readCount(maximum: RecordConstants.maximumAddresses)
