@@ -107,7 +107,8 @@ struct RecordCommand: ParsableCommand {
             let expected = try peer.map { try PeerID($0) }
             let record: PeerRecord
             do {
-                record = try SignedPeerRecord.decodeDatagram(Array(data)).verify(now: SystemClock.wallNow(), expecting: expected)
+                record = try SignedPeerRecord.decodeDatagram(Array(data)).verify(
+                    now: SystemClock.wallNow(), expecting: expected)
             } catch {
                 throw CLIError("invalid record: \(error)")
             }

@@ -47,7 +47,8 @@ import Testing
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("no key file"))
         let junk = workspace.file("junk.key")
-        FileManager.default.createFile(atPath: junk, contents: Data("hello".utf8), attributes: [.posixPermissions: 0o600])
+        FileManager.default.createFile(
+            atPath: junk, contents: Data("hello".utf8), attributes: [.posixPermissions: 0o600])
         let junkResult = try starling("identity", "show", junk)
         #expect(junkResult.status == 1)
         #expect(junkResult.stderr.contains("not a valid Starling key file"))
@@ -85,7 +86,9 @@ import Testing
         #expect(rejected.stderr.contains("invalid record"))
 
         let other = workspace.file("other.key")
-        let otherID = try starling("identity", "new", "--out", other).stdout.split(separator: "\n")[0].split(separator: " ").last!
+        let otherID = try starling("identity", "new", "--out", other).stdout.split(separator: "\n")[0].split(
+            separator: " "
+        ).last!
         let wrongPeer = try starling("record", "verify", record, "--peer", String(otherID))
         #expect(wrongPeer.status == 1)
         #expect(wrongPeer.stderr.contains("expected \(otherID)"))
@@ -113,12 +116,14 @@ import Testing
         var state: UInt64 = 0x2545_F491_4F6C_DD1D
         for index in 0..<20 {
             let path = workspace.file("garbage\(index)")
-            let bytes: [UInt8] = [1, 1] + (0..<(index * 37)).map { _ in
-                state ^= state << 13
-                state ^= state >> 7
-                state ^= state << 17
-                return UInt8(truncatingIfNeeded: state)
-            }
+            let bytes: [UInt8] =
+                [1, 1]
+                + (0..<(index * 37)).map { _ in
+                    state ^= state << 13
+                    state ^= state >> 7
+                    state ^= state << 17
+                    return UInt8(truncatingIfNeeded: state)
+                }
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             let result = try starling("record", "verify", path)
             #expect(result.status == 1)

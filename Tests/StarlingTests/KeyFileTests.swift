@@ -71,18 +71,26 @@ import Testing
         ]
         for (contents, reason) in cases {
             try? FileManager.default.removeItem(atPath: path)
-            #expect(FileManager.default.createFile(atPath: path, contents: Data(contents), attributes: [.posixPermissions: 0o600]))
+            #expect(
+                FileManager.default.createFile(
+                    atPath: path, contents: Data(contents), attributes: [.posixPermissions: 0o600]))
             #expect(throws: KeyFileError.invalidContents(path: path, reason: reason)) { try KeyFile.load(from: path) }
         }
     }
 
     @Test func load_missingOrDirectoryOrSymlink_isTypedError() throws {
         let directory = try TemporaryDirectory()
-        #expect(throws: KeyFileError.notFound(path: directory.file("nope"))) { try KeyFile.load(from: directory.file("nope")) }
-        try FileManager.default.createDirectory(atPath: directory.file("dir"), withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-        #expect(throws: KeyFileError.notARegularFile(path: directory.file("dir"))) { try KeyFile.load(from: directory.file("dir")) }
+        #expect(throws: KeyFileError.notFound(path: directory.file("nope"))) {
+            try KeyFile.load(from: directory.file("nope"))
+        }
+        try FileManager.default.createDirectory(
+            atPath: directory.file("dir"), withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        #expect(throws: KeyFileError.notARegularFile(path: directory.file("dir"))) {
+            try KeyFile.load(from: directory.file("dir"))
+        }
         try KeyFile.save(keyPair, to: directory.file("real.key"))
-        try FileManager.default.createSymbolicLink(atPath: directory.file("link.key"), withDestinationPath: directory.file("real.key"))
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.file("link.key"), withDestinationPath: directory.file("real.key"))
         #expect(throws: KeyFileError.self) { try KeyFile.load(from: directory.file("link.key")) }
     }
 

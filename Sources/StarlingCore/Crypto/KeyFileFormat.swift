@@ -53,7 +53,9 @@ public enum KeyFileFormat {
     /// - Throws: ``DecodeError``.
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> IdentityKeyPair {
         guard bytes.count >= magic.count, Array(bytes.prefix(magic.count)) == magic else {
-            if bytes.count < magic.count, magic.starts(with: bytes) { throw .truncated(size: bytes.count, expected: size) }
+            if bytes.count < magic.count, magic.starts(with: bytes) {
+                throw .truncated(size: bytes.count, expected: size)
+            }
             throw .notAKeyFile
         }
         guard bytes.count >= size else { throw .truncated(size: bytes.count, expected: size) }

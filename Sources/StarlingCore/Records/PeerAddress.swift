@@ -94,7 +94,9 @@ extension PeerAddress.Host: CustomStringConvertible {
             self = .ipv4(UInt32(bigEndian: v4.s_addr))
         } else if inet_pton(AF_INET6, text, &v6) == 1 {
             let bytes = withUnsafeBytes(of: &v6) { Array($0) }
-            self = .ipv6(high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+            self = .ipv6(
+                high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) },
+                low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
         } else {
             return nil
         }
