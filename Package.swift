@@ -60,6 +60,7 @@ let package = Package(
                 "Starling",
                 "StarlingCore",
                 "StarlingIO",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Demos/starling",
@@ -82,7 +83,11 @@ let package = Package(
         ),
         .testTarget(
             name: "StarlingIOTests",
-            dependencies: ["StarlingIO", "StarlingCore", "StarlingTestSupport"],
+            dependencies: [
+                "StarlingIO", "StarlingCore", "StarlingTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

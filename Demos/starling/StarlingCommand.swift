@@ -10,7 +10,7 @@ struct StarlingCommand: AsyncParsableCommand {
         subcommands: [
             IdentityCommand.self,
             RecordCommand.self,
-            // TEMP UDPCommand.self,
+            UDPCommand.self,
             BenchCommand.self,
         ]
     )
