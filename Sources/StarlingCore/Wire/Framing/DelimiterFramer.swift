@@ -19,8 +19,6 @@ public struct DelimiterFramer: FrameDecoder, Sendable {
 
     /// The buffered stream.
     private(set) var buffer = FrameBuffer()
-    /// The error this decoder threw, if any; it is thrown again on every later call.
-    private(set) var failure: FramingError?
     /// The first offset in ``buffer`` at which the delimiter could still start.
     private(set) var scanStart = 0
 
@@ -41,14 +39,12 @@ public struct DelimiterFramer: FrameDecoder, Sendable {
     /// Buffers bytes received from the stream; a failed decoder discards them.
     /// - Parameter bytes: the next bytes of the stream, in order; may be empty.
     public mutating func append(_ bytes: some Collection<UInt8>) {
-        guard failure == nil else { return }
         buffer.append(bytes)
     }
 
     /// Buffers borrowed bytes received from the stream; a failed decoder discards them.
     /// - Parameter bytes: the next bytes of the stream, in order; only read during the call.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        guard failure == nil else { return }
         buffer.append(bytes)
     }
 
@@ -57,7 +53,7 @@ public struct DelimiterFramer: FrameDecoder, Sendable {
     ///   `maximum + 1` as soon as ``maximum`` bytes plus the delimiter's length are buffered
     ///   with no delimiter among them, or the error this decoder threw before.
     public mutating func next() throws(FramingError) -> DecodeResult {
-        if let failure { throw failure }
+        try buffer.checkHealthy()
         // A delimiter that starts after `maximum` would end a frame that is too long, so
         // there is no need to look beyond `maximum + delimiter.count`.
         let searchEnd = maximum < buffer.count - delimiter.count ? maximum + delimiter.count : buffer.count
@@ -70,7 +66,7 @@ public struct DelimiterFramer: FrameDecoder, Sendable {
         // The last `delimiter.count - 1` bytes searched may begin a delimiter; look again there.
         scanStart = max(scanStart, searchEnd - delimiter.count + 1)
         if scanStart > maximum {
-            throw fail(.frameTooLarge(length: maximum + 1, maximum: maximum))
+            throw buffer.fail(.frameTooLarge(length: maximum + 1, maximum: maximum))
         }
         return .needMoreData
     }
@@ -82,7 +78,7 @@ public struct DelimiterFramer: FrameDecoder, Sendable {
     ///   this decoder threw before.
     public mutating func finish() throws(FramingError) -> [UInt8]? {
         if case .frame(let frame) = try next() { return frame }
-        guard buffer.count == 0 else { throw fail(.truncated(remaining: buffer.count)) }
+        guard buffer.count == 0 else { throw buffer.fail(.truncated(remaining: buffer.count)) }
         return nil
     }
 
@@ -103,12 +99,5 @@ public struct DelimiterFramer: FrameDecoder, Sendable {
         let first = FrameBuffer.firstIndex(of: delimiter, in: framed, from: 0, to: framed.count) ?? length
         guard first == length else { throw .delimiterInPayload(offset: first) }
         output.append(contentsOf: framed)
-    }
-
-    /// Records `error` as this decoder's permanent failure, drops the buffer and returns it.
-    private mutating func fail(_ error: FramingError) -> FramingError {
-        failure = error
-        buffer.release()
-        return error
     }
 }

@@ -14,8 +14,6 @@ public struct FixedLengthFramer: FrameDecoder, Sendable {
 
     /// The buffered stream.
     private(set) var buffer = FrameBuffer()
-    /// The error this decoder threw, if any; it is thrown again on every later call.
-    private(set) var failure: FramingError?
 
     /// Creates a framer whose frames are all `frameLength` bytes long.
     /// - Parameter frameLength: the length of every frame; at least 1.
@@ -30,21 +28,19 @@ public struct FixedLengthFramer: FrameDecoder, Sendable {
     /// Buffers bytes received from the stream; a failed decoder discards them.
     /// - Parameter bytes: the next bytes of the stream, in order; may be empty.
     public mutating func append(_ bytes: some Collection<UInt8>) {
-        guard failure == nil else { return }
         buffer.append(bytes)
     }
 
     /// Buffers borrowed bytes received from the stream; a failed decoder discards them.
     /// - Parameter bytes: the next bytes of the stream, in order; only read during the call.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        guard failure == nil else { return }
         buffer.append(bytes)
     }
 
     /// Returns the next ``frameLength`` bytes as a frame, or ``DecodeResult/needMoreData``.
     /// - Throws: only the error this decoder threw before (from ``finish()``).
     public mutating func next() throws(FramingError) -> DecodeResult {
-        if let failure { throw failure }
+        try buffer.checkHealthy()
         guard buffer.count >= frameLength else { return .needMoreData }
         return .frame(buffer.read(frameLength))
     }
@@ -55,7 +51,7 @@ public struct FixedLengthFramer: FrameDecoder, Sendable {
     ///   bytes are left, or the error this decoder threw before.
     public mutating func finish() throws(FramingError) -> [UInt8]? {
         if case .frame(let frame) = try next() { return frame }
-        guard buffer.count == 0 else { throw fail(.truncated(remaining: buffer.count)) }
+        guard buffer.count == 0 else { throw buffer.fail(.truncated(remaining: buffer.count)) }
         return nil
     }
 
@@ -69,12 +65,5 @@ public struct FixedLengthFramer: FrameDecoder, Sendable {
             throw .lengthMismatch(length: payload.count, expected: frameLength)
         }
         output.append(contentsOf: payload)
-    }
-
-    /// Records `error` as this decoder's permanent failure, drops the buffer and returns it.
-    private mutating func fail(_ error: FramingError) -> FramingError {
-        failure = error
-        buffer.release()
-        return error
     }
 }

@@ -13,6 +13,9 @@ struct FrameBuffer: Sendable {
     private(set) var storage: [UInt8] = []
     /// Index in ``storage`` of the first unread byte.
     private(set) var readIndex = 0
+    /// The error the owning decoder failed with. Once set, appended bytes are discarded
+    /// and ``checkHealthy()`` throws it again: a failed stream stays failed.
+    private(set) var failure: FramingError?
 
     /// The number of unread bytes.
     var count: Int { storage.count - readIndex }
@@ -20,14 +23,16 @@ struct FrameBuffer: Sendable {
     /// The unread byte at `offset`, which must be below ``count``.
     subscript(offset: Int) -> UInt8 { storage[readIndex + offset] }
 
-    /// Buffers `bytes` after the unread ones.
+    /// Buffers `bytes` after the unread ones; a failed buffer discards them.
     mutating func append(_ bytes: some Collection<UInt8>) {
+        guard failure == nil else { return }
         compactIfWorthwhile()
         storage.append(contentsOf: bytes)
     }
 
-    /// Buffers borrowed `bytes` after the unread ones.
+    /// Buffers borrowed `bytes` after the unread ones; a failed buffer discards them.
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard failure == nil else { return }
         compactIfWorthwhile()
         storage.append(contentsOf: bytes)
     }
@@ -48,10 +53,18 @@ struct FrameBuffer: Sendable {
         }
     }
 
-    /// Drops every byte and the storage behind them.
-    mutating func release() {
+    /// Throws the error the decoder failed with, if it has failed.
+    func checkHealthy() throws(FramingError) {
+        if let failure { throw failure }
+    }
+
+    /// Records `error` as the decoder's permanent failure, drops every byte and the
+    /// storage behind them, and returns the error for the caller to throw.
+    mutating func fail(_ error: FramingError) -> FramingError {
+        failure = error
         storage = []
         readIndex = 0
+        return error
     }
 
     /// The offset of the first occurrence of `pattern` that starts at or after `start` and

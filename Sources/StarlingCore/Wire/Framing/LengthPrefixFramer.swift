@@ -42,8 +42,6 @@ public struct LengthPrefixFramer: FrameDecoder, Sendable {
 
     /// The buffered stream.
     private(set) var buffer = FrameBuffer()
-    /// The error this decoder threw, if any; it is thrown again on every later call.
-    private(set) var failure: FramingError?
 
     /// Creates a length-prefix framer.
     /// - Parameters:
@@ -66,14 +64,12 @@ public struct LengthPrefixFramer: FrameDecoder, Sendable {
     /// Buffers bytes received from the stream; a failed decoder discards them.
     /// - Parameter bytes: the next bytes of the stream, in order; may be empty.
     public mutating func append(_ bytes: some Collection<UInt8>) {
-        guard failure == nil else { return }
         buffer.append(bytes)
     }
 
     /// Buffers borrowed bytes received from the stream; a failed decoder discards them.
     /// - Parameter bytes: the next bytes of the stream, in order; only read during the call.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        guard failure == nil else { return }
         buffer.append(bytes)
     }
 
@@ -81,7 +77,7 @@ public struct LengthPrefixFramer: FrameDecoder, Sendable {
     /// - Throws: ``FramingError/frameTooLarge(length:maximum:)`` as soon as a prefix above
     ///   ``maximum`` is buffered, or the error this decoder threw before.
     public mutating func next() throws(FramingError) -> DecodeResult {
-        if let failure { throw failure }
+        try buffer.checkHealthy()
         let prefixSize = width.byteCount
         guard buffer.count >= prefixSize else { return .needMoreData }
         var declared: UInt64 = 0
@@ -89,7 +85,7 @@ public struct LengthPrefixFramer: FrameDecoder, Sendable {
             declared = declared << 8 | UInt64(buffer[offset])
         }
         let length = Int(clamping: declared)
-        guard length <= maximum else { throw fail(.frameTooLarge(length: length, maximum: maximum)) }
+        guard length <= maximum else { throw buffer.fail(.frameTooLarge(length: length, maximum: maximum)) }
         guard buffer.count - prefixSize >= length else { return .needMoreData }
         buffer.skip(prefixSize)
         return .frame(buffer.read(length))
@@ -102,7 +98,7 @@ public struct LengthPrefixFramer: FrameDecoder, Sendable {
     ///   threw before.
     public mutating func finish() throws(FramingError) -> [UInt8]? {
         if case .frame(let frame) = try next() { return frame }
-        guard buffer.count == 0 else { throw fail(.truncated(remaining: buffer.count)) }
+        guard buffer.count == 0 else { throw buffer.fail(.truncated(remaining: buffer.count)) }
         return nil
     }
 
@@ -121,12 +117,5 @@ public struct LengthPrefixFramer: FrameDecoder, Sendable {
             shift -= 8
         }
         output.append(contentsOf: payload)
-    }
-
-    /// Records `error` as this decoder's permanent failure, drops the buffer and returns it.
-    private mutating func fail(_ error: FramingError) -> FramingError {
-        failure = error
-        buffer.release()
-        return error
     }
 }

@@ -16,8 +16,6 @@ public struct ReadUntilCloseFramer: FrameDecoder, Sendable {
 
     /// The buffered stream.
     private(set) var buffer = FrameBuffer()
-    /// The error this decoder threw, if any; it is thrown again on every later call.
-    private(set) var failure: FramingError?
     /// Whether ``finish()`` has returned the body and no byte has been appended since.
     private(set) var bodyReturned = false
 
@@ -33,7 +31,7 @@ public struct ReadUntilCloseFramer: FrameDecoder, Sendable {
     /// Buffers bytes received from the stream; a failed decoder discards them.
     /// - Parameter bytes: the next bytes of the stream, in order; may be empty.
     public mutating func append(_ bytes: some Collection<UInt8>) {
-        guard failure == nil, !bytes.isEmpty else { return }
+        guard !bytes.isEmpty else { return }
         bodyReturned = false
         buffer.append(bytes)
     }
@@ -41,7 +39,7 @@ public struct ReadUntilCloseFramer: FrameDecoder, Sendable {
     /// Buffers borrowed bytes received from the stream; a failed decoder discards them.
     /// - Parameter bytes: the next bytes of the stream, in order; only read during the call.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        guard failure == nil, !bytes.isEmpty else { return }
+        guard !bytes.isEmpty else { return }
         bodyReturned = false
         buffer.append(bytes)
     }
@@ -52,9 +50,9 @@ public struct ReadUntilCloseFramer: FrameDecoder, Sendable {
     ///   `maximum + 1` once more than ``maximum`` bytes are buffered, or the error this
     ///   decoder threw before.
     public mutating func next() throws(FramingError) -> DecodeResult {
-        if let failure { throw failure }
+        try buffer.checkHealthy()
         guard buffer.count <= maximum else {
-            throw fail(.frameTooLarge(length: maximum + 1, maximum: maximum))
+            throw buffer.fail(.frameTooLarge(length: maximum + 1, maximum: maximum))
         }
         return .needMoreData
     }
@@ -81,12 +79,5 @@ public struct ReadUntilCloseFramer: FrameDecoder, Sendable {
         let length = payload.count
         guard length <= maximum else { throw .frameTooLarge(length: length, maximum: maximum) }
         output.append(contentsOf: payload)
-    }
-
-    /// Records `error` as this decoder's permanent failure, drops the buffer and returns it.
-    private mutating func fail(_ error: FramingError) -> FramingError {
-        failure = error
-        buffer.release()
-        return error
     }
 }
