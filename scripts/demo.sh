@@ -7,8 +7,15 @@ bin=$(swift build --show-bin-path)/starling
 rm -rf "$out"
 mkdir -p "$out"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
+# Runs a command that must fail, and stops the demo if it does not.
+refused() {
+    printf '$ %s\n' "$*"
+    if "$@"; then echo "UNEXPECTED: that should have been refused"; exit 1; fi
+    echo "(refused, as it should be)"
+}
 
 step "Create an identity (Ed25519, key file mode 0600)"
 run "$bin" identity new --out "$out/alice.key"
@@ -27,18 +34,20 @@ step "Verify it, expecting alice's peer ID"
 alice=$("$bin" identity show "$out/alice.key" | awk '/^peer id/ {print $3}')
 run "$bin" record verify "$out/alice.record" --peer "$alice"
 
-step "Flip one bit of the record: verification must fail"
+step "Flip one bit of the record (in its sequence number): verification must fail"
 cp "$out/alice.record" "$out/tampered.record"
-printf '\x07' | dd of="$out/tampered.record" bs=1 seek=40 conv=notrunc status=none
-if "$bin" record verify "$out/tampered.record"; then echo "UNEXPECTED: tampered record verified"; exit 1; fi
+byte=$(od -An -tu1 -j40 -N1 "$out/tampered.record" | tr -d ' ')
+# shellcheck disable=SC2059 # the format is the one octal-escaped byte to write
+printf "\\$(printf '%03o' $((byte ^ 1)))" | dd of="$out/tampered.record" bs=1 seek=40 conv=notrunc status=none
+refused "$bin" record verify "$out/tampered.record"
 
 step "A record of alice's checked against bob's ID is refused"
 run "$bin" identity new --out "$out/bob.key"
 bob=$("$bin" identity show "$out/bob.key" | awk '/^peer id/ {print $3}')
-if "$bin" record verify "$out/alice.record" --peer "$bob"; then echo "UNEXPECTED: wrong signer accepted"; exit 1; fi
+refused "$bin" record verify "$out/alice.record" --peer "$bob"
 
 step "A key file that others can read is refused"
-chmod 644 "$out/bob.key"
-if "$bin" identity show "$out/bob.key"; then echo "UNEXPECTED: world-readable key accepted"; exit 1; fi
+run chmod 644 "$out/bob.key"
+refused "$bin" identity show "$out/bob.key"
 
-printf '\n\033[1mDemo complete.\033[0m Files are in %s/.\n' "$out"
+printf '\n%sDemo complete.%s Files are in %s/.\n' "$bold" "$plain" "$out"
