@@ -22,6 +22,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -36,7 +37,10 @@ let package = Package(
         ),
         .target(
             name: "StarlingSim",
-            dependencies: ["StarlingCore"],
+            dependencies: [
+                "StarlingCore",
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -74,6 +78,7 @@ let package = Package(
         .testTarget(
             name: "StarlingCoreTests",
             dependencies: ["StarlingCore", "CSodium"],
+            exclude: ["Resources"],
             swiftSettings: strict
         ),
         .testTarget(
