@@ -11,7 +11,9 @@ import Testing
         .appendingPathComponent("docs/PROTOCOL.md").path
 
     /// The examples the document must contain.
-    static let requiredExamples: Set<String> = ["datagram-header", "peer-record-datagram", "key-file"]
+    static let requiredExamples: Set<String> = [
+        "datagram-header", "peer-record-datagram", "key-file", "handshake-initiation", "transport-header",
+    ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
     static let exampleKey = try! IdentityKeyPair(seed: [UInt8](0..<32))
@@ -74,6 +76,27 @@ import Testing
         let keyPair = try KeyFileFormat.decode(bytes)
         #expect(keyPair.peerID == Self.exampleKey.peerID)
         #expect(KeyFileFormat.encode(keyPair) == bytes)
+    }
+
+    @Test func handshakeInitiation_example_roundTrips() throws {
+        let bytes = try #require(try Self.examples()["handshake-initiation"])
+        var reader = ByteReader(bytes)
+        #expect(try DatagramHeader.decode(from: &reader).type == .handshakeInitiation)
+        let initiation = try HandshakeInitiation.decode(body: &reader)
+        #expect(initiation.kind == .xx)
+        #expect(initiation.senderIndex == 0x0A0B_0C0D)
+        #expect(initiation.noiseMessage == Array(0xE0...0xFF))
+        #expect(initiation.encoded() == bytes)
+    }
+
+    @Test func transportHeader_example_roundTrips() throws {
+        let bytes = try #require(try Self.examples()["transport-header"])
+        let padded = bytes + [UInt8](repeating: 0, count: TransportHeader.tagSize)
+        let header = try #require(padded.withUnsafeBytes { TransportHeader.parse($0) })
+        #expect(header == TransportHeader(receiverIndex: 42, counter: 256))
+        var encoded: [UInt8] = []
+        header.append(to: &encoded)
+        #expect(encoded == bytes)
     }
 
     /// Sixteen space-separated bytes per line, as the document writes them.

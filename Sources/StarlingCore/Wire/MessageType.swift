@@ -4,4 +4,12 @@
 public enum MessageType: UInt8, Sendable, CaseIterable {
     /// A signed peer record (``SignedPeerRecord``), as announced or passed on.
     case peerRecord = 0x01
+    /// The first handshake message: a Noise IK or XX message 1 (``HandshakeInitiation``).
+    case handshakeInitiation = 0x02
+    /// The responder's Noise message 2 (``HandshakeResponse``).
+    case handshakeResponse = 0x03
+    /// The initiator's Noise XX message 3 (``HandshakeCompletion``).
+    case handshakeCompletion = 0x04
+    /// Encrypted transport data of an established session (``TransportHeader``).
+    case transportData = 0x05
 }
