@@ -32,7 +32,10 @@ let package = Package(
         ),
         .target(
             name: "StarlingCore",
-            dependencies: ["CSodium"],
+            dependencies: [
+                "CSodium",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
             swiftSettings: strict
         ),
         .target(

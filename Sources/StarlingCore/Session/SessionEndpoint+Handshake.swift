@@ -1,0 +1,236 @@
+/// Handshakes: initiating, answering, completing, and installing the keys they make.
+extension SessionEndpoint {
+    var presharedKeys: [[UInt8]] { configuration.swarmSecret.map { [$0] } ?? [] }
+
+    /// Sends attempt `attempt` (0 for the first) of a handshake to `address`.
+    mutating func startInitiation(
+        to address: PeerAddress, expecting expected: PeerID?, started: Instant, attempt: Int, now: Instant,
+        sawAuthenticationFailure: Bool = false
+    ) {
+        guard pendingHandshakeCount < configuration.maximumPendingHandshakes else {
+            events.append(.handshakeFailed(address: address, expected: expected, error: .tooManyHandshakes))
+            return
+        }
+        let remoteStatic = expected.flatMap { try? $0.x25519PublicKey() }
+        let kind = HandshakeKind.choose(
+            knowsResponderKey: remoteStatic != nil, hasSwarmSecret: configuration.swarmSecret != nil)
+        do {
+            var handshake = try makeHandshake(kind, initiator: true, remoteStatic: remoteStatic)
+            // IK sends the identity payload in message 1 (encrypted to the responder's
+            // key); XX's message 1 is in the clear, so XX sends it in message 3.
+            let payload = kind.messageCount == 2 ? HandshakePayload(peerID: identity.peerID).encoded : []
+            let message = try handshake.writeMessage(payload: payload)
+            let index = newIndex()
+            let deadline = HandshakeBackoff.retransmitDeadline(
+                afterAttempt: attempt, sentAt: now, firstSentAt: started, using: &random)
+            initiations[index] = PendingInitiation(
+                handshake: handshake, kind: kind, address: address, expected: expected, started: started,
+                attempt: attempt, deadline: deadline, sawAuthenticationFailure: sawAuthenticationFailure)
+            outbox.append(
+                (address, HandshakeInitiation(kind: kind, senderIndex: index, noiseMessage: message).encoded()))
+        } catch {
+            // Our own keys and the expected peer's key were checked; nothing else fails.
+            events.append(.handshakeFailed(address: address, expected: expected, error: .authenticationFailed))
+        }
+    }
+
+    mutating func makeHandshake(_ kind: HandshakeKind, initiator: Bool, remoteStatic: Key32?) throws(NoiseError)
+        -> NoiseHandshake
+    {
+        try NoiseHandshake(
+            protocolName: kind.protocolName, initiator: initiator, prologue: configuration.prologue,
+            localStatic: (staticSecret, staticPublic), remoteStatic: remoteStatic, presharedKeys: presharedKeys,
+            generator: &random)
+    }
+
+    /// Answers an initiation: IK completes here (keys wait for confirmation), XX sends
+    /// message 2 and waits for message 3.
+    mutating func handleInitiation(_ initiation: HandshakeInitiation, from source: PeerAddress, now: Instant) {
+        guard initiation.kind.usesPresharedKey == (configuration.swarmSecret != nil) else {
+            return drop(.wrongSwarm)
+        }
+        guard rateLimiter.allow(source, now: now) else { return drop(.rateLimited) }
+        guard pendingHandshakeCount < configuration.maximumPendingHandshakes else {
+            return drop(.handshakeTableFull)
+        }
+        do {
+            var handshake = try makeHandshake(initiation.kind, initiator: false, remoteStatic: nil)
+            let payload = try handshake.readMessage(initiation.noiseMessage)
+            let index = newIndex()
+            if initiation.kind.messageCount == 2 {
+                guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: handshake.remoteStaticKey) else {
+                    return drop(.decryptionFailed)
+                }
+                let message = try handshake.writeMessage(payload: [])
+                let response = HandshakeResponse(
+                    kind: initiation.kind, receiverIndex: initiation.senderIndex, senderIndex: index,
+                    noiseMessage: message)
+                outbox.append((source, response.encoded()))
+                let keys = try makeKeys(
+                    &handshake, local: index, remote: initiation.senderIndex, initiator: false, peer: peer, now: now)
+                install(keys, confirmed: false, for: peer, address: source, now: now)
+            } else {
+                let message = try handshake.writeMessage(
+                    payload: HandshakePayload(peerID: identity.peerID).encoded)
+                responders[index] = PendingResponder(
+                    handshake: handshake, kind: initiation.kind, remoteIndex: initiation.senderIndex,
+                    address: source, expires: now + SessionConstants.rekeyTimeout * 2)
+                let response = HandshakeResponse(
+                    kind: initiation.kind, receiverIndex: initiation.senderIndex, senderIndex: index,
+                    noiseMessage: message)
+                outbox.append((source, response.encoded()))
+            }
+        } catch {
+            drop(.decryptionFailed)
+        }
+    }
+
+    /// Completes this side's initiation with the responder's message 2.
+    mutating func handleResponse(_ response: HandshakeResponse, from source: PeerAddress, now: Instant) {
+        let index = response.receiverIndex
+        guard var pending = initiations[index], pending.kind == response.kind else {
+            return drop(.unknownReceiverIndex)
+        }
+        guard pending.completion == nil else { return drop(.handshakeReplayed) }
+        do {
+            let payload = try pending.handshake.readMessage(response.noiseMessage)
+            if pending.kind.messageCount == 2 {
+                // IK: the responder's key was known and is now proven.
+                guard let peer = pending.expected else { return drop(.handshakeFailed) }
+                initiations[index] = nil
+                let keys = try makeKeys(
+                    &pending.handshake, local: index, remote: response.senderIndex, initiator: true, peer: peer,
+                    now: now)
+                install(keys, confirmed: true, for: peer, address: source, now: now)
+                sendConfirmation(to: peer, now: now)
+                return
+            }
+            guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: pending.handshake.remoteStaticKey)
+            else {
+                initiations[index]?.sawAuthenticationFailure = true
+                return drop(.handshakeFailed)
+            }
+            if let expected = pending.expected, expected != peer {
+                initiations[index] = nil
+                let error = SessionError.unexpectedPeer(expected: expected, actual: peer)
+                events.append(.handshakeFailed(address: pending.address, expected: expected, error: error))
+                return
+            }
+            let message = try pending.handshake.writeMessage(
+                payload: HandshakePayload(peerID: identity.peerID).encoded)
+            let keys = try makeKeys(
+                &pending.handshake, local: index, remote: response.senderIndex, initiator: true, peer: peer, now: now)
+            let completion = HandshakeCompletion(receiverIndex: response.senderIndex, noiseMessage: message).encoded()
+            // The initiation stays pending until the responder proves it accepted message 3.
+            pending.completion = (completion, peer)
+            initiations[index] = pending
+            install(keys, confirmed: false, for: peer, address: source, now: now)
+            outbox.append((source, completion))
+        } catch {
+            // A forged or wrong-swarm response: remember it for the error, keep waiting.
+            initiations[index]?.sawAuthenticationFailure = true
+            drop(.decryptionFailed)
+        }
+    }
+
+    /// Completes an XX handshake this side answered, with the initiator's message 3.
+    mutating func handleCompletion(_ completion: HandshakeCompletion, from source: PeerAddress, now: Instant) {
+        guard var pending = responders[completion.receiverIndex] else {
+            // A byte-identical retransmission of the message 3 that made a session: the
+            // initiator missed our confirmation, so send it again.
+            if let peer = keyOwners[completion.receiverIndex],
+                peers[peer]?.completionReceived == completion.noiseMessage
+            {
+                return sealAndQueue([], to: peer, now: now)
+            }
+            return drop(.unknownReceiverIndex)
+        }
+        do {
+            let payload = try pending.handshake.readMessage(completion.noiseMessage)
+            responders[completion.receiverIndex] = nil
+            guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: pending.handshake.remoteStaticKey)
+            else { return drop(.decryptionFailed) }
+            let keys = try makeKeys(
+                &pending.handshake, local: completion.receiverIndex, remote: pending.remoteIndex, initiator: false,
+                peer: peer, now: now)
+            install(keys, confirmed: true, for: peer, address: source, now: now)
+            peers[peer]?.completionReceived = completion.noiseMessage
+            // The initiator waits for proof that message 3 arrived: an empty packet.
+            sealAndQueue([], to: peer, now: now)
+        } catch {
+            drop(.wrongSwarm)
+        }
+    }
+
+    /// Derives this side's transport keys from a completed handshake.
+    func makeKeys(
+        _ handshake: inout NoiseHandshake, local: UInt32, remote: UInt32, initiator: Bool, peer: PeerID,
+        now: Instant
+    ) throws(NoiseError) -> TransportKeys {
+        let split = try handshake.transportKeys()
+        guard let sendKey = split.sending.key, let receiveKey = split.receiving.key else {
+            throw .handshakeNotComplete
+        }
+        return TransportKeys(
+            localIndex: local, remoteIndex: remote, isInitiator: initiator, created: now, peer: peer,
+            sendKey: sendKey, receiveKey: receiveKey)
+    }
+
+    /// Installs keys for `peer`: as current when already confirmed (reporting the
+    /// session), otherwise as next until an authenticated packet proves them.
+    mutating func install(_ keys: TransportKeys, confirmed: Bool, for peer: PeerID, address: PeerAddress, now: Instant)
+    {
+        var state = peers[peer] ?? PeerSessionState(address: address, lastReceived: now, lastSent: now)
+        state.address = address
+        state.lastReceived = now
+        keyOwners[keys.localIndex] = peer
+        if confirmed {
+            promote(keys, of: peer, in: &state, now: now)
+        } else {
+            if let stale = state.next { keyOwners[stale.localIndex] = nil }
+            state.next = keys
+        }
+        peers[peer] = state
+        if confirmed { flushQueue(of: peer, now: now) }
+    }
+
+    /// Makes `keys` current, reporting the session the first time; the old current
+    /// keeps receiving for a grace period.
+    mutating func promote(_ keys: TransportKeys, of peer: PeerID, in state: inout PeerSessionState, now: Instant) {
+        if let old = state.current {
+            state.previous = old
+            state.previousExpires = now + SessionConstants.previousSessionGrace
+        }
+        state.current = keys
+        if state.next?.localIndex == keys.localIndex { state.next = nil }
+        state.confirmationAttempts = 0
+        state.confirmationDeadline = nil
+        // An XX initiation that made these keys is confirmed and done.
+        initiations[keys.localIndex] = nil
+        if !state.reported {
+            state.reported = true
+            events.append(.established(peer: peer, address: state.address))
+        }
+    }
+
+    /// IK initiator: sends an empty packet on the new keys, and again on the backoff
+    /// schedule until the responder answers on them (it cannot use the keys before).
+    mutating func sendConfirmation(to peer: PeerID, now: Instant) {
+        guard var state = peers[peer] else { return }
+        state.confirmationAttempts += 1
+        state.confirmationDeadline =
+            state.confirmationAttempts < HandshakeBackoff.maximumAttempts()
+            ? now + HandshakeBackoff.nominalDelay(afterAttempt: state.confirmationAttempts - 1) : nil
+        peers[peer] = state
+        sealAndQueue([], to: peer, now: now)
+    }
+
+    /// Sends what waited for the session, now that it is established.
+    mutating func flushQueue(of peer: PeerID, now: Instant) {
+        guard var state = peers[peer], state.current != nil else { return }
+        let queued = state.queued
+        state.queued = []
+        peers[peer] = state
+        for inner in queued { sealAndQueue(inner, to: peer, now: now) }
+    }
+}

@@ -1,0 +1,94 @@
+/// One established key pair of a session: what seals outgoing and opens incoming
+/// transport data, with its counters and replay window.
+///
+/// ### Purpose
+/// A peer holds up to two of these: the current one, and the previous one, which keeps
+/// receiving for ``SessionConstants/previousSessionGrace`` after a rekey so that packets
+/// in flight are not lost. Sealing and opening work in buffers the caller lends and
+/// allocate nothing.
+struct TransportKeys: Sendable {
+    /// This side's index: incoming packets carry it as their receiver index.
+    let localIndex: UInt32
+    /// The other side's index: outgoing packets carry it.
+    let remoteIndex: UInt32
+    /// Whether this side initiated the handshake that made these keys (the initiator
+    /// is the one that rekeys by time).
+    let isInitiator: Bool
+    /// When the handshake completed.
+    let created: Instant
+    /// The peer's Ed25519 identity, proven by the handshake.
+    let peer: PeerID
+
+    private let sendKey: CipherKey
+    private let receiveKey: CipherKey
+    /// The next counter to send with.
+    private(set) var sendCounter: UInt64 = 0
+    private var replay = ReplayWindow()
+    /// Whether the other side has proven it holds these keys (an authenticated packet
+    /// arrived on them). Until then the session is not reported as established.
+    private(set) var confirmed = false
+
+    init(
+        localIndex: UInt32, remoteIndex: UInt32, isInitiator: Bool, created: Instant, peer: PeerID,
+        sendKey: CipherKey, receiveKey: CipherKey
+    ) {
+        self.localIndex = localIndex
+        self.remoteIndex = remoteIndex
+        self.isInitiator = isInitiator
+        self.created = created
+        self.peer = peer
+        self.sendKey = sendKey
+        self.receiveKey = receiveKey
+    }
+
+    /// Whether these keys may still send at `now`: younger than
+    /// ``SessionConstants/rejectAfterTime`` and below the message limit.
+    func canSend(now: Instant) -> Bool {
+        now - created < SessionConstants.rejectAfterTime && sendCounter < SessionConstants.rejectAfterMessages
+    }
+
+    /// Whether the initiator should start a new handshake: older than
+    /// ``SessionConstants/rekeyAfterTime`` or past ``SessionConstants/rekeyAfterMessages``.
+    func wantsRekey(now: Instant) -> Bool {
+        isInitiator
+            && (now - created >= SessionConstants.rekeyAfterTime || sendCounter >= SessionConstants.rekeyAfterMessages)
+    }
+
+    /// Appends a transport datagram carrying `plaintext` to `buffer` (which the caller
+    /// has emptied) and advances the send counter.
+    mutating func seal(_ plaintext: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
+        let header = TransportHeader(receiverIndex: remoteIndex, counter: sendCounter)
+        sendCounter += 1
+        header.append(to: &buffer)
+        let total = TransportHeader.size + plaintext.count + TransportHeader.tagSize
+        buffer.append(contentsOf: repeatElement(0, count: total - TransportHeader.size))
+        buffer.withUnsafeMutableBytes { raw in
+            let ad = UnsafeRawBufferPointer(rebasing: raw[0..<TransportHeader.size])
+            let output = UnsafeMutableRawBufferPointer(rebasing: raw[TransportHeader.size...])
+            _ = ChaChaPoly.seal(key: sendKey, nonce: header.counter, ad: ad, plaintext: plaintext, into: output)
+        }
+    }
+
+    /// Checks and decrypts a transport datagram into `output` (emptied first).
+    ///
+    /// The replay window is consulted before decryption and updated only after the
+    /// tag verifies, so a forged packet changes nothing.
+    /// - Returns: nil on success, or why the packet was dropped.
+    mutating func open(
+        _ datagram: UnsafeRawBufferPointer, header: TransportHeader, now: Instant, into output: inout [UInt8]
+    ) -> DropReason? {
+        guard now - created < SessionConstants.rejectAfterTime else { return .expiredSession }
+        guard replay.check(header.counter) else { return .replayed }
+        let ciphertext = UnsafeRawBufferPointer(rebasing: datagram[TransportHeader.size...])
+        let ad = UnsafeRawBufferPointer(rebasing: datagram[0..<TransportHeader.size])
+        output.removeAll(keepingCapacity: true)
+        output.append(contentsOf: repeatElement(0, count: ciphertext.count - TransportHeader.tagSize))
+        let opened = output.withUnsafeMutableBytes { raw in
+            ChaChaPoly.open(key: receiveKey, nonce: header.counter, ad: ad, ciphertext: ciphertext, into: raw)
+        }
+        guard opened != nil else { return .decryptionFailed }
+        replay.commit(header.counter)
+        confirmed = true
+        return nil
+    }
+}
