@@ -30,36 +30,28 @@ import Testing
     @Test func timerTable_earliest_tieGoesToEarlierCase() {
         var table = TimerTable()
         table.set(.zeroKeyMaterial, at: Self.at(10))
-        table.set(.retransmitHandshake, at: Self.at(10))
-        #expect(table.earliest()?.timer == .retransmitHandshake)
+        table.set(.sendKeepalive, at: Self.at(10))
+        #expect(table.earliest()?.timer == .sendKeepalive)
     }
 
     @Test func timerTable_expired_ordersByDeadlineThenCase() {
         var table = TimerTable()
-        table.set(.newHandshake, at: Self.at(20))
+        table.set(.zeroKeyMaterial, at: Self.at(20))
+        table.set(.newHandshake, at: Self.at(7))
         table.set(.sendKeepalive, at: Self.at(7))
-        table.set(.retransmitHandshake, at: Self.at(7))
-        table.set(.persistentKeepalive, at: Self.at(5))
+        table.set(.discardPreviousSession, at: Self.at(5))
         let cases: [(Int64, [SessionTimer])] = [
             (4, []),
-            (5, [.persistentKeepalive]),
-            (7, [.persistentKeepalive, .retransmitHandshake, .sendKeepalive]),
-            (100, [.persistentKeepalive, .retransmitHandshake, .sendKeepalive, .newHandshake]),
+            (5, [.discardPreviousSession]),
+            (7, [.discardPreviousSession, .sendKeepalive, .newHandshake]),
+            (100, [.discardPreviousSession, .sendKeepalive, .newHandshake, .zeroKeyMaterial]),
         ]
         for (now, expected) in cases {
             #expect(table.expired(now: Self.at(now)) == expected, "now \(now)")
         }
-        #expect(table.removeExpired(now: Self.at(7)) == [.persistentKeepalive, .retransmitHandshake, .sendKeepalive])
-        #expect(table.expired(now: Self.at(100)) == [.newHandshake])
-        #expect(table.earliest()?.timer == .newHandshake)
-    }
-
-    @Test func timerTable_cancelAll_leavesNothingArmed() {
-        var table = TimerTable()
-        for (index, timer) in SessionTimer.allCases.enumerated() { table.set(timer, at: Self.at(Int64(index))) }
-        #expect(table.expired(now: Self.at(100)).count == SessionTimer.allCases.count)
-        table.cancelAll()
-        #expect(table == TimerTable())
+        #expect(table.removeExpired(now: Self.at(7)) == [.discardPreviousSession, .sendKeepalive, .newHandshake])
+        #expect(table.expired(now: Self.at(100)) == [.zeroKeyMaterial])
+        #expect(table.earliest()?.timer == .zeroKeyMaterial)
     }
 }
 
@@ -96,63 +88,6 @@ import Testing
         #expect(timers.table[.sendKeepalive] == Self.at(67))
     }
 
-    @Test func sessionTimers_retransmit_followsBackoffThenGivesUp() {
-        var generator = TestRandom(seed: 9)
-        var timers = SessionTimers(backoff: Self.noJitter)
-        var now = Self.at(1_000)
-        timers.timersHandshakeInitiated(now: now, using: &generator)
-        var sends: [Int64] = [0]
-        var outcome: HandshakeBackoff.Decision?
-        while outcome == nil, let deadline = timers.pollTimeout() {
-            now = deadline
-            #expect(timers.removeExpired(now: now) == [.retransmitHandshake])
-            switch timers.expiredRetransmitHandshake(now: now) {
-            case .retransmit:
-                sends.append((now - Self.at(1_000)).components.seconds)
-                timers.timersHandshakeInitiated(now: now, using: &generator)
-            case .giveUp(let timeout):
-                outcome = .giveUp(timeout)
-            }
-        }
-        #expect(sends == [0, 5, 15, 35, 55, 75])
-        #expect(outcome == .giveUp(.init(attempts: 6, elapsed: .seconds(90))))
-        #expect(timers.handshakeAttempts == 0)
-        #expect(timers.handshakeStartedAt == nil)
-        #expect(!timers.table.isPending(.retransmitHandshake))
-        #expect(timers.table[.zeroKeyMaterial] == Self.at(1_090) + .seconds(540))
-    }
-
-    @Test func sessionTimers_giveUp_keepsAnArmedZeroKeyMaterial() {
-        var generator = TestRandom(seed: 9)
-        var timers = SessionTimers(backoff: Self.noJitter)
-        timers.timersSessionDerived(now: Self.at(0))
-        #expect(timers.table[.zeroKeyMaterial] == Self.at(540))
-        timers.timersHandshakeInitiated(now: Self.at(10), using: &generator)
-        #expect(
-            timers.expiredRetransmitHandshake(now: Self.at(100)) == .giveUp(.init(attempts: 1, elapsed: .seconds(90))))
-        #expect(timers.table[.zeroKeyMaterial] == Self.at(540))
-    }
-
-    @Test func sessionTimers_handshakeComplete_cancelsRetransmitAndResets() {
-        var generator = TestRandom(seed: 1)
-        var timers = SessionTimers(backoff: Self.noJitter)
-        timers.timersHandshakeInitiated(now: Self.at(0), using: &generator)
-        timers.timersHandshakeInitiated(now: Self.at(2), using: &generator)
-        #expect(timers.handshakeAttempts == 2)
-        #expect(timers.handshakeStartedAt == Self.at(0))
-        #expect(timers.table[.retransmitHandshake] == Self.at(12), "attempt 1 waits 10 s")
-        timers.timersHandshakeComplete(now: Self.at(3))
-        #expect(!timers.table.isPending(.retransmitHandshake))
-        #expect(timers.handshakeAttempts == 0)
-        timers.timersHandshakeInitiated(now: Self.at(200), using: &generator)
-        #expect(timers.table[.retransmitHandshake] == Self.at(205), "a new handshake starts from attempt 0")
-    }
-
-    @Test func sessionTimers_expiredRetransmit_withoutHandshakeGivesUpEmpty() {
-        var timers = SessionTimers()
-        #expect(timers.expiredRetransmitHandshake(now: Self.at(5)) == .giveUp(.init(attempts: 0, elapsed: .zero)))
-    }
-
     @Test func sessionTimers_sessionDerivedAndRotated_armTheirDeadlines() {
         var timers = SessionTimers()
         timers.timersSessionDerived(now: Self.at(10))
@@ -162,32 +97,94 @@ import Testing
         timers.timersSessionRotated(now: Self.at(130))
         #expect(timers.table[.discardPreviousSession] == Self.at(145))
         #expect(timers.pollTimeout() == Self.at(145))
+        #expect(timers.removeExpired(now: Self.at(145)) == [.discardPreviousSession])
+        #expect(timers.pollTimeout() == Self.at(670))
     }
 
-    @Test func sessionTimers_persistentKeepalive_onlyWhenConfigured() {
-        var off = SessionTimers()
-        off.timersAnyAuthenticatedPacketTraversal(now: Self.at(1))
-        #expect(!off.table.isPending(.persistentKeepalive))
-        var on = SessionTimers(persistentKeepaliveInterval: .seconds(25))
-        on.timersAnyAuthenticatedPacketTraversal(now: Self.at(1))
-        #expect(on.table[.persistentKeepalive] == Self.at(26))
-        on.timersAnyAuthenticatedPacketTraversal(now: Self.at(20))
-        #expect(on.table[.persistentKeepalive] == Self.at(45), "each packet restarts the interval")
+    @Test func sessionTimers_wantsRekey_sending() {
+        let limit: UInt64 = 100
+        // (initiator, age in seconds, messages sent, expected)
+        let cases: [(Bool, Int64, UInt64, Bool)] = [
+            (true, 0, 0, false),
+            (true, 119, 99, false),
+            (true, 120, 0, true),
+            (true, 0, 100, true),
+            (false, 120, 0, false),
+            (false, 179, 99, false),
+            (false, 0, 100, true),
+            (false, 0, 101, true),
+        ]
+        for (initiator, age, sent, expected) in cases {
+            let wants = SessionTimers.wantsRekey(
+                isInitiator: initiator, age: .seconds(age), sent: sent, messageLimit: limit)
+            #expect(wants == expected, "initiator \(initiator), age \(age), sent \(sent)")
+        }
+        #expect(
+            !SessionTimers.wantsRekey(
+                isInitiator: false, age: .zero, sent: 1 << 59, messageLimit: SessionConstants.rekeyAfterMessages))
     }
 
-    @Test func sessionTimers_stop_disarmsEverything() {
-        var generator = TestRandom(seed: 2)
-        var timers = SessionTimers(persistentKeepaliveInterval: .seconds(25))
-        timers.timersHandshakeInitiated(now: Self.at(0), using: &generator)
-        timers.timersDataSent(now: Self.at(0), using: &generator)
-        timers.timersDataReceived(now: Self.at(0))
-        timers.timersSessionDerived(now: Self.at(0))
-        timers.timersSessionRotated(now: Self.at(0))
-        timers.timersAnyAuthenticatedPacketTraversal(now: Self.at(0))
-        #expect(timers.table.expired(now: Self.at(10_000)).count == SessionTimer.allCases.count)
-        timers.timersStop()
-        #expect(timers.pollTimeout() == nil)
-        #expect(timers.handshakeAttempts == 0)
-        #expect(timers.handshakeStartedAt == nil)
+    @Test func sessionTimers_wantsRekey_receiving() {
+        let cases: [(Int64, Bool)] = [(0, false), (120, false), (164, false), (165, true), (179, true), (500, true)]
+        for (age, expected) in cases {
+            #expect(SessionTimers.wantsRekey(receivingOnKeysAged: .seconds(age)) == expected, "age \(age)")
+        }
+    }
+}
+
+@Suite struct DeadlineScheduleTests {
+    static func at(_ seconds: Int64) -> Instant { Instant.zero + .seconds(seconds) }
+
+    @Test func deadlineSchedule_settle_followsEarlierAndLaterMoves() {
+        var real: [String: Instant] = ["a": Self.at(10), "b": Self.at(20)]
+        var schedule = DeadlineSchedule<String>()
+        for (owner, deadline) in real { schedule.schedule(owner, at: deadline) }
+        schedule.settle { real[$0] }
+        #expect(schedule.earliest == Self.at(10))
+        // Later: no call needed, settle corrects the top.
+        real["a"] = Self.at(30)
+        schedule.settle { real[$0] }
+        #expect(schedule.earliest == Self.at(20))
+        // Earlier: must be scheduled.
+        real["b"] = Self.at(5)
+        schedule.schedule("b", at: Self.at(5))
+        schedule.settle { real[$0] }
+        #expect(schedule.earliest == Self.at(5))
+        // Gone.
+        real["b"] = nil
+        schedule.settle { real[$0] }
+        #expect(schedule.earliest == Self.at(30))
+        real["a"] = nil
+        schedule.settle { real[$0] }
+        #expect(schedule.earliest == nil)
+        #expect(schedule.entryCount == 0)
+    }
+
+    @Test func deadlineSchedule_popDue_returnsEachDueOwnerOnce() {
+        let real: [Int: Instant] = [1: Self.at(3), 2: Self.at(1), 3: Self.at(9)]
+        var schedule = DeadlineSchedule<Int>()
+        for (owner, deadline) in real { schedule.schedule(owner, at: deadline) }
+        var popped: [Int] = []
+        var remaining = real
+        while let owner = schedule.popDue(now: Self.at(5), { remaining[$0] }) {
+            popped.append(owner)
+            remaining[owner] = nil
+        }
+        #expect(popped == [2, 1])
+        #expect(schedule.earliest == Self.at(9))
+    }
+
+    @Test func deadlineSchedule_busyOwnerMovingLater_keepsFewEntries() {
+        // A deadline pushed later on every packet adds no entry; only earlier moves do.
+        var deadline = Self.at(10)
+        var schedule = DeadlineSchedule<Int>()
+        schedule.schedule(0, at: deadline)
+        for step in 1...10_000 {
+            deadline = Self.at(10) + .milliseconds(Int64(step))
+            schedule.schedule(0, at: deadline)
+            schedule.settle { _ in deadline }
+            #expect(schedule.earliest == deadline)
+        }
+        #expect(schedule.entryCount == 1)
     }
 }

@@ -1,6 +1,8 @@
 /// Everything one endpoint knows about one peer it has (or is making) a session with.
 struct PeerSessionState: Sendable {
-    /// Where the peer was last heard from on an authenticated packet (it may roam).
+    /// Where the peer was last heard from on a packet that proves it is the peer: a
+    /// transport packet, or a handshake message bound to this side's fresh ephemeral
+    /// key. A replayable IK initiation does not move it.
     var address: PeerAddress
     /// The keys in use for sending; confirmed by the peer or made by this side's
     /// completed IK initiation.
@@ -8,39 +10,26 @@ struct PeerSessionState: Sendable {
     /// Keys made by a handshake that the peer has not yet proven it completed; promoted
     /// to ``current`` by the first authenticated packet on them.
     var next: TransportKeys?
-    /// The keys ``current`` replaced; they keep receiving until ``previousExpires``.
+    /// The keys ``current`` replaced; they keep receiving until
+    /// ``SessionTimer/discardPreviousSession``.
     var previous: TransportKeys?
-    /// When ``previous`` stops receiving.
-    var previousExpires: Instant?
     /// Payloads waiting for the session to be established (bounded).
     var queued: [[UInt8]] = []
-    /// When an authenticated packet last arrived from the peer.
-    var lastReceived: Instant
-    /// When this side last sent the peer anything on a session.
-    var lastSent: Instant
-    /// When to resend the confirmation (a keepalive on unconfirmed keys), if pending.
-    var confirmationDeadline: Instant?
-    /// How many confirmations have been sent for the current keys.
-    var confirmationAttempts = 0
+    /// This peer's keepalive, new-handshake, key-erasure and previous-session timers.
+    var timers = SessionTimers()
     /// XX responder only: the message 3 that made the current keys. A byte-identical
     /// copy means the initiator missed our confirmation, so it is answered again;
     /// anything else naming the session's index is dropped.
     var completionReceived: [UInt8]?
-    /// Whether `established` has been reported for the current keys.
+    /// Whether `established` has been reported for this peer.
     var reported = false
 
     /// Payloads queued per peer while a handshake runs; the oldest are dropped beyond it.
     static let maximumQueued = 64
 
-    /// The earliest deadline of this peer's timers.
-    func earliestDeadline() -> Instant? {
-        var deadlines: [Instant] = [lastReceived + SessionConstants.zeroKeyMaterialAfter]
-        if let confirmationDeadline { deadlines.append(confirmationDeadline) }
-        if let previousExpires { deadlines.append(previousExpires) }
-        if current != nil, lastReceived > lastSent {
-            deadlines.append(lastReceived + SessionConstants.keepaliveTimeout)
-        }
-        return deadlines.min()
+    /// Creates the state of a peer at `address` with no keys and no timers armed.
+    init(address: PeerAddress) {
+        self.address = address
     }
 
     /// The keys that hold `localIndex`, as a key path into this state.
@@ -50,10 +39,35 @@ struct PeerSessionState: Sendable {
         if previous?.localIndex == localIndex { return \.previous }
         return nil
     }
+
+    /// The local indices of every key set held.
+    var localIndices: [UInt32] {
+        [current, next, previous].compactMap { $0?.localIndex }
+    }
+
+    /// Queues an inner message for when the session can send, dropping the oldest
+    /// beyond ``maximumQueued``.
+    mutating func enqueue(_ inner: [UInt8]) {
+        if queued.count >= Self.maximumQueued { queued.removeFirst() }
+        queued.append(inner)
+    }
 }
 
-/// A handshake this endpoint started and that has not yet produced keys.
+/// A handshake this endpoint started, from its first initiation until the responder
+/// proves it holds the keys (or the handshake gives up).
+///
+/// Its ``deadline`` drives every retransmission of the handshake: the initiation
+/// before a response, then what ``confirming`` says until the proof.
 struct PendingInitiation: Sendable {
+    /// What the initiator resends after the response, until the responder proves it
+    /// holds the keys.
+    enum Confirmation: Sendable {
+        /// XX: message 3, byte for byte.
+        case completion([UInt8])
+        /// IK: an empty transport packet on the new keys, sealed afresh each time.
+        case keepalive
+    }
+
     /// The Noise handshake state.
     var handshake: NoiseHandshake
     /// Its kind.
@@ -66,13 +80,15 @@ struct PendingInitiation: Sendable {
     let started: Instant
     /// Attempts sent so far (1 for the first).
     var attempt: Int
-    /// When to retransmit (with a new handshake) or give up.
+    /// When to retransmit or give up.
     var deadline: Instant
     /// Whether some response arrived but failed authentication.
     var sawAuthenticationFailure = false
-    /// XX only, once message 2 arrived: message 3, resent on this initiation's schedule
-    /// until the responder proves it has the keys, and the peer it authenticated.
-    var completion: (message: [UInt8], peer: PeerID)?
+    /// Once the response arrived: the peer it authenticated and what is resent.
+    var confirming: (peer: PeerID, resend: Confirmation)?
+
+    /// The peer this handshake is with, once known.
+    var peer: PeerID? { confirming?.peer ?? expected }
 }
 
 /// An XX handshake this endpoint answered and that waits for message 3.

@@ -1,4 +1,4 @@
-/// Handshakes: initiating, answering, completing, and installing the keys they make.
+/// Handshakes: initiating, answering and completing them.
 extension SessionEndpoint {
     var presharedKeys: [[UInt8]] { configuration.swarmSecret.map { [$0] } ?? [] }
 
@@ -23,15 +23,23 @@ extension SessionEndpoint {
             let index = newIndex()
             let deadline = HandshakeBackoff.retransmitDeadline(
                 afterAttempt: attempt, sentAt: now, firstSentAt: started, using: &random)
-            initiations[index] = PendingInitiation(
-                handshake: handshake, kind: kind, address: address, expected: expected, started: started,
-                attempt: attempt, deadline: deadline, sawAuthenticationFailure: sawAuthenticationFailure)
+            store(
+                PendingInitiation(
+                    handshake: handshake, kind: kind, address: address, expected: expected, started: started,
+                    attempt: attempt, deadline: deadline, sawAuthenticationFailure: sawAuthenticationFailure),
+                at: index)
             outbox.append(
                 (address, HandshakeInitiation(kind: kind, senderIndex: index, noiseMessage: message).encoded()))
         } catch {
             // Our own keys and the expected peer's key were checked; nothing else fails.
             events.append(.handshakeFailed(address: address, expected: expected, error: .authenticationFailed))
         }
+    }
+
+    /// Starts a handshake with `peer`, an established peer, unless one is running.
+    mutating func startRekey(with peer: PeerID, now: Instant) {
+        guard let state = peers[peer], !isInitiating(with: peer) else { return }
+        startInitiation(to: state.address, expecting: peer, started: now, attempt: 0, now: now)
     }
 
     mutating func makeHandshake(_ kind: HandshakeKind, initiator: Bool, remoteStatic: Key32?) throws(NoiseError)
@@ -68,13 +76,16 @@ extension SessionEndpoint {
                 outbox.append((source, response.encoded()))
                 let keys = try makeKeys(
                     &handshake, local: index, remote: initiation.senderIndex, initiator: false, peer: peer, now: now)
-                install(keys, confirmed: false, for: peer, address: source, now: now)
+                yieldIfCrossed(by: peer)
+                install(keys, confirmed: false, for: peer, address: source, provesAddress: false, now: now)
             } else {
                 let message = try handshake.writeMessage(
                     payload: HandshakePayload(peerID: identity.peerID).encoded)
-                responders[index] = PendingResponder(
-                    handshake: handshake, kind: initiation.kind, remoteIndex: initiation.senderIndex,
-                    address: source, expires: now + SessionConstants.rekeyTimeout * 2)
+                store(
+                    PendingResponder(
+                        handshake: handshake, kind: initiation.kind, remoteIndex: initiation.senderIndex,
+                        address: source, expires: now + SessionConstants.rekeyTimeout * 2),
+                    at: index)
                 let response = HandshakeResponse(
                     kind: initiation.kind, receiverIndex: initiation.senderIndex, senderIndex: index,
                     noiseMessage: message)
@@ -91,18 +102,23 @@ extension SessionEndpoint {
         guard var pending = initiations[index], pending.kind == response.kind else {
             return drop(.unknownReceiverIndex)
         }
-        guard pending.completion == nil else { return drop(.handshakeReplayed) }
+        guard pending.confirming == nil else { return drop(.handshakeReplayed) }
         do {
             let payload = try pending.handshake.readMessage(response.noiseMessage)
             if pending.kind.messageCount == 2 {
                 // IK: the responder's key was known and is now proven.
                 guard let peer = pending.expected else { return drop(.handshakeFailed) }
-                initiations[index] = nil
                 let keys = try makeKeys(
                     &pending.handshake, local: index, remote: response.senderIndex, initiator: true, peer: peer,
                     now: now)
-                install(keys, confirmed: true, for: peer, address: source, now: now)
-                sendConfirmation(to: peer, now: now)
+                // The initiation stays pending, resending an empty packet on the keys,
+                // until the responder proves it has them.
+                pending.confirming = (peer, .keepalive)
+                store(pending, at: index)
+                // Queued data on the new keys confirms them; otherwise an empty packet does.
+                if install(keys, confirmed: true, for: peer, address: source, now: now) == 0 {
+                    sealAndQueue([], to: peer, now: now)
+                }
                 return
             }
             guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: pending.handshake.remoteStaticKey)
@@ -122,8 +138,8 @@ extension SessionEndpoint {
                 &pending.handshake, local: index, remote: response.senderIndex, initiator: true, peer: peer, now: now)
             let completion = HandshakeCompletion(receiverIndex: response.senderIndex, noiseMessage: message).encoded()
             // The initiation stays pending until the responder proves it accepted message 3.
-            pending.completion = (completion, peer)
-            initiations[index] = pending
+            pending.confirming = (peer, .completion(completion))
+            store(pending, at: index)
             install(keys, confirmed: false, for: peer, address: source, now: now)
             outbox.append((source, completion))
         } catch {
@@ -141,7 +157,8 @@ extension SessionEndpoint {
             if let peer = keyOwners[completion.receiverIndex],
                 peers[peer]?.completionReceived == completion.noiseMessage
             {
-                return sealAndQueue([], to: peer, now: now)
+                sealAndQueue([], to: peer, now: now)
+                return
             }
             return drop(.unknownReceiverIndex)
         }
@@ -153,10 +170,15 @@ extension SessionEndpoint {
             let keys = try makeKeys(
                 &pending.handshake, local: completion.receiverIndex, remote: pending.remoteIndex, initiator: false,
                 peer: peer, now: now)
-            install(keys, confirmed: true, for: peer, address: source, now: now)
+            // Simultaneous initiation, and ours wins: the peer abandons its handshake
+            // when ours completes there, so this one is consumed without effect.
+            guard !keepsOwnHandshake(against: peer) else { return }
+            yieldIfCrossed(by: peer)
+            let flushed = install(keys, confirmed: true, for: peer, address: source, now: now)
             peers[peer]?.completionReceived = completion.noiseMessage
-            // The initiator waits for proof that message 3 arrived: an empty packet.
-            sealAndQueue([], to: peer, now: now)
+            // The initiator waits for proof that message 3 arrived: an empty packet,
+            // unless queued data already went.
+            if flushed == 0 { sealAndQueue([], to: peer, now: now) }
         } catch {
             drop(.wrongSwarm)
         }
@@ -174,63 +196,5 @@ extension SessionEndpoint {
         return TransportKeys(
             localIndex: local, remoteIndex: remote, isInitiator: initiator, created: now, peer: peer,
             sendKey: sendKey, receiveKey: receiveKey)
-    }
-
-    /// Installs keys for `peer`: as current when already confirmed (reporting the
-    /// session), otherwise as next until an authenticated packet proves them.
-    mutating func install(_ keys: TransportKeys, confirmed: Bool, for peer: PeerID, address: PeerAddress, now: Instant)
-    {
-        var state = peers[peer] ?? PeerSessionState(address: address, lastReceived: now, lastSent: now)
-        state.address = address
-        state.lastReceived = now
-        keyOwners[keys.localIndex] = peer
-        if confirmed {
-            promote(keys, of: peer, in: &state, now: now)
-        } else {
-            if let stale = state.next { keyOwners[stale.localIndex] = nil }
-            state.next = keys
-        }
-        peers[peer] = state
-        if confirmed { flushQueue(of: peer, now: now) }
-    }
-
-    /// Makes `keys` current, reporting the session the first time; the old current
-    /// keeps receiving for a grace period.
-    mutating func promote(_ keys: TransportKeys, of peer: PeerID, in state: inout PeerSessionState, now: Instant) {
-        if let old = state.current {
-            state.previous = old
-            state.previousExpires = now + SessionConstants.previousSessionGrace
-        }
-        state.current = keys
-        if state.next?.localIndex == keys.localIndex { state.next = nil }
-        state.confirmationAttempts = 0
-        state.confirmationDeadline = nil
-        // An XX initiation that made these keys is confirmed and done.
-        initiations[keys.localIndex] = nil
-        if !state.reported {
-            state.reported = true
-            events.append(.established(peer: peer, address: state.address))
-        }
-    }
-
-    /// IK initiator: sends an empty packet on the new keys, and again on the backoff
-    /// schedule until the responder answers on them (it cannot use the keys before).
-    mutating func sendConfirmation(to peer: PeerID, now: Instant) {
-        guard var state = peers[peer] else { return }
-        state.confirmationAttempts += 1
-        state.confirmationDeadline =
-            state.confirmationAttempts < HandshakeBackoff.maximumAttempts()
-            ? now + HandshakeBackoff.nominalDelay(afterAttempt: state.confirmationAttempts - 1) : nil
-        peers[peer] = state
-        sealAndQueue([], to: peer, now: now)
-    }
-
-    /// Sends what waited for the session, now that it is established.
-    mutating func flushQueue(of peer: PeerID, now: Instant) {
-        guard var state = peers[peer], state.current != nil else { return }
-        let queued = state.queued
-        state.queued = []
-        peers[peer] = state
-        for inner in queued { sealAndQueue(inner, to: peer, now: now) }
     }
 }

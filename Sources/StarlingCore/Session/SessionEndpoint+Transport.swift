@@ -1,4 +1,4 @@
-/// Transport data: opening, confirming keys, roaming, and delivering.
+/// Transport data: sealing, opening, confirming keys, roaming, and delivering.
 extension SessionEndpoint {
     mutating func handleTransport(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
         guard let header = TransportHeader.parse(datagram) else { return drop(.malformed) }
@@ -9,22 +9,23 @@ extension SessionEndpoint {
             return drop(reason)
         }
         state[keyPath: slot] = keys
-        state.lastReceived = now
         // Authenticated: the peer may have moved; answer where it is now.
         state.address = source
-        var acknowledge = false
-        if slot == \PeerSessionState.next {
-            // The peer proved it has the new keys.
+        state.timers.timersAnyAuthenticatedPacketReceived(now: now)
+        if !plaintext.isEmpty { state.timers.timersDataReceived(now: now) }
+        // The peer proved it holds these keys: the handshake that made them is done.
+        initiations[keys.localIndex] = nil
+        var promoted = false
+        if slot == \PeerSessionState.next, !(keepsOwnHandshake(against: peer) && !keys.isInitiator) {
             promote(keys, of: peer, in: &state, now: now)
-            acknowledge = true
-        } else if slot == \PeerSessionState.current {
-            state.confirmationDeadline = nil
+            promoted = true
         }
-        peers[peer] = state
-        if acknowledge {
-            flushQueue(of: peer, now: now)
-            // Tell the peer its keys arrived, unless data already went back.
-            if peers[peer]?.lastSent != now { sealAndQueue([], to: peer, now: now) }
+        store(state, for: peer)
+        if promoted {
+            // Tell the peer its keys arrived, unless queued data just did.
+            if flushQueue(of: peer, now: now) == 0 { sealAndQueue([], to: peer, now: now) }
+        } else if slot == \PeerSessionState.current, SessionTimers.wantsRekey(receivingOnKeysAged: now - keys.created) {
+            startRekey(with: peer, now: now)
         }
         deliver(plaintext, from: peer)
     }
@@ -40,100 +41,25 @@ extension SessionEndpoint {
         }
     }
 
-    // MARK: Timers
-
-    public func pollTimeout() -> Instant? {
-        var earliest: Instant?
-        func consider(_ deadline: Instant?) {
-            guard let deadline else { return }
-            if earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
-        }
-        for pending in initiations.values { consider(pending.deadline) }
-        for responder in responders.values { consider(responder.expires) }
-        for state in peers.values { consider(state.earliestDeadline()) }
-        return earliest
-    }
-
-    public mutating func handleTimeout(now: Instant) {
-        expireInitiations(now: now)
-        responders = responders.filter { $0.value.expires > now }
-        for peer in Array(peers.keys) { runTimers(of: peer, now: now) }
-    }
-
-    /// Retransmits initiations whose deadline passed (a fresh handshake and index, or
-    /// for XX after message 2 the same message 3), or gives up and reports why.
-    mutating func expireInitiations(now: Instant) {
-        for (index, pending) in initiations where pending.deadline <= now {
-            let decision = HandshakeBackoff.decide(
-                attemptsSent: pending.attempt + 1, firstSentAt: pending.started, now: now)
-            switch (decision, pending.completion) {
-            case (.retransmit(let attempt), let completion?):
-                initiations[index]?.attempt = attempt
-                initiations[index]?.deadline = HandshakeBackoff.retransmitDeadline(
-                    afterAttempt: attempt, sentAt: now, firstSentAt: pending.started, using: &random)
-                outbox.append((peers[completion.peer]?.address ?? pending.address, completion.message))
-            case (.retransmit(let attempt), nil):
-                initiations[index] = nil
-                startInitiation(
-                    to: pending.address, expecting: pending.expected, started: pending.started, attempt: attempt,
-                    now: now, sawAuthenticationFailure: pending.sawAuthenticationFailure)
-            case (.giveUp(let timeout), let completion):
-                initiations[index] = nil
-                if let completion { discardUnconfirmedKeys(index, of: completion.peer) }
-                let error: SessionError =
-                    pending.sawAuthenticationFailure
-                    ? .authenticationFailed : .handshakeTimedOut(attempts: timeout.attempts)
-                events.append(.handshakeFailed(address: pending.address, expected: pending.expected, error: error))
-                if let expected = pending.expected, peers[expected]?.current == nil {
-                    // Nothing will carry the queued payloads: forget them with the peer.
-                    peers[expected] = nil
-                }
-            }
-        }
-    }
-
-    /// Forgets keys that the peer never confirmed.
-    mutating func discardUnconfirmedKeys(_ localIndex: UInt32, of peer: PeerID) {
-        keyOwners[localIndex] = nil
-        guard var state = peers[peer], state.next?.localIndex == localIndex else { return }
-        state.next = nil
-        peers[peer] = state.current == nil ? nil : state
-    }
-
-    /// Runs one peer's timers: expiry, the previous keys' grace, confirmations and
-    /// keepalives.
-    mutating func runTimers(of peer: PeerID, now: Instant) {
-        guard var state = peers[peer] else { return }
-        if now >= state.lastReceived + SessionConstants.zeroKeyMaterialAfter {
-            close(peer)
-            if state.reported { replaceLastClose(of: peer, with: .expired) }
-            return
-        }
-        if let expires = state.previousExpires, now >= expires, let previous = state.previous {
-            keyOwners[previous.localIndex] = nil
-            state.previous = nil
-            state.previousExpires = nil
-        }
-        peers[peer] = state
-        if let deadline = state.confirmationDeadline, now >= deadline {
-            if state.confirmationAttempts >= HandshakeBackoff.maximumAttempts() {
-                peers[peer]?.confirmationDeadline = nil
-            } else {
-                sendConfirmation(to: peer, now: now)
-            }
-        }
-        if let current = peers[peer], current.current != nil, current.lastReceived > current.lastSent,
-            now >= current.lastReceived + SessionConstants.keepaliveTimeout
-        {
-            sealAndQueue([], to: peer, now: now)
-        }
-    }
-
-    /// Rewrites the `closed(…, .local)` event just queued by ``close(_:)`` as `reason`.
-    mutating func replaceLastClose(of peer: PeerID, with reason: SessionCloseReason) {
-        if case .closed(peer, .local)? = events.last {
-            events.removeLast()
-            events.append(.closed(peer: peer, reason: reason))
-        }
+    /// Seals `inner` on `peer`'s current keys and queues the datagram; an empty `inner`
+    /// is a keepalive. Starts a new handshake when the keys are due for one.
+    /// - Returns: false, sending nothing, when there are no current keys or they may
+    ///   no longer send.
+    @discardableResult
+    mutating func sealAndQueue(_ inner: [UInt8], to peer: PeerID, now: Instant) -> Bool {
+        guard var state = peers[peer], var keys = state.current, keys.canSend(now: now) else { return false }
+        var datagram: [UInt8] = []
+        datagram.reserveCapacity(TransportHeader.size + inner.count + TransportHeader.tagSize)
+        inner.withUnsafeBytes { keys.seal($0, into: &datagram) }
+        state.current = keys
+        if !inner.isEmpty { state.timers.timersDataSent(now: now, using: &random) }
+        state.timers.timersAnyAuthenticatedPacketSent(now: now)
+        store(state, for: peer)
+        outbox.append((state.address, datagram))
+        let due = SessionTimers.wantsRekey(
+            isInitiator: keys.isInitiator, age: now - keys.created, sent: keys.sendCounter,
+            messageLimit: rekeyAfterMessages)
+        if due { startRekey(with: peer, now: now) }
+        return true
     }
 }

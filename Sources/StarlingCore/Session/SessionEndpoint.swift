@@ -18,8 +18,51 @@ internal import DequeModule
 ///   recorded only after the tag verifies.
 /// - Every dropped datagram is counted by reason in ``drops``.
 ///
+/// ### Timer rules
+/// Each peer's timers live in one table driven by protocol events (WireGuard paper
+/// 6.2–6.5); ``pollTimeout()`` reports the earliest deadline of every peer and
+/// half-done handshake without scanning them.
+/// - Keepalive: data received and nothing sent back for
+///   ``SessionConstants/keepaliveTimeout`` (10 s) → an empty packet. Nothing is sent
+///   when idle both ways, and a keepalive never answers a keepalive.
+/// - New handshake: data sent and nothing authenticated received for `keepaliveTimeout
+///   + rekeyTimeout` (15 s) → a new handshake.
+/// - Rekey: sending on keys this side initiated that are older than
+///   ``SessionConstants/rekeyAfterTime`` (120 s), or on any keys after
+///   ``SessionConstants/rekeyAfterMessages``, starts a handshake; so does receiving, on
+///   either side, on keys older than ``SessionConstants/rekeyAfterTimeReceiving`` (165 s).
+/// - Reject: keys older than ``SessionConstants/rejectAfterTime`` (180 s) neither send
+///   nor receive; a payload sent then is queued and a handshake started.
+/// - Previous session: after a rekey the replaced keys still receive for
+///   ``SessionConstants/previousSessionGrace`` (15 s), then are erased.
+/// - Expiry: ``SessionConstants/zeroKeyMaterialAfter`` (540 s) after the last session
+///   was derived, every key of the peer is erased, its handshakes are forgotten and
+///   `closed(peer:reason: .expired)` is reported. A peer that still sends derives new
+///   sessions long before (keys receive nothing after 180 s, and receiving at 165 s
+///   rekeys), so only a silent peer expires.
+/// - Handshake retransmission backs off per ``HandshakeBackoff`` from the first
+///   initiation until the responder proves it holds the keys (the IK initiator resends
+///   an empty packet on them, the XX initiator message 3), for at most
+///   ``SessionConstants/rekeyAttemptTime``.
+///
+/// ### Simultaneous initiation
+/// When both peers initiate to each other and both handshakes are unfinished (neither
+/// responder has yet proven it holds the keys), the handshake initiated by the peer
+/// whose ID comes first in byte order wins at both ends:
+/// - the higher peer, on completing the lower peer's handshake as responder, abandons
+///   its own initiation and forgets any keys it made;
+/// - the lower peer never makes the keys of the higher peer's handshake current while
+///   its own initiation is unfinished: it answers an IK initiation but keeps the keys
+///   waiting, and consumes an XX message 3 without installing anything.
+/// Whatever order the messages arrive in, both end with the lower peer's session.
+///
+/// ### Roaming
+/// A transport packet that authenticates, or a handshake response or message 3 (both
+/// bound to this side's fresh ephemeral key), moves the peer's address to its source.
+/// Anything else, including a replayable IK initiation, leaves the address alone.
+///
 /// - Warning: not thread-safe; drive it from one event loop or thread.
-public struct SessionEndpoint: ProtocolCore {
+public struct SessionEndpoint: ProtocolCore, Sendable {
     public typealias Event = SessionEvent
 
     /// This peer's identity.
@@ -38,11 +81,16 @@ public struct SessionEndpoint: ProtocolCore {
     var keyOwners: [UInt32: PeerID] = [:]
     var initiations: [UInt32: PendingInitiation] = [:]
     var responders: [UInt32: PendingResponder] = [:]
+    /// The earliest deadline of every peer, initiation and responder.
+    var deadlines = DeadlineSchedule<DeadlineOwner>()
     var rateLimiter: SourceRateLimiter<PeerAddress.Host>
     var outbox = Deque<(PeerAddress, [UInt8])>()
     var events = Deque<SessionEvent>()
     /// Reused plaintext buffer for opening transport data.
     var plaintext: [UInt8] = []
+    /// Messages sent on one session before a new handshake starts. Always
+    /// ``SessionConstants/rekeyAfterMessages``; tests lower it to reach the limit.
+    var rekeyAfterMessages = SessionConstants.rekeyAfterMessages
 
     /// Creates an endpoint.
     ///
@@ -95,54 +143,52 @@ public struct SessionEndpoint: ProtocolCore {
     ///   - expected: the peer that must answer, if known.
     ///   - now: the current time.
     public mutating func connect(to address: PeerAddress, expecting expected: PeerID? = nil, now: Instant) {
-        if let expected {
-            if isEstablished(with: expected) { return }
-            if initiations.values.contains(where: { $0.expected == expected }) { return }
-        }
+        defer { settleDeadlines() }
+        if let expected, isEstablished(with: expected) || isInitiating(with: expected) { return }
         startInitiation(to: address, expecting: expected, started: now, attempt: 0, now: now)
     }
 
     /// Sends `payload` to `peer` as one encrypted datagram (unreliable, like UDP).
     ///
-    /// Before the session is established the payload waits (up to 64 per peer).
+    /// Before the session is established, and while a new handshake replaces keys too
+    /// old to send, the payload waits (up to 64 per peer, the oldest dropped first).
     /// - Throws: ``SessionError/payloadTooLarge(size:maximum:)`` above
     ///   ``SessionLimits/maximumTransportPayload`` less one byte of framing, or
     ///   ``SessionError/noSession(_:)`` when there is no session or handshake with `peer`.
     public mutating func send(_ payload: [UInt8], to peer: PeerID, now: Instant) throws(SessionError) {
         let maximum = SessionLimits.maximumTransportPayload - 1
         guard payload.count <= maximum else { throw .payloadTooLarge(size: payload.count, maximum: maximum) }
+        defer { settleDeadlines() }
+        let inner = [InnerType.datagram.rawValue] + payload
         guard var state = peers[peer] else {
-            guard initiations.values.contains(where: { $0.expected == peer }) else { throw .noSession(peer) }
             // A handshake with this peer is running: keep the payload until it completes.
-            var waiting = PeerSessionState(
-                address: initiations.values.first { $0.expected == peer }!.address,
-                lastReceived: now, lastSent: now)
-            waiting.queued.append([InnerType.datagram.rawValue] + payload)
+            guard let pending = initiations.values.first(where: { $0.peer == peer }) else { throw .noSession(peer) }
+            var waiting = PeerSessionState(address: pending.address)
+            waiting.enqueue(inner)
             peers[peer] = waiting
             return
         }
-        guard state.reported, state.current?.canSend(now: now) == true else {
-            if state.queued.count >= PeerSessionState.maximumQueued { state.queued.removeFirst() }
-            state.queued.append([InnerType.datagram.rawValue] + payload)
-            peers[peer] = state
+        if state.reported, let keys = state.current, keys.canSend(now: now) {
+            sealAndQueue(inner, to: peer, now: now)
             return
         }
+        state.enqueue(inner)
         peers[peer] = state
-        sealAndQueue([InnerType.datagram.rawValue] + payload, to: peer, now: now)
+        // Keys too old to send: a new handshake carries the queue.
+        if state.current != nil { startRekey(with: peer, now: now) }
     }
 
-    /// Closes the session with `peer`, forgetting its keys.
+    /// Closes the session with `peer`, forgetting its keys and its handshakes.
     public mutating func close(_ peer: PeerID) {
-        guard let state = peers.removeValue(forKey: peer) else { return }
-        for keys in [state.current, state.next, state.previous].compactMap({ $0 }) {
-            keyOwners[keys.localIndex] = nil
-        }
+        defer { settleDeadlines() }
+        guard let state = forget(peer) else { return }
         if state.reported { events.append(.closed(peer: peer, reason: .local)) }
     }
 
     // MARK: ProtocolCore
 
     public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
+        defer { settleDeadlines() }
         guard datagram.count >= DatagramHeader.size else { return drop(.malformed) }
         guard datagram[0] == DatagramHeader.currentVersion else { return drop(.unsupportedVersion) }
         guard let type = MessageType(rawValue: datagram[1]) else { return drop(.unknownType) }
@@ -193,21 +239,19 @@ public struct SessionEndpoint: ProtocolCore {
         }
     }
 
-    /// Seals `inner` on `peer`'s current keys and queues the datagram.
-    mutating func sealAndQueue(_ inner: [UInt8], to peer: PeerID, now: Instant) {
-        guard var state = peers[peer], var keys = state.current else { return }
-        var datagram: [UInt8] = []
-        datagram.reserveCapacity(TransportHeader.size + inner.count + TransportHeader.tagSize)
-        inner.withUnsafeBytes { keys.seal($0, into: &datagram) }
-        state.current = keys
-        state.lastSent = now
-        if keys.wantsRekey(now: now), !initiations.values.contains(where: { $0.expected == peer }) {
-            peers[peer] = state
-            startInitiation(to: state.address, expecting: peer, started: now, attempt: 0, now: now)
-        } else {
-            peers[peer] = state
-        }
-        outbox.append((state.address, datagram))
+    /// Whether a handshake this side started with `peer` is unfinished.
+    func isInitiating(with peer: PeerID) -> Bool {
+        initiations.values.contains { $0.peer == peer }
+    }
+
+    /// Forgets `peer`: its keys, its timers and the handshakes this side started with it.
+    /// - Returns: the state it had, if any.
+    @discardableResult
+    mutating func forget(_ peer: PeerID) -> PeerSessionState? {
+        for (index, pending) in initiations where pending.peer == peer { initiations[index] = nil }
+        guard let state = peers.removeValue(forKey: peer) else { return nil }
+        for index in state.localIndices { keyOwners[index] = nil }
+        return state
     }
 }
 

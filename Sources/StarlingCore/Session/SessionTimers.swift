@@ -1,51 +1,46 @@
 /// The timer rules of one peer's sessions: which protocol events arm and disarm which
-/// ``SessionTimer``.
+/// ``SessionTimer``, and when keys are due for a new handshake.
 ///
 /// ### Purpose
 /// The session calls one `timers…` hook after each protocol event; the hooks only move
 /// deadlines in ``table`` and never send anything. When the driver's timer fires, the
-/// session takes ``removeExpired(now:)`` and acts on each case as its doc says; for
-/// ``SessionTimer/retransmitHandshake`` it asks ``expiredRetransmitHandshake(now:)``.
-/// The rules follow WireGuard (paper 6.2–6.5; wireguard-go `device/timers.go`):
+/// session takes ``removeExpired(now:)`` and acts on each case as its doc says. The rules
+/// follow WireGuard (paper 6.2–6.5; wireguard-go `device/timers.go`):
 ///
-/// - data sent, nothing back within `keepaliveTimeout + rekeyTimeout` → new handshake;
 /// - data received, nothing sent within `keepaliveTimeout` → keepalive;
-/// - no session derived for `3 × rejectAfterTime` → erase the keys;
-/// - any authenticated packet in or out → restart the persistent keepalive, if set.
+/// - data sent, nothing authenticated back within `keepaliveTimeout + rekeyTimeout`
+///   → new handshake;
+/// - no session derived for `zeroKeyMaterialAfter` (`3 × rejectAfterTime`) → erase the keys;
+/// - a rekey replaced the current session → the old one receives for `previousSessionGrace`.
+///
+/// ``wantsRekey(isInitiator:age:sent:messageLimit:)`` and
+/// ``wantsRekey(receivingOnKeysAged:)`` say when sending or receiving on keys should
+/// start a new handshake.
 ///
 /// ### Differences from WireGuard
-/// - Retransmissions back off exponentially (``HandshakeBackoff``) and stop
-///   `rekeyAttemptTime` after the handshake's *first* initiation; an initiation sent
-///   while one is in progress continues that handshake instead of restarting its count.
+/// - Handshake retransmission is not a per-peer timer: it belongs to the handshake,
+///   which exists before its peer is known (`PendingInitiation`, ``HandshakeBackoff``).
 /// - Jitter is a fraction of each delay, not a fixed 333 ms.
 /// - There is no "need another keepalive" flag: here every authenticated packet sent,
 ///   the keepalive included, acknowledges all data received before it, so the flag
 ///   could never fire.
+/// - No persistent keepalive: nothing configures one yet.
 /// - ``SessionTimer/discardPreviousSession`` bounds how long a replaced session receives.
+/// - Either side, not only the initiator, starts a handshake when it receives on keys
+///   older than ``SessionConstants/rekeyAfterTimeReceiving``: a responder that only
+///   receives would otherwise see its keys rejected before anyone rekeyed.
 ///
 /// - Warning: `now` must never go backwards between calls.
 struct SessionTimers: Sendable {
     /// The deadlines.
     private(set) var table = TimerTable()
 
-    /// The interval of persistent keepalives, or `nil` for none (the default).
-    var persistentKeepaliveInterval: Duration?
-
-    /// The retransmission schedule.
+    /// Supplies the jitter of ``SessionTimer/newHandshake``.
     let backoff: HandshakeBackoff.Policy
 
-    /// Initiations sent in the handshake in progress (0 when none is).
-    private(set) var handshakeAttempts = 0
-
-    /// When the handshake in progress sent its first initiation.
-    private(set) var handshakeStartedAt: Instant?
-
     /// Creates timers with nothing armed.
-    /// - Parameters:
-    ///   - persistentKeepaliveInterval: the keepalive interval, or `nil` for none.
-    ///   - backoff: the retransmission schedule.
-    init(persistentKeepaliveInterval: Duration? = nil, backoff: HandshakeBackoff.Policy = .standard) {
-        self.persistentKeepaliveInterval = persistentKeepaliveInterval
+    /// - Parameter backoff: the policy whose jitter fraction is applied.
+    init(backoff: HandshakeBackoff.Policy = .standard) {
         self.backoff = backoff
     }
 
@@ -61,29 +56,9 @@ struct SessionTimers: Sendable {
 
     // MARK: Hooks
 
-    /// Call after sending a handshake initiation, the first or a retransmission.
-    ///
-    /// Starts counting a new handshake when none is in progress, and arms
-    /// ``SessionTimer/retransmitHandshake`` per ``HandshakeBackoff``.
-    mutating func timersHandshakeInitiated(now: Instant, using generator: inout some RandomNumberGenerator) {
-        let startedAt = handshakeStartedAt ?? now
-        handshakeStartedAt = startedAt
-        let deadline = HandshakeBackoff.retransmitDeadline(
-            afterAttempt: handshakeAttempts, sentAt: now, firstSentAt: startedAt, policy: backoff,
-            using: &generator)
-        handshakeAttempts += 1
-        table.set(.retransmitHandshake, at: deadline)
-    }
-
-    /// Call after a handshake completes: the initiator got a valid response, or the
-    /// responder received the first packet on the new session.
-    mutating func timersHandshakeComplete(now: Instant) {
-        table.cancel(.retransmitHandshake)
-        handshakeAttempts = 0
-        handshakeStartedAt = nil
-    }
-
     /// Call after deriving the keys of a new session (either role).
+    ///
+    /// Arms ``SessionTimer/zeroKeyMaterial`` `zeroKeyMaterialAfter` from now.
     mutating func timersSessionDerived(now: Instant) {
         table.set(.zeroKeyMaterial, at: now + SessionConstants.zeroKeyMaterialAfter)
     }
@@ -114,7 +89,7 @@ struct SessionTimers: Sendable {
         table.set(.sendKeepalive, at: now + SessionConstants.keepaliveTimeout)
     }
 
-    /// Call after sending any authenticated packet: data, keepalive or handshake message.
+    /// Call after sending any transport packet, data or keepalive.
     ///
     /// Whatever was sent tells the peer this side is alive, so no keepalive is owed.
     mutating func timersAnyAuthenticatedPacketSent(now: Instant) {
@@ -128,45 +103,26 @@ struct SessionTimers: Sendable {
         table.cancel(.newHandshake)
     }
 
-    /// Call after any authenticated packet is sent or received.
+    // MARK: Key freshness
+
+    /// Whether sending on keys should start a new handshake (WireGuard 6.2,
+    /// wireguard-go `keepKeyFreshSending`).
     ///
-    /// Restarts ``SessionTimer/persistentKeepalive`` when an interval is configured.
-    mutating func timersAnyAuthenticatedPacketTraversal(now: Instant) {
-        guard let interval = persistentKeepaliveInterval, interval > .zero else { return }
-        table.set(.persistentKeepalive, at: now + interval)
+    /// - Parameters:
+    ///   - isInitiator: whether this side initiated the handshake that made the keys.
+    ///   - age: time since the keys were derived.
+    ///   - sent: messages sent on them so far.
+    ///   - messageLimit: ``SessionConstants/rekeyAfterMessages`` (lower only in tests).
+    /// - Returns: true for the initiator once `age >= rekeyAfterTime`, and for either
+    ///   side once `sent >= messageLimit`.
+    static func wantsRekey(isInitiator: Bool, age: Duration, sent: UInt64, messageLimit: UInt64) -> Bool {
+        sent >= messageLimit || (isInitiator && age >= SessionConstants.rekeyAfterTime)
     }
 
-    /// Call after closing the peer's sessions for good: disarms everything.
-    mutating func timersStop() {
-        table.cancelAll()
-        handshakeAttempts = 0
-        handshakeStartedAt = nil
-    }
-
-    // MARK: Expiry handlers
-
-    /// Call when ``SessionTimer/retransmitHandshake`` expires.
-    ///
-    /// On ``HandshakeBackoff/Decision/retransmit(attempt:)`` the session sends the
-    /// initiation again and calls ``timersHandshakeInitiated(now:using:)``. On
-    /// ``HandshakeBackoff/Decision/giveUp(_:)`` the handshake is forgotten and
-    /// ``SessionTimer/zeroKeyMaterial`` is armed (unless already armed) so that keys
-    /// are not kept for a peer that is gone; the session drops queued packets and
-    /// reports the timeout.
-    mutating func expiredRetransmitHandshake(now: Instant) -> HandshakeBackoff.Decision {
-        guard let startedAt = handshakeStartedAt else {
-            return .giveUp(HandshakeBackoff.Timeout(attempts: 0, elapsed: .zero))
-        }
-        let decision = HandshakeBackoff.decide(
-            attemptsSent: handshakeAttempts, firstSentAt: startedAt, now: now, policy: backoff)
-        if case .giveUp = decision {
-            table.cancel(.retransmitHandshake)
-            handshakeAttempts = 0
-            handshakeStartedAt = nil
-            if !table.isPending(.zeroKeyMaterial) {
-                table.set(.zeroKeyMaterial, at: now + SessionConstants.zeroKeyMaterialAfter)
-            }
-        }
-        return decision
+    /// Whether receiving on keys of this age should start a new handshake: at
+    /// ``SessionConstants/rekeyAfterTimeReceiving`` (165 s), so that the new session is
+    /// ready before the old one is rejected at 180 s.
+    static func wantsRekey(receivingOnKeysAged age: Duration) -> Bool {
+        age >= SessionConstants.rekeyAfterTimeReceiving
     }
 }

@@ -1,18 +1,18 @@
+internal import HeapModule
+
 /// The deadlines one peer's sessions keep; each case is one slot of a ``TimerTable``.
 ///
 /// The case says when the deadline is due; ``SessionTimers`` says which protocol
 /// events set and cancel it (WireGuard paper 6.2–6.5; wireguard-go `device/timers.go`).
+/// Handshake retransmission is not here: it belongs to the handshake, which exists
+/// before its peer is known (see `PendingInitiation`).
 enum SessionTimer: Int, CaseIterable, Sendable {
-    /// When to resend an unanswered handshake initiation, or give up on it.
-    case retransmitHandshake
     /// When to send an empty keepalive because data arrived and nothing has gone back.
     case sendKeepalive
     /// When to start a new handshake because data went out and nothing authenticated came back.
     case newHandshake
     /// When to erase every session key because no session has been derived for a long time.
     case zeroKeyMaterial
-    /// When to send the configured periodic keepalive that holds NAT mappings open.
-    case persistentKeepalive
     /// When to stop accepting packets on the session that a rekey replaced.
     case discardPreviousSession
 }
@@ -50,11 +50,6 @@ struct TimerTable: Equatable, Sendable {
         deadlines[timer.rawValue] = nil
     }
 
-    /// Disarms every timer.
-    mutating func cancelAll() {
-        for index in deadlines.indices { deadlines[index] = nil }
-    }
-
     /// The armed timer due first, ties going to the earlier case; `nil` when none is armed.
     func earliest() -> (timer: SessionTimer, deadline: Instant)? {
         var best: (timer: SessionTimer, deadline: Instant)?
@@ -81,5 +76,92 @@ struct TimerTable: Equatable, Sendable {
         let due = expired(now: now)
         for timer in due { cancel(timer) }
         return due
+    }
+}
+
+/// The earliest deadline among many owners (peers, half-done handshakes), kept so that
+/// reading it costs O(1) however many owners there are.
+///
+/// ### Purpose
+/// Each owner keeps its own deadline; this schedule only remembers a *lower bound* of
+/// it in a min-heap. ``schedule(_:at:)`` must be called whenever an owner's deadline
+/// may have moved earlier (a later or removed deadline needs no call). ``settle(_:)``
+/// then corrects the heap's top against the owners' real deadlines, so that after it
+/// ``earliest`` is exact. A deadline that moves later leaves a stale entry that is
+/// fixed only when it reaches the top, so a busy owner whose timers are re-armed on
+/// every packet costs one heap operation at most when it is the earliest, not per packet.
+///
+/// - Warning: calling ``earliest`` without ``settle(_:)`` after a change may report a
+///   deadline that is too early (never one that is too late).
+struct DeadlineSchedule<Owner: Hashable & Sendable>: Sendable {
+    private struct Entry: Comparable, Sendable {
+        var deadline: Instant
+        /// Orders equal deadlines by insertion and tells an owner's live entry apart.
+        var sequence: UInt64
+        var owner: Owner
+
+        static func < (lhs: Entry, rhs: Entry) -> Bool {
+            (lhs.deadline, lhs.sequence) < (rhs.deadline, rhs.sequence)
+        }
+
+        static func == (lhs: Entry, rhs: Entry) -> Bool {
+            lhs.deadline == rhs.deadline && lhs.sequence == rhs.sequence
+        }
+    }
+
+    private var heap = Heap<Entry>()
+    /// Each owner's live entry; any other entry of the owner in the heap is superseded.
+    private var live: [Owner: (deadline: Instant, sequence: UInt64)] = [:]
+    private var nextSequence: UInt64 = 0
+
+    /// Creates an empty schedule.
+    init() {}
+
+    /// The earliest deadline, exact once ``settle(_:)`` has run since the last change.
+    var earliest: Instant? { heap.min?.deadline }
+
+    /// Entries held, superseded ones included (for tests of the bound).
+    var entryCount: Int { heap.count }
+
+    /// Notes that `owner`'s deadline is now `deadline`, which may be earlier than before.
+    mutating func schedule(_ owner: Owner, at deadline: Instant?) {
+        guard let deadline else { return }
+        if let current = live[owner], current.deadline <= deadline { return }
+        push(owner, at: deadline)
+    }
+
+    /// Corrects the top of the heap until it is an owner's real deadline.
+    ///
+    /// - Parameter deadlineOf: the real deadline of an owner, `nil` when it has none.
+    mutating func settle(_ deadlineOf: (Owner) -> Instant?) {
+        while let top = heap.min {
+            guard let current = live[top.owner], current.sequence == top.sequence else {
+                heap.removeMin()
+                continue
+            }
+            let actual = deadlineOf(top.owner)
+            if actual == top.deadline { return }
+            heap.removeMin()
+            live[top.owner] = nil
+            if let actual { push(top.owner, at: actual) }
+        }
+    }
+
+    /// Settles, then removes and returns an owner whose deadline is at or before `now`.
+    ///
+    /// The caller handles the owner and then calls ``schedule(_:at:)`` with its new deadline.
+    mutating func popDue(now: Instant, _ deadlineOf: (Owner) -> Instant?) -> Owner? {
+        settle(deadlineOf)
+        guard let top = heap.min, top.deadline <= now else { return nil }
+        heap.removeMin()
+        live[top.owner] = nil
+        return top.owner
+    }
+
+    private mutating func push(_ owner: Owner, at deadline: Instant) {
+        let sequence = nextSequence
+        nextSequence += 1
+        live[owner] = (deadline, sequence)
+        heap.insert(Entry(deadline: deadline, sequence: sequence, owner: owner))
     }
 }

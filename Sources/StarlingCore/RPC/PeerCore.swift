@@ -1,0 +1,189 @@
+internal import DequeModule
+
+/// One peer's sans-I/O protocol core: encrypted sessions, plain datagrams, and
+/// request/response (RPC), both as client and as server.
+///
+/// ### Purpose
+/// A `PeerCore` owns a ``SessionEndpoint`` and layers two things on its datagrams:
+/// a channel byte (``RPCChannel``) that tells plain datagrams from RPC messages, and
+/// the RPC state — outgoing requests that are retransmitted until answered or timed
+/// out, and incoming requests remembered so that a handler runs at most once per
+/// request however often the request arrives. It conforms to ``ProtocolCore``, so the
+/// real driver and the simulator drive it like any other core.
+///
+/// ### Members
+/// - Getters: ``identity``, ``establishedPeers``, ``isEstablished(with:)``,
+///   ``servedMethods``, ``pendingRequestCount``, ``sessionDrops``, ``droppedMessages``.
+/// - Inputs: ``handleDatagram(_:from:now:)`` and ``handleTimeout(now:)``.
+/// - Commands: ``connect(to:expecting:now:)``, ``close(_:)``, ``sendDatagram(_:to:now:)``,
+///   ``serve(_:)``, ``stopServing(_:)``, ``request(_:_:to:address:timeout:now:)``,
+///   ``respond(to:payload:now:)`` and ``reject(_:reason:now:)``.
+/// - Outputs: ``pollTransmit(now:into:)``, ``pollTimeout()`` and ``pollEvent()``.
+///
+/// After every input or command, drain ``pollTransmit(now:into:)``, then re-arm the
+/// timer to ``pollTimeout()``, then drain ``pollEvent()``, in that order. `now` must
+/// never go backwards between calls.
+///
+/// ### Serving
+/// Call ``serve(_:)`` for each method. A request for a served method is reported once
+/// as ``PeerEvent/request(_:)``; answer it with ``respond(to:payload:now:)`` or
+/// ``reject(_:reason:now:)``. A request for any other method is answered
+/// ``RPCStatus/noHandler`` by the core itself.
+///
+/// - Warning: not thread-safe; drive it from one event loop or thread.
+public struct PeerCore: ProtocolCore {
+    public typealias Event = PeerEvent
+
+    /// The session layer underneath: read it for session state and counters.
+    public internal(set) var endpoint: SessionEndpoint
+    /// The methods this peer answers; requests for others get ``RPCStatus/noHandler``.
+    public internal(set) var servedMethods: Set<String> = []
+    /// Authenticated payloads that were not valid RPC or datagram messages.
+    public internal(set) var droppedMessages = 0
+
+    var tracker = RequestTracker()
+    var cache = ResponseCache()
+    var random: InjectedRandom
+    var nextRequestID: UInt64
+    /// Peers this core started a handshake with, and where: cleared when it completes or fails.
+    var connecting: [PeerID: PeerAddress] = [:]
+    var events = Deque<PeerEvent>()
+
+    /// Creates a core over `endpoint`.
+    ///
+    /// - Parameters:
+    ///   - endpoint: the session layer, already configured; the core owns it from now on.
+    ///   - random: the randomness for request IDs and retransmit jitter. Pass a
+    ///     generator of its own (not the endpoint's): `SecureRandom()` for real use, a
+    ///     seeded generator in tests and the simulator.
+    public init(endpoint: SessionEndpoint, random: any RandomNumberGenerator & Sendable) {
+        self.endpoint = endpoint
+        self.random = InjectedRandom(source: random)
+        self.nextRequestID = self.random.next()
+    }
+
+    // MARK: Getters
+
+    /// This peer's identity.
+    public var identity: IdentityKeyPair { endpoint.identity }
+
+    /// The peers with an established session.
+    public var establishedPeers: [PeerID] { endpoint.establishedPeers }
+
+    /// Whether a session with `peer` is established.
+    public func isEstablished(with peer: PeerID) -> Bool { endpoint.isEstablished(with: peer) }
+
+    /// Outgoing requests not yet completed.
+    public var pendingRequestCount: Int { tracker.count }
+
+    /// Datagrams the session layer dropped, by reason.
+    public var sessionDrops: DropCounters { endpoint.drops }
+
+    // MARK: Session commands
+
+    /// Starts a handshake with the peer at `address`; see
+    /// ``SessionEndpoint/connect(to:expecting:now:)``.
+    ///
+    /// Requests to `expected` made without an address wait for this handshake.
+    public mutating func connect(to address: PeerAddress, expecting expected: PeerID? = nil, now: Instant) {
+        if let expected, !endpoint.isEstablished(with: expected) { connecting[expected] = address }
+        endpoint.connect(to: address, expecting: expected, now: now)
+        absorbSessionEvents(now: now)
+    }
+
+    /// Closes the session with `peer`. Its pending requests fail with
+    /// ``RPCError/unreachable``.
+    public mutating func close(_ peer: PeerID) {
+        connecting[peer] = nil
+        endpoint.close(peer)
+        for (id, _) in tracker.removeAll(to: peer) { events.append(.response(id, .failure(.unreachable))) }
+        while let event = endpoint.pollEvent() { events.append(PeerEvent(event)) }
+    }
+
+    /// Sends `payload` to `peer` as one encrypted, unreliable datagram; it arrives as
+    /// ``PeerEvent/datagram(peer:payload:)``.
+    ///
+    /// - Throws: ``SessionError/payloadTooLarge(size:maximum:)`` above
+    ///   `RPCConstants.maximumMessageSize - 1` bytes, or ``SessionError/noSession(_:)``
+    ///   when there is no session or handshake with `peer`.
+    public mutating func sendDatagram(_ payload: [UInt8], to peer: PeerID, now: Instant) throws(SessionError) {
+        let maximum = RPCConstants.maximumMessageSize - 1
+        guard payload.count <= maximum else { throw .payloadTooLarge(size: payload.count, maximum: maximum) }
+        defer { absorbSessionEvents(now: now) }
+        try endpoint.send([RPCChannel.datagram.rawValue] + payload, to: peer, now: now)
+    }
+
+    // MARK: ProtocolCore
+
+    public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
+        endpoint.handleDatagram(datagram, from: source, now: now)
+        absorbSessionEvents(now: now)
+    }
+
+    public mutating func handleTimeout(now: Instant) {
+        if let deadline = endpoint.pollTimeout(), deadline <= now {
+            endpoint.handleTimeout(now: now)
+            absorbSessionEvents(now: now)
+        }
+        if let deadline = tracker.earliestDeadline, deadline <= now {
+            runRequestTimers(now: now)
+            absorbSessionEvents(now: now)
+        }
+    }
+
+    public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
+        endpoint.pollTransmit(now: now, into: &buffer)
+    }
+
+    /// The earliest of the session layer's deadline and the next request retransmission
+    /// or timeout; O(1) beyond the session layer's own cost.
+    public func pollTimeout() -> Instant? {
+        switch (endpoint.pollTimeout(), tracker.earliestDeadline) {
+        case (let session?, let requests?): min(session, requests)
+        case (let session, nil): session
+        case (nil, let requests): requests
+        }
+    }
+
+    public mutating func pollEvent() -> PeerEvent? { events.popFirst() }
+
+    // MARK: Session events
+
+    /// Takes the session layer's events, reports them, and acts on them for the RPC state.
+    mutating func absorbSessionEvents(now: Instant) {
+        while let event = endpoint.pollEvent() {
+            switch event {
+            case .established(let peer, _):
+                connecting[peer] = nil
+                events.append(PeerEvent(event))
+                for id in tracker.awaitingSession(to: peer) { transmit(id, now: now) }
+            case .datagram(let peer, let payload):
+                handlePayload(payload, from: peer, now: now)
+            case .closed:
+                events.append(PeerEvent(event))
+            case .handshakeFailed(_, let expected, _):
+                events.append(PeerEvent(event))
+                if let expected, !endpoint.isEstablished(with: expected) {
+                    connecting[expected] = nil
+                    for (id, _) in tracker.removeAll(to: expected) {
+                        events.append(.response(id, .failure(.unreachable)))
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension PeerEvent {
+    /// The event that reports a session event unchanged (datagrams without their
+    /// channel byte are made elsewhere).
+    init(_ event: SessionEvent) {
+        switch event {
+        case .established(let peer, let address): self = .established(peer: peer, address: address)
+        case .datagram(let peer, let payload): self = .datagram(peer: peer, payload: payload)
+        case .closed(let peer, let reason): self = .closed(peer: peer, reason: reason)
+        case .handshakeFailed(let address, let expected, let error):
+            self = .handshakeFailed(address: address, expected: expected, error: error)
+        }
+    }
+}

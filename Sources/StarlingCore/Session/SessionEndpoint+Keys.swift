@@ -1,0 +1,99 @@
+/// Installing the keys handshakes make, and the simultaneous-initiation rule.
+extension SessionEndpoint {
+    /// Installs keys for `peer`: as current when already confirmed (reporting the
+    /// session), otherwise as next until an authenticated packet proves them.
+    ///
+    /// - Parameters:
+    ///   - keys: the keys a handshake just derived.
+    ///   - confirmed: whether they may be used for sending at once.
+    ///   - peer: the peer the handshake authenticated.
+    ///   - address: where the handshake message came from.
+    ///   - provesAddress: whether that message is bound to this side's fresh ephemeral
+    ///     key, so that it may move the peer's address (a replayable IK initiation is not).
+    ///   - now: the current time.
+    /// - Returns: how many queued payloads went out on the keys.
+    @discardableResult
+    mutating func install(
+        _ keys: TransportKeys, confirmed: Bool, for peer: PeerID, address: PeerAddress, provesAddress: Bool = true,
+        now: Instant
+    ) -> Int {
+        let known = peers[peer]
+        var state = known ?? PeerSessionState(address: address)
+        if provesAddress { state.address = address }
+        if !keys.isInitiator, !confirmed, let waiting = state.next, initiations[waiting.localIndex] != nil {
+            // `next` holds keys of this side's own unfinished handshake, which wins
+            // (the peer yields): the peer's keys are not kept.
+            if known == nil { peers[peer] = state }
+            return 0
+        }
+        keyOwners[keys.localIndex] = peer
+        state.timers.timersSessionDerived(now: now)
+        state.timers.timersAnyAuthenticatedPacketReceived(now: now)
+        if confirmed {
+            promote(keys, of: peer, in: &state, now: now)
+        } else {
+            if let stale = state.next { keyOwners[stale.localIndex] = nil }
+            state.next = keys
+        }
+        store(state, for: peer)
+        return confirmed ? flushQueue(of: peer, now: now) : 0
+    }
+
+    /// Makes `keys` current, reporting the session the first time; the old current
+    /// keeps receiving until ``SessionTimer/discardPreviousSession``.
+    mutating func promote(_ keys: TransportKeys, of peer: PeerID, in state: inout PeerSessionState, now: Instant) {
+        if let old = state.current {
+            if let dropped = state.previous { keyOwners[dropped.localIndex] = nil }
+            state.previous = old
+            state.timers.timersSessionRotated(now: now)
+        }
+        state.current = keys
+        if state.next?.localIndex == keys.localIndex { state.next = nil }
+        if !state.reported {
+            state.reported = true
+            events.append(.established(peer: peer, address: state.address))
+        }
+    }
+
+    /// Sends what waited for the session, now that it can send.
+    /// - Returns: how many payloads went out.
+    @discardableResult
+    mutating func flushQueue(of peer: PeerID, now: Instant) -> Int {
+        guard var state = peers[peer], state.current != nil, !state.queued.isEmpty else { return 0 }
+        let queued = state.queued
+        state.queued = []
+        peers[peer] = state
+        var sent = 0
+        for inner in queued {
+            if sealAndQueue(inner, to: peer, now: now) { sent += 1 } else { peers[peer]?.enqueue(inner) }
+        }
+        return sent
+    }
+
+    // MARK: Simultaneous initiation
+
+    /// Whether this side's ID comes before `peer`'s in byte order.
+    func precedes(_ peer: PeerID) -> Bool {
+        identity.peerID.publicKey.bytes.lexicographicallyPrecedes(peer.publicKey.bytes)
+    }
+
+    /// Whether a handshake `peer` initiated must not become current: this side has an
+    /// unfinished handshake with `peer` of its own, and the lower ID's handshake wins.
+    func keepsOwnHandshake(against peer: PeerID) -> Bool {
+        precedes(peer) && isInitiating(with: peer)
+    }
+
+    /// Called when this side completes, as responder, a handshake `peer` initiated: if
+    /// `peer`'s ID is lower, abandons this side's unfinished handshakes with it and the
+    /// keys they made (`peer` never makes them current while its own is unfinished).
+    mutating func yieldIfCrossed(by peer: PeerID) {
+        guard !precedes(peer) else { return }
+        for (index, pending) in initiations where pending.peer == peer {
+            initiations[index] = nil
+            keyOwners[index] = nil
+            guard var state = peers[peer], let slot = state.slot(for: index) else { continue }
+            state[keyPath: slot] = nil
+            peers[peer] = state
+        }
+    }
+}
