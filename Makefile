@@ -43,6 +43,10 @@ bench: deps
 	$(SWIFT) build -c release --product starling
 	.build/release/starling bench records --seconds $(BENCH_SECONDS)
 	.build/release/starling bench framing --seconds $(BENCH_SECONDS)
+	.build/release/starling bench datagrams --seconds $(BENCH_SECONDS)
+	.build/release/starling bench rpc --seconds $(BENCH_SECONDS)
+	.build/release/starling bench bulk --seconds $(BENCH_SECONDS)
+	.build/release/starling bench handshakes --seconds $(BENCH_SECONDS)
 
 demo: build
 	@bash scripts/demo.sh "$(DEMO_DIR)"

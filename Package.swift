@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -58,7 +59,12 @@ let package = Package(
         ),
         .target(
             name: "Starling",
-            dependencies: ["StarlingCore", "StarlingIO"],
+            dependencies: [
+                "StarlingCore", "StarlingIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -101,7 +107,12 @@ let package = Package(
         ),
         .testTarget(
             name: "StarlingTests",
-            dependencies: ["Starling", "StarlingCore"],
+            dependencies: [
+                "Starling", "StarlingCore", "StarlingIO", "StarlingTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

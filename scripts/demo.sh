@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The foundation demo: create an identity, sign a record, verify it, and watch a
-# tampered copy and a wrong-permission key file be refused. Loopback addresses only.
+# The demo: create identities, sign and verify a record (and watch a tampered copy and
+# a wrong-permission key file be refused), then run two peers that make an encrypted
+# session and answer each other's echo requests. Loopback addresses only.
 set -euo pipefail
 out=${1:-demo-out}
 bin=$(swift build --show-bin-path)/starling
@@ -49,5 +50,44 @@ refused "$bin" record verify "$out/alice.record" --peer "$bob"
 step "A key file that others can read is refused"
 run chmod 644 "$out/bob.key"
 refused "$bin" identity show "$out/bob.key"
+
+run chmod 600 "$out/bob.key"
+
+step "Two peers on loopback: an encrypted session, then an echo request each way"
+# alice listens (port picked by the system); bob connects expecting alice's ID (Noise IK).
+timeout 60 "$bin" peer --key "$out/alice.key" --listen 127.0.0.1:0 >"$out/alice.log" 2>&1 &
+alice_pid=$!
+trap 'kill "$alice_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 200); do
+    grep -q '^listening ' "$out/alice.log" && break
+    # Waiting for another process's output: poll its log, bounded to 200 tries.
+    sleep 0.05
+done
+address=$(awk '/^listening / {print $2}' "$out/alice.log")
+[ -n "$address" ] || { echo "alice did not start:"; cat "$out/alice.log"; exit 1; }
+echo "alice listens on $address"
+run timeout 60 "$bin" peer --key "$out/bob.key" --connect "$address" --expect "$alice" --once
+kill -TERM "$alice_pid"
+wait "$alice_pid" || true
+trap - EXIT
+echo "--- alice's log:"
+cat "$out/alice.log"
+
+step "A peer of another private swarm gets no session"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$out/swarm-a.secret"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$out/swarm-b.secret"
+chmod 600 "$out"/swarm-*.secret
+timeout 60 "$bin" peer --secret-file "$out/swarm-a.secret" >"$out/private.log" 2>&1 &
+private_pid=$!
+trap 'kill "$private_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 200); do
+    grep -q '^listening ' "$out/private.log" && break
+    sleep 0.05
+done
+address=$(awk '/^listening / {print $2}' "$out/private.log")
+refused timeout 60 "$bin" peer --secret-file "$out/swarm-b.secret" --connect "$address" --connect-timeout 2 --once
+kill -TERM "$private_pid"
+wait "$private_pid" || true
+trap - EXIT
 
 printf '\n%sDemo complete.%s Files are in %s/.\n' "$bold" "$plain" "$out"

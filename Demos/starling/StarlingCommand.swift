@@ -10,6 +10,7 @@ struct StarlingCommand: AsyncParsableCommand {
         subcommands: [
             IdentityCommand.self,
             RecordCommand.self,
+            PeerCommand.self,
             UDPCommand.self,
             BenchCommand.self,
         ]

@@ -59,6 +59,20 @@ public enum KeyFile {
     /// Loads the identity in the key file at `path`.
     /// - Throws: ``KeyFileError``.
     public static func load(from path: String) throws(KeyFileError) -> IdentityKeyPair {
+        // Read one byte more than a key file holds, to tell "too long" from "exact".
+        let bytes = try readPrivateFile(at: path, upTo: KeyFileFormat.size + 1)
+        do {
+            return try KeyFileFormat.decode(bytes)
+        } catch {
+            throw .invalidContents(path: path, reason: error)
+        }
+    }
+
+    /// Reads up to `limit` bytes of the regular file at `path`, refusing a file that
+    /// group or others may read or write (it holds a secret).
+    /// - Throws: ``KeyFileError/notFound(path:)``, ``KeyFileError/notARegularFile(path:)``,
+    ///   ``KeyFileError/insecurePermissions(path:mode:)`` or ``KeyFileError/io(path:operation:errno:)``.
+    static func readPrivateFile(at path: String, upTo limit: Int) throws(KeyFileError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { throw .notFound(path: path) }
@@ -70,8 +84,7 @@ public enum KeyFile {
         guard info.st_mode & S_IFMT == S_IFREG else { throw .notARegularFile(path: path) }
         let mode = info.st_mode & 0o777
         guard mode & 0o077 == 0 else { throw .insecurePermissions(path: path, mode: UInt32(mode)) }
-        // Read one byte more than a key file holds, to tell "too long" from "exact".
-        var buffer = [UInt8](repeating: 0, count: KeyFileFormat.size + 1)
+        var buffer = [UInt8](repeating: 0, count: limit)
         var filled = 0
         while filled < buffer.count {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
@@ -82,11 +95,7 @@ public enum KeyFile {
             if count == 0 { break }
             filled += count
         }
-        do {
-            return try KeyFileFormat.decode(Array(buffer[..<filled]))
-        } catch {
-            throw .invalidContents(path: path, reason: error)
-        }
+        return Array(buffer[..<filled])
     }
 }
 

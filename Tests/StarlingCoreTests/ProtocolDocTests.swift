@@ -13,6 +13,7 @@ import Testing
     /// The examples the document must contain.
     static let requiredExamples: Set<String> = [
         "datagram-header", "peer-record-datagram", "key-file", "handshake-initiation", "transport-header",
+        "rpc-request", "rpc-response", "stream-opening", "stream-message-start",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -97,6 +98,22 @@ import Testing
         var encoded: [UInt8] = []
         header.append(to: &encoded)
         #expect(encoded == bytes)
+    }
+
+    @Test func rpcRequest_example_roundTrips() throws {
+        let bytes = try #require(try Self.examples()["rpc-request"])
+        #expect(bytes.first == RPCChannel.request.rawValue)
+        let request = try RPCRequest.decode(bytes[...])
+        #expect(request == RPCRequest(id: 42, method: "echo", payload: Array("hi".utf8)))
+        #expect(try request.encoded() == bytes)
+    }
+
+    @Test func rpcResponse_example_roundTrips() throws {
+        let bytes = try #require(try Self.examples()["rpc-response"])
+        #expect(bytes.first == RPCChannel.response.rawValue)
+        let response = try RPCResponse.decode(bytes[...])
+        #expect(response == RPCResponse(id: 42, outcome: .ok(Array("hi".utf8))))
+        #expect(try response.encoded() == bytes)
     }
 
     /// Sixteen space-separated bytes per line, as the document writes them.

@@ -5,9 +5,11 @@ import Testing
 /// RPC request and response messages: round trips, the documented examples, every
 /// truncation, hostile lengths and values, and random input.
 @Suite struct RPCMessageTests {
-    /// `docs/protocol-rpc.md`, example `rpc-request`: request 42, method "echo", payload "hi".
+    /// `docs/PROTOCOL.md`, "Request/response", example `rpc-request`: request 42, method
+    /// "echo", payload "hi" (`ProtocolDocTests` checks the document's copy).
     static let requestExample = hex("01 000000000000002a 04 6563686f 6869")
-    /// `docs/protocol-rpc.md`, example `rpc-response`: the successful answer "hi" to request 42.
+    /// `docs/PROTOCOL.md`, "Request/response", example `rpc-response`: the successful
+    /// answer "hi" to request 42.
     static let responseExample = hex("02 000000000000002a 00 6869")
 
     static let outcomes: [RPCResponse.Outcome] = [

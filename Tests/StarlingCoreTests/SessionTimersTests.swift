@@ -101,6 +101,20 @@ import Testing
         #expect(timers.pollTimeout() == Self.at(670))
     }
 
+    @Test func sessionTimers_replayableSessionDerived_neverPostponesErasure() {
+        var timers = SessionTimers()
+        timers.timersReplayableSessionDerived(now: Self.at(10))
+        #expect(timers.table[.zeroKeyMaterial] == Self.at(550), "keys with nothing armed are still erased")
+        timers.timersReplayableSessionDerived(now: Self.at(300))
+        #expect(timers.table[.zeroKeyMaterial] == Self.at(550))
+        var generator = TestRandom(seed: 1)
+        timers.timersDataSent(now: Self.at(301), using: &generator)
+        timers.timersReplayableSessionDerived(now: Self.at(302))
+        #expect(timers.table.isPending(.newHandshake), "a replayable message is no answer")
+        timers.timersSessionDerived(now: Self.at(303))
+        #expect(timers.table[.zeroKeyMaterial] == Self.at(843))
+    }
+
     @Test func sessionTimers_wantsRekey_sending() {
         let limit: UInt64 = 100
         // (initiator, age in seconds, messages sent, expected)

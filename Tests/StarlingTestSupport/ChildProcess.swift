@@ -117,6 +117,12 @@ public final class ChildProcess: @unchecked Sendable {
         try await wait(timeout: timeout, waitingFor: "the process to exit") { .exit($0) }
     }
 
+    /// Asks the child to stop with SIGTERM, if it is still running.
+    public func terminate() {
+        guard process.isRunning else { return }
+        sendSignal(SIGTERM, to: process.processIdentifier)
+    }
+
     /// Kills the child with SIGKILL if it is still running.
     public func kill() {
         guard process.isRunning else { return }

@@ -8,8 +8,9 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure a Starling path against a baseline measured in the same process.",
         discussion: """
             Each case runs the baseline and the Starling code alternately for the given time and \
-            prints both rates and their ratio (Starling / baseline). Build with -c release for \
-            meaningful figures: swift run -c release starling bench records
+            prints both figures and their ratio (Starling / baseline; for rpc, a latency, lower is \
+            better). The network cases use two sockets on 127.0.0.1 only. Build with -c release \
+            for meaningful figures: swift run -c release starling bench records
             """
     )
 
@@ -17,6 +18,10 @@ struct BenchCommand: AsyncParsableCommand {
     enum Case: String, ExpressibleByArgument, CaseIterable {
         case records
         case framing
+        case datagrams
+        case rpc
+        case bulk
+        case handshakes
     }
 
     @Argument(help: "What to measure: \(Case.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -39,21 +44,31 @@ struct BenchCommand: AsyncParsableCommand {
         switch benchCase {
         case .records: result = RecordsBench.run(seconds: seconds)
         case .framing: result = FramingBench.run(seconds: seconds)
+        case .datagrams: result = try await DatagramsBench.run(seconds: seconds, bulk: false)
+        case .bulk: result = try await DatagramsBench.run(seconds: seconds, bulk: true)
+        case .rpc: result = try await RPCBench.run(seconds: seconds)
+        case .handshakes: result = HandshakesBench.run(seconds: seconds)
         }
         print(json ? result.json : result.table)
     }
 }
 
-/// One benchmark's outcome: both rates and their ratio.
+/// One benchmark's outcome: both figures, their ratio, and the targets it was held to.
 struct BenchResult: Encodable {
     let name: String
     let starling: Double
     let baseline: Double
     let unit: String
     let detail: String
+    /// True when the figures are costs (latencies), so a ratio below 1 is the better one.
+    var lowerIsBetter = false
+    /// Targets checked against these figures, each with whether it was met.
+    var targets: [BenchTarget] = []
     var ratio: Double { baseline > 0 ? starling / baseline : 0 }
 
-    enum CodingKeys: String, CodingKey { case name, starling, baseline, ratio, unit, detail }
+    enum CodingKeys: String, CodingKey {
+        case name, starling, baseline, ratio, unit, detail, lowerIsBetter, targets
+    }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -63,6 +78,8 @@ struct BenchResult: Encodable {
         try container.encode(ratio, forKey: .ratio)
         try container.encode(unit, forKey: .unit)
         try container.encode(detail, forKey: .detail)
+        try container.encode(lowerIsBetter, forKey: .lowerIsBetter)
+        try container.encode(targets, forKey: .targets)
     }
 
     var json: String {
@@ -72,15 +89,36 @@ struct BenchResult: Encodable {
     }
 
     var table: String {
-        """
-        \(name): \(detail)
-          baseline  \(format(baseline)) \(unit)
-          starling  \(format(starling)) \(unit)
-          ratio     \(String(format: "%.3f", ratio))x
-        """
+        var text = """
+            \(name): \(detail)
+              baseline  \(format(baseline)) \(unit)
+              starling  \(format(starling)) \(unit)
+              ratio     \(String(format: "%.3f", ratio))x (starling / baseline; \(lowerIsBetter ? "lower" : "higher") is better)
+            """
+        for target in targets {
+            text += "\n  target    \(target.text): \(target.met ? "met" : "MISSED")"
+        }
+        return text
     }
 
     private func format(_ value: Double) -> String { String(format: "%14.1f", value) }
+}
+
+/// A goal a bench figure is held to, and whether this run met it.
+struct BenchTarget: Encodable {
+    /// The goal, for people: "ratio ≥ 0.90x".
+    let text: String
+    let met: Bool
+
+    /// The ratio must be at least `minimum`.
+    static func ratio(atLeast minimum: Double, _ ratio: Double) -> BenchTarget {
+        BenchTarget(text: "ratio ≥ \(String(format: "%.2f", minimum))x", met: ratio >= minimum)
+    }
+
+    /// The ratio must be at most `maximum`.
+    static func ratio(atMost maximum: Double, _ ratio: Double) -> BenchTarget {
+        BenchTarget(text: "ratio ≤ \(String(format: "%.2f", maximum))x", met: ratio <= maximum)
+    }
 }
 
 /// Runs `body` repeatedly for about `seconds` and returns how many times per second

@@ -17,13 +17,15 @@ extension PeerCore {
 
     /// Answers an incoming request with `payload`.
     ///
-    /// Answering a request a second time does nothing. Copies of the request that
+    /// Answering a request a second time, while the core remembers it
+    /// (``RPCConstants/responseCacheLifetime``), does nothing. Copies of the request that
     /// arrive later get this answer again, without another ``PeerEvent/request(_:)``.
     /// - Throws: ``RPCError/payloadTooLarge(size:maximum:)`` above
     ///   ``RPCConstants/maximumResponsePayload``; the requester is then answered
     ///   ``RPCStatus/tooLarge`` so that it does not wait for its timeout.
     public mutating func respond(to request: IncomingRequestID, payload: [UInt8], now: Instant) throws(RPCError) {
         let maximum = RPCConstants.maximumResponsePayload
+        defer { absorbSessionEvents(now: now) }
         guard payload.count <= maximum else {
             answer(request, .tooLarge(size: payload.count, maximum: maximum), now: now)
             throw .payloadTooLarge(size: payload.count, maximum: maximum)
@@ -40,6 +42,7 @@ extension PeerCore {
     ///   - now: the current time.
     public mutating func reject(_ request: IncomingRequestID, reason: String, now: Instant) {
         answer(request, .rejected(RPCResponse.truncatedReason(reason)), now: now)
+        absorbSessionEvents(now: now)
     }
 
     // MARK: Requesting
@@ -135,6 +138,9 @@ extension PeerCore {
 
     /// Sends an answer to `request` and remembers it for copies of the request, unless
     /// it was answered already.
+    ///
+    /// Leaves the session layer's events where they are: it runs inside
+    /// ``absorbSessionEvents(now:)`` too, and the commands absorb them after it.
     mutating func answer(_ request: IncomingRequestID, _ outcome: RPCResponse.Outcome, now: Instant) {
         if case .answered? = cache.state(of: request, now: now) { return }
         let message: [UInt8]
@@ -145,7 +151,6 @@ extension PeerCore {
         }
         cache.answer(request, with: message)
         try? endpoint.send(message, to: request.peer, now: now)
-        absorbSessionEvents(now: now)
     }
 
     /// Handles one decrypted session payload from `peer` by its channel.

@@ -30,8 +30,11 @@ internal import DequeModule
 /// ``reject(_:reason:now:)``. A request for any other method is answered
 /// ``RPCStatus/noHandler`` by the core itself.
 ///
-/// - Warning: not thread-safe; drive it from one event loop or thread.
-public struct PeerCore: ProtocolCore {
+/// - Warning: not thread-safe; drive it from one event loop or thread. It is a
+///   `Sendable` value, so a driver may hand it to another task or thread, but only one
+///   may drive it at a time.
+public struct PeerCore: ProtocolCore, Sendable {
+    /// What the core reports: session changes, datagrams, requests and responses.
     public typealias Event = PeerEvent
 
     /// The session layer underneath: read it for session state and counters.
@@ -96,8 +99,9 @@ public struct PeerCore: ProtocolCore {
     public mutating func close(_ peer: PeerID) {
         connecting[peer] = nil
         endpoint.close(peer)
-        for (id, _) in tracker.removeAll(to: peer) { events.append(.response(id, .failure(.unreachable))) }
+        // The session's own events (`closed`) first, as for a failed handshake.
         while let event = endpoint.pollEvent() { events.append(PeerEvent(event)) }
+        for (id, _) in tracker.removeAll(to: peer) { events.append(.response(id, .failure(.unreachable))) }
     }
 
     /// Sends `payload` to `peer` as one encrypted, unreliable datagram; it arrives as
@@ -115,11 +119,18 @@ public struct PeerCore: ProtocolCore {
 
     // MARK: ProtocolCore
 
+    /// Feeds one received datagram to the session layer, then acts on what it
+    /// decrypted: datagrams are reported, requests admitted, responses matched.
+    ///
+    /// Authenticated payloads that are not valid messages are counted in
+    /// ``droppedMessages`` and change nothing else.
     public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
         endpoint.handleDatagram(datagram, from: source, now: now)
         absorbSessionEvents(now: now)
     }
 
+    /// Runs what is due at `now`: the session layer's timers, then request
+    /// retransmissions and timeouts.
     public mutating func handleTimeout(now: Instant) {
         if let deadline = endpoint.pollTimeout(), deadline <= now {
             endpoint.handleTimeout(now: now)
@@ -131,6 +142,8 @@ public struct PeerCore: ProtocolCore {
         }
     }
 
+    /// Writes the next datagram to send into `buffer`; see
+    /// ``ProtocolCore/pollTransmit(now:into:)``.
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
         endpoint.pollTransmit(now: now, into: &buffer)
     }
@@ -145,6 +158,7 @@ public struct PeerCore: ProtocolCore {
         }
     }
 
+    /// The next event, oldest first, or `nil` when there is none.
     public mutating func pollEvent() -> PeerEvent? { events.popFirst() }
 
     // MARK: Session events

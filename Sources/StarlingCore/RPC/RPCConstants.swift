@@ -1,11 +1,12 @@
 /// Sizes, timers and table bounds of Starling request/response (RPC).
 ///
 /// The "Specification" values are protocol: both sides must agree on them, and changing
-/// one changes what a peer accepts (see `docs/PROTOCOL.md`, "Request/response"). The
-/// "Implementation" values are this peer's own policy: a peer may pick others without
-/// breaking anyone, within the one rule stated on ``responseCacheLifetime``.
+/// one changes what a peer accepts or relies on (see `docs/PROTOCOL.md`,
+/// "Request/response"). The "Implementation" values are this peer's own policy: a peer
+/// may pick others without breaking anyone, within the one rule stated on
+/// ``responseCacheLifetime``.
 public enum RPCConstants {
-    // MARK: Specification (changing any of these changes what peers accept)
+    // MARK: Specification (changing any of these changes what peers accept or rely on)
 
     /// Longest method name, in bytes. Names are 1 to 64 of `a`–`z`, `0`–`9`, `.`, `_`,
     /// `/` and `-`, so they are short, printable, and need no Unicode normalisation.
@@ -36,6 +37,14 @@ public enum RPCConstants {
         maximumMessageSize - requestFixedSize - methodLength
     }
 
+    /// Time after the first copy of a request after which no further copy is sent,
+    /// even if the session was lost and remade in between.
+    ///
+    /// Protocol, not policy: responders remember requests for this long plus the time a
+    /// datagram may linger (see ``responseCacheLifetime``), so a requester that resent
+    /// for longer could make a peer's handler run twice.
+    public static let maximumResendWindow: Duration = .seconds(30)
+
     // MARK: Implementation (local policy)
 
     /// Delay after the first copy of a request before the second; it doubles after
@@ -55,11 +64,6 @@ public enum RPCConstants {
     /// copy and its answer both cross with probability 0.49, so twelve copies fail
     /// together with probability 0.51^12 ≈ 3 × 10⁻⁴. Higher costs datagrams to dead peers.
     public static let maximumAttempts = 12
-
-    /// Time after the first copy of a request after which no further copy is sent,
-    /// even if the session was lost and remade in between. Together with
-    /// ``responseCacheLifetime`` this is what makes a handler run at most once.
-    public static let maximumResendWindow: Duration = .seconds(30)
 
     /// The timeout of a request whose caller names none.
     public static let defaultTimeout: Duration = .seconds(10)

@@ -19,6 +19,7 @@ public enum RPCError: Error, Equatable, Sendable {
 }
 
 extension RPCError: CustomStringConvertible {
+    /// A sentence for people.
     public var description: String {
         switch self {
         case .timedOut: "the request timed out"

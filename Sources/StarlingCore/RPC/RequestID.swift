@@ -11,8 +11,10 @@ public struct RequestID: Hashable, Comparable, Sendable, CustomStringConvertible
         self.rawValue = rawValue
     }
 
+    /// Orders IDs by their wire value.
     public static func < (lhs: RequestID, rhs: RequestID) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// `request#` and the wire value in decimal.
     public var description: String { "request#\(rawValue)" }
 }
 
@@ -29,6 +31,7 @@ public struct IncomingRequestID: Hashable, Sendable, CustomStringConvertible {
         self.requestID = requestID
     }
 
+    /// The request ID and the requesting peer.
     public var description: String { "\(requestID) from \(peer)" }
 }
 

@@ -17,7 +17,8 @@ public enum DropReason: String, CaseIterable, Sendable {
     case invalidMAC
     /// A handshake message failed Noise decryption or authentication.
     case handshakeFailed
-    /// A handshake initiation not newer than the last one accepted from its peer.
+    /// A handshake message already handled: a copy of the last IK initiation answered
+    /// for its peer, or a second response to one initiation.
     case handshakeReplayed
     /// The source has spent its handshake allowance (``SourceRateLimiter``).
     case rateLimited

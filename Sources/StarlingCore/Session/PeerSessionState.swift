@@ -8,7 +8,8 @@ struct PeerSessionState: Sendable {
     /// completed IK initiation.
     var current: TransportKeys?
     /// Keys made by a handshake that the peer has not yet proven it completed; promoted
-    /// to ``current`` by the first authenticated packet on them.
+    /// to ``current`` by the first authenticated packet on them, unless they lost a
+    /// simultaneous initiation (`SessionEndpoint.mayPromote(_:over:of:)`).
     var next: TransportKeys?
     /// The keys ``current`` replaced; they keep receiving until
     /// ``SessionTimer/discardPreviousSession``.
@@ -17,10 +18,14 @@ struct PeerSessionState: Sendable {
     var queued: [[UInt8]] = []
     /// This peer's keepalive, new-handshake, key-erasure and previous-session timers.
     var timers = SessionTimers()
-    /// XX responder only: the message 3 that made the current keys. A byte-identical
-    /// copy means the initiator missed our confirmation, so it is answered again;
-    /// anything else naming the session's index is dropped.
+    /// XX responder only: the message 3 that made the current (or waiting ``next``)
+    /// keys. A byte-identical copy means the initiator missed our confirmation, so it is
+    /// answered again; anything else naming the session's index is dropped.
     var completionReceived: [UInt8]?
+    /// IK responder only: the Noise message of the last initiation answered. A
+    /// byte-identical copy (the network duplicated it, or someone replays it) is
+    /// dropped: new keys for it would replace the ones the initiator holds.
+    var initiationAnswered: [UInt8]?
     /// Whether `established` has been reported for this peer.
     var reported = false
 

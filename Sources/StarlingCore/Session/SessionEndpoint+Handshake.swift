@@ -69,15 +69,20 @@ extension SessionEndpoint {
                 guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: handshake.remoteStaticKey) else {
                     return drop(.decryptionFailed)
                 }
+                guard peers[peer]?.initiationAnswered != initiation.noiseMessage else {
+                    return drop(.handshakeReplayed)
+                }
                 let message = try handshake.writeMessage(payload: [])
                 let response = HandshakeResponse(
                     kind: initiation.kind, receiverIndex: initiation.senderIndex, senderIndex: index,
                     noiseMessage: message)
                 outbox.append((source, response.encoded()))
-                let keys = try makeKeys(
+                var keys = try makeKeys(
                     &handshake, local: index, remote: initiation.senderIndex, initiator: false, peer: peer, now: now)
+                keys.lostCrossing = keepsOwnHandshake(against: peer)
                 yieldIfCrossed(by: peer)
-                install(keys, confirmed: false, for: peer, address: source, provesAddress: false, now: now)
+                install(keys, confirmed: false, for: peer, address: source, fresh: false, now: now)
+                peers[peer]?.initiationAnswered = initiation.noiseMessage
             } else {
                 let message = try handshake.writeMessage(
                     payload: HandshakePayload(peerID: identity.peerID).encoded)
@@ -132,6 +137,11 @@ extension SessionEndpoint {
                 events.append(.handshakeFailed(address: pending.address, expected: expected, error: error))
                 return
             }
+            if yieldsLateToCrossing(pending, with: peer) {
+                // The peer's handshake, which wins, completed here while this one ran.
+                initiations[index] = nil
+                return
+            }
             let message = try pending.handshake.writeMessage(
                 payload: HandshakePayload(peerID: identity.peerID).encoded)
             let keys = try makeKeys(
@@ -154,10 +164,11 @@ extension SessionEndpoint {
         guard var pending = responders[completion.receiverIndex] else {
             // A byte-identical retransmission of the message 3 that made a session: the
             // initiator missed our confirmation, so send it again.
-            if let peer = keyOwners[completion.receiverIndex],
-                peers[peer]?.completionReceived == completion.noiseMessage
+            if let peer = keyOwners[completion.receiverIndex], let state = peers[peer],
+                state.completionReceived == completion.noiseMessage,
+                let slot = state.slot(for: completion.receiverIndex)
             {
-                sealAndQueue([], to: peer, now: now)
+                sealAndQueue([], to: peer, now: now, on: slot)
                 return
             }
             return drop(.unknownReceiverIndex)
@@ -174,6 +185,15 @@ extension SessionEndpoint {
             // when ours completes there, so this one is consumed without effect.
             guard !keepsOwnHandshake(against: peer) else { return }
             yieldIfCrossed(by: peer)
+            if precedes(peer), peers[peer]?.current?.isInitiator == true {
+                // Ours may have won a crossing with this handshake after all, and then the
+                // peer abandoned it: keep the keys waiting and ask with an empty packet on
+                // them. Only a peer that still holds them answers, which makes them current.
+                install(keys, confirmed: false, for: peer, address: source, now: now)
+                peers[peer]?.completionReceived = completion.noiseMessage
+                sealAndQueue([], to: peer, now: now, on: \.next)
+                return
+            }
             let flushed = install(keys, confirmed: true, for: peer, address: source, now: now)
             peers[peer]?.completionReceived = completion.noiseMessage
             // The initiator waits for proof that message 3 arrived: an empty packet,
@@ -185,7 +205,7 @@ extension SessionEndpoint {
     }
 
     /// Derives this side's transport keys from a completed handshake.
-    func makeKeys(
+    mutating func makeKeys(
         _ handshake: inout NoiseHandshake, local: UInt32, remote: UInt32, initiator: Bool, peer: PeerID,
         now: Instant
     ) throws(NoiseError) -> TransportKeys {
@@ -193,8 +213,9 @@ extension SessionEndpoint {
         guard let sendKey = split.sending.key, let receiveKey = split.receiving.key else {
             throw .handshakeNotComplete
         }
+        keysDerived += 1
         return TransportKeys(
-            localIndex: local, remoteIndex: remote, isInitiator: initiator, created: now, peer: peer,
-            sendKey: sendKey, receiveKey: receiveKey)
+            localIndex: local, remoteIndex: remote, isInitiator: initiator, created: now, sequence: keysDerived,
+            peer: peer, sendKey: sendKey, receiveKey: receiveKey)
     }
 }

@@ -8,18 +8,20 @@ extension SessionEndpoint {
     ///   - confirmed: whether they may be used for sending at once.
     ///   - peer: the peer the handshake authenticated.
     ///   - address: where the handshake message came from.
-    ///   - provesAddress: whether that message is bound to this side's fresh ephemeral
-    ///     key, so that it may move the peer's address (a replayable IK initiation is not).
+    ///   - fresh: whether that message is bound to this side's fresh ephemeral key, so
+    ///     that it proves the peer is there now: only then does it move the peer's
+    ///     address, count as an answer and postpone key erasure. A replayable IK
+    ///     initiation does none of these; its keys count once a packet on them arrives.
     ///   - now: the current time.
     /// - Returns: how many queued payloads went out on the keys.
     @discardableResult
     mutating func install(
-        _ keys: TransportKeys, confirmed: Bool, for peer: PeerID, address: PeerAddress, provesAddress: Bool = true,
+        _ keys: TransportKeys, confirmed: Bool, for peer: PeerID, address: PeerAddress, fresh: Bool = true,
         now: Instant
     ) -> Int {
         let known = peers[peer]
         var state = known ?? PeerSessionState(address: address)
-        if provesAddress { state.address = address }
+        if fresh { state.address = address }
         if !keys.isInitiator, !confirmed, let waiting = state.next, initiations[waiting.localIndex] != nil {
             // `next` holds keys of this side's own unfinished handshake, which wins
             // (the peer yields): the peer's keys are not kept.
@@ -27,8 +29,12 @@ extension SessionEndpoint {
             return 0
         }
         keyOwners[keys.localIndex] = peer
-        state.timers.timersSessionDerived(now: now)
-        state.timers.timersAnyAuthenticatedPacketReceived(now: now)
+        if fresh {
+            state.timers.timersSessionDerived(now: now)
+            state.timers.timersAnyAuthenticatedPacketReceived(now: now)
+        } else {
+            state.timers.timersReplayableSessionDerived(now: now)
+        }
         if confirmed {
             promote(keys, of: peer, in: &state, now: now)
         } else {
@@ -83,9 +89,33 @@ extension SessionEndpoint {
         precedes(peer) && isInitiating(with: peer)
     }
 
-    /// Called when this side completes, as responder, a handshake `peer` initiated: if
-    /// `peer`'s ID is lower, abandons this side's unfinished handshakes with it and the
-    /// keys they made (`peer` never makes them current while its own is unfinished).
+    /// Whether `next` keys, on which `peer` just proved it holds them, may become current.
+    ///
+    /// Not while this side's own handshake is unfinished and wins (a packet the higher
+    /// peer sealed on keys it then abandoned is delivered but makes nothing current);
+    /// not keys that lost a crossing; and, at the lower peer, not keys of the higher
+    /// peer's handshake older than the lower peer's own current keys: the higher peer
+    /// abandoned that handshake when the lower peer's completed.
+    func mayPromote(_ next: TransportKeys, over current: TransportKeys?, of peer: PeerID) -> Bool {
+        guard !next.isInitiator else { return true }
+        if next.lostCrossing || keepsOwnHandshake(against: peer) { return false }
+        guard precedes(peer), let current, current.isInitiator else { return true }
+        return next.sequence > current.sequence
+    }
+
+    /// Whether this side, the higher peer, must abandon the XX handshake `pending` on
+    /// learning from message 2 that it is with `peer`: a handshake `peer` initiated
+    /// completed here while this one ran (its peer unknown, ``yieldIfCrossed(by:)``
+    /// could not see it). The lower peer's handshake wins.
+    func yieldsLateToCrossing(_ pending: PendingInitiation, with peer: PeerID) -> Bool {
+        guard !precedes(peer), let current = peers[peer]?.current else { return false }
+        return !current.isInitiator && current.created >= pending.started
+    }
+
+    /// Called when this side completes, as responder, a handshake `peer` initiated, or
+    /// makes its keys current: if `peer`'s ID is lower, abandons this side's unfinished
+    /// handshakes with it and the keys they made (`peer` never makes them current while
+    /// its own is unfinished).
     mutating func yieldIfCrossed(by peer: PeerID) {
         guard !precedes(peer) else { return }
         for (index, pending) in initiations where pending.peer == peer {

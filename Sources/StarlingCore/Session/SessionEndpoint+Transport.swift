@@ -16,16 +16,26 @@ extension SessionEndpoint {
         // The peer proved it holds these keys: the handshake that made them is done.
         initiations[keys.localIndex] = nil
         var promoted = false
-        if slot == \PeerSessionState.next, !(keepsOwnHandshake(against: peer) && !keys.isInitiator) {
+        if slot == \PeerSessionState.next, mayPromote(keys, over: state.current, of: peer) {
+            // Keys from a replayable IK initiation count as derived only now.
+            state.timers.timersSessionDerived(now: now)
+            keys.answersKeepalives = !keys.isInitiator
             promote(keys, of: peer, in: &state, now: now)
             promoted = true
         }
         store(state, for: peer)
         if promoted {
+            // The peer's handshake completed here: if it crossed one of ours, ours yields.
+            if !keys.isInitiator { yieldIfCrossed(by: peer) }
             // Tell the peer its keys arrived, unless queued data just did.
             if flushQueue(of: peer, now: now) == 0 { sealAndQueue([], to: peer, now: now) }
         } else if slot == \PeerSessionState.current, SessionTimers.wantsRekey(receivingOnKeysAged: now - keys.created) {
             startRekey(with: peer, now: now)
+        } else if slot == \PeerSessionState.current, plaintext.isEmpty, keys.answersKeepalives,
+            now - keys.created < SessionConstants.rekeyAttemptTime
+        {
+            // Perhaps the IK initiator resending its first packet: our answer was lost.
+            sealAndQueue([], to: peer, now: now)
         }
         deliver(plaintext, from: peer)
     }
@@ -41,17 +51,21 @@ extension SessionEndpoint {
         }
     }
 
-    /// Seals `inner` on `peer`'s current keys and queues the datagram; an empty `inner`
-    /// is a keepalive. Starts a new handshake when the keys are due for one.
-    /// - Returns: false, sending nothing, when there are no current keys or they may
-    ///   no longer send.
+    /// Seals `inner` on `peer`'s current keys (or those in `slot`) and queues the
+    /// datagram; an empty `inner` is a keepalive. Starts a new handshake when the keys
+    /// are due for one.
+    /// - Returns: false, sending nothing, when there are no such keys or they may no
+    ///   longer send.
     @discardableResult
-    mutating func sealAndQueue(_ inner: [UInt8], to peer: PeerID, now: Instant) -> Bool {
-        guard var state = peers[peer], var keys = state.current, keys.canSend(now: now) else { return false }
+    mutating func sealAndQueue(
+        _ inner: [UInt8], to peer: PeerID, now: Instant,
+        on slot: WritableKeyPath<PeerSessionState, TransportKeys?> = \.current
+    ) -> Bool {
+        guard var state = peers[peer], var keys = state[keyPath: slot], keys.canSend(now: now) else { return false }
         var datagram: [UInt8] = []
         datagram.reserveCapacity(TransportHeader.size + inner.count + TransportHeader.tagSize)
         inner.withUnsafeBytes { keys.seal($0, into: &datagram) }
-        state.current = keys
+        state[keyPath: slot] = keys
         if !inner.isEmpty { state.timers.timersDataSent(now: now, using: &random) }
         state.timers.timersAnyAuthenticatedPacketSent(now: now)
         store(state, for: peer)

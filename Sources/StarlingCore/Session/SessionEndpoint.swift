@@ -13,6 +13,10 @@ internal import DequeModule
 /// ### Security rules it keeps
 /// - Unauthenticated input changes nothing but a bounded table of half-done
 ///   handshakes, and initiations are rate-limited per source address.
+/// - An IK initiation, which anyone who saw it can replay, proves nothing about now:
+///   its keys wait receive-only, and until a packet on them arrives it moves no
+///   address, answers no new-handshake timer and postpones no key erasure. A copy of
+///   the last one answered for a peer is dropped.
 /// - New keys are used for sending only once the other side has proven it holds them.
 /// - A transport counter is checked against the replay window before decryption and
 ///   recorded only after the tag verifies.
@@ -24,7 +28,10 @@ internal import DequeModule
 /// half-done handshake without scanning them.
 /// - Keepalive: data received and nothing sent back for
 ///   ``SessionConstants/keepaliveTimeout`` (10 s) → an empty packet. Nothing is sent
-///   when idle both ways, and a keepalive never answers a keepalive.
+///   when idle both ways, and a keepalive never answers a keepalive, with one
+///   exception: for ``SessionConstants/rekeyAttemptTime`` after an IK handshake its
+///   responder answers one, as it may be the initiator resending its first packet on
+///   the new keys because the answer was lost.
 /// - New handshake: data sent and nothing authenticated received for `keepaliveTimeout
 ///   + rekeyTimeout` (15 s) → a new handshake.
 /// - Rekey: sending on keys this side initiated that are older than
@@ -36,7 +43,7 @@ internal import DequeModule
 /// - Previous session: after a rekey the replaced keys still receive for
 ///   ``SessionConstants/previousSessionGrace`` (15 s), then are erased.
 /// - Expiry: ``SessionConstants/zeroKeyMaterialAfter`` (540 s) after the last session
-///   was derived, every key of the peer is erased, its handshakes are forgotten and
+///   was derived (for an IK responder: made current), every key of the peer is erased, its handshakes are forgotten and
 ///   `closed(peer:reason: .expired)` is reported. A peer that still sends derives new
 ///   sessions long before (keys receive nothing after 180 s, and receiving at 165 s
 ///   rekeys), so only a silent peer expires.
@@ -49,11 +56,19 @@ internal import DequeModule
 /// When both peers initiate to each other and both handshakes are unfinished (neither
 /// responder has yet proven it holds the keys), the handshake initiated by the peer
 /// whose ID comes first in byte order wins at both ends:
-/// - the higher peer, on completing the lower peer's handshake as responder, abandons
-///   its own initiation and forgets any keys it made;
+/// - the higher peer abandons its own initiation and forgets any keys it made when it
+///   completes the lower peer's handshake (answering an IK initiation, receiving an XX
+///   message 3, or making the lower peer's keys current), and drops an XX initiation
+///   when message 2 reveals it is with a lower peer whose handshake completed meanwhile;
 /// - the lower peer never makes the keys of the higher peer's handshake current while
 ///   its own initiation is unfinished: it answers an IK initiation but keeps the keys
-///   waiting, and consumes an XX message 3 without installing anything.
+///   receive-only for good, and consumes an XX message 3 without installing anything.
+///   Nor does it ever make current keys of the higher peer's handshake derived before
+///   its own current ones, as the higher peer abandoned that handshake;
+/// - a lower peer whose own keys are current and that completes an XX handshake the
+///   higher peer initiated keeps the new keys waiting and asks with an empty packet on
+///   them: only an answer on them, which a peer that abandoned them cannot send, makes
+///   them current.
 /// Whatever order the messages arrive in, both end with the lower peer's session.
 ///
 /// ### Roaming
@@ -88,6 +103,8 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
     var events = Deque<SessionEvent>()
     /// Reused plaintext buffer for opening transport data.
     var plaintext: [UInt8] = []
+    /// Key sets derived so far: the next one's ``TransportKeys/sequence``.
+    var keysDerived: UInt64 = 0
     /// Messages sent on one session before a new handshake starts. Always
     /// ``SessionConstants/rekeyAfterMessages``; tests lower it to reach the limit.
     var rekeyAfterMessages = SessionConstants.rekeyAfterMessages

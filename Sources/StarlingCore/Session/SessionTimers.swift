@@ -26,6 +26,10 @@
 ///   could never fire.
 /// - No persistent keepalive: nothing configures one yet.
 /// - ``SessionTimer/discardPreviousSession`` bounds how long a replaced session receives.
+/// - Keys from an IK initiation neither count as an answer nor postpone
+///   ``SessionTimer/zeroKeyMaterial`` until a packet on them arrives
+///   (``timersReplayableSessionDerived(now:)``): Starling's initiation carries no
+///   timestamp, so anyone who saw one can replay it.
 /// - Either side, not only the initiator, starts a handshake when it receives on keys
 ///   older than ``SessionConstants/rekeyAfterTimeReceiving``: a responder that only
 ///   receives would otherwise see its keys rejected before anyone rekeyed.
@@ -60,6 +64,16 @@ struct SessionTimers: Sendable {
     ///
     /// Arms ``SessionTimer/zeroKeyMaterial`` `zeroKeyMaterialAfter` from now.
     mutating func timersSessionDerived(now: Instant) {
+        table.set(.zeroKeyMaterial, at: now + SessionConstants.zeroKeyMaterialAfter)
+    }
+
+    /// Call after deriving keys from a message that may be a replay (an IK initiation).
+    ///
+    /// Arms ``SessionTimer/zeroKeyMaterial`` only when it is not armed, so that such
+    /// keys are erased in time but a replay never postpones the erasure of others; the
+    /// keys count as derived (``timersSessionDerived(now:)``) once a packet on them arrives.
+    mutating func timersReplayableSessionDerived(now: Instant) {
+        guard !table.isPending(.zeroKeyMaterial) else { return }
         table.set(.zeroKeyMaterial, at: now + SessionConstants.zeroKeyMaterialAfter)
     }
 

@@ -16,8 +16,20 @@ struct TransportKeys: Sendable {
     let isInitiator: Bool
     /// When the handshake completed.
     let created: Instant
+    /// Order of derivation among this endpoint's keys: higher is newer, even when
+    /// ``created`` ties (several handshakes may complete at one instant).
+    let sequence: UInt64
     /// The peer's Ed25519 identity, proven by the handshake.
     let peer: PeerID
+    /// Whether the peer initiated these keys' handshake while this side's own, which
+    /// wins, was unfinished: the peer abandons them, so they receive but never become
+    /// current.
+    var lostCrossing = false
+    /// Whether these are responder keys that the initiator's first packet made current.
+    /// The IK initiator resends an empty packet on new keys until something comes back
+    /// on them, for at most ``SessionConstants/rekeyAttemptTime``: so long, a keepalive
+    /// on these keys is answered, in case the answer to the first was lost.
+    var answersKeepalives = false
 
     private let sendKey: CipherKey
     private let receiveKey: CipherKey
@@ -29,13 +41,14 @@ struct TransportKeys: Sendable {
     private(set) var confirmed = false
 
     init(
-        localIndex: UInt32, remoteIndex: UInt32, isInitiator: Bool, created: Instant, peer: PeerID,
+        localIndex: UInt32, remoteIndex: UInt32, isInitiator: Bool, created: Instant, sequence: UInt64, peer: PeerID,
         sendKey: CipherKey, receiveKey: CipherKey
     ) {
         self.localIndex = localIndex
         self.remoteIndex = remoteIndex
         self.isInitiator = isInitiator
         self.created = created
+        self.sequence = sequence
         self.peer = peer
         self.sendKey = sendKey
         self.receiveKey = receiveKey
@@ -45,13 +58,6 @@ struct TransportKeys: Sendable {
     /// ``SessionConstants/rejectAfterTime`` and below the message limit.
     func canSend(now: Instant) -> Bool {
         now - created < SessionConstants.rejectAfterTime && sendCounter < SessionConstants.rejectAfterMessages
-    }
-
-    /// Whether the initiator should start a new handshake: older than
-    /// ``SessionConstants/rekeyAfterTime`` or past ``SessionConstants/rekeyAfterMessages``.
-    func wantsRekey(now: Instant) -> Bool {
-        isInitiator
-            && (now - created >= SessionConstants.rekeyAfterTime || sendCounter >= SessionConstants.rekeyAfterMessages)
     }
 
     /// Appends a transport datagram carrying `plaintext` to `buffer` (which the caller

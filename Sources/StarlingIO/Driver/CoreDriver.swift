@@ -1,18 +1,29 @@
 public import NIOCore
 public import StarlingCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Runs one sans-I/O ``StarlingCore/ProtocolCore`` on a SwiftNIO datagram channel.
 ///
 /// ### Purpose
 /// The driver is the whole of the I/O layer for a core: it feeds the core every datagram
 /// the channel reads, and at the end of each read batch (`channelReadComplete`) it drains
-/// everything the core wants to send, writes it and flushes once, re-arms its single
-/// timer to the core's next deadline, and hands the core's events to ``onEvent``. Timer
-/// expiry and user commands (``perform(_:)``) end the same way.
+/// everything the core wants to send, writes it and flushes once, makes sure its single
+/// timer fires by the core's next deadline (re-arming it only when that deadline moves
+/// earlier), and hands the core's events to ``onEvent``. Timer expiry and user commands
+/// (``perform(_:)``) end the same way.
 ///
-/// Runs of datagrams to one destination with one size are sent as a single UDP GSO
-/// write when ``useSegmentationOffload`` is on; GRO-coalesced reads are split back into
-/// their datagrams before the core sees them.
+/// Runs of datagrams to one destination with one size (at most 64 datagrams and
+/// 65 507 bytes) are sent as a single UDP GSO write when ``useSegmentationOffload`` is
+/// on; GRO-coalesced reads are split back into their datagrams before the core sees them.
+///
+/// The datagrams of one drain are copied back to back into one reused buffer and
+/// written as slices of it, so the driver allocates no buffer per datagram and a GSO run
+/// needs no second copy. ``statistics`` counts what went through.
 ///
 /// - Warning: every method runs on the channel's event loop, which owns the core; call
 ///   ``perform(_:)`` only there (use `eventLoop.submit`/`execute` from elsewhere).
@@ -25,17 +36,36 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
     /// Called on the event loop with each event the core reports.
     public var onEvent: (Core.Event) -> Void
     /// Whether runs of equal-size datagrams to one destination go out as one GSO write.
+    /// Turned off for good when the kernel refuses a GSO write with EIO.
     public var useSegmentationOffload: Bool
+    /// What the driver has sent and read so far. Read it only on the event loop.
+    public private(set) var statistics = DriverStatistics()
 
     private var context: ChannelHandlerContext?
+    /// The time read at the first datagram of the current read batch, shared by the rest
+    /// of the batch (they were all read by one system call or a few in a row).
+    private var readBatchNow: Instant?
     private var transmit: [UInt8] = []
     private var timer: Scheduled<Void>?
     private var armedDeadline: Instant?
     private var addressCache: [PeerAddress: SocketAddress] = [:]
-    private var pending: [(destination: PeerAddress, bytes: ByteBuffer)] = []
+    /// The last address looked up, checked before ``addressCache`` (a comparison, not a hash).
+    private var lastAddress: (peer: PeerAddress, socket: SocketAddress)?
+    /// Every datagram of one drain, back to back: each write is a slice of it, so a drain
+    /// costs one allocation at most (none once NIO has released the previous drain's slices).
+    private var arena = ByteBuffer()
+    /// Where each datagram of the current drain lies in ``arena``, in order. Reused.
+    private var queued: [(destination: PeerAddress, offset: Int, length: Int)] = []
 
     /// The most datagrams one GSO write carries (the kernel's UDP_MAX_SEGMENTS).
     static var maximumSegments: Int { 64 }
+    /// The most bytes one GSO write carries: the largest UDP payload over IPv4, which the
+    /// kernel enforces for the whole run before cutting it into datagrams.
+    static var maximumSegmentedBytes: Int { 65_507 }
+    /// The arena's starting capacity, and the size above which it is replaced by a fresh
+    /// one of this size rather than kept (a burst should not pin its memory for good).
+    static var arenaCapacity: Int { 64 * 1024 }
+    static var arenaRetainLimit: Int { 4 * 1024 * 1024 }
 
     /// Creates a driver for `core`.
     /// - Parameters:
@@ -52,6 +82,7 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        arena = context.channel.allocator.buffer(capacity: Self.arenaCapacity)
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
@@ -63,28 +94,36 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         guard let source = PeerAddress(envelope.remoteAddress) else { return }
-        let now = SystemClock.monotonicNow()
+        let now = readBatchNow ?? SystemClock.monotonicNow()
+        readBatchNow = now
         envelope.data.withUnsafeReadableBytes { bytes in
             if let segment = envelope.metadata?.segmentSize, segment > 0, bytes.count > segment {
                 // GRO joined several datagrams from one sender: feed them one by one.
+                statistics.coalescedReads += 1
                 var start = 0
                 while start < bytes.count {
                     let end = min(start + segment, bytes.count)
                     core.handleDatagram(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), from: source, now: now)
+                    statistics.datagramsReceived += 1
                     start = end
                 }
             } else {
                 core.handleDatagram(bytes, from: source, now: now)
+                statistics.datagramsReceived += 1
             }
         }
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
+        readBatchNow = nil
         driveOutputs(now: SystemClock.monotonicNow())
     }
 
     /// Runs `body` with the core (a user command), then sends what it queued, re-arms
     /// the timer and delivers events.
+    ///
+    /// May be called from ``onEvent`` (for example to answer a request at once): the
+    /// nested call sends its own datagrams and delivers the remaining events in order.
     /// - Returns: what `body` returns.
     /// - Throws: what `body` throws (outputs are driven either way).
     public func perform<Result>(_ body: (inout Core, Instant) throws -> Result) rethrows -> Result {
@@ -97,47 +136,53 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
 
     private func driveOutputs(now: Instant) {
         guard let context else { return }
-        var wrote = false
-        while let destination = core.pollTransmit(now: now, into: &transmit) {
-            enqueue(destination, context: context)
-            wrote = true
+        // Reuses the storage when every slice of the last drain has been written;
+        // otherwise (a write still pending) takes fresh storage and leaves those slices alone.
+        if arena.capacity > Self.arenaRetainLimit {
+            arena = context.channel.allocator.buffer(capacity: Self.arenaCapacity)
+        } else {
+            arena.clear()
         }
-        if wrote {
-            flushPending(context: context)
+        queued.removeAll(keepingCapacity: true)
+        while let destination = core.pollTransmit(now: now, into: &transmit) {
+            queued.append((destination, arena.writerIndex, transmit.count))
+            arena.writeBytes(transmit)
+        }
+        if !queued.isEmpty {
+            writeQueued(context: context)
             context.flush()
         }
         rearmTimer(context: context, now: now)
         while let event = core.pollEvent() { onEvent(event) }
     }
 
-    /// Adds the datagram in ``transmit`` to the pending run, sending the run first when
-    /// the new datagram cannot join it.
-    private func enqueue(_ destination: PeerAddress, context: ChannelHandlerContext) {
-        guard useSegmentationOffload else {
-            write(
-                context.channel.allocator.buffer(bytes: transmit), to: destination, segmentSize: nil, context: context)
-            return
+    /// Writes the drained datagrams as slices of ``arena``: each on its own, or, with
+    /// segmentation offload, each run of equal-size datagrams to one destination as one
+    /// GSO write (the run is contiguous in the arena, so it needs no copy).
+    private func writeQueued(context: ChannelHandlerContext) {
+        statistics.datagramsSent += queued.count
+        var start = 0
+        while start < queued.count {
+            let first = queued[start]
+            var end = start + 1
+            if useSegmentationOffload {
+                let limit = min(Self.maximumSegments, Self.maximumSegmentedBytes / max(first.length, 1))
+                while end < queued.count, end - start < limit, queued[end].destination == first.destination,
+                    queued[end].length == first.length
+                {
+                    end += 1
+                }
+            }
+            let count = end - start
+            let bytes = arena.getSlice(at: first.offset, length: count * first.length)!
+            write(bytes, to: first.destination, segmentSize: count > 1 ? first.length : nil, context: context)
+            statistics.writes += 1
+            if count > 1 {
+                statistics.segmentedWrites += 1
+                statistics.segmentedDatagrams += count
+            }
+            start = end
         }
-        if let last = pending.last,
-            last.destination != destination || last.bytes.readableBytes != transmit.count
-                || pending.count >= Self.maximumSegments
-        {
-            flushPending(context: context)
-        }
-        pending.append((destination, context.channel.allocator.buffer(bytes: transmit)))
-    }
-
-    /// Writes the pending run: one datagram as it is, several as one GSO write.
-    private func flushPending(context: ChannelHandlerContext) {
-        guard let first = pending.first else { return }
-        if pending.count == 1 {
-            write(first.bytes, to: first.destination, segmentSize: nil, context: context)
-        } else {
-            var joined = context.channel.allocator.buffer(capacity: pending.count * first.bytes.readableBytes)
-            for item in pending { joined.writeImmutableBuffer(item.bytes) }
-            write(joined, to: first.destination, segmentSize: first.bytes.readableBytes, context: context)
-        }
-        pending.removeAll(keepingCapacity: true)
     }
 
     private func write(
@@ -148,26 +193,49 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
             AddressedEnvelope<ByteBuffer>.Metadata(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: $0)
         }
         let envelope = AddressedEnvelope(remoteAddress: address, data: bytes, metadata: metadata)
-        context.write(wrapOutboundOut(envelope), promise: nil)
+        guard segmentSize != nil else {
+            context.write(wrapOutboundOut(envelope), promise: nil)
+            return
+        }
+        // A device without checksum offload refuses GSO with EIO: then stop using it (the
+        // run is lost, as a datagram may be; the core resends what needs resending).
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenFailure { [weak self] error in
+            guard let self, let error = error as? IOError, error.errnoCode == EIO else { return }
+            self.useSegmentationOffload = false
+            self.statistics.segmentationOffloadFailures += 1
+        }
+        context.write(wrapOutboundOut(envelope), promise: promise)
     }
 
     private func socketAddress(for destination: PeerAddress) -> SocketAddress {
-        if let cached = addressCache[destination] { return cached }
-        let address = SocketAddress(destination)
-        if addressCache.count >= 4096 { addressCache.removeAll(keepingCapacity: true) }
-        addressCache[destination] = address
+        if let last = lastAddress, last.peer == destination { return last.socket }
+        let address: SocketAddress
+        if let cached = addressCache[destination] {
+            address = cached
+        } else {
+            address = SocketAddress(destination)
+            if addressCache.count >= 4096 { addressCache.removeAll(keepingCapacity: true) }
+            addressCache[destination] = address
+        }
+        lastAddress = (destination, address)
         return address
     }
 
     // MARK: Timer
 
+    /// Makes sure a timer fires no later than the core's deadline.
+    ///
+    /// The timer is re-armed only when the core's deadline moves earlier than the armed
+    /// one. A later deadline (or none) leaves the armed timer alone: when it fires, it
+    /// finds nothing due and re-arms for the core's deadline then. A core whose deadline
+    /// moves with every request (a retransmission timer) thus costs one scheduled task
+    /// per timer period, not a cancel and a schedule per request.
     private func rearmTimer(context: ChannelHandlerContext, now: Instant) {
-        let deadline = core.pollTimeout()
-        guard deadline != armedDeadline else { return }
+        guard let deadline = Self.timeout(of: &core) else { return }
+        if let armedDeadline, armedDeadline <= deadline { return }
         timer?.cancel()
-        timer = nil
         armedDeadline = deadline
-        guard let deadline else { return }
         let delay = max(.zero, deadline - now)
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) {
             [self] in
@@ -179,7 +247,16 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
         timer = nil
         armedDeadline = nil
         let now = SystemClock.monotonicNow()
-        core.handleTimeout(now: now)
+        // An early wake-up (the deadline moved later since arming) only re-arms.
+        if let deadline = Self.timeout(of: &core), deadline <= now {
+            core.handleTimeout(now: now)
+        }
         driveOutputs(now: now)
+    }
+
+    /// The core's deadline, read in place: calling `core.pollTimeout()` on the stored
+    /// property from this unspecialised generic code would copy the whole core first.
+    private static func timeout(of core: inout Core) -> Instant? {
+        core.pollTimeout()
     }
 }

@@ -1,0 +1,322 @@
+public import NIOCore
+public import NIOPosix
+public import StarlingCore
+import StarlingIO
+
+/// A Starling peer: client and server at once, over authenticated, encrypted sessions.
+///
+/// ### Purpose
+/// A peer binds one UDP socket, makes Noise sessions with other peers
+/// (``connect(to:expecting:timeout:)``, or when they connect to it), sends them
+/// unreliable datagrams (``send(_:to:)``), serves requests (``handle(_:_:)``) and makes
+/// them (``request(_:_:to:timeout:)``). What happens arrives in ``events``.
+///
+/// Every peer of a process shares one SwiftNIO event loop group
+/// (`MultiThreadedEventLoopGroup.singleton` unless the application passes its own) and
+/// is pinned to one of its loops, where its protocol core runs without locks.
+///
+/// ```swift
+/// let server = try await Peer.start()
+/// try await server.handle("echo") { request in request.payload }
+/// let client = try await Peer.start()
+/// try await client.connect(to: server.address, expecting: server.id)
+/// let reply = try await client.request("echo", Array("hi".utf8), to: server.id)
+/// await client.shutdown()
+/// await server.shutdown()
+/// ```
+///
+/// Call ``shutdown()`` when done: it closes the sessions and the socket.
+public final class Peer: Sendable {
+    /// A request this peer is asked to serve.
+    public struct Request: Sendable {
+        /// The peer that asked.
+        public let peer: PeerID
+        /// The method name.
+        public let method: String
+        /// The request's bytes.
+        public let payload: [UInt8]
+
+        init(_ incoming: IncomingRequest) {
+            peer = incoming.peer
+            method = incoming.method
+            payload = incoming.payload
+        }
+    }
+
+    /// This peer's ID (its Ed25519 public key).
+    public let id: PeerID
+    /// The address the peer's socket is bound to (with the port the system picked).
+    public let address: PeerAddress
+    /// What happens to this peer, in order; see ``Events``.
+    public let events: Events
+    /// The event loop the peer runs on.
+    public let eventLoop: any EventLoop
+
+    private let channel: any Channel
+    private let loop: NIOLoopBound<PeerLoop>
+    private let backlog: EventBacklog
+    private let connectTimeout: Duration
+
+    private init(
+        id: PeerID, address: PeerAddress, events: Events, channel: any Channel, loop: NIOLoopBound<PeerLoop>,
+        connectTimeout: Duration
+    ) {
+        self.id = id
+        self.address = address
+        self.events = events
+        self.eventLoop = channel.eventLoop
+        self.channel = channel
+        self.loop = loop
+        self.backlog = events.backlog
+        self.connectTimeout = connectTimeout
+    }
+
+    /// Starts a peer.
+    ///
+    /// - Parameters:
+    ///   - configuration: where to listen, the identity and the swarm; see ``PeerConfiguration``.
+    ///   - group: the event loop group to run on; default `MultiThreadedEventLoopGroup.singleton`.
+    /// - Returns: the running peer.
+    /// - Throws: ``PeerError/invalidConfiguration(_:)`` or ``PeerError/bindFailed(address:reason:)``.
+    public static func start(
+        _ configuration: PeerConfiguration = PeerConfiguration(),
+        on group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws(PeerError) -> Peer {
+        try configuration.validate()
+        var random = SecureRandom()
+        let identity = configuration.identity ?? IdentityKeyPair.generate(using: &random)
+        let core: PeerCore
+        do {
+            let endpoint = try SessionEndpoint(
+                identity: identity, configuration: configuration.session, random: SecureRandom())
+            core = PeerCore(endpoint: endpoint, random: SecureRandom())
+        } catch {
+            throw .invalidConfiguration(error.description)
+        }
+        let eventLoop = group.next()
+        let backlog = EventBacklog(limit: configuration.eventBufferSize)
+        let (stream, continuation) = AsyncStream<Event>.makeStream()
+        let metricsFactory = configuration.metricsFactory
+        let loop: NIOLoopBound<PeerLoop>
+        do {
+            loop = try await eventLoop.submit {
+                let state = PeerLoop(
+                    eventLoop: eventLoop, events: continuation, backlog: backlog,
+                    metrics: DropMetrics(factory: metricsFactory))
+                return NIOLoopBound(state, eventLoop: eventLoop)
+            }.get()
+        } catch {
+            throw .shutDown
+        }
+        let bound: (channel: any Channel, driver: NIOLoopBound<CoreDriver<PeerCore>>)
+        do {
+            bound = try await DatagramBinding.bind(
+                core: core, to: SocketAddress(configuration.listenAddress), group: eventLoop,
+                options: configuration.datagrams
+            ) { event in loop.value.handle(event) }
+        } catch {
+            throw .bindFailed(address: configuration.listenAddress, reason: String(describing: error))
+        }
+        let channel = bound.channel
+        let driver = bound.driver
+        do {
+            try await eventLoop.submit { loop.value.driver = driver.value }.get()
+        } catch {
+            try? await channel.close()
+            throw .shutDown
+        }
+        guard let local = channel.localAddress, let address = PeerAddress(local) else {
+            try? await channel.close()
+            throw .bindFailed(address: configuration.listenAddress, reason: "the socket has no local address")
+        }
+        return Peer(
+            id: identity.peerID, address: address, events: Events(stream: stream, backlog: backlog),
+            channel: channel, loop: loop, connectTimeout: configuration.connectTimeout)
+    }
+
+    // MARK: Sessions
+
+    /// Makes a session with the peer at `address`, or returns at once when one with
+    /// `expected` is already up.
+    ///
+    /// With `expected`, the handshake is Noise IK and only that peer can complete it;
+    /// without, it is Noise XX and whoever answers is returned.
+    /// - Parameters:
+    ///   - address: where the peer listens.
+    ///   - expected: the peer that must answer, if known.
+    ///   - timeout: how long to wait; default ``PeerConfiguration/connectTimeout``.
+    /// - Returns: the ID of the peer the session is with.
+    /// - Throws: ``PeerError/connectTimedOut(address:after:)``,
+    ///   ``PeerError/handshakeFailed(_:)`` or ``PeerError/shutDown``.
+    @discardableResult
+    public func connect(
+        to address: PeerAddress, expecting expected: PeerID? = nil, timeout: Duration? = nil
+    ) async throws(PeerError) -> PeerID {
+        let timeout = timeout ?? connectTimeout
+        let loop = self.loop
+        let result = await withCheckedContinuation { continuation in
+            eventLoop.execute {
+                loop.value.connect(to: address, expecting: expected, timeout: timeout, continuation: continuation)
+            }
+        }
+        return try result.get()
+    }
+
+    /// The peers this peer has a session with.
+    public func connectedPeers() async -> [PeerID] {
+        (try? await onLoop { loop throws(PeerError) in loop.driver?.core.establishedPeers ?? [] }) ?? []
+    }
+
+    /// Closes the session with `peer`; its pending requests fail with
+    /// ``StarlingCore/RPCError/unreachable``.
+    public func disconnect(_ peer: PeerID) async {
+        try? await onLoop { loop throws(PeerError) in try loop.perform { core, _ in core.close(peer) } }
+    }
+
+    // MARK: Datagrams
+
+    /// Sends `payload` to `peer` as one encrypted, unreliable datagram; it arrives as
+    /// ``Event/datagram(peer:payload:)``, at most once, or not at all.
+    ///
+    /// - Throws: ``PeerError/session(_:)`` with
+    ///   ``StarlingCore/SessionError/payloadTooLarge(size:maximum:)`` above
+    ///   ``maximumDatagramPayload`` bytes, or ``StarlingCore/SessionError/noSession(_:)``
+    ///   without a session or handshake with `peer`; ``PeerError/shutDown``.
+    public func send(_ payload: [UInt8], to peer: PeerID) async throws(PeerError) {
+        try await onLoop { loop throws(PeerError) in
+            try loop.perform { core, now throws(PeerError) in
+                do throws(SessionError) {
+                    try core.sendDatagram(payload, to: peer, now: now)
+                } catch {
+                    throw .session(error)
+                }
+            }
+        }
+    }
+
+    /// The largest payload of ``send(_:to:)``.
+    public static let maximumDatagramPayload = RPCConstants.maximumMessageSize - 1
+
+    // MARK: Requests
+
+    /// Serves `method`: each request for it runs `handler` once, in a task of its own,
+    /// and its result is the answer; an error it throws rejects the request with the
+    /// error's description. Replaces an earlier handler of the method.
+    ///
+    /// - Throws: ``PeerError/request(_:)`` with ``StarlingCore/RPCError/invalidMethod(_:)``;
+    ///   ``PeerError/shutDown``.
+    public func handle(
+        _ method: String, _ handler: @escaping @Sendable (Request) async throws -> [UInt8]
+    ) async throws(PeerError) {
+        try await onLoop { loop throws(PeerError) in
+            try loop.perform { core, _ throws(PeerError) in
+                do throws(RPCError) {
+                    try core.serve(method)
+                } catch {
+                    throw .request(error)
+                }
+            }
+            loop.handlers[method] = handler
+        }
+    }
+
+    /// Stops serving `method`; later requests for it fail with
+    /// ``StarlingCore/RPCError/noHandler(method:)``.
+    public func stopHandling(_ method: String) async {
+        try? await onLoop { loop throws(PeerError) in
+            try loop.perform { core, _ in core.stopServing(method) }
+            loop.handlers[method] = nil
+        }
+    }
+
+    /// Asks `peer` to run `method` on `payload` and waits for the answer.
+    ///
+    /// The request is retransmitted until answered, and the other side runs its handler
+    /// at most once however many copies arrive.
+    /// - Parameters:
+    ///   - method: the method name: 1 to 64 of `a`–`z`, `0`–`9`, `.`, `_`, `/`, `-`.
+    ///   - payload: the bytes; at most
+    ///     ``StarlingCore/RPCConstants/maximumRequestPayload(methodLength:)``.
+    ///   - peer: a peer with a session (see ``connect(to:expecting:timeout:)``).
+    ///   - timeout: how long to wait for the answer.
+    /// - Returns: the handler's answer.
+    /// - Throws: ``PeerError/request(_:)`` with ``StarlingCore/RPCError/timedOut``,
+    ///   ``StarlingCore/RPCError/unreachable``, ``StarlingCore/RPCError/rejected(reason:)``,
+    ///   ``StarlingCore/RPCError/payloadTooLarge(size:maximum:)``,
+    ///   ``StarlingCore/RPCError/noHandler(method:)`` or
+    ///   ``StarlingCore/RPCError/invalidMethod(_:)``; ``PeerError/cancelled`` or
+    ///   ``PeerError/shutDown``.
+    public func request(
+        _ method: String, _ payload: [UInt8], to peer: PeerID, timeout: Duration = RPCConstants.defaultTimeout
+    ) async throws(PeerError) -> [UInt8] {
+        let loop = self.loop
+        let eventLoop = self.eventLoop
+        let issued = IssuedRequest()
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                eventLoop.execute {
+                    let id = loop.value.request(method, payload, to: peer, timeout: timeout, continuation: continuation)
+                    issued.id = id
+                    if issued.cancelled, let id { loop.value.cancelRequest(id) }
+                }
+            }
+        } onCancel: {
+            eventLoop.execute {
+                issued.cancelled = true
+                if let id = issued.id { loop.value.cancelRequest(id) }
+            }
+        }
+        return try result.get()
+    }
+
+    // MARK: Counters
+
+    /// Datagrams dropped by the session layer so far, by reason. Also brings the
+    /// swift-metrics counters up to date.
+    public func drops() async -> DropCounters {
+        (try? await onLoop { loop throws(PeerError) in
+            guard let core = loop.driver?.core else { return DropCounters() }
+            loop.metrics.report(core)
+            return core.sessionDrops
+        }) ?? DropCounters()
+    }
+
+    /// Datagram events dropped because ``events`` was not read fast enough.
+    public var droppedEventCount: UInt64 { backlog.droppedCount }
+
+    // MARK: Shutdown
+
+    /// Closes every session and the socket, fails every waiting call with
+    /// ``PeerError/shutDown``, and finishes ``events``. Calling it again does nothing.
+    public func shutdown() async {
+        let loop = self.loop
+        try? await eventLoop.submit { loop.value.shutDown() }.get()
+        try? await channel.close()
+    }
+
+    // MARK: Helpers
+
+    /// Runs `body` on the event loop with the loop-side state.
+    private func onLoop<Result: Sendable>(
+        _ body: @escaping @Sendable (PeerLoop) throws(PeerError) -> Result
+    ) async throws(PeerError) -> Result {
+        let loop = self.loop
+        let result: Swift.Result<Result, PeerError> = await withCheckedContinuation { continuation in
+            eventLoop.execute {
+                do throws(PeerError) {
+                    continuation.resume(returning: .success(try body(loop.value)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+}
+
+/// A request's ID once the loop has issued it, and whether its caller was cancelled
+/// first; touched only on the peer's event loop.
+private final class IssuedRequest: @unchecked Sendable {
+    var id: RequestID?
+    var cancelled = false
+}

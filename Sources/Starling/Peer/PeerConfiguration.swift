@@ -1,0 +1,63 @@
+public import CoreMetrics
+public import StarlingCore
+public import StarlingIO
+
+/// How a ``Peer`` is set up: where it listens, who it is, which swarm it joins.
+///
+/// The defaults make a peer that listens on 127.0.0.1 with a port the system picks, has
+/// a fresh identity, and joins the open swarm (all-zero swarm ID, no secret): good for
+/// peers on one machine. Set ``swarmSecret`` to make a private swarm: peers with a
+/// different secret (or none) then complete no handshake with this one.
+public struct PeerConfiguration: Sendable {
+    /// The UDP address to bind. Port 0 lets the system pick one; read the result from
+    /// ``Peer/address``. Default 127.0.0.1, port 0.
+    public var listenAddress: PeerAddress = .ipv4(127, 0, 0, 1, port: 0)
+    /// The peer's identity; `nil` (the default) makes a fresh one.
+    public var identity: IdentityKeyPair?
+    /// Session settings: swarm ID, swarm secret, handshake rate limits and table sizes.
+    /// Default ``StarlingCore/SessionConfiguration/local``.
+    public var session: SessionConfiguration = .local
+    /// Socket settings: vector read size, socket buffers, GSO/GRO.
+    public var datagrams: DatagramOptions = .standard
+    /// How long ``Peer/connect(to:expecting:timeout:)`` waits by default.
+    public var connectTimeout: Duration = .seconds(10)
+    /// Events held for a slow reader of ``Peer/events`` before the oldest datagram
+    /// events are dropped (and counted); session events are never dropped.
+    public var eventBufferSize = 65_536
+    /// Where drop counters are reported; `nil` (the default) uses the process-wide
+    /// `MetricsSystem.factory`.
+    public var metricsFactory: (any MetricsFactory)?
+
+    /// A 32-byte shared secret that makes the swarm private (the Noise psk).
+    public var swarmSecret: [UInt8]? {
+        get { session.swarmSecret }
+        set { session.swarmSecret = newValue }
+    }
+
+    /// The 32-byte swarm ID bound into every handshake.
+    public var swarmID: [UInt8] {
+        get { session.swarmID }
+        set { session.swarmID = newValue }
+    }
+
+    /// The default configuration.
+    public init() {}
+
+    /// Checks every setting.
+    /// - Throws: ``PeerError/invalidConfiguration(_:)`` naming the first bad setting.
+    public func validate() throws(PeerError) {
+        do {
+            try session.validate()
+        } catch {
+            throw .invalidConfiguration(error.description)
+        }
+        guard connectTimeout > .zero else { throw .invalidConfiguration("connectTimeout must be positive") }
+        guard eventBufferSize > 0 else { throw .invalidConfiguration("eventBufferSize must be positive") }
+        guard datagrams.vectorReadCount > 0 else {
+            throw .invalidConfiguration("datagrams.vectorReadCount must be positive")
+        }
+        guard datagrams.socketBufferSize > 0 else {
+            throw .invalidConfiguration("datagrams.socketBufferSize must be positive")
+        }
+    }
+}

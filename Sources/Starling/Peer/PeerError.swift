@@ -1,0 +1,40 @@
+public import StarlingCore
+
+/// Why a ``Peer`` call failed.
+///
+/// Each case says what went wrong in terms of the call; the session and request
+/// layers' own errors are carried unchanged where they are the cause.
+public enum PeerError: Error, Equatable, Sendable {
+    /// The configuration is invalid; the text says which setting and why.
+    case invalidConfiguration(String)
+    /// The socket could not be bound to the address; the text is the system's reason.
+    case bindFailed(address: PeerAddress, reason: String)
+    /// The peer was shut down (or is shutting down): it makes and answers nothing.
+    case shutDown
+    /// No session was established within the connect timeout.
+    case connectTimedOut(address: PeerAddress, after: Duration)
+    /// The handshake failed: timed out after its retransmissions, the answer did not
+    /// authenticate (a different swarm secret, for instance), or an unexpected peer answered.
+    case handshakeFailed(SessionError)
+    /// The session layer refused a datagram: too large, or no session with the peer.
+    case session(SessionError)
+    /// A request failed: timed out, unreachable, rejected, too large, or not served.
+    case request(RPCError)
+    /// The calling task was cancelled before the answer arrived.
+    case cancelled
+}
+
+extension PeerError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let reason): "invalid configuration: \(reason)"
+        case .bindFailed(let address, let reason): "cannot bind \(address): \(reason)"
+        case .shutDown: "the peer is shut down"
+        case .connectTimedOut(let address, let after): "no session with \(address) within \(after)"
+        case .handshakeFailed(let error): "handshake failed: \(error)"
+        case .session(let error): "\(error)"
+        case .request(let error): "\(error)"
+        case .cancelled: "cancelled"
+        }
+    }
+}

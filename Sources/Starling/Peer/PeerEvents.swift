@@ -1,0 +1,82 @@
+public import StarlingCore
+import Synchronization
+
+extension Peer {
+    /// Something that happened to a ``Peer``, delivered by ``Peer/events``.
+    public enum Event: Equatable, Sendable {
+        /// A session with `peer` is established; `address` is where it was reached.
+        case sessionUp(peer: PeerID, address: PeerAddress)
+        /// The session with `peer` ended: closed here, or expired after the peer fell silent.
+        case sessionDown(peer: PeerID, reason: SessionCloseReason)
+        /// A handshake this peer started failed.
+        case handshakeFailed(address: PeerAddress, expected: PeerID?, error: SessionError)
+        /// A datagram sent with ``Peer/send(_:to:)`` arrived from `peer`.
+        case datagram(peer: PeerID, payload: [UInt8])
+    }
+
+    /// The events of one ``Peer``, in the order they happened; it finishes when the
+    /// peer shuts down.
+    ///
+    /// Read it from one task. While more than ``PeerConfiguration/eventBufferSize``
+    /// datagram events wait unread, further datagrams are dropped and counted in
+    /// ``Peer/droppedEventCount``; session events always wait, however many there are.
+    public struct Events: AsyncSequence, Sendable {
+        public typealias Element = Event
+        public typealias Failure = Never
+
+        let stream: AsyncStream<Event>
+        let backlog: EventBacklog
+
+        /// Makes the iterator; call it once, from the one task that reads the events.
+        public func makeAsyncIterator() -> Iterator {
+            Iterator(base: stream.makeAsyncIterator(), backlog: backlog)
+        }
+
+        /// Iterates ``Peer/Events``.
+        public struct Iterator: AsyncIteratorProtocol {
+            var base: AsyncStream<Event>.Iterator
+            let backlog: EventBacklog
+
+            /// The next event, or `nil` once the peer has shut down.
+            public mutating func next() async -> Event? {
+                let event = await base.next()
+                if case .datagram? = event { backlog.consumed() }
+                return event
+            }
+
+            /// The next event, or `nil` once the peer has shut down.
+            public mutating func next(isolation actor: isolated (any Actor)?) async -> Event? {
+                let event = await base.next(isolation: actor)
+                if case .datagram? = event { backlog.consumed() }
+                return event
+            }
+        }
+    }
+}
+
+/// Counts datagram events yielded but not yet read, so that the producer can bound them.
+final class EventBacklog: Sendable {
+    private let unread = Atomic<Int>(0)
+    private let dropped = Atomic<UInt64>(0)
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Claims room for one more datagram event; `false` (and counted) when full.
+    func admit() -> Bool {
+        if unread.add(1, ordering: .relaxed).newValue <= limit { return true }
+        unread.subtract(1, ordering: .relaxed)
+        dropped.add(1, ordering: .relaxed)
+        return false
+    }
+
+    /// One datagram event was read.
+    func consumed() {
+        unread.subtract(1, ordering: .relaxed)
+    }
+
+    /// Datagram events dropped so far because the reader was behind.
+    var droppedCount: UInt64 { dropped.load(ordering: .relaxed) }
+}

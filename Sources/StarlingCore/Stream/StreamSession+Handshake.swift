@@ -1,0 +1,114 @@
+/// The stream handshake: Noise `XX` (or `XXpsk3`) messages in cleartext frames, then the
+/// responder's encrypted confirm record.
+///
+/// ```
+/// initiator                                   responder
+///   header, [kind ‖ message 1]   ─────────▶
+///                                ◀─────────   header, [message 2 (responder identity)]
+///   [message 3 (initiator identity)] ─────▶   established
+///                                ◀─────────   chunk: confirm record
+///   established
+/// ```
+extension StreamSession {
+    /// Writes Noise message 1 behind the header and the handshake kind.
+    mutating func startInitiation(_ handshake: NoiseHandshake) -> NoiseHandshake {
+        var handshake = handshake
+        do {
+            // XX's message 1 travels before any key is agreed: its payload stays empty.
+            let message = try handshake.writeMessage(payload: [])
+            queueCleartextFrame(StreamWire.makeInitiation(kind: kind, noiseMessage: message))
+        } catch {
+            fatalError("a fresh Noise handshake refused its first message: \(error)")
+        }
+        return handshake
+    }
+
+    /// Responder: reads message 1 and answers with message 2, which proves its identity.
+    mutating func handleInitiation(_ frame: [UInt8], _ handshake: NoiseHandshake) {
+        if let abort = abortReason(in: frame) { return fail(abort.error, notifyPeer: false) }
+        guard let (kind, message) = StreamWire.consumeInitiation(frame), kind.messageCount == 3 else {
+            return fail(.handshakeFailed, notifyPeer: true)
+        }
+        // XX and XXpsk3 differ only in the psk: a mismatch means one side has a secret.
+        guard kind == self.kind else { return fail(.wrongSwarm, notifyPeer: true) }
+        var handshake = handshake
+        do {
+            _ = try handshake.readMessage(message)
+            let response = try handshake.writeMessage(payload: identityPayload)
+            queueCleartextFrame(response)
+            state = .responderAwaitingCompletion(handshake)
+        } catch {
+            fail(Self.streamError(for: error), notifyPeer: true)
+        }
+    }
+
+    /// Initiator: reads message 2, checks the responder's identity, and sends message 3.
+    mutating func handleResponse(_ frame: [UInt8], _ handshake: NoiseHandshake) {
+        if let abort = abortReason(in: frame) { return fail(abort.error, notifyPeer: false) }
+        var handshake = handshake
+        do {
+            let payload = try handshake.readMessage(frame)
+            guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: handshake.remoteStaticKey) else {
+                return fail(.handshakeFailed, notifyPeer: true)
+            }
+            if case .initiator(let expected?) = role, expected != peer {
+                return fail(.unexpectedPeer(expected: expected, actual: peer), notifyPeer: true)
+            }
+            let completion = try handshake.writeMessage(payload: identityPayload)
+            let keys = try handshake.transportKeys()
+            queueCleartextFrame(completion)
+            state = .initiatorAwaitingConfirmation(Transport(keys: keys, peer: peer))
+        } catch {
+            fail(Self.streamError(for: error), notifyPeer: true)
+        }
+    }
+
+    /// Responder: reads message 3, checks the initiator's identity, and confirms.
+    mutating func handleCompletion(_ frame: [UInt8], _ handshake: NoiseHandshake) {
+        if let abort = abortReason(in: frame) { return fail(abort.error, notifyPeer: false) }
+        var handshake = handshake
+        do {
+            let payload = try handshake.readMessage(frame)
+            guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: handshake.remoteStaticKey) else {
+                return fail(.handshakeFailed, notifyPeer: true)
+            }
+            var transport = Transport(keys: try handshake.transportKeys(), peer: peer)
+            // The confirm record is the first chunk: nothing else is queued yet.
+            state = .modifying
+            guard sealControlRecord(.confirm, with: &transport.sending) else { return }
+            state = .established(transport)
+            events.append(.established(peer: peer))
+        } catch {
+            fail(Self.streamError(for: error), notifyPeer: true)
+        }
+    }
+
+    /// Initiator: the responder's first chunk must be its confirm record.
+    mutating func handleConfirmation(_ frame: [UInt8], _ transport: Transport) {
+        if let abort = abortReason(in: frame) { return fail(abort.error, notifyPeer: false) }
+        var transport = transport
+        var frame = frame
+        state = .modifying
+        guard let length = Self.open(&frame, with: &transport.receiving) else {
+            return fail(.authenticationFailed, notifyPeer: false)
+        }
+        guard length == StreamConstants.recordTypeSize, frame[0] == StreamRecordType.confirm.rawValue else {
+            return fail(.malformedFrame, notifyPeer: false)
+        }
+        state = .established(transport)
+        events.append(.established(peer: transport.peer))
+    }
+
+    /// The reason an abort frame gives, when `frame` is one (a one-byte body); an
+    /// unknown reason byte reads as ``StreamAbortReason/handshakeFailed``.
+    func abortReason(in frame: [UInt8]) -> StreamAbortReason? {
+        guard frame.count == StreamConstants.abortFrameBody else { return nil }
+        return StreamAbortReason(rawValue: frame[0]) ?? .handshakeFailed
+    }
+
+    /// The stream error for a failed handshake step: a message that does not
+    /// authenticate means another prologue (swarm ID) or psk (swarm secret).
+    static func streamError(for error: NoiseError) -> StreamError {
+        error == .decryptionFailed ? .wrongSwarm : .handshakeFailed
+    }
+}

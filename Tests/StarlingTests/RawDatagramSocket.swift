@@ -1,0 +1,44 @@
+import NIOCore
+import NIOPosix
+import StarlingCore
+import StarlingIO
+
+/// A plain UDP socket on 127.0.0.1 that sends whatever bytes a test gives it: the
+/// attacker in bad-input tests.
+struct RawDatagramSocket {
+    let channel: any Channel
+
+    static func open() async throws -> RawDatagramSocket {
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        return RawDatagramSocket(channel: channel)
+    }
+
+    /// Sends `bytes` to `address` and waits until the kernel has taken them.
+    func send(_ bytes: [UInt8], to address: PeerAddress) async throws {
+        let envelope = AddressedEnvelope(
+            remoteAddress: SocketAddress(address), data: channel.allocator.buffer(bytes: bytes))
+        try await channel.writeAndFlush(envelope).get()
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// A small seeded generator for test inputs.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
