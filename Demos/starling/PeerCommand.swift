@@ -129,6 +129,8 @@ struct PeerCommand: AsyncParsableCommand {
                 print("session down \(other) \(reason)")
             case .datagram(let other, let payload):
                 print("datagram from \(other.shortDescription): \(String(decoding: payload, as: UTF8.self))")
+            case .message(let other, let payload):
+                print("message from \(other.shortDescription): \(payload.count) bytes")
             case .handshakeFailed(let address, _, let error):
                 print("handshake failed \(address): \(error)")
             }

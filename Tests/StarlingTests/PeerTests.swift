@@ -104,7 +104,7 @@ import Testing
             }
             let maximum = RPCConstants.maximumRequestPayload(methodLength: 4)
             await #expect(throws: PeerError.request(.payloadTooLarge(size: maximum + 1, maximum: maximum))) {
-                try await a.request("echo", [UInt8](repeating: 0, count: maximum + 1), to: b.id)
+                try await a.request("echo", [UInt8](repeating: 0, count: maximum + 1), to: b.id, via: .datagram)
             }
             await #expect(
                 throws: PeerError.request(.payloadTooLarge(size: 5000, maximum: RPCConstants.maximumResponsePayload))

@@ -77,6 +77,10 @@ final class LoopbackPair<Core: ProtocolCore & Sendable>: Sendable {
 
     /// Closes both channels and stops the event loop threads. Call it exactly once.
     func shutdown() async {
+        // Drop the cases' handlers first: they may hold their driver (a cycle otherwise).
+        for side in [sender, receiver] {
+            try? await side.loop.submit { side.driver.value.onEvent = { _ in } }.get()
+        }
         try? await sender.channel.close()
         try? await receiver.channel.close()
         try? await group.shutdownGracefully()

@@ -36,10 +36,14 @@ public final class Peer: Sendable {
         /// The request's bytes.
         public let payload: [UInt8]
 
+        init(peer: PeerID, method: String, payload: [UInt8]) {
+            self.peer = peer
+            self.method = method
+            self.payload = payload
+        }
+
         init(_ incoming: IncomingRequest) {
-            peer = incoming.peer
-            method = incoming.method
-            payload = incoming.payload
+            self.init(peer: incoming.peer, method: incoming.method, payload: incoming.payload)
         }
     }
 
@@ -54,13 +58,15 @@ public final class Peer: Sendable {
 
     private let channel: any Channel
     private let loop: NIOLoopBound<PeerLoop>
+    private let streams: StreamHub
     private let backlog: EventBacklog
     private let connectTimeout: Duration
 
     private init(
         id: PeerID, address: PeerAddress, events: Events, channel: any Channel, loop: NIOLoopBound<PeerLoop>,
-        connectTimeout: Duration
+        streams: StreamHub, connectTimeout: Duration
     ) {
+        self.streams = streams
         self.id = id
         self.address = address
         self.events = events
@@ -108,30 +114,57 @@ public final class Peer: Sendable {
         } catch {
             throw .shutDown
         }
-        let bound: (channel: any Channel, driver: NIOLoopBound<CoreDriver<PeerCore>>)
-        do {
-            bound = try await DatagramBinding.bind(
-                core: core, to: SocketAddress(configuration.listenAddress), group: eventLoop,
-                options: configuration.datagrams
-            ) { event in loop.value.handle(event) }
-        } catch {
-            throw .bindFailed(address: configuration.listenAddress, reason: String(describing: error))
+        let (channel, address, listener) = try await bindSockets(configuration, identity, core, eventLoop, group, loop)
+        let streams = StreamHub(
+            identity: identity, configuration: configuration.streams, group: group, listener: listener,
+            events: continuation
+        ) { method in
+            try? await eventLoop.submit { loop.value.handlers[method] }.get()
         }
-        let channel = bound.channel
-        let driver = bound.driver
-        do {
-            try await eventLoop.submit { loop.value.driver = driver.value }.get()
-        } catch {
-            try? await channel.close()
-            throw .shutDown
-        }
-        guard let local = channel.localAddress, let address = PeerAddress(local) else {
-            try? await channel.close()
-            throw .bindFailed(address: configuration.listenAddress, reason: "the socket has no local address")
-        }
+        await streams.start()
         return Peer(
             id: identity.peerID, address: address, events: Events(stream: stream, backlog: backlog),
-            channel: channel, loop: loop, connectTimeout: configuration.connectTimeout)
+            channel: channel, loop: loop, streams: streams, connectTimeout: configuration.connectTimeout)
+    }
+
+    /// Binds the UDP socket and the TCP listener on the same address and port. With
+    /// port 0, the system picks the UDP port and the listener takes the same number;
+    /// if that TCP port is taken, both are tried again on another (up to 16 times).
+    private static func bindSockets(
+        _ configuration: PeerConfiguration, _ identity: IdentityKeyPair, _ core: PeerCore,
+        _ eventLoop: any EventLoop, _ group: any EventLoopGroup, _ loop: NIOLoopBound<PeerLoop>
+    ) async throws(PeerError) -> (any Channel, PeerAddress, StreamListener) {
+        let requested = configuration.listenAddress
+        var attempts = 0
+        while true {
+            attempts += 1
+            let bound: (channel: any Channel, driver: NIOLoopBound<CoreDriver<PeerCore>>)
+            do {
+                bound = try await DatagramBinding.bind(
+                    core: core, to: SocketAddress(requested), group: eventLoop, options: configuration.datagrams
+                ) { event in loop.value.handle(event) }
+            } catch {
+                throw .bindFailed(address: requested, reason: String(describing: error))
+            }
+            let channel = bound.channel
+            guard let local = channel.localAddress, let address = PeerAddress(local) else {
+                try? await channel.close()
+                throw .bindFailed(address: requested, reason: "the socket has no local address")
+            }
+            do {
+                let listener = try await StreamListener.bind(
+                    to: SocketAddress(address), identity: identity, configuration: configuration.streams,
+                    eventLoopGroup: group)
+                let driver = bound.driver
+                try? await eventLoop.submit { loop.value.driver = driver.value }.get()
+                return (channel, address, listener)
+            } catch {
+                try? await channel.close()
+                guard requested.port == 0, attempts < 16 else {
+                    throw .bindFailed(address: address, reason: "TCP: \(error)")
+                }
+            }
+        }
     }
 
     // MARK: Sessions
@@ -229,25 +262,77 @@ public final class Peer: Sendable {
         }
     }
 
+    /// How a request travels.
+    public enum Transport: Sendable {
+        /// In datagrams when the request fits one, else over a TCP stream.
+        case automatic
+        /// In datagrams: retransmitted until answered; request and response each fit
+        /// one datagram.
+        case datagram
+        /// Over the TCP stream to the peer (made when needed): request and response up
+        /// to ``PeerConfiguration/maximumMessageSize`` each.
+        case stream
+    }
+
     /// Asks `peer` to run `method` on `payload` and waits for the answer.
     ///
-    /// The request is retransmitted until answered, and the other side runs its handler
-    /// at most once however many copies arrive.
+    /// In datagrams the request is retransmitted until answered; over a stream it is
+    /// sent once. Either way the other side runs its handler at most once per request.
+    /// Use `.stream` when the answer may not fit one datagram
+    /// (``StarlingCore/RPCConstants/maximumResponsePayload`` bytes).
     /// - Parameters:
     ///   - method: the method name: 1 to 64 of `a`–`z`, `0`–`9`, `.`, `_`, `/`, `-`.
-    ///   - payload: the bytes; at most
-    ///     ``StarlingCore/RPCConstants/maximumRequestPayload(methodLength:)``.
+    ///   - payload: the bytes: at most
+    ///     ``StarlingCore/RPCConstants/maximumRequestPayload(methodLength:)`` in a
+    ///     datagram, or about ``PeerConfiguration/maximumMessageSize`` over a stream.
     ///   - peer: a peer with a session (see ``connect(to:expecting:timeout:)``).
     ///   - timeout: how long to wait for the answer.
+    ///   - transport: datagram, stream, or (the default) whichever the payload needs.
     /// - Returns: the handler's answer.
     /// - Throws: ``PeerError/request(_:)`` with ``StarlingCore/RPCError/timedOut``,
     ///   ``StarlingCore/RPCError/unreachable``, ``StarlingCore/RPCError/rejected(reason:)``,
     ///   ``StarlingCore/RPCError/payloadTooLarge(size:maximum:)``,
     ///   ``StarlingCore/RPCError/noHandler(method:)`` or
-    ///   ``StarlingCore/RPCError/invalidMethod(_:)``; ``PeerError/cancelled`` or
-    ///   ``PeerError/shutDown``.
+    ///   ``StarlingCore/RPCError/invalidMethod(_:)``; ``PeerError/stream(_:)`` when a
+    ///   stream cannot be made; ``PeerError/cancelled`` or ``PeerError/shutDown``.
     public func request(
-        _ method: String, _ payload: [UInt8], to peer: PeerID, timeout: Duration = RPCConstants.defaultTimeout
+        _ method: String, _ payload: [UInt8], to peer: PeerID, timeout: Duration = RPCConstants.defaultTimeout,
+        via transport: Transport = .automatic
+    ) async throws(PeerError) -> [UInt8] {
+        let fits = payload.count <= RPCConstants.maximumRequestPayload(methodLength: method.utf8.count)
+        switch transport {
+        case .stream:
+            return try await streams.request(
+                method, payload, to: peer, at: await sessionAddress(of: peer), timeout: timeout)
+        case .automatic where !fits && RPCRequest.isValidMethod(method):
+            return try await streams.request(
+                method, payload, to: peer, at: await sessionAddress(of: peer), timeout: timeout)
+        case .automatic, .datagram:
+            return try await datagramRequest(method, payload, to: peer, timeout: timeout)
+        }
+    }
+
+    /// Sends `payload` to `peer` as one reliable message over a TCP stream (made when
+    /// needed, to the address of the session with `peer`); it arrives whole and in
+    /// order as ``Event/message(peer:payload:)``.
+    ///
+    /// - Throws: ``PeerError/payloadTooLarge(size:maximum:)`` above
+    ///   ``PeerConfiguration/maximumMessageSize`` less one byte;
+    ///   ``PeerError/session(_:)`` with ``StarlingCore/SessionError/noSession(_:)`` when
+    ///   there is neither a session nor a stream with `peer`; ``PeerError/stream(_:)``
+    ///   when the stream cannot be made or fails; ``PeerError/shutDown``.
+    public func sendMessage(_ payload: [UInt8], to peer: PeerID) async throws(PeerError) {
+        try await streams.send(payload, to: peer, at: await sessionAddress(of: peer))
+    }
+
+    /// Where the session with `peer` reaches it, if there is one.
+    private func sessionAddress(of peer: PeerID) async -> PeerAddress? {
+        try? await onLoop { loop throws(PeerError) in loop.driver?.core.address(of: peer) }
+    }
+
+    /// A request in datagrams, through the core.
+    private func datagramRequest(
+        _ method: String, _ payload: [UInt8], to peer: PeerID, timeout: Duration
     ) async throws(PeerError) -> [UInt8] {
         let loop = self.loop
         let eventLoop = self.eventLoop
@@ -291,6 +376,7 @@ public final class Peer: Sendable {
     public func shutdown() async {
         let loop = self.loop
         try? await eventLoop.submit { loop.value.shutDown() }.get()
+        await streams.close()
         try? await channel.close()
     }
 

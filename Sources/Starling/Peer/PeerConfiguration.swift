@@ -19,8 +19,14 @@ public struct PeerConfiguration: Sendable {
     public var session: SessionConfiguration = .local
     /// Socket settings: vector read size, socket buffers, GSO/GRO.
     public var datagrams: DatagramOptions = .standard
-    /// How long ``Peer/connect(to:expecting:timeout:)`` waits by default.
+    /// How long ``Peer/connect(to:expecting:timeout:)`` waits by default, and how long
+    /// a TCP stream to a peer may take to connect.
     public var connectTimeout: Duration = .seconds(10)
+    /// The largest message, request or response carried over a TCP stream, in bytes
+    /// (default 16 MiB). A peer refuses a larger one from the other side with a typed error.
+    public var maximumMessageSize = StreamConstants.defaultMaximumMessageSize
+    /// The TCP listener's accept backlog.
+    public var streamBacklog: Int32 = 256
     /// Events held for a slow reader of ``Peer/events`` before the oldest datagram
     /// events are dropped (and counted); session events are never dropped.
     public var eventBufferSize = 65_536
@@ -52,6 +58,11 @@ public struct PeerConfiguration: Sendable {
             throw .invalidConfiguration(error.description)
         }
         guard connectTimeout > .zero else { throw .invalidConfiguration("connectTimeout must be positive") }
+        guard maximumMessageSize > RPCConstants.maximumMessageSize else {
+            throw .invalidConfiguration(
+                "maximumMessageSize must exceed one datagram (\(RPCConstants.maximumMessageSize))")
+        }
+        guard streamBacklog > 0 else { throw .invalidConfiguration("streamBacklog must be positive") }
         guard eventBufferSize > 0 else { throw .invalidConfiguration("eventBufferSize must be positive") }
         guard datagrams.vectorReadCount > 0 else {
             throw .invalidConfiguration("datagrams.vectorReadCount must be positive")
@@ -59,5 +70,17 @@ public struct PeerConfiguration: Sendable {
         guard datagrams.socketBufferSize > 0 else {
             throw .invalidConfiguration("datagrams.socketBufferSize must be positive")
         }
+    }
+}
+
+extension PeerConfiguration {
+    /// The settings of the peer's TCP streams.
+    var streams: StreamConfiguration {
+        var streams = StreamConfiguration.local
+        streams.session = session
+        streams.maximumMessageSize = maximumMessageSize
+        streams.connectTimeout = connectTimeout
+        streams.backlog = streamBacklog
+        return streams
     }
 }

@@ -1,4 +1,5 @@
 public import StarlingCore
+public import StarlingIO
 
 /// Why a ``Peer`` call failed.
 ///
@@ -20,6 +21,11 @@ public enum PeerError: Error, Equatable, Sendable {
     case session(SessionError)
     /// A request failed: timed out, unreachable, rejected, too large, or not served.
     case request(RPCError)
+    /// A message for ``Peer/sendMessage(_:to:)`` is larger than
+    /// ``PeerConfiguration/maximumMessageSize`` allows.
+    case payloadTooLarge(size: Int, maximum: Int)
+    /// A TCP stream could not be made, or failed.
+    case stream(StreamConnectionError)
     /// The calling task was cancelled before the answer arrived.
     case cancelled
 }
@@ -34,6 +40,8 @@ extension PeerError: CustomStringConvertible {
         case .handshakeFailed(let error): "handshake failed: \(error)"
         case .session(let error): "\(error)"
         case .request(let error): "\(error)"
+        case .payloadTooLarge(let size, let maximum): "a message of \(size) bytes exceeds the maximum of \(maximum)"
+        case .stream(let error): "stream: \(error)"
         case .cancelled: "cancelled"
         }
     }

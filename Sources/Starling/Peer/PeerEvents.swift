@@ -12,6 +12,8 @@ extension Peer {
         case handshakeFailed(address: PeerAddress, expected: PeerID?, error: SessionError)
         /// A datagram sent with ``Peer/send(_:to:)`` arrived from `peer`.
         case datagram(peer: PeerID, payload: [UInt8])
+        /// A message sent with ``Peer/sendMessage(_:to:)`` arrived from `peer`, whole and in order.
+        case message(peer: PeerID, payload: [UInt8])
     }
 
     /// The events of one ``Peer``, in the order they happened; it finishes when the
@@ -19,7 +21,8 @@ extension Peer {
     ///
     /// Read it from one task. While more than ``PeerConfiguration/eventBufferSize``
     /// datagram events wait unread, further datagrams are dropped and counted in
-    /// ``Peer/droppedEventCount``; session events always wait, however many there are.
+    /// ``Peer/droppedEventCount``; session events and (reliable) messages always wait,
+    /// however many there are.
     public struct Events: AsyncSequence, Sendable {
         public typealias Element = Event
         public typealias Failure = Never

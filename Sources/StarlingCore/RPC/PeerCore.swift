@@ -76,6 +76,12 @@ public struct PeerCore: ProtocolCore, Sendable {
     /// Whether a session with `peer` is established.
     public func isEstablished(with peer: PeerID) -> Bool { endpoint.isEstablished(with: peer) }
 
+    /// Where `peer` was last heard from on an authenticated packet, while a session
+    /// with it exists.
+    public func address(of peer: PeerID) -> PeerAddress? {
+        endpoint.isEstablished(with: peer) ? endpoint.peers[peer]?.address : nil
+    }
+
     /// Outgoing requests not yet completed.
     public var pendingRequestCount: Int { tracker.count }
 

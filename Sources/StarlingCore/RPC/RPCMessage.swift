@@ -52,13 +52,16 @@ public struct RPCRequest: Equatable, Sendable {
     }
 
     /// The message's bytes, channel byte first.
+    /// - Parameter maximumSize: the largest message allowed: one datagram's
+    ///   ``RPCConstants/maximumMessageSize`` by default, the stream's maximum message
+    ///   size when the request travels over a stream.
     /// - Throws: ``WireError/unencodable(_:)`` for an invalid method, or when the
-    ///   message would exceed ``RPCConstants/maximumMessageSize``.
-    public func encoded() throws(WireError) -> [UInt8] {
+    ///   message would exceed `maximumSize`.
+    public func encoded(maximumSize: Int = RPCConstants.maximumMessageSize) throws(WireError) -> [UInt8] {
         guard Self.isValidMethod(method) else { throw .unencodable("invalid method name \"\(method)\"") }
         let size = RPCConstants.requestFixedSize + method.utf8.count + payload.count
-        guard size <= RPCConstants.maximumMessageSize else {
-            throw .unencodable("request of \(size) bytes exceeds \(RPCConstants.maximumMessageSize)")
+        guard size <= maximumSize else {
+            throw .unencodable("request of \(size) bytes exceeds \(maximumSize)")
         }
         var writer = ByteWriter(capacity: size)
         writer.write(RPCChannel.request.rawValue)
@@ -69,11 +72,13 @@ public struct RPCRequest: Equatable, Sendable {
     }
 
     /// Decodes a whole request message, channel byte first.
-    /// - Throws: ``WireError`` when the input is longer than
-    ///   ``RPCConstants/maximumMessageSize``, is not on the request channel, is cut
-    ///   short, or has an invalid method name.
-    public static func decode(_ bytes: ArraySlice<UInt8>) throws(WireError) -> RPCRequest {
-        var reader = try openMessage(bytes, channel: .request)
+    /// - Parameter maximumSize: the largest message accepted (see ``encoded(maximumSize:)``).
+    /// - Throws: ``WireError`` when the input is longer than `maximumSize`, is not on
+    ///   the request channel, is cut short, or has an invalid method name.
+    public static func decode(
+        _ bytes: ArraySlice<UInt8>, maximumSize: Int = RPCConstants.maximumMessageSize
+    ) throws(WireError) -> RPCRequest {
+        var reader = try openMessage(bytes, channel: .request, maximumSize: maximumSize)
         let id = try reader.readUInt64()
         let at = reader.offset
         let length = try reader.readCount(maximum: RPCConstants.maximumMethodLength)
@@ -140,17 +145,20 @@ public struct RPCResponse: Equatable, Sendable {
     }
 
     /// The message's bytes, channel byte first.
+    /// - Parameter maximumSize: the largest message allowed: one datagram's
+    ///   ``RPCConstants/maximumMessageSize`` by default, the stream's maximum message
+    ///   size when the response travels over a stream.
     /// - Throws: ``WireError/unencodable(_:)`` when the message would exceed
-    ///   ``RPCConstants/maximumMessageSize`` or a reason exceeds
+    ///   `maximumSize` or a reason exceeds
     ///   ``RPCConstants/maximumReasonLength`` bytes.
-    public func encoded() throws(WireError) -> [UInt8] {
+    public func encoded(maximumSize: Int = RPCConstants.maximumMessageSize) throws(WireError) -> [UInt8] {
         var writer = ByteWriter(capacity: RPCConstants.responseHeaderSize)
         writer.write(RPCChannel.response.rawValue)
         writer.write(id)
         writer.write(outcome.status.rawValue)
         switch outcome {
         case .ok(let payload):
-            guard payload.count <= RPCConstants.maximumResponsePayload else {
+            guard payload.count <= maximumSize - RPCConstants.responseHeaderSize else {
                 throw .unencodable("response payload of \(payload.count) bytes")
             }
             writer.write(bytes: payload)
@@ -169,11 +177,14 @@ public struct RPCResponse: Equatable, Sendable {
     }
 
     /// Decodes a whole response message, channel byte first.
-    /// - Throws: ``WireError`` when the input is longer than
-    ///   ``RPCConstants/maximumMessageSize``, is not on the response channel, is cut
+    /// - Parameter maximumSize: the largest message accepted (see ``encoded(maximumSize:)``).
+    /// - Throws: ``WireError`` when the input is longer than `maximumSize`, is not on
+    ///   the response channel, is cut
     ///   short, has an unknown status, an invalid or over-long reason, or trailing bytes.
-    public static func decode(_ bytes: ArraySlice<UInt8>) throws(WireError) -> RPCResponse {
-        var reader = try openMessage(bytes, channel: .response)
+    public static func decode(
+        _ bytes: ArraySlice<UInt8>, maximumSize: Int = RPCConstants.maximumMessageSize
+    ) throws(WireError) -> RPCResponse {
+        var reader = try openMessage(bytes, channel: .response, maximumSize: maximumSize)
         let id = try reader.readUInt64()
         let at = reader.offset
         guard let status = RPCStatus(rawValue: try reader.readUInt8()) else {
@@ -220,9 +231,11 @@ public struct RPCResponse: Equatable, Sendable {
 }
 
 /// A reader past the channel byte of an RPC message, after the size and channel checks.
-private func openMessage(_ bytes: ArraySlice<UInt8>, channel: RPCChannel) throws(WireError) -> ByteReader {
-    guard bytes.count <= RPCConstants.maximumMessageSize else {
-        throw .lengthTooLarge(offset: 0, length: bytes.count, maximum: RPCConstants.maximumMessageSize)
+private func openMessage(
+    _ bytes: ArraySlice<UInt8>, channel: RPCChannel, maximumSize: Int
+) throws(WireError) -> ByteReader {
+    guard bytes.count <= maximumSize else {
+        throw .lengthTooLarge(offset: 0, length: bytes.count, maximum: maximumSize)
     }
     var reader = ByteReader(bytes)
     let first = try reader.readUInt8()
