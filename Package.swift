@@ -75,6 +75,7 @@ let package = Package(
                 "StarlingCore",
                 "StarlingIO",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Demos/starling",

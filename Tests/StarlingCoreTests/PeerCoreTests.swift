@@ -327,7 +327,7 @@ func requests(in events: [PeerEvent]) -> [IncomingRequest] {
         pair.connect()
         try pair.b.serve("echo")
         let maximum = RPCConstants.maximumRequestPayload(methodLength: 4)
-        #expect(maximum == 1155)
+        #expect(maximum == 1143)
         let largest = [UInt8](repeating: 0x11, count: maximum)
         #expect(throws: RPCError.payloadTooLarge(size: maximum + 1, maximum: maximum)) {
             try pair.a.request("echo", largest + [0], to: pair.idB, now: pair.now)
@@ -437,7 +437,7 @@ func requests(in events: [PeerEvent]) -> [IncomingRequest] {
         #expect(responses(in: pair.eventsA).count == 1)
     }
 
-    @Test func peerCore_responseCacheFull_rejectsNewRequestsAsBusy() throws {
+    @Test func peerCore_responseCacheFull_rejectsNewRequestsAsBusyUntilAFloorFreesRoom() throws {
         var pair = try PeerPair(seed: 15)
         pair.connect()
         try pair.b.serve("echo")
@@ -447,17 +447,116 @@ func requests(in events: [PeerEvent]) -> [IncomingRequest] {
         let incoming = requests(in: pair.eventsB)
         #expect(incoming.map(\.id.requestID) == Array(ids.prefix(2)))
         #expect(pair.eventsA == [.response(ids[2], .failure(.rejected(reason: "busy")))])
-        // Answered entries still count until their lifetime ends.
-        for request in incoming { try pair.b.respond(to: request.id, payload: [], now: pair.now) }
+        // The first request still runs, so A's floor stays at it: both entries stay.
+        try pair.b.respond(to: incoming[1].id, payload: [], now: pair.now)
         pair.pump()
         let refused = try pair.a.request("echo", [], to: pair.idB, now: pair.now)
         pair.pump()
         #expect(responses(in: pair.eventsA).last?.id == refused)
         #expect(responses(in: pair.eventsA).last?.result == .failure(.rejected(reason: "busy")))
-        pair.advance(by: RPCConstants.responseCacheLifetime)
+        // Once it is answered, A's next request acknowledges both: they are forgotten.
+        try pair.b.respond(to: incoming[0].id, payload: [], now: pair.now)
+        pair.pump()
         let accepted = try pair.a.request("echo", [], to: pair.idB, now: pair.now)
         pair.pump()
         #expect(requests(in: pair.eventsB).last?.id.requestID == accepted)
+        #expect(pair.b.cache.count == 1)
+    }
+
+    // MARK: Acknowledgement floor
+
+    @Test func peerCore_staleCopyBelowTheFloor_neverRunsTheHandler() throws {
+        var pair = try PeerPair(seed: 19)
+        pair.connect()
+        try pair.b.serve("echo")
+        let first = try pair.a.request("echo", [1], to: pair.idB, now: pair.now)
+        let firstMessage = try #require(pair.a.tracker[first]?.message)
+        pair.pump()
+        let incoming = try #require(requests(in: pair.eventsB).first)
+        try pair.b.respond(to: incoming.id, payload: [2], now: pair.now)
+        pair.pump()
+        // The next request's floor acknowledges the first, which B forgets at once.
+        let second = try pair.a.request("echo", [3], to: pair.idB, now: pair.now)
+        pair.pump()
+        #expect(try RPCRequest.decode(firstMessage[...]).floor == first.rawValue)
+        #expect(pair.b.cache.state(of: incoming.id, now: pair.now) == nil)
+        #expect(pair.b.cache.floor(of: pair.idA, incarnation: pair.a.incarnation, now: pair.now) == second.rawValue)
+        // A late copy of the first request, exactly as sent, is dropped unanswered.
+        let answersBefore = pair.transportsFromB
+        try pair.a.endpoint.send(firstMessage, to: pair.idB, now: pair.now)
+        pair.pump()
+        #expect(requests(in: pair.eventsB).count == 2)
+        #expect(pair.b.staleRequests == 1)
+        #expect(pair.b.droppedMessages == 0)
+        #expect(pair.transportsFromB == answersBefore)
+        #expect(responses(in: pair.eventsA).map(\.id) == [first])
+    }
+
+    @Test func peerCore_sequentialRequests_keepTheResponseCacheSmall() throws {
+        var pair = try PeerPair(seed: 20)
+        pair.connect()
+        try pair.b.serve("echo")
+        var largest = 0
+        for round in 0..<100_000 {
+            let id = try pair.a.request("echo", [], to: pair.idB, now: pair.now)
+            pair.pump()
+            guard case .request(let request)? = pair.eventsB.popLast() else {
+                Issue.record("round \(round): no request")
+                return
+            }
+            try pair.b.respond(to: request.id, payload: [], now: pair.now)
+            pair.pump()
+            guard case .response(id, .success)? = pair.eventsA.popLast() else {
+                Issue.record("round \(round): no response")
+                return
+            }
+            largest = max(largest, pair.b.cache.count)
+            // 10,000 requests a second of virtual time, far above the cache's
+            // capacity per lifetime.
+            pair.now = pair.now + .microseconds(100)
+        }
+        #expect(largest <= 2)
+        #expect(pair.b.cache.count <= 2)
+        #expect(pair.b.staleRequests == 0)
+    }
+
+    @Test func peerCore_restartedRequester_withLowerIDs_isServed() throws {
+        var pair = try PeerPair(seed: 21)
+        pair.connect()
+        try pair.b.serve("echo")
+        for _ in 0..<3 {
+            let id = try pair.a.request("echo", [], to: pair.idB, now: pair.now)
+            pair.pump()
+            let incoming = try #require(requests(in: pair.eventsB).last)
+            try pair.b.respond(to: incoming.id, payload: [], now: pair.now)
+            pair.pump()
+            #expect(responses(in: pair.eventsA).last?.id == id)
+        }
+        let oldIncarnation = pair.a.incarnation
+        let oldFloor = try #require(pair.b.cache.floor(of: pair.idA, incarnation: oldIncarnation, now: pair.now))
+        // A restarts with the same identity, a new incarnation, and IDs below its old floor.
+        let endpoint = try SessionEndpoint(
+            identity: pair.a.identity, configuration: .local, random: TestRandom(seed: 2101))
+        pair.a = PeerCore(endpoint: endpoint, random: TestRandom(seed: 2102))
+        pair.a.nextRequestID = oldFloor - 1_000
+        #expect(pair.a.incarnation != oldIncarnation)
+        pair.eventsA.removeAll()
+        pair.eventsB.removeAll()
+        let id = try pair.a.request("echo", [7], to: pair.idB, address: pair.addressB, now: pair.now)
+        pair.pump()
+        let incoming = try #require(requests(in: pair.eventsB).first)
+        #expect(incoming.id.requestID == id && id.rawValue < oldFloor)
+        try pair.b.respond(to: incoming.id, payload: [8], now: pair.now)
+        pair.pump()
+        #expect(responses(in: pair.eventsA).map(\.id) == [id])
+        #expect(responses(in: pair.eventsA).first?.result == .success([8]))
+        #expect(pair.b.staleRequests == 0)
+        // The old run's state stays until its lifetime ends, then goes.
+        #expect(pair.b.cache.requesterCount == 2)
+        pair.advance(by: RPCConstants.responseCacheLifetime)
+        _ = try pair.a.request("echo", [], to: pair.idB, now: pair.now)
+        pair.pump()
+        #expect(pair.b.cache.requesterCount == 1)
     }
 
     @Test func peerCore_close_failsPendingRequestsAsUnreachable() throws {
@@ -506,22 +605,24 @@ func requests(in events: [PeerEvent]) -> [IncomingRequest] {
         pair.pump()
         let incoming = try #require(requests(in: pair.eventsA).first)
         pair.eventsA.removeAll()
-        let id = withUnsafeBytes(of: pending.rawValue.bigEndian) { Array($0) }
+        let requestID = withUnsafeBytes(of: pending.rawValue.bigEndian) { Array($0) }
+        let id = requestID + requestID + [0, 0, 0, 0]  // in requests: ID, floor, incarnation
         let malformed: [[UInt8]] = [
             [],  // no channel byte
             [0x03], [0xFF, 1, 2],  // unknown channels
-            [0x01], [0x01] + id,  // requests cut short
+            [0x01], [0x01] + requestID, [0x01] + requestID + requestID,  // requests cut short
             [0x01] + id + [0x00],  // empty method name
             [0x01] + id + [0x04] + Array("Echo".utf8),  // invalid method name
             [0x01] + id + [0x05] + Array("echo".utf8),  // method name longer than the rest
             [0x01] + id + [0x41] + [UInt8](repeating: 0x61, count: 65),  // method name too long
-            [0x02], [0x02] + id,  // responses cut short
-            [0x02] + id + [0x04],  // unknown status
-            [0x02] + id + [0x03, 0x00],  // noHandler with a trailing byte
-            [0x02] + id + [0x01, 0xC3, 0x28],  // reason that is not UTF-8
-            [0x02] + id + [0x01] + [UInt8](repeating: 0x72, count: 257),  // reason too long
-            [0x02] + id + [0x02, 0, 0, 0x10],  // tooLarge cut short
-            [0x02] + id + [0x02, 0, 0, 0x10, 0, 0, 0, 0x04, 0x87, 0, 0],  // tooLarge with trailing bytes
+            [0x01] + requestID + [UInt8](repeating: 0xFF, count: 8) + [0, 0, 0, 0, 0x01, 0x61],  // floor above the ID
+            [0x02], [0x02] + requestID,  // responses cut short
+            [0x02] + requestID + [0x04],  // unknown status
+            [0x02] + requestID + [0x03, 0x00],  // noHandler with a trailing byte
+            [0x02] + requestID + [0x01, 0xC3, 0x28],  // reason that is not UTF-8
+            [0x02] + requestID + [0x01] + [UInt8](repeating: 0x72, count: 257),  // reason too long
+            [0x02] + requestID + [0x02, 0, 0, 0x10],  // tooLarge cut short
+            [0x02] + requestID + [0x02, 0, 0, 0x10, 0, 0, 0, 0x04, 0x87, 0, 0],  // tooLarge with trailing bytes
         ]
         let cacheBefore = pair.b.cache.count
         for (index, payload) in malformed.enumerated() {

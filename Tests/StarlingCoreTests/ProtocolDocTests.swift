@@ -104,7 +104,7 @@ import Testing
         let bytes = try #require(try Self.examples()["rpc-request"])
         #expect(bytes.first == RPCChannel.request.rawValue)
         let request = try RPCRequest.decode(bytes[...])
-        #expect(request == RPCRequest(id: 42, method: "echo", payload: Array("hi".utf8)))
+        #expect(request == RPCMessageTests.requestExampleValue)
         #expect(try request.encoded() == bytes)
     }
 

@@ -5,9 +5,13 @@ import Testing
 /// RPC request and response messages: round trips, the documented examples, every
 /// truncation, hostile lengths and values, and random input.
 @Suite struct RPCMessageTests {
-    /// `docs/PROTOCOL.md`, "Request/response", example `rpc-request`: request 42, method
-    /// "echo", payload "hi" (`ProtocolDocTests` checks the document's copy).
-    static let requestExample = hex("01 000000000000002a 04 6563686f 6869")
+    /// `docs/PROTOCOL.md`, "Request/response", example `rpc-request`: request 42, floor
+    /// 40, incarnation 0x0a0b0c0d, method "echo", payload "hi" (`ProtocolDocTests`
+    /// checks the document's copy).
+    static let requestExample = hex("01 000000000000002a 0000000000000028 0a0b0c0d 04 6563686f 6869")
+    /// The request of ``requestExample``.
+    static let requestExampleValue = RPCRequest(
+        id: 42, floor: 40, incarnation: 0x0a0b_0c0d, method: "echo", payload: Array("hi".utf8))
     /// `docs/PROTOCOL.md`, "Request/response", example `rpc-response`: the successful
     /// answer "hi" to request 42.
     static let responseExample = hex("02 000000000000002a 00 6869")
@@ -22,7 +26,7 @@ import Testing
     // MARK: Examples and round trips
 
     @Test func rpcRequest_example_matchesDocument() throws {
-        let request = RPCRequest(id: 42, method: "echo", payload: Array("hi".utf8))
+        let request = Self.requestExampleValue
         #expect(try request.encoded() == Self.requestExample)
         #expect(try RPCRequest.decode(Self.requestExample[...]) == request)
     }
@@ -37,7 +41,9 @@ import Testing
     func rpcRequest_encodeDecode_roundTrips(method: String) throws {
         let maximum = RPCConstants.maximumRequestPayload(methodLength: method.utf8.count)
         for payload in [[], [0], [UInt8](repeating: 7, count: maximum)] as [[UInt8]] {
-            let request = RPCRequest(id: 0xFEDC_BA98_7654_3210, method: method, payload: payload)
+            let request = RPCRequest(
+                id: 0xFEDC_BA98_7654_3210, floor: 0x0123_4567_89AB_CDEF, incarnation: .max, method: method,
+                payload: payload)
             let bytes = try request.encoded()
             #expect(bytes.count == RPCConstants.requestFixedSize + method.utf8.count + payload.count)
             #expect(try RPCRequest.decode(bytes[...]) == request)
@@ -63,7 +69,7 @@ import Testing
     // MARK: Truncation
 
     @Test func rpcRequest_everyTruncation_failsOrShortensThePayload() throws {
-        let request = RPCRequest(id: 9, method: "kv/put", payload: [1, 2, 3, 4])
+        let request = RPCRequest(id: 9, floor: 7, incarnation: 3, method: "kv/put", payload: [1, 2, 3, 4])
         let bytes = try request.encoded()
         let header = RPCConstants.requestFixedSize + request.method.utf8.count
         for length in 0..<bytes.count {
@@ -103,8 +109,14 @@ import Testing
     @Test func rpcMessages_truncatedHeader_reportsWhereAndHowMuch() {
         #expect(throws: WireError.truncated(offset: 0, needed: 1)) { try RPCRequest.decode([][...]) }
         #expect(throws: WireError.truncated(offset: 1, needed: 8)) { try RPCRequest.decode([1][...]) }
-        #expect(throws: WireError.truncated(offset: 10, needed: 2)) {
-            try RPCRequest.decode(hex("01 0000000000000001 04 6563")[...])
+        #expect(throws: WireError.truncated(offset: 9, needed: 4)) {
+            try RPCRequest.decode(hex("01 0000000000000001 00000000")[...])
+        }
+        #expect(throws: WireError.truncated(offset: 17, needed: 2)) {
+            try RPCRequest.decode(hex("01 0000000000000001 0000000000000001 0000")[...])
+        }
+        #expect(throws: WireError.truncated(offset: 22, needed: 2)) {
+            try RPCRequest.decode(hex("01 0000000000000001 0000000000000001 00000000 04 6563")[...])
         }
         #expect(throws: WireError.truncated(offset: 9, needed: 1)) {
             try RPCResponse.decode(hex("02 0000000000000001")[...])
@@ -117,21 +129,28 @@ import Testing
     // MARK: Hostile input
 
     @Test func rpcRequest_hostileMethodLengths_areRejected() {
-        let id = "01 0000000000000001"
+        let id = "01 0000000000000001 0000000000000001 00000007"
         // Longer than 64, whatever follows: refused before reading the name.
         for length in [65, 200, 255] {
             let bytes = hex(id + String(format: length)) + [UInt8](repeating: 0x61, count: 300)
-            #expect(throws: WireError.lengthTooLarge(offset: 9, length: length, maximum: 64)) {
+            #expect(throws: WireError.lengthTooLarge(offset: 21, length: length, maximum: 64)) {
                 try RPCRequest.decode(bytes[...])
             }
         }
         // Empty, uppercase, space, non-ASCII, invalid UTF-8.
         for name in ["", "41", "6120", "c3a9", "ff"] {
             let bytes = hex(id + String(format: name.count / 2) + name)
-            #expect(throws: WireError.invalidValue(offset: 9, field: "method"), "\(name)") {
+            #expect(throws: WireError.invalidValue(offset: 21, field: "method"), "\(name)") {
                 try RPCRequest.decode(bytes[...])
             }
         }
+    }
+
+    @Test func rpcRequest_floorAboveTheID_isRejected() throws {
+        let bytes = hex("01 0000000000000005 0000000000000006 00000000 01 61")
+        #expect(throws: WireError.invalidValue(offset: 9, field: "floor")) { try RPCRequest.decode(bytes[...]) }
+        let equal = hex("01 0000000000000005 0000000000000005 00000000 01 61")
+        #expect(try RPCRequest.decode(equal[...]) == RPCRequest(id: 5, method: "a", payload: []))
     }
 
     @Test func rpcMessages_oversizedInput_isRefusedUnread() throws {
@@ -181,6 +200,11 @@ import Testing
             if length > 0 { bytes[0] = UInt8.random(in: 0...3, using: &random) }
             if length > 9 { bytes[9] = UInt8.random(in: 0...4, using: &random) }
             if length > 9, round % 2 == 0 { bytes[9] = UInt8.random(in: 0...8, using: &random) }
+            // Requests: a floor at most the ID, and a short method name.
+            if length > 21, bytes[0] == 1 {
+                bytes[9] = min(bytes[9], bytes[1])
+                bytes[21] = UInt8.random(in: 0...8, using: &random)
+            }
             if let request = try? RPCRequest.decode(bytes[...]) {
                 #expect(try request.encoded() == bytes)
                 decoded += 1
@@ -201,6 +225,9 @@ import Testing
             try RPCRequest(id: 1, method: "echo", payload: [UInt8](repeating: 0, count: maximum + 1)).encoded()
         }
         #expect(throws: WireError.self) { try RPCRequest(id: 1, method: "Echo", payload: []).encoded() }
+        #expect(throws: WireError.self) {
+            try RPCRequest(id: 1, floor: 2, incarnation: 0, method: "echo", payload: []).encoded()
+        }
         #expect(throws: WireError.self) {
             try RPCResponse(id: 1, outcome: .ok([UInt8](repeating: 0, count: RPCConstants.maximumResponsePayload + 1)))
                 .encoded()
@@ -233,7 +260,8 @@ import Testing
     @Test func rpcConstants_sizes_followFromTheSessionLimit() {
         #expect(RPCConstants.maximumMessageSize == 1169)
         #expect(RPCConstants.maximumResponsePayload == 1159)
-        #expect(RPCConstants.maximumRequestPayload(methodLength: 4) == 1155)
+        #expect(RPCConstants.requestFixedSize == 22)
+        #expect(RPCConstants.maximumRequestPayload(methodLength: 4) == 1143)
     }
 }
 

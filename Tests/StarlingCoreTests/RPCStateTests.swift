@@ -148,16 +148,57 @@ import Testing
         #expect(tracker[id]?.phase == .sent(nextRetransmit: nil))
     }
 
+    @Test func requestTracker_floor_isTheLowestIDInFlightPerPeer() {
+        var tracker = RequestTracker(jitterPerMille: 0)
+        #expect(tracker.floor(to: Self.peerA) == nil)
+        for raw in UInt64(10)...14 {
+            tracker.add(
+                RequestID(rawValue: raw),
+                Self.outgoing(to: raw == 11 ? Self.peerB : Self.peerA, deadline: Self.at(1_000)))
+        }
+        #expect(tracker.floor(to: Self.peerA) == RequestID(rawValue: 10))
+        #expect(tracker.floor(to: Self.peerB) == RequestID(rawValue: 11))
+        // Completing a later request leaves the floor; completing the lowest raises it.
+        _ = tracker.complete(RequestID(rawValue: 12), from: Self.peerA)
+        #expect(tracker.floor(to: Self.peerA) == RequestID(rawValue: 10))
+        _ = tracker.complete(RequestID(rawValue: 10), from: Self.peerA)
+        #expect(tracker.floor(to: Self.peerA) == RequestID(rawValue: 13))
+        _ = tracker.complete(RequestID(rawValue: 11), from: Self.peerB)
+        #expect(tracker.floor(to: Self.peerB) == nil)
+        // Expiry raises it too.
+        let due = tracker.removeDue(now: Self.at(1_000))
+        #expect(due.expired.map(\.0) == [RequestID(rawValue: 13), RequestID(rawValue: 14)])
+        #expect(tracker.floor(to: Self.peerA) == nil)
+    }
+
+    @Test func requestTracker_floor_staysCheapBehindALongRunningRequest() {
+        var tracker = RequestTracker(jitterPerMille: 0)
+        tracker.add(RequestID(rawValue: 1), Self.outgoing(deadline: Self.at(1_000_000)))
+        for raw in UInt64(2)..<100_002 {
+            let id = RequestID(rawValue: raw)
+            tracker.add(id, Self.outgoing(deadline: Self.at(1_000_000)))
+            #expect(tracker.floor(to: Self.peerA) == RequestID(rawValue: 1))
+            _ = tracker.complete(id, from: Self.peerA)
+        }
+        #expect(tracker.count == 1)
+        _ = tracker.complete(RequestID(rawValue: 1), from: Self.peerA)
+        #expect(tracker.floor(to: Self.peerA) == nil)
+    }
+
     // MARK: Response cache
+
+    static func key(_ raw: UInt64, _ peer: PeerID = peerA) -> IncomingRequestID {
+        IncomingRequestID(peer: peer, requestID: RequestID(rawValue: raw))
+    }
 
     @Test func responseCache_admit_reportsEachRequestOnceThenItsAnswer() {
         var cache = ResponseCache(capacity: 4, lifetime: .seconds(60))
         func admit(_ key: IncomingRequestID, _ milliseconds: Int) -> ResponseCache.Admission {
-            cache.admit(key, now: Self.at(milliseconds))
+            cache.admit(key, floor: 1, incarnation: 7, now: Self.at(milliseconds))
         }
         func answer(_ key: IncomingRequestID, _ bytes: [UInt8]) -> Bool { cache.answer(key, with: bytes) }
-        let key = IncomingRequestID(peer: Self.peerA, requestID: RequestID(rawValue: 1))
-        let sameIDOtherPeer = IncomingRequestID(peer: Self.peerB, requestID: RequestID(rawValue: 1))
+        let key = Self.key(1)
+        let sameIDOtherPeer = Self.key(1, Self.peerB)
         #expect(admit(key, 0) == .new)
         #expect(admit(key, 10) == .running)
         #expect(admit(sameIDOtherPeer, 10) == .new)
@@ -168,23 +209,86 @@ import Testing
         // Forgotten a lifetime after the first copy: a later copy is new again.
         #expect(cache.state(of: key, now: Self.at(60_000)) == nil)
         #expect(admit(key, 60_000) == .new)
-        #expect(!answer(IncomingRequestID(peer: Self.peerB, requestID: RequestID(rawValue: 2)), []))
+        #expect(!answer(Self.key(2, Self.peerB), []))
+    }
+
+    @Test func responseCache_floor_forgetsEntriesBelowItAndDropsStaleCopies() {
+        var cache = ResponseCache(capacity: 100, lifetime: .seconds(60))
+        for raw in UInt64(100)..<110 {
+            #expect(cache.admit(Self.key(raw), floor: 100, incarnation: 1, now: .zero) == .new)
+        }
+        #expect(cache.count == 10)
+        // Request 110 acknowledges everything below 105.
+        #expect(cache.admit(Self.key(110), floor: 105, incarnation: 1, now: .zero) == .new)
+        #expect(cache.count == 6)
+        #expect(cache.floor(of: Self.peerA, incarnation: 1, now: .zero) == 105)
+        for raw in UInt64(100)..<105 {
+            #expect(cache.admit(Self.key(raw), floor: 100, incarnation: 1, now: .zero) == .stale)
+            #expect(cache.state(of: Self.key(raw), now: .zero) == nil)
+        }
+        #expect(cache.admit(Self.key(105), floor: 100, incarnation: 1, now: .zero) == .running)
+        // A lower floor in a late copy does not lower it; another peer is unaffected.
+        #expect(cache.floor(of: Self.peerA, incarnation: 1, now: .zero) == 105)
+        #expect(cache.admit(Self.key(3, Self.peerB), floor: 3, incarnation: 1, now: .zero) == .new)
+        #expect(cache.count == 7)
+    }
+
+    @Test func responseCache_newIncarnation_isJudgedAgainstItsOwnFloor() {
+        var cache = ResponseCache(capacity: 100, lifetime: .seconds(60))
+        #expect(cache.admit(Self.key(1_000), floor: 1_000, incarnation: 1, now: .zero) == .new)
+        let answered = cache.answer(Self.key(1_000), with: [1])
+        #expect(answered)
+        // The restarted peer counts from lower IDs: served, not stale.
+        #expect(cache.admit(Self.key(5), floor: 5, incarnation: 2, now: Self.at(1)) == .new)
+        // The old run's lingering copies still meet its floor and answers.
+        #expect(cache.admit(Self.key(999), floor: 999, incarnation: 1, now: Self.at(2)) == .stale)
+        #expect(cache.admit(Self.key(1_000), floor: 1_000, incarnation: 1, now: Self.at(2)) == .answered([1]))
+        #expect(cache.requesterCount == 2)
+        // The old run is forgotten a lifetime after its last new request.
+        #expect(cache.admit(Self.key(6), floor: 6, incarnation: 2, now: Self.at(60_000)) == .new)
+        #expect(cache.requesterCount == 1)
+        #expect(cache.floor(of: Self.peerA, incarnation: 1, now: Self.at(60_000)) == nil)
     }
 
     @Test func responseCache_whenFull_turnsNewRequestsAwayUntilEntriesExpire() {
         var cache = ResponseCache(capacity: 3, lifetime: .seconds(10))
-        func admit(_ key: IncomingRequestID, _ milliseconds: Int) -> ResponseCache.Admission {
-            cache.admit(key, now: Self.at(milliseconds))
+        func admit(_ raw: UInt64, _ milliseconds: Int) -> ResponseCache.Admission {
+            cache.admit(Self.key(raw), floor: 0, incarnation: 0, now: Self.at(milliseconds))
         }
-        let keys = (UInt64(0)..<4).map { IncomingRequestID(peer: Self.peerA, requestID: RequestID(rawValue: $0)) }
-        for (index, key) in keys.prefix(3).enumerated() {
-            #expect(admit(key, index * 1000) == .new)
+        for raw in UInt64(0)..<3 {
+            #expect(admit(raw, Int(raw) * 1000) == .new)
         }
-        #expect(admit(keys[3], 5_000) == .full)
+        #expect(admit(3, 5_000) == .full)
         // Remembered ones are still recognised while full.
-        #expect(admit(keys[0], 5_000) == .running)
+        #expect(admit(0, 5_000) == .running)
         #expect(cache.count == 3)
-        #expect(admit(keys[3], 10_000) == .new)
+        #expect(admit(3, 10_000) == .new)
         #expect(cache.count == 3)
+    }
+
+    @Test func responseCache_perPeerAndRequesterBounds_turnAwayOnlyTheOverflow() {
+        var cache = ResponseCache(capacity: 100, peerCapacity: 2, requesterLimit: 2, lifetime: .seconds(10))
+        let peerC = try! IdentityKeyPair(seed: [UInt8](repeating: 3, count: 32)).peerID
+        #expect(cache.admit(Self.key(1), floor: 1, incarnation: 0, now: .zero) == .new)
+        #expect(cache.admit(Self.key(2), floor: 1, incarnation: 0, now: .zero) == .new)
+        #expect(cache.admit(Self.key(3), floor: 1, incarnation: 0, now: .zero) == .full)
+        // A floor that acknowledges request 1 makes room.
+        #expect(cache.admit(Self.key(3), floor: 2, incarnation: 0, now: .zero) == .new)
+        #expect(cache.admit(Self.key(1, Self.peerB), floor: 1, incarnation: 0, now: .zero) == .new)
+        #expect(cache.admit(Self.key(1, peerC), floor: 1, incarnation: 0, now: .zero) == .full)
+        #expect(cache.requesterCount == 2)
+        #expect(cache.admit(Self.key(1, peerC), floor: 1, incarnation: 0, now: Self.at(10_000)) == .new)
+        #expect(cache.requesterCount == 1)
+    }
+
+    @Test func responseCache_sequentialRequests_stayAtOneEntry() {
+        var cache = ResponseCache()
+        var now = Instant.zero
+        for raw in UInt64(1)...100_000 {
+            #expect(cache.admit(Self.key(raw), floor: raw, incarnation: 9, now: now) == .new)
+            cache.answer(Self.key(raw), with: [1])
+            now = now + .microseconds(50)
+        }
+        #expect(cache.count == 1)
     }
 }

@@ -29,6 +29,7 @@ enum RPCBench {
         let ioPath = try await nullRoundTrips(
             size: payloadSize + DatagramFlood.overhead, seconds: min(1, max(0.2, seconds / 4)))
         let coresAlone = CoreCost.roundTrip(payloadSize: payloadSize, seconds: 0.2)
+        let publicAPI = try await PeerAPIRoundTrips.measure(payloadSize: payloadSize, seconds: perRound)
         func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
         let starling = mean(starlings.map(\.p50))
         let baseline = mean(baselines.map(\.p50))
@@ -44,6 +45,10 @@ enum RPCBench {
                 format:
                     "I/O path alone (null cores echoing) p50 %.1f µs; cores alone (in memory) %.1f µs per round trip",
                 ioPath.p50, coresAlone / 1_000)
+            + String(
+                format:
+                    "; through the async Peer API (task → loop → handler task → loop → task) p50 %.1f µs, p99 %.1f µs",
+                publicAPI.p50, publicAPI.p99)
         return BenchResult(
             name: "rpc", starling: starling, baseline: baseline, unit: "µs p50", detail: detail,
             lowerIsBetter: true, targets: [.ratio(atMost: 1.15, ratio)])
@@ -51,41 +56,24 @@ enum RPCBench {
 
     /// The Starling side: round trips of `PeerCore.request` answered by a handler that
     /// calls `respond` with the request's payload, between two peers on their own event
-    /// loops, for `seconds`, each pair of peers after 200 unrecorded warm-up round trips.
+    /// loops, for `seconds`, after 200 unrecorded warm-up round trips.
     ///
     /// Each sample runs from just before `request` to the delivery of its response
     /// event; the next request goes out from that event handler.
-    ///
-    /// A `PeerCore` remembers every answer for `RPCConstants.responseCacheLifetime` and
-    /// turns requests away as busy once it holds `RPCConstants.responseCacheCapacity`,
-    /// so one pair of peers serves at most that many requests in a minute. The run is
-    /// therefore cut into segments of fresh peers, each below that count.
-    /// - Throws: ``BenchError`` when a request fails or a segment does not finish within
+    /// - Throws: ``BenchError`` when a request fails or the run does not finish within
     ///   its time plus 10 s.
     static func starlingRoundTrips(payloadSize: Int, seconds: Double) async throws -> LatencySummary {
-        let perSegment = RPCConstants.responseCacheCapacity - warmUps - 16
         let capacity = min(max(Int(seconds * 200_000), 1_000), 5_000_000)
-        let clock = ContinuousClock()
-        let end = clock.now + .nanoseconds(Int64(seconds * 1e9))
-        var samples: [UInt64] = []
-        samples.reserveCapacity(capacity)
-        // Each segment ends after `perSegment` samples or at `end`; the count bounds the loop.
-        for _ in 0..<10_000 where samples.count < capacity {
-            let left = end - clock.now
-            guard left > .zero else { break }
-            let peers = try await LoopbackPair.peers(options: .standard, within: .seconds(5))
-            do {
-                let segment = try await measure(
-                    peers, payloadSize: payloadSize, for: left,
-                    maximumSamples: min(perSegment, capacity - samples.count))
-                samples += segment
-                await peers.shutdown()
-            } catch {
-                await peers.shutdown()
-                throw error
-            }
+        let peers = try await LoopbackPair.peers(options: .standard, within: .seconds(5))
+        do {
+            let samples = try await measure(
+                peers, payloadSize: payloadSize, for: .nanoseconds(Int64(seconds * 1e9)), maximumSamples: capacity)
+            await peers.shutdown()
+            return LatencySummary(nanoseconds: samples)
+        } catch {
+            await peers.shutdown()
+            throw error
         }
-        return LatencySummary(nanoseconds: samples)
     }
 
     /// Round trips on `peers` until `duration` has passed or `maximumSamples` are taken.

@@ -156,7 +156,10 @@ public final class Peer: Sendable {
                     to: SocketAddress(address), identity: identity, configuration: configuration.streams,
                     eventLoopGroup: group)
                 let driver = bound.driver
-                try? await eventLoop.submit { loop.value.driver = driver.value }.get()
+                try? await eventLoop.submit {
+                    loop.value.driver = driver.value
+                    loop.value.startReportingMetrics(every: .seconds(1))
+                }.get()
                 return (channel, address, listener)
             } catch {
                 try? await channel.close()
@@ -360,9 +363,8 @@ public final class Peer: Sendable {
     /// swift-metrics counters up to date.
     public func drops() async -> DropCounters {
         (try? await onLoop { loop throws(PeerError) in
-            guard let core = loop.driver?.core else { return DropCounters() }
-            loop.metrics.report(core)
-            return core.sessionDrops
+            loop.reportMetrics()
+            return loop.driver?.core.sessionDrops ?? DropCounters()
         }) ?? DropCounters()
     }
 

@@ -30,8 +30,8 @@ public struct PeerConfiguration: Sendable {
     /// Events held for a slow reader of ``Peer/events`` before the oldest datagram
     /// events are dropped (and counted); session events are never dropped.
     public var eventBufferSize = 65_536
-    /// Where drop counters are reported; `nil` (the default) uses the process-wide
-    /// `MetricsSystem.factory`.
+    /// Where drop counters are reported (every second, on ``Peer/drops()`` and at
+    /// shutdown); `nil` (the default) uses the process-wide `MetricsSystem.factory`.
     public var metricsFactory: (any MetricsFactory)?
 
     /// A 32-byte shared secret that makes the swarm private (the Noise psk).

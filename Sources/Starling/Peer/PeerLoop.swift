@@ -26,6 +26,8 @@ final class PeerLoop {
     var handlers: [String: Handler] = [:]
     var nextToken: UInt64 = 0
     var isShutDown = false
+    /// Brings the drop counters in swift-metrics up to date once a second.
+    var metricsReporter: RepeatedTask?
     let events: AsyncStream<Peer.Event>.Continuation
     let backlog: EventBacklog
     let metrics: DropMetrics
@@ -169,6 +171,21 @@ final class PeerLoop {
         }
     }
 
+    // MARK: Metrics
+
+    /// Starts reporting the core's drop counters to swift-metrics every `interval`.
+    func startReportingMetrics(every interval: TimeAmount) {
+        metricsReporter = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) {
+            [loop = NIOLoopBound(self, eventLoop: eventLoop)] _ in
+            loop.value.reportMetrics()
+        }
+    }
+
+    /// Adds what the core dropped since the last report to the metrics.
+    func reportMetrics() {
+        if let core = driver?.core { metrics.report(core) }
+    }
+
     // MARK: Shutdown
 
     /// Closes every session, fails every waiting caller, and finishes the events.
@@ -180,12 +197,11 @@ final class PeerLoop {
         for (_, continuation) in requests { continuation.resume(returning: .failure(.shutDown)) }
         requests.removeAll()
         handlers.removeAll()
-        if let driver {
-            driver.perform { core, _ in
-                for peer in core.establishedPeers { core.close(peer) }
-            }
-            metrics.report(driver.core)
+        driver?.perform { core, _ in
+            for peer in core.establishedPeers { core.close(peer) }
         }
+        metricsReporter?.cancel()
+        reportMetrics()
         isShutDown = true
         events.finish()
     }

@@ -76,9 +76,13 @@ extension PeerCore {
         let established = endpoint.isEstablished(with: peer)
         guard established || address != nil || connecting[peer] != nil else { throw .unreachable }
         let id = makeRequestID()
+        // The lowest ID still in flight to `peer`: IDs count up, so it is below `id`.
+        let floor = tracker.floor(to: peer) ?? id
         let message: [UInt8]
         do {
-            message = try RPCRequest(id: id.rawValue, method: method, payload: payload).encoded()
+            message = try RPCRequest(
+                id: id.rawValue, floor: floor.rawValue, incarnation: incarnation, method: method, payload: payload
+            ).encoded()
         } catch {
             fatalError("a checked request failed to encode: \(error)")
         }
@@ -179,7 +183,7 @@ extension PeerCore {
 
     mutating func handleRequest(_ request: RPCRequest, from peer: PeerID, now: Instant) {
         let key = IncomingRequestID(peer: peer, requestID: RequestID(rawValue: request.id))
-        switch cache.admit(key, now: now) {
+        switch cache.admit(key, floor: request.floor, incarnation: request.incarnation, now: now) {
         case .new:
             if servedMethods.contains(request.method) {
                 events.append(.request(IncomingRequest(id: key, method: request.method, payload: request.payload)))
@@ -188,6 +192,8 @@ extension PeerCore {
             }
         case .running:
             break
+        case .stale:
+            staleRequests += 1
         case .answered(let message):
             try? endpoint.send(message, to: peer, now: now)
         case .full:

@@ -13,7 +13,8 @@ internal import DequeModule
 ///
 /// ### Members
 /// - Getters: ``identity``, ``establishedPeers``, ``isEstablished(with:)``,
-///   ``servedMethods``, ``pendingRequestCount``, ``sessionDrops``, ``droppedMessages``.
+///   ``servedMethods``, ``pendingRequestCount``, ``sessionDrops``, ``droppedMessages``,
+///   ``staleRequests``, ``incarnation``.
 /// - Inputs: ``handleDatagram(_:from:now:)`` and ``handleTimeout(now:)``.
 /// - Commands: ``connect(to:expecting:now:)``, ``close(_:)``, ``sendDatagram(_:to:now:)``,
 ///   ``serve(_:)``, ``stopServing(_:)``, ``request(_:_:to:address:timeout:now:)``,
@@ -43,6 +44,12 @@ public struct PeerCore: ProtocolCore, Sendable {
     public internal(set) var servedMethods: Set<String> = []
     /// Authenticated payloads that were not valid RPC or datagram messages.
     public internal(set) var droppedMessages = 0
+    /// Incoming requests dropped unrun because their ID was below their requester's
+    /// floor: stale copies of requests the requester no longer waits for.
+    public internal(set) var staleRequests = 0
+    /// This core's run, chosen at random when it is made and sent in every request, so
+    /// that responders tell a restarted peer's requests from its previous run's.
+    public let incarnation: UInt32
 
     var tracker = RequestTracker()
     var cache = ResponseCache()
@@ -56,13 +63,16 @@ public struct PeerCore: ProtocolCore, Sendable {
     ///
     /// - Parameters:
     ///   - endpoint: the session layer, already configured; the core owns it from now on.
-    ///   - random: the randomness for request IDs and retransmit jitter. Pass a
+    ///   - random: the randomness for the incarnation, request IDs and retransmit jitter. Pass a
     ///     generator of its own (not the endpoint's): `SecureRandom()` for real use, a
     ///     seeded generator in tests and the simulator.
     public init(endpoint: SessionEndpoint, random: any RandomNumberGenerator & Sendable) {
         self.endpoint = endpoint
         self.random = InjectedRandom(source: random)
-        self.nextRequestID = self.random.next()
+        self.incarnation = UInt32(truncatingIfNeeded: self.random.next())
+        // The lower half of the range: counting up from there never wraps in practice,
+        // so a peer's request IDs, and the floors it sends, only grow.
+        self.nextRequestID = self.random.next() >> 1
     }
 
     // MARK: Getters

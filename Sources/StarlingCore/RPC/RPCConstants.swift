@@ -21,8 +21,9 @@ public enum RPCConstants {
     /// framing (1169 bytes).
     public static let maximumMessageSize = SessionLimits.maximumTransportPayload - 1
 
-    /// Bytes of a request before the method name: channel, request ID.
-    public static let requestFixedSize = 1 + 8 + 1
+    /// Bytes of a request before the method name: channel, request ID, floor,
+    /// incarnation, method length.
+    public static let requestFixedSize = 1 + 8 + 8 + 4 + 1
 
     /// Bytes of a response before its body: channel, request ID, status.
     public static let responseHeaderSize = 1 + 8 + 1
@@ -68,11 +69,26 @@ public enum RPCConstants {
     /// The timeout of a request whose caller names none.
     public static let defaultTimeout: Duration = .seconds(10)
 
-    /// Most incoming requests remembered at once (running or answered). Each answered
-    /// entry holds up to ``maximumMessageSize`` bytes, so the cache costs at most about
-    /// 4.8 MB. When it is full, new requests are rejected as busy rather than an entry
-    /// being forgotten early, which could let a handler run twice.
-    public static let responseCacheCapacity = 4096
+    /// Most incoming requests remembered at once from all peers (running or answered).
+    /// Each answered entry holds up to ``maximumMessageSize`` bytes, so the cache costs
+    /// at most about 19 MB. When it is full, new requests are rejected as busy rather
+    /// than an entry being forgotten early, which could let a handler run twice.
+    ///
+    /// Rarely reached: a requester's floor forgets its acknowledged requests at once, so
+    /// a requester pins about as many entries as it has requests outstanding.
+    public static let responseCacheCapacity = 16_384
+
+    /// Most incoming requests remembered from one requester (one incarnation of one
+    /// peer), so that one peer cannot take the whole ``responseCacheCapacity``. A
+    /// requester with more requests outstanding than this gets some rejected as busy;
+    /// higher lets one peer hold more of the shared capacity.
+    public static let responseCachePeerCapacity = 4096
+
+    /// Most requesters (incarnations of peers) whose floors are remembered at once. A
+    /// requester is remembered for ``responseCacheLifetime`` after its last new
+    /// request; while the table is full, requests from other requesters are rejected as
+    /// busy. Each costs about a hundred bytes beyond its entries.
+    public static let responseCacheRequesterLimit = 1024
 
     /// How long an incoming request is remembered after its first copy arrives.
     ///

@@ -27,22 +27,39 @@ public enum RPCStatus: UInt8, Sendable, CaseIterable {
 /// A request: which method to run on the peer, with what payload.
 ///
 /// ```
-/// 0         1               9        10          10+m
-/// | 0x01    | request ID u64 | m u8  | method … | payload …
+/// 0         1               9           17                21       22          22+m
+/// | 0x01    | request ID u64 | floor u64 | incarnation u32 | m u8  | method … | payload …
 /// ```
+/// `floor` acknowledges the requester's earlier requests: it never again sends one with
+/// a lower ID to this peer, so the responder may forget them (see `docs/PROTOCOL.md`,
+/// "Request/response"). It is at most the request ID.
 public struct RPCRequest: Equatable, Sendable {
     /// Identifies the request among the sender's; the response carries it back.
     public var id: UInt64
+    /// The smallest request ID the sender may still send to this peer: the lowest ID it
+    /// has outstanding to it, this request's included. At most ``id``.
+    public var floor: UInt64
+    /// The sender's run, chosen at random when it starts: request IDs and floors are
+    /// compared only within one incarnation.
+    public var incarnation: UInt32
     /// The method to run: see ``isValidMethod(_:)``.
     public var method: String
     /// The caller's bytes.
     public var payload: [UInt8]
 
-    /// Creates a request.
-    public init(id: UInt64, method: String, payload: [UInt8]) {
+    /// Creates a request; ``encoded(maximumSize:)`` refuses it if `floor` exceeds `id`.
+    public init(id: UInt64, floor: UInt64, incarnation: UInt32, method: String, payload: [UInt8]) {
         self.id = id
+        self.floor = floor
+        self.incarnation = incarnation
         self.method = method
         self.payload = payload
+    }
+
+    /// Creates a request that acknowledges nothing earlier: its floor is its own ID and
+    /// its incarnation 0, as for a request sent once over a stream.
+    public init(id: UInt64, method: String, payload: [UInt8]) {
+        self.init(id: id, floor: id, incarnation: 0, method: method, payload: payload)
     }
 
     /// Whether `method` is 1 to ``RPCConstants/maximumMethodLength`` bytes of
@@ -55,10 +72,11 @@ public struct RPCRequest: Equatable, Sendable {
     /// - Parameter maximumSize: the largest message allowed: one datagram's
     ///   ``RPCConstants/maximumMessageSize`` by default, the stream's maximum message
     ///   size when the request travels over a stream.
-    /// - Throws: ``WireError/unencodable(_:)`` for an invalid method, or when the
-    ///   message would exceed `maximumSize`.
+    /// - Throws: ``WireError/unencodable(_:)`` for an invalid method, a floor above the
+    ///   ID, or when the message would exceed `maximumSize`.
     public func encoded(maximumSize: Int = RPCConstants.maximumMessageSize) throws(WireError) -> [UInt8] {
         guard Self.isValidMethod(method) else { throw .unencodable("invalid method name \"\(method)\"") }
+        guard floor <= id else { throw .unencodable("floor \(floor) above request ID \(id)") }
         let size = RPCConstants.requestFixedSize + method.utf8.count + payload.count
         guard size <= maximumSize else {
             throw .unencodable("request of \(size) bytes exceeds \(maximumSize)")
@@ -66,6 +84,8 @@ public struct RPCRequest: Equatable, Sendable {
         var writer = ByteWriter(capacity: size)
         writer.write(RPCChannel.request.rawValue)
         writer.write(id)
+        writer.write(floor)
+        writer.write(incarnation)
         try writer.writeShortString(method, maximum: RPCConstants.maximumMethodLength)
         writer.write(bytes: payload)
         return writer.bytes
@@ -74,19 +94,25 @@ public struct RPCRequest: Equatable, Sendable {
     /// Decodes a whole request message, channel byte first.
     /// - Parameter maximumSize: the largest message accepted (see ``encoded(maximumSize:)``).
     /// - Throws: ``WireError`` when the input is longer than `maximumSize`, is not on
-    ///   the request channel, is cut short, or has an invalid method name.
+    ///   the request channel, is cut short, has a floor above its ID, or has an invalid
+    ///   method name.
     public static func decode(
         _ bytes: ArraySlice<UInt8>, maximumSize: Int = RPCConstants.maximumMessageSize
     ) throws(WireError) -> RPCRequest {
         var reader = try openMessage(bytes, channel: .request, maximumSize: maximumSize)
         let id = try reader.readUInt64()
+        let floorAt = reader.offset
+        let floor = try reader.readUInt64()
+        guard floor <= id else { throw .invalidValue(offset: floorAt, field: "floor") }
+        let incarnation = try reader.readUInt32()
         let at = reader.offset
         let length = try reader.readCount(maximum: RPCConstants.maximumMethodLength)
         let name = try reader.readBytes(length)
         guard isValidMethod(utf8: name), let method = String(validating: name, as: UTF8.self) else {
             throw .invalidValue(offset: at, field: "method")
         }
-        return RPCRequest(id: id, method: method, payload: Array(reader.readRest()))
+        return RPCRequest(
+            id: id, floor: floor, incarnation: incarnation, method: method, payload: Array(reader.readRest()))
     }
 
     private static func isValidMethod(utf8: some Collection<UInt8>) -> Bool {

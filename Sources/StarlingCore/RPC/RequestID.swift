@@ -1,7 +1,9 @@
 /// Identifies one outgoing request of a ``PeerCore``; its response carries it back.
 ///
-/// A core numbers its requests consecutively from a random start, so that a restarted
-/// peer does not reuse the IDs its peers still remember answers for.
+/// A core numbers its requests consecutively from a random start in the lower half of
+/// the 64-bit range, so that they never wrap in practice and the floors it sends only
+/// grow; a restarted peer also sends a new incarnation (``PeerCore/incarnation``), so
+/// its new IDs are never judged against its previous run's floor.
 public struct RequestID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The 64-bit value sent on the wire.
     public let rawValue: UInt64

@@ -1,3 +1,5 @@
+internal import DequeModule
+
 /// The outgoing requests of one peer: what to resend when, and what has timed out.
 ///
 /// ### Purpose
@@ -8,6 +10,9 @@
 /// ``Phase/awaitingSession`` while its peer has no session, and is sent when one is made.
 ///
 /// ``earliestDeadline`` is kept up to date by every mutation, so reading it is O(1).
+/// ``floor(to:)``, the lowest ID in flight to a peer, costs amortised O(1): each peer
+/// has a queue of its IDs in the order added (which is ID order), whose completed
+/// front entries are dropped lazily.
 ///
 /// - Warning: `now` must never go backwards between calls.
 struct RequestTracker: Sendable {
@@ -54,6 +59,9 @@ struct RequestTracker: Sendable {
     /// The earliest retransmission or deadline of any request; `nil` when none is held.
     private(set) var earliestDeadline: Instant?
 
+    /// Per peer, the IDs added for it in ascending order; some may be completed already.
+    private var lanes: [PeerID: Deque<RequestID>] = [:]
+
     /// Creates an empty tracker.
     init(jitterPerMille: Int64 = RPCConstants.maximumJitterPerMille) {
         self.jitterPerMille = jitterPerMille
@@ -70,12 +78,36 @@ struct RequestTracker: Sendable {
         requests.filter { $0.value.peer == peer && $0.value.phase == .awaitingSession }.map(\.key).sorted()
     }
 
+    /// The lowest ID in flight to `peer`, or `nil` when none is: the floor that a new
+    /// request to `peer` (with a higher ID) carries, if any. Amortised O(1).
+    mutating func floor(to peer: PeerID) -> RequestID? {
+        guard var lane = lanes.removeValue(forKey: peer) else { return nil }
+        while let first = lane.first, requests[first] == nil { lane.removeFirst() }
+        guard let first = lane.first else { return nil }
+        lanes[peer] = lane
+        return first
+    }
+
     /// Starts tracking a request, waiting for a session until ``markSent(_:now:using:)``.
     /// - Precondition: `id` is not in flight.
     mutating func add(_ id: RequestID, _ request: Outgoing) {
         precondition(requests[id] == nil, "request IDs are unique while in flight")
         requests[id] = request
         lower(to: request.nextDeadline)
+        var lane = lanes.removeValue(forKey: request.peer) ?? []
+        if let last = lane.last, id < last {
+            // IDs count up and never wrap in practice; keep the order if they do.
+            var index = lane.count
+            while index > 0, id < lane[index - 1] { index -= 1 }
+            lane.insert(id, at: index)
+        } else {
+            lane.append(id)
+        }
+        // Completed IDs stuck behind a long-running one: compact, amortised O(1).
+        if lane.count > 2 * requests.count + 32 {
+            lane.removeAll { requests[$0] == nil }
+        }
+        lanes[request.peer] = lane
     }
 
     /// Whether the request may still send a copy at `now`: fewer than
@@ -125,6 +157,7 @@ struct RequestTracker: Sendable {
 
     /// Removes every request to `peer`, in ID order.
     mutating func removeAll(to peer: PeerID) -> [(RequestID, Outgoing)] {
+        lanes[peer] = nil
         let ids = requests.filter { $0.value.peer == peer }.map(\.key).sorted()
         return ids.compactMap { id in
             requests[id].map { request in
@@ -149,7 +182,10 @@ struct RequestTracker: Sendable {
             }
         }
         expired.sort { $0.0 < $1.0 }
-        for (id, _) in expired { requests[id] = nil }
+        for (id, request) in expired {
+            requests[id] = nil
+            if lanes[request.peer]?.first == id { _ = floor(to: request.peer) }
+        }
         recomputeEarliest()
         return (retransmit.sorted(), expired)
     }
@@ -168,6 +204,7 @@ struct RequestTracker: Sendable {
 
     private mutating func remove(_ id: RequestID) {
         guard let request = requests.removeValue(forKey: id) else { return }
+        if lanes[request.peer]?.first == id { _ = floor(to: request.peer) }
         if request.nextDeadline == earliestDeadline { recomputeEarliest() }
     }
 

@@ -23,11 +23,17 @@ struct HandshakePayload: Equatable, Sendable {
     /// Decodes a payload and checks that `peerID` is the owner of `staticKey`.
     /// - Returns: the peer ID, or nil when the payload is malformed or does not match.
     static func verifiedPeer(in payload: [UInt8], staticKey: Key32?) -> PeerID? {
-        guard payload.count >= size, payload[0] == format, let staticKey,
-            let key = Key32(payload[1..<size])
+        guard let staticKey, let peer = claimedPeer(in: payload),
+            let converted = try? peer.x25519PublicKey(), converted == staticKey
         else { return nil }
-        let peer = PeerID(publicKey: key)
-        guard let converted = try? peer.x25519PublicKey(), converted == staticKey else { return nil }
         return peer
+    }
+
+    /// Decodes a payload without checking it: the peer ID it claims, which the caller
+    /// must check against the static key the handshake authenticated.
+    /// - Returns: the peer ID, or nil when the payload is malformed.
+    static func claimedPeer(in payload: [UInt8]) -> PeerID? {
+        guard payload.count >= size, payload[0] == format, let key = Key32(payload[1..<size]) else { return nil }
+        return PeerID(publicKey: key)
     }
 }

@@ -37,12 +37,41 @@ struct PeerSessionState: Sendable {
         self.address = address
     }
 
-    /// The keys that hold `localIndex`, as a key path into this state.
-    func slot(for localIndex: UInt32) -> WritableKeyPath<PeerSessionState, TransportKeys?>? {
-        if current?.localIndex == localIndex { return \.current }
-        if next?.localIndex == localIndex { return \.next }
-        if previous?.localIndex == localIndex { return \.previous }
+    /// One of the three key sets a peer may hold.
+    enum KeySlot: Sendable {
+        /// ``PeerSessionState/current``.
+        case current
+        /// ``PeerSessionState/next``.
+        case next
+        /// ``PeerSessionState/previous``.
+        case previous
+    }
+
+    /// The slot of the keys that hold `localIndex`.
+    func slot(for localIndex: UInt32) -> KeySlot? {
+        if current?.localIndex == localIndex { return .current }
+        if next?.localIndex == localIndex { return .next }
+        if previous?.localIndex == localIndex { return .previous }
         return nil
+    }
+
+    /// The keys in `slot`, read and changed in place (no copy of the keys, so that
+    /// their replay window is not copied when a packet is recorded).
+    subscript(slot: KeySlot) -> TransportKeys? {
+        _read {
+            switch slot {
+            case .current: yield current
+            case .next: yield next
+            case .previous: yield previous
+            }
+        }
+        _modify {
+            switch slot {
+            case .current: yield &current
+            case .next: yield &next
+            case .previous: yield &previous
+            }
+        }
     }
 
     /// The local indices of every key set held.

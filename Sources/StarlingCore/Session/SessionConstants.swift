@@ -93,6 +93,12 @@ public enum SessionConstants {
     /// forgotten, which can only forgive a source, never block one.
     public static let maximumRateLimitedSources = 4096
 
+    /// Most peers whose X25519 static key (converted from their Ed25519 ID, which costs
+    /// about as much as one X25519 operation) an endpoint keeps for its next handshakes.
+    /// Each entry costs about 80 bytes; when full, the cache is emptied and refilled, so
+    /// raising it only saves conversions for endpoints that shake hands with more peers.
+    public static let maximumCachedStaticKeys = 4096
+
     /// Interval at which the rate limiter forgets sources whose bucket has refilled.
     /// wireguard-go `ratelimiter.go` collects every second.
     public static let rateLimiterCollectionInterval: Duration = .seconds(1)

@@ -11,7 +11,7 @@ extension SessionEndpoint {
             events.append(.handshakeFailed(address: address, expected: expected, error: .tooManyHandshakes))
             return
         }
-        let remoteStatic = expected.flatMap { try? $0.x25519PublicKey() }
+        let remoteStatic = expected.flatMap { staticKey(of: $0) }
         let kind = HandshakeKind.choose(
             knowsResponderKey: remoteStatic != nil, hasSwarmSecret: configuration.swarmSecret != nil)
         do {
@@ -46,9 +46,30 @@ extension SessionEndpoint {
         -> NoiseHandshake
     {
         try NoiseHandshake(
-            protocolName: kind.protocolName, initiator: initiator, prologue: configuration.prologue,
-            localStatic: (staticSecret, staticPublic), remoteStatic: remoteStatic, presharedKeys: presharedKeys,
-            generator: &random)
+            noiseProtocol: kind.noiseProtocol, initiator: initiator, prologue: configuration.prologue,
+            localStatic: staticKeys, remoteStatic: remoteStatic, presharedKeys: presharedKeys, generator: &random)
+    }
+
+    /// The X25519 static key of `peer` (the form of its Ed25519 ID that Noise
+    /// authenticates), from the cache when it was converted before; nil for an ID that
+    /// is not a valid Ed25519 key.
+    mutating func staticKey(of peer: PeerID) -> Key32? {
+        if let key = staticKeyCache[peer] { return key }
+        guard let key = try? peer.x25519PublicKey() else { return nil }
+        if staticKeyCache.count >= SessionConstants.maximumCachedStaticKeys {
+            staticKeyCache.removeAll(keepingCapacity: true)
+        }
+        staticKeyCache[peer] = key
+        return key
+    }
+
+    /// The peer whose identity `payload` carries, when it owns `remoteStatic`, the
+    /// static key the handshake authenticated; see ``HandshakePayload``.
+    mutating func verifiedPeer(in payload: [UInt8], remoteStatic: Key32?) -> PeerID? {
+        guard let remoteStatic, let peer = HandshakePayload.claimedPeer(in: payload),
+            staticKey(of: peer) == remoteStatic
+        else { return nil }
+        return peer
     }
 
     /// Answers an initiation: IK completes here (keys wait for confirmation), XX sends
@@ -66,7 +87,7 @@ extension SessionEndpoint {
             let payload = try handshake.readMessage(initiation.noiseMessage)
             let index = newIndex()
             if initiation.kind.messageCount == 2 {
-                guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: handshake.remoteStaticKey) else {
+                guard let peer = verifiedPeer(in: payload, remoteStatic: handshake.remoteStaticKey) else {
                     return drop(.decryptionFailed)
                 }
                 guard peers[peer]?.initiationAnswered != initiation.noiseMessage else {
@@ -126,8 +147,7 @@ extension SessionEndpoint {
                 }
                 return
             }
-            guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: pending.handshake.remoteStaticKey)
-            else {
+            guard let peer = verifiedPeer(in: payload, remoteStatic: pending.handshake.remoteStaticKey) else {
                 initiations[index]?.sawAuthenticationFailure = true
                 return drop(.handshakeFailed)
             }
@@ -176,8 +196,9 @@ extension SessionEndpoint {
         do {
             let payload = try pending.handshake.readMessage(completion.noiseMessage)
             responders[completion.receiverIndex] = nil
-            guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: pending.handshake.remoteStaticKey)
-            else { return drop(.decryptionFailed) }
+            guard let peer = verifiedPeer(in: payload, remoteStatic: pending.handshake.remoteStaticKey) else {
+                return drop(.decryptionFailed)
+            }
             let keys = try makeKeys(
                 &pending.handshake, local: completion.receiverIndex, remote: pending.remoteIndex, initiator: false,
                 peer: peer, now: now)
@@ -191,7 +212,7 @@ extension SessionEndpoint {
                 // them. Only a peer that still holds them answers, which makes them current.
                 install(keys, confirmed: false, for: peer, address: source, now: now)
                 peers[peer]?.completionReceived = completion.noiseMessage
-                sealAndQueue([], to: peer, now: now, on: \.next)
+                sealAndQueue([], to: peer, now: now, on: .next)
                 return
             }
             let flushed = install(keys, confirmed: true, for: peer, address: source, now: now)

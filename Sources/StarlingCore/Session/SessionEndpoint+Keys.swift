@@ -121,9 +121,10 @@ extension SessionEndpoint {
         for (index, pending) in initiations where pending.peer == peer {
             initiations[index] = nil
             keyOwners[index] = nil
-            guard var state = peers[peer], let slot = state.slot(for: index) else { continue }
-            state[keyPath: slot] = nil
-            peers[peer] = state
+            guard let position = peers.index(forKey: peer), let slot = peers.values[position].slot(for: index) else {
+                continue
+            }
+            peers.values[position][slot] = nil
         }
     }
 }

@@ -18,7 +18,8 @@ extension SessionEndpoint {
             case .peer(let peer):
                 runTimers(of: peer, now: now)
             }
-            deadlines.schedule(owner, at: deadline(of: owner))
+            let next = deadline(of: owner)
+            deadlines.schedule(owner, at: next)
         }
     }
 
@@ -43,29 +44,35 @@ extension SessionEndpoint {
     }
 
     /// The real deadline of `owner`, `nil` when it has none or is gone.
-    func deadline(of owner: DeadlineOwner) -> Instant? {
+    ///
+    /// Mutating only to read a peer's timers in place (``peers`` read by value would
+    /// copy the peer's whole state); it changes nothing.
+    mutating func deadline(of owner: DeadlineOwner) -> Instant? {
         switch owner {
-        case .peer(let peer): peers[peer]?.timers.pollTimeout()
-        case .initiation(let index): initiations[index]?.deadline
-        case .responder(let index): responders[index]?.expires
+        case .peer(let peer):
+            guard let position = peers.index(forKey: peer) else { return nil }
+            return peers.withValue(at: position) { $0.timers.pollTimeout() }
+        case .initiation(let index): return initiations[index]?.deadline
+        case .responder(let index): return responders[index]?.expires
         }
     }
 
     /// Makes ``pollTimeout()`` exact again; every public input ends with it.
+    ///
+    /// It works on ``deadlines`` in place, step by step: a closure reading the owners'
+    /// deadlines would capture (copy) the whole endpoint.
     mutating func settleDeadlines() {
-        var schedule = deadlines
-        deadlines = DeadlineSchedule()
-        schedule.settle { deadline(of: $0) }
-        deadlines = schedule
+        while let top = deadlines.liveTop() {
+            let actual = deadline(of: top.owner)
+            if actual == top.deadline { return }
+            deadlines.correctTop(to: actual)
+        }
     }
 
     /// Removes and returns an owner whose deadline is at or before `now`.
     mutating func nextDue(now: Instant) -> DeadlineOwner? {
-        var schedule = deadlines
-        deadlines = DeadlineSchedule()
-        let owner = schedule.popDue(now: now) { deadline(of: $0) }
-        deadlines = schedule
-        return owner
+        settleDeadlines()
+        return deadlines.removeTop(dueBy: now)
     }
 
     /// The earliest deadline found by visiting every owner: the reference that tests

@@ -1,41 +1,46 @@
 /// Transport data: sealing, opening, confirming keys, roaming, and delivering.
+///
+/// The per-datagram paths change the peer's state in place, through its index in
+/// ``peers`` (see `PeerSessionState+Transport.swift`): copying a ``PeerSessionState``
+/// out and back would retain everything it holds, and recording a packet in a copied
+/// ``TransportKeys`` would copy its replay window.
 extension SessionEndpoint {
     mutating func handleTransport(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
         guard let header = TransportHeader.parse(datagram) else { return drop(.malformed) }
-        guard let peer = keyOwners[header.receiverIndex], var state = peers[peer],
-            let slot = state.slot(for: header.receiverIndex), var keys = state[keyPath: slot]
-        else { return drop(.unknownReceiverIndex) }
-        if let reason = keys.open(datagram, header: header, now: now, into: &plaintext) {
-            return drop(reason)
+        guard let peer = keyOwners[header.receiverIndex], let position = peers.index(forKey: peer) else {
+            return drop(.unknownReceiverIndex)
         }
-        state[keyPath: slot] = keys
-        // Authenticated: the peer may have moved; answer where it is now.
-        state.address = source
-        state.timers.timersAnyAuthenticatedPacketReceived(now: now)
-        if !plaintext.isEmpty { state.timers.timersDataReceived(now: now) }
+        let opened: PeerSessionState.Opened
+        switch peers.values[position].open(datagram, header: header, from: source, now: now, into: &plaintext) {
+        case .opened(let result): opened = result
+        case .dropped(let reason): return drop(reason)
+        }
         // The peer proved it holds these keys: the handshake that made them is done.
-        initiations[keys.localIndex] = nil
-        var promoted = false
-        if slot == \PeerSessionState.next, mayPromote(keys, over: state.current, of: peer) {
+        if !initiations.isEmpty { initiations[header.receiverIndex] = nil }
+        let slot = opened.slot
+        // Rare (once per handshake): this path copies the state out and stores it back.
+        if slot == .next, case var state = peers.values[position], var keys = state.next,
+            mayPromote(keys, over: state.current, of: peer)
+        {
             // Keys from a replayable IK initiation count as derived only now.
             state.timers.timersSessionDerived(now: now)
             keys.answersKeepalives = !keys.isInitiator
             promote(keys, of: peer, in: &state, now: now)
-            promoted = true
-        }
-        store(state, for: peer)
-        if promoted {
+            store(state, for: peer)
             // The peer's handshake completed here: if it crossed one of ours, ours yields.
-            if !keys.isInitiator { yieldIfCrossed(by: peer) }
+            if !opened.isInitiator { yieldIfCrossed(by: peer) }
             // Tell the peer its keys arrived, unless queued data just did.
             if flushQueue(of: peer, now: now) == 0 { sealAndQueue([], to: peer, now: now) }
-        } else if slot == \PeerSessionState.current, SessionTimers.wantsRekey(receivingOnKeysAged: now - keys.created) {
-            startRekey(with: peer, now: now)
-        } else if slot == \PeerSessionState.current, plaintext.isEmpty, keys.answersKeepalives,
-            now - keys.created < SessionConstants.rekeyAttemptTime
-        {
-            // Perhaps the IK initiator resending its first packet: our answer was lost.
-            sealAndQueue([], to: peer, now: now)
+        } else {
+            deadlines.schedule(.peer(peer), at: opened.deadline)
+            if slot == .current, SessionTimers.wantsRekey(receivingOnKeysAged: now - opened.created) {
+                startRekey(with: peer, now: now)
+            } else if slot == .current, plaintext.isEmpty, opened.answersKeepalives,
+                now - opened.created < SessionConstants.rekeyAttemptTime
+            {
+                // Perhaps the IK initiator resending its first packet: our answer was lost.
+                sealAndQueue([], to: peer, now: now)
+            }
         }
         deliver(plaintext, from: peer)
     }
@@ -58,22 +63,32 @@ extension SessionEndpoint {
     ///   longer send.
     @discardableResult
     mutating func sealAndQueue(
-        _ inner: [UInt8], to peer: PeerID, now: Instant,
-        on slot: WritableKeyPath<PeerSessionState, TransportKeys?> = \.current
+        _ inner: [UInt8], to peer: PeerID, now: Instant, on slot: PeerSessionState.KeySlot = .current
     ) -> Bool {
-        guard var state = peers[peer], var keys = state[keyPath: slot], keys.canSend(now: now) else { return false }
-        var datagram: [UInt8] = []
-        datagram.reserveCapacity(TransportHeader.size + inner.count + TransportHeader.tagSize)
-        inner.withUnsafeBytes { keys.seal($0, into: &datagram) }
-        state[keyPath: slot] = keys
-        if !inner.isEmpty { state.timers.timersDataSent(now: now, using: &random) }
-        state.timers.timersAnyAuthenticatedPacketSent(now: now)
-        store(state, for: peer)
-        outbox.append((state.address, datagram))
-        let due = SessionTimers.wantsRekey(
-            isInitiator: keys.isInitiator, age: now - keys.created, sent: keys.sendCounter,
-            messageLimit: rekeyAfterMessages)
-        if due { startRekey(with: peer, now: now) }
+        guard let position = peers.index(forKey: peer) else { return false }
+        return inner.withUnsafeBytes { sealAndQueue(prefix: nil, $0, to: peer, at: position, on: slot, now: now) }
+    }
+
+    /// Seals `prefix` (when given) then `rest` as one inner message on the keys in
+    /// `slot` of `peer`, which is at `position` in ``peers``, and queues the datagram;
+    /// see ``sealAndQueue(_:to:now:on:)``.
+    @discardableResult
+    mutating func sealAndQueue(
+        prefix: UInt8?, _ rest: UnsafeRawBufferPointer, to peer: PeerID, at position: [PeerID: PeerSessionState].Index,
+        on slot: PeerSessionState.KeySlot, now: Instant
+    ) -> Bool {
+        var datagram = spareBuffers.popLast() ?? []
+        guard
+            let sealed = peers.values[position].seal(
+                prefix: prefix, rest, on: slot, now: now, messageLimit: rekeyAfterMessages, random: &random,
+                into: &datagram)
+        else {
+            spareBuffers.append(datagram)
+            return false
+        }
+        deadlines.schedule(.peer(peer), at: sealed.deadline)
+        outbox.append((sealed.address, datagram))
+        if sealed.wantsRekey { startRekey(with: peer, now: now) }
         return true
     }
 }

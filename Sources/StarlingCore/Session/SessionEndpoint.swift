@@ -88,8 +88,11 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
     public internal(set) var drops = DropCounters()
 
     var random: InjectedRandom
-    let staticSecret: [UInt8]
-    let staticPublic: Key32
+    /// This peer's X25519 static key pair, derived once from ``identity``.
+    let staticKeys: NoiseKeyPair
+    /// X25519 forms of peers' Ed25519 IDs, so that a handshake with a known peer
+    /// converts its ID once (bounded by ``SessionConstants/maximumCachedStaticKeys``).
+    var staticKeyCache: [PeerID: Key32] = [:]
     var peers: [PeerID: PeerSessionState] = [:]
     /// Local index → the peer whose keys hold it (initiations and responders have
     /// their own tables, keyed by index too).
@@ -103,8 +106,17 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
     var events = Deque<SessionEvent>()
     /// Reused plaintext buffer for opening transport data.
     var plaintext: [UInt8] = []
+    /// Emptied datagram buffers to seal into: ``pollTransmit(now:into:)`` hands the
+    /// driver the sealed buffer and keeps the driver's old one, so that steady sending
+    /// allocates nothing (at most ``maximumSpareBuffers`` are kept).
+    var spareBuffers: [[UInt8]] = []
     /// Key sets derived so far: the next one's ``TransportKeys/sequence``.
     var keysDerived: UInt64 = 0
+    /// Most buffers kept in ``spareBuffers``.
+    static let maximumSpareBuffers = 64
+    /// Largest capacity of a buffer worth keeping in ``spareBuffers``.
+    static let maximumSpareCapacity = 4096
+
     /// Messages sent on one session before a new handshake starts. Always
     /// ``SessionConstants/rekeyAfterMessages``; tests lower it to reach the limit.
     var rekeyAfterMessages = SessionConstants.rekeyAfterMessages
@@ -125,8 +137,7 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
         self.identity = identity
         self.configuration = configuration
         self.random = InjectedRandom(source: random)
-        self.staticSecret = identity.x25519SecretKey
-        self.staticPublic = identity.x25519PublicKey
+        self.staticKeys = NoiseKeyPair(secret: identity.x25519SecretKey, trustedPublicKey: identity.x25519PublicKey)
         self.rateLimiter = SourceRateLimiter(
             perSecond: configuration.handshakesPerSourcePerSecond,
             burst: configuration.handshakeBurstPerSource,
@@ -176,23 +187,23 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
         let maximum = SessionLimits.maximumTransportPayload - 1
         guard payload.count <= maximum else { throw .payloadTooLarge(size: payload.count, maximum: maximum) }
         defer { settleDeadlines() }
-        let inner = [InnerType.datagram.rawValue] + payload
-        guard var state = peers[peer] else {
+        guard let position = peers.index(forKey: peer) else {
             // A handshake with this peer is running: keep the payload until it completes.
             guard let pending = initiations.values.first(where: { $0.peer == peer }) else { throw .noSession(peer) }
             var waiting = PeerSessionState(address: pending.address)
-            waiting.enqueue(inner)
+            waiting.enqueue([InnerType.datagram.rawValue] + payload)
             peers[peer] = waiting
             return
         }
-        if state.reported, let keys = state.current, keys.canSend(now: now) {
-            sealAndQueue(inner, to: peer, now: now)
+        if peers.withValue(at: position, { $0.reported && $0.current?.canSend(now: now) == true }) {
+            _ = payload.withUnsafeBytes {
+                sealAndQueue(prefix: InnerType.datagram.rawValue, $0, to: peer, at: position, on: .current, now: now)
+            }
             return
         }
-        state.enqueue(inner)
-        peers[peer] = state
+        peers.values[position].enqueue([InnerType.datagram.rawValue] + payload)
         // Keys too old to send: a new handshake carries the queue.
-        if state.current != nil { startRekey(with: peer, now: now) }
+        if peers.values[position].current != nil { startRekey(with: peer, now: now) }
     }
 
     /// Closes the session with `peer`, forgetting its keys and its handshakes.
@@ -234,9 +245,13 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
     }
 
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
-        guard let (destination, bytes) = outbox.popFirst() else { return nil }
-        buffer.removeAll(keepingCapacity: true)
-        buffer.append(contentsOf: bytes)
+        guard case (let destination, var bytes)? = outbox.popFirst() else { return nil }
+        // Hand over the datagram's own buffer and keep the driver's for the next seal.
+        swap(&buffer, &bytes)
+        if spareBuffers.count < Self.maximumSpareBuffers, bytes.capacity <= Self.maximumSpareCapacity {
+            bytes.removeAll(keepingCapacity: true)
+            spareBuffers.append(bytes)
+        }
         return destination
     }
 

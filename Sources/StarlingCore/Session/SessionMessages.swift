@@ -21,6 +21,24 @@ public enum HandshakeKind: UInt8, Sendable, CaseIterable {
         }
     }
 
+    /// The parsed ``protocolName``, parsed once per kind.
+    var noiseProtocol: NoiseProtocol {
+        switch self {
+        case .ik: Self.protocols.ik
+        case .xx: Self.protocols.xx
+        case .ikPSK2: Self.protocols.ikPSK2
+        case .xxPSK3: Self.protocols.xxPSK3
+        }
+    }
+
+    /// Every kind's protocol; the names are constants that parse.
+    private static let protocols = (
+        ik: try! NoiseProtocol(name: HandshakeKind.ik.protocolName),
+        xx: try! NoiseProtocol(name: HandshakeKind.xx.protocolName),
+        ikPSK2: try! NoiseProtocol(name: HandshakeKind.ikPSK2.protocolName),
+        xxPSK3: try! NoiseProtocol(name: HandshakeKind.xxPSK3.protocolName)
+    )
+
     /// Whether the pattern mixes in a pre-shared key (the swarm secret).
     public var usesPresharedKey: Bool { self == .ikPSK2 || self == .xxPSK3 }
 
@@ -208,10 +226,8 @@ public struct TransportHeader: Equatable, Sendable {
     /// to hold a header and a tag. The caller has already checked version and type.
     public static func parse(_ datagram: UnsafeRawBufferPointer) -> TransportHeader? {
         guard datagram.count >= size + tagSize else { return nil }
-        var receiver: UInt32 = 0
-        for index in 2..<6 { receiver = receiver << 8 | UInt32(datagram[index]) }
-        var counter: UInt64 = 0
-        for index in 6..<14 { counter = counter << 8 | UInt64(datagram[index]) }
+        let receiver = UInt32(bigEndian: datagram.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+        let counter = UInt64(bigEndian: datagram.loadUnaligned(fromByteOffset: 6, as: UInt64.self))
         return TransportHeader(receiverIndex: receiver, counter: counter)
     }
 
@@ -219,12 +235,8 @@ public struct TransportHeader: Equatable, Sendable {
     public func append(to buffer: inout [UInt8]) {
         buffer.append(DatagramHeader.currentVersion)
         buffer.append(MessageType.transportData.rawValue)
-        for shift in stride(from: 24, through: 0, by: -8) {
-            buffer.append(UInt8(truncatingIfNeeded: receiverIndex >> UInt32(shift)))
-        }
-        for shift in stride(from: 56, through: 0, by: -8) {
-            buffer.append(UInt8(truncatingIfNeeded: counter >> UInt64(shift)))
-        }
+        withUnsafeBytes(of: receiverIndex.bigEndian) { buffer.append(contentsOf: $0) }
+        withUnsafeBytes(of: counter.bigEndian) { buffer.append(contentsOf: $0) }
     }
 }
 

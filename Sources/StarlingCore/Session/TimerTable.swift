@@ -24,30 +24,49 @@ enum SessionTimer: Int, CaseIterable, Sendable {
 /// changes; when it fires, the core takes ``removeExpired(now:)`` and handles each
 /// case. Setting a timer replaces its previous deadline (quinn-proto `TimerTable`).
 struct TimerTable: Equatable, Sendable {
-    /// Deadlines indexed by ``SessionTimer/rawValue``; `nil` when not armed.
-    private var deadlines = [Instant?](repeating: nil, count: SessionTimer.allCases.count)
+    /// Deadlines, one per ``SessionTimer`` case in order; `nil` when not armed. Held
+    /// inline, so copying a table allocates nothing.
+    private var sendKeepalive: Instant?
+    private var newHandshake: Instant?
+    private var zeroKeyMaterial: Instant?
+    private var discardPreviousSession: Instant?
 
     /// Creates a table with nothing armed.
     init() {}
 
     /// The deadline of `timer`, or `nil` when it is not armed.
     subscript(timer: SessionTimer) -> Instant? {
-        deadlines[timer.rawValue]
+        get {
+            switch timer {
+            case .sendKeepalive: sendKeepalive
+            case .newHandshake: newHandshake
+            case .zeroKeyMaterial: zeroKeyMaterial
+            case .discardPreviousSession: discardPreviousSession
+            }
+        }
+        set {
+            switch timer {
+            case .sendKeepalive: sendKeepalive = newValue
+            case .newHandshake: newHandshake = newValue
+            case .zeroKeyMaterial: zeroKeyMaterial = newValue
+            case .discardPreviousSession: discardPreviousSession = newValue
+            }
+        }
     }
 
     /// Whether `timer` is armed.
     func isPending(_ timer: SessionTimer) -> Bool {
-        deadlines[timer.rawValue] != nil
+        self[timer] != nil
     }
 
     /// Arms `timer` for `deadline`, replacing any earlier setting.
     mutating func set(_ timer: SessionTimer, at deadline: Instant) {
-        deadlines[timer.rawValue] = deadline
+        self[timer] = deadline
     }
 
     /// Disarms `timer`; does nothing when it is not armed.
     mutating func cancel(_ timer: SessionTimer) {
-        deadlines[timer.rawValue] = nil
+        self[timer] = nil
     }
 
     /// The armed timer due first, ties going to the earlier case; `nil` when none is armed.
@@ -134,16 +153,10 @@ struct DeadlineSchedule<Owner: Hashable & Sendable>: Sendable {
     ///
     /// - Parameter deadlineOf: the real deadline of an owner, `nil` when it has none.
     mutating func settle(_ deadlineOf: (Owner) -> Instant?) {
-        while let top = heap.min {
-            guard let current = live[top.owner], current.sequence == top.sequence else {
-                heap.removeMin()
-                continue
-            }
+        while let top = liveTop() {
             let actual = deadlineOf(top.owner)
             if actual == top.deadline { return }
-            heap.removeMin()
-            live[top.owner] = nil
-            if let actual { push(top.owner, at: actual) }
+            correctTop(to: actual)
         }
     }
 
@@ -152,6 +165,38 @@ struct DeadlineSchedule<Owner: Hashable & Sendable>: Sendable {
     /// The caller handles the owner and then calls ``schedule(_:at:)`` with its new deadline.
     mutating func popDue(now: Instant, _ deadlineOf: (Owner) -> Instant?) -> Owner? {
         settle(deadlineOf)
+        return removeTop(dueBy: now)
+    }
+
+    // MARK: Settling step by step
+    // ``settle(_:)`` is these steps; a caller whose owners' deadlines live in the same
+    // value as the schedule runs them itself, so as not to capture that value in a closure.
+
+    /// Drops superseded entries from the top, then returns the top entry's owner and
+    /// deadline, which the caller compares with the owner's real deadline; `nil` when
+    /// the schedule is empty.
+    mutating func liveTop() -> (owner: Owner, deadline: Instant)? {
+        while let top = heap.min {
+            guard let current = live[top.owner], current.sequence == top.sequence else {
+                heap.removeMin()
+                continue
+            }
+            return (top.owner, top.deadline)
+        }
+        return nil
+    }
+
+    /// Replaces the entry ``liveTop()`` returned, whose deadline was not its owner's real
+    /// one, with `actual` (none when `nil`).
+    mutating func correctTop(to actual: Instant?) {
+        guard let top = heap.popMin() else { return }
+        live[top.owner] = nil
+        if let actual { push(top.owner, at: actual) }
+    }
+
+    /// Removes and returns the top entry's owner when its deadline is at or before
+    /// `now`; call it on a settled schedule.
+    mutating func removeTop(dueBy now: Instant) -> Owner? {
         guard let top = heap.min, top.deadline <= now else { return nil }
         heap.removeMin()
         live[top.owner] = nil

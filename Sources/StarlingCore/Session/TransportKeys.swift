@@ -63,19 +63,31 @@ struct TransportKeys: Sendable {
     /// Appends a transport datagram carrying `plaintext` to `buffer` (which the caller
     /// has emptied) and advances the send counter.
     mutating func seal(_ plaintext: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
+        seal(prefix: nil, plaintext, into: &buffer)
+    }
+
+    /// Appends a transport datagram carrying `prefix` (when given) then `plaintext` to
+    /// `buffer` (which the caller has emptied), encrypting in place, and advances the
+    /// send counter.
+    mutating func seal(prefix: UInt8?, _ plaintext: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
         let header = TransportHeader(receiverIndex: remoteIndex, counter: sendCounter)
         sendCounter += 1
+        let innerCount = plaintext.count + (prefix == nil ? 0 : 1)
+        buffer.reserveCapacity(TransportHeader.size + innerCount + TransportHeader.tagSize)
         header.append(to: &buffer)
-        let total = TransportHeader.size + plaintext.count + TransportHeader.tagSize
-        buffer.append(contentsOf: repeatElement(0, count: total - TransportHeader.size))
+        if let prefix { buffer.append(prefix) }
+        buffer.append(contentsOf: plaintext)
+        buffer.append(contentsOf: repeatElement(0, count: TransportHeader.tagSize))
         buffer.withUnsafeMutableBytes { raw in
             let ad = UnsafeRawBufferPointer(rebasing: raw[0..<TransportHeader.size])
+            let inner = UnsafeRawBufferPointer(
+                rebasing: raw[TransportHeader.size..<TransportHeader.size + innerCount])
             let output = UnsafeMutableRawBufferPointer(rebasing: raw[TransportHeader.size...])
-            _ = ChaChaPoly.seal(key: sendKey, nonce: header.counter, ad: ad, plaintext: plaintext, into: output)
+            _ = ChaChaPoly.seal(key: sendKey, nonce: header.counter, ad: ad, plaintext: inner, into: output)
         }
     }
 
-    /// Checks and decrypts a transport datagram into `output` (emptied first).
+    /// Checks and decrypts a transport datagram into `output` (resized to the plaintext).
     ///
     /// The replay window is consulted before decryption and updated only after the
     /// tag verifies, so a forged packet changes nothing.
@@ -87,12 +99,20 @@ struct TransportKeys: Sendable {
         guard replay.check(header.counter) else { return .replayed }
         let ciphertext = UnsafeRawBufferPointer(rebasing: datagram[TransportHeader.size...])
         let ad = UnsafeRawBufferPointer(rebasing: datagram[0..<TransportHeader.size])
-        output.removeAll(keepingCapacity: true)
-        output.append(contentsOf: repeatElement(0, count: ciphertext.count - TransportHeader.tagSize))
+        // Resize without clearing: the decryption overwrites every byte.
+        let length = ciphertext.count - TransportHeader.tagSize
+        if output.count > length {
+            output.removeLast(output.count - length)
+        } else if output.count < length {
+            output.append(contentsOf: repeatElement(0, count: length - output.count))
+        }
         let opened = output.withUnsafeMutableBytes { raw in
             ChaChaPoly.open(key: receiveKey, nonce: header.counter, ad: ad, ciphertext: ciphertext, into: raw)
         }
-        guard opened != nil else { return .decryptionFailed }
+        guard opened != nil else {
+            output.removeAll(keepingCapacity: true)
+            return .decryptionFailed
+        }
         replay.commit(header.counter)
         confirmed = true
         return nil

@@ -17,6 +17,13 @@ struct NoiseKeyPair: Sendable {
         self.publicKey = key
     }
 
+    /// Wraps a secret and the public key the caller already derived from it, without
+    /// checking them: for a static key pair whose public key is known.
+    init(secret: [UInt8], trustedPublicKey: Key32) {
+        self.secret = SecretBytes(secret)
+        self.publicKey = trustedPublicKey
+    }
+
     /// Makes a key pair from 32 bytes of `generator`'s output.
     init(using generator: inout some RandomNumberGenerator) {
         var bytes: [UInt8] = []

@@ -55,10 +55,11 @@ public struct NoiseHandshake: Sendable {
         localStatic: (secret: [UInt8], public: Key32)? = nil, remoteStatic: Key32? = nil,
         presharedKeys: [[UInt8]] = [], generator: inout some RandomNumberGenerator
     ) throws(NoiseError) {
+        let noiseProtocol = try NoiseProtocol(name: protocolName)
         try self.init(
-            noiseProtocol: NoiseProtocol(name: protocolName), initiator: initiator, prologue: prologue,
-            localStatic: localStatic, remoteStatic: remoteStatic, presharedKeys: presharedKeys,
-            ephemeral: NoiseKeyPair(using: &generator))
+            noiseProtocol: noiseProtocol, initiator: initiator, prologue: prologue,
+            localStatic: Self.checkedStatic(localStatic, for: noiseProtocol, initiator: initiator),
+            remoteStatic: remoteStatic, presharedKeys: presharedKeys, ephemeral: NoiseKeyPair(using: &generator))
     }
 
     /// Starts a handshake for an already parsed protocol; see
@@ -80,7 +81,32 @@ public struct NoiseHandshake: Sendable {
         presharedKeys: [[UInt8]] = [], generator: inout some RandomNumberGenerator
     ) throws(NoiseError) {
         try self.init(
-            noiseProtocol: noiseProtocol, initiator: initiator, prologue: prologue, localStatic: localStatic,
+            noiseProtocol: noiseProtocol, initiator: initiator, prologue: prologue,
+            localStatic: Self.checkedStatic(localStatic, for: noiseProtocol, initiator: initiator),
+            remoteStatic: remoteStatic, presharedKeys: presharedKeys, ephemeral: NoiseKeyPair(using: &generator))
+    }
+
+    /// Starts a handshake with a static key pair already checked, so that nothing
+    /// re-derives its public key: what an endpoint that makes many handshakes with one
+    /// static key uses.
+    ///
+    /// - Parameters:
+    ///   - noiseProtocol: the protocol to run.
+    ///   - initiator: true for the side that sends the first message.
+    ///   - prologue: bytes both sides must agree on.
+    ///   - localStatic: this side's X25519 key pair, used when the pattern needs it.
+    ///   - remoteStatic: the peer's static public key, when the pattern pre-shares it.
+    ///   - presharedKeys: one 32-byte key per psk modifier, in order.
+    ///   - generator: the source of the ephemeral key.
+    /// - Throws: ``NoiseError/missingKey(_:)``, ``NoiseError/unexpectedKey(_:)`` or
+    ///   ``NoiseError/invalidKey(_:)`` for the remote and preshared keys.
+    init(
+        noiseProtocol: NoiseProtocol, initiator: Bool, prologue: [UInt8], localStatic: NoiseKeyPair,
+        remoteStatic: Key32?, presharedKeys: [[UInt8]], generator: inout some RandomNumberGenerator
+    ) throws(NoiseError) {
+        try self.init(
+            noiseProtocol: noiseProtocol, initiator: initiator, prologue: prologue,
+            localStatic: noiseProtocol.pattern.needsLocalStatic(initiator: initiator) ? localStatic : nil,
             remoteStatic: remoteStatic, presharedKeys: presharedKeys, ephemeral: NoiseKeyPair(using: &generator))
     }
 
@@ -103,26 +129,36 @@ public struct NoiseHandshake: Sendable {
         presharedKeys: [[UInt8]] = [], localEphemeralSecret: [UInt8]
     ) throws(NoiseError) {
         guard let ephemeral = NoiseKeyPair(secret: localEphemeralSecret) else { throw .invalidKey(.localEphemeral) }
+        let noiseProtocol = try NoiseProtocol(name: protocolName)
+        let staticPair = try Self.checkedStatic(localStatic, for: noiseProtocol, initiator: initiator)
         try self.init(
-            noiseProtocol: NoiseProtocol(name: protocolName), initiator: initiator, prologue: prologue,
-            localStatic: localStatic, remoteStatic: remoteStatic, presharedKeys: presharedKeys, ephemeral: ephemeral)
+            noiseProtocol: noiseProtocol, initiator: initiator, prologue: prologue, localStatic: staticPair,
+            remoteStatic: remoteStatic, presharedKeys: presharedKeys, ephemeral: ephemeral)
     }
 
-    /// Checks the keys against the pattern, then runs `Initialize`.
+    /// The static key pair the pattern needs, checked: its public key must be the one
+    /// `secret` derives. `nil` when the pattern uses no local static key.
+    /// - Throws: ``NoiseError/missingKey(_:)`` or ``NoiseError/invalidKey(_:)``.
+    private static func checkedStatic(
+        _ localStatic: (secret: [UInt8], public: Key32)?, for noiseProtocol: NoiseProtocol, initiator: Bool
+    ) throws(NoiseError) -> NoiseKeyPair? {
+        guard noiseProtocol.pattern.needsLocalStatic(initiator: initiator) else { return nil }
+        guard let localStatic else { throw .missingKey(.localStatic) }
+        guard let pair = NoiseKeyPair(secret: localStatic.secret), pair.publicKey == localStatic.public else {
+            throw .invalidKey(.localStatic)
+        }
+        return pair
+    }
+
+    /// Checks the remaining keys against the pattern, then runs `Initialize`.
+    ///
+    /// - Parameter staticPair: the checked local static key pair, exactly when the
+    ///   pattern needs one.
     private init(
-        noiseProtocol: NoiseProtocol, initiator: Bool, prologue: [UInt8],
-        localStatic: (secret: [UInt8], public: Key32)?, remoteStatic: Key32?, presharedKeys: [[UInt8]],
-        ephemeral: NoiseKeyPair
+        noiseProtocol: NoiseProtocol, initiator: Bool, prologue: [UInt8], localStatic staticPair: NoiseKeyPair?,
+        remoteStatic: Key32?, presharedKeys: [[UInt8]], ephemeral: NoiseKeyPair
     ) throws(NoiseError) {
         let pattern = noiseProtocol.pattern
-        var staticPair: NoiseKeyPair?
-        if pattern.needsLocalStatic(initiator: initiator) {
-            guard let localStatic else { throw .missingKey(.localStatic) }
-            guard let pair = NoiseKeyPair(secret: localStatic.secret), pair.publicKey == localStatic.public else {
-                throw .invalidKey(.localStatic)
-            }
-            staticPair = pair
-        }
         let needsRemote = pattern.needsRemoteStatic(initiator: initiator)
         if needsRemote && remoteStatic == nil { throw .missingKey(.remoteStatic) }
         if !needsRemote && remoteStatic != nil { throw .unexpectedKey(.remoteStatic) }
