@@ -88,7 +88,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StarlingCoreTests",
-            dependencies: ["StarlingCore", "CSodium"],
+            dependencies: ["StarlingCore", "CSodium", "StarlingTestSupport"],
             exclude: ["Resources"],
             swiftSettings: strict
         ),

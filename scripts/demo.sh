@@ -18,6 +18,28 @@ refused() {
     echo "(refused, as it should be)"
 }
 
+# Starts `starling peer ARGS...` in the background with its output in LOG, waits until
+# it listens, and sets $peer_pid and $address. Bounded: 200 polls of its log.
+start_peer() {
+    local log=$1
+    shift
+    timeout 60 "$bin" peer "$@" >"$log" 2>&1 &
+    peer_pid=$!
+    trap 'kill "$peer_pid" 2>/dev/null || true' EXIT
+    for _ in $(seq 1 200); do
+        grep -q '^listening ' "$log" && break
+        sleep 0.05
+    done
+    address=$(awk '/^listening / {print $2}' "$log")
+    [ -n "$address" ] || { echo "the peer did not start:"; cat "$log"; exit 1; }
+}
+# Stops a peer started by start_peer with SIGTERM (it closes its sessions) and waits.
+stop_peer() {
+    kill -TERM "$1"
+    wait "$1" || true
+    trap - EXIT
+}
+
 step "Create an identity (Ed25519, key file mode 0600)"
 run "$bin" identity new --out "$out/alice.key"
 run "$bin" identity show "$out/alice.key"
@@ -55,21 +77,11 @@ run chmod 600 "$out/bob.key"
 
 step "Two peers on loopback: an encrypted session, then an echo request each way"
 # alice listens (port picked by the system); bob connects expecting alice's ID (Noise IK).
-timeout 60 "$bin" peer --key "$out/alice.key" --listen 127.0.0.1:0 >"$out/alice.log" 2>&1 &
-alice_pid=$!
-trap 'kill "$alice_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 200); do
-    grep -q '^listening ' "$out/alice.log" && break
-    # Waiting for another process's output: poll its log, bounded to 200 tries.
-    sleep 0.05
-done
-address=$(awk '/^listening / {print $2}' "$out/alice.log")
-[ -n "$address" ] || { echo "alice did not start:"; cat "$out/alice.log"; exit 1; }
+start_peer "$out/alice.log" --key "$out/alice.key" --listen 127.0.0.1:0
+alice_pid=$peer_pid
 echo "alice listens on $address"
 run timeout 60 "$bin" peer --key "$out/bob.key" --connect "$address" --expect "$alice" --once
-kill -TERM "$alice_pid"
-wait "$alice_pid" || true
-trap - EXIT
+stop_peer "$alice_pid"
 echo "--- alice's log:"
 cat "$out/alice.log"
 
@@ -77,17 +89,8 @@ step "A peer of another private swarm gets no session"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$out/swarm-a.secret"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$out/swarm-b.secret"
 chmod 600 "$out"/swarm-*.secret
-timeout 60 "$bin" peer --secret-file "$out/swarm-a.secret" >"$out/private.log" 2>&1 &
-private_pid=$!
-trap 'kill "$private_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 200); do
-    grep -q '^listening ' "$out/private.log" && break
-    sleep 0.05
-done
-address=$(awk '/^listening / {print $2}' "$out/private.log")
+start_peer "$out/private.log" --secret-file "$out/swarm-a.secret"
 refused timeout 60 "$bin" peer --secret-file "$out/swarm-b.secret" --connect "$address" --connect-timeout 2 --once
-kill -TERM "$private_pid"
-wait "$private_pid" || true
-trap - EXIT
+stop_peer "$peer_pid"
 
 printf '\n%sDemo complete.%s Files are in %s/.\n' "$bold" "$plain" "$out"

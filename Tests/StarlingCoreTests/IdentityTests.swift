@@ -1,4 +1,5 @@
 import CSodium
+import StarlingTestSupport
 import Testing
 
 @testable import StarlingCore

@@ -1,19 +1,7 @@
+import StarlingTestSupport
 import Testing
 
 @testable import StarlingCore
-
-/// SplitMix64: a tiny deterministic generator for test inputs, so every random case is reproducible.
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Bytes from a hex string with optional spaces and newlines, or nil for bad hex.
 func parseHex(_ text: some StringProtocol) -> [UInt8]? {

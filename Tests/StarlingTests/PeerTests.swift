@@ -4,6 +4,7 @@ import NIOPosix
 import Starling
 import StarlingCore
 import StarlingIO
+import StarlingTestSupport
 import Testing
 
 /// Peers in one process over loopback: sessions both ways, datagrams, requests and
@@ -114,7 +115,7 @@ import Testing
             await #expect(throws: PeerError.request(.timedOut)) {
                 try await a.request("never", [], to: b.id, timeout: .milliseconds(300))
             }
-            var random = SplitMix(seed: 3)
+            var random = TestRandom(seed: 3)
             let stranger = IdentityKeyPair.generate(using: &random).peerID
             await #expect(throws: PeerError.request(.unreachable)) {
                 try await a.request("echo", [], to: stranger)
@@ -162,7 +163,7 @@ import Testing
             try await b.handle("echo") { $0.payload }
             try await a.connect(to: b.address, expecting: b.id)
             let attacker = try await RawDatagramSocket.open()
-            var random = SplitMix(seed: 7)
+            var random = TestRandom(seed: 7)
             var sent = 0
             // Random bytes, every truncation of a valid-looking header, unknown versions and types.
             for length in [0, 1, 2, 3, 16, 32, 100, 148, 1200, 1500] {
