@@ -13,7 +13,7 @@ import Testing
     /// The examples the document must contain.
     static let requiredExamples: Set<String> = [
         "datagram-header", "peer-record-datagram", "key-file", "handshake-initiation", "transport-header",
-        "rpc-request", "rpc-response", "stream-opening", "stream-message-start",
+        "rpc-request", "rpc-response", "stream-opening", "stream-message-start", "beacon-open",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -114,6 +114,23 @@ import Testing
         let response = try RPCResponse.decode(bytes[...])
         #expect(response == RPCResponse(id: 42, outcome: .ok(Array("hi".utf8))))
         #expect(try response.encoded() == bytes)
+    }
+
+    @Test func beaconOpen_example_decodesVerifiesAndReencodes() throws {
+        let bytes = try #require(try Self.examples()["beacon-open"])
+        let envelope = DiscoveryEnvelope(swarmID: [UInt8](repeating: 0, count: 32), swarmSecret: nil)
+        var random = SystemRandomNumberGenerator()
+        let signed = try Self.exampleRecord.sign(with: Self.exampleKey)
+        let expected = envelope.encode(.beacon(signed), sentAt: UnixTime(seconds: 0), using: &random)
+        #expect(bytes == expected, "expected:\n\(formatted(expected))")
+        let decoded = try envelope.decode(bytes)
+        #expect(decoded.sentAt == nil)
+        guard case .beacon(let record) = decoded.message else {
+            Issue.record("not a beacon: \(decoded.message)")
+            return
+        }
+        #expect(try record.verify(now: UnixTime(seconds: 1_800_000_000)) == Self.exampleRecord)
+        #expect(envelope.encode(decoded.message, sentAt: UnixTime(seconds: 0), using: &random) == bytes)
     }
 
     /// Sixteen space-separated bytes per line, as the document writes them.

@@ -155,7 +155,8 @@ actor StreamHub {
         let result = await task.value
         dialing[peer] = nil
         let connection = try result.get()
-        if byPeer[peer] !== connection { adopt(connection) }
+        // Callers that waited for the same dial adopt it once.
+        if open[ObjectIdentifier(connection)] == nil { adopt(connection) }
         guard !isClosed else { throw .shutDown }
         return connection
     }

@@ -239,7 +239,7 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
             } catch {
                 drop(.malformed)
             }
-        case .peerRecord:
+        case .peerRecord, .beacon, .whoHas, .iHave:
             drop(.unknownType)
         }
     }

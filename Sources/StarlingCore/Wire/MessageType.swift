@@ -12,4 +12,10 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case handshakeCompletion = 0x04
     /// Encrypted transport data of an established session (``TransportHeader``).
     case transportData = 0x05
+    /// A LAN discovery beacon carrying the sender's signed record (``DiscoveryMessage/beacon(_:)``).
+    case beacon = 0x06
+    /// A LAN discovery query for one peer's record (``DiscoveryMessage/whoHas(wanted:asker:)``).
+    case whoHas = 0x07
+    /// A LAN discovery answer passing on the wanted peer's record (``DiscoveryMessage/iHave(_:)``).
+    case iHave = 0x08
 }

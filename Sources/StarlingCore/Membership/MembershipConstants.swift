@@ -1,0 +1,36 @@
+/// The membership protocol's numbers, split into what peers must agree on and what one
+/// implementation chooses.
+///
+/// The protocol is SWIM (Das, Gupta and Motivala, 2002) with the Lifeguard extensions
+/// (Dadgar, Phillips and Currey, 2018, <https://arxiv.org/abs/1707.00788>), in the
+/// shape of HashiCorp memberlist.
+public enum MembershipConstants {
+    // MARK: Specification
+
+    /// Bytes in a peer ID on the wire.
+    public static let peerIDSize = 32
+    /// Address family byte for IPv4 (followed by 4 address bytes).
+    public static let familyIPv4: UInt8 = 4
+    /// Address family byte for IPv6 (followed by 16 address bytes).
+    public static let familyIPv6: UInt8 = 6
+    /// The most updates piggybacked on one message (the count is one byte).
+    public static let maximumPiggybackedUpdates = 255
+    /// The most member records in one push-pull message (the count is two bytes).
+    public static let maximumPushPullRecords = Int(UInt16.max)
+    /// Push-pull flag: the receiver must answer with its own state.
+    public static let pushPullReplyRequested: UInt8 = 0x01
+    /// Push-pull flag: the sender is joining.
+    public static let pushPullJoin: UInt8 = 0x02
+
+    // MARK: Implementation
+
+    /// Size of the smallest message buffer a configuration may set: room for a ping
+    /// header and one suspicion about an IPv6 member.
+    public static let minimumMessageSize = 200
+    /// A relay sends its nack after this fraction of the probe timeout (Lifeguard §4.2;
+    /// memberlist waits 80 % so the nack arrives before the prober gives up).
+    public static let nackTimeoutFraction = 0.8
+    /// Clusters up to this size push-pull at the configured interval; larger ones scale
+    /// it up (memberlist `pushPullScaleThreshold`).
+    public static let pushPullScaleThreshold = 32
+}

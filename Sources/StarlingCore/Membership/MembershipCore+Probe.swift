@@ -1,0 +1,161 @@
+extension MembershipCore {
+    /// Starts the next probe and arms the one after it. Call when ``MembershipTimer/probe`` fires.
+    mutating func startProbe(now: Instant) {
+        let interval = localHealth.scale(configuration.probeInterval)
+        nextProbeAt = now + interval
+        guard probe == nil, let target = nextProbeTarget(now: now), let member = table[target] else { return }
+        let sequence = makeSequence()
+        var budget = configuration.maxMessageSize - MembershipMessage.pingHeaderSize
+        var updates: [MemberUpdate] = []
+        if member.state == .suspect {
+            // Lifeguard's buddy system: tell a suspect directly, so that it can refute
+            // even if gossip has not reached it yet.
+            let suspicion = MemberUpdate(
+                state: .suspect, incarnation: member.incarnation, member: target, address: member.address,
+                accuser: suspicions[target]?.firstAccuser ?? localID)
+            budget -= suspicion.encodedSize
+            updates.append(suspicion)
+        }
+        updates += piggyback(budget: budget)
+        send(.ping(sequence: sequence, target: target, sender: localID, updates: updates), to: member.address)
+        probe = ProbeInFlight(
+            sequence: sequence, target: target, indirectAt: now + localHealth.scale(configuration.probeTimeout),
+            endAt: now + interval)
+    }
+
+    /// The next live member of the shuffled round-robin list, reshuffling (and
+    /// forgetting long-failed members) at the end of each round.
+    mutating func nextProbeTarget(now: Instant) -> PeerID? {
+        var steps = 0
+        while steps <= probeList.count + 1 {
+            steps += 1
+            if probeIndex >= probeList.count {
+                reapDeadMembers(now: now)
+                probeList = order.filter { table[$0]?.state.isLive ?? false }
+                probeList.shuffle(using: &random)
+                probeIndex = 0
+                if probeList.isEmpty { return nil }
+            }
+            let candidate = probeList[probeIndex]
+            probeIndex += 1
+            if table[candidate]?.state.isLive ?? false { return candidate }
+        }
+        return nil
+    }
+
+    /// Sends ping requests to up to `k` alive members. Call when ``MembershipTimer/indirectProbe`` fires.
+    mutating func sendIndirectProbes(now: Instant) {
+        guard var current = probe, let target = table[current.target] else {
+            probe = nil
+            return
+        }
+        current.indirectAt = nil
+        var candidates = order.filter { $0 != current.target && table[$0]?.state == .alive }
+        var chosen = 0
+        while chosen < configuration.indirectChecks, !candidates.isEmpty {
+            let relay = candidates.swapRemoveRandom(using: &random)
+            if let address = table[relay]?.address {
+                send(
+                    .pingRequest(
+                        sequence: current.sequence, target: current.target, targetAddress: target.address,
+                        sender: localID),
+                    to: address)
+                chosen += 1
+            }
+        }
+        current.expectedNacks = chosen
+        probe = current
+    }
+
+    /// Suspects the target of an unanswered probe and adjusts local health. Call when
+    /// ``MembershipTimer/probeEnd`` fires.
+    mutating func finishFailedProbe(now: Instant) {
+        guard let current = probe else { return }
+        probe = nil
+        localHealth.apply(
+            LocalHealth.failedProbeDelta(expectedNacks: current.expectedNacks, receivedNacks: current.receivedNacks))
+        guard let target = table[current.target], target.state.isLive else { return }
+        applySuspect(
+            MemberUpdate(
+                state: .suspect, incarnation: target.incarnation, member: target.id, address: target.address,
+                accuser: localID),
+            now: now)
+    }
+
+    /// Matches an ack to a relay or to the current probe.
+    mutating func handleAck(sequence: UInt32, now: Instant) {
+        if let relay = relays.removeValue(forKey: sequence) {
+            send(.ack(sequence: relay.requesterSequence, sender: localID, updates: []), to: relay.requester)
+            return
+        }
+        guard let current = probe, current.sequence == sequence else {
+            statistics.unexpectedAnswers += 1
+            return
+        }
+        probe = nil
+        localHealth.apply(-1)
+    }
+
+    /// Counts a nack for the current probe.
+    mutating func handleNack(sequence: UInt32) {
+        guard var current = probe, current.sequence == sequence else {
+            statistics.unexpectedAnswers += 1
+            return
+        }
+        current.receivedNacks += 1
+        probe = current
+    }
+
+    /// Pings `target` for a requester; its ack is relayed, or a nack sent on time-out.
+    mutating func relayProbe(
+        sequence: UInt32, target: PeerID, address: PeerAddress, requester: PeerAddress, now: Instant
+    ) {
+        guard target != localID else {
+            send(.ack(sequence: sequence, sender: localID, updates: []), to: requester)
+            return
+        }
+        let relaySequence = makeSequence()
+        let budget = configuration.maxMessageSize - MembershipMessage.pingHeaderSize
+        send(
+            .ping(sequence: relaySequence, target: target, sender: localID, updates: piggyback(budget: budget)),
+            to: address)
+        relays[relaySequence] = Relay(
+            requester: requester, requesterSequence: sequence,
+            nackAt: now + configuration.probeTimeout * MembershipConstants.nackTimeoutFraction)
+    }
+
+    /// Sends the nacks of relays whose target stayed silent. Call when
+    /// ``MembershipTimer/relayNack`` fires.
+    mutating func expireRelays(now: Instant) {
+        let expired = relays.filter { $0.value.nackAt <= now }.keys.sorted()
+        for sequence in expired {
+            guard let relay = relays.removeValue(forKey: sequence) else { continue }
+            send(.nack(sequence: relay.requesterSequence, sender: localID), to: relay.requester)
+        }
+    }
+
+    /// Forgets failed and departed members older than the retention time.
+    mutating func reapDeadMembers(now: Instant) {
+        let retention = configuration.deadMemberRetention
+        let stale = order.filter {
+            guard let member = table[$0] else { return true }
+            return !member.state.isLive && now - member.stateChangedAt >= retention
+        }
+        guard !stale.isEmpty else { return }
+        for id in stale {
+            if let member = table.removeValue(forKey: id) { stateCounts[Int(member.state.rawValue)] -= 1 }
+        }
+        let staleSet = Set(stale)
+        order.removeAll { staleSet.contains($0) }
+    }
+}
+
+extension Array {
+    /// Removes and returns a random element in O(1), not keeping order.
+    /// - Precondition: the array is not empty.
+    mutating func swapRemoveRandom(using generator: inout some RandomNumberGenerator) -> Element {
+        let index = Int.random(in: 0..<count, using: &generator)
+        swapAt(index, count - 1)
+        return removeLast()
+    }
+}

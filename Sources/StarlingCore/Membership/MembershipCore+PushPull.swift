@@ -1,0 +1,145 @@
+extension MembershipCore {
+    // MARK: Commands
+
+    /// Joins a cluster through any of `addresses`: sends each a push-pull of this
+    /// peer's state and merges the first answers; resends every join retry interval
+    /// until one answers or the attempts run out.
+    ///
+    /// - Parameters:
+    ///   - addresses: known members (seeds); this peer's own address is skipped.
+    ///   - now: the current time.
+    public mutating func join(_ addresses: [PeerAddress], now: Instant) {
+        let now = advance(now)
+        guard !hasLeft else { return }
+        let seeds = addresses.filter { $0 != localAddress }
+        guard !seeds.isEmpty else { return }
+        for seed in seeds { sendState(to: seed, replyRequested: true, isJoin: true) }
+        pendingJoin = PendingJoin(
+            addresses: seeds, attemptsLeft: configuration.joinAttempts - 1,
+            retryAt: now + configuration.joinRetryInterval)
+    }
+
+    /// Leaves the cluster gracefully: announces `left` at the current incarnation
+    /// directly to some live members (who spread it further), then stops: every later
+    /// input is ignored and no timer is armed.
+    /// - Parameter now: the current time.
+    public mutating func leave(now: Instant) {
+        _ = advance(now)
+        guard !hasLeft else { return }
+        hasLeft = true
+        let update = MemberUpdate(state: .left, incarnation: incarnation, member: localID, address: localAddress)
+        var candidates = order.filter { table[$0]?.state.isLive ?? false }
+        let fanout = max(
+            configuration.indirectChecks,
+            BroadcastQueue.retransmitLimit(multiplier: configuration.retransmitMultiplier, members: liveCount + 1))
+        var sent = 0
+        while sent < fanout, !candidates.isEmpty {
+            let id = candidates.swapRemoveRandom(using: &random)
+            if let address = table[id]?.address {
+                send(.gossip(sender: localID, updates: [update]), to: address)
+                sent += 1
+            }
+        }
+        broadcasts.removeAll()
+        probe = nil
+        relays = [:]
+        suspicions = [:]
+        pendingJoin = nil
+        nextProbeAt = nil
+        nextPushPullAt = nil
+        nextReconnectAt = nil
+    }
+
+    // MARK: Push-pull
+
+    /// Merges a peer's state and answers `source` with this peer's when asked.
+    mutating func handlePushPull(
+        replyRequested: Bool, records: [MemberUpdate], source: PeerAddress, now: Instant
+    ) {
+        if !replyRequested {
+            pendingJoin = nil
+            hasJoined = true
+        }
+        for record in records {
+            switch record.state {
+            case .alive: applyAlive(record, now: now)
+            case .left: applyLeft(record, now: now)
+            // A remote failure is only a suspicion here, so that the member can refute
+            // it (memberlist `mergeState`). It may start a suspicion but never confirms
+            // one: a state exchange is not an independent probe.
+            case .suspect, .dead:
+                guard table[record.member]?.state != .suspect else { continue }
+                var suspicion = record
+                suspicion.state = .suspect
+                applySuspect(suspicion, now: now)
+            }
+        }
+        if replyRequested { sendState(to: source, replyRequested: false) }
+    }
+
+    /// Sends this peer's full state, split into messages of at most the maximum size.
+    mutating func sendState(to destination: PeerAddress, replyRequested: Bool, isJoin: Bool = false) {
+        var records = [
+            MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
+        ]
+        records.reserveCapacity(order.count + 1)
+        for id in order {
+            guard let member = table[id] else { continue }
+            records.append(
+                MemberUpdate(
+                    state: member.state, incarnation: member.incarnation, member: id, address: member.address,
+                    accuser: suspicions[id]?.firstAccuser ?? localID))
+        }
+        let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize
+        var part: [MemberUpdate] = []
+        var size = 0
+        var first = true
+        for record in records {
+            if size + record.encodedSize > budget, !part.isEmpty {
+                // Only the first part asks for a reply, so one exchange gets one answer.
+                send(
+                    .pushPull(sender: localID, replyRequested: replyRequested && first, isJoin: isJoin, members: part),
+                    to: destination)
+                first = false
+                part.removeAll(keepingCapacity: true)
+                size = 0
+            }
+            part.append(record)
+            size += record.encodedSize
+        }
+        if !part.isEmpty {
+            send(
+                .pushPull(sender: localID, replyRequested: replyRequested && first, isJoin: isJoin, members: part),
+                to: destination)
+        }
+    }
+
+    /// Exchanges state with a random alive member. Call when ``MembershipTimer/pushPull`` fires.
+    mutating func pushPullTick(now: Instant) {
+        nextPushPullAt = now + pushPullInterval
+        let alive = order.filter { table[$0]?.state == .alive }
+        guard let id = alive.randomElement(using: &random), let member = table[id] else { return }
+        sendState(to: member.address, replyRequested: true)
+    }
+
+    /// Tries a push-pull with a random failed member. Call when ``MembershipTimer/reconnect`` fires.
+    mutating func reconnectTick(now: Instant) {
+        nextReconnectAt = now + configuration.reconnectInterval
+        let failed = order.filter { table[$0]?.state == .dead }
+        guard let id = failed.randomElement(using: &random), let member = table[id] else { return }
+        sendState(to: member.address, replyRequested: true)
+    }
+
+    /// Resends a join nobody answered. Call when ``MembershipTimer/joinRetry`` fires.
+    mutating func retryJoin(now: Instant) {
+        guard var join = pendingJoin else { return }
+        guard join.attemptsLeft > 0 else {
+            pendingJoin = nil
+            return
+        }
+        join.attemptsLeft -= 1
+        join.retryAt = now + configuration.joinRetryInterval
+        pendingJoin = join
+        for seed in join.addresses { sendState(to: seed, replyRequested: true, isJoin: true) }
+    }
+}

@@ -1,0 +1,164 @@
+extension MembershipCore {
+    /// Applies gossiped updates in order.
+    mutating func apply(_ updates: [MemberUpdate], now: Instant) {
+        for update in updates {
+            switch update.state {
+            case .alive: applyAlive(update, now: now)
+            case .suspect: applySuspect(update, now: now)
+            case .dead: applyDead(update, now: now)
+            case .left: applyLeft(update, now: now)
+            }
+        }
+    }
+
+    /// SWIM's alive rule: a new member joins; a known one is updated only by a higher
+    /// incarnation, which also ends a suspicion or failure.
+    mutating func applyAlive(_ update: MemberUpdate, now: Instant) {
+        if update.member == localID {
+            if update.incarnation > incarnation, !hasLeft { refute(above: update.incarnation, penalize: false) }
+            return
+        }
+        guard var member = table[update.member] else {
+            let member = Member(
+                id: update.member, address: update.address, incarnation: update.incarnation, state: .alive,
+                stateChangedAt: now)
+            insert(member)
+            events.append(.joined(member))
+            broadcasts.enqueue(update)
+            return
+        }
+        guard update.incarnation > member.incarnation else { return }
+        let previousState = member.state
+        let previousAddress = member.address
+        member.incarnation = update.incarnation
+        member.address = update.address
+        store(member, state: .alive, now: now)
+        suspicions[member.id] = nil
+        broadcasts.enqueue(update)
+        let stored = table[member.id] ?? member
+        switch previousState {
+        case .alive: break
+        case .suspect, .dead: events.append(.aliveAgain(stored))
+        case .left: events.append(.joined(stored))
+        }
+        if previousAddress != update.address { events.append(.addressChanged(stored, previous: previousAddress)) }
+    }
+
+    /// SWIM's suspect rule, with Lifeguard's confirmations for an existing suspicion.
+    mutating func applySuspect(_ update: MemberUpdate, now: Instant) {
+        if update.member == localID {
+            if update.incarnation >= incarnation, !hasLeft { refute(above: update.incarnation, penalize: true) }
+            return
+        }
+        guard var member = table[update.member], update.incarnation >= member.incarnation else { return }
+        let accuser = update.accuser ?? localID
+        switch member.state {
+        case .dead, .left:
+            return
+        case .suspect:
+            if update.incarnation > member.incarnation {
+                member.incarnation = update.incarnation
+                table[member.id] = member
+            }
+            if suspicions[member.id]?.confirm(by: accuser) ?? false { broadcasts.enqueue(update) }
+        case .alive:
+            member.incarnation = update.incarnation
+            store(member, state: .suspect, now: now)
+            let members = liveCount + 1
+            let minimum = SuspicionTimeout.minimum(
+                probeInterval: configuration.probeInterval, members: members,
+                suspicionMultiplier: configuration.suspicionMultiplier)
+            suspicions[member.id] = Suspicion(
+                accuser: accuser, start: now,
+                expected: SuspicionTimeout.expectedConfirmations(
+                    suspicionMultiplier: configuration.suspicionMultiplier, members: members),
+                minimum: minimum, maximum: minimum * configuration.suspicionMaxTimeoutMultiplier)
+            broadcasts.enqueue(update)
+            events.append(.suspected(table[member.id] ?? member))
+        }
+    }
+
+    /// SWIM's confirm (dead) rule.
+    mutating func applyDead(_ update: MemberUpdate, now: Instant) {
+        if update.member == localID {
+            if update.incarnation >= incarnation, !hasLeft { refute(above: update.incarnation, penalize: true) }
+            return
+        }
+        guard var member = table[update.member], update.incarnation >= member.incarnation,
+            member.state.isLive
+        else { return }
+        member.incarnation = update.incarnation
+        store(member, state: .dead, now: now)
+        suspicions[member.id] = nil
+        broadcasts.enqueue(update)
+        events.append(.failed(table[member.id] ?? member))
+    }
+
+    /// A graceful departure.
+    mutating func applyLeft(_ update: MemberUpdate, now: Instant) {
+        if update.member == localID {
+            if update.incarnation >= incarnation, !hasLeft { refute(above: update.incarnation, penalize: false) }
+            return
+        }
+        guard var member = table[update.member], update.incarnation >= member.incarnation,
+            member.state != .left
+        else { return }
+        member.incarnation = update.incarnation
+        store(member, state: .left, now: now)
+        suspicions[member.id] = nil
+        broadcasts.enqueue(update)
+        events.append(.left(table[member.id] ?? member))
+    }
+
+    /// Raises this peer's incarnation above `other` and announces it alive.
+    /// - Parameter penalize: whether this refutes a suspicion (Lifeguard raises the LHM).
+    mutating func refute(above other: UInt32, penalize: Bool) {
+        incarnation = max(incarnation, other) &+ 1
+        statistics.refutations += 1
+        if penalize { localHealth.apply(1) }
+        broadcasts.enqueue(
+            MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress))
+    }
+
+    /// Declares failed every suspect whose timeout has passed. Call when
+    /// ``MembershipTimer/suspicion`` fires.
+    mutating func expireSuspicions(now: Instant) {
+        guard !suspicions.isEmpty else { return }
+        let expired = suspicions.filter { $0.value.deadline <= now }
+            .sorted { lhs, rhs in
+                lhs.value.deadline != rhs.value.deadline
+                    ? lhs.value.deadline < rhs.value.deadline
+                    : lhs.key.bytes.lexicographicallyPrecedes(rhs.key.bytes)
+            }
+        for (id, _) in expired {
+            suspicions[id] = nil
+            guard let member = table[id], member.state == .suspect else { continue }
+            applyDead(
+                MemberUpdate(
+                    state: .dead, incarnation: member.incarnation, member: id, address: member.address,
+                    accuser: localID),
+                now: now)
+        }
+    }
+
+    /// Adds a new member to the table and to a random place in the probe list.
+    mutating func insert(_ member: Member) {
+        table[member.id] = member
+        order.append(member.id)
+        stateCounts[Int(member.state.rawValue)] += 1
+        let position = Int.random(in: 0...probeList.count, using: &random)
+        probeList.insert(member.id, at: position)
+        if position < probeIndex { probeIndex += 1 }
+        hasJoined = true
+    }
+
+    /// Saves `member` with `state`, keeping the per-state counts.
+    mutating func store(_ member: Member, state: MemberState, now: Instant) {
+        var member = member
+        if let old = table[member.id] { stateCounts[Int(old.state.rawValue)] -= 1 }
+        if table[member.id]?.state != state { member.stateChangedAt = now }
+        member.state = state
+        stateCounts[Int(state.rawValue)] += 1
+        table[member.id] = member
+    }
+}

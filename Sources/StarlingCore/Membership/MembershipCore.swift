@@ -1,0 +1,280 @@
+internal import DequeModule
+
+/// The sans-I/O membership and failure detector of one peer: SWIM with Lifeguard.
+///
+/// ### Purpose
+/// Keeps the list of cluster members (``Member``: ID, address, incarnation, state) and
+/// detects failures. Every (LHM-scaled) probe interval the core pings the next member
+/// of a shuffled round-robin list; without an ack within the probe timeout it asks
+/// `k` others to ping the target (they answer with an ack or, Lifeguard, a nack); a
+/// target that stays silent is *suspected*. A suspicion becomes a *failure* after a
+/// timeout that starts at its maximum and shrinks with each independent confirmation,
+/// unless the member refutes it by raising its incarnation. State changes spread by
+/// piggybacking on pings and acks; joins and periodic anti-entropy use push-pull full
+/// state exchanges. See ``MembershipMessage`` for the bytes.
+///
+/// ### Driving
+/// - Getters: ``localID``, ``incarnation``, ``localHealth``, ``member(_:)``,
+///   ``members``, ``aliveCount``, ``liveCount``, ``statistics``.
+/// - Inputs: ``handleMessage(_:from:now:)`` (or ``handleDatagram(_:from:now:)``) and
+///   ``handleTimeout(now:)``.
+/// - Commands: ``join(_:now:)`` and ``leave(now:)``.
+/// - Outputs, polled in this order after every input: ``pollTransmit(now:into:)``
+///   (or ``pollTransmit()``) until `nil`, then ``pollTimeout()``, then ``pollEvent()``
+///   until `nil`.
+///
+/// `now` must never go backwards; an earlier `now` is treated as the latest seen.
+/// Malformed input is dropped and counted in ``statistics``; it never traps.
+///
+/// - Warning: not thread-safe; drive it from one task or event loop at a time.
+public struct MembershipCore: ProtocolCore, Sendable {
+    /// What the core reports.
+    public typealias Event = MembershipEvent
+
+    /// This peer's identity.
+    public let localID: PeerID
+    /// This peer's address, as announced to others.
+    public let localAddress: PeerAddress
+    /// The validated configuration.
+    public let configuration: MembershipConfiguration
+    /// This peer's incarnation; raised only to refute a suspicion of itself.
+    public internal(set) var incarnation: UInt32 = 0
+    /// Lifeguard's local health multiplier.
+    public internal(set) var localHealth: LocalHealth
+    /// Traffic and drop counters.
+    public internal(set) var statistics = MembershipStatistics()
+    /// Whether ``leave(now:)`` has been called; the core then ignores all input.
+    public internal(set) var hasLeft = false
+    /// Whether a seed has answered a join (or another member has found this one).
+    public internal(set) var hasJoined = false
+
+    var table: [PeerID: Member] = [:]
+    /// Every known member in the order first seen: the deterministic iteration order.
+    var order: [PeerID] = []
+    var probeList: [PeerID] = []
+    var probeIndex = 0
+    var random: InjectedRandom
+    var broadcasts = BroadcastQueue()
+    var probe: ProbeInFlight?
+    var relays: [UInt32: Relay] = [:]
+    var suspicions: [PeerID: Suspicion] = [:]
+    var pendingJoin: PendingJoin?
+    var nextSequence: UInt32 = 0
+    var nextProbeAt: Instant?
+    var nextPushPullAt: Instant?
+    var nextReconnectAt: Instant?
+    var latestNow = Instant.zero
+    var started = false
+    var stateCounts = [0, 0, 0, 0]
+    var outbox = Deque<(PeerAddress, [UInt8])>()
+    var events = Deque<MembershipEvent>()
+
+    /// Creates the membership core of one peer, alone in its cluster until it joins.
+    ///
+    /// - Parameters:
+    ///   - localID: this peer's identity.
+    ///   - address: where others reach this peer's membership messages.
+    ///   - configuration: the tunables.
+    ///   - random: the source of every random choice (probe order, relays, partners).
+    /// - Throws: ``MembershipConfigurationError`` for an invalid configuration.
+    public init(
+        localID: PeerID, address: PeerAddress, configuration: MembershipConfiguration = .lan,
+        random: any RandomNumberGenerator & Sendable
+    ) throws(MembershipConfigurationError) {
+        try configuration.validate()
+        self.localID = localID
+        self.localAddress = address
+        self.configuration = configuration
+        self.localHealth = LocalHealth(maximum: configuration.maxLocalHealth)
+        self.random = InjectedRandom(source: random)
+    }
+
+    // MARK: Getters
+
+    /// What this peer knows about `id` (not itself), if anything.
+    public func member(_ id: PeerID) -> Member? { table[id] }
+
+    /// Every member this peer knows, itself excluded, in the order first seen.
+    public var members: [Member] { order.compactMap { table[$0] } }
+
+    /// Members believed alive, itself excluded.
+    public var aliveCount: Int { stateCounts[Int(MemberState.alive.rawValue)] }
+
+    /// Members alive or suspect, itself excluded.
+    public var liveCount: Int { aliveCount + stateCounts[Int(MemberState.suspect.rawValue)] }
+
+    /// Updates waiting to be piggybacked.
+    public var pendingBroadcasts: Int { broadcasts.count }
+
+    /// This peer's own record as it announces it.
+    public var localMember: Member {
+        Member(
+            id: localID, address: localAddress, incarnation: incarnation, state: hasLeft ? .left : .alive,
+            stateChangedAt: .zero)
+    }
+
+    // MARK: Inputs
+
+    /// Feeds one received membership message.
+    ///
+    /// - Parameters:
+    ///   - bytes: the message, exactly.
+    ///   - source: where it came from; acks and push-pull replies go back there.
+    ///   - now: the current time.
+    public mutating func handleMessage(_ bytes: ArraySlice<UInt8>, from source: PeerAddress, now: Instant) {
+        let now = advance(now)
+        guard !hasLeft else { return }
+        let message: MembershipMessage
+        do {
+            message = try MembershipMessage.decode(bytes)
+        } catch {
+            statistics.malformedDropped += 1
+            statistics.lastDecodeError = error
+            return
+        }
+        statistics.messagesReceived += 1
+        handle(message, from: source, now: now)
+    }
+
+    /// Feeds one received datagram holding a membership message (``ProtocolCore``).
+    public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
+        handleMessage([UInt8](datagram)[...], from: source, now: now)
+    }
+
+    /// Carries out everything due at `now`: relays' nacks, indirect probes, probe
+    /// failures, new probes, suspicion timeouts, push-pulls, reconnects and join retries.
+    public mutating func handleTimeout(now: Instant) {
+        let now = advance(now)
+        guard !hasLeft else { return }
+        expireRelays(now: now)
+        if let probe, let indirectAt = probe.indirectAt, indirectAt <= now { sendIndirectProbes(now: now) }
+        if let probe, probe.endAt <= now { finishFailedProbe(now: now) }
+        if let at = nextProbeAt, at <= now { startProbe(now: now) }
+        expireSuspicions(now: now)
+        if let at = nextPushPullAt, at <= now { pushPullTick(now: now) }
+        if let at = nextReconnectAt, at <= now { reconnectTick(now: now) }
+        if let join = pendingJoin, join.retryAt <= now { retryJoin(now: now) }
+    }
+
+    // MARK: Outputs
+
+    /// The next message to send and its destination, or `nil`.
+    public mutating func pollTransmit() -> (destination: PeerAddress, bytes: [UInt8])? {
+        guard let (destination, bytes) = outbox.popFirst() else { return nil }
+        return (destination, bytes)
+    }
+
+    /// Writes the next message into `buffer` and returns its destination (``ProtocolCore``).
+    public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
+        guard let (destination, bytes) = outbox.popFirst() else { return nil }
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: bytes)
+        return destination
+    }
+
+    /// The earliest armed deadline of any ``MembershipTimer``, or `nil` when idle.
+    public func pollTimeout() -> Instant? {
+        guard !hasLeft else { return nil }
+        var earliest: Instant?
+        func consider(_ instant: Instant?) {
+            guard let instant else { return }
+            if earliest.map({ instant < $0 }) ?? true { earliest = instant }
+        }
+        for timer in MembershipTimer.allCases {
+            switch timer {
+            case .probe: consider(nextProbeAt)
+            case .indirectProbe: consider(probe?.indirectAt)
+            case .probeEnd: consider(probe?.endAt)
+            case .relayNack: for relay in relays.values { consider(relay.nackAt) }
+            case .suspicion: for suspicion in suspicions.values { consider(suspicion.deadline) }
+            case .pushPull: consider(nextPushPullAt)
+            case .reconnect: consider(nextReconnectAt)
+            case .joinRetry: consider(pendingJoin?.retryAt)
+            }
+        }
+        return earliest
+    }
+
+    /// The next event, or `nil`.
+    public mutating func pollEvent() -> MembershipEvent? { events.popFirst() }
+
+    // MARK: Internals
+
+    /// Clamps `now` to the latest time seen and arms the periodic timers on first use.
+    mutating func advance(_ now: Instant) -> Instant {
+        if now > latestNow { latestNow = now }
+        if !started, !hasLeft {
+            started = true
+            // Random phases keep peers that start together from probing in lockstep.
+            nextProbeAt = latestNow + randomFraction(of: configuration.probeInterval)
+            nextPushPullAt = latestNow + randomFraction(of: pushPullInterval)
+            nextReconnectAt = latestNow + randomFraction(of: configuration.reconnectInterval)
+        }
+        return latestNow
+    }
+
+    /// A uniformly random duration in `[0, duration)`.
+    mutating func randomFraction(of duration: Duration) -> Duration {
+        let nanoseconds = max(1, duration.nanosecondsClamped)
+        return .nanoseconds(Int64.random(in: 0..<nanoseconds, using: &random))
+    }
+
+    /// The push-pull interval scaled for the cluster size (memberlist `pushPullScale`).
+    var pushPullInterval: Duration {
+        let members = liveCount + 1
+        let threshold = MembershipConstants.pushPullScaleThreshold
+        guard members > threshold else { return configuration.pushPullInterval }
+        var multiplier = 1
+        var size = threshold
+        while size < members, multiplier < 64 {
+            size *= 2
+            multiplier += 1
+        }
+        return configuration.pushPullInterval * multiplier
+    }
+
+    /// The next sequence number for a ping.
+    mutating func makeSequence() -> UInt32 {
+        nextSequence &+= 1
+        return nextSequence
+    }
+
+    /// Encodes and queues `message` for `destination`.
+    mutating func send(_ message: MembershipMessage, to destination: PeerAddress) {
+        guard let bytes = try? message.encoded() else { return }
+        statistics.messagesSent += 1
+        outbox.append((destination, bytes))
+    }
+
+    /// Dispatches a decoded message.
+    mutating func handle(_ message: MembershipMessage, from source: PeerAddress, now: Instant) {
+        switch message {
+        case .ping(let sequence, let target, _, let updates):
+            guard target == localID else {
+                statistics.misaddressedDropped += 1
+                return
+            }
+            apply(updates, now: now)
+            let budget = configuration.maxMessageSize - MembershipMessage.ackHeaderSize
+            send(.ack(sequence: sequence, sender: localID, updates: piggyback(budget: budget)), to: source)
+        case .pingRequest(let sequence, let target, let targetAddress, _):
+            relayProbe(sequence: sequence, target: target, address: targetAddress, requester: source, now: now)
+        case .ack(let sequence, _, let updates):
+            apply(updates, now: now)
+            handleAck(sequence: sequence, now: now)
+        case .nack(let sequence, _):
+            handleNack(sequence: sequence)
+        case .pushPull(_, let replyRequested, _, let records):
+            handlePushPull(replyRequested: replyRequested, records: records, source: source, now: now)
+        case .gossip(_, let updates):
+            apply(updates, now: now)
+        }
+    }
+
+    /// Takes piggybacked updates that fit in `budget` bytes.
+    mutating func piggyback(budget: Int) -> [MemberUpdate] {
+        let limit = BroadcastQueue.retransmitLimit(
+            multiplier: configuration.retransmitMultiplier, members: liveCount + 1)
+        return broadcasts.take(budget: budget, limit: limit)
+    }
+}

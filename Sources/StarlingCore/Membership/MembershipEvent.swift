@@ -1,0 +1,36 @@
+/// What a ``MembershipCore`` reports about other members.
+public enum MembershipEvent: Equatable, Sendable, CustomStringConvertible {
+    /// A member became known (or returned after leaving).
+    case joined(Member)
+    /// A member missed a probe and is suspected.
+    case suspected(Member)
+    /// A suspected member did not refute in time: it has failed.
+    case failed(Member)
+    /// A member left gracefully.
+    case left(Member)
+    /// A suspected or failed member proved it is alive (higher incarnation).
+    case aliveAgain(Member)
+    /// A member announced a new address.
+    case addressChanged(Member, previous: PeerAddress)
+
+    /// The member the event is about.
+    public var member: Member {
+        switch self {
+        case .joined(let member), .suspected(let member), .failed(let member), .left(let member),
+            .aliveAgain(let member), .addressChanged(let member, _):
+            member
+        }
+    }
+
+    /// A short form for logs and traces.
+    public var description: String {
+        switch self {
+        case .joined(let member): "joined \(member.id.shortDescription)"
+        case .suspected(let member): "suspected \(member.id.shortDescription)"
+        case .failed(let member): "failed \(member.id.shortDescription)"
+        case .left(let member): "left \(member.id.shortDescription)"
+        case .aliveAgain(let member): "aliveAgain \(member.id.shortDescription)"
+        case .addressChanged(let member, _): "addressChanged \(member.id.shortDescription) \(member.address)"
+        }
+    }
+}

@@ -1,0 +1,185 @@
+/// The kind of a membership message: its first byte.
+///
+/// ONLY APPEND — values are protocol.
+public enum MembershipMessageKind: UInt8, CaseIterable, Sendable {
+    /// A direct probe. Answered with an ``ack``.
+    case ping = 0x01
+    /// Asks the receiver to probe a target on the sender's behalf (indirect probe).
+    case pingRequest = 0x02
+    /// Answers a ``ping`` (or relays a target's answer to an indirect probe).
+    case ack = 0x03
+    /// Lifeguard: a relay's "the target did not answer me either", so the prober
+    /// knows its own links work.
+    case nack = 0x04
+    /// A full state exchange, for joining and anti-entropy.
+    case pushPull = 0x05
+    /// Updates with no probe, sent when leaving.
+    case gossip = 0x06
+}
+
+/// A membership message, as carried in one datagram.
+///
+/// ### Wire format
+/// Every message starts with its ``MembershipMessageKind`` byte. Integers are
+/// big-endian; peer IDs are 32 raw bytes; `updates` is a one-byte count followed by
+/// that many ``MemberUpdate`` records.
+/// ```
+/// ping         01 | sequence u32 | target id | sender id | updates
+/// pingRequest  02 | sequence u32 | target id | target address | sender id
+/// ack          03 | sequence u32 | sender id | updates
+/// nack         04 | sequence u32 | sender id
+/// pushPull     05 | flags u8 | sender id | count u16 | count × MemberUpdate
+/// gossip       06 | sender id | updates
+/// ```
+/// An address is a family byte (4 or 6), the host bytes and a u16 port. Push-pull flags:
+/// bit 0 = reply requested, bit 1 = join. A message must fill its datagram exactly.
+public enum MembershipMessage: Equatable, Sendable {
+    /// A direct probe of `target`.
+    case ping(sequence: UInt32, target: PeerID, sender: PeerID, updates: [MemberUpdate])
+    /// Asks the receiver to ping `target` at `targetAddress` and relay the answer.
+    case pingRequest(sequence: UInt32, target: PeerID, targetAddress: PeerAddress, sender: PeerID)
+    /// The answer to the ping (or ping request) numbered `sequence`.
+    case ack(sequence: UInt32, sender: PeerID, updates: [MemberUpdate])
+    /// A relay's report that the target of ping request `sequence` did not answer.
+    case nack(sequence: UInt32, sender: PeerID)
+    /// Part or all of the sender's member list.
+    case pushPull(sender: PeerID, replyRequested: Bool, isJoin: Bool, members: [MemberUpdate])
+    /// Updates sent on their own.
+    case gossip(sender: PeerID, updates: [MemberUpdate])
+
+    /// The message's kind.
+    public var kind: MembershipMessageKind {
+        switch self {
+        case .ping: .ping
+        case .pingRequest: .pingRequest
+        case .ack: .ack
+        case .nack: .nack
+        case .pushPull: .pushPull
+        case .gossip: .gossip
+        }
+    }
+
+    /// Bytes before the update list of a ping (kind, sequence, two IDs, count).
+    public static let pingHeaderSize = 1 + 4 + 2 * MembershipConstants.peerIDSize + 1
+    /// Bytes before the update list of an ack (kind, sequence, ID, count).
+    public static let ackHeaderSize = 1 + 4 + MembershipConstants.peerIDSize + 1
+    /// Bytes before the update list of a gossip message (kind, ID, count).
+    public static let gossipHeaderSize = 1 + MembershipConstants.peerIDSize + 1
+    /// Bytes before the records of a push-pull message (kind, flags, ID, count).
+    public static let pushPullHeaderSize = 1 + 1 + MembershipConstants.peerIDSize + 2
+
+    /// Encodes the message.
+    /// - Throws: ``WireError/unencodable(_:)`` when a list is longer than its count allows.
+    public func encode(into writer: inout ByteWriter) throws(WireError) {
+        writer.write(kind.rawValue)
+        switch self {
+        case .ping(let sequence, let target, let sender, let updates):
+            writer.write(sequence)
+            writer.write(bytes: target.bytes)
+            writer.write(bytes: sender.bytes)
+            try Self.encodeUpdates(updates, into: &writer)
+        case .pingRequest(let sequence, let target, let targetAddress, let sender):
+            writer.write(sequence)
+            writer.write(bytes: target.bytes)
+            writer.writeMembershipAddress(targetAddress)
+            writer.write(bytes: sender.bytes)
+        case .ack(let sequence, let sender, let updates):
+            writer.write(sequence)
+            writer.write(bytes: sender.bytes)
+            try Self.encodeUpdates(updates, into: &writer)
+        case .nack(let sequence, let sender):
+            writer.write(sequence)
+            writer.write(bytes: sender.bytes)
+        case .pushPull(let sender, let replyRequested, let isJoin, let members):
+            guard members.count <= MembershipConstants.maximumPushPullRecords else {
+                throw .unencodable("\(members.count) push-pull records")
+            }
+            var flags: UInt8 = 0
+            if replyRequested { flags |= MembershipConstants.pushPullReplyRequested }
+            if isJoin { flags |= MembershipConstants.pushPullJoin }
+            writer.write(flags)
+            writer.write(bytes: sender.bytes)
+            writer.write(UInt16(members.count))
+            for member in members { member.encode(into: &writer) }
+        case .gossip(let sender, let updates):
+            writer.write(bytes: sender.bytes)
+            try Self.encodeUpdates(updates, into: &writer)
+        }
+    }
+
+    /// The message's bytes.
+    /// - Throws: ``WireError/unencodable(_:)`` when a list is longer than its count allows.
+    public func encoded() throws(WireError) -> [UInt8] {
+        var writer = ByteWriter()
+        try encode(into: &writer)
+        return writer.bytes
+    }
+
+    /// Decodes one message that fills `bytes` exactly.
+    /// - Throws: ``WireError``: unknown kind, truncation, a bad field or trailing bytes.
+    public static func decode(_ bytes: ArraySlice<UInt8>) throws(WireError) -> MembershipMessage {
+        var reader = ByteReader(bytes)
+        let kindByte = try reader.readUInt8()
+        guard let kind = MembershipMessageKind(rawValue: kindByte) else { throw .unknownMessageType(kindByte) }
+        let message: MembershipMessage
+        switch kind {
+        case .ping:
+            let sequence = try reader.readUInt32()
+            let target = try reader.readMembershipPeerID()
+            let sender = try reader.readMembershipPeerID()
+            message = .ping(
+                sequence: sequence, target: target, sender: sender, updates: try decodeUpdates(&reader))
+        case .pingRequest:
+            let sequence = try reader.readUInt32()
+            let target = try reader.readMembershipPeerID()
+            let address = try reader.readMembershipAddress()
+            message = .pingRequest(
+                sequence: sequence, target: target, targetAddress: address, sender: try reader.readMembershipPeerID())
+        case .ack:
+            let sequence = try reader.readUInt32()
+            let sender = try reader.readMembershipPeerID()
+            message = .ack(sequence: sequence, sender: sender, updates: try decodeUpdates(&reader))
+        case .nack:
+            let sequence = try reader.readUInt32()
+            message = .nack(sequence: sequence, sender: try reader.readMembershipPeerID())
+        case .pushPull:
+            let flags = try reader.readUInt8()
+            let sender = try reader.readMembershipPeerID()
+            let count = Int(try reader.readUInt16())
+            var members: [MemberUpdate] = []
+            // Each record is at least 44 bytes, so a hostile count cannot reserve much.
+            members.reserveCapacity(min(count, reader.remaining / 44))
+            for _ in 0..<count { members.append(try MemberUpdate.decode(from: &reader)) }
+            message = .pushPull(
+                sender: sender, replyRequested: flags & MembershipConstants.pushPullReplyRequested != 0,
+                isJoin: flags & MembershipConstants.pushPullJoin != 0, members: members)
+        case .gossip:
+            let sender = try reader.readMembershipPeerID()
+            message = .gossip(sender: sender, updates: try decodeUpdates(&reader))
+        }
+        try reader.expectEnd()
+        return message
+    }
+
+    /// Decodes one message that fills `bytes` exactly.
+    /// - Throws: ``WireError``.
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> MembershipMessage {
+        try decode(bytes[...])
+    }
+
+    private static func encodeUpdates(_ updates: [MemberUpdate], into writer: inout ByteWriter) throws(WireError) {
+        guard updates.count <= MembershipConstants.maximumPiggybackedUpdates else {
+            throw .unencodable("\(updates.count) piggybacked updates")
+        }
+        writer.write(UInt8(updates.count))
+        for update in updates { update.encode(into: &writer) }
+    }
+
+    private static func decodeUpdates(_ reader: inout ByteReader) throws(WireError) -> [MemberUpdate] {
+        let count = try reader.readCount(maximum: MembershipConstants.maximumPiggybackedUpdates)
+        var updates: [MemberUpdate] = []
+        updates.reserveCapacity(count)
+        for _ in 0..<count { updates.append(try MemberUpdate.decode(from: &reader)) }
+        return updates
+    }
+}

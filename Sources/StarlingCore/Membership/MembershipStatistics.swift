@@ -1,0 +1,20 @@
+/// Counters of a ``MembershipCore``'s traffic and of the input it dropped.
+public struct MembershipStatistics: Equatable, Sendable {
+    /// Messages decoded and handled.
+    public internal(set) var messagesReceived = 0
+    /// Messages queued for sending.
+    public internal(set) var messagesSent = 0
+    /// Datagrams that did not decode; each was dropped.
+    public internal(set) var malformedDropped = 0
+    /// Pings meant for another peer ID; each was dropped.
+    public internal(set) var misaddressedDropped = 0
+    /// Acks and nacks that matched no probe or relay (late or forged).
+    public internal(set) var unexpectedAnswers = 0
+    /// Times this peer refuted a suspicion of itself.
+    public internal(set) var refutations = 0
+    /// The error of the last malformed datagram.
+    public internal(set) var lastDecodeError: WireError?
+
+    /// All zero.
+    public init() {}
+}

@@ -1,0 +1,87 @@
+/// The provider records a peer holds for others, bounded in size and dropped on expiry.
+///
+/// ### Purpose
+/// Each entry is a provider's own ``SignedPeerRecord``, stored exactly as received and
+/// handed out unchanged: the store never vouches for a record. The caller verifies a
+/// record before ``insert(service:record:expiresAt:)``. An entry expires at the earlier
+/// of the storer's lifetime and the record's own expiry.
+public struct ProviderStore: Sendable {
+    /// One stored record.
+    public struct Entry: Hashable, Sendable {
+        /// The provider's signed record.
+        public var record: SignedPeerRecord
+        /// When the storer forgets it.
+        public var expiresAt: Instant
+    }
+
+    /// What ``insert(service:record:expiresAt:)`` did.
+    public enum InsertOutcome: Equatable, Sendable {
+        /// A new entry was stored.
+        case stored
+        /// The provider's entry was replaced or its lifetime extended.
+        case updated
+        /// The record is older than the one held; nothing changed.
+        case stale
+        /// The store or the service's share of it is full.
+        case full
+    }
+
+    /// The most entries in all.
+    public let capacity: Int
+    /// The most entries per service.
+    public let capacityPerService: Int
+    /// Entries by service, then by provider.
+    public private(set) var entries: [String: [PeerID: Entry]] = [:]
+    /// The number of entries.
+    public private(set) var count = 0
+
+    /// Creates an empty store.
+    public init(capacity: Int, capacityPerService: Int) {
+        self.capacity = max(0, capacity)
+        self.capacityPerService = max(0, capacityPerService)
+    }
+
+    /// Stores `record` as a provider of `service` until `expiresAt`.
+    public mutating func insert(service: String, record: SignedPeerRecord, expiresAt: Instant) -> InsertOutcome {
+        let provider = record.record.peerID
+        if let existing = entries[service]?[provider] {
+            if existing.record.record.sequence > record.record.sequence { return .stale }
+            entries[service]?[provider] = Entry(record: record, expiresAt: max(expiresAt, existing.expiresAt))
+            return .updated
+        }
+        guard count < capacity, entries[service, default: [:]].count < capacityPerService else { return .full }
+        entries[service, default: [:]][provider] = Entry(record: record, expiresAt: expiresAt)
+        count += 1
+        return .stored
+    }
+
+    /// Up to `limit` unexpired records for `service`, soonest to expire last.
+    public func providers(of service: String, now: Instant, limit: Int) -> [SignedPeerRecord] {
+        guard let byProvider = entries[service] else { return [] }
+        return byProvider.values
+            .filter { $0.expiresAt > now }
+            .sorted {
+                ($0.expiresAt, $0.record.record.peerID.description) > (
+                    $1.expiresAt, $1.record.record.peerID.description
+                )
+            }
+            .prefix(max(0, limit))
+            .map(\.record)
+    }
+
+    /// Drops every entry that expired at or before `now`.
+    /// - Returns: how many were dropped.
+    @discardableResult
+    public mutating func removeExpired(now: Instant) -> Int {
+        var removed = 0
+        for service in entries.keys {
+            let before = entries[service]?.count ?? 0
+            entries[service] = entries[service]?.filter { $0.value.expiresAt > now }
+            let after = entries[service]?.count ?? 0
+            removed += before - after
+            if after == 0 { entries[service] = nil }
+        }
+        count -= removed
+        return removed
+    }
+}

@@ -1,0 +1,172 @@
+extension RoutingCore {
+    /// Starts a lookup seeded from the table and sends its first requests.
+    mutating func startLookup(_ purpose: Lookup.Purpose, target: RoutingKey, reports: Bool, now: Instant) -> LookupID {
+        let id = LookupID(rawValue: nextLookupNumber)
+        nextLookupNumber += 1
+        table.noteLookup(of: target, now: now)
+        let lookup = Lookup(
+            id: id, purpose: purpose, target: target, reports: reports, deadline: now + configuration.lookupTimeout,
+            seeds: table.closest(to: target, count: configuration.bucketSize))
+        if lookups.count >= RoutingConstants.maximumActiveLookups {
+            drops[.overloaded, default: 0] += 1
+            finish(lookup, now: now)
+            return id
+        }
+        lookups[id] = lookup
+        advance(id, now: now)
+        return id
+    }
+
+    /// Handles a lookup's reply.
+    mutating func lookupReplied(_ id: LookupID, message: RoutingMessage, from sender: RoutingContact, now: Instant) {
+        guard var lookup = lookups[id], let hop = lookup.markAnswered(sender.peerID, requestID: message.requestID)
+        else {
+            return
+        }
+        switch (message.body, lookup.purpose) {
+        case (.nodes(let closer), .findNode), (.nodes(let closer), .bootstrap), (.nodes(let closer), .refresh),
+            (.nodes(let closer), .provide):
+            lookup.add(closer, hop: hop + 1, localPeer: localID)
+        case (.value(let record, let closer), .findPeer(let target)):
+            if let record {
+                if (try? record.verify(now: wallClock(at: now), expecting: target)) != nil {
+                    lookup.foundRecord = (record, hop)
+                } else {
+                    drops[.invalidRecord, default: 0] += 1
+                }
+            }
+            lookup.add(closer, hop: hop + 1, localPeer: localID)
+        case (.providers(let records, let closer), .findProviders(let service)):
+            for record in records {
+                guard verifiedProvider(record, of: service, now: now) else {
+                    drops[.invalidRecord, default: 0] += 1
+                    continue
+                }
+                let provider = record.record.peerID
+                if let held = lookup.providers[provider], held.record.sequence >= record.record.sequence { continue }
+                lookup.providers[provider] = record
+                lookup.providersHop = max(lookup.providersHop, hop)
+            }
+            lookup.add(closer, hop: hop + 1, localPeer: localID)
+        default:
+            // A reply of the wrong kind: the peer answered, but with nothing usable.
+            drops[.unexpectedResponse, default: 0] += 1
+        }
+        lookups[id] = lookup
+        advance(id, now: now)
+    }
+
+    /// Records a lookup request's timeout.
+    mutating func lookupRequestFailed(_ id: LookupID, peer: PeerID, requestID: UInt64, now: Instant) {
+        guard var lookup = lookups[id] else { return }
+        lookup.markFailed(peer, requestID: requestID)
+        lookups[id] = lookup
+        advance(id, now: now)
+    }
+
+    /// Sends a lookup's next requests, or finishes it.
+    mutating func advance(_ id: LookupID, now: Instant) {
+        guard var lookup = lookups[id] else { return }
+        if isDone(lookup, now: now) {
+            lookups[id] = nil
+            finish(lookup, now: now)
+            return
+        }
+        let body: RoutingMessage.Body
+        switch lookup.purpose {
+        case .findNode, .bootstrap, .refresh, .provide: body = .findNode(target: lookup.target)
+        case .findPeer(let peer): body = .findValue(target: peer)
+        case .findProviders(let service): body = .getProviders(service: service)
+        }
+        let picked = lookup.nextQueries(
+            parallelism: configuration.parallelism, bucketSize: width(of: lookup), makeRequestID: { makeRequestID() })
+        lookups[id] = lookup
+        // A request refused for want of room stays in flight until the lookup's deadline.
+        for (contact, requestID) in picked {
+            send(body, to: contact, purpose: .lookup(id), now: now, requestID: requestID)
+        }
+    }
+
+    /// Whether the lookup has what it needs, has converged, or ran out of time.
+    private func isDone(_ lookup: Lookup, now: Instant) -> Bool {
+        if now >= lookup.deadline { return true }
+        switch lookup.purpose {
+        case .findPeer: if lookup.foundRecord != nil { return true }
+        case .findProviders: if lookup.providers.count >= configuration.maximumProvidersPerService { return true }
+        case .findNode, .bootstrap, .refresh, .provide: break
+        }
+        return lookup.isComplete(bucketSize: width(of: lookup))
+    }
+
+    /// How many of the closest live candidates must answer before a lookup ends: `k`,
+    /// except that a peer lookup keeps asking every candidate it holds (up to
+    /// ``RoutingConstants/maximumLookupCandidates``) until it finds the record, since a
+    /// sparse table can leave the target just outside the `k` closest answered.
+    private func width(of lookup: Lookup) -> Int {
+        if case .findPeer = lookup.purpose { return RoutingConstants.maximumLookupCandidates }
+        return configuration.bucketSize
+    }
+
+    /// Reports a finished lookup and, for a provide, sends the records.
+    mutating func finish(_ lookup: Lookup, now: Instant) {
+        let k = configuration.bucketSize
+        let closest = lookup.closestAnswered(count: k)
+        let outcome: LookupResult.Outcome
+        let hops: Int
+        switch lookup.purpose {
+        case .findNode, .refresh:
+            outcome = .nodes(closest.contacts)
+            hops = closest.hops
+        case .bootstrap:
+            outcome = .nodes(closest.contacts)
+            hops = closest.hops
+            if configuration.refreshAfterBootstrap { refreshBucketsAfterJoin(now: now) }
+        case .findPeer:
+            outcome = .peer(lookup.foundRecord?.record)
+            hops = lookup.foundRecord?.hop ?? 0
+        case .findProviders:
+            let records = lookup.providers.values.sorted {
+                $0.record.peerID.bytes.lexicographicallyPrecedes($1.record.peerID.bytes)
+            }
+            outcome = .providers(records)
+            hops = lookup.providersHop
+        case .provide(let service):
+            var sent = 0
+            if let localRecord {
+                for contact in closest.contacts
+                where send(
+                    .addProvider(service: service, record: localRecord), to: contact, purpose: .addProvider, now: now)
+                    != nil
+                {
+                    sent += 1
+                }
+            }
+            outcome = .provided(storedAt: sent)
+            hops = closest.hops
+        }
+        guard lookup.reports else { return }
+        events.append(
+            .lookupFinished(
+                lookup.id,
+                LookupResult(outcome: outcome, hops: hops, requests: lookup.requests, timeouts: lookup.timeouts)))
+    }
+
+    /// The paper's join step, bounded: refresh the buckets farther than the closest
+    /// neighbour that are not full, deepest first (those hold the fewest peers and
+    /// are the least likely to fill from incoming traffic), at most
+    /// ``RoutingConstants/maximumRefreshesPerTick`` of them.
+    private mutating func refreshBucketsAfterJoin(now: Instant) {
+        var index = (table.buckets.lastIndex { !$0.entries.isEmpty } ?? 0) - 1
+        var started = 0
+        while index >= 0, started < RoutingConstants.maximumRefreshesPerTick,
+            lookups.count < RoutingConstants.maximumActiveLookups
+        {
+            if table.buckets[index].entries.count < configuration.bucketSize {
+                let target = localKey.randomKey(sharingPrefix: index, using: &random)
+                _ = startLookup(.refresh, target: target, reports: false, now: now)
+                started += 1
+            }
+            index -= 1
+        }
+    }
+}

@@ -1,0 +1,95 @@
+extension RoutingCore {
+    /// Feeds one received routing message.
+    ///
+    /// A request adds its sender to the table (at `source`) and is answered at once; a
+    /// reply must match a pending request from the same peer, or it is dropped as
+    /// ``RoutingDropReason/unexpectedResponse``. Undecodable bytes are dropped as
+    /// ``RoutingDropReason/malformed``.
+    ///
+    /// - Parameters:
+    ///   - bytes: the message.
+    ///   - source: where it came from; replies go there.
+    ///   - now: the current time.
+    public mutating func handleMessage(_ bytes: ArraySlice<UInt8>, from source: PeerAddress, now: Instant) {
+        let now = clamp(now)
+        let message: RoutingMessage
+        do {
+            message = try RoutingMessage.decode(bytes)
+        } catch {
+            drops[.malformed, default: 0] += 1
+            return
+        }
+        guard message.sender != localID else {
+            drops[.fromSelf, default: 0] += 1
+            return
+        }
+        let sender = RoutingContact(peerID: message.sender, address: source)
+        if message.body.isResponse {
+            handleResponse(message, from: sender, now: now)
+        } else {
+            noteAlive(sender, now: now)
+            answer(message, from: sender, now: now)
+        }
+    }
+
+    /// Answers a request.
+    private mutating func answer(_ request: RoutingMessage, from sender: RoutingContact, now: Instant) {
+        let k = configuration.bucketSize
+        let reply: RoutingMessage.Body
+        switch request.body {
+        case .ping:
+            reply = .pong
+        case .findNode(let target):
+            reply = .nodes(table.closest(to: target, count: k, excluding: sender.peerID))
+        case .findValue(let target):
+            let record = target == localID ? localRecord : nil
+            reply = .value(
+                record: record, closer: table.closest(to: RoutingKey(peer: target), count: k, excluding: sender.peerID))
+        case .getProviders(let service):
+            let records = providerStore.providers(
+                of: service, now: now, limit: RoutingConstants.maximumProvidersPerMessage)
+            reply = .providers(
+                records: records,
+                closer: table.closest(to: RoutingKey(service: service), count: k, excluding: sender.peerID))
+        case .addProvider(let service, let record):
+            reply = .addProviderAck(stored: storeProvider(service: service, record: record, now: now))
+        case .pong, .nodes, .value, .providers, .addProviderAck:
+            return
+        }
+        enqueue(RoutingMessage(requestID: request.requestID, sender: localID, body: reply), to: sender.address)
+    }
+
+    /// Verifies and stores a provider record.
+    private mutating func storeProvider(service: String, record: SignedPeerRecord, now: Instant) -> Bool {
+        guard verifiedProvider(record, of: service, now: now) else { return false }
+        let wall = wallClock(at: now)
+        let recordLeft = Duration.seconds(Int64(clamping: record.record.expiresAt.seconds - wall.seconds))
+        let expiresAt = now + min(configuration.providerLifetime, recordLeft)
+        switch providerStore.insert(service: service, record: record, expiresAt: expiresAt) {
+        case .stored, .updated: return true
+        case .stale, .full: return false
+        }
+    }
+
+    /// Whether `record` is validly signed, unexpired, and lists `service`; counts a failure.
+    func verifiedProvider(_ record: SignedPeerRecord, of service: String, now: Instant) -> Bool {
+        let valid = (try? record.verify(now: wallClock(at: now))) != nil && record.record.services.contains(service)
+        return valid
+    }
+
+    /// Matches a reply to its request and hands it on.
+    private mutating func handleResponse(_ message: RoutingMessage, from sender: RoutingContact, now: Instant) {
+        guard let request = pending[message.requestID], request.peer == sender.peerID else {
+            drops[.unexpectedResponse, default: 0] += 1
+            return
+        }
+        pending[message.requestID] = nil
+        noteAlive(sender, now: now)
+        switch request.purpose {
+        case .evictionPing, .addProvider:
+            return
+        case .lookup(let id):
+            lookupReplied(id, message: message, from: sender, now: now)
+        }
+    }
+}

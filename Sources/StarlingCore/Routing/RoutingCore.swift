@@ -1,0 +1,269 @@
+internal import DequeModule
+
+/// A sans-I/O Kademlia node: routing table, iterative lookups, and provider records.
+///
+/// ### Purpose
+/// The core finds the peers closest to any 256-bit key in `O(log n)` request rounds,
+/// finds a peer's signed record by its ID (``findPeer(_:now:)``), and stores and finds
+/// provider records for services (``provide(service:now:)``,
+/// ``findProviders(service:now:)``). Messages are ``RoutingMessage``s; records are
+/// verified before use and passed on exactly as their owners signed them.
+///
+/// ### Members
+/// - Getters: ``localID``, ``table``, ``providerStore``, ``drops``, ``activeLookups``.
+/// - Inputs: ``handleMessage(_:from:now:)`` (or ``handleDatagram(_:from:now:)``),
+///   ``handleTimeout(now:)``, and the liveness hooks ``markAlive(peer:address:now:)``
+///   and ``markFailed(peer:now:)`` for membership to feed.
+/// - Commands: ``bootstrap(seeds:now:)``, ``findNode(_:now:)``, ``findPeer(_:now:)``,
+///   ``findProviders(service:now:)``, ``provide(service:now:)``,
+///   ``stopProviding(service:)``, ``updateLocalRecord(_:)``; each lookup command returns
+///   a ``LookupID`` that its ``RoutingEvent/lookupFinished(_:_:)`` event carries.
+/// - Outputs, polled in this order after every input: ``pollTransmit(now:into:)`` until
+///   `nil`, then ``pollTimeout()``, then ``pollEvent()`` until `nil`.
+///
+/// `now` must never go backwards. Wall-clock time, needed to check record expiry, is
+/// ``wallClockAtZero`` plus `now`.
+///
+/// Malformed or unexpected input is dropped and counted in ``drops``; it never traps.
+/// Every loop is bounded by a table, a lookup or a message size.
+public struct RoutingCore: ProtocolCore, Sendable {
+    /// The local peer.
+    public let localID: PeerID
+    /// The local peer's routing key.
+    public let localKey: RoutingKey
+    /// The settings.
+    public let configuration: RoutingConfiguration
+    /// The wall-clock time at ``Instant/zero``; set it when the driver's clocks drift.
+    public var wallClockAtZero: UnixTime
+    /// The routing table.
+    public internal(set) var table: RoutingTable
+    /// Provider records stored for other peers.
+    public internal(set) var providerStore: ProviderStore
+    /// The local peer's own signed record, handed out to `FIND_VALUE` for its ID and
+    /// stored as its provider record.
+    public internal(set) var localRecord: SignedPeerRecord?
+    /// Dropped incoming messages by reason.
+    public internal(set) var drops: [RoutingDropReason: Int] = [:]
+
+    /// A request awaiting its reply.
+    struct PendingRequest: Sendable {
+        enum Purpose: Sendable, Equatable {
+            case lookup(LookupID)
+            case evictionPing
+            case addProvider
+        }
+        var peer: PeerID
+        var deadline: Instant
+        var purpose: Purpose
+    }
+
+    var random: InjectedRandom
+    var lookups: [LookupID: Lookup] = [:]
+    var pending: [UInt64: PendingRequest] = [:]
+    var outgoing: Deque<(PeerAddress, [UInt8])> = []
+    var events: Deque<RoutingEvent> = []
+    var nextLookupNumber: UInt64 = 1
+    var nextMaintenance: Instant
+    /// Services this peer provides, with the time of the next republish.
+    var provided: [String: Instant] = [:]
+    var latestNow: Instant
+
+    /// Creates a core with an empty table.
+    ///
+    /// - Parameters:
+    ///   - localID: the local peer.
+    ///   - record: the local peer's signed record, if it has one yet.
+    ///   - configuration: the settings.
+    ///   - wallClockAtZero: the wall-clock time at ``Instant/zero``.
+    ///   - random: the source of request IDs and refresh keys.
+    ///   - now: the current time.
+    public init(
+        localID: PeerID, record: SignedPeerRecord? = nil, configuration: RoutingConfiguration = .lan,
+        wallClockAtZero: UnixTime, random: any RandomNumberGenerator & Sendable, now: Instant = .zero
+    ) {
+        self.localID = localID
+        self.localKey = RoutingKey(peer: localID)
+        self.configuration = configuration
+        self.wallClockAtZero = wallClockAtZero
+        self.table = RoutingTable(
+            localKey: localKey, bucketSize: configuration.bucketSize,
+            replacementCacheSize: configuration.replacementCacheSize, failureThreshold: configuration.failureThreshold,
+            now: now)
+        self.providerStore = ProviderStore(
+            capacity: configuration.maximumProviderRecords, capacityPerService: configuration.maximumProvidersPerService
+        )
+        self.localRecord = record
+        self.random = InjectedRandom(source: random)
+        self.nextMaintenance = now + configuration.maintenanceInterval
+        self.latestNow = now
+    }
+
+    /// The number of lookups in progress, including refreshes.
+    public var activeLookups: Int { lookups.count }
+
+    /// The wall-clock time at `now`.
+    public func wallClock(at now: Instant) -> UnixTime {
+        wallClockAtZero + (now - .zero)
+    }
+
+    // MARK: Liveness
+
+    /// Tells the core that `peer` is alive at `address` (for example, membership heard
+    /// from it). Adds it to the table or refreshes it.
+    public mutating func markAlive(peer: PeerID, address: PeerAddress, now: Instant) {
+        guard peer != localID else { return }
+        noteAlive(RoutingContact(peerID: peer, address: address), now: clamp(now))
+    }
+
+    /// Tells the core that `peer` has failed (for example, membership declared it
+    /// dead). Removes it from the table at once; a replacement takes its slot.
+    public mutating func markFailed(peer: PeerID, now: Instant) {
+        table.recordFailure(of: peer, now: clamp(now), immediately: true)
+    }
+
+    // MARK: Commands
+
+    /// Adds `seeds` to the table and looks up the local key, which fills the table
+    /// with the local peer's neighbours and announces it to them; then, when
+    /// ``RoutingConfiguration/refreshAfterBootstrap`` is set, refreshes every bucket
+    /// farther than the closest neighbour. Reports ``LookupResult/Outcome/nodes(_:)``
+    /// when the first lookup ends.
+    @discardableResult
+    public mutating func bootstrap(seeds: [RoutingContact], now: Instant) -> LookupID {
+        let now = clamp(now)
+        for seed in seeds where seed.peerID != localID { _ = table.insert(seed, now: now) }
+        return startLookup(.bootstrap, target: localKey, reports: true, now: now)
+    }
+
+    /// Finds the `k` peers closest to `key`; reports ``LookupResult/Outcome/nodes(_:)``.
+    @discardableResult
+    public mutating func findNode(_ key: RoutingKey, now: Instant) -> LookupID {
+        startLookup(.findNode, target: key, reports: true, now: clamp(now))
+    }
+
+    /// Finds `peer`'s signed record; reports ``LookupResult/Outcome/peer(_:)``.
+    @discardableResult
+    public mutating func findPeer(_ peer: PeerID, now: Instant) -> LookupID {
+        startLookup(.findPeer(peer), target: RoutingKey(peer: peer), reports: true, now: clamp(now))
+    }
+
+    /// Finds valid provider records for `service`; reports
+    /// ``LookupResult/Outcome/providers(_:)``.
+    @discardableResult
+    public mutating func findProviders(service: String, now: Instant) -> LookupID {
+        startLookup(.findProviders(service), target: RoutingKey(service: service), reports: true, now: clamp(now))
+    }
+
+    /// Stores the local record as a provider of `service` at the `k` peers closest to
+    /// the service's key, and again every ``RoutingConfiguration/republishInterval``
+    /// until ``stopProviding(service:)``; reports ``LookupResult/Outcome/provided(storedAt:)``.
+    ///
+    /// - Throws: ``RoutingError`` when there is no local record, it does not list
+    ///   `service`, or the name is invalid.
+    @discardableResult
+    public mutating func provide(service: String, now: Instant) throws(RoutingError) -> LookupID {
+        guard PeerRecord.isValidServiceName(service) else { throw .invalidServiceName(service) }
+        guard let localRecord else { throw .noLocalRecord }
+        guard localRecord.record.services.contains(service) else { throw .serviceNotInRecord(service) }
+        let now = clamp(now)
+        provided[service] = now + configuration.republishInterval
+        return startLookup(.provide(service), target: RoutingKey(service: service), reports: true, now: now)
+    }
+
+    /// Stops republishing `service`; stored copies lapse after their lifetime.
+    public mutating func stopProviding(service: String) {
+        provided[service] = nil
+    }
+
+    /// Replaces the local record (for example, after an address change).
+    public mutating func updateLocalRecord(_ record: SignedPeerRecord) {
+        localRecord = record
+    }
+
+    // MARK: ProtocolCore
+
+    /// Feeds one received datagram holding a ``RoutingMessage``.
+    public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
+        handleMessage(Array(datagram)[...], from: source, now: now)
+    }
+
+    /// Writes the next message to send into `buffer` and returns its destination.
+    public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
+        guard let (address, bytes) = outgoing.popFirst() else { return nil }
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: bytes)
+        return address
+    }
+
+    /// The earliest request deadline, lookup deadline or maintenance tick.
+    public func pollTimeout() -> Instant? {
+        var earliest = nextMaintenance
+        for request in pending.values where request.deadline < earliest { earliest = request.deadline }
+        for lookup in lookups.values where lookup.deadline < earliest { earliest = lookup.deadline }
+        return earliest
+    }
+
+    /// The next event, or `nil`.
+    public mutating func pollEvent() -> RoutingEvent? {
+        events.popFirst()
+    }
+
+    // MARK: Helpers
+
+    /// `now`, or the latest time seen if `now` went backwards.
+    mutating func clamp(_ now: Instant) -> Instant {
+        if now > latestNow { latestNow = now }
+        return latestNow
+    }
+
+    /// Adds a live contact; pings the bucket's oldest entry when the bucket is full.
+    mutating func noteAlive(_ contact: RoutingContact, now: Instant) {
+        guard case .cached(let oldest?) = table.insert(contact, now: now) else { return }
+        send(.ping, to: oldest, purpose: .evictionPing, now: now)
+    }
+
+    /// Queues a request and remembers it until its reply or timeout.
+    /// - Returns: the request ID, or `nil` when too many requests are pending.
+    @discardableResult
+    mutating func send(
+        _ body: RoutingMessage.Body, to contact: RoutingContact, purpose: PendingRequest.Purpose, now: Instant,
+        requestID chosen: UInt64? = nil
+    ) -> UInt64? {
+        guard pending.count < RoutingConstants.maximumPendingRequests else {
+            drops[.overloaded, default: 0] += 1
+            return nil
+        }
+        let requestID = chosen ?? makeRequestID()
+        pending[requestID] = PendingRequest(
+            peer: contact.peerID, deadline: now + configuration.requestTimeout, purpose: purpose)
+        enqueue(RoutingMessage(requestID: requestID, sender: localID, body: body), to: contact.address)
+        return requestID
+    }
+
+    /// Encodes and queues a message; one that cannot be encoded is not sent.
+    mutating func enqueue(_ message: RoutingMessage, to address: PeerAddress) {
+        guard let bytes = try? message.encode() else { return }
+        outgoing.append((address, bytes))
+    }
+
+    /// A fresh, unpredictable request ID not currently pending.
+    mutating func makeRequestID() -> UInt64 {
+        var candidate = random.next()
+        var attempts = 0
+        while pending[candidate] != nil, attempts < 16 {
+            candidate = random.next()
+            attempts += 1
+        }
+        return candidate
+    }
+}
+
+/// Why a ``RoutingCore`` command was refused.
+public enum RoutingError: Error, Equatable, Sendable {
+    /// ``RoutingCore/provide(service:now:)`` needs ``RoutingCore/localRecord``.
+    case noLocalRecord
+    /// The local record does not list the service, so it cannot serve as its provider record.
+    case serviceNotInRecord(String)
+    /// The name breaks ``PeerRecord/isValidServiceName(_:)``.
+    case invalidServiceName(String)
+}

@@ -1,0 +1,376 @@
+import StarlingTestSupport
+import Testing
+
+@testable import StarlingCore
+
+/// Membership cores driven by hand: zero-latency delivery between a few cores, time
+/// moved explicitly.
+@Suite struct MembershipCoreTests {
+    /// A few cores that deliver each other's messages instantly.
+    struct Harness {
+        var cores: [MembershipCore]
+        var now = Instant.zero
+        /// Messages to these addresses are lost.
+        var unreachable: Set<PeerAddress> = []
+        /// Messages from core `pair[0]` to core `pair[1]` are lost.
+        var blocked: Set<[Int]> = []
+        /// Every message delivered so far, decoded.
+        var log: [(from: Int, to: PeerAddress, message: MembershipMessage)] = []
+
+        init(count: Int, configuration: MembershipConfiguration = .lan) throws {
+            cores = try (0..<count).map { index in
+                try MembershipCore(
+                    localID: MembershipCoreTests.id(index), address: MembershipCoreTests.address(index),
+                    configuration: configuration, random: TestRandom(seed: UInt64(index) + 1))
+            }
+        }
+
+        func index(of address: PeerAddress) -> Int? { cores.firstIndex { $0.localAddress == address } }
+
+        /// Delivers queued messages until none are left (bounded).
+        mutating func flush() {
+            for _ in 0..<10_000 {
+                var moved = false
+                for sender in cores.indices {
+                    while let (destination, bytes) = cores[sender].pollTransmit() {
+                        moved = true
+                        log.append((sender, destination, try! MembershipMessage.decode(bytes)))
+                        guard !unreachable.contains(destination), let target = index(of: destination),
+                            !blocked.contains([sender, target])
+                        else { continue }
+                        cores[target].handleMessage(bytes[...], from: cores[sender].localAddress, now: now)
+                    }
+                }
+                if !moved { return }
+            }
+        }
+
+        /// Fires every timer due up to `deadline`, in time order, delivering as it goes.
+        mutating func run(until deadline: Instant) {
+            flush()
+            for _ in 0..<100_000 {
+                let next = cores.indices.compactMap { cores[$0].pollTimeout() }.min()
+                guard let next, next <= deadline else { break }
+                now = max(now, next)
+                for index in cores.indices where (cores[index].pollTimeout().map { $0 <= now } ?? false) {
+                    cores[index].handleTimeout(now: now)
+                }
+                flush()
+            }
+            now = max(now, deadline)
+        }
+
+        /// Makes every core know every other one, directly.
+        mutating func introduceAll() {
+            for index in cores.indices {
+                let updates = cores.indices.filter { $0 != index }.map {
+                    MemberUpdate(
+                        state: .alive, incarnation: 0, member: cores[$0].localID, address: cores[$0].localAddress)
+                }
+                let bytes = try! MembershipMessage.gossip(sender: cores[index].localID, updates: updates).encoded()
+                cores[index].handleMessage(bytes[...], from: cores[(index + 1) % cores.count].localAddress, now: now)
+            }
+            flush()
+        }
+
+        mutating func drainEvents(_ index: Int) -> [MembershipEvent] {
+            var events: [MembershipEvent] = []
+            while let event = cores[index].pollEvent() { events.append(event) }
+            return events
+        }
+    }
+
+    static func id(_ index: Int) -> PeerID {
+        PeerID(publicKey: Key32([UInt8](repeating: UInt8(index + 1), count: 32))!)
+    }
+
+    static func address(_ index: Int) -> PeerAddress { .ipv4(10, 0, 0, UInt8(index + 1), port: 7946) }
+
+    static func at(milliseconds: Int) -> Instant { Instant(nanoseconds: UInt64(milliseconds) * 1_000_000) }
+
+    @Test func membershipCore_probe_ackKeepsMemberAlive() throws {
+        var harness = try Harness(count: 2)
+        harness.introduceAll()
+        #expect(harness.drainEvents(0) == [.joined(harness.cores[0].member(Self.id(1))!)])
+        harness.run(until: Self.at(milliseconds: 10_000))
+        let pings = harness.log.filter { if case .ping = $0.message { $0.from == 0 } else { false } }
+        let acks = harness.log.filter { if case .ack = $0.message { $0.from == 1 } else { false } }
+        #expect(pings.count >= 9)
+        #expect(acks.count == pings.count)
+        #expect(harness.cores[0].member(Self.id(1))?.state == .alive)
+        #expect(harness.cores[0].localHealth.score == 0)
+        #expect(harness.drainEvents(0).isEmpty)
+    }
+
+    @Test func membershipCore_directPingLost_indirectProbeSucceeds() throws {
+        var harness = try Harness(count: 4)
+        harness.introduceAll()
+        _ = harness.drainEvents(0)
+        // Core 0 cannot reach core 1 directly; the relays 2 and 3 can.
+        harness.blocked = [[0, 1], [1, 0]]
+        harness.run(until: Self.at(milliseconds: 20_000))
+        let pingRequests = harness.log.filter { if case .pingRequest = $0.message { $0.from == 0 } else { false } }
+        let relayedAcks = harness.log.filter {
+            if case .ack = $0.message { $0.from >= 2 && $0.to == Self.address(0) } else { false }
+        }
+        #expect(!pingRequests.isEmpty)
+        #expect(relayedAcks.count >= pingRequests.count / 2)
+        // Core 1 answered through the relays every time, so it was never suspected.
+        #expect(harness.cores[0].member(Self.id(1))?.state == .alive)
+        #expect(harness.drainEvents(0).isEmpty)
+        #expect(harness.cores[0].localHealth.score == 0)
+    }
+
+    @Test func membershipCore_relay_forwardsAckOrSendsNack() throws {
+        var relay = try MembershipCore(
+            localID: Self.id(5), address: Self.address(5), random: TestRandom(seed: 1))
+        let requester = Self.address(0)
+        let request = try MembershipMessage.pingRequest(
+            sequence: 42, target: Self.id(1), targetAddress: Self.address(1), sender: Self.id(0)
+        ).encoded()
+        relay.handleMessage(request[...], from: requester, now: .zero)
+        let first = relay.pollTransmit()
+        let (destination, bytes) = try #require(first)
+        #expect(destination == Self.address(1))
+        guard case .ping(let relaySequence, let target, _, _) = try MembershipMessage.decode(bytes) else {
+            Issue.record("expected a ping")
+            return
+        }
+        #expect(target == Self.id(1))
+        // The target answers: the relay forwards an ack with the requester's sequence.
+        let ack = try MembershipMessage.ack(sequence: relaySequence, sender: Self.id(1), updates: []).encoded()
+        relay.handleMessage(ack[...], from: Self.address(1), now: Self.at(milliseconds: 10))
+        let answer = relay.pollTransmit()
+        let forwarded = try #require(answer)
+        #expect(forwarded.destination == requester)
+        #expect(try MembershipMessage.decode(forwarded.bytes) == .ack(sequence: 42, sender: Self.id(5), updates: []))
+
+        // A second request whose target stays silent ends in a nack at 80 % of the timeout.
+        relay.handleMessage(request[...], from: requester, now: Self.at(milliseconds: 20))
+        _ = relay.pollTransmit()
+        let nackAt = Self.at(milliseconds: 20 + 400)
+        #expect(relay.pollTimeout().map { $0 <= nackAt } == true)
+        relay.handleTimeout(now: nackAt)
+        var sawNack = false
+        while let (destination, bytes) = relay.pollTransmit() {
+            if case .nack(42, _) = try MembershipMessage.decode(bytes), destination == requester { sawNack = true }
+        }
+        #expect(sawNack)
+    }
+
+    @Test func membershipCore_suspicion_refutationRaisesIncarnation() throws {
+        var harness = try Harness(count: 2)
+        harness.introduceAll()
+        _ = harness.drainEvents(0)
+        harness.unreachable = [Self.address(1)]
+        // Core 0's probes of core 1 fail; with no relays it suspects core 1 at once.
+        harness.run(until: Self.at(milliseconds: 2_500))
+        #expect(harness.cores[0].member(Self.id(1))?.state == .suspect)
+        #expect(harness.drainEvents(0).contains { if case .suspected = $0 { true } else { false } })
+        #expect(harness.cores[0].localHealth.score >= 1)
+        // Reconnected: the next ping carries the suspicion; core 1 refutes it.
+        harness.unreachable = []
+        harness.run(until: Self.at(milliseconds: 6_000))
+        #expect(harness.cores[1].incarnation == 1)
+        #expect(harness.cores[1].statistics.refutations == 1)
+        #expect(harness.cores[0].member(Self.id(1))?.state == .alive)
+        #expect(harness.cores[0].member(Self.id(1))?.incarnation == 1)
+        #expect(harness.drainEvents(0).contains { if case .aliveAgain = $0 { true } else { false } })
+    }
+
+    @Test func membershipCore_unrefutedSuspicion_becomesFailure() throws {
+        var harness = try Harness(count: 2)
+        harness.introduceAll()
+        _ = harness.drainEvents(0)
+        harness.unreachable = [Self.address(1)]
+        // Two members: K = 0, so the suspicion lasts the minimum, 4 × 1 s.
+        harness.run(until: Self.at(milliseconds: 10_000))
+        #expect(harness.cores[0].member(Self.id(1))?.state == .dead)
+        let events = harness.drainEvents(0)
+        #expect(events.count == 2)
+        #expect(events.last.map { if case .failed = $0 { true } else { false } } == true)
+    }
+
+    @Test(arguments: [
+        (0, 2, 60_000), (1, 2, 29_716), (2, 2, 12_000), (3, 2, 12_000), (0, 0, 12_000), (1, 3, 36_000),
+    ])
+    func suspicionTimeout_timeout_shrinksWithConfirmations(confirmations: Int, expected: Int, milliseconds: Int) {
+        let timeout = SuspicionTimeout.timeout(
+            confirmations: confirmations, expected: expected, minimum: .seconds(12), maximum: .seconds(60))
+        let error = abs((timeout - .milliseconds(milliseconds)).nanosecondsClamped)
+        #expect(error < 2_000_000, "C=\(confirmations) K=\(expected): \(timeout)")
+    }
+
+    @Test func suspicionTimeout_bounds_followMemberlist() {
+        #expect(SuspicionTimeout.minimum(probeInterval: .seconds(1), members: 5, suspicionMultiplier: 4) == .seconds(4))
+        #expect(
+            SuspicionTimeout.minimum(probeInterval: .seconds(1), members: 1_000, suspicionMultiplier: 4) == .seconds(12)
+        )
+        #expect(
+            SuspicionTimeout.maximum(
+                probeInterval: .seconds(1), members: 100, suspicionMultiplier: 4, maxTimeoutMultiplier: 6)
+                == .seconds(48))
+        #expect(SuspicionTimeout.expectedConfirmations(suspicionMultiplier: 4, members: 3) == 0)
+        #expect(SuspicionTimeout.expectedConfirmations(suspicionMultiplier: 4, members: 4) == 2)
+    }
+
+    @Test func membershipCore_confirmations_shortenSuspicion() throws {
+        var harness = try Harness(count: 5)
+        harness.introduceAll()
+        var core = harness.cores[0]
+        let suspect = { (accuser: Int) in
+            try MembershipMessage.gossip(
+                sender: Self.id(accuser),
+                updates: [
+                    MemberUpdate(
+                        state: .suspect, incarnation: 0, member: Self.id(1), address: Self.address(1),
+                        accuser: Self.id(accuser))
+                ]
+            ).encoded()
+        }
+        let start = Self.at(milliseconds: 100)
+        core.handleMessage(try suspect(2)[...], from: Self.address(2), now: start)
+        // Five members: minimum 4 s, maximum 24 s, K = 2.
+        #expect(core.suspicions[Self.id(1)]?.deadline == start + .seconds(24))
+        core.handleMessage(try suspect(3)[...], from: Self.address(3), now: start)
+        let once = try #require(core.suspicions[Self.id(1)]?.deadline)
+        #expect(once < start + .seconds(24) && once > start + .seconds(4))
+        core.handleMessage(try suspect(3)[...], from: Self.address(3), now: start)  // not independent
+        #expect(core.suspicions[Self.id(1)]?.deadline == once)
+        core.handleMessage(try suspect(4)[...], from: Self.address(4), now: start)
+        #expect(core.suspicions[Self.id(1)]?.deadline == start + .seconds(4))
+    }
+
+    @Test func localHealth_changes_followLifeguard() throws {
+        var health = LocalHealth(maximum: 8)
+        health.apply(3)
+        #expect(health.score == 3)
+        #expect(health.scale(.seconds(1)) == .seconds(4))
+        health.apply(100)
+        #expect(health.score == 8)
+        health.apply(-100)
+        #expect(health.score == 0)
+        #expect(LocalHealth.failedProbeDelta(expectedNacks: 3, receivedNacks: 0) == 3)
+        #expect(LocalHealth.failedProbeDelta(expectedNacks: 3, receivedNacks: 3) == 0)
+        #expect(LocalHealth.failedProbeDelta(expectedNacks: 0, receivedNacks: 0) == 1)
+
+        // In a core: a target that is down while the relays answer with nacks costs nothing.
+        var harness = try Harness(count: 4)
+        harness.introduceAll()
+        harness.unreachable = [Self.address(1)]
+        harness.run(until: Self.at(milliseconds: 10_000))
+        #expect(harness.cores[0].member(Self.id(1))?.state != .alive)
+        #expect(harness.cores[0].localHealth.score == 0)
+        // Cut off entirely: no nack comes back, so each failed probe adds one per relay
+        // asked (or one when none is left to ask) until every member is declared failed,
+        // and the probe interval stretches to (score + 1) × 1 s.
+        harness.unreachable = Set((1..<4).map(Self.address))
+        harness.run(until: Self.at(milliseconds: 30_000))
+        #expect(harness.cores[0].localHealth.score >= 2)
+        #expect(harness.cores[0].localHealth.scale(.seconds(1)) >= .seconds(3))
+        // A suspicion of oneself, refuted, adds one.
+        var core = try MembershipCore(localID: Self.id(7), address: Self.address(7), random: TestRandom(seed: 5))
+        let accusation = try MembershipMessage.gossip(
+            sender: Self.id(1),
+            updates: [
+                MemberUpdate(
+                    state: .suspect, incarnation: 0, member: Self.id(7), address: Self.address(7), accuser: Self.id(1))
+            ]
+        ).encoded()
+        core.handleMessage(accusation[...], from: Self.address(1), now: .zero)
+        #expect(core.localHealth.score == 1)
+        #expect(core.incarnation == 1)
+    }
+
+    @Test func membershipCore_leave_announcesLeftAndStops() throws {
+        var harness = try Harness(count: 3)
+        harness.introduceAll()
+        for index in 0..<3 { _ = harness.drainEvents(index) }
+        harness.cores[2].leave(now: harness.now)
+        #expect(harness.cores[2].pollTimeout() == nil)
+        harness.flush()
+        for index in 0..<2 {
+            let member = harness.cores[index].member(Self.id(2))
+            #expect(member?.state == .left)
+            #expect(harness.drainEvents(index) == [.left(member!)])
+        }
+        harness.run(until: Self.at(milliseconds: 60_000))
+        #expect(harness.cores[0].member(Self.id(2))?.state == .left)
+        #expect(harness.cores[1].member(Self.id(2))?.state == .left)
+        #expect(harness.drainEvents(0).isEmpty)
+    }
+
+    @Test func membershipCore_join_pushPullExchangesState() throws {
+        var harness = try Harness(count: 4)
+        // 1, 2, 3 join through 0 in turn; afterwards everyone knows everyone.
+        for index in 1..<4 {
+            harness.cores[index].join([Self.address(0)], now: harness.now)
+            harness.flush()
+        }
+        harness.run(until: Self.at(milliseconds: 20_000))
+        for index in 0..<4 {
+            #expect(harness.cores[index].aliveCount == 3)
+            #expect(harness.cores[index].hasJoined)
+        }
+    }
+
+    @Test func membershipCore_malformedInput_isCountedAndDropped() throws {
+        var core = try MembershipCore(localID: Self.id(0), address: Self.address(0), random: TestRandom(seed: 3))
+        core.handleMessage([0x01, 0x02][...], from: Self.address(1), now: .zero)
+        core.handleMessage([][...], from: Self.address(1), now: .zero)
+        let wrongTarget = try MembershipMessage.ping(sequence: 1, target: Self.id(9), sender: Self.id(1), updates: [])
+            .encoded()
+        core.handleMessage(wrongTarget[...], from: Self.address(1), now: .zero)
+        #expect(core.statistics.malformedDropped == 2)
+        #expect(core.statistics.misaddressedDropped == 1)
+        #expect(core.pollTransmit() == nil)
+    }
+
+    @Test func membershipConfiguration_validate_rejectsBadValues() {
+        for profile in [MembershipConfiguration.lan, .local, .simulation] {
+            #expect(throws: Never.self) { try profile.validate() }
+        }
+        var configuration = MembershipConfiguration.lan
+        configuration.probeTimeout = .seconds(2)
+        #expect(throws: MembershipConfigurationError.probeTimeoutNotBelowInterval) { try configuration.validate() }
+        configuration = .lan
+        configuration.probeInterval = .zero
+        #expect(throws: MembershipConfigurationError.notPositive(field: "probeInterval")) {
+            try configuration.validate()
+        }
+        configuration = .lan
+        configuration.maxMessageSize = 10
+        #expect(throws: MembershipConfigurationError.self) {
+            try MembershipCore(
+                localID: Self.id(0), address: Self.address(0), configuration: configuration, random: TestRandom(seed: 1)
+            )
+        }
+    }
+
+    @Test func broadcastQueue_take_leastSentNewestFirstWithinBudget() {
+        #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 1) == 4)
+        #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 9) == 4)
+        #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 10) == 8)
+        #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 1_000) == 16)
+        var queue = BroadcastQueue()
+        let updates = (0..<5).map {
+            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+        }
+        for update in updates { queue.enqueue(update) }
+        // 100 bytes hold two 44-byte updates: the two newest.
+        #expect(queue.take(budget: 100, limit: 2).map(\.member) == [Self.id(4), Self.id(3)])
+        // Then the unsent ones before the sent ones.
+        #expect(queue.take(budget: 100, limit: 2).map(\.member) == [Self.id(2), Self.id(1)])
+        #expect(
+            queue.take(budget: 1_000, limit: 2).map(\.member) == [
+                Self.id(0), Self.id(4), Self.id(3), Self.id(2), Self.id(1),
+            ])
+        // Each has now been sent twice except id 0: only it remains.
+        #expect(queue.take(budget: 1_000, limit: 2).map(\.member) == [Self.id(0)])
+        #expect(queue.count == 0)
+        // A newer update about a member replaces the queued one.
+        queue.enqueue(updates[0])
+        queue.enqueue(MemberUpdate(state: .left, incarnation: 1, member: Self.id(0), address: Self.address(0)))
+        #expect(queue.take(budget: 1_000, limit: 2).map(\.state) == [.left])
+    }
+}

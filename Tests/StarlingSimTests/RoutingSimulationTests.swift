@@ -1,0 +1,238 @@
+import Glibc
+import StarlingCore
+import Testing
+
+@testable import StarlingSim
+
+/// Kademlia over the virtual network: a swarm bootstrapped through a few seeds, peer
+/// lookups, provider records, expiry, and determinism.
+@Suite struct RoutingSimulationTests {
+    static let wallClockAtZero = UnixTime(seconds: 1_700_000_000)
+    static let service = "files"
+
+    /// The settings for these tests: no periodic bucket refresh within a run, short
+    /// provider lifetimes, and the join-time refresh as asked.
+    static func configuration(refreshAfterBootstrap: Bool = true) -> RoutingConfiguration {
+        var configuration = RoutingConfiguration.simulation
+        configuration.refreshAfterBootstrap = refreshAfterBootstrap
+        configuration.refreshInterval = .seconds(7_200)
+        configuration.providerLifetime = .seconds(120)
+        configuration.republishInterval = .seconds(60)
+        return configuration
+    }
+
+    /// A swarm of routing cores and the identities behind them.
+    struct Swarm {
+        var network: SimNetwork<RoutingCore>
+        var identities: [IdentityKeyPair]
+        var records: [SignedPeerRecord]
+
+        func contact(_ index: Int) -> RoutingContact {
+            RoutingContact(peerID: identities[index].peerID, address: network.address(of: network.nodeIDs[index]))
+        }
+
+        /// Runs until `node` reports lookup `id`, at most `limit` of virtual time.
+        mutating func await(_ id: LookupID, at node: SimNodeID, limit: Duration = .seconds(30)) -> LookupResult? {
+            let deadline = network.now + limit
+            while network.now < deadline {
+                for event in network.drainEvents(of: node) {
+                    if case .lookupFinished(id, let result) = event { return result }
+                }
+                network.run(for: .milliseconds(100))
+            }
+            return nil
+        }
+    }
+
+    /// Builds `count` peers, bootstraps four seeds, then joins the rest in batches of
+    /// `batch` every 200 ms, each through three seeds, looking up its own key.
+    static func swarm(seed: UInt64, count: Int, batch: Int = 25, refreshAfterBootstrap: Bool = true) throws -> Swarm {
+        let link = LinkConditions(latency: .milliseconds(10), jitter: .milliseconds(5))
+        var network = SimNetwork<RoutingCore>(seed: seed, defaultLink: link)
+        var identities: [IdentityKeyPair] = []
+        var records: [SignedPeerRecord] = []
+        for index in 0..<count {
+            var keys = network.makeGenerator()
+            let identity = IdentityKeyPair.generate(using: &keys)
+            let core = RoutingCore(
+                localID: identity.peerID, configuration: configuration(refreshAfterBootstrap: refreshAfterBootstrap),
+                wallClockAtZero: wallClockAtZero,
+                random: network.makeGenerator())
+            let node = network.makeNode(name: "peer\(index)", core: core)
+            let record = try PeerRecord(
+                peerID: identity.peerID, sequence: 1, expiresAt: wallClockAtZero + .seconds(86_400),
+                addresses: [network.address(of: node)], services: [service]
+            ).sign(with: identity)
+            network.command(node) { core, _ in core.updateLocalRecord(record) }
+            identities.append(identity)
+            records.append(record)
+        }
+        var swarm = Swarm(network: network, identities: identities, records: records)
+        let seeds = Array(0..<min(4, count))
+        for index in seeds {
+            let others = seeds.filter { $0 != index }.map { swarm.contact($0) }
+            swarm.network.command(swarm.network.nodeIDs[index]) { core, now in core.bootstrap(seeds: others, now: now) }
+        }
+        swarm.network.run(for: .seconds(1))
+        var picker = SeededGenerator(seed: seed ^ 0x5EED)
+        for index in seeds.count..<count {
+            let chosen = seeds.shuffled(using: &picker).prefix(3).map { swarm.contact($0) }
+            swarm.network.command(swarm.network.nodeIDs[index]) { core, now in core.bootstrap(seeds: chosen, now: now) }
+            if (index - seeds.count) % batch == batch - 1 { swarm.network.run(for: .milliseconds(200)) }
+        }
+        swarm.network.run(for: .seconds(15))
+        for node in swarm.network.nodeIDs { _ = swarm.network.drainEvents(of: node) }
+        return swarm
+    }
+
+    /// Starts `total` random `findPeer` lookups, `concurrent` at a time, and returns
+    /// each result (nil when none arrived) with the target.
+    static func randomPeerLookups(_ swarm: inout Swarm, total: Int, concurrent: Int, seed: UInt64) -> [(
+        PeerID, LookupResult?
+    )] {
+        var picker = SeededGenerator(seed: seed)
+        let count = swarm.identities.count
+        var results: [(PeerID, LookupResult?)] = []
+        var started = 0
+        while started < total {
+            var round: [(SimNodeID, LookupID, PeerID)] = []
+            for _ in 0..<min(concurrent, total - started) {
+                let from = Int.random(in: 0..<count, using: &picker)
+                var to = Int.random(in: 0..<count, using: &picker)
+                if to == from { to = (to + 1) % count }
+                let target = swarm.identities[to].peerID
+                let node = swarm.network.nodeIDs[from]
+                let id = swarm.network.command(node) { core, now in core.findPeer(target, now: now) }
+                round.append((node, id, target))
+                started += 1
+            }
+            swarm.network.run(for: .seconds(12))
+            var finished: [SimNodeID: [LookupID: LookupResult]] = [:]
+            for node in Set(round.map(\.0)) {
+                for event in swarm.network.drainEvents(of: node) {
+                    if case .lookupFinished(let id, let result) = event { finished[node, default: [:]][id] = result }
+                }
+            }
+            for (node, id, target) in round { results.append((target, finished[node]?[id])) }
+        }
+        return results
+    }
+
+    /// Peer count for the big swarm: 1,000 by default (2,000 took about 30 s of debug
+    /// time, which starved the tests with real-time deadlines running beside it), or
+    /// `STARLING_ROUTING_PEERS`. The code
+    /// handles 10,000: this test with `swarmSize = 10_000` and the join refresh on
+    /// gave 500 of 500 lookups, median 3 hops, max 8 (2.2 M datagrams, 360 s in debug);
+    /// with it off, 498 of 500, median 3 (0.55 M datagrams, 116 s).
+    static let swarmSize: Int = {
+        guard let text = getenv("STARLING_ROUTING_PEERS"), let count = Int(String(cString: text)), count >= 50
+        else { return 1_000 }
+        return count
+    }()
+
+    /// The big swarm joins without the join-time bucket refresh, the cheapest join
+    /// (a quarter of the datagrams), so lookups must cope with sparse tables.
+    @Test func swarm_randomPeerLookupsAllSucceedInFewHops() throws {
+        var swarm = try Self.swarm(seed: 1, count: Self.swarmSize, refreshAfterBootstrap: false)
+        let results = Self.randomPeerLookups(&swarm, total: 500, concurrent: 50, seed: 99)
+        var hops: [Int] = []
+        var failures = 0
+        for (target, result) in results {
+            guard let result, case .peer(let record?) = result.outcome, record.record.peerID == target else {
+                failures += 1
+                continue
+            }
+            hops.append(result.hops)
+        }
+        hops.sort()
+        let median = hops.isEmpty ? Int.max : hops[hops.count / 2]
+        #expect(failures == 0)
+        #expect(median <= 4)
+        let tableSizes = swarm.network.nodeIDs.map { swarm.network[core: $0].table.count }
+        print(
+            "routing sim: \(Self.swarmSize) peers, \(results.count) lookups, \(failures) failed, median hops \(median), "
+                + "max hops \(hops.last ?? 0), mean table \(tableSizes.reduce(0, +) / tableSizes.count), "
+                + "datagrams \(swarm.network.trace.statistics.sent)")
+    }
+
+    @Test func providers_foundByOthersAndExpireWhenNotRepublished() throws {
+        var swarm = try Self.swarm(seed: 2, count: 200)
+        let nodes = swarm.network.nodeIDs
+        let providerIndices = [10, 120, 190]
+        for index in providerIndices {
+            let id = try swarm.network.command(nodes[index]) { core, now in
+                try core.provide(service: Self.service, now: now)
+            }
+            let result = swarm.await(id, at: nodes[index])
+            guard case .provided(let storedAt)? = result?.outcome else {
+                Issue.record("provide did not finish")
+                return
+            }
+            #expect(storedAt == Self.configuration().bucketSize)
+        }
+        swarm.network.run(for: .seconds(1))
+        let expected = Set(providerIndices.map { swarm.identities[$0].peerID })
+        for seeker in [0, 50, 199] {
+            let id = swarm.network.command(nodes[seeker]) { core, now in
+                core.findProviders(service: Self.service, now: now)
+            }
+            guard case .providers(let records)? = swarm.await(id, at: nodes[seeker])?.outcome else {
+                Issue.record("findProviders did not finish")
+                return
+            }
+            #expect(Set(records.map(\.record.peerID)) == expected)
+            #expect(
+                records.allSatisfy {
+                    $0 == swarm.records[providerIndices[0]] || $0 == swarm.records[providerIndices[1]]
+                        || $0 == swarm.records[providerIndices[2]]
+                })
+        }
+        // Republishing keeps the records alive beyond one lifetime...
+        swarm.network.run(for: .seconds(200))
+        let kept = swarm.network.command(nodes[7]) { core, now in core.findProviders(service: Self.service, now: now) }
+        guard case .providers(let stillThere)? = swarm.await(kept, at: nodes[7])?.outcome else {
+            Issue.record("findProviders did not finish")
+            return
+        }
+        #expect(stillThere.count == providerIndices.count)
+        // ...and once providers stop, the stored copies lapse and are no longer returned.
+        for index in providerIndices {
+            swarm.network.command(nodes[index]) { core, _ in core.stopProviding(service: Self.service) }
+        }
+        swarm.network.run(for: .seconds(200))
+        let gone = swarm.network.command(nodes[8]) { core, now in core.findProviders(service: Self.service, now: now) }
+        guard case .providers(let expired)? = swarm.await(gone, at: nodes[8])?.outcome else {
+            Issue.record("findProviders did not finish")
+            return
+        }
+        #expect(expired.isEmpty)
+        #expect(nodes.allSatisfy { swarm.network[core: $0].providerStore.count == 0 })
+    }
+
+    @Test func findNode_returnsTheTrueClosestPeers() throws {
+        var swarm = try Self.swarm(seed: 3, count: 200)
+        let target = RoutingKey(service: "anything")
+        let id = swarm.network.command(swarm.network.nodeIDs[5]) { core, now in core.findNode(target, now: now) }
+        guard case .nodes(let found)? = swarm.await(id, at: swarm.network.nodeIDs[5])?.outcome else {
+            Issue.record("findNode did not finish")
+            return
+        }
+        let truth = swarm.identities.map(\.peerID).sorted {
+            RoutingKey(peer: $0).distance(to: target) < RoutingKey(peer: $1).distance(to: target)
+        }
+        #expect(found.map(\.peerID) == Array(truth.prefix(Self.configuration().bucketSize)))
+    }
+
+    @Test func sameSeed_sameTrace() throws {
+        func trace(seed: UInt64) throws -> [String] {
+            var swarm = try Self.swarm(seed: seed, count: 60)
+            swarm.network.recordsTrace = true
+            _ = Self.randomPeerLookups(&swarm, total: 20, concurrent: 10, seed: seed)
+            return swarm.network.trace.entries.map(\.description)
+        }
+        let first = try trace(seed: 11)
+        #expect(!first.isEmpty)
+        #expect(try trace(seed: 11) == first)
+        #expect(try trace(seed: 12) != first)
+    }
+}
