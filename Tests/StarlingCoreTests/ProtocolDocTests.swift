@@ -14,6 +14,7 @@ import Testing
     static let requiredExamples: Set<String> = [
         "datagram-header", "peer-record-datagram", "key-file", "handshake-initiation", "transport-header",
         "rpc-request", "rpc-response", "stream-opening", "stream-message-start", "beacon-open",
+        "membership-ping", "membership-ack", "routing-ping", "routing-find-node",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -24,6 +25,11 @@ import Testing
         addresses: [.ipv4(127, 0, 0, 1, port: 4000), try! PeerAddress("[::1]:4001")],
         services: ["echo", "chat"]
     )
+
+    /// The second and third test identities of the membership and routing examples:
+    /// seeds 20 21 … 3f and 40 41 … 5f.
+    static let secondKey = try! IdentityKeyPair(seed: [UInt8](0x20..<0x40))
+    static let thirdKey = try! IdentityKeyPair(seed: [UInt8](0x40..<0x60))
 
     /// `hex example=NAME` blocks of the document, by name (`#` starts a comment).
     static func examples() throws -> [String: [UInt8]] {
@@ -131,6 +137,68 @@ import Testing
         }
         #expect(try record.verify(now: UnixTime(seconds: 1_800_000_000)) == Self.exampleRecord)
         #expect(envelope.encode(decoded.message, sentAt: UnixTime(seconds: 0), using: &random) == bytes)
+    }
+
+    @Test func membershipPing_example_decodesAndReencodes() throws {
+        let bytes = try #require(try Self.examples()["membership-ping"])
+        let expected = try MembershipMessage.ping(
+            sequence: 7, target: Self.secondKey.peerID, sender: Self.exampleKey.peerID,
+            updates: [
+                MemberUpdate(
+                    state: .alive, incarnation: 1, member: Self.exampleKey.peerID,
+                    address: .ipv4(127, 0, 0, 1, port: 4000))
+            ]
+        ).encoded()
+        #expect(bytes == expected, "expected:\n\(formatted(expected))")
+        let message = try MembershipMessage.decode(bytes)
+        guard case .ping(let sequence, let target, _, let updates) = message else {
+            Issue.record("not a ping: \(message)")
+            return
+        }
+        #expect(sequence == 7)
+        #expect(target == Self.secondKey.peerID)
+        #expect(updates.first?.state == .alive)
+        #expect(try message.encoded() == bytes)
+    }
+
+    @Test func membershipAck_example_decodesAndReencodes() throws {
+        let bytes = try #require(try Self.examples()["membership-ack"])
+        let suspicion = MemberUpdate(
+            state: .suspect, incarnation: 2, member: Self.thirdKey.peerID, address: .ipv4(10, 0, 0, 3, port: 4000),
+            accuser: Self.secondKey.peerID)
+        let expected = try MembershipMessage.ack(sequence: 7, sender: Self.secondKey.peerID, updates: [suspicion])
+            .encoded()
+        #expect(bytes == expected, "expected:\n\(formatted(expected))")
+        let message = try MembershipMessage.decode(bytes)
+        #expect(message.kind == .ack)
+        #expect(message == .ack(sequence: 7, sender: Self.secondKey.peerID, updates: [suspicion]))
+        #expect(try message.encoded() == bytes)
+    }
+
+    @Test func routingPing_example_decodesAndReencodes() throws {
+        let bytes = try #require(try Self.examples()["routing-ping"])
+        let expected = try RoutingMessage(
+            requestID: 0x1122_3344_5566_7788, sender: Self.exampleKey.peerID, body: .ping
+        ).encode()
+        #expect(bytes == expected, "expected:\n\(formatted(expected))")
+        let message = try RoutingMessage.decode(bytes[...])
+        #expect(message.body == .ping)
+        #expect(message.requestID == 0x1122_3344_5566_7788)
+        #expect(message.sender == Self.exampleKey.peerID)
+        #expect(try message.encode() == bytes)
+    }
+
+    @Test func routingFindNode_example_decodesAndReencodes() throws {
+        let bytes = try #require(try Self.examples()["routing-find-node"])
+        let target = RoutingKey(peer: Self.secondKey.peerID)
+        let expected = try RoutingMessage(
+            requestID: 0x1122_3344_5566_7788, sender: Self.exampleKey.peerID, body: .findNode(target: target)
+        ).encode()
+        #expect(bytes == expected, "expected:\n\(formatted(expected))")
+        let message = try RoutingMessage.decode(bytes[...])
+        #expect(message.body == .findNode(target: target))
+        #expect(message.sender == Self.exampleKey.peerID)
+        #expect(try message.encode() == bytes)
     }
 
     /// Sixteen space-separated bytes per line, as the document writes them.

@@ -1,0 +1,56 @@
+extension SpreadingCore {
+    /// Starts an epidemic broadcast of `payload` to the whole swarm.
+    ///
+    /// The message goes to ``SpreadingConfiguration/fanout`` random neighbours; this peer
+    /// does not deliver its own message to itself.
+    /// - Parameters:
+    ///   - payload: the application's bytes.
+    ///   - now: the current time.
+    /// - Returns: the message's new random ID.
+    /// - Throws: ``SpreadingError/payloadTooLarge(size:maximum:)``.
+    @discardableResult
+    public mutating func broadcast(_ payload: [UInt8], now: Instant) throws(SpreadingError) -> SpreadingID {
+        let now = advance(now)
+        try checkPayload(payload)
+        let id = SpreadingID.random(using: &random)
+        seenGossip.insert(id, true, now: now)
+        pushGossip(.gossip(id: id, origin: localID, hops: 0, payload: payload), origin: localID, except: nil)
+        return id
+    }
+
+    /// Delivers and forwards a gossip message seen for the first time; drops duplicates.
+    mutating func handleGossip(
+        id: SpreadingID, origin: PeerID, hops: UInt8, payload: [UInt8], from source: PeerAddress, now: Instant
+    ) {
+        guard !seenGossip.contains(id, now: now) else {
+            statistics.duplicatesDropped += 1
+            return
+        }
+        seenGossip.insert(id, true, now: now)
+        let travelled = Int(hops) + 1
+        events.append(.delivered(id: id, origin: origin, hops: travelled, payload: payload))
+        guard travelled < configuration.maximumGossipHops else {
+            statistics.hopLimitReached += 1
+            return
+        }
+        let message = SpreadingMessage.gossip(id: id, origin: origin, hops: UInt8(travelled), payload: payload)
+        pushGossip(message, origin: origin, except: source)
+    }
+
+    /// Sends `message` to `fanout` neighbours chosen uniformly at random, skipping the
+    /// origin and the neighbour at `except`.
+    mutating func pushGossip(_ message: SpreadingMessage, origin: PeerID, except source: PeerAddress?) {
+        var candidates = neighbourOrder.filter { $0 != origin && neighbours[$0] != source }
+        let count = min(configuration.fanout, candidates.count)
+        guard count > 0, let bytes = try? message.encoded() else { return }
+        // Partial Fisher–Yates: the first `count` candidates become a uniform sample.
+        for index in 0..<count {
+            let pick = Int.random(in: index..<candidates.count, using: &random)
+            candidates.swapAt(index, pick)
+            guard let address = neighbours[candidates[index]] else { continue }
+            statistics.messagesSent += 1
+            outbox.append((address, bytes))
+        }
+    }
+
+}

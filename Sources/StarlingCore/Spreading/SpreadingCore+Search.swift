@@ -1,0 +1,117 @@
+extension SpreadingCore {
+    /// Floods a search query to every neighbour.
+    ///
+    /// Peers up to `ttl` links away see it as a ``SpreadingEvent/query(id:origin:hops:payload:)``;
+    /// their answers arrive here as ``SpreadingEvent/queryHit(id:responder:hops:payload:)``.
+    /// - Parameters:
+    ///   - payload: the application's search bytes.
+    ///   - ttl: how many links the query may travel; by default
+    ///     ``SpreadingConfiguration/defaultTTL``.
+    ///   - wantsNotices: whether the peers where the flood dies should send a
+    ///     ``SpreadingNotice/ttlExceeded(id:reporter:hops:)`` back (at most one is reported).
+    ///   - now: the current time.
+    /// - Returns: the query's new random ID.
+    /// - Throws: ``SpreadingError/payloadTooLarge(size:maximum:)`` or
+    ///   ``SpreadingError/invalidTTL(_:)`` outside `1…maximumTTL`.
+    @discardableResult
+    public mutating func query(
+        _ payload: [UInt8], ttl: Int? = nil, wantsNotices: Bool = false, now: Instant
+    ) throws(SpreadingError) -> SpreadingID {
+        let now = advance(now)
+        try checkPayload(payload)
+        let ttl = ttl ?? configuration.defaultTTL
+        guard ttl >= 1, ttl <= configuration.maximumTTL else { throw .invalidTTL(ttl) }
+        let id = SpreadingID.random(using: &random)
+        seenQueries.insert(id, true, now: now)
+        routes.insert(id, QueryRoute(previousHop: nil, origin: localID), now: now)
+        let message = SpreadingMessage.query(
+            id: id, origin: localID, ttl: UInt8(ttl), hops: 0, wantsNotices: wantsNotices, payload: payload)
+        flood(message, except: nil)
+        return id
+    }
+
+    /// Answers a query reported by ``SpreadingEvent/query(id:origin:hops:payload:)``:
+    /// sends a hit back along its reverse path.
+    /// - Parameters:
+    ///   - id: the query's ID.
+    ///   - payload: the answer's bytes.
+    ///   - now: the current time.
+    /// - Throws: ``SpreadingError/noRoute(_:)`` when the reverse path has expired (or the
+    ///   query is this peer's own), or ``SpreadingError/payloadTooLarge(size:maximum:)``.
+    public mutating func answer(_ id: SpreadingID, payload: [UInt8], now: Instant) throws(SpreadingError) {
+        let now = advance(now)
+        try checkPayload(payload)
+        guard let previousHop = routes.value(id, now: now)?.previousHop else { throw .noRoute(id) }
+        send(.queryHit(id: id, responder: localID, hops: 0, payload: payload), to: previousHop)
+    }
+
+    /// Reports and floods on a query seen for the first time, or drops it.
+    mutating func handleQuery(
+        id: SpreadingID, origin: PeerID, ttl: UInt8, hops: UInt8, wantsNotices: Bool, payload: [UInt8],
+        from source: PeerAddress, now: Instant
+    ) {
+        guard ttl > 0, Int(hops) < SpreadingConstants.maximumWireHops else {
+            statistics.queriesExpired += 1
+            return
+        }
+        guard !seenQueries.contains(id, now: now) else {
+            statistics.duplicatesDropped += 1
+            return
+        }
+        seenQueries.insert(id, true, now: now)
+        routes.insert(id, QueryRoute(previousHop: source, origin: origin), now: now)
+        let travelled = hops + 1
+        let remaining = min(Int(ttl), configuration.maximumTTL) - 1
+        events.append(.query(id: id, origin: origin, hops: Int(travelled), payload: payload))
+        if remaining > 0 {
+            let message = SpreadingMessage.query(
+                id: id, origin: origin, ttl: UInt8(remaining), hops: travelled, wantsNotices: wantsNotices,
+                payload: payload)
+            flood(message, except: source)
+            return
+        }
+        // The flood dies here; it matters only if it would have gone further.
+        guard neighbourOrder.contains(where: { neighbours[$0] != source }) else { return }
+        statistics.queriesExpired += 1
+        guard wantsNotices else { return }
+        routes.update(id, now: now) { $0.noticeSent = true }
+        send(.ttlExceeded(id: id, origin: origin, reporter: localID, hops: travelled), to: source)
+    }
+
+    /// Sends `message` to every neighbour except the one at `source`.
+    mutating func flood(_ message: SpreadingMessage, except source: PeerAddress?) {
+        guard let bytes = try? message.encoded() else { return }
+        for peer in neighbourOrder {
+            guard let address = neighbours[peer], address != source else { continue }
+            statistics.messagesSent += 1
+            outbox.append((address, bytes))
+        }
+    }
+
+    /// Reports a hit for this peer's own query or passes it one hop back; without a
+    /// route, drops it and tells the sender it is unreachable.
+    mutating func handleQueryHit(
+        id: SpreadingID, responder: PeerID, hops: UInt8, payload: [UInt8], from source: PeerAddress, now: Instant
+    ) {
+        guard let route = routes.value(id, now: now) else {
+            statistics.noRouteDropped += 1
+            send(.unreachable(id: id, subject: .queryHit, target: responder, reporter: localID), to: source)
+            return
+        }
+        let travelled = Int(hops) + 1
+        guard let previousHop = route.previousHop else {
+            events.append(.queryHit(id: id, responder: responder, hops: travelled, payload: payload))
+            return
+        }
+        guard travelled < SpreadingConstants.maximumWireHops else {
+            statistics.hopLimitReached += 1
+            return
+        }
+        if !route.hitSources.contains(where: { $0.responder == responder }),
+            route.hitSources.count < SpreadingConstants.maximumHitSourcesPerRoute
+        {
+            routes.update(id, now: now) { $0.hitSources.append((responder, source)) }
+        }
+        send(.queryHit(id: id, responder: responder, hops: UInt8(travelled), payload: payload), to: previousHop)
+    }
+}

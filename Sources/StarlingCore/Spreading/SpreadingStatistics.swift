@@ -1,0 +1,27 @@
+/// Counters of a ``SpreadingCore``'s traffic and of the input it dropped.
+public struct SpreadingStatistics: Equatable, Sendable {
+    /// Messages decoded and handled.
+    public internal(set) var messagesReceived = 0
+    /// Messages queued for sending.
+    public internal(set) var messagesSent = 0
+    /// Datagrams that did not decode; each was dropped.
+    public internal(set) var malformedDropped = 0
+    /// Gossip messages and queries seen before; each was dropped.
+    public internal(set) var duplicatesDropped = 0
+    /// Gossip delivered but not forwarded because it reached the hop limit.
+    public internal(set) var hopLimitReached = 0
+    /// Queries that arrived with no TTL left, or whose TTL ran out here with other
+    /// neighbours still unreached; none was forwarded.
+    public internal(set) var queriesExpired = 0
+    /// Hits and notices with no reverse path (expired or never known); each was dropped.
+    public internal(set) var noRouteDropped = 0
+    /// Echo replies that matched no outstanding request (late, forged or duplicated).
+    public internal(set) var unexpectedEchoReplies = 0
+    /// TTL-exceeded notices not passed on because one for the same query already was.
+    public internal(set) var noticesSuppressed = 0
+    /// The error of the last malformed datagram.
+    public internal(set) var lastDecodeError: WireError?
+
+    /// All zero.
+    public init() {}
+}
