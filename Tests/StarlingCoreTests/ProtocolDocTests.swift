@@ -14,7 +14,8 @@ import Testing
     static let requiredExamples: Set<String> = [
         "datagram-header", "peer-record-datagram", "key-file", "handshake-initiation", "transport-header",
         "rpc-request", "rpc-response", "stream-opening", "stream-message-start", "beacon-open",
-        "membership-ping", "membership-ack", "routing-ping", "routing-find-node",
+        "membership-ping", "membership-ack", "routing-ping", "routing-find-node", "spreading-gossip",
+        "spreading-query",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -199,6 +200,49 @@ import Testing
         #expect(message.body == .findNode(target: target))
         #expect(message.sender == Self.exampleKey.peerID)
         #expect(try message.encode() == bytes)
+    }
+
+    @Test func spreadingGossip_example_decodesAndReencodes() throws {
+        let bytes = try #require(try Self.examples()["spreading-gossip"])
+        let id = SpreadingID(high: 0x1122_3344_5566_7788, low: 0x99AA_BBCC_DDEE_FF00)
+        let expected = try SpreadingMessage.gossip(
+            id: id, origin: Self.exampleKey.peerID, hops: 2, payload: Array("hello".utf8)
+        ).encoded()
+        #expect(bytes == expected, "expected:\n\(formatted(expected))")
+        #expect(bytes.count == SpreadingMessage.gossipOverhead + 5)
+        let message = try SpreadingMessage.decode(bytes)
+        guard case .gossip(let decodedID, let origin, let hops, let payload) = message else {
+            Issue.record("not a gossip message: \(message)")
+            return
+        }
+        #expect(decodedID == id)
+        #expect(origin == Self.exampleKey.peerID)
+        #expect(hops == 2)
+        #expect(payload == Array("hello".utf8))
+        #expect(try message.encoded() == bytes)
+    }
+
+    @Test func spreadingQuery_example_decodesAndReencodes() throws {
+        let bytes = try #require(try Self.examples()["spreading-query"])
+        let id = SpreadingID(high: 0x0102_0304_0506_0708, low: 0x090A_0B0C_0D0E_0F10)
+        let expected = try SpreadingMessage.query(
+            id: id, origin: Self.exampleKey.peerID, ttl: 7, hops: 0, wantsNotices: true, payload: Array("chat".utf8)
+        ).encoded()
+        #expect(bytes == expected, "expected:\n\(formatted(expected))")
+        #expect(bytes.count == SpreadingMessage.queryOverhead + 4)
+        let message = try SpreadingMessage.decode(bytes)
+        guard case .query(let decodedID, let origin, let ttl, let hops, let wantsNotices, let payload) = message
+        else {
+            Issue.record("not a query: \(message)")
+            return
+        }
+        #expect(decodedID == id)
+        #expect(origin == Self.exampleKey.peerID)
+        #expect(ttl == 7)
+        #expect(hops == 0)
+        #expect(wantsNotices)
+        #expect(payload == Array("chat".utf8))
+        #expect(try message.encoded() == bytes)
     }
 
     /// Sixteen space-separated bytes per line, as the document writes them.
