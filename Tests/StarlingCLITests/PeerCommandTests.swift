@@ -5,7 +5,7 @@ import Testing
 /// `starling peer` across processes on loopback: sessions both ways, echo requests,
 /// private swarms, graceful exit and bad arguments.
 @Suite struct PeerCommandTests {
-    static let wait: Duration = .seconds(60)
+    static let wait: Duration = .seconds(120)
 
     /// Starts `starling peer` with `arguments` and waits until it listens.
     /// - Returns: the process, its peer ID and its address.

@@ -9,7 +9,9 @@ import Testing
 /// output lines and on the bridge's multicast database, each with a deadline.
 @Suite(.requiresNetworkNamespaces)
 struct NamespaceLabTests {
-    static let deadline = Duration.seconds(20)
+    /// A bound against hangs, not a timing check: long enough for a machine whose test
+    /// threads are all busy with simulations for a minute or more.
+    static let deadline = Duration.seconds(120)
 
     /// A multicast group of one address family, and how its datagrams look.
     struct GroupCase: Sendable, CustomTestStringConvertible {
@@ -34,7 +36,7 @@ struct NamespaceLabTests {
     func listen(on host: NamespaceLab.Host, port: Int, bind: String? = nil, joining group: String? = nil)
         async throws -> ChildProcess
     {
-        var arguments = ["udp", "listen", "--port", "\(port)", "--timeout", "60"]
+        var arguments = ["udp", "listen", "--port", "\(port)", "--timeout", "600"]
         if let bind { arguments += ["--bind", bind] }
         if let group { arguments += ["--join", group, "--interface", host.interface] }
         let listener = try host.namespace.spawn(try StarlingBinary.path(), arguments)

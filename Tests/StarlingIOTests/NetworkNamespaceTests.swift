@@ -52,7 +52,7 @@ struct NetworkNamespaceTests {
                 ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first {
                     FileManager.default.isExecutableFile(atPath: $0)
                 })
-            let result = try await ns.run(ip, ["-o", "link", "show"], timeout: .seconds(20))
+            let result = try await ns.run(ip, ["-o", "link", "show"], timeout: .seconds(120))
             #expect(result.status == 0)
             let names = result.stdout.split(separator: "\n").map {
                 $0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)
@@ -69,17 +69,17 @@ struct NetworkNamespaceTests {
                 starling,
                 [
                     "udp", "listen", "--port", "47010", "--join", group, "--interface", "lo", "--count", "1",
-                    "--timeout", "60",
+                    "--timeout", "600",
                 ])
-            try await listener.waitForLine(timeout: .seconds(20)) { $0 == "ready" }
+            try await listener.waitForLine(timeout: .seconds(120)) { $0 == "ready" }
 
             let sent = try await ns.run(
                 starling,
                 ["udp", "send", "--to", "\(group):47010", "--message", "looped", "--interface", "lo"],
-                timeout: .seconds(20))
+                timeout: .seconds(120))
             #expect(sent.status == 0, "\(sent.stderr)")
 
-            let result = try await listener.waitForExit(timeout: .seconds(20))
+            let result = try await listener.waitForExit(timeout: .seconds(120))
             #expect(result.status == 0)
             #expect(result.stdout.contains(" looped\n"), "\(result.stdout)")
             #expect(result.stdout.contains("reached --count 1"))

@@ -114,7 +114,7 @@ import Testing
         #expect(Self.run(&network, limit: .seconds(120)) { Self.converged($0, among: nodes) } != nil)
         network.defaultLink = LinkConditions(
             latency: .milliseconds(2), jitter: .milliseconds(1), lossProbability: 0.05, mtu: 1_500)
-        network.run(for: .seconds(900))
+        network.run(for: .seconds(600))
         #expect(Self.falseFailures(network, live: nodes) == 0)
         let suspicions = nodes.reduce(0) { total, node in
             total + network.events(of: node).count { if case .suspected = $0 { true } else { false } }

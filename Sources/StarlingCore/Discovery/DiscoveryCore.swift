@@ -38,7 +38,7 @@ public struct DiscoveryCore: ProtocolCore, Sendable {
     var nextBeacon: Instant?
     var lastBeacon: Instant?
     var nextHousekeeping: Instant
-    var outbox: [(PeerAddress, [UInt8])] = []
+    var outbox = DatagramOutbox()
     var events: [DiscoveryEvent] = []
     /// Datagrams ignored, by reason.
     public private(set) var drops: [DiscoveryDrop: Int] = [:]
@@ -140,11 +140,7 @@ public struct DiscoveryCore: ProtocolCore, Sendable {
     // MARK: Outputs
 
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
-        guard !outbox.isEmpty else { return nil }
-        let (destination, bytes) = outbox.removeFirst()
-        buffer.removeAll(keepingCapacity: true)
-        buffer.append(contentsOf: bytes)
-        return destination
+        outbox.popFirst(into: &buffer)
     }
 
     public func pollTimeout() -> Instant? {
@@ -166,8 +162,8 @@ public struct DiscoveryCore: ProtocolCore, Sendable {
     /// Queues `message` for `destination`, dropping the oldest datagram when the outbox is full.
     mutating func send(_ message: DiscoveryMessage, to destination: PeerAddress, now: Instant) {
         let bytes = envelope.encode(message, sentAt: wallClock(at: now), using: &random)
-        if outbox.count >= DiscoveryConstants.maximumOutbox { outbox.removeFirst() }
-        outbox.append((destination, bytes))
+        if outbox.count >= DiscoveryConstants.maximumOutbox { _ = outbox.popFirst() }
+        outbox.append(bytes, to: destination)
     }
 
     /// Queues one copy of `message` for every configured destination.

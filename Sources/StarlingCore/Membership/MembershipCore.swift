@@ -66,7 +66,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var latestNow = Instant.zero
     var started = false
     var stateCounts = [0, 0, 0, 0]
-    var outbox = Deque<(PeerAddress, [UInt8])>()
+    var outbox = DatagramOutbox()
     var events = Deque<MembershipEvent>()
 
     /// Creates the membership core of one peer, alone in its cluster until it joins.
@@ -160,16 +160,12 @@ public struct MembershipCore: ProtocolCore, Sendable {
 
     /// The next message to send and its destination, or `nil`.
     public mutating func pollTransmit() -> (destination: PeerAddress, bytes: [UInt8])? {
-        guard let (destination, bytes) = outbox.popFirst() else { return nil }
-        return (destination, bytes)
+        outbox.popFirst()
     }
 
     /// Writes the next message into `buffer` and returns its destination (``ProtocolCore``).
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
-        guard let (destination, bytes) = outbox.popFirst() else { return nil }
-        buffer.removeAll(keepingCapacity: true)
-        buffer.append(contentsOf: bytes)
-        return destination
+        outbox.popFirst(into: &buffer)
     }
 
     /// The earliest armed deadline of any ``MembershipTimer``, or `nil` when idle.
@@ -243,7 +239,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
     mutating func send(_ message: MembershipMessage, to destination: PeerAddress) {
         guard let bytes = try? message.encoded() else { return }
         statistics.messagesSent += 1
-        outbox.append((destination, bytes))
+        outbox.append(bytes, to: destination)
     }
 
     /// Dispatches a decoded message.

@@ -60,7 +60,7 @@ public struct RoutingCore: ProtocolCore, Sendable {
     var random: InjectedRandom
     var lookups: [LookupID: Lookup] = [:]
     var pending: [UInt64: PendingRequest] = [:]
-    var outgoing: Deque<(PeerAddress, [UInt8])> = []
+    var outgoing = DatagramOutbox()
     var events: Deque<RoutingEvent> = []
     var nextLookupNumber: UInt64 = 1
     var nextMaintenance: Instant
@@ -189,10 +189,7 @@ public struct RoutingCore: ProtocolCore, Sendable {
 
     /// Writes the next message to send into `buffer` and returns its destination.
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
-        guard let (address, bytes) = outgoing.popFirst() else { return nil }
-        buffer.removeAll(keepingCapacity: true)
-        buffer.append(contentsOf: bytes)
-        return address
+        outgoing.popFirst(into: &buffer)
     }
 
     /// The earliest request deadline, lookup deadline or maintenance tick.
@@ -243,7 +240,7 @@ public struct RoutingCore: ProtocolCore, Sendable {
     /// Encodes and queues a message; one that cannot be encoded is not sent.
     mutating func enqueue(_ message: RoutingMessage, to address: PeerAddress) {
         guard let bytes = try? message.encode() else { return }
-        outgoing.append((address, bytes))
+        outgoing.append(bytes, to: address)
     }
 
     /// A fresh, unpredictable request ID not currently pending.

@@ -49,7 +49,7 @@ extension SpreadingCore {
             candidates.swapAt(index, pick)
             guard let address = neighbours[candidates[index]] else { continue }
             statistics.messagesSent += 1
-            outbox.append((address, bytes))
+            outbox.append(bytes, to: address)
         }
     }
 

@@ -84,7 +84,7 @@ extension SpreadingCore {
         for peer in neighbourOrder {
             guard let address = neighbours[peer], address != source else { continue }
             statistics.messagesSent += 1
-            outbox.append((address, bytes))
+            outbox.append(bytes, to: address)
         }
     }
 

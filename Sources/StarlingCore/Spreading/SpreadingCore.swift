@@ -62,7 +62,7 @@ public struct SpreadingCore: ProtocolCore, Sendable {
     var nextEchoIdentifier: UInt32
     var estimates: [PeerID: RTTEstimate] = [:]
     var latestNow = Instant.zero
-    var outbox = Deque<(PeerAddress, [UInt8])>()
+    var outbox = DatagramOutbox()
     var events = Deque<SpreadingEvent>()
 
     /// Creates the spreading core of one peer, with no neighbours yet.
@@ -163,16 +163,12 @@ public struct SpreadingCore: ProtocolCore, Sendable {
 
     /// The next message to send and its destination, or `nil`.
     public mutating func pollTransmit() -> (destination: PeerAddress, bytes: [UInt8])? {
-        guard let (destination, bytes) = outbox.popFirst() else { return nil }
-        return (destination, bytes)
+        outbox.popFirst()
     }
 
     /// Writes the next message into `buffer` and returns its destination (``ProtocolCore``).
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
-        guard let (destination, bytes) = outbox.popFirst() else { return nil }
-        buffer.removeAll(keepingCapacity: true)
-        buffer.append(contentsOf: bytes)
-        return destination
+        outbox.popFirst(into: &buffer)
     }
 
     /// The earliest deadline of any ``SpreadingTimer``, or `nil` when idle.
@@ -209,7 +205,7 @@ public struct SpreadingCore: ProtocolCore, Sendable {
     mutating func send(_ message: SpreadingMessage, to destination: PeerAddress) {
         guard let bytes = try? message.encoded() else { return }
         statistics.messagesSent += 1
-        outbox.append((destination, bytes))
+        outbox.append(bytes, to: destination)
     }
 
     /// Refuses payloads above the configured maximum.
