@@ -195,15 +195,7 @@ actor StreamHub {
             guard let response = try? RPCResponse.decode(message[...], maximumSize: configuration.maximumMessageSize),
                 let request = waiting[response.id], request.connection == ObjectIdentifier(connection)
             else { return droppedMessages += 1 }
-            let result: Result<[UInt8], PeerError> =
-                switch response.outcome {
-                case .ok(let payload): .success(payload)
-                case .rejected(let reason): .failure(.request(.rejected(reason: reason)))
-                case .tooLarge(let size, let maximum):
-                    .failure(.request(.payloadTooLarge(size: size, maximum: maximum)))
-                case .noHandler: .failure(.request(.noHandler(method: request.method)))
-                }
-            finish(response.id, result)
+            finish(response.id, response.outcome.result(method: request.method).mapError { .request($0) })
         case nil:
             droppedMessages += 1
         }

@@ -206,13 +206,6 @@ extension PeerCore {
         let id = RequestID(rawValue: response.id)
         // Unknown: a duplicate of a response already taken, or late after a timeout.
         guard let request = tracker.complete(id, from: peer) else { return }
-        let result: Result<[UInt8], RPCError> =
-            switch response.outcome {
-            case .ok(let payload): .success(payload)
-            case .rejected(let reason): .failure(.rejected(reason: reason))
-            case .tooLarge(let size, let maximum): .failure(.payloadTooLarge(size: size, maximum: maximum))
-            case .noHandler: .failure(.noHandler(method: request.method))
-            }
-        events.append(.response(id, result))
+        events.append(.response(id, response.outcome.result(method: request.method)))
     }
 }

@@ -130,7 +130,7 @@ public struct PeerCore: ProtocolCore, Sendable {
         let maximum = RPCConstants.maximumMessageSize - 1
         guard payload.count <= maximum else { throw .payloadTooLarge(size: payload.count, maximum: maximum) }
         defer { absorbSessionEvents(now: now) }
-        try endpoint.send([RPCChannel.datagram.rawValue] + payload, to: peer, now: now)
+        try endpoint.send(payload, after: RPCChannel.datagram.rawValue, to: peer, now: now)
     }
 
     // MARK: ProtocolCore

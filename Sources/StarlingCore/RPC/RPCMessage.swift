@@ -268,3 +268,15 @@ private func openMessage(
     guard first == channel.rawValue else { throw .invalidValue(offset: 0, field: "channel") }
     return reader
 }
+
+extension RPCResponse.Outcome {
+    /// What the requester's call ends with for this outcome of a request for `method`.
+    public func result(method: String) -> Result<[UInt8], RPCError> {
+        switch self {
+        case .ok(let payload): .success(payload)
+        case .rejected(let reason): .failure(.rejected(reason: reason))
+        case .tooLarge(let size, let maximum): .failure(.payloadTooLarge(size: size, maximum: maximum))
+        case .noHandler: .failure(.noHandler(method: method))
+        }
+    }
+}

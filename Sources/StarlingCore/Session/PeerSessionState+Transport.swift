@@ -66,12 +66,12 @@ extension PeerSessionState {
     /// - Returns: nil, sealing nothing, when there are no such keys or they may no
     ///   longer send.
     mutating func seal(
-        prefix: UInt8?, _ rest: UnsafeRawBufferPointer, on slot: KeySlot, now: Instant, messageLimit: UInt64,
+        prefix: InnerPrefix, _ rest: UnsafeRawBufferPointer, on slot: KeySlot, now: Instant, messageLimit: UInt64,
         random: inout some RandomNumberGenerator, into datagram: inout [UInt8]
     ) -> Sealed? {
         guard self[slot]?.canSend(now: now) == true else { return nil }
         self[slot]!.seal(prefix: prefix, rest, into: &datagram)
-        if prefix != nil || !rest.isEmpty { timers.timersDataSent(now: now, using: &random) }
+        if prefix.count > 0 || !rest.isEmpty { timers.timersDataSent(now: now, using: &random) }
         timers.timersAnyAuthenticatedPacketSent(now: now)
         let keys = self[slot]!
         let due = SessionTimers.wantsRekey(

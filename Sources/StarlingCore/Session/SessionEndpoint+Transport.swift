@@ -66,7 +66,7 @@ extension SessionEndpoint {
         _ inner: [UInt8], to peer: PeerID, now: Instant, on slot: PeerSessionState.KeySlot = .current
     ) -> Bool {
         guard let position = peers.index(forKey: peer) else { return false }
-        return inner.withUnsafeBytes { sealAndQueue(prefix: nil, $0, to: peer, at: position, on: slot, now: now) }
+        return inner.withUnsafeBytes { sealAndQueue(prefix: .none, $0, to: peer, at: position, on: slot, now: now) }
     }
 
     /// Seals `prefix` (when given) then `rest` as one inner message on the keys in
@@ -74,7 +74,8 @@ extension SessionEndpoint {
     /// see ``sealAndQueue(_:to:now:on:)``.
     @discardableResult
     mutating func sealAndQueue(
-        prefix: UInt8?, _ rest: UnsafeRawBufferPointer, to peer: PeerID, at position: [PeerID: PeerSessionState].Index,
+        prefix: InnerPrefix, _ rest: UnsafeRawBufferPointer, to peer: PeerID,
+        at position: [PeerID: PeerSessionState].Index,
         on slot: PeerSessionState.KeySlot, now: Instant
     ) -> Bool {
         var datagram = spareBuffers.popLast() ?? []

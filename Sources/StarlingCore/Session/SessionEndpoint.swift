@@ -180,30 +180,49 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
     ///
     /// Before the session is established, and while a new handshake replaces keys too
     /// old to send, the payload waits (up to 64 per peer, the oldest dropped first).
-    /// - Throws: ``SessionError/payloadTooLarge(size:maximum:)`` above
-    ///   ``SessionLimits/maximumTransportPayload`` less one byte of framing, or
+    /// - Parameters:
+    ///   - payload: the bytes.
+    ///   - leading: one byte the receiver sees before `payload` (a layer above's
+    ///     channel), sealed with it without copying `payload` to join them.
+    ///   - peer: the peer.
+    ///   - now: the current time.
+    /// - Throws: ``SessionError/payloadTooLarge(size:maximum:)`` when `leading` and
+    ///   `payload` exceed ``SessionLimits/maximumTransportPayload`` less one byte of framing, or
     ///   ``SessionError/noSession(_:)`` when there is no session or handshake with `peer`.
-    public mutating func send(_ payload: [UInt8], to peer: PeerID, now: Instant) throws(SessionError) {
+    public mutating func send(
+        _ payload: [UInt8], after leading: UInt8? = nil, to peer: PeerID, now: Instant
+    ) throws(SessionError) {
+        let size = payload.count + (leading == nil ? 0 : 1)
         let maximum = SessionLimits.maximumTransportPayload - 1
-        guard payload.count <= maximum else { throw .payloadTooLarge(size: payload.count, maximum: maximum) }
+        guard size <= maximum else { throw .payloadTooLarge(size: size, maximum: maximum) }
+        let prefix = InnerPrefix.datagram(leading: leading)
         defer { settleDeadlines() }
         guard let position = peers.index(forKey: peer) else {
             // A handshake with this peer is running: keep the payload until it completes.
             guard let pending = initiations.values.first(where: { $0.peer == peer }) else { throw .noSession(peer) }
             var waiting = PeerSessionState(address: pending.address)
-            waiting.enqueue([InnerType.datagram.rawValue] + payload)
+            waiting.enqueue(Self.inner(prefix, payload))
             peers[peer] = waiting
             return
         }
         if peers.withValue(at: position, { $0.reported && $0.current?.canSend(now: now) == true }) {
             _ = payload.withUnsafeBytes {
-                sealAndQueue(prefix: InnerType.datagram.rawValue, $0, to: peer, at: position, on: .current, now: now)
+                sealAndQueue(prefix: prefix, $0, to: peer, at: position, on: .current, now: now)
             }
             return
         }
-        peers.values[position].enqueue([InnerType.datagram.rawValue] + payload)
+        peers.values[position].enqueue(Self.inner(prefix, payload))
         // Keys too old to send: a new handshake carries the queue.
         if peers.values[position].current != nil { startRekey(with: peer, now: now) }
+    }
+
+    /// `prefix` and `payload` joined: a queued inner message (the rare path).
+    private static func inner(_ prefix: InnerPrefix, _ payload: [UInt8]) -> [UInt8] {
+        var inner: [UInt8] = []
+        inner.reserveCapacity(prefix.count + payload.count)
+        prefix.append(to: &inner)
+        inner.append(contentsOf: payload)
+        return inner
     }
 
     /// Closes the session with `peer`, forgetting its keys and its handshakes.

@@ -63,19 +63,19 @@ struct TransportKeys: Sendable {
     /// Appends a transport datagram carrying `plaintext` to `buffer` (which the caller
     /// has emptied) and advances the send counter.
     mutating func seal(_ plaintext: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
-        seal(prefix: nil, plaintext, into: &buffer)
+        seal(prefix: .none, plaintext, into: &buffer)
     }
 
-    /// Appends a transport datagram carrying `prefix` (when given) then `plaintext` to
+    /// Appends a transport datagram carrying `prefix` then `plaintext` to
     /// `buffer` (which the caller has emptied), encrypting in place, and advances the
     /// send counter.
-    mutating func seal(prefix: UInt8?, _ plaintext: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
+    mutating func seal(prefix: InnerPrefix, _ plaintext: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
         let header = TransportHeader(receiverIndex: remoteIndex, counter: sendCounter)
         sendCounter += 1
-        let innerCount = plaintext.count + (prefix == nil ? 0 : 1)
+        let innerCount = prefix.count + plaintext.count
         buffer.reserveCapacity(TransportHeader.size + innerCount + TransportHeader.tagSize)
         header.append(to: &buffer)
-        if let prefix { buffer.append(prefix) }
+        prefix.append(to: &buffer)
         buffer.append(contentsOf: plaintext)
         buffer.append(contentsOf: repeatElement(0, count: TransportHeader.tagSize))
         buffer.withUnsafeMutableBytes { raw in

@@ -42,13 +42,22 @@ extension StreamSession {
         }
     }
 
+    /// Reads a handshake message that carries the other side's identity (XX message 2
+    /// or 3).
+    /// - Returns: the peer whose Ed25519 key the payload proves to own the Noise static
+    ///   key, or `nil` when it proves nothing.
+    /// - Throws: what Noise throws for a message that does not decrypt.
+    static func readIdentity(_ frame: [UInt8], _ handshake: inout NoiseHandshake) throws(NoiseError) -> PeerID? {
+        let payload = try handshake.readMessage(frame)
+        return HandshakePayload.verifiedPeer(in: payload, staticKey: handshake.remoteStaticKey)
+    }
+
     /// Initiator: reads message 2, checks the responder's identity, and sends message 3.
     mutating func handleResponse(_ frame: [UInt8], _ handshake: NoiseHandshake) {
         if let abort = abortReason(in: frame) { return fail(abort.error, notifyPeer: false) }
         var handshake = handshake
         do {
-            let payload = try handshake.readMessage(frame)
-            guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: handshake.remoteStaticKey) else {
+            guard let peer = try Self.readIdentity(frame, &handshake) else {
                 return fail(.handshakeFailed, notifyPeer: true)
             }
             if case .initiator(let expected?) = role, expected != peer {
@@ -68,8 +77,7 @@ extension StreamSession {
         if let abort = abortReason(in: frame) { return fail(abort.error, notifyPeer: false) }
         var handshake = handshake
         do {
-            let payload = try handshake.readMessage(frame)
-            guard let peer = HandshakePayload.verifiedPeer(in: payload, staticKey: handshake.remoteStaticKey) else {
+            guard let peer = try Self.readIdentity(frame, &handshake) else {
                 return fail(.handshakeFailed, notifyPeer: true)
             }
             var transport = Transport(keys: try handshake.transportKeys(), peer: peer)
