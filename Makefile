@@ -1,6 +1,8 @@
 # Starling — build, test, lint, benchmark and demo.
 #
-#   make demo   identity creation and a signed record round trip through the CLI
+#   make demo   a 50-peer swarm on loopback for 20 s, live view, and swarm.svg
+#   make demo-sessions  identities, a signed record, two peers with a session (loopback)
+#   make demo-lan  (root) peers in a namespace lab discover each other by multicast and broadcast
 #   make test   install system deps if needed, build with warnings as errors, run all tests
 #   make lint   swift format lint --strict over Sources, Tests and Demos
 #   make bench  release-build benchmarks, each against a baseline in the same run
@@ -11,7 +13,7 @@ SWIFT_FLAGS ?= -Xswiftc -warnings-as-errors
 BENCH_SECONDS ?= 2
 DEMO_DIR    ?= demo-out
 
-.PHONY: all deps build test lint bench demo clean
+.PHONY: all deps build test lint bench demo demo-sessions demo-lan clean
 
 all: build
 
@@ -47,9 +49,21 @@ bench: deps
 	.build/release/starling bench rpc --seconds $(BENCH_SECONDS)
 	.build/release/starling bench bulk --seconds $(BENCH_SECONDS)
 	.build/release/starling bench handshakes --seconds $(BENCH_SECONDS)
+	.build/release/starling bench membership --seconds $(BENCH_SECONDS)
+	.build/release/starling bench lookup
 
+# 50 peers on 127.0.0.1 (nothing leaves the machine); the overlay is drawn to swarm.svg.
 demo: build
+	$$($(SWIFT) build --show-bin-path)/starling swarm --peers 50 --duration 20 --graph swarm.svg
+
+demo-sessions: build
 	@bash scripts/demo.sh "$(DEMO_DIR)"
 
+# Needs root: the lab's network namespaces are made and removed by the script; the
+# binary is built by the invoking user, so root never runs swift build.
+demo-lan: build
+	@bin="$$($(SWIFT) build --show-bin-path)/starling"; \
+	if [ "$$(id -u)" -eq 0 ]; then bash scripts/demo-lan.sh "$$bin"; else sudo bash scripts/demo-lan.sh "$$bin"; fi
+
 clean:
-	rm -rf .build $(DEMO_DIR)
+	rm -rf .build $(DEMO_DIR) swarm.svg

@@ -74,6 +74,7 @@ let package = Package(
                 "Starling",
                 "StarlingCore",
                 "StarlingIO",
+                "StarlingSim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -11,6 +11,8 @@ struct StarlingCommand: AsyncParsableCommand {
             IdentityCommand.self,
             RecordCommand.self,
             PeerCommand.self,
+            SwarmCommand.self,
+            LANCommand.self,
             UDPCommand.self,
             BenchCommand.self,
         ]

@@ -314,6 +314,92 @@ import Testing
         }
     }
 
+    @Test func membershipCore_gossipTimer_sendsQueuedUpdatesToDistinctMembersThenStops() throws {
+        var core = try MembershipCore(localID: Self.id(0), address: Self.address(0), random: TestRandom(seed: 4))
+        let news = (1...5).map {
+            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+        }
+        let bytes = try MembershipMessage.gossip(sender: Self.id(1), updates: news).encoded()
+        core.handleMessage(bytes[...], from: Self.address(1), now: .zero)
+        #expect(core.pollTransmit() == nil)
+        #expect(core.pendingBroadcasts == 5)
+        // The first round comes within one gossip interval, before the first probe.
+        let gossipAt = try #require(core.nextGossipAt)
+        let probeAt = try #require(core.nextProbeAt)
+        #expect(gossipAt < .zero + core.configuration.gossipInterval)
+        #expect(core.pollTimeout() == min(gossipAt, probeAt))
+        #expect(gossipAt < probeAt)
+        core.handleTimeout(now: gossipAt)
+        var destinations: [PeerAddress] = []
+        while let (destination, datagram) = core.pollTransmit() {
+            guard case .gossip(let sender, let updates) = try MembershipMessage.decode(datagram) else {
+                Issue.record("expected only gossip")
+                continue
+            }
+            #expect(sender == Self.id(0))
+            // Each destination gets its own take: all five fit in one message.
+            #expect(Set(updates.map(\.member)) == Set(news.map(\.member)))
+            destinations.append(destination)
+        }
+        #expect(destinations.count == core.configuration.gossipNodes)
+        #expect(Set(destinations).count == destinations.count)
+        #expect(destinations.allSatisfy { (1...5).map(Self.address).contains($0) })
+        #expect(core.nextGossipAt == gossipAt + core.configuration.gossipInterval)
+
+        // Rounds continue until every update has used its retransmits; then idle
+        // rounds send nothing but stay armed.
+        var now = gossipAt
+        var rounds = 0
+        while core.pendingBroadcasts > 0, rounds < 100 {
+            now = try #require(core.nextGossipAt)
+            core.handleTimeout(now: now)
+            while core.pollTransmit() != nil {}
+            rounds += 1
+        }
+        #expect(core.pendingBroadcasts == 0)
+        // Limit 4 × ⌈log10 7⌉ = 4 sends: 3 in the first round, 1 in the second.
+        #expect(rounds == 1)
+        now = try #require(core.nextGossipAt)
+        core.handleTimeout(now: now)
+        var idle: [MembershipMessage] = []
+        while let (_, datagram) = core.pollTransmit() { idle.append(try MembershipMessage.decode(datagram)) }
+        #expect(!idle.contains { if case .gossip = $0 { true } else { false } })
+        #expect(core.nextGossipAt == now + core.configuration.gossipInterval)
+    }
+
+    @Test func membershipCore_join_spreadsByGossipBeforeAnyProbe() throws {
+        var configuration = MembershipConfiguration.lan
+        // Probes and push-pulls far apart, so only gossip can carry the news in time.
+        configuration.probeInterval = .seconds(60)
+        configuration.probeTimeout = .seconds(1)
+        configuration.pushPullInterval = .seconds(600)
+        var harness = try Harness(count: 5, configuration: configuration)
+        // Cores 0–3 know each other; the gossip about that settles first.
+        for index in 0..<4 {
+            let updates = (0..<4).filter { $0 != index }.map {
+                MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+            }
+            let bytes = try MembershipMessage.gossip(sender: Self.id((index + 1) % 4), updates: updates).encoded()
+            harness.cores[index].handleMessage(bytes[...], from: Self.address((index + 1) % 4), now: .zero)
+        }
+        harness.run(until: Self.at(milliseconds: 1_000))
+        #expect((0..<4).allSatisfy { harness.cores[$0].pendingBroadcasts == 0 })
+
+        // Core 4 joins through core 0 alone.
+        harness.cores[4].join([Self.address(0)], now: harness.now)
+        harness.flush()
+        #expect(harness.cores[0].member(Self.id(4))?.state == .alive)
+        harness.log = []
+        harness.run(until: harness.now + configuration.gossipInterval * 3)
+        for index in 1..<4 { #expect(harness.cores[index].member(Self.id(4))?.state == .alive, "core \(index)") }
+        #expect(!harness.log.contains { if case .ping = $0.message { true } else { false } })
+        let gossipAboutJoiner = harness.log.filter {
+            guard case .gossip(_, let updates) = $0.message else { return false }
+            return updates.contains { $0.member == Self.id(4) }
+        }
+        #expect(!gossipAboutJoiner.isEmpty)
+    }
+
     @Test func membershipCore_malformedInput_isCountedAndDropped() throws {
         var core = try MembershipCore(localID: Self.id(0), address: Self.address(0), random: TestRandom(seed: 3))
         core.handleMessage([0x01, 0x02][...], from: Self.address(1), now: .zero)
@@ -338,6 +424,16 @@ import Testing
         #expect(throws: MembershipConfigurationError.notPositive(field: "probeInterval")) {
             try configuration.validate()
         }
+        configuration = .lan
+        configuration.gossipInterval = .zero
+        #expect(throws: MembershipConfigurationError.notPositive(field: "gossipInterval")) {
+            try configuration.validate()
+        }
+        configuration = .lan
+        configuration.gossipNodes = 0
+        #expect(
+            throws: MembershipConfigurationError.outOfRange(field: "gossipNodes", value: 0, minimum: 1, maximum: 64)
+        ) { try configuration.validate() }
         configuration = .lan
         configuration.maxMessageSize = 10
         #expect(throws: MembershipConfigurationError.self) {

@@ -15,7 +15,7 @@ import Testing
         "datagram-header", "peer-record-datagram", "key-file", "handshake-initiation", "transport-header",
         "rpc-request", "rpc-response", "stream-opening", "stream-message-start", "beacon-open",
         "membership-ping", "membership-ack", "routing-ping", "routing-find-node", "spreading-gossip",
-        "spreading-query",
+        "spreading-query", "overlay-open",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -138,6 +138,19 @@ import Testing
         }
         #expect(try record.verify(now: UnixTime(seconds: 1_800_000_000)) == Self.exampleRecord)
         #expect(envelope.encode(decoded.message, sentAt: UnixTime(seconds: 0), using: &random) == bytes)
+    }
+
+    @Test func overlayOpen_example_decodesAndReencodes() throws {
+        let bytes = try #require(try Self.examples()["overlay-open"])
+        let envelope = OverlayEnvelope(swarmID: [UInt8](repeating: 0, count: 32), swarmSecret: nil)
+        let nack = try MembershipMessage.nack(sequence: 7, sender: Self.exampleKey.peerID).encoded()
+        var expected: [UInt8] = []
+        var random = SystemRandomNumberGenerator()
+        envelope.encode(.membership, nack, sentAt: UnixTime(seconds: 0), into: &expected, using: &random)
+        #expect(bytes == expected, "expected:\n\(formatted(expected))")
+        let opened = try bytes.withUnsafeBytes { try envelope.decode($0, now: UnixTime(seconds: 0)) }
+        #expect(opened.protocolKind == .membership)
+        #expect(try MembershipMessage.decode(opened.message) == .nack(sequence: 7, sender: Self.exampleKey.peerID))
     }
 
     @Test func membershipPing_example_decodesAndReencodes() throws {

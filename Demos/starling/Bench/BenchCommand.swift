@@ -22,6 +22,8 @@ struct BenchCommand: AsyncParsableCommand {
         case rpc
         case bulk
         case handshakes
+        case lookup
+        case membership
     }
 
     @Argument(help: "What to measure: \(Case.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -48,6 +50,8 @@ struct BenchCommand: AsyncParsableCommand {
         case .bulk: result = try await DatagramsBench.run(seconds: seconds, bulk: true)
         case .rpc: result = try await RPCBench.run(seconds: seconds)
         case .handshakes: result = HandshakesBench.run(seconds: seconds)
+        case .lookup: result = LookupBench.run(seconds: seconds)
+        case .membership: result = try await MembershipBench.run(seconds: seconds)
         }
         print(json ? result.json : result.table)
     }

@@ -57,7 +57,7 @@ public final class Peer: Sendable {
     public let eventLoop: any EventLoop
 
     private let channel: any Channel
-    private let loop: NIOLoopBound<PeerLoop>
+    let loop: NIOLoopBound<PeerLoop>
     private let streams: StreamHub
     private let backlog: EventBacklog
     private let connectTimeout: Duration
@@ -91,11 +91,11 @@ public final class Peer: Sendable {
         try configuration.validate()
         var random = SecureRandom()
         let identity = configuration.identity ?? IdentityKeyPair.generate(using: &random)
-        let core: PeerCore
+        let core: NodeCore
         do {
             let endpoint = try SessionEndpoint(
                 identity: identity, configuration: configuration.session, random: SecureRandom())
-            core = PeerCore(endpoint: endpoint, random: SecureRandom())
+            core = NodeCore(peer: PeerCore(endpoint: endpoint, random: SecureRandom()), overlay: nil)
         } catch {
             throw .invalidConfiguration(error.description)
         }
@@ -131,14 +131,14 @@ public final class Peer: Sendable {
     /// port 0, the system picks the UDP port and the listener takes the same number;
     /// if that TCP port is taken, both are tried again on another (up to 16 times).
     private static func bindSockets(
-        _ configuration: PeerConfiguration, _ identity: IdentityKeyPair, _ core: PeerCore,
+        _ configuration: PeerConfiguration, _ identity: IdentityKeyPair, _ core: NodeCore,
         _ eventLoop: any EventLoop, _ group: any EventLoopGroup, _ loop: NIOLoopBound<PeerLoop>
-    ) async throws(PeerError) -> (any Channel, PeerAddress, StreamListener) {
+    ) async throws(PeerError) -> (any Channel, PeerAddress, StreamListener?) {
         let requested = configuration.listenAddress
         var attempts = 0
         while true {
             attempts += 1
-            let bound: (channel: any Channel, driver: NIOLoopBound<CoreDriver<PeerCore>>)
+            let bound: (channel: any Channel, driver: NIOLoopBound<CoreDriver<NodeCore>>)
             do {
                 bound = try await DatagramBinding.bind(
                     core: core, to: SocketAddress(requested), group: eventLoop, options: configuration.datagrams
@@ -152,13 +152,20 @@ public final class Peer: Sendable {
                 throw .bindFailed(address: requested, reason: "the socket has no local address")
             }
             do {
-                let listener = try await StreamListener.bind(
-                    to: SocketAddress(address), identity: identity, configuration: configuration.streams,
-                    eventLoopGroup: group)
+                let listener =
+                    configuration.acceptsStreams
+                    ? try await StreamListener.bind(
+                        to: SocketAddress(address), identity: identity, configuration: configuration.streams,
+                        eventLoopGroup: group) : nil
                 let driver = bound.driver
+                let overlay = configuration.effectiveOverlay
+                let seeds = configuration.seeds
                 try? await eventLoop.submit {
                     loop.value.driver = driver.value
                     loop.value.startReportingMetrics(every: .seconds(1))
+                    if let overlay {
+                        try? loop.value.startOverlay(overlay, identity: identity, at: address, seeds: seeds)
+                    }
                 }.get()
                 return (channel, address, listener)
             } catch {
@@ -200,7 +207,7 @@ public final class Peer: Sendable {
 
     /// The peers this peer has a session with.
     public func connectedPeers() async -> [PeerID] {
-        (try? await onLoop { loop throws(PeerError) in loop.driver?.core.establishedPeers ?? [] }) ?? []
+        (try? await onLoop { loop throws(PeerError) in loop.driver?.core.peer.establishedPeers ?? [] }) ?? []
     }
 
     /// Closes the session with `peer`; its pending requests fail with
@@ -330,7 +337,7 @@ public final class Peer: Sendable {
 
     /// Where the session with `peer` reaches it, if there is one.
     private func sessionAddress(of peer: PeerID) async -> PeerAddress? {
-        try? await onLoop { loop throws(PeerError) in loop.driver?.core.address(of: peer) }
+        try? await onLoop { loop throws(PeerError) in loop.driver?.core.peer.address(of: peer) }
     }
 
     /// A request in datagrams, through the core.
@@ -364,7 +371,7 @@ public final class Peer: Sendable {
     public func drops() async -> DropCounters {
         (try? await onLoop { loop throws(PeerError) in
             loop.reportMetrics()
-            return loop.driver?.core.sessionDrops ?? DropCounters()
+            return loop.driver?.core.peer.sessionDrops ?? DropCounters()
         }) ?? DropCounters()
     }
 
@@ -375,9 +382,14 @@ public final class Peer: Sendable {
 
     /// Closes every session and the socket, fails every waiting call with
     /// ``PeerError/shutDown``, and finishes ``events``. Calling it again does nothing.
-    public func shutdown() async {
+    ///
+    /// - Parameter leavingOverlay: whether to tell the overlay's members that this peer
+    ///   leaves (the default), so that they drop it at once. `false` vanishes silently, as
+    ///   a crashed peer would, and the members find out by failure detection: for tests
+    ///   and benchmarks of just that.
+    public func shutdown(leavingOverlay: Bool = true) async {
         let loop = self.loop
-        try? await eventLoop.submit { loop.value.shutDown() }.get()
+        try? await eventLoop.submit { loop.value.shutDown(leavingOverlay: leavingOverlay) }.get()
         await streams.close()
         try? await channel.close()
     }
@@ -385,7 +397,7 @@ public final class Peer: Sendable {
     // MARK: Helpers
 
     /// Runs `body` on the event loop with the loop-side state.
-    private func onLoop<Result: Sendable>(
+    func onLoop<Result: Sendable>(
         _ body: @escaping @Sendable (PeerLoop) throws(PeerError) -> Result
     ) async throws(PeerError) -> Result {
         let loop = self.loop

@@ -34,6 +34,19 @@ public struct PeerConfiguration: Sendable {
     /// shutdown); `nil` (the default) uses the process-wide `MetricsSystem.factory`.
     public var metricsFactory: (any MetricsFactory)?
 
+    /// The overlay this peer takes part in (membership, routing, gossip), or `nil` (the
+    /// default) for none. Its swarm ID and secret are always the session's
+    /// (``swarmID``, ``swarmSecret``); the ones set in it are ignored.
+    public var overlay: OverlayConfiguration?
+    /// Overlay members to join through at start (their addresses); empty to start a
+    /// swarm, or to join later with ``Peer/join(_:)``. Ignored without ``overlay``.
+    public var seeds: [PeerAddress] = []
+    /// Whether the peer opens its TCP listener at start (the default). Without it the
+    /// peer uses one file descriptor, makes outgoing streams, and refuses incoming
+    /// ones; a ``Swarm`` of thousands of peers turns it off to stay within the
+    /// open-file limit.
+    public var acceptsStreams = true
+
     /// A 32-byte shared secret that makes the swarm private (the Noise psk).
     public var swarmSecret: [UInt8]? {
         get { session.swarmSecret }
@@ -70,10 +83,25 @@ public struct PeerConfiguration: Sendable {
         guard datagrams.socketBufferSize > 0 else {
             throw .invalidConfiguration("datagrams.socketBufferSize must be positive")
         }
+        if let overlay = effectiveOverlay {
+            do {
+                try overlay.validate()
+            } catch {
+                throw .invalidConfiguration("overlay: \(error)")
+            }
+        }
     }
 }
 
 extension PeerConfiguration {
+    /// ``overlay`` with the session's swarm ID and secret.
+    var effectiveOverlay: OverlayConfiguration? {
+        guard var overlay else { return nil }
+        overlay.swarmID = swarmID
+        overlay.swarmSecret = swarmSecret
+        return overlay
+    }
+
     /// The settings of the peer's TCP streams.
     var streams: StreamConfiguration {
         var streams = StreamConfiguration.local

@@ -28,6 +28,18 @@ public enum PeerError: Error, Equatable, Sendable {
     case stream(StreamConnectionError)
     /// The calling task was cancelled before the answer arrived.
     case cancelled
+    /// The call needs an overlay and ``PeerConfiguration/overlay`` is `nil`.
+    case overlayDisabled
+    /// A lookup found no valid record of the peer.
+    case peerNotFound(PeerID)
+    /// The routing layer refused the command.
+    case routing(RoutingError)
+    /// The spreading layer refused the command (payload too large, unknown peer, …).
+    case spreading(SpreadingError)
+    /// An echo request to the peer got no reply in time.
+    case echoTimedOut(PeerID)
+    /// A peer on the way reported the destination unreachable (ICMP-style notice).
+    case unreachable(reporter: PeerID)
 }
 
 extension PeerError: CustomStringConvertible {
@@ -43,6 +55,12 @@ extension PeerError: CustomStringConvertible {
         case .payloadTooLarge(let size, let maximum): "a message of \(size) bytes exceeds the maximum of \(maximum)"
         case .stream(let error): "stream: \(error)"
         case .cancelled: "cancelled"
+        case .overlayDisabled: "this peer has no overlay (PeerConfiguration.overlay is nil)"
+        case .peerNotFound(let peer): "no record of \(peer.shortDescription) was found"
+        case .routing(let error): "routing: \(error)"
+        case .spreading(let error): "spreading: \(error)"
+        case .echoTimedOut(let peer): "no echo reply from \(peer.shortDescription)"
+        case .unreachable(let reporter): "unreachable, reported by \(reporter.shortDescription)"
         }
     }
 }

@@ -14,6 +14,25 @@ extension Peer {
         case datagram(peer: PeerID, payload: [UInt8])
         /// A message sent with ``Peer/sendMessage(_:to:)`` arrived from `peer`, whole and in order.
         case message(peer: PeerID, payload: [UInt8])
+        /// Overlay membership changed: a member joined, was suspected, failed, left or
+        /// came back.
+        case membership(MembershipEvent)
+        /// A message sent with ``Peer/broadcast(_:)`` by `origin` arrived (once per message).
+        case broadcast(origin: PeerID, payload: [UInt8])
+        /// A flooded query from ``Peer/search(_:ttl:)`` arrived; answer it with
+        /// ``Peer/answer(query:payload:)``.
+        case query(id: SpreadingID, origin: PeerID, payload: [UInt8])
+        /// An answer to this peer's query `id` came back from `responder`.
+        case queryHit(id: SpreadingID, responder: PeerID, payload: [UInt8])
+
+        /// Whether the event may be dropped when the reader falls behind: datagrams and
+        /// broadcasts, which their protocols already treat as unreliable.
+        var isDroppable: Bool {
+            switch self {
+            case .datagram, .broadcast: true
+            default: false
+            }
+        }
     }
 
     /// The events of one ``Peer``, in the order they happened; it finishes when the
@@ -43,14 +62,14 @@ extension Peer {
             /// The next event, or `nil` once the peer has shut down.
             public mutating func next() async -> Event? {
                 let event = await base.next()
-                if case .datagram? = event { backlog.consumed() }
+                if event?.isDroppable == true { backlog.consumed() }
                 return event
             }
 
             /// The next event, or `nil` once the peer has shut down.
             public mutating func next(isolation actor: isolated (any Actor)?) async -> Event? {
                 let event = await base.next(isolation: actor)
-                if case .datagram? = event { backlog.consumed() }
+                if event?.isDroppable == true { backlog.consumed() }
                 return event
             }
         }

@@ -20,7 +20,9 @@ final class PeerLoop {
     }
 
     let eventLoop: any EventLoop
-    var driver: CoreDriver<PeerCore>?
+    var driver: CoreDriver<NodeCore>?
+    var lookups: [LookupID: CheckedContinuation<Result<LookupResult, PeerError>, Never>] = [:]
+    var echoes: [UInt32: CheckedContinuation<Result<Duration, PeerError>, Never>] = [:]
     var requests: [RequestID: CheckedContinuation<Result<[UInt8], PeerError>, Never>] = [:]
     var connects: [UInt64: ConnectWaiter] = [:]
     var handlers: [String: Handler] = [:]
@@ -47,7 +49,24 @@ final class PeerLoop {
     func perform<Result>(_ body: (inout PeerCore, Instant) throws(PeerError) -> Result) throws(PeerError) -> Result {
         guard !isShutDown, let driver else { throw .shutDown }
         do {
-            return try driver.perform { core, now in try body(&core, now) }
+            return try driver.perform { core, now in try body(&core.peer, now) }
+        } catch let error as PeerError {
+            throw error
+        } catch {
+            preconditionFailure("body throws only PeerError")
+        }
+    }
+
+    /// Runs `body` with the overlay and sends what it queued.
+    /// - Throws: ``PeerError/shutDown`` after shutdown, ``PeerError/overlayDisabled``
+    ///   without an overlay, or what `body` throws.
+    func performOverlay<Result>(_ body: (inout OverlayCore, Instant) throws(PeerError) -> Result) throws(PeerError)
+        -> Result
+    {
+        guard !isShutDown, let driver else { throw .shutDown }
+        guard driver.core.overlay != nil else { throw .overlayDisabled }
+        do {
+            return try driver.perform { core, now in try body(&core.overlay!, now) }
         } catch let error as PeerError {
             throw error
         } catch {
@@ -56,6 +75,88 @@ final class PeerLoop {
     }
 
     // MARK: Core events
+
+    func handle(_ event: NodeCore.Event) {
+        switch event {
+        case .peer(let event): handle(event)
+        case .overlay(let event): handle(event)
+        }
+    }
+
+    func handle(_ event: OverlayEvent) {
+        switch event {
+        case .membership(let event):
+            events.yield(.membership(event))
+        case .routing(.lookupFinished(let id, let result)):
+            lookups.removeValue(forKey: id)?.resume(returning: .success(result))
+        case .spreading(.delivered(_, let origin, _, let payload)):
+            if backlog.admit() { events.yield(.broadcast(origin: origin, payload: payload)) }
+        case .spreading(.query(let id, let origin, _, let payload)):
+            events.yield(.query(id: id, origin: origin, payload: payload))
+        case .spreading(.queryHit(let id, let responder, _, let payload)):
+            events.yield(.queryHit(id: id, responder: responder, payload: payload))
+        case .spreading(.echoReply(_, let identifier, let rtt)):
+            echoes.removeValue(forKey: identifier)?.resume(returning: .success(rtt))
+        case .spreading(.echoTimedOut(let peer, let identifier)):
+            echoes.removeValue(forKey: identifier)?.resume(returning: .failure(.echoTimedOut(peer)))
+        case .spreading(.notice):
+            // Notices concern floods this peer started; the statistics count them.
+            break
+        }
+    }
+
+    // MARK: Overlay calls
+
+    /// Installs the overlay, now that the socket's address is known, and joins `seeds`.
+    func startOverlay(
+        _ configuration: OverlayConfiguration, identity: IdentityKeyPair, at address: PeerAddress,
+        seeds: [PeerAddress]
+    ) throws(PeerError) {
+        guard !isShutDown, let driver else { throw .shutDown }
+        let wallNow = SystemClock.wallNow()
+        let now = SystemClock.monotonicNow()
+        let overlay: OverlayCore
+        do {
+            overlay = try OverlayCore(
+                identity: identity, address: address, configuration: configuration,
+                wallClockAtZero: UnixTime(seconds: wallNow.seconds &- UInt64((now - .zero).components.seconds)),
+                random: SecureRandom(), now: now)
+        } catch {
+            throw .invalidConfiguration("overlay: \(error)")
+        }
+        driver.perform { core, now in
+            core.overlay = overlay
+            if !seeds.isEmpty { core.overlay?.join(seeds, now: now) }
+        }
+    }
+
+    /// Starts a lookup with `start` and registers its caller.
+    func lookup(
+        _ start: (inout OverlayCore, Instant) throws(PeerError) -> LookupID,
+        continuation: CheckedContinuation<Result<LookupResult, PeerError>, Never>
+    ) {
+        do {
+            lookups[try performOverlay(start)] = continuation
+        } catch {
+            continuation.resume(returning: .failure(error))
+        }
+    }
+
+    /// Sends an echo request to `peer` and registers its caller.
+    func echo(_ peer: PeerID, continuation: CheckedContinuation<Result<Duration, PeerError>, Never>) {
+        do {
+            let identifier = try performOverlay { overlay, now throws(PeerError) in
+                do throws(SpreadingError) {
+                    return try overlay.sendEcho(to: peer, now: now)
+                } catch {
+                    throw .spreading(error)
+                }
+            }
+            echoes[identifier] = continuation
+        } catch {
+            continuation.resume(returning: .failure(error))
+        }
+    }
 
     func handle(_ event: PeerEvent) {
         switch event {
@@ -88,7 +189,7 @@ final class PeerLoop {
         to address: PeerAddress, expecting expected: PeerID?, timeout: Duration,
         continuation: CheckedContinuation<Result<PeerID, PeerError>, Never>
     ) {
-        if let expected, driver?.core.isEstablished(with: expected) == true {
+        if let expected, driver?.core.peer.isEstablished(with: expected) == true {
             return continuation.resume(returning: .success(expected))
         }
         do {
@@ -183,22 +284,28 @@ final class PeerLoop {
 
     /// Adds what the core dropped since the last report to the metrics.
     func reportMetrics() {
-        if let core = driver?.core { metrics.report(core) }
+        if let core = driver?.core { metrics.report(core.peer) }
     }
 
     // MARK: Shutdown
 
     /// Closes every session, fails every waiting caller, and finishes the events.
-    func shutDown() {
+    func shutDown(leavingOverlay: Bool = true) {
         guard !isShutDown else { return }
         // Waiting callers learn of the shutdown itself, not of its effects (closing a
         // session fails its requests as unreachable).
         for token in connects.keys { finishConnect(token, .failure(.shutDown)) }
         for (_, continuation) in requests { continuation.resume(returning: .failure(.shutDown)) }
         requests.removeAll()
+        for (_, continuation) in lookups { continuation.resume(returning: .failure(.shutDown)) }
+        lookups.removeAll()
+        for (_, continuation) in echoes { continuation.resume(returning: .failure(.shutDown)) }
+        echoes.removeAll()
         handlers.removeAll()
-        driver?.perform { core, _ in
-            for peer in core.establishedPeers { core.close(peer) }
+        driver?.perform { core, now in
+            // Members learn of a graceful leave at once instead of by failure detection.
+            if leavingOverlay { core.overlay?.leave(now: now) }
+            for peer in core.peer.establishedPeers { core.peer.close(peer) }
         }
         metricsReporter?.cancel()
         reportMetrics()

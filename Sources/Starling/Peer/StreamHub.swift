@@ -29,7 +29,8 @@ actor StreamHub {
     let identity: IdentityKeyPair
     let configuration: StreamConfiguration
     let group: any EventLoopGroup
-    let listener: StreamListener
+    /// The listener, or nil when the peer does not accept streams.
+    let listener: StreamListener?
     let events: AsyncStream<Peer.Event>.Continuation
     let lookup: @Sendable (String) async -> Handler?
 
@@ -46,7 +47,7 @@ actor StreamHub {
 
     init(
         identity: IdentityKeyPair, configuration: StreamConfiguration, group: any EventLoopGroup,
-        listener: StreamListener, events: AsyncStream<Peer.Event>.Continuation,
+        listener: StreamListener?, events: AsyncStream<Peer.Event>.Continuation,
         lookup: @escaping @Sendable (String) async -> Handler?
     ) {
         self.identity = identity
@@ -61,7 +62,7 @@ actor StreamHub {
 
     /// Starts taking the listener's connections.
     func start() {
-        let connections = listener.connections
+        guard let connections = listener?.connections else { return }
         acceptor = Task {
             for await connection in connections { self.adopt(connection) }
         }
@@ -244,7 +245,7 @@ actor StreamHub {
         guard !isClosed else { return }
         isClosed = true
         acceptor?.cancel()
-        await listener.close()
+        await listener?.close()
         for id in waiting.keys { finish(id, .failure(.shutDown)) }
         for connection in open.values { await connection.close() }
         for reader in readers.values { await reader.value }

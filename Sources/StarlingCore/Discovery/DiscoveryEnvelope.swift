@@ -1,5 +1,3 @@
-internal import CSodium
-
 /// Wraps discovery payloads in datagrams: in the clear for an open swarm, sealed with
 /// XChaCha20-Poly1305 under the swarm's discovery key for a private one.
 ///
@@ -12,41 +10,24 @@ internal import CSodium
 /// - Warning: the envelope holds the discovery key; it is immutable and safe to share.
 public struct DiscoveryEnvelope: Sendable {
     /// The discovery key of a private swarm, nil for an open one.
-    let key: CipherKey?
+    let key: SwarmSealKey?
 
     /// Creates the envelope of a swarm.
     /// - Parameters:
     ///   - swarmID: the 32-byte swarm ID.
     ///   - swarmSecret: the 32-byte secret, or nil for an open swarm.
     public init(swarmID: [UInt8], swarmSecret: [UInt8]?) {
-        key = swarmSecret.map { Self.deriveKey(swarmID: swarmID, swarmSecret: $0) }
+        key = swarmSecret.map {
+            SwarmSealKey(swarmID: swarmID, swarmSecret: $0, domain: DiscoveryConstants.keyDomain)
+        }
     }
 
     /// Whether messages are sealed.
     public var isSealed: Bool { key != nil }
 
-    /// `BLAKE2b-256(key: secret, message: keyDomain ‖ swarmID)`: the discovery key.
-    /// - Parameters:
-    ///   - swarmID: the swarm ID.
-    ///   - swarmSecret: the swarm secret (16 to 64 bytes; Starling uses 32).
-    /// - Returns: the key.
-    static func deriveKey(swarmID: [UInt8], swarmSecret: [UInt8]) -> CipherKey {
-        var bytes = deriveKeyBytes(swarmID: swarmID, swarmSecret: swarmSecret)
-        defer { CipherKey.wipe(&bytes) }
-        // 32 bytes always make a key.
-        return CipherKey(bytes)!
-    }
-
-    /// The raw derived key bytes, for the key derivation and its tests.
+    /// The raw derived key bytes, for the key derivation's tests.
     static func deriveKeyBytes(swarmID: [UInt8], swarmSecret: [UInt8]) -> [UInt8] {
-        Sodium.ensureReady()
-        let message = DiscoveryConstants.keyDomain + swarmID
-        var out = [UInt8](repeating: 0, count: DiscoveryConstants.keySize)
-        _ = swarmSecret.withUnsafeBufferPointer { secret in
-            crypto_generichash(
-                &out, DiscoveryConstants.keySize, message, UInt64(message.count), secret.baseAddress, secret.count)
-        }
-        return out
+        SwarmSealKey.deriveBytes(swarmID: swarmID, swarmSecret: swarmSecret, domain: DiscoveryConstants.keyDomain)
     }
 
     /// Encodes `message` as a whole datagram.
@@ -68,16 +49,12 @@ public struct DiscoveryEnvelope: Sendable {
         }
         writer.write(DiscoveryConstants.modeSealed)
         let prefix = writer.bytes
-        var nonce: [UInt8] = []
-        nonce.reserveCapacity(DiscoveryConstants.nonceSize)
-        for _ in 0..<(DiscoveryConstants.nonceSize / 8) {
-            withUnsafeBytes(of: generator.next()) { nonce.append(contentsOf: $0) }
-        }
+        let nonce = SwarmSealKey.makeNonce(using: &generator)
         var plain = ByteWriter()
         plain.write(sentAt.seconds)
         message.encodePayload(into: &plain)
         writer.write(bytes: nonce)
-        writer.write(bytes: Self.seal(key: key, nonce: nonce, ad: prefix, plaintext: plain.bytes))
+        writer.write(bytes: key.seal(nonce: nonce, ad: prefix, plaintext: plain.bytes))
         return writer.bytes
     }
 
@@ -108,7 +85,7 @@ public struct DiscoveryEnvelope: Sendable {
         guard let key else { return (try Self.payload(type: header.type, from: &reader), nil) }
         let prefix = Array(bytes[0..<DiscoveryConstants.prefixSize])
         guard let nonce = try? reader.readBytes(DiscoveryConstants.nonceSize) else { throw .malformed }
-        guard let plain = Self.open(key: key, nonce: Array(nonce), ad: prefix, ciphertext: Array(reader.readRest()))
+        guard let plain = key.open(nonce: Array(nonce), ad: prefix, ciphertext: Array(reader.readRest()))
         else { throw .unauthentic }
         var inner = ByteReader(plain)
         guard let seconds = try? inner.readUInt64() else { throw .malformed }
@@ -124,32 +101,5 @@ public struct DiscoveryEnvelope: Sendable {
         } catch {
             throw .malformed
         }
-    }
-
-    /// XChaCha20-Poly1305 (IETF) encryption: ciphertext then tag.
-    static func seal(key: CipherKey, nonce: [UInt8], ad: [UInt8], plaintext: [UInt8]) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: plaintext.count + DiscoveryConstants.tagSize)
-        var written: UInt64 = 0
-        key.withUnsafeBytes { keyBytes in
-            _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
-                &output, &written, plaintext, UInt64(plaintext.count), ad, UInt64(ad.count), nil, nonce,
-                keyBytes.assumingMemoryBound(to: UInt8.self))
-        }
-        return output
-    }
-
-    /// XChaCha20-Poly1305 (IETF) decryption, or nil when authentication fails.
-    static func open(key: CipherKey, nonce: [UInt8], ad: [UInt8], ciphertext: [UInt8]) -> [UInt8]? {
-        guard ciphertext.count >= DiscoveryConstants.tagSize, nonce.count == DiscoveryConstants.nonceSize else {
-            return nil
-        }
-        var output = [UInt8](repeating: 0, count: ciphertext.count - DiscoveryConstants.tagSize)
-        var produced: UInt64 = 0
-        let status = key.withUnsafeBytes { keyBytes in
-            crypto_aead_xchacha20poly1305_ietf_decrypt(
-                &output, &produced, nil, ciphertext, UInt64(ciphertext.count), ad, UInt64(ad.count), nonce,
-                keyBytes.assumingMemoryBound(to: UInt8.self))
-        }
-        return status == 0 ? output : nil
     }
 }

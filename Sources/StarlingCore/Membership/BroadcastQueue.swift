@@ -76,6 +76,9 @@ struct BroadcastQueue: Sendable {
             }
             // `removals` is in descending order, so earlier removals keep later indices valid.
             for removal in removals { buckets[bucketIndex].remove(at: removal) }
+            // An emptied bucket gives its storage back: after a burst of joins, each of
+            // hundreds of peers would otherwise keep a dozen buckets' worth of capacity.
+            if buckets[bucketIndex].isEmpty { buckets[bucketIndex] = [] }
             bucketIndex += 1
         }
         for (entry, sends) in chosen {

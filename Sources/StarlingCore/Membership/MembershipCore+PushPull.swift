@@ -46,6 +46,7 @@ extension MembershipCore {
         suspicions = [:]
         pendingJoin = nil
         nextProbeAt = nil
+        nextGossipAt = nil
         nextPushPullAt = nil
         nextReconnectAt = nil
     }

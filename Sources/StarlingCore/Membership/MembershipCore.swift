@@ -10,8 +10,9 @@ internal import DequeModule
 /// target that stays silent is *suspected*. A suspicion becomes a *failure* after a
 /// timeout that starts at its maximum and shrinks with each independent confirmation,
 /// unless the member refutes it by raising its incarnation. State changes spread by
-/// piggybacking on pings and acks; joins and periodic anti-entropy use push-pull full
-/// state exchanges. See ``MembershipMessage`` for the bytes.
+/// piggybacking on pings and acks and, every gossip interval while any are queued, in
+/// gossip messages to a few random members; joins and periodic anti-entropy use
+/// push-pull full state exchanges. See ``MembershipMessage`` for the bytes.
 ///
 /// ### Driving
 /// - Getters: ``localID``, ``incarnation``, ``localHealth``, ``member(_:)``,
@@ -61,6 +62,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var pendingJoin: PendingJoin?
     var nextSequence: UInt32 = 0
     var nextProbeAt: Instant?
+    var nextGossipAt: Instant?
     var nextPushPullAt: Instant?
     var nextReconnectAt: Instant?
     var latestNow = Instant.zero
@@ -142,7 +144,8 @@ public struct MembershipCore: ProtocolCore, Sendable {
     }
 
     /// Carries out everything due at `now`: relays' nacks, indirect probes, probe
-    /// failures, new probes, suspicion timeouts, push-pulls, reconnects and join retries.
+    /// failures, new probes, suspicion timeouts, gossip rounds, push-pulls, reconnects
+    /// and join retries.
     public mutating func handleTimeout(now: Instant) {
         let now = advance(now)
         guard !hasLeft else { return }
@@ -151,6 +154,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
         if let probe, probe.endAt <= now { finishFailedProbe(now: now) }
         if let at = nextProbeAt, at <= now { startProbe(now: now) }
         expireSuspicions(now: now)
+        if let at = nextGossipAt, at <= now { gossipTick(now: now) }
         if let at = nextPushPullAt, at <= now { pushPullTick(now: now) }
         if let at = nextReconnectAt, at <= now { reconnectTick(now: now) }
         if let join = pendingJoin, join.retryAt <= now { retryJoin(now: now) }
@@ -183,6 +187,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
             case .probeEnd: consider(probe?.endAt)
             case .relayNack: for relay in relays.values { consider(relay.nackAt) }
             case .suspicion: for suspicion in suspicions.values { consider(suspicion.deadline) }
+            case .gossip: consider(nextGossipAt)
             case .pushPull: consider(nextPushPullAt)
             case .reconnect: consider(nextReconnectAt)
             case .joinRetry: consider(pendingJoin?.retryAt)
@@ -203,6 +208,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
             started = true
             // Random phases keep peers that start together from probing in lockstep.
             nextProbeAt = latestNow + randomFraction(of: configuration.probeInterval)
+            nextGossipAt = latestNow + randomFraction(of: configuration.gossipInterval)
             nextPushPullAt = latestNow + randomFraction(of: pushPullInterval)
             nextReconnectAt = latestNow + randomFraction(of: configuration.reconnectInterval)
         }
@@ -264,6 +270,27 @@ public struct MembershipCore: ProtocolCore, Sendable {
             handlePushPull(replyRequested: replyRequested, records: records, source: source, now: now)
         case .gossip(_, let updates):
             apply(updates, now: now)
+        }
+    }
+
+    /// Sends queued updates to ``MembershipConfiguration/gossipNodes`` random live
+    /// members, each its own take of the queue (memberlist `gossip`), and arms the next
+    /// round. Sends nothing while the queue is empty. Call when
+    /// ``MembershipTimer/gossip`` fires.
+    mutating func gossipTick(now: Instant) {
+        nextGossipAt = now + configuration.gossipInterval
+        guard broadcasts.count > 0 else { return }
+        var candidates = order.filter { table[$0]?.state.isLive ?? false }
+        let budget = configuration.maxMessageSize - MembershipMessage.gossipHeaderSize
+        var sent = 0
+        while sent < configuration.gossipNodes, !candidates.isEmpty {
+            let id = candidates.swapRemoveRandom(using: &random)
+            guard let address = table[id]?.address else { continue }
+            let updates = piggyback(budget: budget)
+            // Earlier takes used up every update's retransmits.
+            guard !updates.isEmpty else { return }
+            send(.gossip(sender: localID, updates: updates), to: address)
+            sent += 1
         }
     }
 

@@ -11,6 +11,8 @@ enum MembershipTimer: CaseIterable, Sendable {
     case relayNack
     /// When a suspected member is declared failed.
     case suspicion
+    /// When to send queued updates to random live members (every gossip interval).
+    case gossip
     /// When to exchange full state with a random member.
     case pushPull
     /// When to try a push-pull with a random failed member.

@@ -48,6 +48,10 @@ public struct RoutingConfiguration: Sendable, Equatable {
     public var maximumProviderRecords: Int
     /// The most provider records stored per service; the rest are refused.
     public var maximumProvidersPerService: Int
+    /// The largest reply this peer sends, in encoded bytes; longer replies lose their
+    /// farthest contacts, then provider records, until they fit. The default fits one
+    /// overlay datagram (``OverlayConstants/maximumMessageSize``).
+    public var maximumReplySize = OverlayConstants.maximumMessageSize
 
     /// Defaults for a LAN or a well-connected data centre; the paper's values where it
     /// gives one.
@@ -71,7 +75,8 @@ public struct RoutingConfiguration: Sendable, Equatable {
     /// Peers on one host (loopback): answers arrive at once.
     public static let local: RoutingConfiguration = {
         var configuration = lan
-        configuration.requestTimeout = .milliseconds(200)  // loopback RTTs are microseconds
+        // Loopback RTTs are microseconds, but hundreds of peers share a few threads.
+        configuration.requestTimeout = .milliseconds(500)
         configuration.lookupTimeout = .seconds(5)  // no lookup should ever need more
         return configuration
     }()

@@ -56,7 +56,32 @@ extension RoutingCore {
         case .pong, .nodes, .value, .providers, .addProviderAck:
             return
         }
-        enqueue(RoutingMessage(requestID: request.requestID, sender: localID, body: reply), to: sender.address)
+        enqueue(
+            RoutingMessage(requestID: request.requestID, sender: localID, body: fitted(reply)), to: sender.address)
+    }
+
+    /// `reply` trimmed to ``RoutingConfiguration/maximumReplySize`` encoded bytes: the
+    /// farthest contacts go first, then the last provider records. The asker still
+    /// progresses, a little slower, on what is left.
+    func fitted(_ reply: RoutingMessage.Body) -> RoutingMessage.Body {
+        var reply = reply
+        for _ in 0..<(RoutingConstants.maximumContactsPerMessage + RoutingConstants.maximumProvidersPerMessage) {
+            let message = RoutingMessage(requestID: 0, sender: localID, body: reply)
+            guard let size = try? message.encode().count, size > configuration.maximumReplySize else { break }
+            switch reply {
+            case .value(let record, let closer) where !closer.isEmpty:
+                reply = .value(record: record, closer: closer.dropLast())
+            case .providers(let records, let closer) where !closer.isEmpty:
+                reply = .providers(records: records, closer: closer.dropLast())
+            case .providers(let records, let closer) where !records.isEmpty:
+                reply = .providers(records: records.dropLast(), closer: closer)
+            case .nodes(let contacts) where !contacts.isEmpty:
+                reply = .nodes(contacts.dropLast())
+            default:
+                return reply
+            }
+        }
+        return reply
     }
 
     /// Verifies and stores a provider record.

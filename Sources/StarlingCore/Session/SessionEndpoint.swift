@@ -258,7 +258,7 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
             } catch {
                 drop(.malformed)
             }
-        case .peerRecord, .beacon, .whoHas, .iHave:
+        case .peerRecord, .beacon, .whoHas, .iHave, .overlay:
             drop(.unknownType)
         }
     }

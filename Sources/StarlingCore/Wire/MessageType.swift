@@ -18,4 +18,6 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case whoHas = 0x07
     /// A LAN discovery answer passing on the wanted peer's record (``DiscoveryMessage/iHave(_:)``).
     case iHave = 0x08
+    /// A membership, routing or spreading message of the overlay (``OverlayEnvelope``).
+    case overlay = 0x09
 }

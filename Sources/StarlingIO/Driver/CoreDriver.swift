@@ -45,6 +45,7 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
     /// The time read at the first datagram of the current read batch, shared by the rest
     /// of the batch (they were all read by one system call or a few in a row).
     private var readBatchNow: Instant?
+    private var loss: InjectedLoss.Decider?
     private var transmit: [UInt8] = []
     private var timer: Scheduled<Void>?
     private var armedDeadline: Instant?
@@ -64,7 +65,9 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
     static var maximumSegmentedBytes: Int { 65_507 }
     /// The arena's starting capacity, and the size above which it is replaced by a fresh
     /// one of this size rather than kept (a burst should not pin its memory for good).
-    static var arenaCapacity: Int { 64 * 1024 }
+    /// Small, because a swarm runs hundreds of drivers that mostly send a datagram at a
+    /// time; a busy driver grows its arena once and keeps it up to the retain limit.
+    static var arenaCapacity: Int { 2 * 1024 }
     static var arenaRetainLimit: Int { 4 * 1024 * 1024 }
 
     /// Creates a driver for `core`.
@@ -72,17 +75,21 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
     ///   - core: the protocol core to run.
     ///   - useSegmentationOffload: send runs of equal-size datagrams with UDP GSO; turn
     ///     on only where `System.supportsUDPSegmentationOffload` is true.
+    ///   - injectedLoss: received datagrams to drop on purpose, or `nil`.
     ///   - onEvent: receives the core's events, on the event loop.
-    public init(core: Core, useSegmentationOffload: Bool = false, onEvent: @escaping (Core.Event) -> Void) {
+    public init(
+        core: Core, useSegmentationOffload: Bool = false, injectedLoss: InjectedLoss? = nil,
+        onEvent: @escaping (Core.Event) -> Void
+    ) {
         self.core = core
         self.useSegmentationOffload = useSegmentationOffload
+        self.loss = injectedLoss.map(InjectedLoss.Decider.init)
         self.onEvent = onEvent
-        transmit.reserveCapacity(2048)
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        // The arena is taken at the first send: an idle peer of a large swarm holds none.
         self.context = context
-        arena = context.channel.allocator.buffer(capacity: Self.arenaCapacity)
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
@@ -94,6 +101,10 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         guard let source = PeerAddress(envelope.remoteAddress) else { return }
+        if loss?.drops() == true {
+            statistics.injectedDrops += 1
+            return
+        }
         let now = readBatchNow ?? SystemClock.monotonicNow()
         readBatchNow = now
         envelope.data.withUnsafeReadableBytes { bytes in
@@ -145,6 +156,7 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
         }
         queued.removeAll(keepingCapacity: true)
         while let destination = core.pollTransmit(now: now, into: &transmit) {
+            if arena.capacity == 0 { arena = context.channel.allocator.buffer(capacity: Self.arenaCapacity) }
             queued.append((destination, arena.writerIndex, transmit.count))
             arena.writeBytes(transmit)
         }

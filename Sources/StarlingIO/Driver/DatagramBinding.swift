@@ -32,6 +32,9 @@ public struct DatagramOptions: Sendable {
     /// receive buffers and caps ``vectorReadCount`` at 8, so small datagrams from many
     /// senders cost more system calls (Linux only, checked at bind).
     public var receiveOffload: Bool
+    /// Received datagrams dropped on purpose before the core sees them, to test
+    /// protocols under loss on a machine without `netem`; `nil` (the default) drops none.
+    public var injectedLoss: InjectedLoss?
 
     /// Defaults: 64-datagram vector reads, one per wake-up, 4 MiB buffers, GSO where the
     /// kernel has it, no GRO.
@@ -98,7 +101,8 @@ public enum DatagramBinding {
         }
         let channel = try await bootstrap.channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                let driver = CoreDriver(core: core, useSegmentationOffload: gso, onEvent: onEvent)
+                let driver = CoreDriver(
+                    core: core, useSegmentationOffload: gso, injectedLoss: options.injectedLoss, onEvent: onEvent)
                 try channel.pipeline.syncOperations.addHandler(driver)
             }
         }.bind(to: address).get()

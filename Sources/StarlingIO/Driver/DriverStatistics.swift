@@ -18,6 +18,8 @@ public struct DriverStatistics: Sendable, Equatable {
     public var datagramsReceived = 0
     /// Reads in which the kernel had joined several datagrams (GRO) that the driver split.
     public var coalescedReads = 0
+    /// Received datagrams dropped by ``DatagramOptions/injectedLoss``.
+    public var injectedDrops = 0
 
     /// Creates zero counts.
     public init() {}
@@ -31,6 +33,7 @@ public struct DriverStatistics: Sendable, Equatable {
         difference.segmentedDatagrams -= earlier.segmentedDatagrams
         difference.datagramsReceived -= earlier.datagramsReceived
         difference.coalescedReads -= earlier.coalescedReads
+        difference.injectedDrops -= earlier.injectedDrops
         difference.segmentationOffloadFailures -= earlier.segmentationOffloadFailures
         return difference
     }
@@ -44,6 +47,7 @@ public struct DriverStatistics: Sendable, Equatable {
         sum.segmentedDatagrams += rhs.segmentedDatagrams
         sum.datagramsReceived += rhs.datagramsReceived
         sum.coalescedReads += rhs.coalescedReads
+        sum.injectedDrops += rhs.injectedDrops
         sum.segmentationOffloadFailures += rhs.segmentationOffloadFailures
         return sum
     }

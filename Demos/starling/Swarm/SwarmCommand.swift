@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import Starling
+import StarlingCore
+import StarlingIO
+
+/// `starling swarm`: launches a swarm of peers on loopback and shows it living.
+struct SwarmCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swarm",
+        abstract: "Launch a swarm of overlay peers on loopback and watch it converge.",
+        discussion: """
+            Starts --peers peers in this process (or spread over --processes processes) on \
+            127.0.0.1, joins them through the first one, and shows a live view: peers up, \
+            membership convergence, overlay messages per second, echo round trips, suspected \
+            and failed members. After convergence every peer looks up a few others through the \
+            routing table and opens sessions to some of its neighbours. All traffic stays on \
+            loopback; nothing is multicast or broadcast.
+            """
+    )
+
+    @Option(help: "Peers in the whole swarm (1 to 20,000).")
+    var peers = 50
+
+    @Option(help: "Seconds to run after the launch (1 to 3,600).")
+    var duration: Double = 20
+
+    @Option(help: "Chance from 0 to 0.5 that a peer drops a datagram it receives, e.g. 0.05.")
+    var loss = 0.0
+
+    @Option(help: "Seed of the injected loss and of the demo's random choices (default: random).")
+    var seed: UInt64?
+
+    @Option(help: "Child processes to spread the swarm over, this one included (1 to 32).")
+    var processes = 1
+
+    @Option(help: "Write an SVG drawing of the overlay (peers as nodes, sessions as edges) here.")
+    var graph: String?
+
+    @Flag(help: "Print one JSON object at the end instead of the summary.")
+    var json = false
+
+    @Option(help: .hidden)
+    var join: String?
+
+    @Option(help: .hidden)
+    var total: Int?
+
+    func validate() throws {
+        guard (1...20_000).contains(peers) else { throw ValidationError("--peers must be 1 to 20,000, not \(peers)") }
+        guard (1...3_600).contains(duration) else {
+            throw ValidationError("--duration must be 1 to 3,600 seconds, not \(duration)")
+        }
+        guard (0...0.5).contains(loss) else { throw ValidationError("--loss must be from 0 to 0.5, not \(loss)") }
+        guard (1...32).contains(processes), processes <= peers else {
+            throw ValidationError("--processes must be 1 to 32 and at most --peers, not \(processes)")
+        }
+        if let graph, !graph.hasSuffix(".svg") { throw ValidationError("--graph must name an .svg file, not \(graph)") }
+        if let join { _ = try PeerCommand.address(join, option: "--join") }
+        if let total, total < peers { throw ValidationError("--total must be at least --peers") }
+    }
+
+    func run() async throws {
+        let seed = self.seed ?? UInt64.random(in: 0...UInt64.max)
+        let run = SwarmRun(
+            localPeers: join == nil ? peers - (processes - 1) * (peers / processes) : peers,
+            totalPeers: total ?? peers, duration: duration, loss: loss, seed: seed,
+            seeds: try join.map { [try PeerCommand.address($0, option: "--join")] } ?? [],
+            quiet: json || join != nil)
+        let outcome: SwarmOutcome
+        do {
+            outcome = try await run.run(children: join == nil ? processes - 1 : 0, childPeers: peers / processes)
+        } catch let error as SwarmError {
+            printError("starling swarm: \(error)")
+            throw ExitCode(2)
+        }
+        if let graph {
+            do {
+                try outcome.graph.svg().write(toFile: graph, atomically: true, encoding: .utf8)
+                if !json {
+                    print(
+                        "graph written to \(graph) (\(outcome.graph.nodes.count) peers, \(outcome.graph.edges.count) sessions)"
+                    )
+                }
+            } catch {
+                printError("cannot write \(graph): \(error)")
+                throw ExitCode.failure
+            }
+        }
+        if json {
+            print(outcome.json)
+        } else if join == nil {
+            print(outcome.summary)
+        }
+        flushOutput()
+        if !outcome.succeeded { throw ExitCode.failure }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Starling
+import StarlingIO
+
+/// What `starling swarm` measured.
+struct SwarmOutcome {
+    let peers: Int
+    let processes: Int
+    let convergedAfter: Double?
+    let convergence: Double
+    let lookupsOK: Int
+    let lookupsTotal: Int
+    let rssBytes: Int
+    let messagesSent: Int
+    let rtt: LatencySummary?
+    let suspected: Int
+    let failed: Int
+    let broadcastsSent: Int
+    let broadcastsDelivered: Int
+    let sessions: Int
+    let childrenFailed: Int
+    let duration: Double
+    let loss: Double
+    let seed: UInt64
+    let graph: SwarmGraph
+
+    /// Converged, every lookup answered, and every child process reported.
+    var succeeded: Bool { convergedAfter != nil && lookupsOK == lookupsTotal && childrenFailed == 0 }
+
+    /// The human summary.
+    var summary: String {
+        let converged = convergedAfter.map { "converged after \(format($0)) s" } ?? "did NOT converge"
+        let rttText = rtt.map { "p50 \(format($0.p50)) µs, p99 \(format($0.p99)) µs (\($0.samples) echoes)" } ?? "none"
+        return """
+            swarm of \(peers) peers in \(processes) process\(processes == 1 ? "" : "es"): \(converged) \
+            (\(format(100 * convergence)) % of membership views complete at the end)
+              lookups:     \(lookupsOK)/\(lookupsTotal) found the peer's signed record
+              broadcasts:  \(broadcastsSent) sent, \(broadcastsDelivered) deliveries
+              echo RTT:    \(rttText)
+              sessions:    \(sessions) between peers of this process
+              suspected:   \(suspected), failed: \(failed) (membership views at the end)
+              memory:      \(rssBytes / 1_048_576) MiB resident\(loss > 0 ? "\n  loss:        \(format(100 * loss)) % injected" : "")
+            """
+    }
+
+    /// The JSON object of `--json`.
+    var json: String {
+        var object: [String: Any] = [
+            "peers": peers, "processes": processes, "convergence": convergence, "lookups_ok": lookupsOK,
+            "lookups_total": lookupsTotal, "rss_bytes": rssBytes, "messages_sent": messagesSent,
+            "suspected": suspected, "failed": failed, "broadcasts_sent": broadcastsSent,
+            "broadcasts_delivered": broadcastsDelivered, "sessions": sessions, "duration_s": duration,
+            "loss": loss, "seed": seed, "succeeded": succeeded,
+        ]
+        object["converged_after_s"] = convergedAfter ?? NSNull()
+        object["rtt_p50_us"] = rtt?.p50 ?? NSNull()
+        object["rtt_p99_us"] = rtt?.p99 ?? NSNull()
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private func format(_ value: Double) -> String {
+        String(format: value >= 100 ? "%.0f" : "%.2f", value)
+    }
+}

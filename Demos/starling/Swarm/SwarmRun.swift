@@ -1,0 +1,266 @@
+import Foundation
+import Starling
+import StarlingCore
+import StarlingIO
+import StarlingSim
+import Synchronization
+
+/// One run of `starling swarm`: launch, watch, exercise, summarise, shut down.
+struct SwarmRun {
+    let localPeers: Int
+    let totalPeers: Int
+    let duration: Double
+    let loss: Double
+    let seed: UInt64
+    let seeds: [PeerAddress]
+    let quiet: Bool
+
+    /// Runs the swarm and, with `children`, that many child processes of `childPeers`
+    /// peers each that join it.
+    func run(children: Int, childPeers: Int) async throws -> SwarmOutcome {
+        var configuration = Swarm.Configuration(peers: localPeers)
+        configuration.seeds = seeds
+        configuration.injectedLoss = loss
+        configuration.lossSeed = seed
+        let view = LaunchView(quiet: quiet)
+        let firstJoin = Mutex<ContinuousClock.Instant?>(nil)
+        let swarm = try await Swarm.launch(configuration) { done, total in
+            firstJoin.withLock { if $0 == nil { $0 = .now } }
+            view.show(done: done, total: total)
+        }
+        let start = firstJoin.withLock { $0 } ?? .now
+        let childRuns = try (0..<children).map { index in
+            try ChildSwarm(
+                peers: childPeers, total: totalPeers, duration: duration, loss: loss,
+                seed: seed &+ UInt64(index + 1) << 32,
+                join: swarm.peers[0].address)
+        }
+        let total = totalPeers
+        let convergence = Task { () -> Double? in
+            await swarm.counters.wait { $0.isConverged(members: total) }
+            guard swarm.counters.counts.isConverged(members: total) else { return nil }
+            return (ContinuousClock.now - start).seconds
+        }
+        var activity = SwarmActivity(swarm: swarm, seed: seed)
+        var live = quiet ? nil : SwarmView()
+        let end = ContinuousClock.now + .seconds(duration)
+        var previousSent = 0
+        var previousAt = ContinuousClock.now
+        while ContinuousClock.now < end {
+            try? await Task.sleep(for: .seconds(1))
+            let statuses = await swarm.statuses().compactMap { $0 }
+            let sent = statuses.reduce(0) { $0 + $1.sent }
+            let now = ContinuousClock.now
+            let rate = Double(sent - previousSent) / max((now - previousAt).seconds, 0.001)
+            (previousSent, previousAt) = (sent, now)
+            let counts = swarm.counters.counts
+            await activity.step(statuses: statuses, converged: counts.isConverged(members: total), final: false)
+            let rtt = activity.rttSummary
+            live?.show(
+                SwarmSnapshot(
+                    elapsed: now - start, peersUp: 1 + (counts.aliveViews.max() ?? 0), peersTotal: total,
+                    convergencePercent: 100 * counts.convergence(members: total), messagesPerSecond: rate,
+                    rttP50Microseconds: rtt?.p50, rttP99Microseconds: rtt?.p99,
+                    suspectedCount: statuses.reduce(0) { $0 + $1.suspected },
+                    failedCount: statuses.reduce(0) { $0 + $1.failed }))
+        }
+        live?.finish()
+        let statuses = await swarm.statuses().compactMap { $0 }
+        await activity.step(statuses: statuses, converged: true, final: true)
+        let childResults = await childRuns.asyncMap { await $0.finish() }
+        let graph = await activity.graph(statuses: statuses)
+        let counts = swarm.counters.counts
+        let rss = ResidentMemory.bytes()
+        await swarm.shutdown()
+        let convergedAfter = await convergence.value
+        return SwarmOutcome(
+            peers: localPeers + childResults.reduce(0) { $0 + ($1?.peers ?? 0) }, processes: children + 1,
+            convergedAfter: convergedAfter, convergence: counts.convergence(members: total),
+            lookupsOK: activity.lookupsOK + childResults.reduce(0) { $0 + ($1?.lookupsOK ?? 0) },
+            lookupsTotal: activity.lookupsTotal + childResults.reduce(0) { $0 + ($1?.lookupsTotal ?? 0) },
+            rssBytes: rss + childResults.reduce(0) { $0 + ($1?.rssBytes ?? 0) },
+            messagesSent: statuses.reduce(0) { $0 + $1.sent }, rtt: activity.rttSummary,
+            suspected: statuses.reduce(0) { $0 + $1.suspected }, failed: statuses.reduce(0) { $0 + $1.failed },
+            broadcastsSent: activity.broadcastsSent, broadcastsDelivered: counts.broadcastsDelivered,
+            sessions: graph.edges.count, childrenFailed: childResults.filter { $0 == nil }.count,
+            duration: duration, loss: loss, seed: seed, graph: graph)
+    }
+}
+
+/// The launch progress bar, shared with the launch's progress callback.
+final class LaunchView: Sendable {
+    private let view: Mutex<SwarmView?>
+
+    init(quiet: Bool) {
+        view = Mutex(quiet ? nil : SwarmView())
+    }
+
+    func show(done: Int, total: Int) {
+        view.withLock { view in
+            view?.showLaunch(done: done, total: total)
+            if done >= total { view?.finish() }
+        }
+    }
+}
+
+/// The work `starling swarm` gives its peers while it watches: echo round trips every
+/// second, a broadcast every second, and once the membership has converged (or at the
+/// end), a few routing lookups per peer and sessions to some neighbours.
+struct SwarmActivity {
+    let swarm: Swarm
+    var random: SeededGenerator
+    var rttSamples: [UInt64] = []
+    var lookupsOK = 0
+    var lookupsTotal = 0
+    var broadcastsSent = 0
+    var exercised = false
+
+    /// Lookups each peer makes, and neighbours each peer opens a session to.
+    static let lookupsPerPeer = 3
+    static let sessionsPerPeer = 2
+    /// Echo requests per second, over the whole swarm.
+    static let echoesPerSecond = 16
+
+    init(swarm: Swarm, seed: UInt64) {
+        self.swarm = swarm
+        self.random = SeededGenerator(seed: seed)
+    }
+
+    var rttSummary: LatencySummary? { rttSamples.isEmpty ? nil : LatencySummary(nanoseconds: rttSamples) }
+
+    /// One second's work.
+    mutating func step(statuses: [OverlayStatus], converged: Bool, final: Bool) async {
+        let peers = swarm.peers
+        guard !peers.isEmpty, statuses.count == peers.count else { return }
+        if !final {
+            await echo(statuses: statuses)
+            let origin = peers[Int.random(in: 0..<peers.count, using: &random)]
+            if (try? await origin.broadcast(Array("hello from \(origin.id.shortDescription)".utf8))) != nil {
+                broadcastsSent += 1
+            }
+        }
+        if (converged || final), !exercised {
+            exercised = true
+            await lookUp()
+            await connect(statuses: statuses)
+        }
+    }
+
+    private mutating func echo(statuses: [OverlayStatus]) async {
+        let peers = swarm.peers
+        var pairs: [(Peer, PeerID)] = []
+        for _ in 0..<Self.echoesPerSecond {
+            let index = Int.random(in: 0..<peers.count, using: &random)
+            guard let target = statuses[index].neighbours.randomElement(using: &random) else { continue }
+            pairs.append((peers[index], target))
+        }
+        let samples = await withTaskGroup(of: UInt64?.self) { group in
+            for (peer, target) in pairs {
+                group.addTask { (try? await peer.echo(target)).map { UInt64($0.nanosecondsClamped) } }
+            }
+            return await group.reduce(into: [UInt64]()) { if let sample = $1 { $0.append(sample) } }
+        }
+        rttSamples += samples
+        if rttSamples.count > 100_000 { rttSamples.removeFirst(rttSamples.count - 100_000) }
+    }
+
+    private mutating func lookUp() async {
+        let peers = swarm.peers
+        guard peers.count > 1 else { return }
+        var pairs: [(Peer, Peer)] = []
+        for (index, asker) in peers.enumerated() {
+            for _ in 0..<min(Self.lookupsPerPeer, peers.count - 1) {
+                let offset = Int.random(in: 1..<peers.count, using: &random)
+                pairs.append((asker, peers[(index + offset) % peers.count]))
+            }
+        }
+        let results = await Self.bounded(pairs, concurrency: 32) { asker, wanted in
+            (try? await asker.lookup(wanted.id))?.record.peerID == wanted.id
+        }
+        lookupsTotal += results.count
+        lookupsOK += results.filter { $0 }.count
+    }
+
+    private mutating func connect(statuses: [OverlayStatus]) async {
+        let local = Set(swarm.peers.map(\.id))
+        var pairs: [(Peer, PeerID)] = []
+        for (peer, status) in zip(swarm.peers, statuses) {
+            let neighbours = status.neighbours.filter { local.contains($0) }
+            for neighbour in neighbours.shuffled(using: &random).prefix(Self.sessionsPerPeer) {
+                pairs.append((peer, neighbour))
+            }
+        }
+        _ = await Self.bounded(pairs, concurrency: 32) { peer, neighbour in
+            (try? await peer.connect(to: neighbour)) != nil
+        }
+    }
+
+    /// The overlay as a graph: the local peers, and the sessions between them.
+    func graph(statuses: [OverlayStatus]) async -> SwarmGraph {
+        let peers = swarm.peers
+        let index = Dictionary(uniqueKeysWithValues: peers.enumerated().map { ($1.id, $0) })
+        var edges: [(Int, Int)] = []
+        for (position, peer) in peers.enumerated() {
+            for other in await peer.connectedPeers() {
+                if let target = index[other], target > position { edges.append((position, target)) }
+            }
+        }
+        let nodes = peers.map { SwarmGraph.Node(label: String($0.id.description.prefix(6)), state: .alive) }
+        // Indices come from the peers themselves, so every edge is in range.
+        return (try? SwarmGraph(nodes: nodes, edges: edges)) ?? (try! SwarmGraph(nodes: nodes, edges: []))
+    }
+
+    /// Runs `body` over `items`, at most `concurrency` at a time.
+    static func bounded<Item: Sendable, Output: Sendable>(
+        _ items: [Item], concurrency: Int, _ body: @escaping @Sendable (Item) async -> Output
+    ) async -> [Output] {
+        await withTaskGroup(of: Output.self) { group in
+            var next = 0
+            var outputs: [Output] = []
+            for _ in 0..<concurrency where next < items.count {
+                let item = items[next]
+                next += 1
+                group.addTask { await body(item) }
+            }
+            for await output in group {
+                outputs.append(output)
+                if next < items.count {
+                    let item = items[next]
+                    next += 1
+                    group.addTask { await body(item) }
+                }
+            }
+            return outputs
+        }
+    }
+}
+
+extension Sequence {
+    /// `map` with an async transform, one element at a time.
+    func asyncMap<Output>(_ transform: (Element) async -> Output) async -> [Output] {
+        var outputs: [Output] = []
+        for element in self { outputs.append(await transform(element)) }
+        return outputs
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+}
+
+/// The process's resident memory.
+enum ResidentMemory {
+    /// `VmRSS` from `/proc/self/status`, in bytes (0 where unavailable).
+    static func bytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            return digits * 1024
+        }
+        return 0
+    }
+}

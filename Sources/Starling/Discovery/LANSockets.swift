@@ -1,0 +1,262 @@
+import NIOCore
+import StarlingCore
+import StarlingIO
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One socket ``LANSockets`` opened: bound, joined, with the beacon destinations it serves.
+struct LANSocket: Sendable {
+    /// The bound, non-blocking socket; owned by whoever holds this value until NIO takes it.
+    let descriptor: Int32
+    /// Where the discovery core on this socket sends its beacons.
+    let destinations: [PeerAddress]
+}
+
+/// Opens the sockets of a ``LANDiscoveryConfiguration``: one IPv4 socket for IPv4
+/// multicast and broadcast, one IPv6 socket for IPv6 multicast.
+///
+/// The sockets are opened with plain system calls, so that all of it (the interface
+/// lookup too) can run on a thread that has entered another network namespace; NIO then
+/// adopts the descriptors. Every option is set before NIO sees the socket.
+enum LANSockets {
+    /// Opens the sockets in `namespace` when given (on a short-lived thread that enters
+    /// it), else in the caller's.
+    static func open(_ configuration: LANDiscoveryConfiguration) async throws(LANDiscoveryError) -> [LANSocket] {
+        guard let namespace = configuration.networkNamespace else { return try openHere(configuration) }
+        let result: Result<[LANSocket], LANDiscoveryError> = await withCheckedContinuation { continuation in
+            let started = DetachedThread.run {
+                continuation.resume(
+                    returning: Result { () throws(LANDiscoveryError) in
+                        try enterNamespace(namespace)
+                        return try openHere(configuration)
+                    })
+            }
+            if !started {
+                continuation.resume(returning: .failure(.socket(operation: "pthread_create", reason: "no thread")))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Looks the interface up and opens the sockets in the calling thread's namespace.
+    static func openHere(_ configuration: LANDiscoveryConfiguration) throws(LANDiscoveryError) -> [LANSocket] {
+        let interface = try lookUp(configuration.interface)
+        let transports = configuration.transports
+        let name = interface.name
+        if !transports.isDisjoint(with: [.ipv4Multicast, .ipv6Multicast]), !interface.supportsMulticast {
+            throw .interfaceUnsuitable(interface: name, reason: "it does not support multicast (no MULTICAST flag)")
+        }
+        var sockets: [LANSocket] = []
+        do throws(LANDiscoveryError) {
+            if !transports.isDisjoint(with: [.ipv4Multicast, .broadcast]) {
+                sockets.append(try openIPv4(configuration, interface: interface))
+            }
+            if transports.contains(.ipv6Multicast) {
+                sockets.append(try openIPv6(configuration, interface: interface))
+            }
+        } catch {
+            for socket in sockets { close(socket.descriptor) }
+            throw error
+        }
+        return sockets
+    }
+
+    /// The interface called `name` in this thread's namespace.
+    private static func lookUp(_ name: String) throws(LANDiscoveryError) -> NetworkInterface {
+        do {
+            return try InterfaceSelection.interface(named: name)
+        } catch let error as UDPError {
+            if case .interfaceNotFound(let name, let available) = error {
+                throw .interfaceNotFound(name: name, available: available)
+            }
+            throw .socket(operation: "listing the interfaces", reason: error.description)
+        } catch {
+            throw .socket(operation: "listing the interfaces", reason: "\(error)")
+        }
+    }
+
+    /// The IPv4 socket: bound to `0.0.0.0:port`, broadcast allowed when chosen, the group
+    /// joined on the interface and multicast leaving through it when chosen.
+    private static func openIPv4(
+        _ configuration: LANDiscoveryConfiguration, interface: NetworkInterface
+    ) throws(LANDiscoveryError) -> LANSocket {
+        guard let local = interface.ipv4, case .v4(let localAddress) = local.address else {
+            throw .interfaceUnsuitable(interface: interface.name, reason: "it has no IPv4 address")
+        }
+        var destinations: [PeerAddress] = []
+        let socket = try makeSocket(family: AF_INET, configuration: configuration)
+        do throws(LANDiscoveryError) {
+            if configuration.transports.contains(.broadcast) {
+                guard let broadcast = try? interface.directedBroadcast(port: Int(configuration.port)),
+                    let address = PeerAddress(broadcast)
+                else {
+                    throw .interfaceUnsuitable(
+                        interface: interface.name, reason: "its IPv4 subnet has no directed broadcast address")
+                }
+                try setOption(socket, SOL_SOCKET, SO_BROADCAST, Int32(1), "SO_BROADCAST")
+                destinations.append(address)
+            }
+            if configuration.transports.contains(.ipv4Multicast) {
+                guard case .ipv4(let group) = configuration.ipv4Group else {
+                    throw .invalidGroup("\(configuration.ipv4Group)")
+                }
+                var request = ip_mreqn()
+                request.imr_multiaddr = in_addr(s_addr: group.bigEndian)
+                request.imr_address = localAddress.address.sin_addr
+                request.imr_ifindex = Int32(interface.index)
+                let level = Int32(IPPROTO_IP)
+                try setOption(socket, level, IP_MULTICAST_IF, request, "IP_MULTICAST_IF")
+                try setOption(
+                    socket, level, IP_MULTICAST_TTL, Int32(configuration.multicastHopLimit), "IP_MULTICAST_TTL")
+                try setOption(
+                    socket, level, IP_MULTICAST_LOOP, Int32(configuration.multicastLoopback ? 1 : 0),
+                    "IP_MULTICAST_LOOP")
+                try setOption(socket, level, IP_ADD_MEMBERSHIP, request, "IP_ADD_MEMBERSHIP")
+                destinations.append(PeerAddress(host: configuration.ipv4Group, port: configuration.port))
+            }
+        } catch {
+            close(socket)
+            throw error
+        }
+        return LANSocket(descriptor: socket, destinations: destinations)
+    }
+
+    /// The IPv6 socket: IPv6 only, bound to `[::]:port`, the group joined on the interface
+    /// and multicast leaving through it.
+    private static func openIPv6(
+        _ configuration: LANDiscoveryConfiguration, interface: NetworkInterface
+    ) throws(LANDiscoveryError) -> LANSocket {
+        guard case .ipv6(let high, let low) = configuration.ipv6Group else {
+            throw .invalidGroup("\(configuration.ipv6Group)")
+        }
+        let socket = try makeSocket(family: AF_INET6, configuration: configuration)
+        do throws(LANDiscoveryError) {
+            var request = ipv6_mreq()
+            withUnsafeMutableBytes(of: &request.ipv6mr_multiaddr) { bytes in
+                for index in 0..<8 {
+                    bytes[index] = UInt8(truncatingIfNeeded: high >> (56 - 8 * index))
+                    bytes[8 + index] = UInt8(truncatingIfNeeded: low >> (56 - 8 * index))
+                }
+            }
+            request.ipv6mr_interface = UInt32(interface.index)
+            let level = Int32(IPPROTO_IPV6)
+            try setOption(socket, level, IPV6_MULTICAST_IF, Int32(interface.index), "IPV6_MULTICAST_IF")
+            try setOption(
+                socket, level, IPV6_MULTICAST_HOPS, Int32(configuration.multicastHopLimit), "IPV6_MULTICAST_HOPS")
+            try setOption(
+                socket, level, IPV6_MULTICAST_LOOP, UInt32(configuration.multicastLoopback ? 1 : 0),
+                "IPV6_MULTICAST_LOOP")
+            try setOption(socket, level, IPV6_ADD_MEMBERSHIP, request, "IPV6_ADD_MEMBERSHIP")
+        } catch {
+            close(socket)
+            throw error
+        }
+        let group = PeerAddress(host: configuration.ipv6Group, port: configuration.port)
+        return LANSocket(descriptor: socket, destinations: [group])
+    }
+
+    /// A non-blocking UDP socket of `family`, bound to the wildcard address and the port.
+    private static func makeSocket(
+        family: Int32, configuration: LANDiscoveryConfiguration
+    ) throws(LANDiscoveryError) -> Int32 {
+        let socket = Glibc.socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socket >= 0 else { throw systemError("socket") }
+        do throws(LANDiscoveryError) {
+            if configuration.reuseAddress {
+                try setOption(socket, SOL_SOCKET, SO_REUSEADDR, Int32(1), "SO_REUSEADDR")
+            }
+            let status: Int32
+            if family == AF_INET6 {
+                try setOption(socket, Int32(IPPROTO_IPV6), IPV6_V6ONLY, Int32(1), "IPV6_V6ONLY")
+                var address = sockaddr_in6()
+                address.sin6_family = sa_family_t(AF_INET6)
+                address.sin6_port = configuration.port.bigEndian
+                status = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                    }
+                }
+            } else {
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = configuration.port.bigEndian
+                status = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+            }
+            guard status == 0 else { throw systemError("bind to port \(configuration.port)") }
+            guard fcntl(socket, F_SETFL, fcntl(socket, F_GETFL) | O_NONBLOCK) != -1 else {
+                throw systemError("fcntl(O_NONBLOCK)")
+            }
+        } catch {
+            close(socket)
+            throw error
+        }
+        return socket
+    }
+
+    /// Sets one socket option to `value`.
+    private static func setOption<Value>(
+        _ socket: Int32, _ level: Int32, _ name: Int32, _ value: Value, _ label: String
+    ) throws(LANDiscoveryError) {
+        var value = value
+        let status = withUnsafePointer(to: &value) {
+            setsockopt(socket, level, name, $0, socklen_t(MemoryLayout<Value>.size))
+        }
+        guard status == 0 else { throw systemError("setsockopt(\(label))") }
+    }
+
+    /// Moves the calling thread into the network namespace `/var/run/netns/<name>`.
+    private static func enterNamespace(_ name: String) throws(LANDiscoveryError) {
+        typealias SetNamespace = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(nil, "setns") else {
+            throw .socket(operation: "entering namespace \(name)", reason: "setns is not available")
+        }
+        let setNamespace = unsafeBitCast(symbol, to: SetNamespace.self)
+        let descriptor = Glibc.open("/var/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw systemError("opening namespace \(name)") }
+        defer { close(descriptor) }
+        let cloneNewNet: Int32 = 0x4000_0000
+        guard setNamespace(descriptor, cloneNewNet) == 0 else { throw systemError("setns(\(name))") }
+    }
+
+    /// The error for a failed system call, with `errno`'s text.
+    private static func systemError(_ operation: String) -> LANDiscoveryError {
+        .socket(operation: operation, reason: String(cString: strerror(errno)))
+    }
+}
+
+/// Runs a closure on a fresh, detached POSIX thread: a thread of its own, so that entering
+/// a namespace affects nothing else (NIO's and Swift's threads are shared and reused).
+enum DetachedThread {
+    /// The closure, boxed to cross the C thread entry point.
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    /// Starts `body` on a new thread and returns at once.
+    /// - Returns: false when no thread could be created (then `body` never runs).
+    static func run(_ body: @escaping @Sendable () -> Void) -> Bool {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(
+            &thread, nil,
+            { raw in
+                Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+                return nil
+            }, box)
+        guard status == 0 else {
+            Unmanaged<Box>.fromOpaque(box).release()
+            return false
+        }
+        pthread_detach(thread)
+        return true
+    }
+}

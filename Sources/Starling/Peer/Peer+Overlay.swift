@@ -1,0 +1,197 @@
+public import StarlingCore
+
+extension Peer {
+    // MARK: Membership
+
+    /// Joins the overlay through `seeds` (members' addresses); membership events
+    /// follow on ``events``. Calls made before the join completes see fewer members.
+    /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
+    public func join(_ seeds: [PeerAddress]) async throws(PeerError) {
+        try await onLoop { loop throws(PeerError) in
+            try loop.performOverlay { overlay, now throws(PeerError) in overlay.join(seeds, now: now) }
+        }
+    }
+
+    /// The overlay members this peer knows, itself excluded, with their states.
+    /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
+    public func members() async throws(PeerError) -> [Member] {
+        try await onLoop { loop throws(PeerError) in
+            try loop.performOverlay { overlay, _ throws(PeerError) in overlay.membership.members }
+        }
+    }
+
+    /// A snapshot of the overlay's state and counters.
+    /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
+    public func overlayStatus() async throws(PeerError) -> OverlayStatus {
+        try await onLoop { loop throws(PeerError) in
+            try loop.performOverlay { overlay, _ throws(PeerError) in OverlayStatus(overlay) }
+        }
+    }
+
+    // MARK: Routing
+
+    /// Finds `peer`'s signed, verified record through the overlay's routing (Kademlia).
+    /// - Returns: the record; its addresses say where `peer` listens.
+    /// - Throws: ``PeerError/peerNotFound(_:)``, ``PeerError/overlayDisabled`` or
+    ///   ``PeerError/shutDown``.
+    public func lookup(_ peer: PeerID) async throws(PeerError) -> SignedPeerRecord {
+        let result = try await runLookup { overlay, now throws(PeerError) in overlay.findPeer(peer, now: now) }
+        guard case .peer(let record?) = result.outcome else { throw .peerNotFound(peer) }
+        return record
+    }
+
+    /// Makes a session with `peer` wherever it is: at the address membership knows, or
+    /// else at the one its record (found by ``lookup(_:)``) lists. Returns at once when
+    /// a session is up already.
+    /// - Throws: what ``connect(to:expecting:timeout:)`` and ``lookup(_:)`` throw.
+    public func connect(to peer: PeerID) async throws(PeerError) {
+        if await connectedPeers().contains(peer) { return }
+        let known = try await members().first(where: { $0.id == peer && ($0.state == .alive || $0.state == .suspect) })
+        let address: PeerAddress
+        if let known {
+            address = known.address
+        } else {
+            guard let listed = try await lookup(peer).record.addresses.first else { throw .peerNotFound(peer) }
+            address = listed
+        }
+        try await connect(to: address, expecting: peer)
+    }
+
+    /// Announces this peer as a provider of `service` in the overlay, and keeps
+    /// announcing it.
+    /// - Returns: how many peers stored the announcement.
+    /// - Throws: ``PeerError/routing(_:)`` for an invalid name, ``PeerError/overlayDisabled``
+    ///   or ``PeerError/shutDown``.
+    @discardableResult
+    public func provide(_ service: String) async throws(PeerError) -> Int {
+        let result = try await runLookup { overlay, now throws(PeerError) in
+            do throws(RoutingError) {
+                return try overlay.provide(service: service, now: now)
+            } catch {
+                throw .routing(error)
+            }
+        }
+        guard case .provided(let storedAt) = result.outcome else { return 0 }
+        return storedAt
+    }
+
+    /// The verified records of peers that provide `service` (empty when none is found).
+    /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
+    public func findProviders(_ service: String) async throws(PeerError) -> [SignedPeerRecord] {
+        let result = try await runLookup { overlay, now throws(PeerError) in
+            overlay.findProviders(service: service, now: now)
+        }
+        guard case .providers(let records) = result.outcome else { return [] }
+        return records
+    }
+
+    /// Runs one lookup to its end.
+    private func runLookup(
+        _ start: @escaping @Sendable (inout OverlayCore, Instant) throws(PeerError) -> LookupID
+    ) async throws(PeerError) -> LookupResult {
+        let loop = self.loop
+        let result = await withCheckedContinuation { continuation in
+            eventLoop.execute { loop.value.lookup(start, continuation: continuation) }
+        }
+        return try result.get()
+    }
+
+    // MARK: Spreading
+
+    /// Spreads `payload` to every overlay member by epidemic gossip; each receives it
+    /// once as ``Event/broadcast(origin:payload:)``. Delivery is very likely, not certain.
+    /// - Throws: ``PeerError/spreading(_:)`` for a payload over
+    ///   ``StarlingCore/SpreadingConfiguration/maximumPayloadSize``,
+    ///   ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
+    public func broadcast(_ payload: [UInt8]) async throws(PeerError) {
+        try await spreading { overlay, now throws(SpreadingError) in _ = try overlay.broadcast(payload, now: now) }
+    }
+
+    /// Floods `payload` as a query to the peers within `ttl` overlay hops (Gnutella
+    /// style); they see ``Event/query(id:origin:payload:)`` and their answers come back
+    /// as ``Event/queryHit(id:responder:payload:)``.
+    /// - Returns: the query's ID, which its hits carry.
+    /// - Throws: ``PeerError/spreading(_:)`` for a bad payload or TTL,
+    ///   ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
+    public func search(_ payload: [UInt8], ttl: Int? = nil) async throws(PeerError) -> SpreadingID {
+        try await spreading { overlay, now throws(SpreadingError) in try overlay.query(payload, ttl: ttl, now: now) }
+    }
+
+    /// Answers query `id` along the path it came by.
+    /// - Throws: ``PeerError/spreading(_:)`` (for example, the path has expired),
+    ///   ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
+    public func answer(query id: SpreadingID, payload: [UInt8]) async throws(PeerError) {
+        try await spreading { overlay, now throws(SpreadingError) in try overlay.answer(id, payload: payload, now: now)
+        }
+    }
+
+    /// Sends an overlay echo request to member `peer` (as ICMP echo does) and waits for
+    /// the reply; each reply also feeds the peer's RTT estimate, ``rtt(of:)``.
+    /// - Returns: the round-trip time.
+    /// - Throws: ``PeerError/echoTimedOut(_:)``, ``PeerError/spreading(_:)`` when
+    ///   `peer` is not an alive member, ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
+    public func echo(_ peer: PeerID) async throws(PeerError) -> Duration {
+        let loop = self.loop
+        let result = await withCheckedContinuation { continuation in
+            eventLoop.execute { loop.value.echo(peer, continuation: continuation) }
+        }
+        return try result.get()
+    }
+
+    /// The smoothed round-trip estimate of `peer` from echo replies, if any came back.
+    public func rtt(of peer: PeerID) async -> RTTEstimate? {
+        try? await onLoop { loop throws(PeerError) in
+            try loop.performOverlay { overlay, _ throws(PeerError) in overlay.spreading.rtt(of: peer) }
+        }
+    }
+
+    /// Runs a spreading command on the loop, mapping its error.
+    private func spreading<Result: Sendable>(
+        _ body: @escaping @Sendable (inout OverlayCore, Instant) throws(SpreadingError) -> Result
+    ) async throws(PeerError) -> Result {
+        try await onLoop { loop throws(PeerError) in
+            try loop.performOverlay { overlay, now throws(PeerError) in
+                do throws(SpreadingError) {
+                    return try body(&overlay, now)
+                } catch {
+                    throw .spreading(error)
+                }
+            }
+        }
+    }
+}
+
+/// A snapshot of a peer's overlay, from ``Peer/overlayStatus()``.
+public struct OverlayStatus: Sendable, Equatable {
+    /// Members believed alive, the peer itself excluded.
+    public let alive: Int
+    /// Members suspected.
+    public let suspected: Int
+    /// Members declared failed (and not yet forgotten).
+    public let failed: Int
+    /// Whether a seed answered the join (or another member found this peer).
+    public let hasJoined: Bool
+    /// Entries in the routing table.
+    public let routingEntries: Int
+    /// Spreading neighbours.
+    public let neighbours: [PeerID]
+    /// Overlay datagrams sent and received so far.
+    public let sent: Int
+    public let received: Int
+    /// Overlay datagrams dropped before any protocol saw them.
+    public let dropped: Int
+
+    init(_ overlay: OverlayCore) {
+        var counts = [MemberState: Int]()
+        for member in overlay.membership.members { counts[member.state, default: 0] += 1 }
+        alive = counts[.alive] ?? 0
+        suspected = counts[.suspect] ?? 0
+        failed = counts[.dead] ?? 0
+        hasJoined = overlay.membership.hasJoined
+        routingEntries = overlay.routing.table.count
+        neighbours = Array(overlay.neighbours.keys)
+        sent = overlay.statistics.totalSent
+        received = overlay.statistics.totalReceived
+        dropped = overlay.statistics.drops.values.reduce(0, +)
+    }
+}

@@ -1,0 +1,119 @@
+public import StarlingCore
+public import StarlingIO
+
+extension Swarm {
+    /// What a ``Swarm`` launches: how many peers, where, and with which overlay.
+    public struct Configuration: Sendable {
+        /// Where each peer listens.
+        public enum Addressing: Sendable, Equatable {
+            /// Every peer on `host` (a loopback address) with a port of its own.
+            case ports(host: PeerAddress.Host)
+            /// Peer `i` on loopback address `127.<base>.<i / 250>.<i % 250 + 1>` with a
+            /// system-chosen port, as if each were a host of its own.
+            case loopbackAddresses(base: UInt8)
+        }
+
+        /// How many peers to launch (1 to 65,000).
+        public var peers: Int
+        /// The overlay every peer runs; default ``StarlingCore/OverlayConfiguration/local``.
+        public var overlay: OverlayConfiguration = .local
+        /// The swarm ID (32 bytes; all zero is the public swarm).
+        public var swarmID = [UInt8](repeating: 0, count: 32)
+        /// The swarm secret (32 bytes) of a private swarm, or nil.
+        public var swarmSecret: [UInt8]?
+        /// Where peers listen; default every peer on 127.0.0.1 with its own port.
+        public var addressing = Addressing.ports(host: .ipv4(0x7F00_0001))
+        /// Members of an existing overlay to join (for example another process's swarm);
+        /// empty to start a new one, whose first peer is then every other peer's seed.
+        public var seeds: [PeerAddress] = []
+        /// Peers starting at the same time, at most.
+        public var launchConcurrency = 32
+        /// Whether peers open TCP listeners (one more descriptor each); off by default.
+        public var acceptsStreams = false
+        /// The peers' UDP socket settings: small vector reads and buffers by default, so
+        /// that thousands of peers fit in memory.
+        public var datagrams: DatagramOptions = {
+            var options = DatagramOptions.standard
+            options.vectorReadCount = 4
+            options.socketBufferSize = 256 * 1024
+            return options
+        }()
+
+        /// The chance, from 0 to 1, that a peer drops a datagram it receives (injected in
+        /// process, see `InjectedLoss`); 0 by default.
+        public var injectedLoss = 0.0
+        /// The seed of the injected loss; peer `i` uses `lossSeed + i`.
+        public var lossSeed: UInt64 = 0
+
+        /// A configuration of `peers` peers on 127.0.0.1.
+        public init(peers: Int) {
+            self.peers = peers
+        }
+
+        /// Open files the swarm needs: one UDP socket per peer, one listener more with
+        /// ``acceptsStreams``, and a reserve for the event loops and the process.
+        public var descriptorsNeeded: Int { peers * (acceptsStreams ? 2 : 1) + Swarm.descriptorReserve }
+
+        /// The configuration of peer `index`.
+        func peer(_ index: Int, seeds: [PeerAddress]) -> PeerConfiguration {
+            var configuration = PeerConfiguration()
+            switch addressing {
+            case .ports(let host):
+                configuration.listenAddress = PeerAddress(host: host, port: 0)
+            case .loopbackAddresses(let base):
+                configuration.listenAddress = .ipv4(127, base, UInt8(index / 250), UInt8(index % 250 + 1), port: 0)
+            }
+            configuration.swarmID = swarmID
+            configuration.swarmSecret = swarmSecret
+            configuration.overlay = overlay
+            configuration.seeds = seeds
+            configuration.acceptsStreams = acceptsStreams
+            configuration.datagrams = datagrams
+            if injectedLoss > 0 {
+                configuration.datagrams.injectedLoss = InjectedLoss(
+                    probability: injectedLoss, seed: lossSeed &+ UInt64(index))
+            }
+            return configuration
+        }
+
+        /// Checks the numbers.
+        func validate() throws(SwarmError) {
+            guard (1...65_000).contains(peers) else {
+                throw .invalidConfiguration("peers must be 1 to 65,000, not \(peers)")
+            }
+            guard (0..<1).contains(injectedLoss) else {
+                throw .invalidConfiguration("injectedLoss must be from 0 to below 1, not \(injectedLoss)")
+            }
+            guard launchConcurrency >= 1 else {
+                throw .invalidConfiguration("launchConcurrency must be at least 1, not \(launchConcurrency)")
+            }
+            if case .loopbackAddresses(let base) = addressing, base == 0 || base == 255 || peers > 250 * 256 {
+                throw .invalidConfiguration("loopback addresses need a base of 1 to 254 and at most 64,000 peers")
+            }
+        }
+    }
+}
+
+/// Why a ``Swarm`` could not launch.
+public enum SwarmError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A setting is out of range.
+    case invalidConfiguration(String)
+    /// The swarm needs more open files than the process may have, even after raising
+    /// its soft limit to the hard one.
+    case openFileLimit(needed: Int, limit: Int, maximum: Int)
+    /// Peer `index` failed to start; the peers already started were shut down.
+    case launchFailed(index: Int, PeerError)
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let reason): "invalid swarm configuration: \(reason)"
+        case .openFileLimit(let needed, let limit, let maximum):
+            """
+            this swarm needs \(needed) open files but the process may open \(limit) \
+            (hard limit \(maximum)); raise it before starting, for example with `ulimit -n \(needed)` \
+            (beyond the hard limit: as root, or in /etc/security/limits.conf), or launch fewer peers
+            """
+        case .launchFailed(let index, let error): "peer \(index) failed to start: \(error)"
+        }
+    }
+}

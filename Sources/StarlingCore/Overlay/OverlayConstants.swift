@@ -1,0 +1,80 @@
+/// The overlay datagram's fixed values.
+///
+/// "Specification" values are protocol (`docs/PROTOCOL.md`, "Overlay datagrams"):
+/// changing one breaks interoperability. "Implementation" values are Starling's policy.
+public enum OverlayConstants {
+    // MARK: Specification
+    /// The mode byte of an open swarm's overlay datagram: swarm tag, then the message.
+    public static let modeOpen: UInt8 = 0x00
+    /// The mode byte of a private swarm's overlay datagram: nonce, then the sealed message.
+    public static let modeSealed: UInt8 = 0x01
+    /// Bytes before the body: version, type, mode.
+    public static let prefixSize = DatagramHeader.size + 1
+    /// Bytes of the swarm tag that opens an open datagram's body.
+    public static let swarmTagSize = 8
+    /// Bytes of the sender's Unix time that opens a sealed plaintext.
+    public static let sentAtSize = 8
+    /// Bytes of the protocol byte in front of every message.
+    public static let protocolSize = 1
+    /// The domain string of the overlay key derivation (see ``SwarmSealKey``), and of the
+    /// swarm tag: `tag = BLAKE2b-256(message: domain ‖ swarm ID)[0..<8]`.
+    public static let keyDomain: [UInt8] = Array("starling/overlay/v1".utf8) + [0]
+    /// The largest message (membership, routing or spreading) one datagram carries, so
+    /// that a sealed datagram of it fits a 1500-byte IPv6 link (1452 bytes of UDP payload).
+    public static let maximumMessageSize = 1_400
+    /// Bytes an open datagram adds to its message.
+    public static let openOverhead = prefixSize + swarmTagSize + protocolSize
+    /// Bytes a sealed datagram adds to its message.
+    public static let sealedOverhead =
+        prefixSize + SwarmSealKey.nonceSize + sentAtSize + protocolSize + SwarmSealKey.tagSize
+    /// The largest overlay datagram: a sealed one of the largest message (1452 bytes).
+    public static let maximumDatagramSize = maximumMessageSize + sealedOverhead
+    /// A sealed datagram is accepted only when its sender's time is within this much of
+    /// the receiver's, either way.
+    public static let replayWindow: Duration = .seconds(60)
+
+    // MARK: Implementation
+    /// How long before its expiry the local record is signed again with a new sequence.
+    public static let recordRenewal: Duration = .seconds(600)
+    /// The lifetime the local record is signed for.
+    public static let recordLifetime: Duration = .seconds(3_600)
+}
+
+/// Which overlay protocol a message belongs to: the byte in front of it.
+///
+/// ONLY APPEND — values are protocol.
+public enum OverlayProtocol: UInt8, Sendable, CaseIterable {
+    /// SWIM membership (``MembershipMessage``).
+    case membership = 0x01
+    /// Kademlia routing (``RoutingMessage``).
+    case routing = 0x02
+    /// Gossip, floods and control messages (``SpreadingMessage``).
+    case spreading = 0x03
+}
+
+/// Why an overlay datagram was dropped before any protocol saw it.
+public enum OverlayDrop: Error, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    /// Too short, too long, or with a bad mode byte.
+    case malformed
+    /// An unknown protocol byte.
+    case unknownProtocol
+    /// Open in a private swarm, or sealed in an open one.
+    case wrongMode
+    /// An open datagram of another swarm.
+    case wrongSwarm
+    /// A sealed datagram that does not open under this swarm's key.
+    case unauthentic
+    /// A sealed datagram whose sender's time is outside the replay window.
+    case stale
+
+    public var description: String {
+        switch self {
+        case .malformed: "malformed"
+        case .unknownProtocol: "unknown protocol"
+        case .wrongMode: "wrong mode"
+        case .wrongSwarm: "wrong swarm"
+        case .unauthentic: "unauthentic"
+        case .stale: "stale"
+        }
+    }
+}

@@ -1,0 +1,382 @@
+internal import DequeModule
+
+/// One peer's overlay: SWIM membership, Kademlia routing and message spreading over one
+/// socket, in overlay datagrams (``OverlayEnvelope``).
+///
+/// ### Purpose
+/// The three protocol cores know nothing of each other; this core carries their
+/// messages and joins them up:
+/// - membership is the source of liveness: members that join or come back are added
+///   to the routing table, failed or departed ones are removed from it at once;
+/// - the first successful join bootstraps routing through the members it brought;
+/// - spreading's neighbours are a random sample of ``OverlayConfiguration/neighbourCount``
+///   alive members, refilled as members fail and re-drawn (reservoir style) as they
+///   join, so that the neighbour graph stays a random one;
+/// - the local signed record (routing hands it to `findPeer` and stores it as a
+///   provider record) is signed again before it expires and when services change.
+///
+/// ### Driving
+/// - Getters: ``localID``, ``localAddress``, ``membership``, ``routing``, ``spreading``,
+///   ``statistics``, ``localRecord``, ``neighbours``.
+/// - Inputs: ``handleDatagram(_:from:now:)`` (whole overlay datagrams) and
+///   ``handleTimeout(now:)``.
+/// - Commands: ``join(_:now:)``, ``leave(now:)``, ``findPeer(_:now:)``,
+///   ``findProviders(service:now:)``, ``provide(service:now:)``,
+///   ``broadcast(_:now:)``, ``query(_:ttl:now:)``, ``answer(_:payload:now:)``,
+///   ``sendEcho(to:now:)``.
+/// - Outputs, polled in this order after every input: ``pollTransmit(now:into:)`` until
+///   `nil`, then ``pollTimeout()``, then ``pollEvent()`` until `nil`.
+///
+/// - Warning: not thread-safe; drive it from one event loop or task at a time.
+public struct OverlayCore: ProtocolCore, Sendable {
+    /// What the core reports.
+    public typealias Event = OverlayEvent
+
+    /// This peer's identity.
+    public var localID: PeerID { identity.peerID }
+    /// Where this peer receives overlay datagrams.
+    public let localAddress: PeerAddress
+    /// The validated configuration.
+    public let configuration: OverlayConfiguration
+    /// SWIM membership.
+    public internal(set) var membership: MembershipCore
+    /// Kademlia routing.
+    public internal(set) var routing: RoutingCore
+    /// Gossip, floods and echo.
+    public internal(set) var spreading: SpreadingCore
+    /// Traffic and drop counters.
+    public internal(set) var statistics = OverlayStatistics()
+    /// The local peer's signed record, as routing hands it out.
+    public internal(set) var localRecord: SignedPeerRecord
+
+    let identity: IdentityKeyPair
+    let envelope: OverlayEnvelope
+    let wallClockAtZero: UnixTime
+    var random: InjectedRandom
+    var routingBootstrapped = false
+    var services: [String] = []
+    var recordRenewalAt: Instant
+    var latestNow: Instant
+    var events = Deque<OverlayEvent>()
+    /// A protocol message waiting for its envelope; reused.
+    var message: [UInt8] = []
+
+    /// Creates the overlay of one peer, alone until it joins.
+    ///
+    /// - Parameters:
+    ///   - identity: this peer's key pair; it signs the local record.
+    ///   - address: where this peer receives overlay datagrams, as announced to others.
+    ///   - configuration: the swarm and the protocols' settings.
+    ///   - wallClockAtZero: the wall-clock time at ``Instant/zero`` (records' expiry,
+    ///     sealed datagrams' replay window).
+    ///   - random: the source of every random choice; each protocol gets a generator
+    ///     seeded from it, so one seed gives one run.
+    ///   - now: the current time.
+    /// - Throws: ``OverlayConfigurationError`` for an invalid configuration.
+    public init(
+        identity: IdentityKeyPair, address: PeerAddress, configuration: OverlayConfiguration,
+        wallClockAtZero: UnixTime, random: any RandomNumberGenerator & Sendable, now: Instant = .zero
+    ) throws(OverlayConfigurationError) {
+        try configuration.validate()
+        var random = InjectedRandom(source: random)
+        self.identity = identity
+        self.localAddress = address
+        self.configuration = configuration
+        self.wallClockAtZero = wallClockAtZero
+        self.envelope = OverlayEnvelope(swarmID: configuration.swarmID, swarmSecret: configuration.swarmSecret)
+        do {
+            membership = try MembershipCore(
+                localID: identity.peerID, address: address, configuration: configuration.membership,
+                random: ForkedRandom(seed: random.next()))
+        } catch {
+            throw .membership(error)
+        }
+        do {
+            spreading = try SpreadingCore(
+                localID: identity.peerID, configuration: configuration.spreading,
+                random: ForkedRandom(seed: random.next()))
+        } catch {
+            throw .spreading(error)
+        }
+        localRecord = Self.signRecord(
+            identity: identity, address: address, services: [], sequence: 1, at: wallClockAtZero + (now - .zero))
+        routing = RoutingCore(
+            localID: identity.peerID, record: localRecord, configuration: configuration.routing,
+            wallClockAtZero: wallClockAtZero, random: ForkedRandom(seed: random.next()), now: now)
+        self.random = random
+        recordRenewalAt = now + (OverlayConstants.recordLifetime - OverlayConstants.recordRenewal)
+        latestNow = now
+    }
+
+    // MARK: Getters
+
+    /// The current spreading neighbours.
+    public var neighbours: [PeerID: PeerAddress] { spreading.neighbours }
+
+    /// The wall-clock time at `now`.
+    public func wallClock(at now: Instant) -> UnixTime { wallClockAtZero + (now - .zero) }
+
+    // MARK: Commands
+
+    /// Joins the swarm through `seeds` (any members' overlay addresses); see
+    /// ``MembershipCore/join(_:now:)``. Routing bootstraps once a seed answers.
+    public mutating func join(_ seeds: [PeerAddress], now: Instant) {
+        let now = advance(now)
+        membership.join(seeds.filter { $0 != localAddress }, now: now)
+        absorb(now: now)
+    }
+
+    /// Leaves the swarm gracefully: members learn at once instead of by failure detection.
+    public mutating func leave(now: Instant) {
+        let now = advance(now)
+        membership.leave(now: now)
+        absorb(now: now)
+    }
+
+    /// Looks up `peer`'s signed record; reports ``LookupResult/Outcome/peer(_:)``.
+    @discardableResult
+    public mutating func findPeer(_ peer: PeerID, now: Instant) -> LookupID {
+        let now = advance(now)
+        defer { absorb(now: now) }
+        return routing.findPeer(peer, now: now)
+    }
+
+    /// Finds the providers of `service`; reports ``LookupResult/Outcome/providers(_:)``.
+    @discardableResult
+    public mutating func findProviders(service: String, now: Instant) -> LookupID {
+        let now = advance(now)
+        defer { absorb(now: now) }
+        return routing.findProviders(service: service, now: now)
+    }
+
+    /// Announces this peer as a provider of `service`: the service joins the local
+    /// record (signed again with the next sequence number) and the record is stored
+    /// at the peers closest to the service; reports ``LookupResult/Outcome/provided(storedAt:)``.
+    /// - Throws: ``RoutingError/invalidServiceName(_:)``, or
+    ///   ``RoutingError/serviceNotInRecord(_:)`` when the record already lists the most
+    ///   services it can hold.
+    @discardableResult
+    public mutating func provide(service: String, now: Instant) throws(RoutingError) -> LookupID {
+        let now = advance(now)
+        guard PeerRecord.isValidServiceName(service) else { throw .invalidServiceName(service) }
+        if !services.contains(service), services.count < RecordConstants.maximumServices {
+            services.append(service)
+            renewRecord(now: now)
+        }
+        defer { absorb(now: now) }
+        return try routing.provide(service: service, now: now)
+    }
+
+    /// Spreads `payload` to every member by epidemic gossip.
+    /// - Throws: ``SpreadingError/payloadTooLarge(size:maximum:)``.
+    @discardableResult
+    public mutating func broadcast(_ payload: [UInt8], now: Instant) throws(SpreadingError) -> SpreadingID {
+        let now = advance(now)
+        defer { absorb(now: now) }
+        return try spreading.broadcast(payload, now: now)
+    }
+
+    /// Floods a query to the peers within `ttl` neighbour hops; see
+    /// ``SpreadingCore/query(_:ttl:wantsNotices:now:)``.
+    @discardableResult
+    public mutating func query(_ payload: [UInt8], ttl: Int? = nil, now: Instant) throws(SpreadingError)
+        -> SpreadingID
+    {
+        let now = advance(now)
+        defer { absorb(now: now) }
+        return try spreading.query(payload, ttl: ttl, now: now)
+    }
+
+    /// Answers a query along its reverse path; see ``SpreadingCore/answer(_:payload:now:)``.
+    public mutating func answer(_ id: SpreadingID, payload: [UInt8], now: Instant) throws(SpreadingError) {
+        let now = advance(now)
+        defer { absorb(now: now) }
+        try spreading.answer(id, payload: payload, now: now)
+    }
+
+    /// Sends an echo request to `peer`, a member; the reply's round trip feeds the RTT
+    /// estimate. Members that are not spreading neighbours are echoed too.
+    /// - Throws: ``SpreadingError/unknownPeer(_:)`` when `peer` is not an alive member.
+    @discardableResult
+    public mutating func sendEcho(to peer: PeerID, now: Instant) throws(SpreadingError) -> UInt32 {
+        let now = advance(now)
+        defer { absorb(now: now) }
+        if spreading.neighbours[peer] == nil {
+            guard let member = membership.member(peer), member.state == .alive else { throw .unknownPeer(peer) }
+            var widened = spreading.neighbours
+            widened[peer] = member.address
+            spreading.setNeighbours(widened)
+            defer { refillNeighbours(dropping: peer) }
+            return try spreading.sendEcho(to: peer, now: now)
+        }
+        return try spreading.sendEcho(to: peer, now: now)
+    }
+
+    // MARK: ProtocolCore
+
+    /// Feeds one overlay datagram: it is opened and handed to its protocol.
+    public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
+        let now = advance(now)
+        let opened: (protocolKind: OverlayProtocol, message: ArraySlice<UInt8>)
+        do {
+            opened = try envelope.decode(datagram, now: wallClock(at: now))
+        } catch {
+            statistics.drops[error, default: 0] += 1
+            return
+        }
+        statistics.received[opened.protocolKind, default: 0] += 1
+        switch opened.protocolKind {
+        case .membership: membership.handleMessage(opened.message, from: source, now: now)
+        case .routing: routing.handleMessage(opened.message, from: source, now: now)
+        case .spreading: spreading.handleMessage(opened.message, from: source, now: now)
+        }
+        absorb(now: now)
+    }
+
+    /// Runs whatever is due in the three protocols, and renews the local record.
+    public mutating func handleTimeout(now: Instant) {
+        let now = advance(now)
+        if let due = membership.pollTimeout(), due <= now { membership.handleTimeout(now: now) }
+        if let due = routing.pollTimeout(), due <= now { routing.handleTimeout(now: now) }
+        if let due = spreading.pollTimeout(), due <= now { spreading.handleTimeout(now: now) }
+        if recordRenewalAt <= now { renewRecord(now: now) }
+        absorb(now: now)
+    }
+
+    /// Writes the next overlay datagram into `buffer`: membership's first (failure
+    /// detection is the most time-sensitive), then routing's, then spreading's.
+    public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
+        while true {
+            let kind: OverlayProtocol
+            let destination: PeerAddress
+            if let to = membership.pollTransmit(now: now, into: &message) {
+                (kind, destination) = (.membership, to)
+            } else if let to = routing.pollTransmit(now: now, into: &message) {
+                (kind, destination) = (.routing, to)
+            } else if let to = spreading.pollTransmit(now: now, into: &message) {
+                (kind, destination) = (.spreading, to)
+            } else {
+                return nil
+            }
+            guard message.count <= OverlayConstants.maximumMessageSize else {
+                statistics.oversized += 1
+                continue
+            }
+            envelope.encode(kind, message, sentAt: wallClock(at: now), into: &buffer, using: &random)
+            statistics.sent[kind, default: 0] += 1
+            return destination
+        }
+    }
+
+    /// The earliest deadline of the three protocols and the record renewal.
+    public func pollTimeout() -> Instant? {
+        var earliest = recordRenewalAt
+        for deadline in [membership.pollTimeout(), routing.pollTimeout(), spreading.pollTimeout()] {
+            if let deadline, deadline < earliest { earliest = deadline }
+        }
+        return earliest
+    }
+
+    /// The next event, oldest first.
+    public mutating func pollEvent() -> OverlayEvent? { events.popFirst() }
+
+    // MARK: Joining the protocols up
+
+    /// Clamps `now` to the latest time seen.
+    mutating func advance(_ now: Instant) -> Instant {
+        if now > latestNow { latestNow = now }
+        return latestNow
+    }
+
+    /// Takes every protocol's events, acts on membership's, and reports them all.
+    mutating func absorb(now: Instant) {
+        while let event = membership.pollEvent() {
+            switch event {
+            case .joined(let member), .aliveAgain(let member), .addressChanged(let member, _):
+                routing.markAlive(peer: member.id, address: member.address, now: now)
+                admitNeighbour(member)
+            case .failed(let member), .left(let member):
+                routing.markFailed(peer: member.id, now: now)
+                refillNeighbours(dropping: member.id)
+            case .suspected:
+                break
+            }
+            events.append(.membership(event))
+        }
+        if !routingBootstrapped, membership.hasJoined {
+            routingBootstrapped = true
+            let seeds = membership.members.lazy.filter { $0.state == .alive }.prefix(configuration.routing.bucketSize)
+                .map { RoutingContact(peerID: $0.id, address: $0.address) }
+            routing.bootstrap(seeds: Array(seeds), now: now)
+        }
+        while let event = routing.pollEvent() { events.append(.routing(event)) }
+        while let event = spreading.pollEvent() { events.append(.spreading(event)) }
+    }
+
+    /// Makes `member` a neighbour while there is room, or in place of a random
+    /// neighbour with probability `neighbourCount / alive members` (reservoir sampling).
+    mutating func admitNeighbour(_ member: Member) {
+        var current = spreading.neighbours
+        if current[member.id] != nil {
+            current[member.id] = member.address
+        } else if current.count < configuration.neighbourCount {
+            current[member.id] = member.address
+        } else {
+            let alive = max(1, membership.aliveCount)
+            guard Int.random(in: 0..<alive, using: &random) < configuration.neighbourCount else { return }
+            let order = current.keys.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+            current[order[Int.random(in: 0..<order.count, using: &random)]] = nil
+            current[member.id] = member.address
+        }
+        spreading.setNeighbours(current)
+    }
+
+    /// Removes `peer` from the neighbours (if there) and fills up from random alive members.
+    mutating func refillNeighbours(dropping peer: PeerID) {
+        var current = spreading.neighbours
+        current[peer] = nil
+        if current.count < configuration.neighbourCount {
+            let candidates = membership.members.filter { $0.state == .alive && current[$0.id] == nil }
+            for member in candidates.shuffled(using: &random).prefix(configuration.neighbourCount - current.count) {
+                current[member.id] = member.address
+            }
+        }
+        spreading.setNeighbours(current)
+    }
+
+    /// Signs the local record again with the next sequence number and current services.
+    mutating func renewRecord(now: Instant) {
+        localRecord = Self.signRecord(
+            identity: identity, address: localAddress, services: services,
+            sequence: localRecord.record.sequence + 1, at: wallClock(at: now))
+        routing.updateLocalRecord(localRecord)
+        recordRenewalAt = now + (OverlayConstants.recordLifetime - OverlayConstants.recordRenewal)
+    }
+
+    /// The record of `identity` at `address` listing `services`, signed.
+    static func signRecord(
+        identity: IdentityKeyPair, address: PeerAddress, services: [String], sequence: UInt64, at time: UnixTime
+    ) -> SignedPeerRecord {
+        let record = PeerRecord(
+            peerID: identity.peerID, sequence: sequence, expiresAt: time + OverlayConstants.recordLifetime,
+            addresses: [address], services: services)
+        // Valid by construction: one address, checked service names, a lifetime in range.
+        return try! record.sign(with: identity)
+    }
+}
+
+/// A generator seeded from another: SplitMix64. Gives each protocol of an overlay its
+/// own stream from one source, so one seed still gives one run. Not for secrets.
+struct ForkedRandom: RandomNumberGenerator, Sendable {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import StarlingTestSupport
+import Testing
+
+/// `starling swarm` as a user runs it: on loopback only, in one process or several.
+@Suite struct SwarmCommandTests {
+    func swarm(_ arguments: [String]) throws -> (ProcessResult, [String: Any]) {
+        let result = try Subprocess.run(try StarlingBinary.path(), ["swarm"] + arguments)
+        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        return (result, object)
+    }
+
+    @Test func aSmallSwarmConvergesLooksUpAndReportsJSON() throws {
+        let directory = NSTemporaryDirectory() + "starling-swarm-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let graph = directory + "/swarm.svg"
+        let (result, object) = try swarm([
+            "--peers", "12", "--duration", "3", "--json", "--graph", graph, "--seed", "5",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(object["peers"] as? Int == 12)
+        #expect(object["converged_after_s"] is Double)
+        #expect(object["lookups_total"] as? Int == 36)
+        #expect(object["lookups_ok"] as? Int == 36)
+        #expect((object["rss_bytes"] as? Int ?? 0) > 0)
+        let svg = try String(contentsOfFile: graph, encoding: .utf8)
+        #expect(svg.hasPrefix("<?xml") || svg.hasPrefix("<svg"))
+        #expect(svg.components(separatedBy: "<circle").count - 1 == 12)
+    }
+
+    @Test func aSwarmSpreadOverTwoProcessesFormsOneOverlay() throws {
+        let (result, object) = try swarm(["--peers", "10", "--processes", "2", "--duration", "4", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(object["peers"] as? Int == 10)
+        #expect(object["processes"] as? Int == 2)
+        // Convergence means every peer of this process saw all 10, 5 of them in the child.
+        #expect(object["converged_after_s"] is Double)
+    }
+
+    @Test(arguments: [
+        (["--peers", "0"], "--peers must be 1 to 20,000"),
+        (["--loss", "0.9"], "--loss must be from 0 to 0.5"),
+        (["--duration", "0"], "--duration must be 1 to 3,600 seconds"),
+        (["--processes", "3", "--peers", "2"], "--processes must be 1 to 32 and at most --peers"),
+        (["--graph", "out.png"], "--graph must name an .svg file"),
+    ])
+    func badArguments_failClearly(arguments: [String], message: String) throws {
+        let result = try Subprocess.run(try StarlingBinary.path(), ["swarm"] + arguments)
+        #expect(result.status != 0)
+        #expect(!result.uncaughtSignal)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+}

@@ -1,0 +1,125 @@
+import NIOPosix
+import Starling
+import StarlingCore
+import Testing
+
+/// Swarms of real peers on loopback: the overlay over real sockets.
+@Suite struct SwarmTests {
+    /// Waits until `condition` holds for the swarm's counts, or `deadline` passes (a bound
+    /// against hanging, not a timing check). Returns whether it held.
+    static func wait(
+        for swarm: Swarm, within deadline: Duration = .seconds(120),
+        until condition: @escaping @Sendable (SwarmCounters.Counts) -> Bool
+    ) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await swarm.counters.wait(until: condition)
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            if !first { swarm.counters.releaseWaiters() }
+            return first && condition(swarm.counters.counts)
+        }
+    }
+
+    @Test func fiftyPeersConvergeAndEveryPeerLooksUpEveryOther() async throws {
+        let swarm = try await Swarm.launch(Swarm.Configuration(peers: 50))
+        let converged = await Self.wait(for: swarm) { $0.isConverged(members: 50) }
+        #expect(converged, "views: \(swarm.counters.counts.aliveViews)")
+        let peers = swarm.peers
+        let failures = await withTaskGroup(of: [String].self) { group in
+            for (index, asker) in peers.enumerated() {
+                group.addTask {
+                    var failures: [String] = []
+                    // Each asker starts after itself, so that the askers do not all want the
+                    // same peer at the same moment.
+                    for offset in 1..<peers.count {
+                        let wanted = peers[(index + offset) % peers.count]
+                        do {
+                            let record = try await asker.lookup(wanted.id)
+                            if record.record.peerID != wanted.id || record.record.addresses != [wanted.address] {
+                                failures.append("\(asker.id.shortDescription) got a wrong record of \(wanted.id)")
+                            }
+                        } catch {
+                            failures.append("\(asker.id.shortDescription) → \(wanted.id.shortDescription): \(error)")
+                        }
+                    }
+                    return failures
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(failures.isEmpty, "\(failures.count) of 2450 lookups failed: \(failures.prefix(5))")
+        await swarm.shutdown()
+    }
+
+    @Test func overlayCallsWorkAcrossASmallSwarm() async throws {
+        let swarm = try await Swarm.launch(Swarm.Configuration(peers: 8))
+        #expect(await Self.wait(for: swarm) { $0.isConverged(members: 8) })
+        let peers = swarm.peers
+
+        try await peers[0].broadcast(Array("news".utf8))
+        #expect(await Self.wait(for: swarm) { $0.broadcastsDelivered >= 7 })
+
+        #expect(try await peers[3].provide("printer") > 0)
+        let providers = try await peers[5].findProviders("printer")
+        #expect(providers.map(\.record.peerID) == [peers[3].id])
+
+        let rtt = try await peers[1].echo(peers[2].id)
+        #expect(rtt > .zero)
+        // With 8 members every member is a spreading neighbour, so the estimate stays.
+        #expect(await peers[1].rtt(of: peers[2].id) != nil)
+
+        try await peers[4].connect(to: peers[6].id)
+        #expect(await peers[4].connectedPeers().contains(peers[6].id))
+        let members = try await peers[7].members()
+        #expect(Set(members.map(\.id)) == Set(peers.dropLast().map(\.id)))
+
+        // A peer that leaves is reported as left; one that vanishes is found out as failed.
+        await peers[7].shutdown()
+        #expect(await Self.wait(for: swarm) { $0.membership["left", default: 0] >= 7 })
+        await peers[6].shutdown(leavingOverlay: false)
+        #expect(await Self.wait(for: swarm) { $0.membership["failed", default: 0] >= 6 })
+        await swarm.shutdown()
+    }
+
+    @Test func overlayCallsOnAPeerWithoutOverlayAreTypedErrors() async throws {
+        let peer = try await Peer.start()
+        let other = try await Peer.start()
+        await #expect(throws: PeerError.overlayDisabled) { try await peer.lookup(other.id) }
+        await #expect(throws: PeerError.overlayDisabled) { try await peer.broadcast([1]) }
+        await #expect(throws: PeerError.overlayDisabled) { try await peer.echo(other.id) }
+        await peer.shutdown()
+        await other.shutdown()
+    }
+
+    @Test func echoToAStrangerAndOversizedBroadcastsAreTypedErrors() async throws {
+        let swarm = try await Swarm.launch(Swarm.Configuration(peers: 2))
+        let stranger = try await Peer.start()
+        await #expect(throws: PeerError.spreading(.unknownPeer(stranger.id))) {
+            try await swarm.peers[0].echo(stranger.id)
+        }
+        let maximum = OverlayConfiguration.local.spreading.maximumPayloadSize
+        await #expect(throws: PeerError.spreading(.payloadTooLarge(size: maximum + 1, maximum: maximum))) {
+            try await swarm.peers[0].broadcast([UInt8](repeating: 0, count: maximum + 1))
+        }
+        await stranger.shutdown()
+        await swarm.shutdown()
+    }
+
+    @Test func aSwarmThatNeedsMoreFilesThanAllowedIsRefusedBeforeLaunching() async throws {
+        let limit = OpenFileLimit.raiseToMaximum()
+        var configuration = Swarm.Configuration(peers: 65_000)
+        configuration.acceptsStreams = true
+        guard configuration.descriptorsNeeded > limit.current else { return }
+        await #expect(
+            throws: SwarmError.openFileLimit(
+                needed: configuration.descriptorsNeeded, limit: limit.current, maximum: limit.maximum)
+        ) { _ = try await Swarm.launch(configuration) }
+    }
+}
