@@ -7,7 +7,6 @@ import Testing
 /// Kademlia over the virtual network: a swarm bootstrapped through a few seeds, peer
 /// lookups, provider records, expiry, and determinism.
 @Suite struct RoutingSimulationTests {
-    static let wallClockAtZero = UnixTime(seconds: 1_700_000_000)
     static let service = "files"
 
     /// The settings for these tests: no periodic bucket refresh within a run, short
@@ -21,101 +20,13 @@ import Testing
         return configuration
     }
 
-    /// A swarm of routing cores and the identities behind them.
-    struct Swarm {
-        var network: SimNetwork<RoutingCore>
-        var identities: [IdentityKeyPair]
-        var records: [SignedPeerRecord]
-
-        func contact(_ index: Int) -> RoutingContact {
-            RoutingContact(peerID: identities[index].peerID, address: network.address(of: network.nodeIDs[index]))
-        }
-
-        /// Runs until `node` reports lookup `id`, at most `limit` of virtual time.
-        mutating func await(_ id: LookupID, at node: SimNodeID, limit: Duration = .seconds(30)) -> LookupResult? {
-            let deadline = network.now + limit
-            while network.now < deadline {
-                for event in network.drainEvents(of: node) {
-                    if case .lookupFinished(id, let result) = event { return result }
-                }
-                network.run(for: .milliseconds(100))
-            }
-            return nil
-        }
-    }
-
-    /// Builds `count` peers, bootstraps four seeds, then joins the rest in batches of
-    /// `batch` every 200 ms, each through three seeds, looking up its own key.
-    static func swarm(seed: UInt64, count: Int, batch: Int = 25, refreshAfterBootstrap: Bool = true) throws -> Swarm {
-        let link = LinkConditions(latency: .milliseconds(10), jitter: .milliseconds(5))
-        var network = SimNetwork<RoutingCore>(seed: seed, defaultLink: link)
-        var identities: [IdentityKeyPair] = []
-        var records: [SignedPeerRecord] = []
-        for index in 0..<count {
-            var keys = network.makeGenerator()
-            let identity = IdentityKeyPair.generate(using: &keys)
-            let core = RoutingCore(
-                localID: identity.peerID, configuration: configuration(refreshAfterBootstrap: refreshAfterBootstrap),
-                wallClockAtZero: wallClockAtZero,
-                random: network.makeGenerator())
-            let node = network.makeNode(name: "peer\(index)", core: core)
-            let record = try PeerRecord(
-                peerID: identity.peerID, sequence: 1, expiresAt: wallClockAtZero + .seconds(86_400),
-                addresses: [network.address(of: node)], services: [service]
-            ).sign(with: identity)
-            network.command(node) { core, _ in core.updateLocalRecord(record) }
-            identities.append(identity)
-            records.append(record)
-        }
-        var swarm = Swarm(network: network, identities: identities, records: records)
-        let seeds = Array(0..<min(4, count))
-        for index in seeds {
-            let others = seeds.filter { $0 != index }.map { swarm.contact($0) }
-            swarm.network.command(swarm.network.nodeIDs[index]) { core, now in core.bootstrap(seeds: others, now: now) }
-        }
-        swarm.network.run(for: .seconds(1))
-        var picker = SeededGenerator(seed: seed ^ 0x5EED)
-        for index in seeds.count..<count {
-            let chosen = seeds.shuffled(using: &picker).prefix(3).map { swarm.contact($0) }
-            swarm.network.command(swarm.network.nodeIDs[index]) { core, now in core.bootstrap(seeds: chosen, now: now) }
-            if (index - seeds.count) % batch == batch - 1 { swarm.network.run(for: .milliseconds(200)) }
-        }
-        swarm.network.run(for: .seconds(15))
-        for node in swarm.network.nodeIDs { _ = swarm.network.drainEvents(of: node) }
-        return swarm
-    }
-
-    /// Starts `total` random `findPeer` lookups, `concurrent` at a time, and returns
-    /// each result (nil when none arrived) with the target.
-    static func randomPeerLookups(_ swarm: inout Swarm, total: Int, concurrent: Int, seed: UInt64) -> [(
-        PeerID, LookupResult?
-    )] {
-        var picker = SeededGenerator(seed: seed)
-        let count = swarm.identities.count
-        var results: [(PeerID, LookupResult?)] = []
-        var started = 0
-        while started < total {
-            var round: [(SimNodeID, LookupID, PeerID)] = []
-            for _ in 0..<min(concurrent, total - started) {
-                let from = Int.random(in: 0..<count, using: &picker)
-                var to = Int.random(in: 0..<count, using: &picker)
-                if to == from { to = (to + 1) % count }
-                let target = swarm.identities[to].peerID
-                let node = swarm.network.nodeIDs[from]
-                let id = swarm.network.command(node) { core, now in core.findPeer(target, now: now) }
-                round.append((node, id, target))
-                started += 1
-            }
-            swarm.network.run(for: .seconds(12))
-            var finished: [SimNodeID: [LookupID: LookupResult]] = [:]
-            for node in Set(round.map(\.0)) {
-                for event in swarm.network.drainEvents(of: node) {
-                    if case .lookupFinished(let id, let result) = event { finished[node, default: [:]][id] = result }
-                }
-            }
-            for (node, id, target) in round { results.append((target, finished[node]?[id])) }
-        }
-        return results
+    /// A ``RoutingSwarm`` with these tests' settings, announcing ``service``.
+    static func swarm(seed: UInt64, count: Int, batch: Int = 25, refreshAfterBootstrap: Bool = true) throws
+        -> RoutingSwarm
+    {
+        try RoutingSwarm(
+            seed: seed, count: count, batch: batch,
+            configuration: configuration(refreshAfterBootstrap: refreshAfterBootstrap), services: [service])
     }
 
     /// Peer count for the big swarm: 600 by default (2,000 took about 30 s of debug
@@ -134,7 +45,7 @@ import Testing
     /// (a quarter of the datagrams), so lookups must cope with sparse tables.
     @Test func swarm_randomPeerLookupsAllSucceedInFewHops() throws {
         var swarm = try Self.swarm(seed: 1, count: Self.swarmSize, refreshAfterBootstrap: false)
-        let results = Self.randomPeerLookups(&swarm, total: 500, concurrent: 50, seed: 99)
+        let results = swarm.randomPeerLookups(total: 500, concurrent: 50, seed: 99)
         var hops: [Int] = []
         var failures = 0
         for (target, result) in results {
@@ -227,7 +138,7 @@ import Testing
         func trace(seed: UInt64) throws -> [String] {
             var swarm = try Self.swarm(seed: seed, count: 60)
             swarm.network.recordsTrace = true
-            _ = Self.randomPeerLookups(&swarm, total: 20, concurrent: 10, seed: seed)
+            _ = swarm.randomPeerLookups(total: 20, concurrent: 10, seed: seed)
             return swarm.network.trace.entries.map(\.description)
         }
         let first = try trace(seed: 11)

@@ -168,4 +168,23 @@ struct LANDiscoveryLabTests {
             if case LANDiscoveryError.invalidRecord = error { true } else { false }
         }
     }
+
+    @Test func peerWithLANDiscovery_needsAnOverlayAndAnAddressOnTheInterface() async {
+        var configuration = PeerConfiguration()
+        configuration.lanDiscovery = LANDiscoveryConfiguration(interface: "lan0", transports: [.ipv4Multicast])
+        configuration.listenAddress = .ipv4(192, 0, 2, 10, port: 0)
+        await #expect(throws: PeerError.invalidConfiguration("lanDiscovery needs an overlay")) {
+            _ = try await Peer.start(configuration)
+        }
+        configuration.overlay = .lan
+        for address in [PeerAddress.ipv4(127, 0, 0, 1, port: 0), .ipv4(0, 0, 0, 0, port: 0)] {
+            configuration.listenAddress = address
+            await #expect {
+                _ = try await Peer.start(configuration)
+            } throws: { error in
+                guard case .invalidConfiguration(let reason) = error as? PeerError else { return false }
+                return reason.contains("must be an address on lan0")
+            }
+        }
+    }
 }

@@ -24,6 +24,7 @@ struct BenchCommand: AsyncParsableCommand {
         case handshakes
         case lookup
         case membership
+        case idle
     }
 
     @Argument(help: "What to measure: \(Case.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -52,6 +53,7 @@ struct BenchCommand: AsyncParsableCommand {
         case .handshakes: result = HandshakesBench.run(seconds: seconds)
         case .lookup: result = LookupBench.run(seconds: seconds)
         case .membership: result = try await MembershipBench.run(seconds: seconds)
+        case .idle: result = try await IdleBench.run()
         }
         print(json ? result.json : result.table)
     }

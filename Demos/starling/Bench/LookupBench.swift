@@ -14,7 +14,8 @@ import StarlingSim
 /// a median well below the baseline is the goal. Targets: median ≤ 4 hops and every
 /// lookup found its peer.
 ///
-/// The run is bounded by its lookup count, not by time: `--seconds` is ignored.
+/// The swarm is a ``RoutingSwarm``. The run is bounded by its lookup count, not by time:
+/// `--seconds` is ignored.
 enum LookupBench {
     /// How many lookups, and how many run at once.
     static let lookups = 500
@@ -24,7 +25,12 @@ enum LookupBench {
         let count = peerCount
         let clock = ContinuousClock()
         let start = clock.now
-        var swarm = Swarm(seed: 1, count: count)
+        var configuration = RoutingConfiguration.simulation
+        configuration.refreshInterval = .seconds(7_200)  // no periodic refresh within a run
+        // Statistics are counted either way; trace entries would dominate memory at 10,000 peers.
+        // A fresh record for our own identity with a valid expiry cannot fail to sign.
+        var swarm = try! RoutingSwarm(
+            seed: 1, count: count, configuration: configuration, services: ["bench"], recordsTrace: false)
         let built = clock.now
         let results = swarm.randomPeerLookups(total: lookups, concurrent: concurrent, seed: 99)
         let elapsed = clock.now - start
@@ -69,99 +75,5 @@ enum LookupBench {
     private static func format(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         return String(format: "%.1f s", Double(seconds) + Double(attoseconds) / 1e18)
-    }
-}
-
-extension LookupBench {
-    /// A swarm of routing cores on a ``SimNetwork``, and the identities behind them.
-    /// Deterministic for a given seed.
-    struct Swarm {
-        static let wallClockAtZero = UnixTime(seconds: 1_700_000_000)
-
-        var network: SimNetwork<RoutingCore>
-        private(set) var peerIDs: [PeerID] = []
-
-        /// Builds `count` peers with signed records, bootstraps four seeds, joins the rest in
-        /// batches of `batch` every 200 ms, each through three random seeds, and lets the
-        /// tables settle for 15 s.
-        init(seed: UInt64, count: Int, batch: Int = 25) {
-            let link = LinkConditions(latency: .milliseconds(10), jitter: .milliseconds(5))
-            network = SimNetwork<RoutingCore>(seed: seed, defaultLink: link)
-            // Statistics are counted either way; entries would dominate memory at 10,000 peers.
-            network.recordsTrace = false
-            var configuration = RoutingConfiguration.simulation
-            configuration.refreshInterval = .seconds(7_200)  // no periodic refresh within a run
-            peerIDs.reserveCapacity(count)
-            for index in 0..<count {
-                var keys = network.makeGenerator()
-                let identity = IdentityKeyPair.generate(using: &keys)
-                let core = RoutingCore(
-                    localID: identity.peerID, configuration: configuration, wallClockAtZero: Self.wallClockAtZero,
-                    random: network.makeGenerator())
-                let node = network.makeNode(name: "peer\(index)", core: core)
-                // A fresh record for our own identity with a valid expiry cannot fail to sign.
-                let record = try! PeerRecord(
-                    peerID: identity.peerID, sequence: 1, expiresAt: Self.wallClockAtZero + .seconds(86_400),
-                    addresses: [network.address(of: node)], services: ["bench"]
-                ).sign(with: identity)
-                network.command(node) { core, _ in core.updateLocalRecord(record) }
-                peerIDs.append(identity.peerID)
-            }
-            let nodes = network.nodeIDs
-            let seeds = Array(0..<min(4, count))
-            for index in seeds {
-                let others = seeds.filter { $0 != index }.map(contact)
-                network.command(nodes[index]) { core, now in core.bootstrap(seeds: others, now: now) }
-            }
-            network.run(for: .seconds(1))
-            var picker = SeededGenerator(seed: seed ^ 0x5EED)
-            for index in seeds.count..<count {
-                let chosen = seeds.shuffled(using: &picker).prefix(3).map(contact)
-                network.command(nodes[index]) { core, now in core.bootstrap(seeds: chosen, now: now) }
-                if (index - seeds.count) % batch == batch - 1 { network.run(for: .milliseconds(200)) }
-            }
-            network.run(for: .seconds(15))
-            for node in nodes { _ = network.drainEvents(of: node) }
-        }
-
-        /// The contact that reaches peer `index`.
-        func contact(_ index: Int) -> RoutingContact {
-            RoutingContact(peerID: peerIDs[index], address: network.address(of: SimNodeID(rawValue: index)))
-        }
-
-        /// Starts `total` random `findPeer` lookups, `concurrent` at a time, gives each round
-        /// 12 s of virtual time, and returns each result (nil when none arrived) with its target.
-        mutating func randomPeerLookups(total: Int, concurrent: Int, seed: UInt64) -> [(PeerID, LookupResult?)] {
-            var picker = SeededGenerator(seed: seed)
-            let count = peerIDs.count
-            let nodes = network.nodeIDs
-            var results: [(PeerID, LookupResult?)] = []
-            results.reserveCapacity(total)
-            var started = 0
-            while started < total {
-                var round: [(node: SimNodeID, id: LookupID, target: PeerID)] = []
-                for _ in 0..<min(concurrent, total - started) {
-                    let from = Int.random(in: 0..<count, using: &picker)
-                    var to = Int.random(in: 0..<count, using: &picker)
-                    if to == from { to = (to + 1) % count }
-                    let target = peerIDs[to]
-                    let node = nodes[from]
-                    let id = network.command(node) { core, now in core.findPeer(target, now: now) }
-                    round.append((node, id, target))
-                    started += 1
-                }
-                network.run(for: .seconds(12))
-                var finished: [SimNodeID: [LookupID: LookupResult]] = [:]
-                for node in Set(round.map(\.node)) {
-                    for event in network.drainEvents(of: node) {
-                        if case .lookupFinished(let id, let result) = event {
-                            finished[node, default: [:]][id] = result
-                        }
-                    }
-                }
-                for (node, id, target) in round { results.append((target, finished[node]?[id])) }
-            }
-            return results
-        }
     }
 }

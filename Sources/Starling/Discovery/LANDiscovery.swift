@@ -255,6 +255,28 @@ public final class LANDiscovery: Sendable {
         }
     }
 
+    /// Asks the LAN who holds `peer`'s record, as ARP asks for an address: `peer` itself
+    /// or any peer holding its valid record answers, and the record arrives as
+    /// ``Event/discovered(_:)`` (or ``Event/updated(_:)`` when it is newer than the one
+    /// held). Useful for a peer whose beacons have not been heard yet.
+    ///
+    /// - Returns: whether a query is pending on at least one interface transport (false
+    ///   when asking for this peer itself, or when too many queries are pending).
+    /// - Throws: ``LANDiscoveryError/notRunning`` before ``start()`` or after ``shutdown()``.
+    @discardableResult
+    public func whoHas(_ peer: PeerID) async throws(LANDiscoveryError) -> Bool {
+        let drivers = try state.withLock { state throws(LANDiscoveryError) in
+            guard state.phase == .running else { throw .notRunning }
+            return state.drivers
+        }
+        let pending = try? await eventLoop.submit {
+            drivers.reduce(false) { pending, driver in
+                driver.value.perform { core, now in core.whoHas(peer, now: now) } || pending
+            }
+        }.get()
+        return pending ?? false
+    }
+
     /// Stops beaconing and closes the sockets (leaving the groups); ends ``events``.
     /// Calling it again, or before ``start()``, does no harm.
     public func shutdown() async {

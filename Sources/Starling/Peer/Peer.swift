@@ -62,11 +62,15 @@ public final class Peer: Sendable {
     private let backlog: EventBacklog
     private let connectTimeout: Duration
 
+    /// The LAN discovery this peer runs, if configured.
+    private let discovery: LANDiscovery?
+
     private init(
         id: PeerID, address: PeerAddress, events: Events, channel: any Channel, loop: NIOLoopBound<PeerLoop>,
-        streams: StreamHub, connectTimeout: Duration
+        streams: StreamHub, discovery: LANDiscovery?, connectTimeout: Duration
     ) {
         self.streams = streams
+        self.discovery = discovery
         self.id = id
         self.address = address
         self.events = events
@@ -122,9 +126,44 @@ public final class Peer: Sendable {
             try? await eventLoop.submit { loop.value.handlers[method] }.get()
         }
         await streams.start()
+        let discovery: LANDiscovery?
+        do {
+            discovery = try await startDiscovery(configuration, identity, address, group, loop)
+        } catch {
+            await streams.close()
+            try? await eventLoop.submit { loop.value.shutDown() }.get()
+            try? await channel.close()
+            throw error
+        }
         return Peer(
             id: identity.peerID, address: address, events: Events(stream: stream, backlog: backlog),
-            channel: channel, loop: loop, streams: streams, connectTimeout: configuration.connectTimeout)
+            channel: channel, loop: loop, streams: streams, discovery: discovery,
+            connectTimeout: configuration.connectTimeout)
+    }
+
+    /// Starts LAN discovery when configured: every peer it discovers is joined into the
+    /// overlay through the addresses of its record.
+    private static func startDiscovery(
+        _ configuration: PeerConfiguration, _ identity: IdentityKeyPair, _ address: PeerAddress,
+        _ group: any EventLoopGroup, _ loop: NIOLoopBound<PeerLoop>
+    ) async throws(PeerError) -> LANDiscovery? {
+        guard let lan = configuration.lanDiscovery else { return nil }
+        let eventLoop = loop.eventLoop
+        do throws(LANDiscoveryError) {
+            let discovery = try LANDiscovery(configuration: lan, identity: identity, addresses: [address], on: group) {
+                event in
+                guard case .discovered(let record) = event else { return }
+                eventLoop.execute {
+                    _ = try? loop.value.performOverlay { overlay, now throws(PeerError) in
+                        overlay.join(record.record.addresses, now: now)
+                    }
+                }
+            }
+            try await discovery.start()
+            return discovery
+        } catch {
+            throw .invalidConfiguration("LAN discovery: \(error)")
+        }
     }
 
     /// Binds the UDP socket and the TCP listener on the same address and port. With
@@ -390,6 +429,7 @@ public final class Peer: Sendable {
     public func shutdown(leavingOverlay: Bool = true) async {
         let loop = self.loop
         try? await eventLoop.submit { loop.value.shutDown(leavingOverlay: leavingOverlay) }.get()
+        await discovery?.shutdown()
         await streams.close()
         try? await channel.close()
     }

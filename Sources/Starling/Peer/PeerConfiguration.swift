@@ -41,6 +41,11 @@ public struct PeerConfiguration: Sendable {
     /// Overlay members to join through at start (their addresses); empty to start a
     /// swarm, or to join later with ``Peer/join(_:)``. Ignored without ``overlay``.
     public var seeds: [PeerAddress] = []
+    /// LAN discovery (multicast and/or broadcast beacons on one chosen interface), or
+    /// `nil` (the default): nothing is multicast or broadcast unless set. Every peer it
+    /// discovers is joined into the overlay, so it needs ``overlay``, and a
+    /// ``listenAddress`` on that interface (the address the beacons advertise).
+    public var lanDiscovery: LANDiscoveryConfiguration?
     /// Whether the peer opens its TCP listener at start (the default). Without it the
     /// peer uses one file descriptor, makes outgoing streams, and refuses incoming
     /// ones; a ``Swarm`` of thousands of peers turns it off to stay within the
@@ -82,6 +87,14 @@ public struct PeerConfiguration: Sendable {
         }
         guard datagrams.socketBufferSize > 0 else {
             throw .invalidConfiguration("datagrams.socketBufferSize must be positive")
+        }
+        if let lanDiscovery {
+            guard overlay != nil else { throw .invalidConfiguration("lanDiscovery needs an overlay") }
+            guard !listenAddress.isLoopback, !listenAddress.isUnspecified else {
+                throw .invalidConfiguration(
+                    "lanDiscovery advertises the listen address, so it must be an address on \(lanDiscovery.interface), "
+                        + "not \(listenAddress)")
+            }
         }
         if let overlay = effectiveOverlay {
             do {

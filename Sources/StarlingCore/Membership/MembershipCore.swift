@@ -152,9 +152,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
         expireRelays(now: now)
         if let probe, let indirectAt = probe.indirectAt, indirectAt <= now { sendIndirectProbes(now: now) }
         if let probe, probe.endAt <= now { finishFailedProbe(now: now) }
-        if let at = nextProbeAt, at <= now { startProbe(now: now) }
+        if let at = nextProbeAt, at <= now, liveCount > 0 { startProbe(now: now) }
         expireSuspicions(now: now)
-        if let at = nextGossipAt, at <= now { gossipTick(now: now) }
+        if let at = nextGossipAt, at <= now, liveCount > 0, broadcasts.count > 0 { gossipTick(now: now) }
         if let at = nextPushPullAt, at <= now { pushPullTick(now: now) }
         if let at = nextReconnectAt, at <= now { reconnectTick(now: now) }
         if let join = pendingJoin, join.retryAt <= now { retryJoin(now: now) }
@@ -182,12 +182,14 @@ public struct MembershipCore: ProtocolCore, Sendable {
         }
         for timer in MembershipTimer.allCases {
             switch timer {
-            case .probe: consider(nextProbeAt)
+            // A peer alone (or with nothing to gossip) has no reason to wake: thousands of
+            // idle peers in one process would otherwise tick many times a second each.
+            case .probe: if liveCount > 0 { consider(nextProbeAt) }
             case .indirectProbe: consider(probe?.indirectAt)
             case .probeEnd: consider(probe?.endAt)
             case .relayNack: for relay in relays.values { consider(relay.nackAt) }
             case .suspicion: for suspicion in suspicions.values { consider(suspicion.deadline) }
-            case .gossip: consider(nextGossipAt)
+            case .gossip: if liveCount > 0, broadcasts.count > 0 { consider(nextGossipAt) }
             case .pushPull: consider(nextPushPullAt)
             case .reconnect: consider(nextReconnectAt)
             case .joinRetry: consider(pendingJoin?.retryAt)

@@ -77,6 +77,14 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the host is 0.0.0.0 or `::` (any address: not one to tell others).
+    public var isUnspecified: Bool {
+        switch host {
+        case .ipv4(let value): value == 0
+        case .ipv6(let high, let low): high == 0 && low == 0
+        }
+    }
+
     public var description: String {
         switch host {
         case .ipv4: "\(host):\(port)"
