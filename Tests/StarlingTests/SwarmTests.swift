@@ -5,6 +5,23 @@ import Testing
 
 /// Swarms of real peers on loopback: the overlay over real sockets.
 @Suite struct SwarmTests {
+    /// The loopback profile with memberlist's LAN probe timing and longer routing
+    /// requests: these tests share two cores with the rest of the suite, and what they
+    /// check (convergence, lookups, events) does not depend on detecting failures fast.
+    static let overlay: OverlayConfiguration = {
+        var overlay = OverlayConfiguration.local
+        overlay.membership.probeInterval = .seconds(1)
+        overlay.membership.probeTimeout = .milliseconds(500)
+        overlay.routing.requestTimeout = .seconds(1)
+        return overlay
+    }()
+
+    static func configuration(peers: Int) -> Swarm.Configuration {
+        var configuration = Swarm.Configuration(peers: peers)
+        configuration.overlay = overlay
+        return configuration
+    }
+
     /// Waits until `condition` holds for the swarm's counts, or `deadline` passes (a bound
     /// against hanging, not a timing check). Returns whether it held.
     static func wait(
@@ -28,7 +45,7 @@ import Testing
     }
 
     @Test func fiftyPeersConvergeAndEveryPeerLooksUpEveryOther() async throws {
-        let swarm = try await Swarm.launch(Swarm.Configuration(peers: 50))
+        let swarm = try await Swarm.launch(Self.configuration(peers: 50))
         let converged = await Self.wait(for: swarm) { $0.isConverged(members: 50) }
         #expect(converged, "views: \(swarm.counters.counts.aliveViews)")
         let peers = swarm.peers
@@ -59,7 +76,7 @@ import Testing
     }
 
     @Test func overlayCallsWorkAcrossASmallSwarm() async throws {
-        let swarm = try await Swarm.launch(Swarm.Configuration(peers: 8))
+        let swarm = try await Swarm.launch(Self.configuration(peers: 8))
         #expect(await Self.wait(for: swarm) { $0.isConverged(members: 8) })
         let peers = swarm.peers
 
@@ -99,7 +116,7 @@ import Testing
     }
 
     @Test func echoToAStrangerAndOversizedBroadcastsAreTypedErrors() async throws {
-        let swarm = try await Swarm.launch(Swarm.Configuration(peers: 2))
+        let swarm = try await Swarm.launch(Self.configuration(peers: 2))
         let stranger = try await Peer.start()
         await #expect(throws: PeerError.spreading(.unknownPeer(stranger.id))) {
             try await swarm.peers[0].echo(stranger.id)
@@ -121,5 +138,44 @@ import Testing
             throws: SwarmError.openFileLimit(
                 needed: configuration.descriptorsNeeded, limit: limit.current, maximum: limit.maximum)
         ) { _ = try await Swarm.launch(configuration) }
+    }
+
+    @Test func aSearchFloodsItsTTLAndItsAnswersAndNoticesComeBack() async throws {
+        var configuration = PeerConfiguration()
+        configuration.overlay = Self.overlay
+        let origin = try await Peer.start(configuration)
+        configuration.seeds = [origin.address]
+        let answering = try await Peer.start(configuration)
+        let other = try await Peer.start(configuration)
+        let originEvents = EventRecorder(origin)
+        let answeringEvents = EventRecorder(answering)
+        for recorder in [originEvents, answeringEvents] {
+            // Each sees the two others join.
+            for peer in [origin, answering, other] {
+                _ = await recorder.first { event in
+                    if case .membership(.joined(let member)) = event { return member.id == peer.id }
+                    return false
+                }
+            }
+        }
+        let id = try await origin.search(Array("who has it?".utf8), ttl: 1, wantsNotices: true)
+        let query = await answeringEvents.first { event in
+            if case .query(id, origin.id, Array("who has it?".utf8)) = event { return true }
+            return false
+        }
+        #expect(query != nil)
+        try await answering.answer(query: id, payload: Array("I do".utf8))
+        let hit = await originEvents.first { event in
+            if case .queryHit(id, answering.id, Array("I do".utf8)) = event { return true }
+            return false
+        }
+        #expect(hit != nil)
+        // TTL 1 stops at both neighbours, which still have a neighbour to pass it to.
+        let notice = await originEvents.first { event in
+            if case .notice(.ttlExceeded(id, _, 1)) = event { return true }
+            return false
+        }
+        #expect(notice != nil)
+        for peer in [origin, answering, other] { await peer.shutdown() }
     }
 }

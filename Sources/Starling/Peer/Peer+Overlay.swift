@@ -34,10 +34,16 @@ extension Peer {
     /// - Returns: the record; its addresses say where `peer` listens.
     /// - Throws: ``PeerError/peerNotFound(_:)``, ``PeerError/overlayDisabled`` or
     ///   ``PeerError/shutDown``.
+    ///
+    /// A lookup that found nothing while some of its requests timed out is run once more:
+    /// only the peer itself hands out its record, and a busy peer may answer late.
     public func lookup(_ peer: PeerID) async throws(PeerError) -> SignedPeerRecord {
-        let result = try await runLookup { overlay, now throws(PeerError) in overlay.findPeer(peer, now: now) }
-        guard case .peer(let record?) = result.outcome else { throw .peerNotFound(peer) }
-        return record
+        for attempt in 1...2 {
+            let result = try await runLookup { overlay, now throws(PeerError) in overlay.findPeer(peer, now: now) }
+            if case .peer(let record?) = result.outcome { return record }
+            guard attempt == 1, result.timeouts > 0 else { break }
+        }
+        throw .peerNotFound(peer)
     }
 
     /// Makes a session with `peer` wherever it is: at the address membership knows, or
@@ -62,16 +68,22 @@ extension Peer {
     /// - Returns: how many peers stored the announcement.
     /// - Throws: ``PeerError/routing(_:)`` for an invalid name, ``PeerError/overlayDisabled``
     ///   or ``PeerError/shutDown``.
+    ///
+    /// When no peer took the announcement and some requests timed out, it is tried once more.
     @discardableResult
     public func provide(_ service: String) async throws(PeerError) -> Int {
-        let result = try await runLookup { overlay, now throws(PeerError) in
-            do throws(RoutingError) {
-                return try overlay.provide(service: service, now: now)
-            } catch {
-                throw .routing(error)
+        var storedAt = 0
+        for attempt in 1...2 {
+            let result = try await runLookup { overlay, now throws(PeerError) in
+                do throws(RoutingError) {
+                    return try overlay.provide(service: service, now: now)
+                } catch {
+                    throw .routing(error)
+                }
             }
+            if case .provided(let count) = result.outcome { storedAt = count }
+            guard storedAt == 0, attempt == 1, result.timeouts > 0 else { break }
         }
-        guard case .provided(let storedAt) = result.outcome else { return 0 }
         return storedAt
     }
 
@@ -109,12 +121,18 @@ extension Peer {
 
     /// Floods `payload` as a query to the peers within `ttl` overlay hops (Gnutella
     /// style); they see ``Event/query(id:origin:payload:)`` and their answers come back
-    /// as ``Event/queryHit(id:responder:payload:)``.
-    /// - Returns: the query's ID, which its hits carry.
+    /// as ``Event/queryHit(id:responder:payload:)``. With `wantsNotices`, the peers where
+    /// the flood stops report it, as ICMP does, in ``Event/notice(_:)``: TTL exceeded, or
+    /// unreachable when a peer has no neighbour to pass it to.
+    /// - Returns: the query's ID, which its hits and notices carry.
     /// - Throws: ``PeerError/spreading(_:)`` for a bad payload or TTL,
     ///   ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
-    public func search(_ payload: [UInt8], ttl: Int? = nil) async throws(PeerError) -> SpreadingID {
-        try await spreading { overlay, now throws(SpreadingError) in try overlay.query(payload, ttl: ttl, now: now) }
+    public func search(_ payload: [UInt8], ttl: Int? = nil, wantsNotices: Bool = false) async throws(PeerError)
+        -> SpreadingID
+    {
+        try await spreading { overlay, now throws(SpreadingError) in
+            try overlay.query(payload, ttl: ttl, wantsNotices: wantsNotices, now: now)
+        }
     }
 
     /// Answers query `id` along the path it came by.
@@ -175,8 +193,9 @@ public struct OverlayStatus: Sendable, Equatable {
     public let routingEntries: Int
     /// Spreading neighbours.
     public let neighbours: [PeerID]
-    /// Overlay datagrams sent and received so far.
+    /// Overlay datagrams sent so far.
     public let sent: Int
+    /// Overlay datagrams received and handed to a protocol so far.
     public let received: Int
     /// Overlay datagrams dropped before any protocol saw them.
     public let dropped: Int

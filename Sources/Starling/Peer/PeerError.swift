@@ -38,8 +38,6 @@ public enum PeerError: Error, Equatable, Sendable {
     case spreading(SpreadingError)
     /// An echo request to the peer got no reply in time.
     case echoTimedOut(PeerID)
-    /// A peer on the way reported the destination unreachable (ICMP-style notice).
-    case unreachable(reporter: PeerID)
 }
 
 extension PeerError: CustomStringConvertible {
@@ -60,7 +58,6 @@ extension PeerError: CustomStringConvertible {
         case .routing(let error): "routing: \(error)"
         case .spreading(let error): "spreading: \(error)"
         case .echoTimedOut(let peer): "no echo reply from \(peer.shortDescription)"
-        case .unreachable(let reporter): "unreachable, reported by \(reporter.shortDescription)"
         }
     }
 }

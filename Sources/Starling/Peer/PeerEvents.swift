@@ -19,11 +19,14 @@ extension Peer {
         case membership(MembershipEvent)
         /// A message sent with ``Peer/broadcast(_:)`` by `origin` arrived (once per message).
         case broadcast(origin: PeerID, payload: [UInt8])
-        /// A flooded query from ``Peer/search(_:ttl:)`` arrived; answer it with
+        /// A flooded query from ``Peer/search(_:ttl:wantsNotices:)`` arrived; answer it with
         /// ``Peer/answer(query:payload:)``.
         case query(id: SpreadingID, origin: PeerID, payload: [UInt8])
         /// An answer to this peer's query `id` came back from `responder`.
         case queryHit(id: SpreadingID, responder: PeerID, payload: [UInt8])
+        /// A control message about this peer's query (``Peer/search(_:ttl:wantsNotices:)``
+        /// with notices): where it exceeded its TTL, or found no way on.
+        case notice(SpreadingNotice)
 
         /// Whether the event may be dropped when the reader falls behind: datagrams and
         /// broadcasts, which their protocols already treat as unreliable.

@@ -99,9 +99,8 @@ final class PeerLoop {
             echoes.removeValue(forKey: identifier)?.resume(returning: .success(rtt))
         case .spreading(.echoTimedOut(let peer, let identifier)):
             echoes.removeValue(forKey: identifier)?.resume(returning: .failure(.echoTimedOut(peer)))
-        case .spreading(.notice):
-            // Notices concern floods this peer started; the statistics count them.
-            break
+        case .spreading(.notice(let notice)):
+            events.yield(.notice(notice))
         }
     }
 

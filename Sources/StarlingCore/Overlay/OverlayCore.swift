@@ -22,7 +22,7 @@ internal import DequeModule
 ///   ``handleTimeout(now:)``.
 /// - Commands: ``join(_:now:)``, ``leave(now:)``, ``findPeer(_:now:)``,
 ///   ``findProviders(service:now:)``, ``provide(service:now:)``,
-///   ``broadcast(_:now:)``, ``query(_:ttl:now:)``, ``answer(_:payload:now:)``,
+///   ``broadcast(_:now:)``, ``query(_:ttl:wantsNotices:now:)``, ``answer(_:payload:now:)``,
 ///   ``sendEcho(to:now:)``.
 /// - Outputs, polled in this order after every input: ``pollTransmit(now:into:)`` until
 ///   `nil`, then ``pollTimeout()``, then ``pollEvent()`` until `nil`.
@@ -177,14 +177,15 @@ public struct OverlayCore: ProtocolCore, Sendable {
     }
 
     /// Floods a query to the peers within `ttl` neighbour hops; see
-    /// ``SpreadingCore/query(_:ttl:wantsNotices:now:)``.
+    /// ``SpreadingCore/query(_:ttl:wantsNotices:now:)``; with `wantsNotices`, the peers
+    /// where it stops report back (TTL exceeded, unreachable).
     @discardableResult
-    public mutating func query(_ payload: [UInt8], ttl: Int? = nil, now: Instant) throws(SpreadingError)
-        -> SpreadingID
+    public mutating func query(_ payload: [UInt8], ttl: Int? = nil, wantsNotices: Bool = false, now: Instant)
+        throws(SpreadingError) -> SpreadingID
     {
         let now = advance(now)
         defer { absorb(now: now) }
-        return try spreading.query(payload, ttl: ttl, now: now)
+        return try spreading.query(payload, ttl: ttl, wantsNotices: wantsNotices, now: now)
     }
 
     /// Answers a query along its reverse path; see ``SpreadingCore/answer(_:payload:now:)``.
