@@ -177,4 +177,21 @@ public struct RoutingSwarm {
         }
         return results
     }
+
+    /// The hops of the lookups in `results` that found their target's own record,
+    /// sorted, and how many did not (no result, no record, or another peer's).
+    public static func summarize(_ results: [(target: PeerID, result: LookupResult?)]) -> (
+        hops: [Int], failures: Int
+    ) {
+        var hops: [Int] = []
+        var failures = 0
+        for (target, result) in results {
+            guard let result, case .peer(let record?) = result.outcome, record.record.peerID == target else {
+                failures += 1
+                continue
+            }
+            hops.append(result.hops)
+        }
+        return (hops.sorted(), failures)
+    }
 }

@@ -46,16 +46,7 @@ import Testing
     @Test func swarm_randomPeerLookupsAllSucceedInFewHops() throws {
         var swarm = try Self.swarm(seed: 1, count: Self.swarmSize, refreshAfterBootstrap: false)
         let results = swarm.randomPeerLookups(total: 500, concurrent: 50, seed: 99)
-        var hops: [Int] = []
-        var failures = 0
-        for (target, result) in results {
-            guard let result, case .peer(let record?) = result.outcome, record.record.peerID == target else {
-                failures += 1
-                continue
-            }
-            hops.append(result.hops)
-        }
-        hops.sort()
+        let (hops, failures) = RoutingSwarm.summarize(results)
         let median = hops.isEmpty ? Int.max : hops[hops.count / 2]
         #expect(failures == 0)
         #expect(median <= 4)

@@ -76,9 +76,16 @@ import Testing
     }
 
     @Test func overlayCallsWorkAcrossASmallSwarm() async throws {
-        let swarm = try await Swarm.launch(Self.configuration(peers: 8))
+        // Each peer on a loopback address of its own, as if on hosts of their own.
+        var configuration = Self.configuration(peers: 8)
+        configuration.addressing = .loopbackAddresses(base: 2)
+        let swarm = try await Swarm.launch(configuration)
         #expect(await Self.wait(for: swarm) { $0.isConverged(members: 8) })
         let peers = swarm.peers
+        #expect(
+            peers.enumerated().allSatisfy { index, peer in
+                peer.address.host == PeerAddress.ipv4(127, 2, 0, UInt8(index + 1), port: 0).host
+            })
 
         try await peers[0].broadcast(Array("news".utf8))
         #expect(await Self.wait(for: swarm) { $0.broadcastsDelivered >= 7 })

@@ -34,16 +34,7 @@ enum LookupBench {
         let built = clock.now
         let results = swarm.randomPeerLookups(total: lookups, concurrent: concurrent, seed: 99)
         let elapsed = clock.now - start
-        var hops: [Int] = []
-        var failures = 0
-        for (target, result) in results {
-            guard let result, case .peer(let record?) = result.outcome, record.record.peerID == target else {
-                failures += 1
-                continue
-            }
-            hops.append(result.hops)
-        }
-        hops.sort()
+        let (hops, failures) = RoutingSwarm.summarize(results)
         let median = hops.isEmpty ? 0 : hops[hops.count / 2]
         let p90 = hops.isEmpty ? 0 : hops[min(hops.count - 1, hops.count * 9 / 10)]
         let successes = lookups - failures
