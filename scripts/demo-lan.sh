@@ -93,6 +93,7 @@ round() {
 
 round "Discovery by IPv4 multicast (239.255.77.77)" --multicast
 round "Discovery by directed broadcast (192.0.2.255)" --broadcast
+round "Discovery by limited broadcast (255.255.255.255 on lan0 only)" --limited-broadcast
 round "Discovery by IPv6 link-local multicast (ff02::7777)" --ipv6
 
 if [ "$failures" -ne 0 ]; then

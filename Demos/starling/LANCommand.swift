@@ -34,6 +34,9 @@ struct LANCommand: AsyncParsableCommand {
     @Flag(help: "Beacon to the interface's directed IPv4 broadcast address.")
     var broadcast = false
 
+    @Flag(help: "Beacon to the limited broadcast 255.255.255.255, on --interface only.")
+    var limitedBroadcast = false
+
     @Flag(help: "Beacon to the IPv6 link-local multicast group.")
     var ipv6 = false
 
@@ -61,8 +64,9 @@ struct LANCommand: AsyncParsableCommand {
     static let linger: Duration = .seconds(2)
 
     func validate() throws {
-        guard multicast || broadcast || ipv6 else {
-            throw ValidationError("choose at least one transport: --multicast, --broadcast and/or --ipv6")
+        guard multicast || broadcast || limitedBroadcast || ipv6 else {
+            throw ValidationError(
+                "choose at least one transport: --multicast, --broadcast, --limited-broadcast and/or --ipv6")
         }
         guard !interface.isEmpty else { throw ValidationError("--interface must name an interface") }
         guard (0.1...3600).contains(duration) else { throw ValidationError("--duration must be 0.1 to 3600 seconds") }
@@ -76,6 +80,7 @@ struct LANCommand: AsyncParsableCommand {
         var transports: Set<LANDiscoveryConfiguration.Transport> = []
         if multicast { transports.insert(.ipv4Multicast) }
         if broadcast { transports.insert(.broadcast) }
+        if limitedBroadcast { transports.insert(.limitedBroadcast) }
         if ipv6 { transports.insert(.ipv6Multicast) }
         var configuration = LANDiscoveryConfiguration(interface: interface, transports: transports)
         configuration.port = port

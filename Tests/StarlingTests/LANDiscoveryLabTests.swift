@@ -16,7 +16,7 @@ struct LANDiscoveryLabTests {
     static let deadline = Duration.seconds(20)
 
     @Test(arguments: [
-        LANDiscoveryConfiguration.Transport.ipv4Multicast, .broadcast, .ipv6Multicast,
+        LANDiscoveryConfiguration.Transport.ipv4Multicast, .broadcast, .limitedBroadcast, .ipv6Multicast,
     ])
     func lanDiscoveryLab_fourHosts_discoverEachOther(_ transport: LANDiscoveryConfiguration.Transport) async throws {
         try await NamespaceLab.with(hosts: 4) { lab in
@@ -40,7 +40,7 @@ struct LANDiscoveryLabTests {
                 switch transport {
                 case .ipv4Multicast: try await lab.waitForGroupMembers("239.255.77.77", lab.hosts)
                 case .ipv6Multicast: try await lab.waitForGroupMembers("ff02::7777", lab.hosts)
-                case .broadcast: break
+                case .broadcast, .limitedBroadcast: break
                 }
                 let everyone = Set(advertised.keys)
                 let found = await withTaskGroup(of: (Int, [PeerID: SignedPeerRecord]).self) { group in

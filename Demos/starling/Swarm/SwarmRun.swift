@@ -68,7 +68,7 @@ struct SwarmRun {
         let statuses = await swarm.statuses().compactMap { $0 }
         await activity.step(statuses: statuses, converged: true, final: true)
         let childResults = await childRuns.asyncMap { await $0.finish() }
-        let graph = await activity.graph(statuses: statuses)
+        let graph = await activity.graph()
         let counts = swarm.counters.counts
         let rss = ResidentMemory.bytes()
         await swarm.shutdown()
@@ -196,7 +196,7 @@ struct SwarmActivity {
     }
 
     /// The overlay as a graph: the local peers, and the sessions between them.
-    func graph(statuses: [OverlayStatus]) async -> SwarmGraph {
+    func graph() async -> SwarmGraph {
         let peers = swarm.peers
         let index = Dictionary(uniqueKeysWithValues: peers.enumerated().map { ($1.id, $0) })
         var edges: [(Int, Int)] = []

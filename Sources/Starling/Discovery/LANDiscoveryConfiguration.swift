@@ -24,6 +24,10 @@ public struct LANDiscoveryConfiguration: Sendable {
         /// To the directed broadcast address of the interface's first IPv4 subnet
         /// (for example `192.168.1.255`); for networks whose switches drop multicast.
         case broadcast
+        /// To the limited broadcast `255.255.255.255`, with the socket bound to the named
+        /// interface (`SO_BINDTODEVICE`) so that it goes out on that link only; for links
+        /// whose hosts have no common subnet yet.
+        case limitedBroadcast
     }
 
     /// The name of the network interface to discover on, for example `enp3s0`. Required:

@@ -52,7 +52,7 @@ enum LANSockets {
         }
         var sockets: [LANSocket] = []
         do throws(LANDiscoveryError) {
-            if !transports.isDisjoint(with: [.ipv4Multicast, .broadcast]) {
+            if !transports.isDisjoint(with: [.ipv4Multicast, .broadcast, .limitedBroadcast]) {
                 sockets.append(try openIPv4(configuration, interface: interface))
             }
             if transports.contains(.ipv6Multicast) {
@@ -99,6 +99,15 @@ enum LANSockets {
                 }
                 try setOption(socket, SOL_SOCKET, SO_BROADCAST, Int32(1), "SO_BROADCAST")
                 destinations.append(address)
+            }
+            if configuration.transports.contains(.limitedBroadcast) {
+                try setOption(socket, SOL_SOCKET, SO_BROADCAST, Int32(1), "SO_BROADCAST")
+                // Bound to the interface, the limited broadcast leaves on that link only.
+                let status = interface.name.withCString { name in
+                    setsockopt(socket, SOL_SOCKET, SO_BINDTODEVICE, name, socklen_t(strlen(name) + 1))
+                }
+                guard status == 0 else { throw systemError("setsockopt(SO_BINDTODEVICE)") }
+                destinations.append(.ipv4(255, 255, 255, 255, port: configuration.port))
             }
             if configuration.transports.contains(.ipv4Multicast) {
                 guard case .ipv4(let group) = configuration.ipv4Group else {
