@@ -39,7 +39,7 @@ struct SwarmOutcome {
               echo RTT:    \(rttText)
               sessions:    \(sessions) between peers of this process
               suspected:   \(suspected), failed: \(failed) (membership views at the end)
-              memory:      \(rssBytes / 1_048_576) MiB resident\(loss > 0 ? "\n  loss:        \(format(100 * loss)) % injected" : "")
+              memory:      \(rssBytes / 1_048_576) MiB resident\(processes > 1 ? " (all processes)" : "")\(loss > 0 ? "\n  loss:        \(format(100 * loss)) % injected" : "")
             """
     }
 

@@ -67,9 +67,10 @@ struct SwarmRun {
         live?.finish()
         let statuses = await swarm.statuses().compactMap { $0 }
         await activity.step(statuses: statuses, converged: true, final: true)
+        // The views at the end of the run, before the child processes leave.
+        let counts = swarm.counters.counts
         let childResults = await childRuns.asyncMap { await $0.finish() }
         let graph = await activity.graph()
-        let counts = swarm.counters.counts
         let rss = ResidentMemory.bytes()
         await swarm.shutdown()
         let convergedAfter = await convergence.value
