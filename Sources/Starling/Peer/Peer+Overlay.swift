@@ -34,16 +34,10 @@ extension Peer {
     /// - Returns: the record; its addresses say where `peer` listens.
     /// - Throws: ``PeerError/peerNotFound(_:)``, ``PeerError/overlayDisabled`` or
     ///   ``PeerError/shutDown``.
-    ///
-    /// A lookup that found nothing while some of its requests timed out is run once more:
-    /// only the peer itself hands out its record, and a busy peer may answer late.
     public func lookup(_ peer: PeerID) async throws(PeerError) -> SignedPeerRecord {
-        for attempt in 1...2 {
-            let result = try await runLookup { overlay, now throws(PeerError) in overlay.findPeer(peer, now: now) }
-            if case .peer(let record?) = result.outcome { return record }
-            guard attempt == 1, result.timeouts > 0 else { break }
-        }
-        throw .peerNotFound(peer)
+        let result = try await runLookup { overlay, now throws(PeerError) in overlay.findPeer(peer, now: now) }
+        guard case .peer(let record?) = result.outcome else { throw .peerNotFound(peer) }
+        return record
     }
 
     /// Makes a session with `peer` wherever it is: at the address membership knows, or
@@ -201,11 +195,9 @@ public struct OverlayStatus: Sendable, Equatable {
     public let dropped: Int
 
     init(_ overlay: OverlayCore) {
-        var counts = [MemberState: Int]()
-        for member in overlay.membership.members { counts[member.state, default: 0] += 1 }
-        alive = counts[.alive] ?? 0
-        suspected = counts[.suspect] ?? 0
-        failed = counts[.dead] ?? 0
+        alive = overlay.membership.count(of: .alive)
+        suspected = overlay.membership.count(of: .suspect)
+        failed = overlay.membership.count(of: .dead)
         hasJoined = overlay.membership.hasJoined
         routingEntries = overlay.routing.table.count
         neighbours = Array(overlay.neighbours.keys)

@@ -80,34 +80,34 @@ extension MembershipCore {
 
     /// SWIM's confirm (dead) rule.
     mutating func applyDead(_ update: MemberUpdate, now: Instant) {
-        if update.member == localID {
-            if update.incarnation >= incarnation, !hasLeft { refute(above: update.incarnation, penalize: true) }
-            return
-        }
-        guard var member = table[update.member], update.incarnation >= member.incarnation,
-            member.state.isLive
-        else { return }
-        member.incarnation = update.incarnation
-        store(member, state: .dead, now: now)
-        suspicions[member.id] = nil
-        broadcasts.enqueue(update)
-        events.append(.failed(table[member.id] ?? member))
+        applyDeparture(update, as: .dead, now: now)
     }
 
     /// A graceful departure.
     mutating func applyLeft(_ update: MemberUpdate, now: Instant) {
+        applyDeparture(update, as: .left, now: now)
+    }
+
+    /// The rule dead and left share: news about this peer is refuted (a false death
+    /// costs local health, a stale leave does not); a member still live (for a death) or
+    /// not yet gone (for a leave) at an incarnation no newer than the update's takes
+    /// `state`, and the news is passed on.
+    private mutating func applyDeparture(_ update: MemberUpdate, as state: MemberState, now: Instant) {
         if update.member == localID {
-            if update.incarnation >= incarnation, !hasLeft { refute(above: update.incarnation, penalize: false) }
+            if update.incarnation >= incarnation, !hasLeft {
+                refute(above: update.incarnation, penalize: state == .dead)
+            }
             return
         }
         guard var member = table[update.member], update.incarnation >= member.incarnation,
-            member.state != .left
+            state == .dead ? member.state.isLive : member.state != .left
         else { return }
         member.incarnation = update.incarnation
-        store(member, state: .left, now: now)
+        store(member, state: state, now: now)
         suspicions[member.id] = nil
         broadcasts.enqueue(update)
-        events.append(.left(table[member.id] ?? member))
+        let stored = table[member.id] ?? member
+        events.append(state == .dead ? .failed(stored) : .left(stored))
     }
 
     /// Raises this peer's incarnation above `other` and announces it alive.

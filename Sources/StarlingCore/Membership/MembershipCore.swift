@@ -99,11 +99,14 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// Every member this peer knows, itself excluded, in the order first seen.
     public var members: [Member] { order.compactMap { table[$0] } }
 
+    /// Members in `state`, itself excluded (dead ones until they are forgotten).
+    public func count(of state: MemberState) -> Int { stateCounts[Int(state.rawValue)] }
+
     /// Members believed alive, itself excluded.
-    public var aliveCount: Int { stateCounts[Int(MemberState.alive.rawValue)] }
+    public var aliveCount: Int { count(of: .alive) }
 
     /// Members alive or suspect, itself excluded.
-    public var liveCount: Int { aliveCount + stateCounts[Int(MemberState.suspect.rawValue)] }
+    public var liveCount: Int { aliveCount + count(of: .suspect) }
 
     /// Updates waiting to be piggybacked.
     public var pendingBroadcasts: Int { broadcasts.count }

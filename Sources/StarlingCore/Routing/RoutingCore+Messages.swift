@@ -56,18 +56,17 @@ extension RoutingCore {
         case .pong, .nodes, .value, .providers, .addProviderAck:
             return
         }
-        enqueue(
-            RoutingMessage(requestID: request.requestID, sender: localID, body: fitted(reply)), to: sender.address)
+        enqueueReply(reply, to: request.requestID, at: sender.address)
     }
 
-    /// `reply` trimmed to ``RoutingConfiguration/maximumReplySize`` encoded bytes: the
-    /// farthest contacts go first, then the last provider records. The asker still
-    /// progresses, a little slower, on what is left.
-    func fitted(_ reply: RoutingMessage.Body) -> RoutingMessage.Body {
+    /// Encodes `reply` and queues it, trimmed to ``RoutingConfiguration/maximumReplySize``
+    /// bytes if need be: the farthest contacts go first, then the last provider records.
+    /// The asker still progresses, a little slower, on what is left. A reply that fits is
+    /// encoded once.
+    private mutating func enqueueReply(_ reply: RoutingMessage.Body, to requestID: UInt64, at address: PeerAddress) {
         var reply = reply
-        for _ in 0..<(RoutingConstants.maximumContactsPerMessage + RoutingConstants.maximumProvidersPerMessage) {
-            let message = RoutingMessage(requestID: 0, sender: localID, body: reply)
-            guard let size = try? message.encode().count, size > configuration.maximumReplySize else { break }
+        while let bytes = try? RoutingMessage(requestID: requestID, sender: localID, body: reply).encode() {
+            guard bytes.count > configuration.maximumReplySize else { return outgoing.append(bytes, to: address) }
             switch reply {
             case .value(let record, let closer) where !closer.isEmpty:
                 reply = .value(record: record, closer: closer.dropLast())
@@ -78,10 +77,10 @@ extension RoutingCore {
             case .nodes(let contacts) where !contacts.isEmpty:
                 reply = .nodes(contacts.dropLast())
             default:
-                return reply
+                // Nothing left to cut: the overlay counts it as oversized and drops it.
+                return outgoing.append(bytes, to: address)
             }
         }
-        return reply
     }
 
     /// Verifies and stores a provider record.
