@@ -16,6 +16,9 @@
 /// 3. drain ``pollEvent()`` and hand the events to the user.
 ///
 /// When the timer fires, call ``handleTimeout(now:)`` and do the same three steps.
+/// A driver that can tell how late it is (its timer fired after the deadline, the
+/// socket's receive queue overflowed) reports that with ``noteLoad(_:now:)`` before the
+/// input it concerns, so the core can tell its own slowness from other peers' silence.
 /// `now` must never go backwards between calls; a core may treat an earlier `now` as
 /// equal to the latest one it saw.
 ///
@@ -52,4 +55,13 @@ public protocol ProtocolCore {
 
     /// The next event for the user, or `nil` when there is none.
     mutating func pollEvent() -> Event?
+
+    /// Tells the core how far behind its driver is: how late a timer fired, and how many
+    /// datagrams the receive queue dropped since the last report. The default ignores it.
+    mutating func noteLoad(_ load: DriverLoad, now: Instant)
 }
+
+extension ProtocolCore {
+    public mutating func noteLoad(_ load: DriverLoad, now: Instant) {}
+}
+
