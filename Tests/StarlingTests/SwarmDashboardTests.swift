@@ -32,7 +32,7 @@ import Testing
     @Test func plainLine_convergedSwarm_matchesTheDocumentedForm() {
         #expect(
             SwarmDashboard.plainLine(Self.converged)
-                == "t=3.0s up=50/50 converged=100.0% msgs/s=1234 rtt p50=85µs p99=310µs suspected=0 failed=0"
+                == "t=3.0s up=50/50 converged=100.0% msgs/s=1234 rtt p50=85µs p99=310µs suspected=0 failed=0 drops=0"
         )
     }
 
@@ -48,7 +48,7 @@ import Testing
         snapshot.failedCount = 1
         #expect(
             SwarmDashboard.plainLine(snapshot)
-                == "t=12.3s up=7/50 converged=42.3% msgs/s=0 rtt p50=- p99=- suspected=2 failed=1"
+                == "t=12.3s up=7/50 converged=42.3% msgs/s=0 rtt p50=- p99=- suspected=2 failed=1 drops=0"
         )
     }
 
@@ -68,7 +68,7 @@ import Testing
                 "peers      [##############################]  50/50 up",
                 "converged  [##############################]  100.0%",
                 "traffic    1,234 msgs/s   rtt p50 85µs  p99 310µs",
-                "health     0 suspected  0 failed",
+                "health     0 suspected  0 failed  0 receive drops",
             ]
         )
     }

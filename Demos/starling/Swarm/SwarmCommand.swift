@@ -92,6 +92,9 @@ struct SwarmCommand: AsyncParsableCommand {
         } else if join == nil {
             print(outcome.summary)
         }
+        if !json, join == nil {
+            for problem in outcome.problems { printError("starling swarm: \(problem)") }
+        }
         flushOutput()
         if !outcome.succeeded { throw ExitCode.failure }
     }

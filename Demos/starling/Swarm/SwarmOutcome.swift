@@ -15,6 +15,12 @@ struct SwarmOutcome {
     let rtt: LatencySummary?
     let suspected: Int
     let failed: Int
+    /// Suspicions raised over the whole run (every peer's `suspected` events).
+    let suspicionEvents: Int
+    /// Members declared failed over the whole run; nobody is killed, so each is false.
+    let failureEvents: Int
+    let receiveDrops: Int
+    let maximumTimerLag: Duration
     let broadcastsSent: Int
     let broadcastsDelivered: Int
     let sessions: Int
@@ -24,8 +30,31 @@ struct SwarmOutcome {
     let seed: UInt64
     let graph: SwarmGraph
 
-    /// Converged, every lookup answered, and every child process reported.
-    var succeeded: Bool { convergedAfter != nil && lookupsOK == lookupsTotal && childrenFailed == 0 }
+    /// Converged, every lookup answered, no live peer declared failed, and every child
+    /// process reported.
+    var succeeded: Bool {
+        convergedAfter != nil && lookupsOK == lookupsTotal && failureEvents == 0 && childrenFailed == 0
+    }
+
+    /// What went wrong, in plain words, or nil when the run succeeded.
+    var problems: [String] {
+        var problems: [String] = []
+        if convergedAfter == nil {
+            problems.append(
+                "membership did not converge: at the end \(format(100 * convergence)) % of the peers' views were complete")
+        }
+        if lookupsOK < lookupsTotal { problems.append("\(lookupsTotal - lookupsOK) of \(lookupsTotal) lookups failed") }
+        if failureEvents > 0 {
+            problems.append("live peers were declared failed \(failureEvents) times (nobody was stopped)")
+        }
+        if childrenFailed > 0 { problems.append("\(childrenFailed) child processes did not report") }
+        if !problems.isEmpty, receiveDrops > 0 {
+            problems.append(
+                "the kernel dropped \(receiveDrops) datagrams at full receive queues and timers ran up to "
+                    + "\(format(maximumTimerLag.seconds * 1000)) ms late: this machine was too busy for the swarm")
+        }
+        return problems
+    }
 
     /// The human summary.
     var summary: String {
@@ -38,7 +67,10 @@ struct SwarmOutcome {
               broadcasts:  \(broadcastsSent) sent, \(broadcastsDelivered) deliveries
               echo RTT:    \(rttText)
               sessions:    \(sessions) between peers of this process
-              suspected:   \(suspected), failed: \(failed) (membership views at the end)
+              suspected:   \(suspected), failed: \(failed) (membership views at the end); \
+            \(suspicionEvents) suspicions and \(failureEvents) failures over the run
+              load:        \(receiveDrops) datagrams dropped at full receive queues; timers up to \
+            \(format(maximumTimerLag.seconds * 1000)) ms late
               memory:      \(rssBytes / 1_048_576) MiB resident\(processes > 1 ? " (all processes)" : "")\(loss > 0 ? "\n  loss:        \(format(100 * loss)) % injected" : "")
             """
     }
@@ -50,6 +82,8 @@ struct SwarmOutcome {
             "lookups_total": lookupsTotal, "rss_bytes": rssBytes, "messages_sent": messagesSent,
             "suspected": suspected, "failed": failed, "broadcasts_sent": broadcastsSent,
             "broadcasts_delivered": broadcastsDelivered, "sessions": sessions, "duration_s": duration,
+            "suspected_events": suspicionEvents, "failed_events": failureEvents, "receive_drops": receiveDrops,
+            "max_timer_lag_ms": maximumTimerLag.seconds * 1000,
             "loss": loss, "seed": seed, "succeeded": succeeded,
         ]
         object["converged_after_s"] = convergedAfter ?? NSNull()

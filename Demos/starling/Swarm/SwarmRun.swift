@@ -62,7 +62,8 @@ struct SwarmRun {
                     convergencePercent: 100 * counts.convergence(members: total), messagesPerSecond: rate,
                     rttP50Microseconds: rtt?.p50, rttP99Microseconds: rtt?.p99,
                     suspectedCount: statuses.reduce(0) { $0 + $1.suspected },
-                    failedCount: statuses.reduce(0) { $0 + $1.failed }))
+                    failedCount: statuses.reduce(0) { $0 + $1.failed },
+                    receiveDrops: statuses.reduce(0) { $0 + $1.receiveDrops }))
         }
         live?.finish()
         let statuses = await swarm.statuses().compactMap { $0 }
@@ -82,6 +83,10 @@ struct SwarmRun {
             rssBytes: rss + childResults.reduce(0) { $0 + ($1?.rssBytes ?? 0) },
             messagesSent: statuses.reduce(0) { $0 + $1.sent }, rtt: activity.rttSummary,
             suspected: statuses.reduce(0) { $0 + $1.suspected }, failed: statuses.reduce(0) { $0 + $1.failed },
+            suspicionEvents: counts.membership["suspected", default: 0],
+            failureEvents: counts.membership["failed", default: 0],
+            receiveDrops: statuses.reduce(0) { $0 + $1.receiveDrops },
+            maximumTimerLag: statuses.map(\.maximumTimerLag).max() ?? .zero,
             broadcastsSent: activity.broadcastsSent, broadcastsDelivered: counts.broadcastsDelivered,
             sessions: graph.edges.count, childrenFailed: childResults.filter { $0 == nil }.count,
             duration: duration, loss: loss, seed: seed, graph: graph)

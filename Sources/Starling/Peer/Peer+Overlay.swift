@@ -1,4 +1,5 @@
 public import StarlingCore
+import StarlingIO
 
 extension Peer {
     // MARK: Membership
@@ -24,7 +25,8 @@ extension Peer {
     /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
     public func overlayStatus() async throws(PeerError) -> OverlayStatus {
         try await onLoop { loop throws(PeerError) in
-            try loop.performOverlay { overlay, _ throws(PeerError) in OverlayStatus(overlay) }
+            let driver = loop.driver?.statistics ?? DriverStatistics()
+            return try loop.performOverlay { overlay, _ throws(PeerError) in OverlayStatus(overlay, driver: driver) }
         }
     }
 
@@ -193,8 +195,20 @@ public struct OverlayStatus: Sendable, Equatable {
     public let received: Int
     /// Overlay datagrams dropped before any protocol saw them.
     public let dropped: Int
+    /// Datagrams the kernel dropped because this peer's socket receive queue was full
+    /// (it did not read fast enough); 0 where the system cannot tell.
+    public let receiveDrops: Int
+    /// The latest the peer's timer fired after its deadline so far: how far behind its
+    /// event loop got.
+    public let maximumTimerLag: Duration
+    /// Times the failure detector found this peer itself late (late timers, receive
+    /// drops) and so deferred accusing others.
+    public let lateTimers: Int
 
-    init(_ overlay: OverlayCore) {
+    init(_ overlay: OverlayCore, driver: DriverStatistics) {
+        receiveDrops = driver.receiveQueueDrops
+        maximumTimerLag = driver.maximumTimerLag
+        lateTimers = overlay.membership.statistics.lateTimers
         alive = overlay.membership.count(of: .alive)
         suspected = overlay.membership.count(of: .suspect)
         failed = overlay.membership.count(of: .dead)

@@ -19,6 +19,8 @@ public struct SwarmSnapshot: Sendable, Equatable {
     public var suspectedCount: Int
     /// Members declared failed by at least one peer.
     public var failedCount: Int
+    /// Datagrams the kernel dropped at the peers' full receive queues so far.
+    public var receiveDrops: Int
 
     /// Makes a snapshot; the round-trip times default to "no samples".
     public init(
@@ -30,7 +32,8 @@ public struct SwarmSnapshot: Sendable, Equatable {
         rttP50Microseconds: Double? = nil,
         rttP99Microseconds: Double? = nil,
         suspectedCount: Int = 0,
-        failedCount: Int = 0
+        failedCount: Int = 0,
+        receiveDrops: Int = 0
     ) {
         self.elapsed = elapsed
         self.peersUp = peersUp
@@ -41,6 +44,7 @@ public struct SwarmSnapshot: Sendable, Equatable {
         self.rttP99Microseconds = rttP99Microseconds
         self.suspectedCount = suspectedCount
         self.failedCount = failedCount
+        self.receiveDrops = receiveDrops
     }
 }
 
@@ -97,12 +101,13 @@ public enum SwarmDashboard {
             "converged  \(convergenceBar)  \(percentPadding)\(percentText)%",
             "traffic    \(SwarmNumberText.grouped(rate(snapshot.messagesPerSecond))) msgs/s   "
                 + "rtt p50 \(rtt(snapshot.rttP50Microseconds))  p99 \(rtt(snapshot.rttP99Microseconds))",
-            "health     \(snapshot.suspectedCount) suspected  \(snapshot.failedCount) failed",
+            "health     \(snapshot.suspectedCount) suspected  \(snapshot.failedCount) failed  "
+                + "\(SwarmNumberText.grouped(snapshot.receiveDrops)) receive drops",
         ]
     }
 
     /// One line per sample for output that is not a terminal, for example
-    /// `t=3.0s up=50/50 converged=100.0% msgs/s=1234 rtt p50=85µs p99=310µs suspected=0 failed=0`.
+    /// `t=3.0s up=50/50 converged=100.0% msgs/s=1234 rtt p50=85µs p99=310µs suspected=0 failed=0 drops=0`.
     ///
     /// Missing round-trip times are written as `-`.
     public static func plainLine(_ snapshot: SwarmSnapshot) -> String {
@@ -110,7 +115,7 @@ public enum SwarmDashboard {
         return "t=\(seconds(snapshot.elapsed)) up=\(snapshot.peersUp)/\(snapshot.peersTotal) "
             + "converged=\(percent)% msgs/s=\(rate(snapshot.messagesPerSecond)) "
             + "rtt p50=\(rtt(snapshot.rttP50Microseconds)) p99=\(rtt(snapshot.rttP99Microseconds)) "
-            + "suspected=\(snapshot.suspectedCount) failed=\(snapshot.failedCount)"
+            + "suspected=\(snapshot.suspectedCount) failed=\(snapshot.failedCount) drops=\(snapshot.receiveDrops)"
     }
 
     /// The text that replaces the block of lines drawn last time with `lines`, in place.

@@ -2,7 +2,7 @@
 ///
 /// Equality and hashing are by value. Stored as four big-endian words so that
 /// comparisons are four integer compares.
-public struct Key32: Hashable, Sendable {
+public struct Key32: Hashable, Comparable, Sendable {
     /// The size in bytes.
     public static let size = 32
 
@@ -11,11 +11,20 @@ public struct Key32: Hashable, Sendable {
     /// Creates a key from exactly 32 bytes, or returns nil for any other count.
     public init?(_ bytes: some Collection<UInt8>) {
         guard bytes.count == Self.size else { return nil }
-        var words: [UInt64] = [0, 0, 0, 0]
+        (w0, w1, w2, w3) = (0, 0, 0, 0)
         for (index, byte) in bytes.enumerated() {
-            words[index / 8] = words[index / 8] << 8 | UInt64(byte)
+            switch index / 8 {
+            case 0: w0 = w0 << 8 | UInt64(byte)
+            case 1: w1 = w1 << 8 | UInt64(byte)
+            case 2: w2 = w2 << 8 | UInt64(byte)
+            default: w3 = w3 << 8 | UInt64(byte)
+            }
         }
-        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
+    }
+
+    /// Byte-wise (lexicographic) order of the 32 bytes, without building them.
+    public static func < (lhs: Key32, rhs: Key32) -> Bool {
+        (lhs.w0, lhs.w1, lhs.w2, lhs.w3) < (rhs.w0, rhs.w1, rhs.w2, rhs.w3)
     }
 
     /// The 32 bytes, in order.

@@ -2,7 +2,7 @@
 ///
 /// The text form is the key in lowercase, unpadded base32 (52 characters);
 /// ``shortDescription`` is its first eight characters, for display only.
-public struct PeerID: Hashable, Sendable, CustomStringConvertible {
+public struct PeerID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Why a text or byte string is not a peer ID.
     public enum ParseError: Error, Equatable, Sendable {
         /// The text is not 52 characters long.
@@ -27,6 +27,9 @@ public struct PeerID: Hashable, Sendable, CustomStringConvertible {
     public init(publicKey: Key32) {
         self.publicKey = publicKey
     }
+
+    /// The byte-wise order of the public keys: the deterministic order of peers.
+    public static func < (lhs: PeerID, rhs: PeerID) -> Bool { lhs.publicKey < rhs.publicKey }
 
     /// Creates a peer ID from its 32 raw bytes.
     /// - Throws: ``ParseError/wrongByteCount(_:)`` for any other count.

@@ -33,4 +33,22 @@ public enum MembershipConstants {
     /// Clusters up to this size push-pull at the configured interval; larger ones scale
     /// it up (memberlist `pushPullScaleThreshold`).
     public static let pushPullScaleThreshold = 32
+
+    /// The most the measured round trip may stretch the probe timeout (and with it the
+    /// interval): times the configured timeout. Bounds how slowly a peer whose acks all
+    /// arrive late detects failures.
+    public static let maximumTimeoutStretch = 10
+
+    /// A timer that fires this fraction of the configured probe timeout (or more) after
+    /// its deadline means the peer itself is late: local health rises and accusations wait.
+    public static let lateTimerFraction = 0.25
+
+    /// Full state answers a peer sends per probe interval at most (the bucket refills at
+    /// this rate); beyond it, push-pulls get a partial answer of
+    /// ``partialStateMembers`` members, so a thousand peers joining through one seed at
+    /// once do not make it send a thousand full member lists in one burst.
+    public static let fullStateRepliesPerInterval = 16
+
+    /// Members (besides the answering peer) in a partial push-pull answer.
+    public static let partialStateMembers = 16
 }

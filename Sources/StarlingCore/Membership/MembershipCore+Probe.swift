@@ -1,7 +1,7 @@
 extension MembershipCore {
     /// Starts the next probe and arms the one after it. Call when ``MembershipTimer/probe`` fires.
     mutating func startProbe(now: Instant) {
-        let interval = localHealth.scale(configuration.probeInterval)
+        let interval = localHealth.scale(adaptedProbeInterval)
         nextProbeAt = now + interval
         guard probe == nil, let target = nextProbeTarget(now: now), let member = table[target] else { return }
         let sequence = makeSequence()
@@ -19,8 +19,8 @@ extension MembershipCore {
         updates += piggyback(budget: budget)
         send(.ping(sequence: sequence, target: target, sender: localID, updates: updates), to: member.address)
         probe = ProbeInFlight(
-            sequence: sequence, target: target, indirectAt: now + localHealth.scale(configuration.probeTimeout),
-            endAt: now + interval)
+            sequence: sequence, target: target, indirectAt: now + localHealth.scale(adaptedProbeTimeout),
+            endAt: now + interval, sentAt: now)
     }
 
     /// The next live member of the shuffled round-robin list, reshuffling (and
@@ -50,10 +50,10 @@ extension MembershipCore {
             return
         }
         current.indirectAt = nil
-        var candidates = order.filter { $0 != current.target && table[$0]?.state == .alive }
+        let targetID = current.target
+        let relays = sampleLiveMembers(configuration.indirectChecks) { $0.id != targetID && $0.state == .alive }
         var chosen = 0
-        while chosen < configuration.indirectChecks, !candidates.isEmpty {
-            let relay = candidates.swapRemoveRandom(using: &random)
+        for relay in relays {
             if let address = table[relay]?.address {
                 send(
                     .pingRequest(
@@ -70,7 +70,14 @@ extension MembershipCore {
     /// Suspects the target of an unanswered probe and adjusts local health. Call when
     /// ``MembershipTimer/probeEnd`` fires.
     mutating func finishFailedProbe(now: Instant) {
-        guard let current = probe else { return }
+        guard var current = probe else { return }
+        if let until = timing.accusationsDeferredUntil, now < until {
+            // This peer is behind: the ack may be unread in its own socket. Decide later.
+            current.endAt = until
+            probe = current
+            statistics.deferredAccusations += 1
+            return
+        }
         probe = nil
         localHealth.apply(
             LocalHealth.failedProbeDelta(expectedNacks: current.expectedNacks, receivedNacks: current.receivedNacks))
@@ -94,6 +101,8 @@ extension MembershipCore {
         }
         probe = nil
         localHealth.apply(-1)
+        // Only a direct ack measures the round trip; one relayed after ping requests does not.
+        if current.indirectAt != nil { timing.addSample(now - current.sentAt) }
     }
 
     /// Counts a nack for the current probe.
@@ -121,7 +130,7 @@ extension MembershipCore {
             to: address)
         relays[relaySequence] = Relay(
             requester: requester, requesterSequence: sequence,
-            nackAt: now + configuration.probeTimeout * MembershipConstants.nackTimeoutFraction)
+            nackAt: now + adaptedProbeTimeout * MembershipConstants.nackTimeoutFraction)
     }
 
     /// Sends the nacks of relays whose target stayed silent. Call when

@@ -58,6 +58,12 @@ extension MembershipCore {
         replyRequested: Bool, records: [MemberUpdate], source: PeerAddress, now: Instant
     ) {
         if !replyRequested {
+            if pendingJoin != nil {
+                // Joined. The seed may have answered with part of its list (a join
+                // storm): exchange full state with a random member soon, so the load of
+                // filling in newcomers spreads over the swarm instead of on the seed.
+                nextPushPullAt = now + randomFraction(of: configuration.probeInterval)
+            }
             pendingJoin = nil
             hasJoined = true
         }
@@ -75,7 +81,44 @@ extension MembershipCore {
                 applySuspect(suspicion, now: now)
             }
         }
-        if replyRequested { sendState(to: source, replyRequested: false) }
+        guard replyRequested else { return }
+        if takeStateReplyToken(now: now) {
+            sendState(to: source, replyRequested: false)
+        } else {
+            statistics.partialStateReplies += 1
+            sendPartialState(to: source)
+        }
+    }
+
+    /// Takes one of the full state answers allowed now, refilling the bucket at
+    /// ``MembershipConstants/fullStateRepliesPerInterval`` per probe interval.
+    /// - Returns: whether a full answer may be sent.
+    mutating func takeStateReplyToken(now: Instant) -> Bool {
+        let capacity = Double(MembershipConstants.fullStateRepliesPerInterval)
+        let elapsed = now - stateReplyTokensAt
+        stateReplyTokensAt = now
+        stateReplyTokens = min(capacity, stateReplyTokens + capacity * (elapsed / configuration.probeInterval))
+        guard stateReplyTokens >= 1 else { return false }
+        stateReplyTokens -= 1
+        return true
+    }
+
+    /// Answers a push-pull with this peer and a few random alive members, in one
+    /// message: the asker counts as joined and learns the rest from gossip and its own
+    /// later push-pulls.
+    mutating func sendPartialState(to destination: PeerAddress) {
+        var records = [MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)]
+        let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize - records[0].encodedSize
+        var size = 0
+        for id in sampleLiveMembers(MembershipConstants.partialStateMembers) {
+            guard let member = table[id], member.state == .alive else { continue }
+            let record = MemberUpdate(
+                state: .alive, incarnation: member.incarnation, member: id, address: member.address)
+            guard size + record.encodedSize <= budget else { break }
+            size += record.encodedSize
+            records.append(record)
+        }
+        send(.pushPull(sender: localID, replyRequested: false, isJoin: false, members: records), to: destination)
     }
 
     /// Sends this peer's full state, split into messages of at most the maximum size.
@@ -118,8 +161,7 @@ extension MembershipCore {
     /// Exchanges state with a random alive member. Call when ``MembershipTimer/pushPull`` fires.
     mutating func pushPullTick(now: Instant) {
         nextPushPullAt = now + pushPullInterval
-        let alive = order.filter { table[$0]?.state == .alive }
-        guard let id = alive.randomElement(using: &random), let member = table[id] else { return }
+        guard let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id] else { return }
         sendState(to: member.address, replyRequested: true)
     }
 

@@ -66,7 +66,7 @@ extension MembershipCore {
             store(member, state: .suspect, now: now)
             let members = liveCount + 1
             let minimum = SuspicionTimeout.minimum(
-                probeInterval: configuration.probeInterval, members: members,
+                probeInterval: adaptedProbeInterval, members: members,
                 suspicionMultiplier: configuration.suspicionMultiplier)
             suspicions[member.id] = Suspicion(
                 accuser: accuser, start: now,
@@ -123,12 +123,12 @@ extension MembershipCore {
     /// Declares failed every suspect whose timeout has passed. Call when
     /// ``MembershipTimer/suspicion`` fires.
     mutating func expireSuspicions(now: Instant) {
-        guard !suspicions.isEmpty else { return }
+        guard !suspicions.isEmpty, !timing.defersAccusations(at: now) else { return }
         let expired = suspicions.filter { $0.value.deadline <= now }
             .sorted { lhs, rhs in
                 lhs.value.deadline != rhs.value.deadline
                     ? lhs.value.deadline < rhs.value.deadline
-                    : lhs.key.bytes.lexicographicallyPrecedes(rhs.key.bytes)
+                    : lhs.key < rhs.key
             }
         for (id, _) in expired {
             suspicions[id] = nil

@@ -70,6 +70,11 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var stateCounts = [0, 0, 0, 0]
     var outbox = DatagramOutbox()
     var events = Deque<MembershipEvent>()
+    var timing = ProbeTiming()
+    /// Full state answers that may still be sent now (see
+    /// ``MembershipConstants/fullStateRepliesPerInterval``), refilled over time.
+    var stateReplyTokens = Double(MembershipConstants.fullStateRepliesPerInterval)
+    var stateReplyTokensAt = Instant.zero
 
     /// Creates the membership core of one peer, alone in its cluster until it joins.
     ///
@@ -152,6 +157,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
     public mutating func handleTimeout(now: Instant) {
         let now = advance(now)
         guard !hasLeft else { return }
+        // A timer served well after its deadline means this peer is behind: what it
+        // waits for may be sitting unread in its own socket.
+        if let due = pollTimeout(), now - due >= lateTolerance { noteLate(now: now) }
         expireRelays(now: now)
         if let probe, let indirectAt = probe.indirectAt, indirectAt <= now { sendIndirectProbes(now: now) }
         if let probe, probe.endAt <= now { finishFailedProbe(now: now) }
@@ -191,7 +199,10 @@ public struct MembershipCore: ProtocolCore, Sendable {
             case .indirectProbe: consider(probe?.indirectAt)
             case .probeEnd: consider(probe?.endAt)
             case .relayNack: for relay in relays.values { consider(relay.nackAt) }
-            case .suspicion: for suspicion in suspicions.values { consider(suspicion.deadline) }
+            case .suspicion:
+                // While this peer defers accusations, due suspicions wait for the grace to end.
+                let deferred = timing.accusationsDeferredUntil ?? .zero
+                for suspicion in suspicions.values { consider(max(suspicion.deadline, deferred)) }
             case .gossip: if liveCount > 0, broadcasts.count > 0 { consider(nextGossipAt) }
             case .pushPull: consider(nextPushPullAt)
             case .reconnect: consider(nextReconnectAt)
@@ -203,6 +214,16 @@ public struct MembershipCore: ProtocolCore, Sendable {
 
     /// The next event, or `nil`.
     public mutating func pollEvent() -> MembershipEvent? { events.popFirst() }
+
+    /// Takes the driver's report of its own lateness: receive-queue drops or a late
+    /// timer make this peer distrust its own view (Lifeguard's local health rises and
+    /// it accuses nobody for a while), since the acks it missed may be its own fault.
+    public mutating func noteLoad(_ load: DriverLoad, now: Instant) {
+        let now = advance(now)
+        guard !hasLeft, load.receiveDrops > 0 || load.timerLag >= lateTolerance else { return }
+        statistics.receiveDropsReported += load.receiveDrops
+        noteLate(now: now)
+    }
 
     // MARK: Internals
 
@@ -218,6 +239,27 @@ public struct MembershipCore: ProtocolCore, Sendable {
             nextReconnectAt = latestNow + randomFraction(of: configuration.reconnectInterval)
         }
         return latestNow
+    }
+
+    /// How late a timer may fire before this peer counts itself late.
+    var lateTolerance: Duration { configuration.probeTimeout * MembershipConstants.lateTimerFraction }
+
+    /// The probe timeout now, before local health: adapted to the measured round trip.
+    var adaptedProbeTimeout: Duration { timing.timeout(configured: configuration.probeTimeout) }
+
+    /// The probe interval now, before local health: stretched with the timeout.
+    var adaptedProbeInterval: Duration {
+        timing.interval(configured: configuration.probeInterval, configuredTimeout: configuration.probeTimeout)
+    }
+
+    /// Notes that this peer is behind at `now`: accusations wait one probe timeout and,
+    /// at most once per probe interval, local health gets worse.
+    mutating func noteLate(now: Instant) {
+        statistics.lateTimers += 1
+        let raise = timing.noteLate(
+            now: now, grace: localHealth.scale(adaptedProbeTimeout),
+            penaltySpacing: localHealth.scale(adaptedProbeInterval))
+        if raise { localHealth.apply(1) }
     }
 
     /// A uniformly random duration in `[0, duration)`.
@@ -285,18 +327,36 @@ public struct MembershipCore: ProtocolCore, Sendable {
     mutating func gossipTick(now: Instant) {
         nextGossipAt = now + configuration.gossipInterval
         guard broadcasts.count > 0 else { return }
-        var candidates = order.filter { table[$0]?.state.isLive ?? false }
         let budget = configuration.maxMessageSize - MembershipMessage.gossipHeaderSize
-        var sent = 0
-        while sent < configuration.gossipNodes, !candidates.isEmpty {
-            let id = candidates.swapRemoveRandom(using: &random)
+        for id in sampleLiveMembers(configuration.gossipNodes) {
             guard let address = table[id]?.address else { continue }
             let updates = piggyback(budget: budget)
             // Earlier takes used up every update's retransmits.
             guard !updates.isEmpty else { return }
             send(.gossip(sender: localID, updates: updates), to: address)
-            sent += 1
         }
+    }
+
+    /// Up to `count` distinct random members for which `isWanted` holds (default: live
+    /// ones), in O(count) expected time: random draws from the member list, and a scan
+    /// of the whole list only when the draws found too few of many wanted members.
+    mutating func sampleLiveMembers(
+        _ count: Int, where isWanted: (Member) -> Bool = { $0.state.isLive }
+    ) -> [PeerID] {
+        guard count > 0, !order.isEmpty else { return [] }
+        var chosen: [PeerID] = []
+        chosen.reserveCapacity(count)
+        var draws = 4 * count + 8
+        while chosen.count < count, draws > 0 {
+            draws -= 1
+            let id = order[Int.random(in: 0..<order.count, using: &random)]
+            if let member = table[id], isWanted(member), !chosen.contains(id) { chosen.append(id) }
+        }
+        guard chosen.count < count else { return chosen }
+        // Few wanted members among many others: pick from the full list instead.
+        var candidates = order.filter { id in table[id].map(isWanted) ?? false && !chosen.contains(id) }
+        while chosen.count < count, !candidates.isEmpty { chosen.append(candidates.swapRemoveRandom(using: &random)) }
+        return chosen
     }
 
     /// Takes piggybacked updates that fit in `budget` bytes.

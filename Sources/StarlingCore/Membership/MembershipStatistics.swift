@@ -12,6 +12,17 @@ public struct MembershipStatistics: Equatable, Sendable {
     public internal(set) var unexpectedAnswers = 0
     /// Times this peer refuted a suspicion of itself.
     public internal(set) var refutations = 0
+    /// Times this peer found itself late: a timer served at least
+    /// ``MembershipConstants/lateTimerFraction`` of the probe timeout after its
+    /// deadline, or the driver reported late timers or receive-queue drops.
+    public internal(set) var lateTimers = 0
+    /// Probe failures put off because this peer was late (each decided again later).
+    public internal(set) var deferredAccusations = 0
+    /// Datagrams the driver reported dropped by the full receive queue.
+    public internal(set) var receiveDropsReported = 0
+    /// Push-pulls answered with part of the member list because full answers were
+    /// used up for the moment (a join storm).
+    public internal(set) var partialStateReplies = 0
     /// The error of the last malformed datagram.
     public internal(set) var lastDecodeError: WireError?
 

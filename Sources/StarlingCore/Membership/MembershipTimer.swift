@@ -31,6 +31,8 @@ struct ProbeInFlight: Sendable {
     var indirectAt: Instant?
     /// When the probe fails.
     var endAt: Instant
+    /// When the ping went out: a direct ack's round trip is measured from it.
+    var sentAt: Instant
     /// Nacks expected from relays.
     var expectedNacks = 0
     /// Nacks received.

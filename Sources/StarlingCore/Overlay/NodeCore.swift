@@ -34,6 +34,10 @@ public struct NodeCore: ProtocolCore, Sendable {
         }
     }
 
+    public mutating func noteLoad(_ load: DriverLoad, now: Instant) {
+        if case .some = overlay { overlay!.noteLoad(load, now: now) }
+    }
+
     public mutating func handleTimeout(now: Instant) {
         if let due = peer.pollTimeout(), due <= now { peer.handleTimeout(now: now) }
         if let due = overlay?.pollTimeout(), due <= now { overlay!.handleTimeout(now: now) }

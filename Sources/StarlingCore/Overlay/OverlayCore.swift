@@ -272,10 +272,18 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// The earliest deadline of the three protocols and the record renewal.
     public func pollTimeout() -> Instant? {
         var earliest = recordRenewalAt
-        for deadline in [membership.pollTimeout(), routing.pollTimeout(), spreading.pollTimeout()] {
-            if let deadline, deadline < earliest { earliest = deadline }
-        }
+        if let deadline = membership.pollTimeout(), deadline < earliest { earliest = deadline }
+        if let deadline = routing.pollTimeout(), deadline < earliest { earliest = deadline }
+        if let deadline = spreading.pollTimeout(), deadline < earliest { earliest = deadline }
         return earliest
+    }
+
+    /// Passes the driver's lateness report to membership, whose failure detector must
+    /// not blame others for this peer's own delays.
+    public mutating func noteLoad(_ load: DriverLoad, now: Instant) {
+        let now = advance(now)
+        membership.noteLoad(load, now: now)
+        absorb(now: now)
     }
 
     /// The next event, oldest first.
@@ -325,7 +333,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         } else {
             let alive = max(1, membership.aliveCount)
             guard Int.random(in: 0..<alive, using: &random) < configuration.neighbourCount else { return }
-            let order = current.keys.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+            let order = current.keys.sorted()
             current[order[Int.random(in: 0..<order.count, using: &random)]] = nil
             current[member.id] = member.address
         }

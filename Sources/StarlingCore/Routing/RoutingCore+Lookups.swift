@@ -126,7 +126,7 @@ extension RoutingCore {
             hops = lookup.foundRecord?.hop ?? 0
         case .findProviders:
             let records = lookup.providers.values.sorted {
-                $0.record.peerID.bytes.lexicographicallyPrecedes($1.record.peerID.bytes)
+                $0.record.peerID < $1.record.peerID
             }
             outcome = .providers(records)
             hops = lookup.providersHop

@@ -80,7 +80,7 @@ extension SessionEndpoint {
 
     /// Whether this side's ID comes before `peer`'s in byte order.
     func precedes(_ peer: PeerID) -> Bool {
-        identity.peerID.publicKey.bytes.lexicographicallyPrecedes(peer.publicKey.bytes)
+        identity.peerID.publicKey < peer.publicKey
     }
 
     /// Whether a handshake `peer` initiated must not become current: this side has an

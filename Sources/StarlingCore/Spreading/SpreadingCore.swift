@@ -99,8 +99,8 @@ public struct SpreadingCore: ProtocolCore, Sendable {
         var kept = neighbours
         kept[localID] = nil
         self.neighbours = kept
-        neighbourOrder = kept.keys.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
-        for peer in estimates.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) })
+        neighbourOrder = kept.keys.sorted()
+        for peer in estimates.keys.sorted()
         where kept[peer] == nil {
             estimates[peer] = nil
         }

@@ -20,6 +20,11 @@ public struct DriverStatistics: Sendable, Equatable {
     public var coalescedReads = 0
     /// Received datagrams dropped by ``DatagramOptions/injectedLoss``.
     public var injectedDrops = 0
+    /// Datagrams the kernel dropped because the socket's receive queue was full
+    /// (`SO_MEMINFO`'s drop count; 0 where the system cannot tell).
+    public var receiveQueueDrops = 0
+    /// The latest any timer fired after its deadline: how far behind the event loop got.
+    public var maximumTimerLag = Duration.zero
 
     /// Creates zero counts.
     public init() {}
@@ -34,6 +39,7 @@ public struct DriverStatistics: Sendable, Equatable {
         difference.datagramsReceived -= earlier.datagramsReceived
         difference.coalescedReads -= earlier.coalescedReads
         difference.injectedDrops -= earlier.injectedDrops
+        difference.receiveQueueDrops -= earlier.receiveQueueDrops
         difference.segmentationOffloadFailures -= earlier.segmentationOffloadFailures
         return difference
     }
@@ -48,6 +54,8 @@ public struct DriverStatistics: Sendable, Equatable {
         sum.datagramsReceived += rhs.datagramsReceived
         sum.coalescedReads += rhs.coalescedReads
         sum.injectedDrops += rhs.injectedDrops
+        sum.receiveQueueDrops += rhs.receiveQueueDrops
+        sum.maximumTimerLag = max(lhs.maximumTimerLag, rhs.maximumTimerLag)
         sum.segmentationOffloadFailures += rhs.segmentationOffloadFailures
         return sum
     }
