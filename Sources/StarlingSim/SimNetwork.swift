@@ -127,7 +127,9 @@ public struct SimNetwork<Core: ProtocolCore> {
     /// The events `node`'s core has reported and nobody has drained yet, oldest first.
     public func events(of node: SimNodeID) -> [Core.Event] { nodes[node.rawValue].events }
 
-    /// Datagrams scheduled and not yet delivered or dropped.
+    /// Datagrams on their links: scheduled and not yet delivered or dropped. Datagrams
+    /// waiting in hosted nodes' receive queues are not counted; see
+    /// ``receiveQueueLength(of:)``.
     public var deliveriesInFlight: Int { queue.deliveriesInFlight }
 
     /// Whether new ``trace`` entries are kept; statistics are counted either way.
