@@ -251,8 +251,9 @@ public struct SimNetwork<Core: ProtocolCore> {
         run(until: clock.now + duration)
     }
 
-    /// Runs until nothing is scheduled, carrying out at most `maxEvents` deliveries and
-    /// timers, so that cores with periodic timers cannot run forever.
+    /// Runs until nothing is scheduled, carrying out at most `maxEvents` deliveries,
+    /// timers and ends of hosts' services, so that cores with periodic timers cannot run
+    /// forever.
     /// - Returns: `true` when the network went idle, `false` when the bound stopped it.
     public mutating func runUntilIdle(maxEvents: Int = 1_000_000) -> Bool {
         var remaining = maxEvents

@@ -38,6 +38,11 @@ private struct LoadRecordingCore: ProtocolCore {
         outbox.append((destination, bytes))
     }
 
+    /// Command: move the timer's next deadline to `deadline`.
+    mutating func postpone(to deadline: Instant) {
+        self.deadline = deadline
+    }
+
     mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
         events.append(.received([UInt8](datagram), at: now))
     }
@@ -241,6 +246,26 @@ private func ringTrace(seed: UInt64, hosted: Bool, addIdleHost: Bool = false) ->
             network.trace.entries(of: b).contains {
                 $0.kind == .loadReported(DriverLoad(timerLag: .microseconds(2_500)))
             })
+    }
+
+    @Test func simHost_timer_postponedWhileWaitingIsNotFiredButReArmed() {
+        var network = SimNetwork<LoadRecordingCore>(
+            seed: 1, defaultLink: LinkConditions(latency: .microseconds(9_500)))
+        let host = network.addHost(SimHost(cores: 1, cpu: receiveOnly(.milliseconds(1))))
+        let a = network.makeNode(name: "a", core: LoadRecordingCore())
+        let b = network.makeNode(name: "b", core: LoadRecordingCore(period: .milliseconds(10)), host: host)
+        let target = network.address(of: b)
+        network.command(a) { core, _ in
+            for number in 0..<3 as Range<UInt32> { core.send(numberedPayload(number), to: target) }
+        }
+        // At 11 ms the timer due at 10 ms is still waiting behind the datagrams.
+        network.run(until: ms(11))
+        network.command(b) { core, _ in core.postpone(to: ms(30)) }
+        network.run(until: ms(35))
+        let timeline = network.events(of: b).filter { if case .received = $0 { false } else { true } }
+        #expect(timeline == [.fired(at: ms(30))])
+        #expect(network.statistics(of: host).timersServed == 1)
+        #expect(network.statistics(of: host).loadReports == 0)
     }
 
     @Test func simHost_busyFraction_halfTheCoreDoublesServiceTimes() {
