@@ -86,6 +86,20 @@ struct SimEventQueue {
         return heap.min?.time
     }
 
+    /// The time and sequence number of the next live entry, discarding stale timers in
+    /// front of it; for ordering this queue's entries against a ``SimServiceAgenda``'s.
+    mutating func nextKey() -> SimAgendaKey? {
+        discardStale()
+        return heap.min.map { SimAgendaKey(time: $0.time, sequence: $0.sequence) }
+    }
+
+    /// Takes the next sequence number for an event kept outside this queue, so that
+    /// events at equal times still run in the order they were scheduled.
+    mutating func takeSequence() -> UInt64 {
+        defer { nextSequence &+= 1 }
+        return nextSequence
+    }
+
     /// Removes and returns the next live entry; a timer entry disarms its node's timer.
     mutating func popNext() -> Entry? {
         discardStale()

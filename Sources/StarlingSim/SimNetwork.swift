@@ -27,11 +27,16 @@ public struct SimNodeID: Hashable, Comparable, Sendable, CustomStringConvertible
 ///
 /// ### Driving
 /// After every input to a core (a delivered datagram, a timer, a ``command(_:_:)``, or
-/// its creation in ``makeNode(name:address:core:)``), the network follows
+/// its creation in ``makeNode(name:address:core:host:)``), the network follows
 /// ``ProtocolCore``'s order: it drains `pollTransmit` and schedules each datagram, re-arms
 /// the node's one timer to `pollTimeout()`, then collects `pollEvent()` into the node's
 /// ``events(of:)`` and the trace. Events at equal times run in the order they were
 /// scheduled.
+///
+/// ### Hosts
+/// A node made without a host handles every datagram and timer at the instant it is
+/// due. A node on a ``SimHost`` (``addHost(_:)``) waits for one of its host's cores,
+/// pays CPU time for each input, and can fall behind: see ``SimHost``.
 ///
 /// ### Usage
 /// ```swift
@@ -55,24 +60,30 @@ public struct SimNetwork<Core: ProtocolCore> {
         /// Draws this node's link randomness (loss, delay, duplication).
         var generator: SeededGenerator
         var events: [Core.Event] = []
+        /// The node's work state on its host; `nil` for a node that is never late.
+        var hosting: SimHostedNode?
     }
 
     /// The port every automatically addressed node listens on.
     public static var defaultPort: UInt16 { 4000 }
 
-    private var nodes: [Node] = []
+    var nodes: [Node] = []
     private var addressBook: [PeerAddress: SimNodeID] = [:]
-    private var queue = SimEventQueue()
+    var queue = SimEventQueue()
     var links: SimLinkTable
-    private var clock = VirtualClock()
+    var clock = VirtualClock()
+    /// Every host's run-time state, by ``SimHostID``.
+    var hosts: [SimHostScheduler] = []
+    /// The ends of services in progress on hosts.
+    var services = SimServiceAgenda()
     private var nodeSeeds: SeededGenerator
     private var coreSeeds: SeededGenerator
     private var nextAutomaticAddress: UInt32 = 1
     /// Lent to every `pollTransmit`; keeps its capacity between datagrams.
-    private var transmitBuffer: [UInt8]
+    var transmitBuffer: [UInt8]
 
     /// Everything that has happened so far, and the counters.
-    public private(set) var trace = SimTrace()
+    public internal(set) var trace = SimTrace()
 
     /// Creates an empty network at ``Instant/zero``.
     ///
@@ -116,7 +127,9 @@ public struct SimNetwork<Core: ProtocolCore> {
     /// The events `node`'s core has reported and nobody has drained yet, oldest first.
     public func events(of node: SimNodeID) -> [Core.Event] { nodes[node.rawValue].events }
 
-    /// Datagrams scheduled and not yet delivered or dropped.
+    /// Datagrams on their links: scheduled and not yet delivered or dropped. Datagrams
+    /// waiting in hosted nodes' receive queues are not counted; see
+    /// ``receiveQueueLength(of:)``.
     public var deliveriesInFlight: Int { queue.deliveriesInFlight }
 
     /// Whether new ``trace`` entries are kept; statistics are counted either way.
@@ -135,14 +148,23 @@ public struct SimNetwork<Core: ProtocolCore> {
     ///   - address: the node's address; by default the next free `127.x.y.z:4000`.
     ///     It never touches a real network.
     ///   - core: the protocol core, already configured.
+    ///   - host: the host whose cores serve the node, from ``addHost(_:)``; `nil` (the
+    ///     default) for a node that handles everything the instant it is due. The core's
+    ///     start-up driving happens at once either way.
     /// - Returns: the new node.
     /// - Precondition: no other node has `address`.
-    public mutating func makeNode(name: String, address: PeerAddress? = nil, core: Core) -> SimNodeID {
+    public mutating func makeNode(
+        name: String, address: PeerAddress? = nil, core: Core, host: SimHostID? = nil
+    ) -> SimNodeID {
         let id = SimNodeID(rawValue: nodes.count)
         let resolved = address ?? nextFreeAddress()
         precondition(addressBook[resolved] == nil, "\(resolved) already belongs to another node")
         addressBook[resolved] = id
-        nodes.append(Node(name: name, address: resolved, core: core, generator: nodeSeeds.split()))
+        var node = Node(name: name, address: resolved, core: core, generator: nodeSeeds.split())
+        if let host {
+            node.hosting = SimHostedNode(host: host, configuration: hosts[host.rawValue].host)
+        }
+        nodes.append(node)
         queue.addNode()
         drive(id)
         return id
@@ -184,15 +206,26 @@ public struct SimNetwork<Core: ProtocolCore> {
 
     // MARK: Running
 
-    /// The time of the next delivery or timer, if any.
+    /// The time of the next delivery, timer or end of a host's service, if any.
     public mutating func nextEventTime() -> Instant? {
-        queue.nextTime()
+        switch (queue.nextKey(), services.nextKey) {
+        case (let entry?, let service?): min(entry, service).time
+        case (let entry?, nil): entry.time
+        case (nil, let service?): service.time
+        case (nil, nil): nil
+        }
     }
 
-    /// Jumps to the next delivery or timer and carries it out.
+    /// Jumps to the next delivery, timer or end of a host's service and carries it out.
     /// - Returns: `false` when nothing is scheduled (time does not move).
     @discardableResult
     public mutating func step() -> Bool {
+        if let service = services.nextKey, queue.nextKey().map({ service < $0 }) ?? true {
+            guard let ending = services.popNext() else { return false }
+            moveClock(to: ending.key.time)
+            finishService(of: ending.node)
+            return true
+        }
         guard let entry = queue.popNext() else { return false }
         carryOut(entry)
         return true
@@ -200,12 +233,11 @@ public struct SimNetwork<Core: ProtocolCore> {
 
     /// Carries out everything scheduled up to and including `deadline`, then sets the
     /// clock to `deadline` (it never moves backwards).
-    /// - Returns: the number of deliveries and timers carried out.
+    /// - Returns: the number of deliveries, timers and ends of hosts' services carried out.
     @discardableResult
     public mutating func run(until deadline: Instant) -> Int {
         var count = 0
-        while let next = queue.nextTime(), next <= deadline, let entry = queue.popNext() {
-            carryOut(entry)
+        while let next = nextEventTime(), next <= deadline, step() {
             count += 1
         }
         if deadline > clock.now { moveClock(to: deadline) }
@@ -213,14 +245,15 @@ public struct SimNetwork<Core: ProtocolCore> {
     }
 
     /// Runs for `duration` of virtual time from ``now``.
-    /// - Returns: the number of deliveries and timers carried out.
+    /// - Returns: the number of deliveries, timers and ends of hosts' services carried out.
     @discardableResult
     public mutating func run(for duration: Duration) -> Int {
         run(until: clock.now + duration)
     }
 
-    /// Runs until nothing is scheduled, carrying out at most `maxEvents` deliveries and
-    /// timers, so that cores with periodic timers cannot run forever.
+    /// Runs until nothing is scheduled, carrying out at most `maxEvents` deliveries,
+    /// timers and ends of hosts' services, so that cores with periodic timers cannot run
+    /// forever.
     /// - Returns: `true` when the network went idle, `false` when the bound stopped it.
     public mutating func runUntilIdle(maxEvents: Int = 1_000_000) -> Bool {
         var remaining = maxEvents
@@ -228,7 +261,7 @@ public struct SimNetwork<Core: ProtocolCore> {
             guard step() else { return true }
             remaining -= 1
         }
-        return queue.nextTime() == nil
+        return nextEventTime() == nil
     }
 
     // MARK: Internals
@@ -243,6 +276,10 @@ public struct SimNetwork<Core: ProtocolCore> {
                 trace.noteDropped(at: clock.now, node: from, reason: .partitioned, to: destination, size: payload.count)
                 return
             }
+            if nodes[to.rawValue].hosting != nil {
+                enqueue(payload, from: from, to: to)
+                return
+            }
             trace.noteDelivered(at: clock.now, node: to, from: from, size: payload.count)
             let source = nodes[from.rawValue].address
             let now = clock.now
@@ -251,20 +288,27 @@ public struct SimNetwork<Core: ProtocolCore> {
             }
             drive(to)
         case .timer(let node, _):
+            if nodes[node.rawValue].hosting != nil {
+                enqueueTimer(of: node)
+                return
+            }
             trace.noteTimer(at: clock.now, node: node)
             nodes[node.rawValue].core.handleTimeout(now: clock.now)
             drive(node)
         }
     }
 
-    /// Drains the core's transmits, re-arms its timer, and collects its events.
-    private mutating func drive(_ node: SimNodeID) {
+    /// Drains the core's transmits, re-arms its timer (unless a timer of its is waiting
+    /// for a core), and collects its events.
+    mutating func drive(_ node: SimNodeID) {
         let index = node.rawValue
         let now = clock.now
         while let destination = nodes[index].core.pollTransmit(now: now, into: &transmitBuffer) {
             send(from: node, to: destination)
         }
-        queue.armTimer(for: node, at: nodes[index].core.pollTimeout(), now: now)
+        if nodes[index].hosting?.dueTimer == nil {
+            queue.armTimer(for: node, at: nodes[index].core.pollTimeout(), now: now)
+        }
         while let event = nodes[index].core.pollEvent() {
             trace.noteEvent(at: now, node: node, String(describing: event))
             nodes[index].events.append(event)
@@ -273,29 +317,54 @@ public struct SimNetwork<Core: ProtocolCore> {
 
     /// Applies the link's conditions to the datagram in ``transmitBuffer`` and schedules it.
     private mutating func send(from node: SimNodeID, to destination: PeerAddress) {
+        guard let route = route(from: node, to: destination, size: transmitBuffer.count) else { return }
+        // The one copy: the buffer stays uniquely owned, with its capacity, for the next poll.
+        let payload = transmitBuffer.withUnsafeBufferPointer { [UInt8]($0) }
+        schedule(payload, from: node, along: route)
+    }
+
+    /// Applies the link's conditions to `payload` and schedules it.
+    mutating func send(_ payload: [UInt8], from node: SimNodeID, to destination: PeerAddress) {
+        guard let route = route(from: node, to: destination, size: payload.count) else { return }
+        schedule(payload, from: node, along: route)
+    }
+
+    /// Where and when a datagram that survived its link arrives.
+    private struct Route {
+        var target: SimNodeID
+        var delay: Duration
+        var copyDelay: Duration?
+    }
+
+    /// Traces a datagram of `size` bytes sent now and decides its fate on its link.
+    /// - Returns: its route, or `nil` when it was dropped (and traced as such).
+    private mutating func route(from node: SimNodeID, to destination: PeerAddress, size: Int) -> Route? {
         let now = clock.now
-        let size = transmitBuffer.count
         trace.noteSent(at: now, node: node, to: destination, size: size)
         guard let target = addressBook[destination] else {
             trace.noteDropped(at: now, node: node, reason: .noRoute, to: destination, size: size)
-            return
+            return nil
         }
-        let route = links.route(from: node, to: target, size: size, using: &nodes[node.rawValue].generator)
-        switch route {
+        switch links.route(from: node, to: target, size: size, using: &nodes[node.rawValue].generator) {
         case .drop(let reason):
             trace.noteDropped(at: now, node: node, reason: reason, to: destination, size: size)
+            return nil
         case .deliver(let delay, let copyDelay):
-            // The one copy: the buffer stays uniquely owned, with its capacity, for the next poll.
-            let payload = transmitBuffer.withUnsafeBufferPointer { [UInt8]($0) }
-            queue.scheduleDelivery(at: now + delay, from: node, to: target, payload: payload)
-            if let copyDelay {
-                trace.noteDuplicated(at: now, node: node, to: destination)
-                queue.scheduleDelivery(at: now + copyDelay, from: node, to: target, payload: payload)
-            }
+            if copyDelay != nil { trace.noteDuplicated(at: now, node: node, to: destination) }
+            return Route(target: target, delay: delay, copyDelay: copyDelay)
         }
     }
 
-    private mutating func moveClock(to instant: Instant) {
+    /// Schedules the delivery of `payload`, and of its copy if the link made one.
+    private mutating func schedule(_ payload: [UInt8], from node: SimNodeID, along route: Route) {
+        let now = clock.now
+        queue.scheduleDelivery(at: now + route.delay, from: node, to: route.target, payload: payload)
+        if let copyDelay = route.copyDelay {
+            queue.scheduleDelivery(at: now + copyDelay, from: node, to: route.target, payload: payload)
+        }
+    }
+
+    mutating func moveClock(to instant: Instant) {
         do {
             try clock.advance(to: instant)
         } catch {

@@ -22,6 +22,8 @@ public struct SimTrace: Equatable, Sendable {
         case partitioned
         /// No node has the destination address.
         case noRoute
+        /// The destination's receive queue on its ``SimHost`` was full when it arrived.
+        case receiveQueueFull
 
         public var description: String {
             switch self {
@@ -29,6 +31,7 @@ public struct SimTrace: Equatable, Sendable {
             case .oversize: "oversize"
             case .partitioned: "partitioned"
             case .noRoute: "no route"
+            case .receiveQueueFull: "receive queue full"
             }
         }
     }
@@ -47,6 +50,8 @@ public struct SimTrace: Equatable, Sendable {
         case timer
         /// The node's core reported an event, shown as text.
         case event(String)
+        /// The node's host told its core how far behind it is, through `noteLoad(_:now:)`.
+        case loadReported(DriverLoad)
     }
 
     /// One thing that happened, at one time, to one node.
@@ -74,6 +79,8 @@ public struct SimTrace: Equatable, Sendable {
             case .duplicated(let to): what = "duplicated datagram to \(to)"
             case .timer: what = "timer fired"
             case .event(let text): what = "event \(text)"
+            case .loadReported(let load):
+                what = "load reported: timer lag \(load.timerLag), \(load.receiveDrops) receive drops"
             }
             return "\(time) \(node) \(what)"
         }
@@ -91,6 +98,14 @@ public struct SimTrace: Equatable, Sendable {
         public internal(set) var timersFired = 0
         /// Events the cores reported.
         public internal(set) var events = 0
+        /// Datagrams and timer firings that hosts' cores served, over all hosts.
+        public internal(set) var workServed = 0
+        /// The virtual time hosts' cores spent serving, summed over all cores of all hosts.
+        public internal(set) var busyTime: Duration = .zero
+        /// The longest any work waited for a host's core, over all hosts.
+        public internal(set) var maxQueueingDelay: Duration = .zero
+        /// Reports made to cores through `noteLoad(_:now:)`.
+        public internal(set) var loadReports = 0
         private var droppedByReason = [Int](repeating: 0, count: DropReason.allCases.count)
 
         /// Creates zeroed counters.
@@ -150,6 +165,18 @@ public struct SimTrace: Equatable, Sendable {
     mutating func noteTimer(at time: Instant, node: SimNodeID) {
         statistics.timersFired += 1
         if isRecording { entries.append(Entry(time: time, node: node, kind: .timer)) }
+    }
+
+    mutating func noteLoadReported(at time: Instant, node: SimNodeID, _ load: DriverLoad) {
+        statistics.loadReports += 1
+        if isRecording { entries.append(Entry(time: time, node: node, kind: .loadReported(load))) }
+    }
+
+    /// Counts one piece of work a host served: it waited `delay` and took `serviceTime`.
+    mutating func noteServed(delay: Duration, serviceTime: Duration) {
+        statistics.workServed += 1
+        statistics.busyTime += serviceTime
+        statistics.maxQueueingDelay = max(statistics.maxQueueingDelay, delay)
     }
 
     mutating func noteEvent(at time: Instant, node: SimNodeID, _ text: @autoclosure () -> String) {
