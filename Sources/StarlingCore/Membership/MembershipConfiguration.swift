@@ -55,6 +55,12 @@ public struct MembershipConfiguration: Equatable, Sendable {
     public var joinRetryInterval: Duration
     /// How many times to send a join to the seeds before giving up.
     public var joinAttempts: Int
+    /// Whether the failure detector adapts to measured delay (on by default): probe
+    /// timeouts follow the round trip of acks, and a peer that finds itself late (its
+    /// timers fire late, its receive queue overflows) accuses nobody until it has caught
+    /// up. Off gives memberlist's fixed timeouts, under which a busy machine declares
+    /// live peers failed; it is there to compare the two, not to tune.
+    public var adaptsToLoad = true
 
     /// Creates a configuration; every argument defaults to the ``lan`` value.
     public init(

@@ -47,7 +47,7 @@ public enum MembershipConstants {
     /// this rate); beyond it, push-pulls get a partial answer of
     /// ``partialStateMembers`` members, so a thousand peers joining through one seed at
     /// once do not make it send a thousand full member lists in one burst.
-    public static let fullStateRepliesPerInterval = 16
+    public static let fullStateRepliesPerInterval = 64
 
     /// Members (besides the answering peer) in a partial push-pull answer.
     public static let partialStateMembers = 16

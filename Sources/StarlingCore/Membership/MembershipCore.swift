@@ -159,7 +159,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
         guard !hasLeft else { return }
         // A timer served well after its deadline means this peer is behind: what it
         // waits for may be sitting unread in its own socket.
-        if let due = pollTimeout(), now - due >= lateTolerance { noteLate(now: now) }
+        if configuration.adaptsToLoad, let due = pollTimeout(), now - due >= lateTolerance { noteLate(now: now) }
         expireRelays(now: now)
         if let probe, let indirectAt = probe.indirectAt, indirectAt <= now { sendIndirectProbes(now: now) }
         if let probe, probe.endAt <= now { finishFailedProbe(now: now) }
@@ -220,8 +220,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// it accuses nobody for a while), since the acks it missed may be its own fault.
     public mutating func noteLoad(_ load: DriverLoad, now: Instant) {
         let now = advance(now)
-        guard !hasLeft, load.receiveDrops > 0 || load.timerLag >= lateTolerance else { return }
+        guard !hasLeft else { return }
         statistics.receiveDropsReported += load.receiveDrops
+        guard configuration.adaptsToLoad, load.receiveDrops > 0 || load.timerLag >= lateTolerance else { return }
         noteLate(now: now)
     }
 
@@ -245,11 +246,14 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var lateTolerance: Duration { configuration.probeTimeout * MembershipConstants.lateTimerFraction }
 
     /// The probe timeout now, before local health: adapted to the measured round trip.
-    var adaptedProbeTimeout: Duration { timing.timeout(configured: configuration.probeTimeout) }
+    var adaptedProbeTimeout: Duration {
+        configuration.adaptsToLoad ? timing.timeout(configured: configuration.probeTimeout) : configuration.probeTimeout
+    }
 
     /// The probe interval now, before local health: stretched with the timeout.
     var adaptedProbeInterval: Duration {
-        timing.interval(configured: configuration.probeInterval, configuredTimeout: configuration.probeTimeout)
+        guard configuration.adaptsToLoad else { return configuration.probeInterval }
+        return timing.interval(configured: configuration.probeInterval, configuredTimeout: configuration.probeTimeout)
     }
 
     /// Notes that this peer is behind at `now`: accusations wait one probe timeout and,
