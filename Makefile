@@ -1,6 +1,6 @@
 # Starling — build, test, lint, benchmark and demo.
 #
-#   make demo   a 50-peer swarm on loopback for 20 s, live view, and swarm.svg
+#   make demo   release build, then a 50-peer swarm on loopback for 20 s, live view, and swarm.svg
 #   make demo-sessions  identities, a signed record, two peers with a session (loopback)
 #   make demo-lan  (root) peers in a namespace lab discover each other by multicast and broadcast
 #   make test   install system deps if needed, build with warnings as errors, run all tests
@@ -53,8 +53,11 @@ bench: deps
 	.build/release/starling bench lookup
 
 # 50 peers on 127.0.0.1 (nothing leaves the machine); the overlay is drawn to swarm.svg.
-demo: build
-	$$($(SWIFT) build --show-bin-path)/starling swarm --peers 50 --duration 20 --graph swarm.svg
+# A release build: a debug build runs the protocol code several times slower, and a
+# demo should show the library as users run it.
+demo: deps
+	$(SWIFT) build -c release --product starling
+	.build/release/starling swarm --peers 50 --duration 20 --graph swarm.svg
 
 demo-sessions: build
 	@bash scripts/demo.sh "$(DEMO_DIR)"

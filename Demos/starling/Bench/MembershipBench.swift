@@ -25,6 +25,7 @@ enum MembershipBench {
         let peers = ProcessInfo.processInfo.environment["STARLING_MEMBERSHIP_BENCH_PEERS"].flatMap { Int($0) } ?? 200
         let baseline = try RawFullMesh.seconds(sockets: peers)
         let rssBefore = ResidentMemory.bytes()
+        let cost = try MembershipCost.measure(members: peers - 1, seconds: 0.2)
 
         // 1. Convergence.
         let (swarm, converged) = try await launchAndConverge(peers: peers, loss: 0)
@@ -59,7 +60,7 @@ enum MembershipBench {
                 (\(rssBefore / 1_048_576) MiB before launch); killed peer failed at all others after \
                 \(format(detection)) s; \(format(seconds)) s at 5 % loss: \(falseFailures) false failures, \
                 \(suspicions) suspicions (all refuted: \(stillConverged ? "yes" : "no")), converged at 5 % loss \
-                in \(format(lossyConverged)) s
+                in \(format(lossyConverged)) s; \(cost.text)
                 """)
         result.lowerIsBetter = true
         result.targets = [

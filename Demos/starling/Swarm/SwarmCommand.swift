@@ -40,6 +40,9 @@ struct SwarmCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object at the end instead of the summary.")
     var json = false
 
+    @Option(help: "Threads that keep a core busy each while the swarm runs (0 to 16), to see it on a loaded machine.")
+    var cpuHog = 0
+
     @Option(help: .hidden)
     var join: String?
 
@@ -58,6 +61,7 @@ struct SwarmCommand: AsyncParsableCommand {
         if let graph, !graph.hasSuffix(".svg") { throw ValidationError("--graph must name an .svg file, not \(graph)") }
         if let join { _ = try PeerCommand.address(join, option: "--join") }
         if let total, total < peers { throw ValidationError("--total must be at least --peers") }
+        guard (0...16).contains(cpuHog) else { throw ValidationError("--cpu-hog must be 0 to 16, not \(cpuHog)") }
     }
 
     func run() async throws {
@@ -68,12 +72,15 @@ struct SwarmCommand: AsyncParsableCommand {
             seeds: try join.map { [try PeerCommand.address($0, option: "--join")] } ?? [],
             quiet: json || join != nil)
         let outcome: SwarmOutcome
+        let hog = CPUHog(threads: cpuHog)
+        defer { hog.stop() }
         do {
             outcome = try await run.run(children: join == nil ? processes - 1 : 0, childPeers: peers / processes)
         } catch let error as SwarmError {
             printError("starling swarm: \(error)")
             throw ExitCode(2)
         }
+        hog.stop()
         if let graph {
             do {
                 try outcome.graph.svg().write(toFile: graph, atomically: true, encoding: .utf8)

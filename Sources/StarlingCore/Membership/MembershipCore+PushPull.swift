@@ -60,9 +60,12 @@ extension MembershipCore {
         if !replyRequested {
             if pendingJoin != nil {
                 // Joined. The seed may have answered with part of its list (a join
-                // storm): exchange full state with a random member soon, so the load of
-                // filling in newcomers spreads over the swarm instead of on the seed.
+                // storm), and news of members that joined at the same time may die out
+                // while peers are busy: exchange full state with random members soon and
+                // then at doubling intervals, so the load of filling in newcomers spreads
+                // over the swarm instead of on the seed.
                 nextPushPullAt = now + randomFraction(of: configuration.probeInterval)
+                pushPullRamp = 1
             }
             pendingJoin = nil
             hasJoined = true
@@ -161,6 +164,15 @@ extension MembershipCore {
     /// Exchanges state with a random alive member. Call when ``MembershipTimer/pushPull`` fires.
     mutating func pushPullTick(now: Instant) {
         nextPushPullAt = now + pushPullInterval
+        if let step = pushPullRamp {
+            let early = configuration.probeInterval * (1 << min(step, 20))
+            if early < pushPullInterval {
+                nextPushPullAt = now + early
+                pushPullRamp = step + 1
+            } else {
+                pushPullRamp = nil
+            }
+        }
         guard let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id] else { return }
         sendState(to: member.address, replyRequested: true)
     }

@@ -75,6 +75,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// ``MembershipConstants/fullStateRepliesPerInterval``), refilled over time.
     var stateReplyTokens = Double(MembershipConstants.fullStateRepliesPerInterval)
     var stateReplyTokensAt = Instant.zero
+    /// After a join, push-pulls come early and then at doubling intervals (in probe
+    /// intervals) until they reach the regular interval; `nil` once they have.
+    var pushPullRamp: Int?
 
     /// Creates the membership core of one peer, alone in its cluster until it joins.
     ///
@@ -159,7 +162,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
         guard !hasLeft else { return }
         // A timer served well after its deadline means this peer is behind: what it
         // waits for may be sitting unread in its own socket.
-        if configuration.adaptsToLoad, let due = pollTimeout(), now - due >= lateTolerance { noteLate(now: now) }
+        if configuration.adaptsToLoad, let due = earliestProbeDeadline, now - due >= lateTolerance { noteLate(now: now) }
         expireRelays(now: now)
         if let probe, let indirectAt = probe.indirectAt, indirectAt <= now { sendIndirectProbes(now: now) }
         if let probe, probe.endAt <= now { finishFailedProbe(now: now) }
@@ -195,7 +198,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
             switch timer {
             // A peer alone (or with nothing to gossip) has no reason to wake: thousands of
             // idle peers in one process would otherwise tick many times a second each.
-            case .probe: if liveCount > 0 { consider(nextProbeAt) }
+            // The probe and gossip timers pause while there is nothing to do; when they
+            // resume, a deadline passed meanwhile means "now", not "late".
+            case .probe: if liveCount > 0 { consider(nextProbeAt.map { max($0, latestNow) }) }
             case .indirectProbe: consider(probe?.indirectAt)
             case .probeEnd: consider(probe?.endAt)
             case .relayNack: for relay in relays.values { consider(relay.nackAt) }
@@ -203,7 +208,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
                 // While this peer defers accusations, due suspicions wait for the grace to end.
                 let deferred = timing.accusationsDeferredUntil ?? .zero
                 for suspicion in suspicions.values { consider(max(suspicion.deadline, deferred)) }
-            case .gossip: if liveCount > 0, broadcasts.count > 0 { consider(nextGossipAt) }
+            case .gossip: if liveCount > 0, broadcasts.count > 0 { consider(nextGossipAt.map { max($0, latestNow) }) }
             case .pushPull: consider(nextPushPullAt)
             case .reconnect: consider(nextReconnectAt)
             case .joinRetry: consider(pendingJoin?.retryAt)
@@ -240,6 +245,15 @@ public struct MembershipCore: ProtocolCore, Sendable {
             nextReconnectAt = latestNow + randomFraction(of: configuration.reconnectInterval)
         }
         return latestNow
+    }
+
+    /// The earliest deadline of the probe in flight and of the probes relayed for others:
+    /// timers that run from the moment they were armed, so how far `now` is past one says
+    /// how late this peer is.
+    var earliestProbeDeadline: Instant? {
+        var earliest = probe.map { $0.indirectAt.map { min($0, probe!.endAt) } ?? $0.endAt }
+        for relay in relays.values where earliest.map({ relay.nackAt < $0 }) ?? true { earliest = relay.nackAt }
+        return earliest
     }
 
     /// How late a timer may fire before this peer counts itself late.
