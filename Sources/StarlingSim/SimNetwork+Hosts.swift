@@ -161,8 +161,8 @@ extension SimNetwork {
     private mutating func reportLoad(of node: SimNodeID, timerLag: Duration) {
         let index = node.rawValue
         let drops = nodes[index].hosting!.inbox.takeUnreportedDrops()
-        guard timerLag > .zero || drops > 0 else { return }
-        let load = DriverLoad(timerLag: timerLag, receiveDrops: drops)
+        let load = DriverLoad(timerLag: timerLag, receiveDrops: drops, unreadBytes: receiveQueueBytes(of: node))
+        guard !load.isEmpty else { return }
         let now = clock.now
         nodes[index].core.noteLoad(load, now: now)
         hosts[nodes[index].hosting!.host.rawValue].statistics.loadReports += 1

@@ -79,6 +79,7 @@ extension MembershipCore {
             return
         }
         probe = nil
+        timing.rememberEndedProbe(sequence: current.sequence, sentAt: current.sentAt)
         localHealth.apply(
             LocalHealth.failedProbeDelta(expectedNacks: current.expectedNacks, receivedNacks: current.receivedNacks))
         guard let target = table[current.target], target.state.isLive else { return }
@@ -96,7 +97,11 @@ extension MembershipCore {
             return
         }
         guard let current = probe, current.sequence == sequence else {
-            statistics.unexpectedAnswers += 1
+            if timing.addLateAck(sequence: sequence, now: now) {
+                statistics.lateAcks += 1
+            } else {
+                statistics.unexpectedAnswers += 1
+            }
             return
         }
         probe = nil

@@ -222,13 +222,19 @@ public struct MembershipCore: ProtocolCore, Sendable {
 
     /// Takes the driver's report of its own lateness: receive-queue drops or a late
     /// timer make this peer distrust its own view (Lifeguard's local health rises and
-    /// it accuses nobody for a while), since the acks it missed may be its own fault.
+    /// it accuses nobody for a while), since the acks it missed may be its own fault;
+    /// input waiting unread puts accusations off until it has been read.
     public mutating func noteLoad(_ load: DriverLoad, now: Instant) {
         let now = advance(now)
         guard !hasLeft else { return }
         statistics.receiveDropsReported += load.receiveDrops
-        guard configuration.adaptsToLoad, load.receiveDrops > 0 || load.timerLag >= lateTolerance else { return }
-        noteLate(now: now)
+        guard configuration.adaptsToLoad else { return }
+        if load.receiveDrops > 0 || load.timerLag >= lateTolerance {
+            noteLate(now: now)
+        } else if load.unreadBytes > 0 {
+            statistics.unreadInputDeferrals += 1
+            timing.deferAccusations(until: now + lateTolerance)
+        }
     }
 
     // MARK: Internals

@@ -18,6 +18,10 @@ public struct MembershipStatistics: Equatable, Sendable {
     public internal(set) var lateTimers = 0
     /// Probe failures put off because this peer was late (each decided again later).
     public internal(set) var deferredAccusations = 0
+    /// Times accusations were put off because the driver reported input waiting unread.
+    public internal(set) var unreadInputDeferrals = 0
+    /// Acks that came after their probe had ended; they still measured the round trip.
+    public internal(set) var lateAcks = 0
     /// Datagrams the driver reported dropped by the full receive queue.
     public internal(set) var receiveDropsReported = 0
     /// Push-pulls answered with part of the member list because full answers were

@@ -22,6 +22,26 @@ struct ProbeTiming: Sendable {
     /// The earliest time lateness may raise local health again: at most once per probe
     /// interval, so one long stall counts once.
     private var nextPenaltyAt = Instant.zero
+    /// Probes that ended unanswered, newest last: an ack that comes after its probe gave
+    /// up still measures the round trip (the one the timeout should have allowed).
+    private var endedProbes: [(sequence: UInt32, sentAt: Instant)] = []
+
+    /// How many ended probes are remembered for their late acks.
+    static var endedProbeMemory: Int { 8 }
+
+    /// Remembers an unanswered probe whose time is up.
+    mutating func rememberEndedProbe(sequence: UInt32, sentAt: Instant) {
+        if endedProbes.count >= Self.endedProbeMemory { endedProbes.removeFirst() }
+        endedProbes.append((sequence, sentAt))
+    }
+
+    /// Takes the late ack of an ended probe into the estimate.
+    /// - Returns: whether `sequence` was such a probe.
+    mutating func addLateAck(sequence: UInt32, now: Instant) -> Bool {
+        guard let index = endedProbes.firstIndex(where: { $0.sequence == sequence }) else { return false }
+        addSample(now - endedProbes.remove(at: index).sentAt)
+        return true
+    }
 
     /// Adds the round trip of a direct ack.
     mutating func addSample(_ sample: Duration) {
@@ -49,11 +69,15 @@ struct ProbeTiming: Sendable {
         accusationsDeferredUntil.map { now < $0 } ?? false
     }
 
+    /// Puts accusations off until `until` at least.
+    mutating func deferAccusations(until: Instant) {
+        if accusationsDeferredUntil.map({ $0 < until }) ?? true { accusationsDeferredUntil = until }
+    }
+
     /// Notes that this peer is late at `now`: accusations wait `grace`.
     /// - Returns: whether local health should be raised (once per `penaltySpacing`).
     mutating func noteLate(now: Instant, grace: Duration, penaltySpacing: Duration) -> Bool {
-        let until = now + grace
-        if accusationsDeferredUntil.map({ $0 < until }) ?? true { accusationsDeferredUntil = until }
+        deferAccusations(until: now + grace)
         guard now >= nextPenaltyAt else { return false }
         nextPenaltyAt = now + penaltySpacing
         return true

@@ -21,11 +21,12 @@ public import StarlingCore
 /// 65 507 bytes) are sent as a single UDP GSO write when ``useSegmentationOffload`` is
 /// on; GRO-coalesced reads are split back into their datagrams before the core sees them.
 ///
-/// The driver tells the core how far behind it is (``StarlingCore/ProtocolCore/noteLoad(_:now:)``):
-/// how late each timer fired, and how many datagrams the kernel dropped because the
-/// socket's receive queue was full (read with `SO_MEMINFO` at most every
-/// ``dropCheckSpacing``), so that a peer on a busy machine does not blame others for
-/// its own delays. Both are counted in ``statistics``.
+/// Before each timer expiry the driver tells the core how far behind it is
+/// (``StarlingCore/ProtocolCore/noteLoad(_:now:)``): how late the timer fired, how many
+/// bytes wait unread in the socket's receive queue, and how many datagrams the kernel
+/// dropped because that queue was full (both read with one `SO_MEMINFO` call, see
+/// ``KernelReceiveQueue``), so that a peer on a busy machine does not blame others for
+/// its own delays. Drops and the largest lag are counted in ``statistics``.
 ///
 /// The datagrams of one drain are copied back to back into one reused buffer and
 /// written as slices of it, so the driver allocates no buffer per datagram and a GSO run
@@ -56,11 +57,10 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
     private var timer: Scheduled<Void>?
     private var armedDeadline: Instant?
     private var addressCache: [PeerAddress: SocketAddress] = [:]
-    /// The kernel's drop count at the last check, once read; `nil` also when the socket
-    /// cannot tell (then drops are not checked again).
+    /// The kernel's drop count at the last check, once read.
     private var kernelDrops: UInt32?
-    private var dropsReadable = true
-    private var dropsCheckedAt = Instant.zero
+    /// Whether the socket can tell its receive queue (checked at the first timer).
+    private var queueReadable = true
     /// The last address looked up, checked before ``addressCache`` (a comparison, not a hash).
     private var lastAddress: (peer: PeerAddress, socket: SocketAddress)?
     /// Every datagram of one drain, back to back: each write is a slice of it, so a drain
@@ -80,8 +80,6 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
     /// time; a busy driver grows its arena once and keeps it up to the retain limit.
     static var arenaCapacity: Int { 2 * 1024 }
     static var arenaRetainLimit: Int { 4 * 1024 * 1024 }
-    /// The shortest time between two reads of the kernel's receive-queue drop count.
-    public static var dropCheckSpacing: Duration { .milliseconds(50) }
 
     /// Creates a driver for `core`.
     /// - Parameters:
@@ -275,8 +273,15 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
         let now = SystemClock.monotonicNow()
         let lag = armed.map { max(.zero, now - $0) } ?? .zero
         if lag > statistics.maximumTimerLag { statistics.maximumTimerLag = lag }
-        let drops = newKernelDrops(now: now)
-        if lag > .zero || drops > 0 { core.noteLoad(DriverLoad(timerLag: lag, receiveDrops: drops), now: now) }
+        var load = DriverLoad(timerLag: lag)
+        if let queue = readReceiveQueue() {
+            load.unreadBytes = queue.queuedBytes
+            // The kernel's counter is 32 bits and wraps.
+            load.receiveDrops = kernelDrops.map { Int(queue.drops &- $0) } ?? Int(queue.drops)
+            kernelDrops = queue.drops
+            statistics.receiveQueueDrops += load.receiveDrops
+        }
+        if !load.isEmpty { core.noteLoad(load, now: now) }
         // An early wake-up (the deadline moved later since arming) only re-arms.
         if let deadline = Self.timeout(of: &core), deadline <= now {
             core.handleTimeout(now: now)
@@ -284,22 +289,15 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
         driveOutputs(now: now)
     }
 
-    /// Datagrams the kernel dropped on this socket (receive queue full) since the last
-    /// check, read at most every ``dropCheckSpacing``; 0 between checks.
-    private func newKernelDrops(now: Instant) -> Int {
-        guard dropsReadable, now - dropsCheckedAt >= Self.dropCheckSpacing,
-            let provider = context?.channel as? any SocketOptionProvider
-        else { return 0 }
-        dropsCheckedAt = now
-        guard let total = KernelSocketDrops.read(from: provider) else {
-            dropsReadable = false
-            return 0
+    /// The socket's receive queue, or `nil` where the system cannot tell (then it is not
+    /// asked again).
+    private func readReceiveQueue() -> KernelReceiveQueue.Reading? {
+        guard queueReadable, let provider = context?.channel as? any SocketOptionProvider else { return nil }
+        guard let reading = KernelReceiveQueue.read(from: provider) else {
+            queueReadable = false
+            return nil
         }
-        defer { kernelDrops = total }
-        // The kernel's counter is 32 bits and wraps.
-        let new = kernelDrops.map { Int(total &- $0) } ?? Int(total)
-        statistics.receiveQueueDrops += new
-        return new
+        return reading
     }
 
     /// The core's deadline, read in place: calling `core.pollTimeout()` on the stored
