@@ -64,9 +64,9 @@ final class PeerLoop {
         -> Result
     {
         guard !isShutDown, let driver else { throw .shutDown }
-        guard driver.core.overlay != nil else { throw .overlayDisabled }
+        guard driver.core.hasOverlay else { throw .overlayDisabled }
         do {
-            return try driver.perform { core, now in try body(&core.overlay!, now) }
+            return try driver.perform { core, now in try core.withOverlay { overlay in try body(&overlay, now) }! }
         } catch let error as PeerError {
             throw error
         } catch {
@@ -124,8 +124,8 @@ final class PeerLoop {
             throw .invalidConfiguration("overlay: \(error)")
         }
         driver.perform { core, now in
-            core.overlay = overlay
-            if !seeds.isEmpty { core.overlay?.join(seeds, now: now) }
+            core.installOverlay(overlay)
+            if !seeds.isEmpty { core.withOverlay { $0.join(seeds, now: now) } }
         }
     }
 
@@ -303,7 +303,7 @@ final class PeerLoop {
         handlers.removeAll()
         driver?.perform { core, now in
             // Members learn of a graceful leave at once instead of by failure detection.
-            if leavingOverlay { core.overlay?.leave(now: now) }
+            if leavingOverlay { core.withOverlay { $0.leave(now: now) } }
             for peer in core.peer.establishedPeers { core.peer.close(peer) }
         }
         metricsReporter?.cancel()

@@ -166,7 +166,7 @@ extension MembershipCore {
         nextPushPullAt = now + pushPullInterval
         if let step = pushPullRamp {
             let early = configuration.probeInterval * (1 << min(step, 20))
-            if early < pushPullInterval {
+            if step < MembershipConstants.earlyPushPulls, early < pushPullInterval {
                 nextPushPullAt = now + early
                 pushPullRamp = step + 1
             } else {

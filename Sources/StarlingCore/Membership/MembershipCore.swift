@@ -187,33 +187,37 @@ public struct MembershipCore: ProtocolCore, Sendable {
     }
 
     /// The earliest armed deadline of any ``MembershipTimer``, or `nil` when idle.
+    ///
+    /// Asked after every input, so it allocates nothing; it walks the relays and
+    /// suspicions in flight, which are few unless many members are failing at once.
     public func pollTimeout() -> Instant? {
         guard !hasLeft else { return nil }
         var earliest: Instant?
-        func consider(_ instant: Instant?) {
+        func consider(_ instant: Instant?, into earliest: inout Instant?) {
             guard let instant else { return }
             if earliest.map({ instant < $0 }) ?? true { earliest = instant }
         }
-        for timer in MembershipTimer.allCases {
-            switch timer {
-            // A peer alone (or with nothing to gossip) has no reason to wake: thousands of
-            // idle peers in one process would otherwise tick many times a second each.
-            // The probe and gossip timers pause while there is nothing to do; when they
-            // resume, a deadline passed meanwhile means "now", not "late".
-            case .probe: if liveCount > 0 { consider(nextProbeAt.map { max($0, latestNow) }) }
-            case .indirectProbe: consider(probe?.indirectAt)
-            case .probeEnd: consider(probe?.endAt)
-            case .relayNack: for relay in relays.values { consider(relay.nackAt) }
-            case .suspicion:
-                // While this peer defers accusations, due suspicions wait for the grace to end.
-                let deferred = timing.accusationsDeferredUntil ?? .zero
-                for suspicion in suspicions.values { consider(max(suspicion.deadline, deferred)) }
-            case .gossip: if liveCount > 0, broadcasts.count > 0 { consider(nextGossipAt.map { max($0, latestNow) }) }
-            case .pushPull: consider(nextPushPullAt)
-            case .reconnect: consider(nextReconnectAt)
-            case .joinRetry: consider(pendingJoin?.retryAt)
-            }
+        // A peer alone (or with nothing to gossip) has no reason to wake: thousands of
+        // idle peers in one process would otherwise tick many times a second each. The
+        // probe and gossip timers pause then; when they resume, a deadline passed
+        // meanwhile means "now", not "late".
+        if liveCount > 0 {
+            consider(nextProbeAt.map { max($0, latestNow) }, into: &earliest)
+            if broadcasts.count > 0 { consider(nextGossipAt.map { max($0, latestNow) }, into: &earliest) }
         }
+        if let probe {
+            consider(probe.indirectAt, into: &earliest)
+            consider(probe.endAt, into: &earliest)
+        }
+        for relay in relays.values { consider(relay.nackAt, into: &earliest) }
+        if !suspicions.isEmpty {
+            // While this peer defers accusations, due suspicions wait for the grace to end.
+            let deferred = timing.accusationsDeferredUntil ?? .zero
+            for suspicion in suspicions.values { consider(max(suspicion.deadline, deferred), into: &earliest) }
+        }
+        consider(nextPushPullAt, into: &earliest)
+        consider(nextReconnectAt, into: &earliest)
+        consider(pendingJoin?.retryAt, into: &earliest)
         return earliest
     }
 

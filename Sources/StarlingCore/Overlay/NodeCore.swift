@@ -5,6 +5,11 @@
 /// session layer, which counts what it cannot use. Without an overlay, overlay datagrams
 /// reach the session layer too and are dropped there as an unknown type.
 ///
+/// The overlay is changed only through this core (``installOverlay(_:)``,
+/// ``withOverlay(_:)`` and the inputs), which keeps its next deadline at hand: the driver
+/// asks for it after every input, and an overlay of hundreds of members should not be
+/// walked (or copied) for it each time.
+///
 /// - Warning: not thread-safe; drive it from one event loop or task at a time.
 public struct NodeCore: ProtocolCore, Sendable {
     /// What either part reports.
@@ -18,38 +23,65 @@ public struct NodeCore: ProtocolCore, Sendable {
     /// Sessions and RPC.
     public var peer: PeerCore
     /// The overlay, when this peer takes part in one.
-    public var overlay: OverlayCore?
+    public private(set) var overlay: OverlayCore?
+    /// Whether ``overlay`` is set (read without touching the overlay itself).
+    public private(set) var hasOverlay: Bool
+    /// The overlay's ``OverlayCore/pollTimeout()`` after the last change to it.
+    private var overlayDeadline: Instant?
 
     /// Creates the core of one socket.
     public init(peer: PeerCore, overlay: OverlayCore?) {
         self.peer = peer
         self.overlay = overlay
+        self.hasOverlay = overlay != nil
+        self.overlayDeadline = overlay?.pollTimeout()
+    }
+
+    /// Installs (or, with `nil`, removes) the overlay.
+    public mutating func installOverlay(_ overlay: OverlayCore?) {
+        self.overlay = overlay
+        hasOverlay = overlay != nil
+        overlayDeadline = overlay?.pollTimeout()
+    }
+
+    /// Runs `body` with the overlay (a command), or returns `nil` without one.
+    public mutating func withOverlay<Result>(_ body: (inout OverlayCore) throws -> Result) rethrows -> Result? {
+        guard hasOverlay else { return nil }
+        defer { overlayDeadline = overlay!.pollTimeout() }
+        return try body(&overlay!)
     }
 
     public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
-        if datagram.count >= DatagramHeader.size, datagram[1] == MessageType.overlay.rawValue, overlay != nil {
+        if hasOverlay, datagram.count >= DatagramHeader.size, datagram[1] == MessageType.overlay.rawValue {
             overlay!.handleDatagram(datagram, from: source, now: now)
+            overlayDeadline = overlay!.pollTimeout()
         } else {
             peer.handleDatagram(datagram, from: source, now: now)
         }
     }
 
     public mutating func noteLoad(_ load: DriverLoad, now: Instant) {
-        if case .some = overlay { overlay!.noteLoad(load, now: now) }
+        guard hasOverlay else { return }
+        overlay!.noteLoad(load, now: now)
+        overlayDeadline = overlay!.pollTimeout()
     }
 
     public mutating func handleTimeout(now: Instant) {
         if let due = peer.pollTimeout(), due <= now { peer.handleTimeout(now: now) }
-        if let due = overlay?.pollTimeout(), due <= now { overlay!.handleTimeout(now: now) }
+        if let due = overlayDeadline, due <= now {
+            overlay!.handleTimeout(now: now)
+            overlayDeadline = overlay!.pollTimeout()
+        }
     }
 
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
         if let destination = peer.pollTransmit(now: now, into: &buffer) { return destination }
-        return overlay?.pollTransmit(now: now, into: &buffer)
+        guard hasOverlay else { return nil }
+        return overlay!.pollTransmit(now: now, into: &buffer)
     }
 
     public func pollTimeout() -> Instant? {
-        switch (peer.pollTimeout(), overlay?.pollTimeout()) {
+        switch (peer.pollTimeout(), overlayDeadline) {
         case (let first?, let second?): min(first, second)
         case (let first, nil): first
         case (nil, let second): second
@@ -58,6 +90,7 @@ public struct NodeCore: ProtocolCore, Sendable {
 
     public mutating func pollEvent() -> Event? {
         if let event = peer.pollEvent() { return .peer(event) }
-        return overlay?.pollEvent().map { .overlay($0) }
+        guard hasOverlay else { return nil }
+        return overlay!.pollEvent().map { .overlay($0) }
     }
 }
