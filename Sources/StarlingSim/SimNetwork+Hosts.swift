@@ -125,7 +125,7 @@ extension SimNetwork {
             nodes[index].hosting!.dueTimer = nil
             if let deadline = nodes[index].core.pollTimeout(), deadline <= now {
                 delay = now - due.since
-                reportLoad(of: node, timerLag: now - deadline)
+                reportLoad(of: node, timerLag: now - deadline, beforeTimer: true)
                 trace.noteTimer(at: now, node: node)
                 nodes[index].core.handleTimeout(now: now)
                 cost = cpu.timerCost
@@ -133,7 +133,7 @@ extension SimNetwork {
             }
         } else if let datagram = nodes[index].hosting!.inbox.popFirst() {
             delay = now - datagram.arrival
-            reportLoad(of: node, timerLag: .zero)
+            reportLoad(of: node, timerLag: .zero, beforeTimer: false)
             trace.noteDelivered(at: now, node: node, from: datagram.from, size: datagram.payload.count)
             let source = nodes[datagram.from.rawValue].address
             datagram.payload.withUnsafeBytes { bytes in
@@ -156,12 +156,14 @@ extension SimNetwork {
         services.schedule(SimAgendaKey(time: now + serviceTime, sequence: queue.takeSequence()), node: node)
     }
 
-    /// Tells `node`'s core, before an input, how late it is and how many datagrams its
-    /// receive queue dropped since the last report, when either is non-zero.
-    private mutating func reportLoad(of node: SimNodeID, timerLag: Duration) {
+    /// Tells `node`'s core, before an input, how late it is, how many datagrams its
+    /// receive queue dropped since the last report and, before a timer (as the SwiftNIO
+    /// driver does), how many bytes wait unread; only when something is non-zero.
+    private mutating func reportLoad(of node: SimNodeID, timerLag: Duration, beforeTimer: Bool) {
         let index = node.rawValue
         let drops = nodes[index].hosting!.inbox.takeUnreportedDrops()
-        let load = DriverLoad(timerLag: timerLag, receiveDrops: drops, unreadBytes: receiveQueueBytes(of: node))
+        let unread = beforeTimer ? receiveQueueBytes(of: node) : 0
+        let load = DriverLoad(timerLag: timerLag, receiveDrops: drops, unreadBytes: unread)
         guard !load.isEmpty else { return }
         let now = clock.now
         nodes[index].core.noteLoad(load, now: now)

@@ -163,7 +163,7 @@ extension MembershipCore {
 
     /// Exchanges state with a random alive member. Call when ``MembershipTimer/pushPull`` fires.
     mutating func pushPullTick(now: Instant) {
-        nextPushPullAt = now + pushPullInterval
+        nextPushPullAt = now + localHealth.scale(pushPullInterval)
         if let step = pushPullRamp {
             let early = configuration.probeInterval * (1 << min(step, 20))
             if step < MembershipConstants.earlyPushPulls, early < pushPullInterval {

@@ -353,7 +353,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// round. Sends nothing while the queue is empty. Call when
     /// ``MembershipTimer/gossip`` fires.
     mutating func gossipTick(now: Instant) {
-        nextGossipAt = now + configuration.gossipInterval
+        // A peer that finds itself late gossips less (its probes slow down likewise):
+        // gossip is what it can shed, while probes and acks keep flowing.
+        nextGossipAt = now + localHealth.scale(configuration.gossipInterval)
         guard broadcasts.count > 0 else { return }
         let budget = configuration.maxMessageSize - MembershipMessage.gossipHeaderSize
         for id in sampleLiveMembers(configuration.gossipNodes) {
