@@ -49,8 +49,8 @@ public enum MembershipConstants {
     /// once do not make it send a thousand full member lists in one burst.
     public static let fullStateRepliesPerInterval = 64
 
-    /// Push-pulls a peer makes early after joining (after about 0.5, 2, 4 and 8 probe
-    /// intervals) before the regular interval: they fill in what a partial answer or
+    /// Push-pulls a peer makes early after joining (about half a probe interval after the
+    /// join, then 2, 4 and 8 probe intervals apart) before the regular interval: they fill in what a partial answer or
     /// gossip lost in a join storm left out, at one full exchange each.
     public static let earlyPushPulls = 4
 
