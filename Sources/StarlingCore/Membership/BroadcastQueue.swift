@@ -61,21 +61,24 @@ struct BroadcastQueue: Sendable {
         let most = MembershipConstants.maximumPiggybackedUpdates
         var bucketIndex = 0
         while bucketIndex < buckets.count, remaining >= smallest, chosen.count < most {
-            var removals: [Int] = []
+            // Scans from the newest end; what it keeps of the scanned tail is put back in
+            // one step, so a take costs the entries it looked at, not the bucket's length.
+            var kept: [Entry] = []
             var index = buckets[bucketIndex].count - 1
             while index >= 0, remaining >= smallest, chosen.count < most {
                 let entry = buckets[bucketIndex][index]
                 if latest[entry.update.member] != entry.serial {
-                    removals.append(index)
+                    // Stale: a newer update about the member replaced it.
                 } else if entry.update.encodedSize <= remaining {
                     remaining -= entry.update.encodedSize
                     chosen.append((entry, bucketIndex + 1))
-                    removals.append(index)
+                } else {
+                    kept.append(entry)
                 }
                 index -= 1
             }
-            // `removals` is in descending order, so earlier removals keep later indices valid.
-            for removal in removals { buckets[bucketIndex].remove(at: removal) }
+            let scanned = (index + 1)..<buckets[bucketIndex].count
+            buckets[bucketIndex].replaceSubrange(scanned, with: kept.reversed())
             // An emptied bucket gives its storage back: after a burst of joins, each of
             // hundreds of peers would otherwise keep a dozen buckets' worth of capacity.
             if buckets[bucketIndex].isEmpty { buckets[bucketIndex] = [] }

@@ -357,6 +357,12 @@ public struct MembershipCore: ProtocolCore, Sendable {
         // gossip is what it can shed, while probes and acks keep flowing.
         nextGossipAt = now + localHealth.scale(configuration.gossipInterval)
         guard broadcasts.count > 0 else { return }
+        // Late (timers served late, receive drops): skip the round. News still rides on
+        // probes and acks, and gossip resumes once this peer has caught up.
+        if timing.isLate(at: now) {
+            statistics.gossipRoundsShed += 1
+            return
+        }
         let budget = configuration.maxMessageSize - MembershipMessage.gossipHeaderSize
         for id in sampleLiveMembers(configuration.gossipNodes) {
             guard let address = table[id]?.address else { continue }

@@ -18,6 +18,8 @@ public struct MembershipStatistics: Equatable, Sendable {
     public internal(set) var lateTimers = 0
     /// Probe failures put off because this peer was late (each decided again later).
     public internal(set) var deferredAccusations = 0
+    /// Gossip rounds skipped because this peer was late (load shed).
+    public internal(set) var gossipRoundsShed = 0
     /// Times accusations were put off because the driver reported input waiting unread.
     public internal(set) var unreadInputDeferrals = 0
     /// Acks that came after their probe had ended; they still measured the round trip.

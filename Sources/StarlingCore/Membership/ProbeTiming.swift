@@ -17,8 +17,11 @@
 struct ProbeTiming: Sendable {
     /// The smoothed round trip of direct acks, once one was measured.
     private(set) var estimate: RTTEstimate?
-    /// Until when this peer accuses nobody (it found itself late), if it did.
+    /// Until when this peer accuses nobody (it found itself late, or input waited
+    /// unread), if it did.
     private(set) var accusationsDeferredUntil: Instant?
+    /// Until when this peer counts as late (timers served late, receive drops).
+    private var lateUntil: Instant?
     /// The earliest time lateness may raise local health again: at most once per probe
     /// interval, so one long stall counts once.
     private var nextPenaltyAt = Instant.zero
@@ -64,6 +67,11 @@ struct ProbeTiming: Sendable {
         return configured * (timeout / configuredTimeout)
     }
 
+    /// Whether this peer found itself late within the last grace period.
+    func isLate(at now: Instant) -> Bool {
+        lateUntil.map { now < $0 } ?? false
+    }
+
     /// Whether accusations are deferred at `now`.
     func defersAccusations(at now: Instant) -> Bool {
         accusationsDeferredUntil.map { now < $0 } ?? false
@@ -78,6 +86,7 @@ struct ProbeTiming: Sendable {
     /// - Returns: whether local health should be raised (once per `penaltySpacing`).
     mutating func noteLate(now: Instant, grace: Duration, penaltySpacing: Duration) -> Bool {
         deferAccusations(until: now + grace)
+        lateUntil = now + grace
         guard now >= nextPenaltyAt else { return false }
         nextPenaltyAt = now + penaltySpacing
         return true
