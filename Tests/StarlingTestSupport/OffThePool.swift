@@ -28,16 +28,14 @@ import Foundation
 ///
 /// - Parameter body: the work; it may throw.
 /// - Returns: what `body` returns.
-/// - Throws: what `body` throws (nothing when it cannot throw).
-public func offThePool<T: Sendable, Failure: Error>(
-    _ body: @escaping @Sendable () throws(Failure) -> T
-) async throws(Failure) -> T {
+/// - Throws: what `body` throws.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     // A child task, not `withTaskExecutorPreference`: that only moves a task at its
     // next suspension, and a synchronous body never suspends. A child task starts
     // on the executor it prefers and inherits the caller's task-local values.
-    let result = await withTaskGroup(of: Result<T, Failure>.self) { group in
+    let result = await withTaskGroup(of: Result<T, any Error>.self) { group in
         group.addTask(executorPreference: ThreadPerJobExecutor.shared) {
-            Result { () throws(Failure) -> T in try body() }
+            Result { try body() }
         }
         return await group.next()!
     }
