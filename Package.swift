@@ -95,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StarlingSimTests",
-            dependencies: ["StarlingSim", "StarlingCore"],
+            dependencies: ["StarlingSim", "StarlingCore", "StarlingTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -14,64 +14,64 @@ import Testing
         func file(_ name: String) -> String { path + "/" + name }
     }
 
-    func starling(_ arguments: String...) throws -> ProcessResult {
-        try Subprocess.run(try StarlingBinary.path(), arguments)
+    func starling(_ arguments: String...) async throws -> ProcessResult {
+        try await Subprocess.run(try StarlingBinary.path(), arguments)
     }
 
-    @Test func identity_new_thenShow_printsTheSameID() throws {
+    @Test func identity_new_thenShow_printsTheSameID() async throws {
         let workspace = try Workspace()
         let key = workspace.file("me.key")
-        let created = try starling("identity", "new", "--out", key)
+        let created = try await starling("identity", "new", "--out", key)
         #expect(created.status == 0, "\(created.stderr)")
         let id = try #require(created.stdout.split(separator: "\n").first?.split(separator: " ").last)
         #expect(id.count == 52)
-        let shown = try starling("identity", "show", key)
+        let shown = try await starling("identity", "show", key)
         #expect(shown.status == 0)
         #expect(shown.stdout.contains("peer id     \(id)"))
         #expect(shown.stdout.contains("short       \(id.prefix(8))"))
     }
 
-    @Test func identity_new_existingFile_failsClearly() throws {
+    @Test func identity_new_existingFile_failsClearly() async throws {
         let workspace = try Workspace()
         let key = workspace.file("me.key")
-        #expect(try starling("identity", "new", "--out", key).status == 0)
-        let again = try starling("identity", "new", "--out", key)
+        #expect(try await starling("identity", "new", "--out", key).status == 0)
+        let again = try await starling("identity", "new", "--out", key)
         #expect(again.status != 0)
         #expect(again.stderr.contains("already exists"))
         #expect(!again.uncaughtSignal)
     }
 
-    @Test func identity_show_badFiles_failClearly() throws {
+    @Test func identity_show_badFiles_failClearly() async throws {
         let workspace = try Workspace()
-        let missing = try starling("identity", "show", workspace.file("missing.key"))
+        let missing = try await starling("identity", "show", workspace.file("missing.key"))
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("no key file"))
         let junk = workspace.file("junk.key")
         #expect(
             FileManager.default.createFile(
                 atPath: junk, contents: Data("hello".utf8), attributes: [.posixPermissions: 0o600]))
-        let junkResult = try starling("identity", "show", junk)
+        let junkResult = try await starling("identity", "show", junk)
         #expect(junkResult.status == 1)
         #expect(junkResult.stderr.contains("not a valid Starling key file"))
         let open = workspace.file("open.key")
-        #expect(try starling("identity", "new", "--out", open).status == 0)
+        #expect(try await starling("identity", "new", "--out", open).status == 0)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: open)
-        let openResult = try starling("identity", "show", open)
+        let openResult = try await starling("identity", "show", open)
         #expect(openResult.status == 1)
         #expect(openResult.stderr.contains("chmod 600"))
     }
 
-    @Test func record_signThenVerify_roundTrips_andTamperingFails() throws {
+    @Test func record_signThenVerify_roundTrips_andTamperingFails() async throws {
         let workspace = try Workspace()
         let key = workspace.file("me.key")
         let record = workspace.file("me.record")
-        let created = try starling("identity", "new", "--out", key)
+        let created = try await starling("identity", "new", "--out", key)
         let id = String(try #require(created.stdout.split(separator: "\n").first?.split(separator: " ").last))
-        let signed = try starling(
+        let signed = try await starling(
             "record", "sign", "--key", key, "--address", "127.0.0.1:4000", "--address", "[::1]:4000",
             "--service", "echo", "--sequence", "42", "--out", record)
         #expect(signed.status == 0, "\(signed.stderr)")
-        let verified = try starling("record", "verify", record, "--peer", id)
+        let verified = try await starling("record", "verify", record, "--peer", id)
         #expect(verified.status == 0, "\(verified.stderr)")
         #expect(verified.stdout.contains("valid record"))
         #expect(verified.stdout.contains("sequence    42"))
@@ -82,15 +82,15 @@ import Testing
         bytes[20] ^= 0x01
         let tampered = workspace.file("tampered.record")
         try Data(bytes).write(to: URL(fileURLWithPath: tampered))
-        let rejected = try starling("record", "verify", tampered)
+        let rejected = try await starling("record", "verify", tampered)
         #expect(rejected.status == 1)
         #expect(rejected.stderr.contains("invalid record"))
 
         let other = workspace.file("other.key")
-        let otherID = try starling("identity", "new", "--out", other).stdout.split(separator: "\n")[0].split(
+        let otherID = try await starling("identity", "new", "--out", other).stdout.split(separator: "\n")[0].split(
             separator: " "
         ).last!
-        let wrongPeer = try starling("record", "verify", record, "--peer", String(otherID))
+        let wrongPeer = try await starling("record", "verify", record, "--peer", String(otherID))
         #expect(wrongPeer.status == 1)
         #expect(wrongPeer.stderr.contains("expected \(otherID)"))
     }
@@ -105,14 +105,14 @@ import Testing
         (["identity", "frobnicate"], "Unexpected argument"),
         (["bench", "records", "--seconds", "0"], "--seconds must be"),
     ])
-    func badArguments_failWithAClearMessage(arguments: [String], expected: String) throws {
-        let result = try Subprocess.run(try StarlingBinary.path(), arguments)
+    func badArguments_failWithAClearMessage(arguments: [String], expected: String) async throws {
+        let result = try await Subprocess.run(try StarlingBinary.path(), arguments)
         #expect(result.status != 0)
         #expect(!result.uncaughtSignal)
         #expect(result.stderr.contains(expected), "stderr was: \(result.stderr)")
     }
 
-    @Test func record_verify_garbageFile_failsWithoutCrashing() throws {
+    @Test func record_verify_garbageFile_failsWithoutCrashing() async throws {
         let workspace = try Workspace()
         var state: UInt64 = 0x2545_F491_4F6C_DD1D
         for index in 0..<20 {
@@ -126,7 +126,7 @@ import Testing
                     return UInt8(truncatingIfNeeded: state)
                 }
             try Data(bytes).write(to: URL(fileURLWithPath: path))
-            let result = try starling("record", "verify", path)
+            let result = try await starling("record", "verify", path)
             #expect(result.status == 1)
             #expect(!result.uncaughtSignal)
             #expect(result.stderr.contains("invalid record"))

@@ -103,19 +103,19 @@ import Testing
         (["--key", "/nonexistent/key"], "no key file at /nonexistent/key"),
         (["--secret-file", "/nonexistent/secret"], "no swarm secret file at /nonexistent/secret"),
     ])
-    func badArguments_failClearly(arguments: [String], message: String) throws {
-        let result = try Subprocess.run(try StarlingBinary.path(), ["peer"] + arguments)
+    func badArguments_failClearly(arguments: [String], message: String) async throws {
+        let result = try await Subprocess.run(try StarlingBinary.path(), ["peer"] + arguments)
         #expect(result.status != 0)
         #expect(!result.uncaughtSignal)
         #expect(result.stderr.contains(message), "\(result.stderr)")
     }
 
-    @Test func secretFile_openPermissionsOrBadContents_failClearly() throws {
+    @Test func secretFile_openPermissionsOrBadContents_failClearly() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let open = try secretFile("a", in: directory)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: open)
-        let openResult = try Subprocess.run(try StarlingBinary.path(), ["peer", "--secret-file", open])
+        let openResult = try await Subprocess.run(try StarlingBinary.path(), ["peer", "--secret-file", open])
         #expect(openResult.status == 1)
         #expect(openResult.stderr.contains("must not be readable by others"))
 
@@ -123,7 +123,7 @@ import Testing
         #expect(
             FileManager.default.createFile(
                 atPath: short, contents: Data("abcd\n".utf8), attributes: [.posixPermissions: 0o600]))
-        let shortResult = try Subprocess.run(try StarlingBinary.path(), ["peer", "--secret-file", short])
+        let shortResult = try await Subprocess.run(try StarlingBinary.path(), ["peer", "--secret-file", short])
         #expect(shortResult.status == 1)
         #expect(shortResult.stderr.contains("expected 64 hexadecimal digits"))
     }

@@ -4,19 +4,19 @@ import Testing
 
 /// `starling swarm` as a user runs it: on loopback only, in one process or several.
 @Suite struct SwarmCommandTests {
-    func swarm(_ arguments: [String]) throws -> (ProcessResult, [String: Any]) {
-        let result = try Subprocess.run(try StarlingBinary.path(), ["swarm"] + arguments)
+    func swarm(_ arguments: [String]) async throws -> (ProcessResult, [String: Any]) {
+        let result = try await Subprocess.run(try StarlingBinary.path(), ["swarm"] + arguments)
         let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
         let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
         return (result, object)
     }
 
-    @Test func aSmallSwarmConvergesLooksUpAndReportsJSON() throws {
+    @Test func aSmallSwarmConvergesLooksUpAndReportsJSON() async throws {
         let directory = NSTemporaryDirectory() + "starling-swarm-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let graph = directory + "/swarm.svg"
-        let (result, object) = try swarm([
+        let (result, object) = try await swarm([
             "--peers", "12", "--duration", "3", "--json", "--graph", graph, "--seed", "5",
         ])
         #expect(result.status == 0, "\(result.stderr)")
@@ -30,8 +30,8 @@ import Testing
         #expect(svg.components(separatedBy: "<circle").count - 1 == 12)
     }
 
-    @Test func aSwarmSpreadOverTwoProcessesFormsOneOverlay() throws {
-        let (result, object) = try swarm(["--peers", "10", "--processes", "2", "--duration", "4", "--json"])
+    @Test func aSwarmSpreadOverTwoProcessesFormsOneOverlay() async throws {
+        let (result, object) = try await swarm(["--peers", "10", "--processes", "2", "--duration", "4", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(object["peers"] as? Int == 10)
         #expect(object["processes"] as? Int == 2)
@@ -46,8 +46,8 @@ import Testing
         (["--processes", "3", "--peers", "2"], "--processes must be 1 to 32 and at most --peers"),
         (["--graph", "out.png"], "--graph must name an .svg file"),
     ])
-    func badArguments_failClearly(arguments: [String], message: String) throws {
-        let result = try Subprocess.run(try StarlingBinary.path(), ["swarm"] + arguments)
+    func badArguments_failClearly(arguments: [String], message: String) async throws {
+        let result = try await Subprocess.run(try StarlingBinary.path(), ["swarm"] + arguments)
         #expect(result.status != 0)
         #expect(!result.uncaughtSignal)
         #expect(result.stderr.contains(message), "\(result.stderr)")

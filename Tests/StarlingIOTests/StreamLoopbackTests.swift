@@ -246,7 +246,7 @@ import Testing
             let ss = "/usr/bin/ss"
             if FileManager.default.isExecutableFile(atPath: ss) {
                 let port = listener.localAddress.port!
-                let result = try Subprocess.run(ss, ["-ltnH", "sport = :\(port)"])
+                let result = try await Subprocess.run(ss, ["-ltnH", "sport = :\(port)"])
                 let columns = result.stdout.split(whereSeparator: \.isWhitespace)
                 #expect(columns.count >= 3 && columns[2] == "7", "ss: \(result.stdout)")
             }

@@ -1,4 +1,5 @@
 import StarlingCore
+import StarlingTestSupport
 import Testing
 
 @testable import StarlingSim
@@ -65,117 +66,125 @@ import Testing
         return nil
     }
 
-    @Test func hundredPeersConvergeLookUpBroadcastAndFloodToTheirTTL() throws {
-        var network = try Self.network(seed: 11, count: 100)
-        #expect(Self.joinAndConverge(&network))
-        let nodes = network.nodeIDs
-        for node in nodes { _ = network.drainEvents(of: node) }
+    @Test func hundredPeersConvergeLookUpBroadcastAndFloodToTheirTTL() async throws {
+        try await offThePool {
+            var network = try Self.network(seed: 11, count: 100)
+            #expect(Self.joinAndConverge(&network))
+            let nodes = network.nodeIDs
+            for node in nodes { _ = network.drainEvents(of: node) }
 
-        // Every routing table was filled from membership; lookups find signed records.
-        var random = SeededGenerator(seed: 3)
-        for _ in 0..<100 {
-            let asker = nodes.randomElement(using: &random)!
-            let wanted = nodes.filter { $0 != asker }.randomElement(using: &random)!
-            let wantedID = network[core: wanted].localID
-            let id = network.command(asker) { core, now in core.findPeer(wantedID, now: now) }
-            let result = Self.await(id, at: asker, in: &network)
-            guard case .peer(let record?) = result?.outcome else {
-                Issue.record(
-                    "lookup of \(wantedID) from \(network.name(of: asker)) failed: \(String(describing: result))")
-                continue
+            // Every routing table was filled from membership; lookups find signed records.
+            var random = SeededGenerator(seed: 3)
+            for _ in 0..<100 {
+                let asker = nodes.randomElement(using: &random)!
+                let wanted = nodes.filter { $0 != asker }.randomElement(using: &random)!
+                let wantedID = network[core: wanted].localID
+                let id = network.command(asker) { core, now in core.findPeer(wantedID, now: now) }
+                let result = Self.await(id, at: asker, in: &network)
+                guard case .peer(let record?) = result?.outcome else {
+                    Issue.record(
+                        "lookup of \(wantedID) from \(network.name(of: asker)) failed: \(String(describing: result))")
+                    continue
+                }
+                #expect(record.record.peerID == wantedID)
+                #expect(record.record.addresses == [network.address(of: wanted)])
             }
-            #expect(record.record.peerID == wantedID)
-            #expect(record.record.addresses == [network.address(of: wanted)])
-        }
 
-        // A broadcast reaches every other peer exactly once.
-        for node in nodes { _ = network.drainEvents(of: node) }
-        let origin = nodes[5]
-        _ = try network.command(origin) { core, now in try core.broadcast(Array("hello".utf8), now: now) }
-        network.run(for: .seconds(10))
-        for node in nodes where node != origin {
-            let deliveries = network.drainEvents(of: node).filter {
-                if case .spreading(.delivered(_, _, _, let payload)) = $0 { return payload == Array("hello".utf8) }
-                return false
-            }
-            #expect(deliveries.count == 1, "\(network.name(of: node)) got \(deliveries.count) copies")
-        }
-
-        // A TTL-2 flood reaches exactly the peers within two neighbour hops.
-        let byID = Dictionary(uniqueKeysWithValues: nodes.map { (network[core: $0].localID, $0) })
-        let asker = nodes[7]
-        var within: Set<SimNodeID> = [asker]
-        var frontier: Set<SimNodeID> = [asker]
-        for _ in 0..<2 {
-            frontier = Set(frontier.flatMap { network[core: $0].neighbours.keys.compactMap { byID[$0] } })
-                .subtracting(within)
-            within.formUnion(frontier)
-        }
-        _ = try network.command(asker) { core, now in try core.query(Array("who?".utf8), ttl: 2, now: now) }
-        network.run(for: .seconds(5))
-        let reached = Set(
-            nodes.filter { node in
-                network.drainEvents(of: node).contains {
-                    if case .spreading(.query) = $0 { return true }
+            // A broadcast reaches every other peer exactly once.
+            for node in nodes { _ = network.drainEvents(of: node) }
+            let origin = nodes[5]
+            _ = try network.command(origin) { core, now in try core.broadcast(Array("hello".utf8), now: now) }
+            network.run(for: .seconds(10))
+            for node in nodes where node != origin {
+                let deliveries = network.drainEvents(of: node).filter {
+                    if case .spreading(.delivered(_, _, _, let payload)) = $0 { return payload == Array("hello".utf8) }
                     return false
                 }
-            })
-        #expect(reached == within.subtracting([asker]))
-        #expect(reached.count < nodes.count - 1, "a TTL-2 flood should not reach everyone among 100")
+                #expect(deliveries.count == 1, "\(network.name(of: node)) got \(deliveries.count) copies")
+            }
+
+            // A TTL-2 flood reaches exactly the peers within two neighbour hops.
+            let byID = Dictionary(uniqueKeysWithValues: nodes.map { (network[core: $0].localID, $0) })
+            let asker = nodes[7]
+            var within: Set<SimNodeID> = [asker]
+            var frontier: Set<SimNodeID> = [asker]
+            for _ in 0..<2 {
+                frontier = Set(frontier.flatMap { network[core: $0].neighbours.keys.compactMap { byID[$0] } })
+                    .subtracting(within)
+                within.formUnion(frontier)
+            }
+            _ = try network.command(asker) { core, now in try core.query(Array("who?".utf8), ttl: 2, now: now) }
+            network.run(for: .seconds(5))
+            let reached = Set(
+                nodes.filter { node in
+                    network.drainEvents(of: node).contains {
+                        if case .spreading(.query) = $0 { return true }
+                        return false
+                    }
+                })
+            #expect(reached == within.subtracting([asker]))
+            #expect(reached.count < nodes.count - 1, "a TTL-2 flood should not reach everyone among 100")
+        }
     }
 
-    @Test func failedPeersLeaveTheRoutingTables() throws {
-        var network = try Self.network(seed: 12, count: 30)
-        #expect(Self.joinAndConverge(&network))
-        let victim = network.nodeIDs[9]
-        let victimID = network[core: victim].localID
-        network.partition([[victim]])
-        let others = network.nodeIDs.filter { $0 != victim }
-        var detected = false
-        for _ in 0..<120 where !detected {
-            network.run(for: .seconds(1))
-            detected = others.allSatisfy { network[core: $0].membership.member(victimID)?.state == .dead }
-        }
-        #expect(detected)
-        for node in others {
-            #expect(
-                network[core: node].routing.table.contact(for: victimID) == nil,
-                "\(network.name(of: node)) still routes to it")
-            #expect(network[core: node].neighbours[victimID] == nil)
+    @Test func failedPeersLeaveTheRoutingTables() async throws {
+        try await offThePool {
+            var network = try Self.network(seed: 12, count: 30)
+            #expect(Self.joinAndConverge(&network))
+            let victim = network.nodeIDs[9]
+            let victimID = network[core: victim].localID
+            network.partition([[victim]])
+            let others = network.nodeIDs.filter { $0 != victim }
+            var detected = false
+            for _ in 0..<120 where !detected {
+                network.run(for: .seconds(1))
+                detected = others.allSatisfy { network[core: $0].membership.member(victimID)?.state == .dead }
+            }
+            #expect(detected)
+            for node in others {
+                #expect(
+                    network[core: node].routing.table.contact(for: victimID) == nil,
+                    "\(network.name(of: node)) still routes to it")
+                #expect(network[core: node].neighbours[victimID] == nil)
+            }
         }
     }
 
-    @Test func privateSwarmRefusesOutsiders() throws {
-        let secret = [UInt8](repeating: 0x42, count: 32)
-        var network = try Self.network(seed: 13, count: 12, secret: secret)
-        let wrongSecret = try Self.addPeer(to: &network, index: 12, secret: [UInt8](repeating: 0x43, count: 32))
-        let noSecret = try Self.addPeer(to: &network, index: 13, secret: nil)
-        let seed = network.address(of: network.nodeIDs[0])
-        for outsider in [wrongSecret, noSecret] {
-            network.command(outsider) { core, now in core.join([seed], now: now) }
+    @Test func privateSwarmRefusesOutsiders() async throws {
+        try await offThePool {
+            let secret = [UInt8](repeating: 0x42, count: 32)
+            var network = try Self.network(seed: 13, count: 12, secret: secret)
+            let wrongSecret = try Self.addPeer(to: &network, index: 12, secret: [UInt8](repeating: 0x43, count: 32))
+            let noSecret = try Self.addPeer(to: &network, index: 13, secret: nil)
+            let seed = network.address(of: network.nodeIDs[0])
+            for outsider in [wrongSecret, noSecret] {
+                network.command(outsider) { core, now in core.join([seed], now: now) }
+            }
+            let insiders = Array(network.nodeIDs.prefix(12))
+            for node in insiders.dropFirst() {
+                network.command(node) { core, now in core.join([seed], now: now) }
+            }
+            network.run(for: .seconds(30))
+            for node in insiders {
+                #expect(network[core: node].membership.aliveCount == 11)
+            }
+            let drops = network[core: insiders[0]].statistics.drops
+            #expect(drops[.unauthentic, default: 0] > 0)
+            #expect(drops[.wrongMode, default: 0] > 0)
+            #expect(network[core: wrongSecret].membership.aliveCount == 0)
+            #expect(network[core: noSecret].membership.aliveCount == 0)
         }
-        let insiders = Array(network.nodeIDs.prefix(12))
-        for node in insiders.dropFirst() {
-            network.command(node) { core, now in core.join([seed], now: now) }
-        }
-        network.run(for: .seconds(30))
-        for node in insiders {
-            #expect(network[core: node].membership.aliveCount == 11)
-        }
-        let drops = network[core: insiders[0]].statistics.drops
-        #expect(drops[.unauthentic, default: 0] > 0)
-        #expect(drops[.wrongMode, default: 0] > 0)
-        #expect(network[core: wrongSecret].membership.aliveCount == 0)
-        #expect(network[core: noSecret].membership.aliveCount == 0)
     }
 
-    @Test func sameSeedSameRun() throws {
-        func run() throws -> [String] {
-            var network = try Self.network(seed: 14, count: 20)
-            network.recordsTrace = true
-            _ = Self.joinAndConverge(&network, limit: .seconds(10))
-            return network.nodeIDs.map { "\(network[core: $0].statistics.totalSent)" }
+    @Test func sameSeedSameRun() async throws {
+        try await offThePool { () throws in
+            func run() throws -> [String] {
+                var network = try Self.network(seed: 14, count: 20)
+                network.recordsTrace = true
+                _ = Self.joinAndConverge(&network, limit: .seconds(10))
+                return network.nodeIDs.map { "\(network[core: $0].statistics.totalSent)" }
+            }
+            #expect(try run() == run())
         }
-        #expect(try run() == run())
     }
 }

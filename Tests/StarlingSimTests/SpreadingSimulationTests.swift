@@ -1,4 +1,5 @@
 import StarlingCore
+import StarlingTestSupport
 import Testing
 
 @testable import StarlingSim
@@ -120,102 +121,112 @@ import Testing
         if link.lossProbability > 0 { #expect(statistics.dropped(.loss) > statistics.sent / 40) }
     }
 
-    @Test func spreading_gossip_500Peers_reachesEveryPeerOnce() throws {
-        try Self.gossipReachesEveryone(seed: 1, link: .lan, messages: 5)
+    @Test func spreading_gossip_500Peers_reachesEveryPeerOnce() async throws {
+        try await offThePool {
+            try Self.gossipReachesEveryone(seed: 1, link: .lan, messages: 5)
+        }
     }
 
-    @Test func spreading_gossip_500PeersFivePercentLoss_reachesEveryPeerOnce() throws {
-        let lossy = LinkConditions(latency: .milliseconds(1), jitter: .microseconds(500), lossProbability: 0.05)
-        try Self.gossipReachesEveryone(seed: 2, link: lossy, messages: 5)
+    @Test func spreading_gossip_500PeersFivePercentLoss_reachesEveryPeerOnce() async throws {
+        try await offThePool {
+            let lossy = LinkConditions(latency: .milliseconds(1), jitter: .microseconds(500), lossProbability: 0.05)
+            try Self.gossipReachesEveryone(seed: 2, link: lossy, messages: 5)
+        }
     }
 
-    @Test func spreading_flood_stopsAtTTLAndHitsReachOriginator() throws {
-        // Constant latency: the first copy of a query always comes along a shortest path.
-        var swarm = try Swarm(
-            seed: 3, count: Self.peers, links: 3, link: LinkConditions(latency: .milliseconds(1)))
-        swarm.network.recordsTrace = false
-        let origin = 17
-        let ttl = 3
-        let id = try swarm.network.command(SimNodeID(rawValue: origin)) { core, now in
-            try core.query([0xAB], ttl: ttl, wantsNotices: true, now: now)
-        }
-        swarm.network.run(for: .seconds(1))
-        let distance = swarm.distances(from: origin)
-        var reached: [Int] = []
-        for node in swarm.network.nodeIDs where node.rawValue != origin {
-            let queries = swarm.network.events(of: node).compactMap { event -> Int? in
-                if case .query(let queryID, _, let hops, let payload) = event, queryID == id, payload == [0xAB] {
-                    return hops
+    @Test func spreading_flood_stopsAtTTLAndHitsReachOriginator() async throws {
+        try await offThePool {
+            // Constant latency: the first copy of a query always comes along a shortest path.
+            var swarm = try Swarm(
+                seed: 3, count: Self.peers, links: 3, link: LinkConditions(latency: .milliseconds(1)))
+            swarm.network.recordsTrace = false
+            let origin = 17
+            let ttl = 3
+            let id = try swarm.network.command(SimNodeID(rawValue: origin)) { core, now in
+                try core.query([0xAB], ttl: ttl, wantsNotices: true, now: now)
+            }
+            swarm.network.run(for: .seconds(1))
+            let distance = swarm.distances(from: origin)
+            var reached: [Int] = []
+            for node in swarm.network.nodeIDs where node.rawValue != origin {
+                let queries = swarm.network.events(of: node).compactMap { event -> Int? in
+                    if case .query(let queryID, _, let hops, let payload) = event, queryID == id, payload == [0xAB] {
+                        return hops
+                    }
+                    return nil
                 }
-                return nil
+                let within = distance[node.rawValue].map { $0 <= ttl } ?? false
+                #expect(queries.count == (within ? 1 : 0), "s\(node.rawValue) at \(distance[node.rawValue] ?? -1)")
+                if within {
+                    #expect(queries == [distance[node.rawValue]!])
+                    reached.append(node.rawValue)
+                }
             }
-            let within = distance[node.rawValue].map { $0 <= ttl } ?? false
-            #expect(queries.count == (within ? 1 : 0), "s\(node.rawValue) at \(distance[node.rawValue] ?? -1)")
-            if within {
-                #expect(queries == [distance[node.rawValue]!])
-                reached.append(node.rawValue)
-            }
-        }
-        #expect(reached.count > 50 && reached.count < Self.peers - 1, "reached \(reached.count)")
-        let expired = swarm.network.nodeIDs.reduce(0) { $0 + swarm.network[core: $1].statistics.queriesExpired }
-        #expect(expired > 0)
+            #expect(reached.count > 50 && reached.count < Self.peers - 1, "reached \(reached.count)")
+            let expired = swarm.network.nodeIDs.reduce(0) { $0 + swarm.network[core: $1].statistics.queriesExpired }
+            #expect(expired > 0)
 
-        // Every fifth reached peer answers; each hit comes back along the reverse path.
-        let responders = reached.enumerated().filter { $0.offset.isMultiple(of: 5) }.map(\.element)
-        for responder in responders {
-            try swarm.network.command(SimNodeID(rawValue: responder)) { core, now in
-                try core.answer(id, payload: [UInt8(responder & 0xFF)], now: now)
+            // Every fifth reached peer answers; each hit comes back along the reverse path.
+            let responders = reached.enumerated().filter { $0.offset.isMultiple(of: 5) }.map(\.element)
+            for responder in responders {
+                try swarm.network.command(SimNodeID(rawValue: responder)) { core, now in
+                    try core.answer(id, payload: [UInt8(responder & 0xFF)], now: now)
+                }
             }
-        }
-        swarm.network.run(for: .seconds(1))
-        var hits: [Int: Int] = [:]
-        var notices = 0
-        for event in swarm.network.events(of: SimNodeID(rawValue: origin)) {
-            switch event {
-            case .queryHit(let hitID, let responder, let hops, _) where hitID == id:
-                if let index = swarm.ids.firstIndex(of: responder) { hits[index] = hops }
-            case .notice(.ttlExceeded(let noticeID, _, let hops)) where noticeID == id:
-                notices += 1
-                #expect(hops == ttl)
-            default: break
+            swarm.network.run(for: .seconds(1))
+            var hits: [Int: Int] = [:]
+            var notices = 0
+            for event in swarm.network.events(of: SimNodeID(rawValue: origin)) {
+                switch event {
+                case .queryHit(let hitID, let responder, let hops, _) where hitID == id:
+                    if let index = swarm.ids.firstIndex(of: responder) { hits[index] = hops }
+                case .notice(.ttlExceeded(let noticeID, _, let hops)) where noticeID == id:
+                    notices += 1
+                    #expect(hops == ttl)
+                default: break
+                }
             }
+            #expect(Set(hits.keys) == Set(responders))
+            #expect(hits.allSatisfy { distance[$0.key] == $0.value })
+            #expect(notices == 1)
         }
-        #expect(Set(hits.keys) == Set(responders))
-        #expect(hits.allSatisfy { distance[$0.key] == $0.value })
-        #expect(notices == 1)
     }
 
-    @Test func spreading_sameSeed_sameTrace() throws {
-        func trace(seed: UInt64) throws -> SimTrace {
-            let lossy = LinkConditions(latency: .milliseconds(1), jitter: .milliseconds(1), lossProbability: 0.05)
-            var swarm = try Swarm(seed: seed, count: 60, links: 4, link: lossy)
-            let first = SimNodeID(rawValue: 0)
-            try swarm.network.command(first) { core, now in try core.broadcast([1, 2], now: now) }
-            let queryID = try swarm.network.command(SimNodeID(rawValue: 5)) { core, now in
-                try core.query([3], ttl: 2, wantsNotices: true, now: now)
-            }
-            let neighbour = swarm.ids[try #require(swarm.adjacency[0].min())]
-            try swarm.network.command(first) { core, now in try core.sendEcho(to: neighbour, now: now) }
-            swarm.network.run(for: .milliseconds(50))
-            for node in swarm.network.nodeIDs {
-                let asked = swarm.network.events(of: node).contains {
-                    if case .query(queryID, _, _, _) = $0 { true } else { false }
+    @Test func spreading_sameSeed_sameTrace() async throws {
+        try await offThePool {
+            func trace(seed: UInt64) throws -> SimTrace {
+                let lossy = LinkConditions(latency: .milliseconds(1), jitter: .milliseconds(1), lossProbability: 0.05)
+                var swarm = try Swarm(seed: seed, count: 60, links: 4, link: lossy)
+                let first = SimNodeID(rawValue: 0)
+                try swarm.network.command(first) { core, now in try core.broadcast([1, 2], now: now) }
+                let queryID = try swarm.network.command(SimNodeID(rawValue: 5)) { core, now in
+                    try core.query([3], ttl: 2, wantsNotices: true, now: now)
                 }
-                if asked {
-                    try swarm.network.command(node) { core, now in try core.answer(queryID, payload: [4], now: now) }
+                let neighbour = swarm.ids[try #require(swarm.adjacency[0].min())]
+                try swarm.network.command(first) { core, now in try core.sendEcho(to: neighbour, now: now) }
+                swarm.network.run(for: .milliseconds(50))
+                for node in swarm.network.nodeIDs {
+                    let asked = swarm.network.events(of: node).contains {
+                        if case .query(queryID, _, _, _) = $0 { true } else { false }
+                    }
+                    if asked {
+                        try swarm.network.command(node) { core, now in try core.answer(queryID, payload: [4], now: now)
+                        }
+                    }
                 }
+                swarm.network.run(for: .seconds(70))
+                let estimate = swarm.network[core: first].rtt(of: neighbour)
+                #expect(
+                    estimate == nil
+                        || (estimate!.smoothed >= .milliseconds(2) && estimate!.smoothed <= .milliseconds(4)))
+                // Caches and routes expire, so the swarm falls idle.
+                #expect(swarm.network.nextEventTime() == nil)
+                return swarm.network.trace
             }
-            swarm.network.run(for: .seconds(70))
-            let estimate = swarm.network[core: first].rtt(of: neighbour)
-            #expect(
-                estimate == nil || (estimate!.smoothed >= .milliseconds(2) && estimate!.smoothed <= .milliseconds(4)))
-            // Caches and routes expire, so the swarm falls idle.
-            #expect(swarm.network.nextEventTime() == nil)
-            return swarm.network.trace
+            let first = try trace(seed: 9)
+            #expect(first.statistics.delivered > 300)
+            #expect(try trace(seed: 9) == first)
+            #expect(try trace(seed: 10) != first)
         }
-        let first = try trace(seed: 9)
-        #expect(first.statistics.delivered > 300)
-        #expect(try trace(seed: 9) == first)
-        #expect(try trace(seed: 10) != first)
     }
 }

@@ -50,7 +50,7 @@ enum SystemTool: String {
         guard let path else {
             throw NamespaceError.unavailable(reason: "`\(rawValue)` (iproute2) is not installed")
         }
-        let result = try Subprocess.run(path, arguments)
+        let result = try Subprocess.runBlocking(path, arguments)
         guard result.status == 0, !result.uncaughtSignal else {
             throw NamespaceError.commandFailed(
                 command: ([rawValue] + arguments).joined(separator: " "),

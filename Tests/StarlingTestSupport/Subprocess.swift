@@ -14,7 +14,13 @@ public struct ProcessResult: Sendable {
 
 /// Runs programs to completion and collects their output, for tests.
 public enum Subprocess {
-    /// Runs `executable` with `arguments` and waits for it to exit.
+    /// Runs `executable` with `arguments` and waits for it to exit, without
+    /// blocking a thread of Swift's cooperative pool.
+    ///
+    /// The child runs and is waited for on a thread of its own (see
+    /// ``offThePool(_:)``), so a child that runs for seconds, such as a
+    /// `starling swarm`, does not hold one of the few pool threads every
+    /// asynchronous test of the process shares. Use this from `async` tests.
     ///
     /// - Parameters:
     ///   - executable: absolute path of the program.
@@ -22,7 +28,24 @@ public enum Subprocess {
     ///   - stdin: bytes written to its standard input, which is then closed.
     /// - Returns: its exit status and output.
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String], stdin: [UInt8] = []) throws
+    public static func run(_ executable: String, _ arguments: [String], stdin: [UInt8] = []) async throws
+        -> ProcessResult
+    {
+        try await offThePool { try runBlocking(executable, arguments, stdin: stdin) }
+    }
+
+    /// Runs `executable` with `arguments` and blocks the calling thread until it exits.
+    ///
+    /// For synchronous callers only, such as cleanup in a `defer`; an `async`
+    /// caller uses ``run(_:_:stdin:)``, which keeps the cooperative pool free.
+    ///
+    /// - Parameters:
+    ///   - executable: absolute path of the program.
+    ///   - arguments: its arguments.
+    ///   - stdin: bytes written to its standard input, which is then closed.
+    /// - Returns: its exit status and output.
+    @discardableResult
+    public static func runBlocking(_ executable: String, _ arguments: [String], stdin: [UInt8] = []) throws
         -> ProcessResult
     {
         let process = Process()
