@@ -1,5 +1,6 @@
 import Glibc
 import StarlingCore
+import StarlingTestSupport
 import Testing
 
 @testable import StarlingSim
@@ -32,7 +33,8 @@ import Testing
                 let word = keys.next()
                 return (0..<8).map { UInt8(truncatingIfNeeded: word >> UInt64(56 - 8 * $0)) }
             }
-            let address = PeerAddress.ipv4(10, UInt8(index >> 16), UInt8((index >> 8) & 0xFF), UInt8(index & 0xFF), port: 7946)
+            let address = PeerAddress.ipv4(
+                10, UInt8(index >> 16), UInt8((index >> 8) & 0xFF), UInt8(index & 0xFF), port: 7946)
             let core = try MembershipCore(
                 localID: PeerID(bytes: bytes), address: address, configuration: configuration,
                 random: network.makeGenerator())
@@ -59,16 +61,19 @@ import Testing
     /// busy, work waited at most 12 ms for a core, and about a thousand late timers were
     /// reported, late by those few milliseconds when several peers' timers came due
     /// together.)
-    @Test func membership_simultaneousJoinOnTwoCores_defaultCostsConvergeWithoutFalseFailures() throws {
-        var (network, host) = try Self.joiningSwarm(seed: 4, count: 200, host: SimHost(cores: 2))
-        let nodes = network.nodeIDs
-        let converge = MembershipSimulationTests.run(&network, step: .milliseconds(10), limit: .seconds(1)) {
-            MembershipSimulationTests.converged($0, among: nodes)
+    @Test func membership_simultaneousJoinOnTwoCores_defaultCostsConvergeWithoutFalseFailures() async throws {
+        try await offThePool { () throws in
+            var (network, host) = try Self.joiningSwarm(seed: 4, count: 200, host: SimHost(cores: 2))
+            let nodes = network.nodeIDs
+            let converge = MembershipSimulationTests.run(&network, step: .milliseconds(10), limit: .seconds(1)) {
+                MembershipSimulationTests.converged($0, among: nodes)
+            }
+            #expect(
+                converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
+            #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
+            #expect(network.statistics(of: host).receiveQueueDrops == 0)
+            print("light: converged \(String(describing: converge)), \(network.statistics(of: host))")
         }
-        #expect(converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
-        #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
-        #expect(network.statistics(of: host).receiveQueueDrops == 0)
-        print("light: converged \(String(describing: converge)), \(network.statistics(of: host))")
     }
 
     /// With ``heavy`` costs and 16 KiB receive buffers the same join burst overloads the
@@ -81,20 +86,22 @@ import Testing
     /// turns into suspicions, suspicions into more gossip, more gossip into more slowness,
     /// and live peers are declared failed (seed 4, 3 s: about 700 queue drops, 21,000
     /// suspicions, 640 false failures, the fewest alive seen by a node near 107 of 199).
-    @Test func membership_heavyCosts_fixedTimeoutsDeclareLivePeersFailed() throws {
-        var fixed = MembershipConfiguration.local
-        fixed.adaptsToLoad = false
-        let busy = SimHost(cores: 2, cpu: Self.heavy, receiveBufferCapacity: 16_384)
-        var (network, host) = try Self.joiningSwarm(seed: 4, count: 200, host: busy, configuration: fixed)
-        network.run(for: .seconds(3))
-        let statistics = network.statistics(of: host)
-        #expect(statistics.receiveQueueDrops > 0)
-        #expect(network.trace.statistics.dropped(.receiveQueueFull) == statistics.receiveQueueDrops)
-        #expect(statistics.maxQueueingDelay > MembershipConfiguration.local.probeTimeout)
-        #expect(statistics.loadReports > 0)
-        // Both cores were busy nearly all the time.
-        #expect(statistics.busyTime > .milliseconds(5_500))
-        #expect(MembershipSimulationTests.falseFailures(network, live: network.nodeIDs) > 0)
+    @Test func membership_heavyCosts_fixedTimeoutsDeclareLivePeersFailed() async throws {
+        try await offThePool { () throws in
+            var fixed = MembershipConfiguration.local
+            fixed.adaptsToLoad = false
+            let busy = SimHost(cores: 2, cpu: Self.heavy, receiveBufferCapacity: 16_384)
+            var (network, host) = try Self.joiningSwarm(seed: 4, count: 200, host: busy, configuration: fixed)
+            network.run(for: .seconds(3))
+            let statistics = network.statistics(of: host)
+            #expect(statistics.receiveQueueDrops > 0)
+            #expect(network.trace.statistics.dropped(.receiveQueueFull) == statistics.receiveQueueDrops)
+            #expect(statistics.maxQueueingDelay > MembershipConfiguration.local.probeTimeout)
+            #expect(statistics.loadReports > 0)
+            // Both cores were busy nearly all the time.
+            #expect(statistics.busyTime > .milliseconds(5_500))
+            #expect(MembershipSimulationTests.falseFailures(network, live: network.nodeIDs) > 0)
+        }
     }
 
     /// The same overload with the adaptive detector (the default): nodes that find
@@ -102,30 +109,36 @@ import Testing
     /// and the swarm converges, slower, with no live peer ever declared failed (seed 4:
     /// all see all after about 16 s of virtual time, no suspicion at all, the longest
     /// wait for a core 0.3 s).
-    @Test func membership_heavyCosts_adaptiveDetectorConvergesWithoutFalseFailures() throws {
-        let busy = SimHost(cores: 2, cpu: Self.heavy, receiveBufferCapacity: 16_384)
-        var (network, host) = try Self.joiningSwarm(seed: 4, count: 200, host: busy)
-        let nodes = network.nodeIDs
-        let converge = MembershipSimulationTests.run(&network, step: .seconds(1), limit: .seconds(60)) {
-            MembershipSimulationTests.converged($0, among: nodes)
+    @Test func membership_heavyCosts_adaptiveDetectorConvergesWithoutFalseFailures() async throws {
+        try await offThePool { () throws in
+            let busy = SimHost(cores: 2, cpu: Self.heavy, receiveBufferCapacity: 16_384)
+            var (network, host) = try Self.joiningSwarm(seed: 4, count: 200, host: busy)
+            let nodes = network.nodeIDs
+            let converge = MembershipSimulationTests.run(&network, step: .seconds(1), limit: .seconds(60)) {
+                MembershipSimulationTests.converged($0, among: nodes)
+            }
+            #expect(
+                converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
+            #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
+            #expect(network.statistics(of: host).maxQueueingDelay > MembershipConfiguration.local.probeTimeout)
         }
-        #expect(converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
-        #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
-        #expect(network.statistics(of: host).maxQueueingDelay > MembershipConfiguration.local.probeTimeout)
     }
 
     /// Twice the load the host can serve: heavy costs and half of each core taken by
     /// something else (``SimHost/busyFraction`` 0.5). The swarm converges, slower, and
     /// no live peer is declared failed (seed 4: about 16 s, work waiting up to 0.8 s).
-    @Test func membership_twiceOverloaded_convergesWithoutFalseFailures() throws {
-        let hogged = SimHost(cores: 2, cpu: Self.heavy, busyFraction: 0.5)
-        var (network, _) = try Self.joiningSwarm(seed: 4, count: 200, host: hogged)
-        let nodes = network.nodeIDs
-        let converge = MembershipSimulationTests.run(&network, step: .seconds(1), limit: .seconds(60)) {
-            MembershipSimulationTests.converged($0, among: nodes)
+    @Test func membership_twiceOverloaded_convergesWithoutFalseFailures() async throws {
+        try await offThePool { () throws in
+            let hogged = SimHost(cores: 2, cpu: Self.heavy, busyFraction: 0.5)
+            var (network, _) = try Self.joiningSwarm(seed: 4, count: 200, host: hogged)
+            let nodes = network.nodeIDs
+            let converge = MembershipSimulationTests.run(&network, step: .seconds(1), limit: .seconds(60)) {
+                MembershipSimulationTests.converged($0, among: nodes)
+            }
+            #expect(
+                converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
+            #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
         }
-        #expect(converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
-        #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
     }
 
     /// Peers in the join storm: 300 by default, 1,000 in CI (`STARLING_JOIN_STORM_PEERS`,
@@ -140,13 +153,16 @@ import Testing
     /// 2-core host with the default costs: the seed answers a bounded number of joins
     /// with its full list and the rest with part of it, joiners fill in by an early
     /// push-pull with a random member, and everyone converges with no false failure.
-    @Test func membership_joinStormThroughOneSeedAtOnce_converges() throws {
-        var (network, _) = try Self.joiningSwarm(seed: 5, count: Self.stormCount, host: SimHost(cores: 2))
-        let nodes = network.nodeIDs
-        let converge = MembershipSimulationTests.run(&network, step: .seconds(1), limit: .seconds(120)) {
-            MembershipSimulationTests.converged($0, among: nodes)
+    @Test func membership_joinStormThroughOneSeedAtOnce_converges() async throws {
+        try await offThePool { () throws in
+            var (network, _) = try Self.joiningSwarm(seed: 5, count: Self.stormCount, host: SimHost(cores: 2))
+            let nodes = network.nodeIDs
+            let converge = MembershipSimulationTests.run(&network, step: .seconds(1), limit: .seconds(120)) {
+                MembershipSimulationTests.converged($0, among: nodes)
+            }
+            #expect(
+                converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
+            #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
         }
-        #expect(converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
-        #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
     }
 }

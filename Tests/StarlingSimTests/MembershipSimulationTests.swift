@@ -1,5 +1,6 @@
 import Glibc
 import StarlingCore
+import StarlingTestSupport
 import Testing
 
 @testable import StarlingSim
@@ -80,30 +81,35 @@ import Testing
         return count
     }()
 
-    @Test func membership_largeJoin_convergesThenDetectsTenPercentKilled() throws {
-        var network = try Self.network(seed: 1, count: Self.largeCount)
-        network.recordsTrace = false
-        Self.joinAll(&network)
-        let nodes = network.nodeIDs
-        let converge = Self.run(&network, step: .seconds(5), limit: .seconds(240)) { Self.converged($0, among: nodes) }
-        #expect(converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
-        #expect(Self.falseFailures(network, live: nodes) == 0)
-        for node in nodes { _ = network.drainEvents(of: node) }
-
-        // Kill every tenth node: partitioned away, it can neither send nor receive.
-        let killed = nodes.filter { $0.rawValue % 10 == 5 }
-        let survivors = nodes.filter { $0.rawValue % 10 != 5 }
-        network.partition([killed])
-        let killedIDs = killed.map { network[core: $0].localID }
-        let detect = Self.run(&network, step: .seconds(5), limit: .seconds(240)) { network in
-            survivors.allSatisfy { node in
-                let core = network[core: node]
-                return killedIDs.allSatisfy { core.member($0)?.state == .dead }
+    @Test func membership_largeJoin_convergesThenDetectsTenPercentKilled() async throws {
+        try await offThePool { () throws in
+            var network = try Self.network(seed: 1, count: Self.largeCount)
+            network.recordsTrace = false
+            Self.joinAll(&network)
+            let nodes = network.nodeIDs
+            let converge = Self.run(&network, step: .seconds(5), limit: .seconds(240)) {
+                Self.converged($0, among: nodes)
             }
+            #expect(
+                converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
+            #expect(Self.falseFailures(network, live: nodes) == 0)
+            for node in nodes { _ = network.drainEvents(of: node) }
+
+            // Kill every tenth node: partitioned away, it can neither send nor receive.
+            let killed = nodes.filter { $0.rawValue % 10 == 5 }
+            let survivors = nodes.filter { $0.rawValue % 10 != 5 }
+            network.partition([killed])
+            let killedIDs = killed.map { network[core: $0].localID }
+            let detect = Self.run(&network, step: .seconds(5), limit: .seconds(240)) { network in
+                survivors.allSatisfy { node in
+                    let core = network[core: node]
+                    return killedIDs.allSatisfy { core.member($0)?.state == .dead }
+                }
+            }
+            #expect(detect != nil)
+            #expect(Self.falseFailures(network, live: survivors) == 0)
+            #expect(survivors.allSatisfy { network[core: $0].aliveCount == survivors.count - 1 })
         }
-        #expect(detect != nil)
-        #expect(Self.falseFailures(network, live: survivors) == 0)
-        #expect(survivors.allSatisfy { network[core: $0].aliveCount == survivors.count - 1 })
     }
 
     /// 200 loopback peers (the ``MembershipConfiguration/local`` profile, 50 µs links
@@ -112,73 +118,82 @@ import Testing
     /// spreads by the gossip timer: this run converges in about 0.2 s (seeds 4–6:
     /// 0.13–0.20 s, 2,600–3,700 datagrams). Without gossip rounds (interval 1 h) it took
     /// 3.8 s, riding only on probes once a second.
-    @Test func membership_simultaneousJoinThroughOneSeed_localProfileConvergesWithinOneSecond() throws {
-        let loopback = LinkConditions(latency: .microseconds(50), jitter: .microseconds(20), mtu: 65_507)
-        var network = try Self.network(seed: 4, count: 200, link: loopback, configuration: .local)
-        network.recordsTrace = false
-        let seed = [network.address(of: network.nodeIDs[0])]
-        for node in network.nodeIDs.dropFirst() {
-            network.command(node) { core, now in core.join(seed, now: now) }
+    @Test func membership_simultaneousJoinThroughOneSeed_localProfileConvergesWithinOneSecond() async throws {
+        try await offThePool { () throws in
+            let loopback = LinkConditions(latency: .microseconds(50), jitter: .microseconds(20), mtu: 65_507)
+            var network = try Self.network(seed: 4, count: 200, link: loopback, configuration: .local)
+            network.recordsTrace = false
+            let seed = [network.address(of: network.nodeIDs[0])]
+            for node in network.nodeIDs.dropFirst() {
+                network.command(node) { core, now in core.join(seed, now: now) }
+            }
+            let nodes = network.nodeIDs
+            let converge = Self.run(&network, step: .milliseconds(10), limit: .seconds(1)) {
+                Self.converged($0, among: nodes)
+            }
+            #expect(
+                converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
+            #expect(Self.falseFailures(network, live: nodes) == 0)
         }
-        let nodes = network.nodeIDs
-        let converge = Self.run(&network, step: .milliseconds(10), limit: .seconds(1)) {
-            Self.converged($0, among: nodes)
-        }
-        #expect(converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
-        #expect(Self.falseFailures(network, live: nodes) == 0)
     }
 
-    @Test func membership_fivePercentLoss_noFalseFailures() throws {
-        var network = try Self.network(seed: 2, count: 100)
-        network.recordsTrace = false
-        Self.joinAll(&network)
-        let nodes = network.nodeIDs
-        #expect(Self.run(&network, limit: .seconds(120)) { Self.converged($0, among: nodes) } != nil)
-        network.defaultLink = LinkConditions(
-            latency: .milliseconds(2), jitter: .milliseconds(1), lossProbability: 0.05, mtu: 1_500)
-        network.run(for: .seconds(600))
-        #expect(Self.falseFailures(network, live: nodes) == 0)
-        let suspicions = nodes.reduce(0) { total, node in
-            total + network.events(of: node).count { if case .suspected = $0 { true } else { false } }
-        }
-        // Loss does cause suspicions; every one was refuted in time.
-        #expect(nodes.allSatisfy { network[core: $0].liveCount == nodes.count - 1 }, "suspicions: \(suspicions)")
-    }
-
-    @Test func membership_partition_healsAndMembersComeBackAlive() throws {
-        var network = try Self.network(seed: 3, count: 40)
-        network.recordsTrace = false
-        Self.joinAll(&network)
-        let nodes = network.nodeIDs
-        #expect(Self.run(&network, limit: .seconds(60)) { Self.converged($0, among: nodes) } != nil)
-        let left = Array(nodes.prefix(20))
-        let right = Array(nodes.suffix(20))
-        network.partition([left, right])
-        network.run(for: .seconds(120))
-        // Each side has declared the other failed.
-        #expect(left.allSatisfy { network[core: $0].aliveCount == 19 })
-        #expect(right.allSatisfy { network[core: $0].aliveCount == 19 })
-        network.heal()
-        let healed = Self.run(&network, limit: .seconds(180)) { Self.converged($0, among: nodes) }
-        #expect(healed != nil)
-        #expect(
-            nodes.contains { node in
-                network.events(of: node).contains { if case .aliveAgain = $0 { true } else { false } }
-            })
-    }
-
-    @Test func membership_sameSeed_sameTrace() throws {
-        func trace(seed: UInt64) throws -> SimTrace {
-            var network = try Self.network(seed: seed, count: 30)
-            Self.joinAll(&network, seeds: 2)
+    @Test func membership_fivePercentLoss_noFalseFailures() async throws {
+        try await offThePool { () throws in
+            var network = try Self.network(seed: 2, count: 100)
+            network.recordsTrace = false
+            Self.joinAll(&network)
+            let nodes = network.nodeIDs
+            #expect(Self.run(&network, limit: .seconds(120)) { Self.converged($0, among: nodes) } != nil)
             network.defaultLink = LinkConditions(
-                latency: .milliseconds(1), jitter: .milliseconds(1), lossProbability: 0.05)
-            network.run(for: .seconds(60))
-            return network.trace
+                latency: .milliseconds(2), jitter: .milliseconds(1), lossProbability: 0.05, mtu: 1_500)
+            network.run(for: .seconds(600))
+            #expect(Self.falseFailures(network, live: nodes) == 0)
+            let suspicions = nodes.reduce(0) { total, node in
+                total + network.events(of: node).count { if case .suspected = $0 { true } else { false } }
+            }
+            // Loss does cause suspicions; every one was refuted in time.
+            #expect(nodes.allSatisfy { network[core: $0].liveCount == nodes.count - 1 }, "suspicions: \(suspicions)")
         }
-        let first = try trace(seed: 9)
-        #expect(first.statistics.delivered > 1_000)
-        #expect(try trace(seed: 9) == first)
-        #expect(try trace(seed: 10) != first)
+    }
+
+    @Test func membership_partition_healsAndMembersComeBackAlive() async throws {
+        try await offThePool { () throws in
+            var network = try Self.network(seed: 3, count: 40)
+            network.recordsTrace = false
+            Self.joinAll(&network)
+            let nodes = network.nodeIDs
+            #expect(Self.run(&network, limit: .seconds(60)) { Self.converged($0, among: nodes) } != nil)
+            let left = Array(nodes.prefix(20))
+            let right = Array(nodes.suffix(20))
+            network.partition([left, right])
+            network.run(for: .seconds(120))
+            // Each side has declared the other failed.
+            #expect(left.allSatisfy { network[core: $0].aliveCount == 19 })
+            #expect(right.allSatisfy { network[core: $0].aliveCount == 19 })
+            network.heal()
+            let healed = Self.run(&network, limit: .seconds(180)) { Self.converged($0, among: nodes) }
+            #expect(healed != nil)
+            #expect(
+                nodes.contains { node in
+                    network.events(of: node).contains { if case .aliveAgain = $0 { true } else { false } }
+                })
+        }
+    }
+
+    @Test func membership_sameSeed_sameTrace() async throws {
+        try await offThePool { () throws in
+            func trace(seed: UInt64) throws -> SimTrace {
+                var network = try Self.network(seed: seed, count: 30)
+                Self.joinAll(&network, seeds: 2)
+                network.defaultLink = LinkConditions(
+                    latency: .milliseconds(1), jitter: .milliseconds(1), lossProbability: 0.05)
+                network.run(for: .seconds(60))
+                return network.trace
+            }
+            let first = try trace(seed: 9)
+            #expect(first.statistics.delivered > 1_000)
+            #expect(try trace(seed: 9) == first)
+            #expect(try trace(seed: 10) != first)
+        }
     }
 }

@@ -26,7 +26,9 @@ struct MembershipCost {
 
     static func measure(members: Int, seconds: Double) throws -> MembershipCost {
         var random = SystemRandomNumberGenerator()
-        func makeID() throws -> PeerID { try PeerID(bytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }) }
+        func makeID() throws -> PeerID {
+            try PeerID(bytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
+        }
         let address = PeerAddress.ipv4(127, 0, 0, 1, port: 4000)
         var core = try MembershipCore(
             localID: try makeID(), address: address, configuration: .local, random: SystemRandomNumberGenerator())
@@ -40,8 +42,10 @@ struct MembershipCost {
         var now = Instant.zero
         for chunk in stride(from: 0, to: others.count, by: 25) {
             let part = Array(others[chunk..<min(chunk + 25, others.count)])
-            let bytes = try MembershipMessage.pushPull(sender: sender, replyRequested: false, isJoin: false, members: part)
-                .encoded()
+            let bytes = try MembershipMessage.pushPull(
+                sender: sender, replyRequested: false, isJoin: false, members: part
+            )
+            .encoded()
             core.handleMessage(bytes[...], from: address, now: now)
         }
         var buffer: [UInt8] = []
@@ -55,8 +59,10 @@ struct MembershipCost {
         var fullBytes = 0
         var fullDatagrams = 0
         var probe = warmed
-        let join = try MembershipMessage.pushPull(sender: sender, replyRequested: true, isJoin: true, members: [others[1]])
-            .encoded()
+        let join = try MembershipMessage.pushPull(
+            sender: sender, replyRequested: true, isJoin: true, members: [others[1]]
+        )
+        .encoded()
         probe.handleMessage(join[...], from: address, now: now)
         while probe.pollTransmit(now: now, into: &buffer) != nil {
             fullBytes += buffer.count
@@ -64,11 +70,21 @@ struct MembershipCost {
         }
 
         let cases: [(String, [UInt8])] = [
-            ("ping", try MembershipMessage.ping(sequence: 1, target: warmed.localID, sender: sender, updates: []).encoded()),
+            (
+                "ping",
+                try MembershipMessage.ping(sequence: 1, target: warmed.localID, sender: sender, updates: []).encoded()
+            ),
             ("ack (unexpected)", try MembershipMessage.ack(sequence: 7, sender: sender, updates: []).encoded()),
-            ("gossip of 25 known", try MembershipMessage.gossip(sender: sender, updates: Array(others.prefix(25))).encoded()),
-            ("push-pull part of 25", try MembershipMessage.pushPull(
-                sender: sender, replyRequested: false, isJoin: false, members: Array(others.prefix(25))).encoded()),
+            (
+                "gossip of 25 known",
+                try MembershipMessage.gossip(sender: sender, updates: Array(others.prefix(25))).encoded()
+            ),
+            (
+                "push-pull part of 25",
+                try MembershipMessage.pushPull(
+                    sender: sender, replyRequested: false, isJoin: false, members: Array(others.prefix(25))
+                ).encoded()
+            ),
             ("join (answered with full state)", join),
         ]
         var results: [(String, Double)] = []

@@ -41,7 +41,8 @@ struct SwarmOutcome {
         var problems: [String] = []
         if convergedAfter == nil {
             problems.append(
-                "membership did not converge: at the end \(format(100 * convergence)) % of the peers' views were complete")
+                "membership did not converge: at the end \(format(100 * convergence)) % of the peers' views were complete"
+            )
         }
         if lookupsOK < lookupsTotal { problems.append("\(lookupsTotal - lookupsOK) of \(lookupsTotal) lookups failed") }
         if failureEvents > 0 {

@@ -64,4 +64,3 @@ public protocol ProtocolCore {
 extension ProtocolCore {
     public mutating func noteLoad(_ load: DriverLoad, now: Instant) {}
 }
-

@@ -162,7 +162,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
         guard !hasLeft else { return }
         // A timer served well after its deadline means this peer is behind: what it
         // waits for may be sitting unread in its own socket.
-        if configuration.adaptsToLoad, let due = earliestProbeDeadline, now - due >= lateTolerance { noteLate(now: now) }
+        if configuration.adaptsToLoad, let due = earliestProbeDeadline, now - due >= lateTolerance {
+            noteLate(now: now)
+        }
         expireRelays(now: now)
         if let probe, let indirectAt = probe.indirectAt, indirectAt <= now { sendIndirectProbes(now: now) }
         if let probe, probe.endAt <= now { finishFailedProbe(now: now) }
