@@ -27,19 +27,7 @@ import Testing
         var network = Network(seed: seed, defaultLink: loopback)
         network.recordsTrace = false
         let host = network.addHost(description)
-        for index in 0..<count {
-            var keys = network.makeGenerator()
-            let bytes = (0..<4).flatMap { _ in
-                let word = keys.next()
-                return (0..<8).map { UInt8(truncatingIfNeeded: word >> UInt64(56 - 8 * $0)) }
-            }
-            let address = PeerAddress.ipv4(
-                10, UInt8(index >> 16), UInt8((index >> 8) & 0xFF), UInt8(index & 0xFF), port: 7946)
-            let core = try MembershipCore(
-                localID: PeerID(bytes: bytes), address: address, configuration: configuration,
-                random: network.makeGenerator())
-            _ = network.makeNode(name: "m\(index)", address: address, core: core, host: host)
-        }
+        try MembershipSimulationTests.addMembers(&network, count: count, configuration: configuration, host: host)
         let seedAddress = [network.address(of: network.nodeIDs[0])]
         for node in network.nodeIDs.dropFirst() {
             network.command(node) { core, now in core.join(seedAddress, now: now) }

@@ -15,6 +15,15 @@ import Testing
         seed: UInt64, count: Int, link: LinkConditions = .lan, configuration: MembershipConfiguration = .simulation
     ) throws -> Network {
         var network = Network(seed: seed, defaultLink: link)
+        try addMembers(&network, count: count, configuration: configuration)
+        return network
+    }
+
+    /// Adds `count` membership cores with random IDs at 10.x.y.z:7946 (on `host`, if
+    /// given), not yet joined.
+    static func addMembers(
+        _ network: inout Network, count: Int, configuration: MembershipConfiguration, host: SimHostID? = nil
+    ) throws {
         for index in 0..<count {
             var keys = network.makeGenerator()
             let bytes = (0..<4).flatMap { _ in
@@ -26,9 +35,8 @@ import Testing
             let core = try MembershipCore(
                 localID: PeerID(bytes: bytes), address: address, configuration: configuration,
                 random: network.makeGenerator())
-            _ = network.makeNode(name: "m\(index)", address: address, core: core)
+            _ = network.makeNode(name: "m\(index)", address: address, core: core, host: host)
         }
-        return network
     }
 
     /// Joins every node through the first `seeds` nodes, one node every `spacing`.
