@@ -20,6 +20,8 @@ final class PeerLoop {
     }
 
     let eventLoop: any EventLoop
+    /// Where request handlers run: on this peer's loop, not in Swift's shared pool.
+    let handlerExecutor: EventLoopTaskExecutor
     var driver: CoreDriver<NodeCore>?
     var lookups: [LookupID: CheckedContinuation<Result<LookupResult, PeerError>, Never>] = [:]
     var echoes: [UInt32: CheckedContinuation<Result<Duration, PeerError>, Never>] = [:]
@@ -39,6 +41,7 @@ final class PeerLoop {
         metrics: DropMetrics
     ) {
         self.eventLoop = eventLoop
+        self.handlerExecutor = EventLoopTaskExecutor(eventLoop: eventLoop)
         self.events = events
         self.backlog = backlog
         self.metrics = metrics
@@ -240,7 +243,8 @@ final class PeerLoop {
         requests.removeValue(forKey: id)?.resume(returning: .failure(.cancelled))
     }
 
-    /// Runs the handler of an incoming request in a task of its own, then answers.
+    /// Runs the handler of an incoming request in a task of its own on this peer's
+    /// event loop (see ``EventLoopTaskExecutor``), then answers.
     func serve(_ incoming: IncomingRequest) {
         guard let handler = handlers[incoming.method] else {
             try? perform { core, now in core.reject(incoming.id, reason: "no handler", now: now) }
@@ -248,7 +252,7 @@ final class PeerLoop {
         }
         let request = Peer.Request(incoming)
         let loop = NIOLoopBound(self, eventLoop: eventLoop)
-        Task {
+        Task(executorPreference: handlerExecutor) {
             let outcome: Result<[UInt8], any Error>
             do {
                 outcome = .success(try await handler(request))

@@ -40,6 +40,14 @@ public enum RoutingConstants {
     public static let maximumActiveLookups = 256
     /// The most requests awaiting a reply at once.
     public static let maximumPendingRequests = 1_024
+
+    /// The most the measured round trip of replies may stretch the request timeout:
+    /// times the configured one.
+    public static let maximumTimeoutStretch = 10
+
+    /// Timed-out requests remembered so that their late replies still measure the
+    /// round trip.
+    public static let expiredRequestMemory = 32
     /// The most buckets one maintenance tick refreshes, bounding the burst of lookups.
     public static let maximumRefreshesPerTick = 4
 }

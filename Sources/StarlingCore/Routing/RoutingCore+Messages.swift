@@ -104,10 +104,14 @@ extension RoutingCore {
     /// Matches a reply to its request and hands it on.
     private mutating func handleResponse(_ message: RoutingMessage, from sender: RoutingContact, now: Instant) {
         guard let request = pending[message.requestID], request.peer == sender.peerID else {
+            if let index = expiredRequests.firstIndex(where: { $0.requestID == message.requestID }) {
+                addReplySample(now - expiredRequests.remove(at: index).sentAt)
+            }
             drops[.unexpectedResponse, default: 0] += 1
             return
         }
         pending[message.requestID] = nil
+        addReplySample(now - request.sentAt)
         noteAlive(sender, now: now)
         switch request.purpose {
         case .evictionPing, .addProvider:

@@ -17,6 +17,8 @@ extension RoutingCore {
         let expired = pending.filter { $0.value.deadline <= now }.sorted { $0.key < $1.key }
         for (requestID, request) in expired {
             pending[requestID] = nil
+            if expiredRequests.count >= RoutingConstants.expiredRequestMemory { expiredRequests.removeFirst() }
+            expiredRequests.append((requestID, request.sentAt))
             table.recordFailure(of: request.peer, now: now)
             if case .lookup(let id) = request.purpose {
                 lookupRequestFailed(id, peer: request.peer, requestID: requestID, now: now)

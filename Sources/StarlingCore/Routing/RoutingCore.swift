@@ -55,6 +55,28 @@ public struct RoutingCore: ProtocolCore, Sendable {
         var peer: PeerID
         var deadline: Instant
         var purpose: Purpose
+        /// When it was sent: its reply measures the round trip.
+        var sentAt: Instant
+    }
+
+    /// The smoothed round trip of replies (late ones included), once one was measured.
+    var replyRTT: RTTEstimate?
+    /// Requests that timed out recently, with when they were sent: a reply that comes
+    /// after all still measures the round trip, so timeouts grow on a slow machine.
+    var expiredRequests: [(requestID: UInt64, sentAt: Instant)] = []
+
+    /// The timeout of a request sent now: the configured one or the measured
+    /// retransmission timeout of replies, whichever is longer (at most 10 times the
+    /// configured one), so that a busy machine's slow answers are not taken for failures.
+    var requestTimeout: Duration {
+        guard let replyRTT else { return configuration.requestTimeout }
+        let measured = replyRTT.retransmissionTimeout(minimum: configuration.requestTimeout)
+        return min(measured, configuration.requestTimeout * RoutingConstants.maximumTimeoutStretch)
+    }
+
+    /// Adds a reply's round trip to ``replyRTT``.
+    mutating func addReplySample(_ sample: Duration) {
+        replyRTT = replyRTT.map { $0.updated(with: sample) } ?? RTTEstimate(firstSample: sample)
     }
 
     var random: InjectedRandom
@@ -232,7 +254,7 @@ public struct RoutingCore: ProtocolCore, Sendable {
         }
         let requestID = chosen ?? makeRequestID()
         pending[requestID] = PendingRequest(
-            peer: contact.peerID, deadline: now + configuration.requestTimeout, purpose: purpose)
+            peer: contact.peerID, deadline: now + requestTimeout, purpose: purpose, sentAt: now)
         enqueue(RoutingMessage(requestID: requestID, sender: localID, body: body), to: contact.address)
         return requestID
     }
