@@ -1,7 +1,7 @@
 import Foundation
 
-/// Runs a synchronous, CPU-heavy `body` on a thread of its own, outside Swift's
-/// cooperative thread pool, and waits for it without blocking a pool thread.
+/// Runs a synchronous, CPU-heavy `body` outside Swift's cooperative thread pool, one
+/// such body at a time in the process, and waits for it without blocking a pool thread.
 ///
 /// ### Why
 /// Every test of a `swift test` process shares one cooperative pool, which has as
@@ -19,8 +19,8 @@ import Foundation
 /// ```
 ///
 /// ### Expectations inside `body`
-/// `body` runs in a child task of the caller, on a thread of its own (the child
-/// prefers an executor that runs each job on a new thread). A child task inherits
+/// `body` runs in a child task of the caller, outside the pool (the child prefers an
+/// executor that runs its jobs one at a time on a serial dispatch queue). A child task inherits
 /// the caller's task-local values, among them Swift Testing's current test, so
 /// `#expect` and `#require` inside `body` are recorded against the calling test.
 /// (A bare `Thread` plus a continuation loses them: Swift Testing then reports
@@ -34,7 +34,7 @@ public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) 
     // next suspension, and a synchronous body never suspends. A child task starts
     // on the executor it prefers and inherits the caller's task-local values.
     let result = await withTaskGroup(of: Result<T, any Error>.self) { group in
-        group.addTask(executorPreference: ThreadPerJobExecutor.shared) {
+        group.addTask(executorPreference: SerialHeavyWorkExecutor.shared) {
             Result { try body() }
         }
         return await group.next()!
@@ -42,25 +42,21 @@ public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) 
     return try result.get()
 }
 
-/// A task executor that runs every job it is given on a new thread.
+/// A task executor that runs the jobs it is given one at a time, in order, on a
+/// serial dispatch queue of its own (threads outside the cooperative pool).
 ///
 /// Its jobs are the child tasks of ``offThePool(_:)``: one job each, running a
-/// synchronous body long enough that starting a thread costs nothing by
-/// comparison. The thread ends with its job.
-final class ThreadPerJobExecutor: TaskExecutor {
-    static let shared = ThreadPerJobExecutor()
+/// synchronous body for seconds. One at a time, so that the heavy tests of a
+/// process take one core between them and leave the other to the tests that run
+/// real sockets against real timeouts.
+final class SerialHeavyWorkExecutor: TaskExecutor {
+    static let shared = SerialHeavyWorkExecutor()
+
+    private let queue = DispatchQueue(label: "offThePool")
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
-        let thread = Thread {
-            // Named from inside: on Linux a name set before `start()` is not applied.
-            Thread.current.name = "offThePool"
-            job.runSynchronously(on: executor)
-        }
-        // As large as a main thread's usual stack, so that a deep recursion that works
-        // elsewhere does not overflow here.
-        thread.stackSize = 8 << 20
-        thread.start()
+        queue.async { job.runSynchronously(on: executor) }
     }
 }

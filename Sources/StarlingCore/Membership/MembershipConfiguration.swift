@@ -51,7 +51,8 @@ public struct MembershipConfiguration: Equatable, Sendable {
     /// How many random live members each gossip round sends to, each its own take of
     /// the queue. Higher spreads faster; each is one more message per round.
     public var gossipNodes: Int
-    /// Time between join attempts while no seed has answered.
+    /// Time between the first join attempts while no seed has answered; it doubles after
+    /// each unanswered attempt (up to 32 times), with random jitter.
     public var joinRetryInterval: Duration
     /// How many times to send a join to the seeds before giving up.
     public var joinAttempts: Int

@@ -185,6 +185,13 @@ extension MembershipCore {
         sendState(to: member.address, replyRequested: true)
     }
 
+    /// The wait after `attempts` unanswered joins: the retry interval doubled per
+    /// attempt (at most 32 times) plus up to half of that at random, so that a thousand
+    /// peers whose joins a busy seed dropped do not all ask again at the same moment.
+    func joinRetryDelay(afterAttempts attempts: Int) -> Duration {
+        configuration.joinRetryInterval * (1 << min(max(attempts - 1, 0), 5))
+    }
+
     /// Resends a join nobody answered. Call when ``MembershipTimer/joinRetry`` fires.
     mutating func retryJoin(now: Instant) {
         guard var join = pendingJoin else { return }
@@ -193,7 +200,8 @@ extension MembershipCore {
             return
         }
         join.attemptsLeft -= 1
-        join.retryAt = now + configuration.joinRetryInterval
+        let delay = joinRetryDelay(afterAttempts: configuration.joinAttempts - join.attemptsLeft)
+        join.retryAt = now + delay + randomFraction(of: delay / 2)
         pendingJoin = join
         for seed in join.addresses { sendState(to: seed, replyRequested: true, isJoin: true) }
     }

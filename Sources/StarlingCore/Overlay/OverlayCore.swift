@@ -318,6 +318,13 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 .map { RoutingContact(peerID: $0.id, address: $0.address) }
             routing.bootstrap(seeds: Array(seeds), now: now)
         }
+        // Membership is the source of liveness: a member routing dropped for slow
+        // answers, but that membership still finds alive, goes back in.
+        for peer in routing.takeTimeoutEvictions() {
+            if let member = membership.member(peer), member.state == .alive {
+                routing.markAlive(peer: peer, address: member.address, now: now)
+            }
+        }
         while let event = routing.pollEvent() { events.append(.routing(event)) }
         while let event = spreading.pollEvent() { events.append(.spreading(event)) }
     }

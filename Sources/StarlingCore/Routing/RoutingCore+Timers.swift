@@ -19,7 +19,10 @@ extension RoutingCore {
             pending[requestID] = nil
             if expiredRequests.count >= RoutingConstants.expiredRequestMemory { expiredRequests.removeFirst() }
             expiredRequests.append((requestID, request.sentAt))
-            table.recordFailure(of: request.peer, now: now)
+            if table.recordFailure(of: request.peer, now: now) {
+                if timeoutEvictions.count >= RoutingConstants.expiredRequestMemory { timeoutEvictions.removeFirst() }
+                timeoutEvictions.append(request.peer)
+            }
             if case .lookup(let id) = request.purpose {
                 lookupRequestFailed(id, peer: request.peer, requestID: requestID, now: now)
             }

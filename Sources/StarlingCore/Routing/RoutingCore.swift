@@ -59,6 +59,9 @@ public struct RoutingCore: ProtocolCore, Sendable {
         var sentAt: Instant
     }
 
+    /// Peers dropped because their requests timed out, for ``takeTimeoutEvictions()``.
+    var timeoutEvictions: [PeerID] = []
+
     /// The smoothed round trip of replies (late ones included), once one was measured.
     var replyRTT: RTTEstimate?
     /// Requests that timed out recently, with when they were sent: a reply that comes
@@ -135,6 +138,15 @@ public struct RoutingCore: ProtocolCore, Sendable {
     public mutating func markAlive(peer: PeerID, address: PeerAddress, now: Instant) {
         guard peer != localID else { return }
         noteAlive(RoutingContact(peerID: peer, address: address), now: clamp(now))
+    }
+
+    /// Takes the peers dropped from the table since the last call because their
+    /// requests timed out (at most the last ``RoutingConstants/expiredRequestMemory``).
+    /// A user with a better source of liveness (the overlay's membership) puts back
+    /// those it knows to be alive: on a busy machine a slow answer is not a death.
+    public mutating func takeTimeoutEvictions() -> [PeerID] {
+        defer { timeoutEvictions.removeAll() }
+        return timeoutEvictions
     }
 
     /// Tells the core that `peer` has failed (for example, membership declared it
