@@ -17,10 +17,10 @@ public enum Subprocess {
     /// Runs `executable` with `arguments` and waits for it to exit, without
     /// blocking a thread of Swift's cooperative pool.
     ///
-    /// The child runs and is waited for on a thread of its own (see
-    /// ``offThePool(_:)``), so a child that runs for seconds, such as a
-    /// `starling swarm`, does not hold one of the few pool threads every
-    /// asynchronous test of the process shares. Use this from `async` tests.
+    /// The child runs and is waited for on a thread of its own, so a child that runs
+    /// for seconds, such as a `starling swarm`, does not hold one of the few pool
+    /// threads every asynchronous test of the process shares, nor waits behind the
+    /// heavy work of ``offThePool(_:)``. Use this from `async` tests.
     ///
     /// - Parameters:
     ///   - executable: absolute path of the program.
@@ -31,7 +31,10 @@ public enum Subprocess {
     public static func run(_ executable: String, _ arguments: [String], stdin: [UInt8] = []) async throws
         -> ProcessResult
     {
-        try await offThePool { try runBlocking(executable, arguments, stdin: stdin) }
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try runBlocking(executable, arguments, stdin: stdin) }) }
+                .start()
+        }
     }
 
     /// Runs `executable` with `arguments` and blocks the calling thread until it exits.
