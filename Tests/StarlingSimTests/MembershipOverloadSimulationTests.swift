@@ -35,6 +35,17 @@ import Testing
         return (network, host)
     }
 
+    /// Runs `network` in one-second steps until every node sees all others alive (at most
+    /// `limit`), and expects that it did and that no live node was declared failed.
+    static func expectConvergesWithoutFalseFailures(_ network: inout Network, within limit: Duration) {
+        let nodes = network.nodeIDs
+        let converge = MembershipSimulationTests.run(&network, step: .seconds(1), limit: limit) {
+            MembershipSimulationTests.converged($0, among: nodes)
+        }
+        #expect(converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
+        #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
+    }
+
     /// How many `suspected` events the nodes reported.
     static func suspicions(_ network: Network) -> Int {
         network.nodeIDs.reduce(0) { total, node in
@@ -101,13 +112,7 @@ import Testing
         try await offThePool { () throws in
             let busy = SimHost(cores: 2, cpu: Self.heavy, receiveBufferCapacity: 16_384)
             var (network, host) = try Self.joiningSwarm(seed: 4, count: 200, host: busy)
-            let nodes = network.nodeIDs
-            let converge = MembershipSimulationTests.run(&network, step: .seconds(1), limit: .seconds(60)) {
-                MembershipSimulationTests.converged($0, among: nodes)
-            }
-            #expect(
-                converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
-            #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
+            Self.expectConvergesWithoutFalseFailures(&network, within: .seconds(60))
             #expect(network.statistics(of: host).maxQueueingDelay > MembershipConfiguration.local.probeTimeout)
         }
     }
@@ -119,13 +124,7 @@ import Testing
         try await offThePool { () throws in
             let hogged = SimHost(cores: 2, cpu: Self.heavy, busyFraction: 0.5)
             var (network, _) = try Self.joiningSwarm(seed: 4, count: 200, host: hogged)
-            let nodes = network.nodeIDs
-            let converge = MembershipSimulationTests.run(&network, step: .seconds(1), limit: .seconds(60)) {
-                MembershipSimulationTests.converged($0, among: nodes)
-            }
-            #expect(
-                converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
-            #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
+            Self.expectConvergesWithoutFalseFailures(&network, within: .seconds(60))
         }
     }
 
@@ -144,13 +143,7 @@ import Testing
     @Test func membership_joinStormThroughOneSeedAtOnce_converges() async throws {
         try await offThePool { () throws in
             var (network, _) = try Self.joiningSwarm(seed: 5, count: Self.stormCount, host: SimHost(cores: 2))
-            let nodes = network.nodeIDs
-            let converge = MembershipSimulationTests.run(&network, step: .seconds(1), limit: .seconds(120)) {
-                MembershipSimulationTests.converged($0, among: nodes)
-            }
-            #expect(
-                converge != nil, "not converged: min alive \(nodes.map { network[core: $0].aliveCount }.min() ?? 0)")
-            #expect(MembershipSimulationTests.falseFailures(network, live: nodes) == 0)
+            Self.expectConvergesWithoutFalseFailures(&network, within: .seconds(120))
         }
     }
 }

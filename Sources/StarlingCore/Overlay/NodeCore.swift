@@ -8,7 +8,9 @@
 /// The overlay is changed only through this core (``installOverlay(_:)``,
 /// ``withOverlay(_:)`` and the inputs), which keeps its next deadline at hand: the driver
 /// asks for it after every input, and an overlay of hundreds of members should not be
-/// walked (or copied) for it each time.
+/// walked (or copied) for it each time. After a change the deadline is worked out once,
+/// when ``pollTransmit(now:into:)`` runs dry (``ProtocolCore``'s driving order), so a
+/// batch of datagrams costs one walk, not one per datagram.
 ///
 /// - Warning: not thread-safe; drive it from one event loop or task at a time.
 public struct NodeCore: ProtocolCore, Sendable {
@@ -26,8 +28,10 @@ public struct NodeCore: ProtocolCore, Sendable {
     public private(set) var overlay: OverlayCore?
     /// Whether ``overlay`` is set (read without touching the overlay itself).
     public private(set) var hasOverlay: Bool
-    /// The overlay's ``OverlayCore/pollTimeout()`` after the last change to it.
+    /// The overlay's ``OverlayCore/pollTimeout()`` as of ``overlayDeadlineIsCurrent``.
     private var overlayDeadline: Instant?
+    /// Whether the overlay is unchanged since ``overlayDeadline`` was worked out.
+    private var overlayDeadlineIsCurrent = true
 
     /// Creates the core of one socket.
     public init(peer: PeerCore, overlay: OverlayCore?) {
@@ -47,14 +51,14 @@ public struct NodeCore: ProtocolCore, Sendable {
     /// Runs `body` with the overlay (a command), or returns `nil` without one.
     public mutating func withOverlay<Result>(_ body: (inout OverlayCore) throws -> Result) rethrows -> Result? {
         guard hasOverlay else { return nil }
-        defer { overlayDeadline = overlay!.pollTimeout() }
+        overlayDeadlineIsCurrent = false
         return try body(&overlay!)
     }
 
     public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
         if hasOverlay, datagram.count >= DatagramHeader.size, datagram[1] == MessageType.overlay.rawValue {
             overlay!.handleDatagram(datagram, from: source, now: now)
-            overlayDeadline = overlay!.pollTimeout()
+            overlayDeadlineIsCurrent = false
         } else {
             peer.handleDatagram(datagram, from: source, now: now)
         }
@@ -63,21 +67,31 @@ public struct NodeCore: ProtocolCore, Sendable {
     public mutating func noteLoad(_ load: DriverLoad, now: Instant) {
         guard hasOverlay else { return }
         overlay!.noteLoad(load, now: now)
-        overlayDeadline = overlay!.pollTimeout()
+        overlayDeadlineIsCurrent = false
     }
 
     public mutating func handleTimeout(now: Instant) {
         if let due = peer.pollTimeout(), due <= now { peer.handleTimeout(now: now) }
+        refreshOverlayDeadline()
         if let due = overlayDeadline, due <= now {
             overlay!.handleTimeout(now: now)
-            overlayDeadline = overlay!.pollTimeout()
+            overlayDeadlineIsCurrent = false
         }
     }
 
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
         if let destination = peer.pollTransmit(now: now, into: &buffer) { return destination }
         guard hasOverlay else { return nil }
-        return overlay!.pollTransmit(now: now, into: &buffer)
+        if let destination = overlay!.pollTransmit(now: now, into: &buffer) { return destination }
+        refreshOverlayDeadline()
+        return nil
+    }
+
+    /// Works the overlay's deadline out again if the overlay changed since.
+    private mutating func refreshOverlayDeadline() {
+        guard !overlayDeadlineIsCurrent else { return }
+        overlayDeadline = hasOverlay ? overlay!.pollTimeout() : nil
+        overlayDeadlineIsCurrent = true
     }
 
     public func pollTimeout() -> Instant? {
