@@ -20,6 +20,8 @@ struct SwarmOutcome {
     /// Members declared failed over the whole run; nobody is killed, so each is false.
     let failureEvents: Int
     let receiveDrops: Int
+    /// Peers of this process that no seed had answered by the end.
+    let unjoined: Int
     let maximumTimerLag: Duration
     let broadcastsSent: Int
     let broadcastsDelivered: Int
@@ -44,6 +46,7 @@ struct SwarmOutcome {
                 "membership did not converge: at the end \(format(100 * convergence)) % of the peers' views were complete"
             )
         }
+        if unjoined > 0 { problems.append("\(unjoined) peers were still waiting for a seed to answer their join") }
         if lookupsOK < lookupsTotal { problems.append("\(lookupsTotal - lookupsOK) of \(lookupsTotal) lookups failed") }
         if failureEvents > 0 {
             problems.append("live peers were declared failed \(failureEvents) times (nobody was stopped)")
@@ -84,6 +87,7 @@ struct SwarmOutcome {
             "suspected": suspected, "failed": failed, "broadcasts_sent": broadcastsSent,
             "broadcasts_delivered": broadcastsDelivered, "sessions": sessions, "duration_s": duration,
             "suspected_events": suspicionEvents, "failed_events": failureEvents, "receive_drops": receiveDrops,
+            "unjoined_peers": unjoined,
             "max_timer_lag_ms": maximumTimerLag.seconds * 1000,
             "loss": loss, "seed": seed, "succeeded": succeeded,
         ]

@@ -86,6 +86,7 @@ struct SwarmRun {
             suspicionEvents: counts.membership["suspected", default: 0],
             failureEvents: counts.membership["failed", default: 0],
             receiveDrops: statuses.reduce(0) { $0 + $1.receiveDrops },
+            unjoined: max(0, statuses.count(where: { !$0.hasJoined }) - (seeds.isEmpty ? 1 : 0)),
             maximumTimerLag: statuses.map(\.maximumTimerLag).max() ?? .zero,
             broadcastsSent: activity.broadcastsSent, broadcastsDelivered: counts.broadcastsDelivered,
             sessions: graph.edges.count, childrenFailed: childResults.filter { $0 == nil }.count,

@@ -52,9 +52,11 @@ public struct MembershipConfiguration: Equatable, Sendable {
     /// the queue. Higher spreads faster; each is one more message per round.
     public var gossipNodes: Int
     /// Time between the first join attempts while no seed has answered; it doubles after
-    /// each unanswered attempt (up to 32 times), with random jitter.
+    /// each unanswered attempt (up to 8 times), with random jitter.
     public var joinRetryInterval: Duration
-    /// How many times to send a join to the seeds before giving up.
+    /// How many times to send a join to the seeds before giving up; 0 (the default)
+    /// keeps asking until a seed answers, as Serf's `retry_join` does, so that a peer
+    /// whose seed was down or too busy at its start still joins when the seed can answer.
     public var joinAttempts: Int
     /// Whether the failure detector adapts to measured delay (on by default): probe
     /// timeouts follow the round trip of acks, and a peer that finds itself late (its
@@ -70,7 +72,7 @@ public struct MembershipConfiguration: Equatable, Sendable {
         maxLocalHealth: Int = 8, pushPullInterval: Duration = .seconds(30), reconnectInterval: Duration = .seconds(30),
         deadMemberRetention: Duration = .seconds(3_600), maxMessageSize: Int = 1_400,
         gossipInterval: Duration = .milliseconds(200), gossipNodes: Int = 3,
-        joinRetryInterval: Duration = .seconds(2), joinAttempts: Int = 5
+        joinRetryInterval: Duration = .seconds(2), joinAttempts: Int = 0
     ) {
         self.probeInterval = probeInterval
         self.probeTimeout = probeTimeout
@@ -139,7 +141,7 @@ public struct MembershipConfiguration: Equatable, Sendable {
             ("indirectChecks", indirectChecks, 0, 16), ("retransmitMultiplier", retransmitMultiplier, 1, 32),
             ("suspicionMultiplier", suspicionMultiplier, 1, 64),
             ("suspicionMaxTimeoutMultiplier", suspicionMaxTimeoutMultiplier, 1, 64),
-            ("maxLocalHealth", maxLocalHealth, 0, 64), ("joinAttempts", joinAttempts, 1, 1_000),
+            ("maxLocalHealth", maxLocalHealth, 0, 64), ("joinAttempts", joinAttempts, 0, 1_000),
             ("gossipNodes", gossipNodes, 1, 64),
             ("maxMessageSize", maxMessageSize, MembershipConstants.minimumMessageSize, 65_000),
         ] where value < low || value > high {

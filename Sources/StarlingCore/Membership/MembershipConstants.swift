@@ -39,6 +39,11 @@ public enum MembershipConstants {
     /// arrive late detects failures.
     public static let maximumTimeoutStretch = 10
 
+    /// The most the join retry interval grows while no seed answers (a power of two):
+    /// with the ``MembershipConfiguration/lan`` interval of 2 s, a peer keeps asking
+    /// every 16–24 s.
+    public static let maximumJoinBackoff = 8
+
     /// A timer that fires this fraction of the configured probe timeout (or more) after
     /// its deadline means the peer itself is late: local health rises and accusations wait.
     public static let lateTimerFraction = 0.25

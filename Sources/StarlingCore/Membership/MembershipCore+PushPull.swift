@@ -2,8 +2,8 @@ extension MembershipCore {
     // MARK: Commands
 
     /// Joins a cluster through any of `addresses`: sends each a push-pull of this
-    /// peer's state and merges the first answers; resends every join retry interval
-    /// until one answers or the attempts run out.
+    /// peer's state and merges the first answers; resends at growing intervals until
+    /// one answers or ``MembershipConfiguration/joinAttempts`` run out (never, by default).
     ///
     /// - Parameters:
     ///   - addresses: known members (seeds); this peer's own address is skipped.
@@ -14,9 +14,7 @@ extension MembershipCore {
         let seeds = addresses.filter { $0 != localAddress }
         guard !seeds.isEmpty else { return }
         for seed in seeds { sendState(to: seed, replyRequested: true, isJoin: true) }
-        pendingJoin = PendingJoin(
-            addresses: seeds, attemptsLeft: configuration.joinAttempts - 1,
-            retryAt: now + configuration.joinRetryInterval)
+        pendingJoin = PendingJoin(addresses: seeds, attempts: 1, retryAt: now + configuration.joinRetryInterval)
     }
 
     /// Leaves the cluster gracefully: announces `left` at the current incarnation
@@ -186,21 +184,23 @@ extension MembershipCore {
     }
 
     /// The wait after `attempts` unanswered joins: the retry interval doubled per
-    /// attempt (at most 32 times) plus up to half of that at random, so that a thousand
-    /// peers whose joins a busy seed dropped do not all ask again at the same moment.
+    /// attempt (at most ``MembershipConstants/maximumJoinBackoff`` times); the caller
+    /// adds up to half of it at random, so that a thousand peers whose joins a busy
+    /// seed dropped do not all ask again at the same moment.
     func joinRetryDelay(afterAttempts attempts: Int) -> Duration {
-        configuration.joinRetryInterval * (1 << min(max(attempts - 1, 0), 5))
+        let doublings = min(max(attempts - 1, 0), MembershipConstants.maximumJoinBackoff.trailingZeroBitCount)
+        return configuration.joinRetryInterval * (1 << doublings)
     }
 
     /// Resends a join nobody answered. Call when ``MembershipTimer/joinRetry`` fires.
     mutating func retryJoin(now: Instant) {
         guard var join = pendingJoin else { return }
-        guard join.attemptsLeft > 0 else {
+        guard configuration.joinAttempts == 0 || join.attempts < configuration.joinAttempts else {
             pendingJoin = nil
             return
         }
-        join.attemptsLeft -= 1
-        let delay = joinRetryDelay(afterAttempts: configuration.joinAttempts - join.attemptsLeft)
+        join.attempts += 1
+        let delay = joinRetryDelay(afterAttempts: join.attempts)
         join.retryAt = now + delay + randomFraction(of: delay / 2)
         pendingJoin = join
         for seed in join.addresses { sendState(to: seed, replyRequested: true, isJoin: true) }

@@ -47,7 +47,9 @@ extension MembershipCore {
     /// SWIM's suspect rule, with Lifeguard's confirmations for an existing suspicion.
     mutating func applySuspect(_ update: MemberUpdate, now: Instant) {
         if update.member == localID {
-            if update.incarnation >= incarnation, !hasLeft { refute(above: update.incarnation, penalize: true) }
+            if update.incarnation >= incarnation, !hasLeft {
+                refute(above: update.incarnation, penalize: true, accuser: update.accuser)
+            }
             return
         }
         guard var member = table[update.member], update.incarnation >= member.incarnation else { return }
@@ -95,7 +97,8 @@ extension MembershipCore {
     private mutating func applyDeparture(_ update: MemberUpdate, as state: MemberState, now: Instant) {
         if update.member == localID {
             if update.incarnation >= incarnation, !hasLeft {
-                refute(above: update.incarnation, penalize: state == .dead)
+                refute(
+                    above: update.incarnation, penalize: state == .dead, accuser: state == .dead ? update.accuser : nil)
             }
             return
         }
@@ -111,13 +114,32 @@ extension MembershipCore {
     }
 
     /// Raises this peer's incarnation above `other` and announces it alive.
-    /// - Parameter penalize: whether this refutes a suspicion (Lifeguard raises the LHM).
-    mutating func refute(above other: UInt32, penalize: Bool) {
+    ///
+    /// A refutation of a suspicion or a death does not wait for gossip rounds: every
+    /// member that heard the accusation declares this peer failed when its own timer
+    /// runs out, and a peer that was accused is often one that is behind, whose gossip
+    /// rounds are shed. So it also goes at once, in one small message each, to the
+    /// accuser and to as many random live members as an update is retransmitted to,
+    /// who pass it on.
+    /// - Parameters:
+    ///   - penalize: whether this refutes a suspicion or death (Lifeguard raises the LHM).
+    ///   - accuser: who raised the suspicion or death, when known.
+    mutating func refute(above other: UInt32, penalize: Bool, accuser: PeerID? = nil) {
         incarnation = max(incarnation, other) &+ 1
         statistics.refutations += 1
-        if penalize { localHealth.apply(1) }
-        broadcasts.enqueue(
-            MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress))
+        let update = MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
+        broadcasts.enqueue(update)
+        guard penalize else { return }
+        localHealth.apply(1)
+        var targets = sampleLiveMembers(
+            BroadcastQueue.retransmitLimit(multiplier: configuration.retransmitMultiplier, members: liveCount + 1))
+        if let accuser, accuser != localID, table[accuser]?.state.isLive ?? false, !targets.contains(accuser) {
+            targets.append(accuser)
+        }
+        for id in targets {
+            guard let address = table[id]?.address else { continue }
+            send(.gossip(sender: localID, updates: [update]), to: address)
+        }
     }
 
     /// Declares failed every suspect whose timeout has passed. Call when

@@ -327,6 +327,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
 
     /// Dispatches a decoded message.
     mutating func handle(_ message: MembershipMessage, from source: PeerAddress, now: Instant) {
+        if !suspicions.isEmpty { noteSignOfLife(from: message.sender, at: source, now: now) }
         switch message {
         case .ping(let sequence, let target, _, let updates):
             guard target == localID else {
@@ -348,6 +349,21 @@ public struct MembershipCore: ProtocolCore, Sendable {
         case .gossip(_, let updates):
             apply(updates, now: now)
         }
+    }
+
+    /// A message from a suspect, sent from its own address, puts off this peer's
+    /// verdict on it (``Suspicion/deadline``) and tells it of the suspicion (Lifeguard's
+    /// buddy system, at most once per probe interval), so that a member that is merely
+    /// behind refutes instead of being declared failed by whoever heard of the suspicion.
+    private mutating func noteSignOfLife(from sender: PeerID, at source: PeerAddress, now: Instant) {
+        guard var suspicion = suspicions[sender], let member = table[sender], member.address == source else { return }
+        let tell = suspicion.noteSignOfLife(at: now, tellingAtMostEvery: adaptedProbeInterval)
+        suspicions[sender] = suspicion
+        guard tell else { return }
+        let update = MemberUpdate(
+            state: .suspect, incarnation: member.incarnation, member: sender, address: member.address,
+            accuser: suspicion.firstAccuser)
+        send(.gossip(sender: localID, updates: [update]), to: source)
     }
 
     /// Sends queued updates to ``MembershipConfiguration/gossipNodes`` random live

@@ -47,6 +47,15 @@ public enum MembershipMessage: Equatable, Sendable {
     /// Updates sent on their own.
     case gossip(sender: PeerID, updates: [MemberUpdate])
 
+    /// The member that sent the message.
+    public var sender: PeerID {
+        switch self {
+        case .ping(_, _, let sender, _), .pingRequest(_, _, _, let sender), .ack(_, let sender, _),
+            .nack(_, let sender), .pushPull(let sender, _, _, _), .gossip(let sender, _):
+            sender
+        }
+    }
+
     /// The message's kind.
     public var kind: MembershipMessageKind {
         switch self {

@@ -53,8 +53,8 @@ struct Relay: Sendable {
 struct PendingJoin: Sendable {
     /// The seeds.
     var addresses: [PeerAddress]
-    /// Sends left.
-    var attemptsLeft: Int
+    /// Sends so far.
+    var attempts: Int
     /// When to send again.
     var retryAt: Instant
 }

@@ -56,6 +56,10 @@ struct Suspicion: Sendable {
     private(set) var accusers: Set<PeerID>
     /// Independent confirmations after the first accusation (C).
     private(set) var confirmations = 0
+    /// When the suspect last sent this peer a message itself, if since the start.
+    private(set) var lastSignOfLife: Instant?
+    /// When this peer last told the suspect of the suspicion because it heard from it.
+    private(set) var toldSuspectAt: Instant?
 
     /// Starts a suspicion raised by `accuser`.
     init(accuser: PeerID, start: Instant, expected: Int, minimum: Duration, maximum: Duration) {
@@ -67,11 +71,27 @@ struct Suspicion: Sendable {
         self.accusers = [accuser]
     }
 
-    /// When the member is declared failed.
+    /// When the member is declared failed: the Lifeguard timeout from the start, and
+    /// never sooner than the minimum timeout after the suspect's last sign of life.
     var deadline: Instant {
-        start
+        let timeout =
+            start
             + SuspicionTimeout.timeout(
                 confirmations: confirmations, expected: expected, minimum: minimum, maximum: maximum)
+        guard let lastSignOfLife else { return timeout }
+        return max(timeout, lastSignOfLife + minimum)
+    }
+
+    /// Records a message the suspect itself sent at `now`: a member that still talks is
+    /// not dead, only perhaps too busy to have heard of the suspicion yet.
+    ///
+    /// - Parameter interval: how often to tell the suspect of the suspicion at most.
+    /// - Returns: whether to tell the suspect of the suspicion now, so that it refutes.
+    mutating func noteSignOfLife(at now: Instant, tellingAtMostEvery interval: Duration) -> Bool {
+        lastSignOfLife = now
+        if let told = toldSuspectAt, now - told < interval { return false }
+        toldSuspectAt = now
+        return true
     }
 
     /// Records an accusation by `accuser`.

@@ -90,7 +90,7 @@ public struct NodeCore: ProtocolCore, Sendable {
     /// Works the overlay's deadline out again if the overlay changed since.
     private mutating func refreshOverlayDeadline() {
         guard !overlayDeadlineIsCurrent else { return }
-        overlayDeadline = hasOverlay ? overlay!.pollTimeout() : nil
+        overlayDeadline = overlay?.pollTimeout()
         overlayDeadlineIsCurrent = true
     }
 
