@@ -24,10 +24,18 @@ extension Peer {
     /// A snapshot of the overlay's state and counters.
     /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
     public func overlayStatus() async throws(PeerError) -> OverlayStatus {
-        try await onLoop { loop throws(PeerError) in
-            let driver = loop.driver?.statistics ?? DriverStatistics()
-            return try loop.performOverlay { overlay, _ throws(PeerError) in OverlayStatus(overlay, driver: driver) }
-        }
+        try await onLoop { loop throws(PeerError) in try Self.overlayStatus(of: loop) }
+    }
+
+    /// ``overlayStatus()`` for a caller already on ``eventLoop`` (a ``Swarm`` reading all
+    /// the peers of one loop in one visit).
+    func overlayStatusOnLoop() throws(PeerError) -> OverlayStatus {
+        try Self.overlayStatus(of: loop.value)
+    }
+
+    private static func overlayStatus(of loop: PeerLoop) throws(PeerError) -> OverlayStatus {
+        let driver = loop.driver?.statistics ?? DriverStatistics()
+        return try loop.performOverlay { overlay, _ throws(PeerError) in OverlayStatus(overlay, driver: driver) }
     }
 
     // MARK: Routing

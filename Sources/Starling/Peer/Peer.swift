@@ -55,6 +55,9 @@ public final class Peer: Sendable {
     public let events: Events
     /// The event loop the peer runs on.
     public let eventLoop: any EventLoop
+    /// Runs tasks on ``eventLoop``: for readers of the peer's events in the same
+    /// process (a ``Swarm``), whose wake-ups then cost no thread switch.
+    let taskExecutor: EventLoopTaskExecutor
 
     private let channel: any Channel
     let loop: NIOLoopBound<PeerLoop>
@@ -75,6 +78,7 @@ public final class Peer: Sendable {
         self.address = address
         self.events = events
         self.eventLoop = channel.eventLoop
+        self.taskExecutor = EventLoopTaskExecutor(eventLoop: channel.eventLoop)
         self.channel = channel
         self.loop = loop
         self.backlog = events.backlog

@@ -58,7 +58,11 @@ public final class Swarm: Sendable {
         let counters = SwarmCounters(peers: configuration.peers)
         var readers: [Task<Void, Never>] = []
         func watch(_ peer: Peer, _ index: Int) {
-            readers.append(Task { for await event in peer.events { counters.count(event, at: index) } })
+            // On the peer's own loop: each event then wakes its reader without a thread switch.
+            readers.append(
+                Task(executorPreference: peer.taskExecutor) {
+                    for await event in peer.events { counters.count(event, at: index) }
+                })
         }
         let first: Peer
         do {
@@ -116,10 +120,29 @@ public final class Swarm: Sendable {
     }
 
     /// Every peer's overlay status, in peer order; a peer that is shut down reports nil.
+    ///
+    /// Visits each event loop once for all of its peers, so that reading a thousand
+    /// peers on a busy machine costs two waits for the loops, not a thousand.
     public func statuses() async -> [OverlayStatus?] {
-        var statuses: [OverlayStatus?] = []
-        statuses.reserveCapacity(peers.count)
-        for peer in peers { statuses.append(try? await peer.overlayStatus()) }
+        var byLoop: [ObjectIdentifier: (loop: any EventLoop, indices: [Int])] = [:]
+        for (index, peer) in peers.enumerated() {
+            byLoop[ObjectIdentifier(peer.eventLoop), default: (peer.eventLoop, [])].indices.append(index)
+        }
+        let peers = self.peers
+        var statuses = [OverlayStatus?](repeating: nil, count: peers.count)
+        await withTaskGroup(of: [(Int, OverlayStatus?)].self) { group in
+            for (loop, indices) in byLoop.values {
+                group.addTask {
+                    let batch = try? await loop.submit {
+                        indices.map { index in (index, try? peers[index].overlayStatusOnLoop()) }
+                    }.get()
+                    return batch ?? []
+                }
+            }
+            for await batch in group {
+                for (index, status) in batch { statuses[index] = status }
+            }
+        }
         return statuses
     }
 
@@ -166,7 +189,13 @@ public final class SwarmCounters: Sendable {
         /// `aliveAgain`, `addressChanged`.
         public var membership: [String: Int] = [:]
         /// How many members each peer believes alive, in peer order.
-        public var aliveViews: [Int] = []
+        public private(set) var aliveViews: [Int] = []
+        /// The smallest of ``aliveViews`` (0 when there are none), kept up to date as
+        /// events arrive so that ``isConverged(members:)`` costs O(1): it is asked after
+        /// every event while someone waits for convergence.
+        public private(set) var smallestAliveView = 0
+        /// How many peers have the smallest view.
+        private var peersAtSmallestView = 0
         /// Broadcast messages delivered, over all peers.
         public var broadcastsDelivered = 0
         /// Queries received, over all peers.
@@ -188,14 +217,38 @@ public final class SwarmCounters: Sendable {
 
         /// Whether every peer believes all `members - 1` others alive.
         public func isConverged(members: Int) -> Bool {
-            aliveViews.allSatisfy { $0 >= members - 1 }
+            aliveViews.isEmpty || smallestAliveView >= members - 1
+        }
+
+        /// Counts for `peers` peers that see nobody yet.
+        init(peers: Int) {
+            aliveViews = Array(repeating: 0, count: peers)
+            peersAtSmallestView = peers
+        }
+
+        /// Sets peer `index`'s view to `count`, keeping ``smallestAliveView`` without a
+        /// scan unless the last peer at the smallest view moved up.
+        mutating func setAliveView(_ count: Int, at index: Int) {
+            let old = aliveViews[index]
+            guard old != count else { return }
+            aliveViews[index] = count
+            if count < smallestAliveView {
+                (smallestAliveView, peersAtSmallestView) = (count, 1)
+                return
+            }
+            if count == smallestAliveView { peersAtSmallestView += 1 }
+            if old == smallestAliveView {
+                peersAtSmallestView -= 1
+                if peersAtSmallestView == 0 {
+                    smallestAliveView = aliveViews.min() ?? 0
+                    peersAtSmallestView = aliveViews.count { $0 == smallestAliveView }
+                }
+            }
         }
     }
 
     init(peers: Int) {
-        var counts = Counts()
-        counts.aliveViews = Array(repeating: 0, count: peers)
-        state = Mutex(State(counts: counts, alive: Array(repeating: [], count: peers)))
+        state = Mutex(State(counts: Counts(peers: peers), alive: Array(repeating: [], count: peers)))
     }
 
     /// The counts now.
@@ -235,7 +288,7 @@ public final class SwarmCounters: Sendable {
                 } else {
                     state.alive[index].remove(member.id)
                 }
-                state.counts.aliveViews[index] = state.alive[index].count
+                state.counts.setAliveView(state.alive[index].count, at: index)
             case .broadcast: state.counts.broadcastsDelivered += 1
             case .query: state.counts.queries += 1
             case .queryHit: state.counts.queryHits += 1

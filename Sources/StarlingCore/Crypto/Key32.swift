@@ -29,13 +29,16 @@ public struct Key32: Hashable, Comparable, Sendable {
 
     /// The 32 bytes, in order.
     public var bytes: [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(Self.size)
-        for word in [w0, w1, w2, w3] {
-            for shift in stride(from: 56, through: 0, by: -8) {
-                out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
-            }
-        }
-        return out
+        var writer = ByteWriter(capacity: Self.size)
+        write(into: &writer)
+        return writer.bytes
+    }
+
+    /// Appends the 32 bytes to `writer`, allocating nothing of its own.
+    public func write(into writer: inout ByteWriter) {
+        writer.write(w0)
+        writer.write(w1)
+        writer.write(w2)
+        writer.write(w3)
     }
 }

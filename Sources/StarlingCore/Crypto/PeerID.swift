@@ -59,6 +59,11 @@ public struct PeerID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The 32 raw bytes.
     public var bytes: [UInt8] { publicKey.bytes }
 
+    /// Appends the 32 raw bytes to `writer`, allocating nothing of its own.
+    public func write(into writer: inout ByteWriter) {
+        publicKey.write(into: &writer)
+    }
+
     /// The full base32 text form.
     public var description: String { Base32.encode(publicKey.bytes) }
 

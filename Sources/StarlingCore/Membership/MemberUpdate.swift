@@ -46,10 +46,10 @@ public struct MemberUpdate: Equatable, Sendable {
     public func encode(into writer: inout ByteWriter) {
         writer.write(state.rawValue)
         writer.write(incarnation)
-        writer.write(bytes: member.bytes)
+        member.write(into: &writer)
         writer.writeMembershipAddress(address)
         if state == .suspect || state == .dead {
-            writer.write(bytes: (accuser ?? member).bytes)
+            (accuser ?? member).write(into: &writer)
         }
     }
 

@@ -41,7 +41,7 @@ extension MembershipCore {
         broadcasts.removeAll()
         probe = nil
         relays = [:]
-        suspicions = [:]
+        suspicions.removeAll()
         pendingJoin = nil
         nextProbeAt = nil
         nextGossipAt = nil

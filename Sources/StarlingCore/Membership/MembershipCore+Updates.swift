@@ -33,7 +33,7 @@ extension MembershipCore {
         member.incarnation = update.incarnation
         member.address = update.address
         store(member, state: .alive, now: now)
-        suspicions[member.id] = nil
+        suspicions.remove(member.id)
         broadcasts.enqueue(update)
         let stored = table[member.id] ?? member
         switch previousState {
@@ -62,7 +62,7 @@ extension MembershipCore {
                 member.incarnation = update.incarnation
                 table[member.id] = member
             }
-            if suspicions[member.id]?.confirm(by: accuser) ?? false { broadcasts.enqueue(update) }
+            if suspicions.confirm(member.id, by: accuser) { broadcasts.enqueue(update) }
         case .alive:
             member.incarnation = update.incarnation
             store(member, state: .suspect, now: now)
@@ -70,11 +70,12 @@ extension MembershipCore {
             let minimum = SuspicionTimeout.minimum(
                 probeInterval: adaptedProbeInterval, members: members,
                 suspicionMultiplier: configuration.suspicionMultiplier)
-            suspicions[member.id] = Suspicion(
+            let suspicion = Suspicion(
                 accuser: accuser, start: now,
                 expected: SuspicionTimeout.expectedConfirmations(
                     suspicionMultiplier: configuration.suspicionMultiplier, members: members),
                 minimum: minimum, maximum: minimum * configuration.suspicionMaxTimeoutMultiplier)
+            suspicions.start(suspicion, of: member.id)
             broadcasts.enqueue(update)
             events.append(.suspected(table[member.id] ?? member))
         }
@@ -107,7 +108,7 @@ extension MembershipCore {
         else { return }
         member.incarnation = update.incarnation
         store(member, state: state, now: now)
-        suspicions[member.id] = nil
+        suspicions.remove(member.id)
         broadcasts.enqueue(update)
         let stored = table[member.id] ?? member
         events.append(state == .dead ? .failed(stored) : .left(stored))
@@ -146,14 +147,7 @@ extension MembershipCore {
     /// ``MembershipTimer/suspicion`` fires.
     mutating func expireSuspicions(now: Instant) {
         guard !suspicions.isEmpty, !timing.defersAccusations(at: now) else { return }
-        let expired = suspicions.filter { $0.value.deadline <= now }
-            .sorted { lhs, rhs in
-                lhs.value.deadline != rhs.value.deadline
-                    ? lhs.value.deadline < rhs.value.deadline
-                    : lhs.key < rhs.key
-            }
-        for (id, _) in expired {
-            suspicions[id] = nil
+        for id in suspicions.popExpired(now: now) {
             guard let member = table[id], member.state == .suspect else { continue }
             applyDead(
                 MemberUpdate(

@@ -58,7 +58,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var broadcasts = BroadcastQueue()
     var probe: ProbeInFlight?
     var relays: [UInt32: Relay] = [:]
-    var suspicions: [PeerID: Suspicion] = [:]
+    var suspicions = SuspicionTable()
     var pendingJoin: PendingJoin?
     var nextSequence: UInt32 = 0
     var nextProbeAt: Instant?
@@ -190,8 +190,8 @@ public struct MembershipCore: ProtocolCore, Sendable {
 
     /// The earliest armed deadline of any ``MembershipTimer``, or `nil` when idle.
     ///
-    /// Asked after every input, so it allocates nothing; it walks the relays and
-    /// suspicions in flight, which are few unless many members are failing at once.
+    /// Asked after every batch of input, so it allocates nothing and walks only the
+    /// relays in flight (a few); suspicions keep their earliest deadline at hand.
     public func pollTimeout() -> Instant? {
         guard !hasLeft else { return nil }
         var earliest: Instant?
@@ -212,10 +212,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
             consider(probe.endAt, into: &earliest)
         }
         for relay in relays.values { consider(relay.nackAt, into: &earliest) }
-        if !suspicions.isEmpty {
+        if let deadline = suspicions.earliestDeadline {
             // While this peer defers accusations, due suspicions wait for the grace to end.
-            let deferred = timing.accusationsDeferredUntil ?? .zero
-            for suspicion in suspicions.values { consider(max(suspicion.deadline, deferred), into: &earliest) }
+            consider(max(deadline, timing.accusationsDeferredUntil ?? .zero), into: &earliest)
         }
         consider(nextPushPullAt, into: &earliest)
         consider(nextReconnectAt, into: &earliest)
@@ -356,10 +355,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// buddy system, at most once per probe interval), so that a member that is merely
     /// behind refutes instead of being declared failed by whoever heard of the suspicion.
     private mutating func noteSignOfLife(from sender: PeerID, at source: PeerAddress, now: Instant) {
-        guard var suspicion = suspicions[sender], let member = table[sender], member.address == source else { return }
-        let tell = suspicion.noteSignOfLife(at: now, tellingAtMostEvery: adaptedProbeInterval)
-        suspicions[sender] = suspicion
-        guard tell else { return }
+        guard let member = table[sender], member.address == source,
+            let suspicion = suspicions.noteSignOfLife(of: sender, at: now, tellingAtMostEvery: adaptedProbeInterval)
+        else { return }
         let update = MemberUpdate(
             state: .suspect, incarnation: member.incarnation, member: sender, address: member.address,
             accuser: suspicion.firstAccuser)

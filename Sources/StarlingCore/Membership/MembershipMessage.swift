@@ -84,21 +84,21 @@ public enum MembershipMessage: Equatable, Sendable {
         switch self {
         case .ping(let sequence, let target, let sender, let updates):
             writer.write(sequence)
-            writer.write(bytes: target.bytes)
-            writer.write(bytes: sender.bytes)
+            target.write(into: &writer)
+            sender.write(into: &writer)
             try Self.encodeUpdates(updates, into: &writer)
         case .pingRequest(let sequence, let target, let targetAddress, let sender):
             writer.write(sequence)
-            writer.write(bytes: target.bytes)
+            target.write(into: &writer)
             writer.writeMembershipAddress(targetAddress)
-            writer.write(bytes: sender.bytes)
+            sender.write(into: &writer)
         case .ack(let sequence, let sender, let updates):
             writer.write(sequence)
-            writer.write(bytes: sender.bytes)
+            sender.write(into: &writer)
             try Self.encodeUpdates(updates, into: &writer)
         case .nack(let sequence, let sender):
             writer.write(sequence)
-            writer.write(bytes: sender.bytes)
+            sender.write(into: &writer)
         case .pushPull(let sender, let replyRequested, let isJoin, let members):
             guard members.count <= MembershipConstants.maximumPushPullRecords else {
                 throw .unencodable("\(members.count) push-pull records")
@@ -107,11 +107,11 @@ public enum MembershipMessage: Equatable, Sendable {
             if replyRequested { flags |= MembershipConstants.pushPullReplyRequested }
             if isJoin { flags |= MembershipConstants.pushPullJoin }
             writer.write(flags)
-            writer.write(bytes: sender.bytes)
+            sender.write(into: &writer)
             writer.write(UInt16(members.count))
             for member in members { member.encode(into: &writer) }
         case .gossip(let sender, let updates):
-            writer.write(bytes: sender.bytes)
+            sender.write(into: &writer)
             try Self.encodeUpdates(updates, into: &writer)
         }
     }

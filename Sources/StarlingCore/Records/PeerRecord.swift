@@ -79,7 +79,7 @@ public struct PeerRecord: Hashable, Sendable {
             throw .unencodable("invalid service name \"\(bad)\"")
         }
         writer.write(RecordConstants.formatVersion)
-        writer.write(bytes: peerID.bytes)
+        peerID.write(into: &writer)
         writer.write(sequence)
         writer.write(expiresAt.seconds)
         writer.write(UInt8(addresses.count))

@@ -23,7 +23,7 @@ public struct RoutingContact: Hashable, Sendable, CustomStringConvertible {
 
     /// Appends the contact's wire form.
     func encode(into writer: inout ByteWriter) {
-        writer.write(bytes: peerID.bytes)
+        peerID.write(into: &writer)
         switch address.host {
         case .ipv4: writer.write(RecordConstants.familyIPv4)
         case .ipv6: writer.write(RecordConstants.familyIPv6)

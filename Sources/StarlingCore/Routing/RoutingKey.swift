@@ -45,14 +45,17 @@ public struct RoutingKey: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     /// The key's 32 bytes, big-endian.
     public var bytes: [UInt8] {
-        var result: [UInt8] = []
-        result.reserveCapacity(RoutingConstants.keySize)
-        for word in [words.0, words.1, words.2, words.3] {
-            for shift in stride(from: 56, through: 0, by: -8) {
-                result.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
-            }
-        }
-        return result
+        var writer = ByteWriter(capacity: RoutingConstants.keySize)
+        write(into: &writer)
+        return writer.bytes
+    }
+
+    /// Appends the 32 bytes to `writer`, allocating nothing of its own.
+    public func write(into writer: inout ByteWriter) {
+        writer.write(words.0)
+        writer.write(words.1)
+        writer.write(words.2)
+        writer.write(words.3)
     }
 
     /// The XOR distance between this key and `other`.

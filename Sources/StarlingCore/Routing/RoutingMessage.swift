@@ -127,16 +127,16 @@ public struct RoutingMessage: Hashable, Sendable {
         var writer = ByteWriter(capacity: 256)
         writer.write(body.kind.rawValue)
         writer.write(requestID)
-        writer.write(bytes: sender.bytes)
+        sender.write(into: &writer)
         switch body {
         case .ping, .pong:
             break
         case .findNode(let target):
-            writer.write(bytes: target.bytes)
+            target.write(into: &writer)
         case .nodes(let contacts):
             try Self.write(contacts, into: &writer)
         case .findValue(let target):
-            writer.write(bytes: target.bytes)
+            target.write(into: &writer)
         case .value(let record, let closer):
             writer.write(UInt8(record == nil ? 0 : 1))
             if let record { try Self.write(record, into: &writer) }

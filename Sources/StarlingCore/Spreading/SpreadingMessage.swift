@@ -84,35 +84,35 @@ public enum SpreadingMessage: Equatable, Sendable {
         switch self {
         case .gossip(let id, let origin, let hops, let payload):
             writer.write(id)
-            writer.write(bytes: origin.bytes)
+            origin.write(into: &writer)
             writer.write(hops)
             try Self.encodePayload(payload, into: &writer)
         case .query(let id, let origin, let ttl, let hops, let wantsNotices, let payload):
             writer.write(id)
-            writer.write(bytes: origin.bytes)
+            origin.write(into: &writer)
             writer.write(ttl)
             writer.write(hops)
             writer.write(wantsNotices ? SpreadingConstants.queryWantsNotices : 0)
             try Self.encodePayload(payload, into: &writer)
         case .queryHit(let id, let responder, let hops, let payload):
             writer.write(id)
-            writer.write(bytes: responder.bytes)
+            responder.write(into: &writer)
             writer.write(hops)
             try Self.encodePayload(payload, into: &writer)
         case .echoRequest(let identifier, let timestamp, let sender),
             .echoReply(let identifier, let timestamp, let sender):
             writer.write(identifier)
             writer.write(timestamp)
-            writer.write(bytes: sender.bytes)
+            sender.write(into: &writer)
         case .unreachable(let id, let subject, let target, let reporter):
             writer.write(id)
             writer.write(subject.rawValue)
-            writer.write(bytes: target.bytes)
-            writer.write(bytes: reporter.bytes)
+            target.write(into: &writer)
+            reporter.write(into: &writer)
         case .ttlExceeded(let id, let origin, let reporter, let hops):
             writer.write(id)
-            writer.write(bytes: origin.bytes)
-            writer.write(bytes: reporter.bytes)
+            origin.write(into: &writer)
+            reporter.write(into: &writer)
             writer.write(hops)
         }
     }
