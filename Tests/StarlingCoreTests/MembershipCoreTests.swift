@@ -375,6 +375,80 @@ import Testing
         }
     }
 
+    /// The push-pulls `core` sends until `deadline`, firing its timers; every ping is
+    /// acked at once, nothing else is answered.
+    static func pushPulls(
+        of core: inout MembershipCore, from start: Instant, until deadline: Instant
+    ) throws -> [(at: Instant, message: MembershipMessage)] {
+        var sent: [(at: Instant, message: MembershipMessage)] = []
+        var now = start
+        while let due = core.pollTimeout(), due <= deadline {
+            now = max(now, due)
+            core.handleTimeout(now: now)
+            var acks: [(PeerAddress, [UInt8])] = []
+            while let (destination, bytes) = core.pollTransmit() {
+                let message = try MembershipMessage.decode(bytes[...])
+                switch message {
+                case .pushPull: sent.append((now, message))
+                case .ping(let sequence, let target, _, _):
+                    acks.append(
+                        (
+                            destination,
+                            try MembershipMessage.ack(sequence: sequence, sender: target, updates: []).encoded()
+                        ))
+                default: break
+                }
+            }
+            for (source, ack) in acks { core.handleMessage(ack[...], from: source, now: now) }
+        }
+        return sent
+    }
+
+    @Test func membershipCore_partialJoinAnswer_pullsWithOneSmallMessage() throws {
+        var core = try MembershipCore(
+            localID: Self.id(0), address: Self.address(0), configuration: .lan, random: TestRandom(seed: 5))
+        core.join([Self.address(1)], now: .zero)
+        while core.pollTransmit() != nil {}
+        let members = (1...3).map {
+            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+        }
+        let partial = try MembershipMessage.pushPull(
+            sender: Self.id(1), replyRequested: false, isJoin: false, isPartial: true, members: members
+        ).encoded()
+        core.handleMessage(partial[...], from: Self.address(1), now: .zero)
+        #expect(core.hasJoined)
+        // Within a probe interval: one pull, one message holding only this peer's record.
+        let sent = try Self.pushPulls(of: &core, from: .zero, until: Self.at(milliseconds: 1_000))
+        #expect(sent.count == 1)
+        guard case .pushPull(_, true, false, true, let records)? = sent.first?.message else {
+            Issue.record("expected a pull, got \(sent)")
+            return
+        }
+        #expect(records.map(\.member) == [Self.id(0)])
+    }
+
+    @Test func membershipCore_fullJoinAnswer_pullsOnceLaterThenExchangesRegularly() throws {
+        var core = try MembershipCore(
+            localID: Self.id(0), address: Self.address(0), configuration: .lan, random: TestRandom(seed: 6))
+        core.join([Self.address(1)], now: .zero)
+        while core.pollTransmit() != nil {}
+        let members = (1...3).map {
+            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+        }
+        let full = try MembershipMessage.pushPull(
+            sender: Self.id(1), replyRequested: false, isJoin: false, isPartial: false, members: members
+        ).encoded()
+        core.handleMessage(full[...], from: Self.address(1), now: .zero)
+        // The one pull comes 8 to 12 probe intervals later; the next exchange is a full
+        // push-pull at the regular interval.
+        let sent = try Self.pushPulls(of: &core, from: .zero, until: Self.at(milliseconds: 60_000))
+        let pulls = sent.filter { if case .pushPull(_, _, _, true, _) = $0.message { true } else { false } }
+        #expect(pulls.count == 1)
+        #expect(
+            pulls.first.map { $0.at >= Self.at(milliseconds: 8_000) && $0.at <= Self.at(milliseconds: 12_000) } == true)
+        #expect(sent.count > pulls.count)
+    }
+
     @Test func membershipCore_gossipTimer_sendsQueuedUpdatesToDistinctMembersThenStops() throws {
         var core = try MembershipCore(localID: Self.id(0), address: Self.address(0), random: TestRandom(seed: 4))
         let news = (1...5).map {

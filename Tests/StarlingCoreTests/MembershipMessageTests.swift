@@ -26,8 +26,8 @@ import Testing
         .ack(sequence: 5, sender: id(5), updates: updates),
         .ack(sequence: 0, sender: id(5), updates: []),
         .nack(sequence: 77, sender: id(8)),
-        .pushPull(sender: id(9), replyRequested: true, isJoin: true, members: updates),
-        .pushPull(sender: id(9), replyRequested: false, isJoin: false, members: []),
+        .pushPull(sender: id(9), replyRequested: true, isJoin: true, isPartial: false, members: updates),
+        .pushPull(sender: id(9), replyRequested: false, isJoin: false, isPartial: true, members: []),
         .gossip(sender: id(10), updates: updates),
     ]
 

@@ -43,7 +43,7 @@ struct MembershipCost {
         for chunk in stride(from: 0, to: others.count, by: 25) {
             let part = Array(others[chunk..<min(chunk + 25, others.count)])
             let bytes = try MembershipMessage.pushPull(
-                sender: sender, replyRequested: false, isJoin: false, members: part
+                sender: sender, replyRequested: false, isJoin: false, isPartial: false, members: part
             )
             .encoded()
             core.handleMessage(bytes[...], from: address, now: now)
@@ -60,7 +60,7 @@ struct MembershipCost {
         var fullDatagrams = 0
         var probe = warmed
         let join = try MembershipMessage.pushPull(
-            sender: sender, replyRequested: true, isJoin: true, members: [others[1]]
+            sender: sender, replyRequested: true, isJoin: true, isPartial: false, members: [others[1]]
         )
         .encoded()
         probe.handleMessage(join[...], from: address, now: now)
@@ -82,7 +82,8 @@ struct MembershipCost {
             (
                 "push-pull part of 25",
                 try MembershipMessage.pushPull(
-                    sender: sender, replyRequested: false, isJoin: false, members: Array(others.prefix(25))
+                    sender: sender, replyRequested: false, isJoin: false, isPartial: false,
+                    members: Array(others.prefix(25))
                 ).encoded()
             ),
             ("join (answered with full state)", join),

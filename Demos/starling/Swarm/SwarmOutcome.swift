@@ -10,6 +10,8 @@ struct SwarmOutcome {
     let convergence: Double
     let lookupsOK: Int
     let lookupsTotal: Int
+    /// Lookups not started because the time for them ran out (counted as failed).
+    let lookupsSkipped: Int
     let rssBytes: Int
     let messagesSent: Int
     let rtt: LatencySummary?
@@ -47,7 +49,10 @@ struct SwarmOutcome {
             )
         }
         if unjoined > 0 { problems.append("\(unjoined) peers were still waiting for a seed to answer their join") }
-        if lookupsOK < lookupsTotal { problems.append("\(lookupsTotal - lookupsOK) of \(lookupsTotal) lookups failed") }
+        if lookupsOK < lookupsTotal {
+            let skipped = lookupsSkipped > 0 ? " (\(lookupsSkipped) not started: the minute for lookups ran out)" : ""
+            problems.append("\(lookupsTotal - lookupsOK) of \(lookupsTotal) lookups failed\(skipped)")
+        }
         if failureEvents > 0 {
             problems.append("live peers were declared failed \(failureEvents) times (nobody was stopped)")
         }

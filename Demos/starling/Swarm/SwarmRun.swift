@@ -80,6 +80,7 @@ struct SwarmRun {
             convergedAfter: convergedAfter, convergence: counts.convergence(members: total),
             lookupsOK: activity.lookupsOK + childResults.reduce(0) { $0 + ($1?.lookupsOK ?? 0) },
             lookupsTotal: activity.lookupsTotal + childResults.reduce(0) { $0 + ($1?.lookupsTotal ?? 0) },
+            lookupsSkipped: activity.lookupsSkipped,
             rssBytes: rss + childResults.reduce(0) { $0 + ($1?.rssBytes ?? 0) },
             messagesSent: statuses.reduce(0) { $0 + $1.sent }, rtt: activity.rttSummary,
             suspected: statuses.reduce(0) { $0 + $1.suspected }, failed: statuses.reduce(0) { $0 + $1.failed },
@@ -119,6 +120,8 @@ struct SwarmActivity {
     var rttSamples: [UInt64] = []
     var lookupsOK = 0
     var lookupsTotal = 0
+    /// Lookups not started because ``exerciseLimit`` had passed.
+    var lookupsSkipped = 0
     var broadcastsSent = 0
     var exercised = false
 
@@ -127,6 +130,10 @@ struct SwarmActivity {
     static let sessionsPerPeer = 2
     /// Echo requests per second, over the whole swarm.
     static let echoesPerSecond = 16
+    /// The longest the lookups and the sessions after convergence may take together: a
+    /// swarm in trouble (lookups waiting out stretched timeouts) must not keep the run
+    /// going for many minutes; lookups not started by then count as failed.
+    static let exerciseLimit = Duration.seconds(60)
 
     init(swarm: Swarm, seed: UInt64) {
         self.swarm = swarm
@@ -148,8 +155,9 @@ struct SwarmActivity {
         }
         if (converged || final), !exercised {
             exercised = true
-            await lookUp()
-            await connect(statuses: statuses)
+            let deadline = ContinuousClock.now + Self.exerciseLimit
+            await lookUp(until: deadline)
+            await connect(statuses: statuses, until: deadline)
         }
     }
 
@@ -171,7 +179,7 @@ struct SwarmActivity {
         if rttSamples.count > 100_000 { rttSamples.removeFirst(rttSamples.count - 100_000) }
     }
 
-    private mutating func lookUp() async {
+    private mutating func lookUp(until deadline: ContinuousClock.Instant) async {
         let peers = swarm.peers
         guard peers.count > 1 else { return }
         var pairs: [(Peer, Peer)] = []
@@ -181,14 +189,16 @@ struct SwarmActivity {
                 pairs.append((asker, peers[(index + offset) % peers.count]))
             }
         }
-        let results = await Self.bounded(pairs, concurrency: 32) { asker, wanted in
-            (try? await asker.lookup(wanted.id))?.record.peerID == wanted.id
+        let results = await Self.bounded(pairs, concurrency: 32) { asker, wanted -> Bool? in
+            guard ContinuousClock.now < deadline else { return nil }
+            return (try? await asker.lookup(wanted.id))?.record.peerID == wanted.id
         }
         lookupsTotal += results.count
-        lookupsOK += results.filter { $0 }.count
+        lookupsOK += results.filter { $0 == true }.count
+        lookupsSkipped += results.filter { $0 == nil }.count
     }
 
-    private mutating func connect(statuses: [OverlayStatus]) async {
+    private mutating func connect(statuses: [OverlayStatus], until deadline: ContinuousClock.Instant) async {
         let local = Set(swarm.peers.map(\.id))
         var pairs: [(Peer, PeerID)] = []
         for (peer, status) in zip(swarm.peers, statuses) {
@@ -198,7 +208,8 @@ struct SwarmActivity {
             }
         }
         _ = await Self.bounded(pairs, concurrency: 32) { peer, neighbour in
-            (try? await peer.connect(to: neighbour)) != nil
+            guard ContinuousClock.now < deadline else { return false }
+            return (try? await peer.connect(to: neighbour)) != nil
         }
     }
 

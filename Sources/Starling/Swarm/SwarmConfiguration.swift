@@ -31,10 +31,14 @@ extension Swarm {
         /// Whether peers open TCP listeners (one more descriptor each); off by default.
         public var acceptsStreams = false
         /// The peers' UDP socket settings: small vector reads and buffers by default, so
-        /// that thousands of peers fit in memory.
+        /// that thousands of peers fit in memory, and up to 16 reads per wake-up: hundreds
+        /// of sockets share each event loop, and a socket that everybody writes to (the
+        /// seed during a join storm) must not be served 4 datagrams per turn of the loop
+        /// while its queue overflows.
         public var datagrams: DatagramOptions = {
             var options = DatagramOptions.standard
             options.vectorReadCount = 4
+            options.readBatchesPerWakeup = 16
             options.socketBufferSize = 256 * 1024
             return options
         }()

@@ -21,6 +21,9 @@ public enum MembershipConstants {
     public static let pushPullReplyRequested: UInt8 = 0x01
     /// Push-pull flag: the sender is joining.
     public static let pushPullJoin: UInt8 = 0x02
+    /// Push-pull flag: the records are a sample of the sender's members, not all of them
+    /// (a partial answer, or a request that only pulls).
+    public static let pushPullPartial: UInt8 = 0x04
 
     // MARK: Implementation
 
@@ -48,15 +51,21 @@ public enum MembershipConstants {
     /// its deadline means the peer itself is late: local health rises and accusations wait.
     public static let lateTimerFraction = 0.25
 
-    /// Full state answers a peer sends per probe interval at most (the bucket refills at
-    /// this rate); beyond it, push-pulls get a partial answer of
-    /// ``partialStateMembers`` members, so a thousand peers joining through one seed at
-    /// once do not make it send a thousand full member lists in one burst.
-    public static let fullStateRepliesPerInterval = 64
+    /// Messages of full-state answers a peer sends per probe interval at most (a token
+    /// bucket refilling at this rate; a full answer of N messages takes N tokens, or the
+    /// whole bucket when it is larger). Beyond it, push-pulls get a partial answer of
+    /// ``partialStateMembers`` members: a thousand peers joining through one seed at once
+    /// must not make it, or the first members everyone learns of, send a thousand full
+    /// member lists in one burst (at 1,000 members one list is some 32 messages, and the
+    /// burst overflows their receive queues, acks and refutations included).
+    public static let fullStateReplyMessagesPerInterval = 256
 
-    /// Push-pulls a peer makes early after joining (about half a probe interval after the
-    /// join, then 2, 4 and 8 probe intervals apart) before the regular interval: they fill in what a partial answer or
-    /// gossip lost in a join storm left out, at one full exchange each.
+    /// Pulls a peer makes early after joining when its answer was partial (about half a
+    /// probe interval after the join, then 2, 4 and 8 probe intervals apart) before the
+    /// regular interval; after a full answer, only the last of them. Each asks a random
+    /// member for its full list with a one-message request that carries only this peer's
+    /// own record, and fills in what a partial answer, or gossip lost in a join storm,
+    /// left out; a full answer ends the early pulls.
     public static let earlyPushPulls = 4
 
     /// Members (besides the answering peer) in a partial push-pull answer.

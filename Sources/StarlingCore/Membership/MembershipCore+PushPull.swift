@@ -53,18 +53,10 @@ extension MembershipCore {
 
     /// Merges a peer's state and answers `source` with this peer's when asked.
     mutating func handlePushPull(
-        replyRequested: Bool, records: [MemberUpdate], source: PeerAddress, now: Instant
+        replyRequested: Bool, isPartial: Bool, records: [MemberUpdate], source: PeerAddress, now: Instant
     ) {
         if !replyRequested {
-            if pendingJoin != nil {
-                // Joined. The seed may have answered with part of its list (a join
-                // storm), and news of members that joined at the same time may die out
-                // while peers are busy: exchange full state with random members soon and
-                // then at doubling intervals, so the load of filling in newcomers spreads
-                // over the swarm instead of on the seed.
-                nextPushPullAt = now + randomFraction(of: configuration.probeInterval)
-                pushPullRamp = 1
-            }
+            if pendingJoin != nil || pushPullRamp != nil { scheduleEarlyPull(afterAnswer: isPartial, now: now) }
             pendingJoin = nil
             hasJoined = true
         }
@@ -91,17 +83,46 @@ extension MembershipCore {
         }
     }
 
-    /// Takes one of the full state answers allowed now, refilling the bucket at
-    /// ``MembershipConstants/fullStateRepliesPerInterval`` per probe interval.
+    /// After a join, or an early pull, was answered: a partial answer (a join storm)
+    /// leaves this peer's view incomplete, so it pulls a full list from a random member
+    /// soon and then at doubling intervals; after a full answer it pulls once more, a
+    /// little later, for the news of members that joined at the same time, which gossip
+    /// may have lost while peers were busy. Either way the load of filling in newcomers
+    /// spreads over the swarm instead of falling on the seed.
+    mutating func scheduleEarlyPull(afterAnswer isPartial: Bool, now: Instant) {
+        let last = MembershipConstants.earlyPushPulls
+        if isPartial {
+            guard pendingJoin != nil else { return }  // an early pull's partial answer: the ramp goes on
+            nextPushPullAt = now + randomFraction(of: configuration.probeInterval)
+            pushPullRamp = 1
+        } else {
+            guard pendingJoin != nil || (pushPullRamp ?? last) < last else { return }
+            let delay = configuration.probeInterval * (1 << (last - 1))
+            nextPushPullAt = now + delay + randomFraction(of: delay / 2)
+            pushPullRamp = last
+        }
+    }
+
+    /// Takes the tokens of a full state answer, refilling the bucket at
+    /// ``MembershipConstants/fullStateReplyMessagesPerInterval`` per probe interval.
     /// - Returns: whether a full answer may be sent.
     mutating func takeStateReplyToken(now: Instant) -> Bool {
-        let capacity = Double(MembershipConstants.fullStateRepliesPerInterval)
+        let capacity = Double(MembershipConstants.fullStateReplyMessagesPerInterval)
         let elapsed = now - stateReplyTokensAt
         stateReplyTokensAt = now
         stateReplyTokens = min(capacity, stateReplyTokens + capacity * (elapsed / configuration.probeInterval))
-        guard stateReplyTokens >= 1 else { return false }
-        stateReplyTokens -= 1
+        let cost = min(capacity, Double(stateMessageCount))
+        guard stateReplyTokens >= cost else { return false }
+        stateReplyTokens -= cost
         return true
+    }
+
+    /// How many messages this peer's full state takes (estimated with records the size
+    /// of this peer's own).
+    var stateMessageCount: Int {
+        let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize
+        let record = MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
+        return (order.count + 1) / max(1, budget / record.encodedSize) + 1
     }
 
     /// Answers a push-pull with this peer and a few random alive members, in one
@@ -119,7 +140,18 @@ extension MembershipCore {
             size += record.encodedSize
             records.append(record)
         }
-        send(.pushPull(sender: localID, replyRequested: false, isJoin: false, members: records), to: destination)
+        send(
+            .pushPull(sender: localID, replyRequested: false, isJoin: false, isPartial: true, members: records),
+            to: destination)
+    }
+
+    /// Asks `destination` for its full list with one small message that carries only
+    /// this peer's own record (an early pull after joining).
+    mutating func sendPull(to destination: PeerAddress) {
+        let record = MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
+        send(
+            .pushPull(sender: localID, replyRequested: true, isJoin: false, isPartial: true, members: [record]),
+            to: destination)
     }
 
     /// Sends this peer's full state, split into messages of at most the maximum size.
@@ -143,7 +175,9 @@ extension MembershipCore {
             if size + record.encodedSize > budget, !part.isEmpty {
                 // Only the first part asks for a reply, so one exchange gets one answer.
                 send(
-                    .pushPull(sender: localID, replyRequested: replyRequested && first, isJoin: isJoin, members: part),
+                    .pushPull(
+                        sender: localID, replyRequested: replyRequested && first, isJoin: isJoin, isPartial: false,
+                        members: part),
                     to: destination)
                 first = false
                 part.removeAll(keepingCapacity: true)
@@ -154,7 +188,9 @@ extension MembershipCore {
         }
         if !part.isEmpty {
             send(
-                .pushPull(sender: localID, replyRequested: replyRequested && first, isJoin: isJoin, members: part),
+                .pushPull(
+                    sender: localID, replyRequested: replyRequested && first, isJoin: isJoin, isPartial: false,
+                    members: part),
                 to: destination)
         }
     }
@@ -162,6 +198,7 @@ extension MembershipCore {
     /// Exchanges state with a random alive member. Call when ``MembershipTimer/pushPull`` fires.
     mutating func pushPullTick(now: Instant) {
         nextPushPullAt = now + localHealth.scale(pushPullInterval)
+        let isEarly = pushPullRamp != nil
         if let step = pushPullRamp {
             let early = configuration.probeInterval * (1 << min(step, 20))
             if step < MembershipConstants.earlyPushPulls, early < pushPullInterval {
@@ -172,7 +209,11 @@ extension MembershipCore {
             }
         }
         guard let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id] else { return }
-        sendState(to: member.address, replyRequested: true)
+        if isEarly {
+            sendPull(to: member.address)
+        } else {
+            sendState(to: member.address, replyRequested: true)
+        }
     }
 
     /// Tries a push-pull with a random failed member. Call when ``MembershipTimer/reconnect`` fires.

@@ -73,7 +73,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var timing = ProbeTiming()
     /// Full state answers that may still be sent now (see
     /// ``MembershipConstants/fullStateRepliesPerInterval``), refilled over time.
-    var stateReplyTokens = Double(MembershipConstants.fullStateRepliesPerInterval)
+    var stateReplyTokens = Double(MembershipConstants.fullStateReplyMessagesPerInterval)
     var stateReplyTokensAt = Instant.zero
     /// After a join, push-pulls come early and then at doubling intervals (in probe
     /// intervals) until they reach the regular interval; `nil` once they have.
@@ -343,8 +343,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
             handleAck(sequence: sequence, now: now)
         case .nack(let sequence, _):
             handleNack(sequence: sequence)
-        case .pushPull(_, let replyRequested, _, let records):
-            handlePushPull(replyRequested: replyRequested, records: records, source: source, now: now)
+        case .pushPull(_, let replyRequested, _, let isPartial, let records):
+            handlePushPull(
+                replyRequested: replyRequested, isPartial: isPartial, records: records, source: source, now: now)
         case .gossip(_, let updates):
             apply(updates, now: now)
         }

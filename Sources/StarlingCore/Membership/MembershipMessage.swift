@@ -32,7 +32,7 @@ public enum MembershipMessageKind: UInt8, CaseIterable, Sendable {
 /// gossip       06 | sender id | updates
 /// ```
 /// An address is a family byte (4 or 6), the host bytes and a u16 port. Push-pull flags:
-/// bit 0 = reply requested, bit 1 = join. A message must fill its datagram exactly.
+/// bit 0 = reply requested, bit 1 = join, bit 2 = partial (a sample of the sender's members). A message must fill its datagram exactly.
 public enum MembershipMessage: Equatable, Sendable {
     /// A direct probe of `target`.
     case ping(sequence: UInt32, target: PeerID, sender: PeerID, updates: [MemberUpdate])
@@ -42,8 +42,9 @@ public enum MembershipMessage: Equatable, Sendable {
     case ack(sequence: UInt32, sender: PeerID, updates: [MemberUpdate])
     /// A relay's report that the target of ping request `sequence` did not answer.
     case nack(sequence: UInt32, sender: PeerID)
-    /// Part or all of the sender's member list.
-    case pushPull(sender: PeerID, replyRequested: Bool, isJoin: Bool, members: [MemberUpdate])
+    /// Part or all of the sender's member list; `isPartial` when `members` is only a
+    /// sample of it (a partial answer, or a pull that carries only the sender).
+    case pushPull(sender: PeerID, replyRequested: Bool, isJoin: Bool, isPartial: Bool, members: [MemberUpdate])
     /// Updates sent on their own.
     case gossip(sender: PeerID, updates: [MemberUpdate])
 
@@ -51,7 +52,7 @@ public enum MembershipMessage: Equatable, Sendable {
     public var sender: PeerID {
         switch self {
         case .ping(_, _, let sender, _), .pingRequest(_, _, _, let sender), .ack(_, let sender, _),
-            .nack(_, let sender), .pushPull(let sender, _, _, _), .gossip(let sender, _):
+            .nack(_, let sender), .pushPull(let sender, _, _, _, _), .gossip(let sender, _):
             sender
         }
     }
@@ -99,13 +100,14 @@ public enum MembershipMessage: Equatable, Sendable {
         case .nack(let sequence, let sender):
             writer.write(sequence)
             sender.write(into: &writer)
-        case .pushPull(let sender, let replyRequested, let isJoin, let members):
+        case .pushPull(let sender, let replyRequested, let isJoin, let isPartial, let members):
             guard members.count <= MembershipConstants.maximumPushPullRecords else {
                 throw .unencodable("\(members.count) push-pull records")
             }
             var flags: UInt8 = 0
             if replyRequested { flags |= MembershipConstants.pushPullReplyRequested }
             if isJoin { flags |= MembershipConstants.pushPullJoin }
+            if isPartial { flags |= MembershipConstants.pushPullPartial }
             writer.write(flags)
             sender.write(into: &writer)
             writer.write(UInt16(members.count))
@@ -161,7 +163,8 @@ public enum MembershipMessage: Equatable, Sendable {
             for _ in 0..<count { members.append(try MemberUpdate.decode(from: &reader)) }
             message = .pushPull(
                 sender: sender, replyRequested: flags & MembershipConstants.pushPullReplyRequested != 0,
-                isJoin: flags & MembershipConstants.pushPullJoin != 0, members: members)
+                isJoin: flags & MembershipConstants.pushPullJoin != 0,
+                isPartial: flags & MembershipConstants.pushPullPartial != 0, members: members)
         case .gossip:
             let sender = try reader.readMembershipPeerID()
             message = .gossip(sender: sender, updates: try decodeUpdates(&reader))
