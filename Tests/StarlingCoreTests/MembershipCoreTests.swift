@@ -375,6 +375,69 @@ import Testing
         }
     }
 
+    /// Hands `core` a gossip message from peer `sender` (at its own address).
+    static func deliver(
+        _ updates: [MemberUpdate], from sender: Int, to core: inout MembershipCore, now: Instant = .zero
+    )
+        throws
+    {
+        let bytes = try MembershipMessage.gossip(sender: id(sender), updates: updates).encoded()
+        core.handleMessage(bytes[...], from: address(sender), now: now)
+    }
+
+    /// The gossip updates `core` has queued to send, with their destinations.
+    static func sentGossip(of core: inout MembershipCore) throws -> [(PeerAddress, MemberUpdate)] {
+        var sent: [(PeerAddress, MemberUpdate)] = []
+        while let (destination, bytes) = core.pollTransmit() {
+            if case .gossip(_, let updates) = try MembershipMessage.decode(bytes[...]) {
+                sent += updates.map { (destination, $0) }
+            }
+        }
+        return sent
+    }
+
+    @Test func membershipCore_failedMemberThatWrites_isToldOfItsDeath() throws {
+        var core = try MembershipCore(localID: Self.id(0), address: Self.address(0), random: TestRandom(seed: 7))
+        let alive = [1, 2].map {
+            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+        }
+        try Self.deliver(alive, from: 2, to: &core)
+        let death = MemberUpdate(
+            state: .dead, incarnation: 0, member: Self.id(1), address: Self.address(1), accuser: Self.id(2))
+        try Self.deliver([death], from: 2, to: &core)
+        #expect(core.member(Self.id(1))?.state == .dead)
+        _ = try Self.sentGossip(of: &core)
+        // Peer 1 writes: it is told, once per probe interval.
+        try Self.deliver([], from: 1, to: &core, now: Self.at(milliseconds: 10))
+        let told = try Self.sentGossip(of: &core)
+        #expect(told.contains { $0.0 == Self.address(1) && $0.1.member == Self.id(1) && $0.1.state == .dead })
+        try Self.deliver([], from: 1, to: &core, now: Self.at(milliseconds: 20))
+        #expect(try Self.sentGossip(of: &core).isEmpty)
+    }
+
+    @Test func membershipCore_staleDeath_sendsTheCurrentRecordToTheAccuser() throws {
+        var core = try MembershipCore(localID: Self.id(1), address: Self.address(1), random: TestRandom(seed: 8))
+        let alive = [0, 2].map {
+            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+        }
+        try Self.deliver(alive, from: 2, to: &core)
+        for incarnation: UInt32 in [0, 1] {
+            let suspicion = MemberUpdate(
+                state: .suspect, incarnation: incarnation, member: Self.id(1), address: Self.address(1),
+                accuser: Self.id(2))
+            try Self.deliver([suspicion], from: 2, to: &core)
+        }
+        #expect(core.incarnation == 2)
+        _ = try Self.sentGossip(of: &core)
+        // Peer 0 declared this peer dead at incarnation 0, long refuted.
+        let staleDeath = MemberUpdate(
+            state: .dead, incarnation: 0, member: Self.id(1), address: Self.address(1), accuser: Self.id(0))
+        try Self.deliver([staleDeath], from: 2, to: &core)
+        let sent = try Self.sentGossip(of: &core)
+        #expect(sent.contains { $0.0 == Self.address(0) && $0.1.member == Self.id(1) && $0.1.incarnation == 2 })
+        #expect(core.incarnation == 2)
+    }
+
     /// The push-pulls `core` sends until `deadline`, firing its timers; every ping is
     /// acked at once, nothing else is answered.
     static func pushPulls(

@@ -6,6 +6,8 @@ import StarlingIO
 struct SwarmOutcome {
     let peers: Int
     let processes: Int
+    /// Seconds from the first peer's start to the last one's.
+    let launchTime: Double
     let convergedAfter: Double?
     let convergence: Double
     let lookupsOK: Int
@@ -67,7 +69,9 @@ struct SwarmOutcome {
 
     /// The human summary.
     var summary: String {
-        let converged = convergedAfter.map { "converged after \(format($0)) s" } ?? "did NOT converge"
+        let converged =
+            convergedAfter.map { "converged after \(format($0)) s (all peers started after \(format(launchTime)) s)" }
+            ?? "did NOT converge"
         let rttText = rtt.map { "p50 \(format($0.p50)) µs, p99 \(format($0.p99)) µs (\($0.samples) echoes)" } ?? "none"
         return """
             swarm of \(peers) peers in \(processes) process\(processes == 1 ? "" : "es"): \(converged) \
@@ -93,7 +97,7 @@ struct SwarmOutcome {
             "broadcasts_delivered": broadcastsDelivered, "sessions": sessions, "duration_s": duration,
             "suspected_events": suspicionEvents, "failed_events": failureEvents, "receive_drops": receiveDrops,
             "unjoined_peers": unjoined,
-            "max_timer_lag_ms": maximumTimerLag.seconds * 1000,
+            "max_timer_lag_ms": maximumTimerLag.seconds * 1000, "launch_s": launchTime,
             "loss": loss, "seed": seed, "succeeded": succeeded,
         ]
         object["converged_after_s"] = convergedAfter ?? NSNull()

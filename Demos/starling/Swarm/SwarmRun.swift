@@ -29,6 +29,7 @@ struct SwarmRun {
             view.show(done: done, total: total)
         }
         let start = firstJoin.withLock { $0 } ?? .now
+        let launchTime = (ContinuousClock.now - start).seconds
         let childRuns = try (0..<children).map { index in
             try ChildSwarm(
                 peers: childPeers, total: totalPeers, duration: duration, loss: loss,
@@ -77,7 +78,7 @@ struct SwarmRun {
         let convergedAfter = await convergence.value
         return SwarmOutcome(
             peers: localPeers + childResults.reduce(0) { $0 + ($1?.peers ?? 0) }, processes: children + 1,
-            convergedAfter: convergedAfter, convergence: counts.convergence(members: total),
+            launchTime: launchTime, convergedAfter: convergedAfter, convergence: counts.convergence(members: total),
             lookupsOK: activity.lookupsOK + childResults.reduce(0) { $0 + ($1?.lookupsOK ?? 0) },
             lookupsTotal: activity.lookupsTotal + childResults.reduce(0) { $0 + ($1?.lookupsTotal ?? 0) },
             lookupsSkipped: activity.lookupsSkipped,

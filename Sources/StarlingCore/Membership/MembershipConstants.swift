@@ -68,6 +68,11 @@ public enum MembershipConstants {
     /// left out; a full answer ends the early pulls.
     public static let earlyPushPulls = 4
 
+    /// Members a peer remembers having sent a direct notice (a failed member told of its
+    /// death, an accuser told of this peer's current incarnation), to notify each at most
+    /// once per probe interval; beyond it, no more are notified until the oldest expire.
+    public static let noticesHeld = 64
+
     /// Members (besides the answering peer) in a partial push-pull answer.
     public static let partialStateMembers = 16
 }

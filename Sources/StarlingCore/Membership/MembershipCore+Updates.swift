@@ -100,6 +100,8 @@ extension MembershipCore {
             if update.incarnation >= incarnation, !hasLeft {
                 refute(
                     above: update.incarnation, penalize: state == .dead, accuser: state == .dead ? update.accuser : nil)
+            } else if state == .dead, let accuser = update.accuser, !hasLeft {
+                answerStaleAccusation(by: accuser, now: now)
             }
             return
         }
@@ -141,6 +143,19 @@ extension MembershipCore {
             guard let address = table[id]?.address else { continue }
             send(.gossip(sender: localID, updates: [update]), to: address)
         }
+    }
+
+    /// A death of this peer at an incarnation it has already refuted means the accuser
+    /// holds a stale record of it, which gossip will not mend: everyone else knows the
+    /// newer one and passes the old news on no more.
+    /// So the accuser gets this peer's current record directly (at most once per probe
+    /// interval).
+    mutating func answerStaleAccusation(by accuser: PeerID, now: Instant) {
+        guard accuser != localID, let address = table[accuser]?.address,
+            notices.mayNotify(accuser, now: now, interval: adaptedProbeInterval)
+        else { return }
+        let update = MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
+        send(.gossip(sender: localID, updates: [update]), to: address)
     }
 
     /// Declares failed every suspect whose timeout has passed. Call when

@@ -71,13 +71,17 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var outbox = DatagramOutbox()
     var events = Deque<MembershipEvent>()
     var timing = ProbeTiming()
-    /// Full state answers that may still be sent now (see
-    /// ``MembershipConstants/fullStateRepliesPerInterval``), refilled over time.
+    /// Messages of full state answers that may still be sent now (see
+    /// ``MembershipConstants/fullStateReplyMessagesPerInterval``), refilled over time.
     var stateReplyTokens = Double(MembershipConstants.fullStateReplyMessagesPerInterval)
     var stateReplyTokensAt = Instant.zero
     /// After a join, push-pulls come early and then at doubling intervals (in probe
     /// intervals) until they reach the regular interval; `nil` once they have.
     var pushPullRamp: Int?
+    /// Limits the notices sent to members held failed that still write
+    /// (``noteSignOfLife(from:at:now:)``) and to accusers that hold this peer at a
+    /// stale incarnation (``answerStaleAccusation(by:)``).
+    var notices = NoticeLimiter(capacity: MembershipConstants.noticesHeld)
 
     /// Creates the membership core of one peer, alone in its cluster until it joins.
     ///
@@ -326,7 +330,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
 
     /// Dispatches a decoded message.
     mutating func handle(_ message: MembershipMessage, from source: PeerAddress, now: Instant) {
-        if !suspicions.isEmpty { noteSignOfLife(from: message.sender, at: source, now: now) }
+        if !suspicions.isEmpty || stateCounts[Int(MemberState.dead.rawValue)] > 0 {
+            noteSignOfLife(from: message.sender, at: source, now: now)
+        }
         switch message {
         case .ping(let sequence, let target, _, let updates):
             guard target == localID else {
@@ -355,13 +361,30 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// verdict on it (``Suspicion/deadline``) and tells it of the suspicion (Lifeguard's
     /// buddy system, at most once per probe interval), so that a member that is merely
     /// behind refutes instead of being declared failed by whoever heard of the suspicion.
+    /// A message from a member this peer holds failed tells it so, likewise: its
+    /// refutation (or, when the news is stale, its current record) comes straight back,
+    /// where the news of its death might otherwise never reach it (everyone else
+    /// already knows it alive at a higher incarnation).
     private mutating func noteSignOfLife(from sender: PeerID, at source: PeerAddress, now: Instant) {
-        guard let member = table[sender], member.address == source,
-            let suspicion = suspicions.noteSignOfLife(of: sender, at: now, tellingAtMostEvery: adaptedProbeInterval)
-        else { return }
-        let update = MemberUpdate(
-            state: .suspect, incarnation: member.incarnation, member: sender, address: member.address,
-            accuser: suspicion.firstAccuser)
+        guard let member = table[sender], member.address == source else { return }
+        let update: MemberUpdate
+        switch member.state {
+        case .suspect:
+            guard
+                let suspicion = suspicions.noteSignOfLife(
+                    of: sender, at: now, tellingAtMostEvery: adaptedProbeInterval)
+            else { return }
+            update = MemberUpdate(
+                state: .suspect, incarnation: member.incarnation, member: sender, address: member.address,
+                accuser: suspicion.firstAccuser)
+        case .dead:
+            guard notices.mayNotify(sender, now: now, interval: adaptedProbeInterval) else { return }
+            update = MemberUpdate(
+                state: .dead, incarnation: member.incarnation, member: sender, address: member.address,
+                accuser: localID)
+        case .alive, .left:
+            return
+        }
         send(.gossip(sender: localID, updates: [update]), to: source)
     }
 
