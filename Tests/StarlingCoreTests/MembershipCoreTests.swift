@@ -396,6 +396,29 @@ import Testing
         return sent
     }
 
+    @Test func membershipCore_viewStillAfterAChange_pullsOnceToMendWhatGossipMissed() throws {
+        var core = try MembershipCore(
+            localID: Self.id(0), address: Self.address(0), configuration: .lan, random: TestRandom(seed: 9))
+        let members = (1...3).map {
+            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+        }
+        try Self.deliver(members, from: 1, to: &core)
+        _ = try Self.sentGossip(of: &core)
+        // A member joins at 5 s; the view is then still: one pull 10 probe intervals later.
+        let news = MemberUpdate(state: .alive, incarnation: 0, member: Self.id(4), address: Self.address(4))
+        var sent = try Self.pushPulls(of: &core, from: .zero, until: Self.at(milliseconds: 5_000))
+        try Self.deliver([news], from: 2, to: &core, now: Self.at(milliseconds: 5_000))
+        sent += try Self.pushPulls(of: &core, from: Self.at(milliseconds: 5_000), until: Self.at(milliseconds: 16_000))
+        let pulls = sent.filter { if case .pushPull(_, true, _, true, _) = $0.message { true } else { false } }
+        #expect(pulls.map(\.at) == [Self.at(milliseconds: 15_000)])
+        // Another change soon after: no second pull within the push-pull interval.
+        let another = MemberUpdate(state: .alive, incarnation: 0, member: Self.id(5), address: Self.address(5))
+        try Self.deliver([another], from: 2, to: &core, now: Self.at(milliseconds: 16_000))
+        let later = try Self.pushPulls(
+            of: &core, from: Self.at(milliseconds: 16_000), until: Self.at(milliseconds: 30_000))
+        #expect(!later.contains { if case .pushPull(_, true, _, true, _) = $0.message { true } else { false } })
+    }
+
     @Test func membershipCore_failedMemberThatWrites_isToldOfItsDeath() throws {
         var core = try MembershipCore(localID: Self.id(0), address: Self.address(0), random: TestRandom(seed: 7))
         let alive = [1, 2].map {

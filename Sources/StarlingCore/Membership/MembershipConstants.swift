@@ -73,6 +73,10 @@ public enum MembershipConstants {
     /// once per probe interval; beyond it, no more are notified until the oldest expire.
     public static let noticesHeld = 64
 
+    /// Probe intervals the view must stay still after a change before a peer pulls a
+    /// full list to mend what gossip missed (``MembershipCore/noteViewChange(now:)``).
+    public static let settleProbeIntervals = 10
+
     /// Members (besides the answering peer) in a partial push-pull answer.
     public static let partialStateMembers = 16
 }

@@ -46,6 +46,7 @@ extension MembershipCore {
         nextProbeAt = nil
         nextGossipAt = nil
         nextPushPullAt = nil
+        settlePullAt = nil
         nextReconnectAt = nil
     }
 
@@ -214,6 +215,29 @@ extension MembershipCore {
         } else {
             sendState(to: member.address, replyRequested: true)
         }
+    }
+
+    /// Notes that a member joined, failed, left or came back: once the view has then
+    /// been still for ``MembershipConstants/settleProbeIntervals`` probe intervals, this
+    /// peer pulls a full list from a random member (at most once per push-pull
+    /// interval). Gossip reaches each member with each piece of news only with high
+    /// probability (each of N × N pairs is missed with a chance of about
+    /// e^−retransmits, a handful of pairs at 1,000 peers after a join storm), and the
+    /// regular push-pull, spread out for large swarms, would mend that only after a
+    /// minute or more; a pull when the news has died down mends it within seconds.
+    mutating func noteViewChange(now: Instant) {
+        guard hasJoined, pushPullRamp == nil else { return }
+        if let last = lastSettlePullAt, now - last < pushPullInterval { return }
+        settlePullAt = now + configuration.probeInterval * MembershipConstants.settleProbeIntervals
+    }
+
+    /// Pulls a full list from a random alive member, the view having been still for a
+    /// while after a change. Call when ``MembershipTimer/settlePull`` fires.
+    mutating func settlePullTick(now: Instant) {
+        settlePullAt = nil
+        lastSettlePullAt = now
+        guard let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id] else { return }
+        sendPull(to: member.address)
     }
 
     /// Tries a push-pull with a random failed member. Call when ``MembershipTimer/reconnect`` fires.

@@ -23,6 +23,7 @@ extension MembershipCore {
                 id: update.member, address: update.address, incarnation: update.incarnation, state: .alive,
                 stateChangedAt: now)
             insert(member)
+            noteViewChange(now: now)
             events.append(.joined(member))
             broadcasts.enqueue(update)
             return
@@ -186,7 +187,10 @@ extension MembershipCore {
     /// Saves `member` with `state`, keeping the per-state counts.
     mutating func store(_ member: Member, state: MemberState, now: Instant) {
         var member = member
-        if let old = table[member.id] { stateCounts[Int(old.state.rawValue)] -= 1 }
+        if let old = table[member.id] {
+            stateCounts[Int(old.state.rawValue)] -= 1
+            if old.state.isLive != state.isLive { noteViewChange(now: now) }
+        }
         if table[member.id]?.state != state { member.stateChangedAt = now }
         member.state = state
         stateCounts[Int(state.rawValue)] += 1

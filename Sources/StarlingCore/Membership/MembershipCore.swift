@@ -78,6 +78,10 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// After a join, push-pulls come early and then at doubling intervals (in probe
     /// intervals) until they reach the regular interval; `nil` once they have.
     var pushPullRamp: Int?
+    /// When to pull a full list because the view has been still since its last change.
+    var settlePullAt: Instant?
+    /// When the last such pull went out.
+    var lastSettlePullAt: Instant?
     /// Limits the notices sent to members held failed that still write
     /// (``noteSignOfLife(from:at:now:)``) and to accusers that hold this peer at a
     /// stale incarnation (``answerStaleAccusation(by:)``).
@@ -176,6 +180,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
         expireSuspicions(now: now)
         if let at = nextGossipAt, at <= now, liveCount > 0, broadcasts.count > 0 { gossipTick(now: now) }
         if let at = nextPushPullAt, at <= now { pushPullTick(now: now) }
+        if let at = settlePullAt, at <= now { settlePullTick(now: now) }
         if let at = nextReconnectAt, at <= now { reconnectTick(now: now) }
         if let join = pendingJoin, join.retryAt <= now { retryJoin(now: now) }
     }
@@ -221,6 +226,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
             consider(max(deadline, timing.accusationsDeferredUntil ?? .zero), into: &earliest)
         }
         consider(nextPushPullAt, into: &earliest)
+        consider(settlePullAt, into: &earliest)
         consider(nextReconnectAt, into: &earliest)
         consider(pendingJoin?.retryAt, into: &earliest)
         return earliest
