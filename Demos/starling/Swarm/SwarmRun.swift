@@ -198,7 +198,7 @@ struct SwarmActivity {
             }
         }
         _ = await Self.bounded(pairs, concurrency: 32) { peer, neighbour in
-            (try? await peer.connect(to: neighbour)) != nil
+            (try? await peer.connect(resolving: neighbour)) != nil
         }
     }
 
