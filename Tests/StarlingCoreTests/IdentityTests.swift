@@ -67,4 +67,33 @@ import Testing
         let b = IdentityKeyPair.generate(using: &random)
         #expect(a.peerID != b.peerID)
     }
+
+    @Test func secureRandom_copies_drawFromOneStreamAndNeverRepeat() async {
+        // A copy of a value-type generator would hold the rest of the same block and
+        // return the same words; copies of SecureRandom share one block.
+        let original = SecureRandom()
+        _ = original.next()
+        let first = original
+        let second = original
+        var words: [UInt64] = []
+        for _ in 0..<SecureRandom.blockSize {
+            words.append(first.next())
+            words.append(second.next())
+        }
+        #expect(Set(words).count == words.count)
+        // Copies used from several tasks at once still never hand out the same word.
+        let shared = original
+        let drawn = await withTaskGroup(of: [UInt64].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    let copy = shared
+                    return (0..<1_000).map { _ in copy.next() }
+                }
+            }
+            var all: [UInt64] = []
+            for await part in group { all += part }
+            return all
+        }
+        #expect(Set(drawn).count == drawn.count)
+    }
 }

@@ -51,6 +51,22 @@ import Testing
         #expect(try a.receiving.decrypt(ciphertext: b.sending.encrypt(plaintext: [8])) == [8])
     }
 
+    @Test func split_namesDirections_andMovesTheCipherStatesOut() throws {
+        var (initiator, responder) = try Self.pair("XX")
+        _ = try responder.readMessage(initiator.writeMessage())
+        _ = try initiator.readMessage(responder.writeMessage())
+        _ = try responder.readMessage(initiator.writeMessage())
+        let pair = try initiator.split()
+        var keys = try responder.transportKeys()
+        // The cipher states are moved out of the pair, not copied: each exists once.
+        var forward = pair.initiatorToResponder
+        var backward = pair.responderToInitiator
+        #expect(try keys.receiving.decrypt(ciphertext: forward.encrypt(plaintext: [1])) == [1])
+        #expect(try backward.decrypt(ciphertext: keys.sending.encrypt(plaintext: [2])) == [2])
+        #expect(forward.nonce == 1)
+        #expect(backward.nonce == 1)
+    }
+
     @Test func handshake_identityKeyPair_worksAsStaticKey() throws {
         var random = TestRandom(seed: 9)
         let identity = IdentityKeyPair.generate(using: &random)
@@ -103,7 +119,7 @@ import Testing
         var (initiator, responder) = try Self.pair("NN")
         #expect(throws: NoiseError.outOfTurn) { try responder.writeMessage() }
         #expect(throws: NoiseError.outOfTurn) { try initiator.readMessage([UInt8](repeating: 0, count: 48)) }
-        #expect(throws: NoiseError.handshakeNotComplete) { try initiator.split() }
+        #expect(throws: NoiseError.handshakeNotComplete) { _ = try initiator.split() }
         let first = try initiator.writeMessage()
         #expect(throws: NoiseError.outOfTurn) { try initiator.writeMessage() }
         _ = try responder.readMessage(first)

@@ -147,7 +147,7 @@ import Testing
 
     @Test func cipherState_withoutKeyPassesThrough() throws {
         var state = CipherState()
-        #expect(!state.hasKey)
+        #expect(state.hasKey == false)
         #expect(try state.encrypt(ad: [1], plaintext: [9, 8]) == [9, 8])
         #expect(try state.decrypt(ad: [1], ciphertext: [9, 8]) == [9, 8])
         #expect(state.nonce == 0)

@@ -41,8 +41,9 @@ struct StreamChunking: CustomStringConvertible, Sendable {
     }
 }
 
-/// An initiator and a responder wired back to back in memory.
-struct StreamPair {
+/// An initiator and a responder wired back to back in memory (non-copyable, as its
+/// sessions are).
+struct StreamPair: ~Copyable {
     var initiator: StreamSession
     var responder: StreamSession
     var initiatorEvents: [StreamEvent] = []
@@ -71,12 +72,16 @@ struct StreamPair {
         responderIdentity = Self.identity(2)
         var random = TestRandom(seed: seed)
         let expected = expecting ?? responderIdentity.peerID
-        initiator = try StreamSession(
+        // Both made before either is stored: a non-copyable field must not be left
+        // initialised on one path out of a throwing init and not on another.
+        let initiator = try StreamSession(
             role: .initiator(expecting: expected), identity: initiatorIdentity, configuration: initiatorConfiguration,
             maximumMessageSize: initiatorMaximum, random: &random)
-        responder = try StreamSession(
+        let responder = try StreamSession(
             role: .responder, identity: responderIdentity, configuration: responderConfiguration,
             maximumMessageSize: responderMaximum, random: &random)
+        self.initiator = initiator
+        self.responder = responder
     }
 
     /// Moves bytes both ways until neither side has anything to send.
@@ -184,7 +189,7 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
         pair.initiator.handleBytes(StreamPair.transmit(&pair.responder, bufferSize: 4096))
         // Message 3 is sent, the confirmation not yet received.
         #expect(pair.initiator.pollEvent() == nil)
-        #expect(!pair.initiator.isEstablished)
+        #expect(pair.initiator.isEstablished == false)
         #expect(throws: StreamError.notEstablished) { try pair.initiator.send([1]) }
         pair.run()
         #expect(pair.initiatorEvents == [.established(peer: pair.responderIdentity.peerID)])
@@ -222,7 +227,10 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
         pair.responder.handleBytes(StreamPair.transmit(&pair.initiator, bufferSize: 4096))
         let response = StreamPair.transmit(&pair.responder, bufferSize: 4096)
         for bit in 0..<(response.count * 8) {
-            var initiator = pair.initiator
+            // Sessions are non-copyable: a fresh pair (seeded, so equal) stands in for a copy.
+            var fresh = try StreamPair()
+            _ = StreamPair.transmit(&fresh.initiator, bufferSize: 4096)
+            var initiator = fresh.initiator
             var flipped = response
             flipped[bit / 8] ^= 1 << (bit % 8)
             initiator.handleBytes(flipped)
@@ -244,8 +252,8 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
     @Test func handshake_closeBeforeEstablished_abandonsSilently() throws {
         var pair = try StreamPair()
         pair.initiator.close()
-        #expect(pair.initiator.isFinished)
-        #expect(!pair.initiator.hasPendingTransmit)
+        #expect(pair.initiator.isFinished == true)
+        #expect(pair.initiator.hasPendingTransmit == false)
         #expect(pair.initiator.pollEvent() == nil)
         #expect(throws: StreamError.closed) { try pair.initiator.send([]) }
     }
@@ -323,7 +331,7 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
         let firstChunk = StreamConstants.maximumFrameSize
         pair.responder.handleBytes(Array(stream[..<firstChunk]))
         #expect(pair.responder.pollEvent() == .failed(.payloadTooLarge(size: 1_000_000, maximum: 100_000)))
-        #expect(pair.responder.isFinished)
+        #expect(pair.responder.isFinished == true)
         // Nothing after the failure is read or buffered.
         pair.responder.handleBytes(Array(stream[firstChunk...]))
         #expect(pair.responder.pollEvent() == nil)
@@ -334,16 +342,25 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
 
     /// The wire bytes of one message from initiator to responder, and the responder just
     /// before they arrive.
-    static func oneMessage(size: Int) throws -> (responder: StreamSession, wire: [UInt8]) {
+    struct OneMessage: ~Copyable {
+        var responder: StreamSession
+        let wire: [UInt8]
+    }
+
+    /// Sets up ``OneMessage``; every call gives the same bytes and an equal responder
+    /// (the sessions are seeded), so a test that spoils a responder makes a fresh one
+    /// rather than copying (sessions are non-copyable).
+    static func oneMessage(size: Int) throws -> OneMessage {
         var pair = try StreamPair()
         pair.establish()
         try pair.initiator.send(streamTestMessage(size: size, seed: 5))
-        return (pair.responder, StreamPair.transmit(&pair.initiator, bufferSize: 1 << 20))
+        let wire = StreamPair.transmit(&pair.initiator, bufferSize: 1 << 20)
+        return OneMessage(responder: pair.responder, wire: wire)
     }
 
     @Test(arguments: [0, 100, 1000, 65537])
     func corruption_everyBitFlipInChunkBodies_failsAuthentication(size: Int) throws {
-        let (responder, wire) = try Self.oneMessage(size: size)
+        let wire = try Self.oneMessage(size: size).wire
         // The chunk bodies: skip each frame's length prefix.
         var bodies: [Range<Int>] = []
         var offset = 0
@@ -358,7 +375,8 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
             let bytes = body.count < 2000 ? Array(body) : Array(body.prefix(600)) + Array(body.suffix(600))
             for byte in bytes {
                 for bit in 0..<8 {
-                    var session = responder
+                    let fresh = try Self.oneMessage(size: size)
+                    var session = fresh.responder
                     var flipped = wire
                     flipped[byte] ^= 1 << bit
                     session.handleBytes(flipped)
@@ -371,9 +389,10 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
     }
 
     @Test func corruption_everyBitFlipInLengthPrefix_failsWithTypedError() throws {
-        let (responder, wire) = try Self.oneMessage(size: 100)
+        let wire = try Self.oneMessage(size: 100).wire
         for bit in 0..<32 {
-            var session = responder
+            let fresh = try Self.oneMessage(size: 100)
+            var session = fresh.responder
             var flipped = wire
             flipped[bit / 8] ^= 1 << (bit % 8)
             session.handleBytes(flipped)
@@ -389,12 +408,14 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
     }
 
     @Test func corruption_replayedOrReorderedChunk_failsAuthentication() throws {
-        let (responder, wire) = try Self.oneMessage(size: 65537)
+        let wire = try Self.oneMessage(size: 65537).wire
         let firstLength = 4 + wire.withUnsafeBytes { StreamWire.loadLength(at: 0, in: $0) }
-        var replayed = responder
+        let first = try Self.oneMessage(size: 65537)
+        var replayed = first.responder
         replayed.handleBytes(Array(wire[..<firstLength]) + Array(wire[..<firstLength]))
         #expect(replayed.pollEvent() == .failed(.authenticationFailed))
-        var reordered = responder
+        let second = try Self.oneMessage(size: 65537)
+        var reordered = second.responder
         reordered.handleBytes(Array(wire[firstLength...]) + Array(wire[..<firstLength]))
         #expect(reordered.pollEvent() == .failed(.authenticationFailed))
     }
@@ -402,41 +423,45 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
     @Test func garbage_withoutHeader_isRefusedAtTheFirstByte() throws {
         var random = TestRandom(seed: 99)
         for _ in 0..<200 {
-            var session = try StreamPair().responder
+            let pair = try StreamPair()
+            var session = pair.responder
             var garbage = (0..<Int.random(in: 1...300, using: &random)).map { _ in
                 UInt8.random(in: 0...255, using: &random)
             }
             if garbage[0] == StreamConstants.header { garbage[0] = 0x47 }
             session.handleBytes(garbage)
             #expect(session.pollEvent() == .failed(.unsupportedHeader(garbage[0])))
-            #expect(!session.hasPendingTransmit)
+            #expect(session.hasPendingTransmit == false)
         }
-        var http = try StreamPair().responder
+        let httpPair = try StreamPair()
+        var http = httpPair.responder
         http.handleBytes(Array("GET / HTTP/1.1\r\n".utf8))
         #expect(http.pollEvent() == .failed(.unsupportedHeader(0x47)))
     }
 
     @Test func garbage_afterHeaderOrAfterHandshake_failsWithTypedErrorNeverTraps() throws {
         var random = TestRandom(seed: 123)
-        var pair = try StreamPair()
-        pair.establish()
+        func expectFailed(_ session: inout StreamSession, round: Int, length: Int) {
+            guard case .failed = session.pollEvent() else {
+                Issue.record("round \(round): \(length) garbage bytes did not fail the session")
+                return
+            }
+            #expect(session.pollEvent() == nil)
+        }
         for round in 0..<300 {
             let length = Int.random(in: 0...2000, using: &random)
             let garbage = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
             // Garbage in place of a handshake, and in place of transport chunks.
-            var responder = try StreamPair().responder
+            let fresh = try StreamPair()
+            var responder = fresh.responder
             responder.handleBytes([StreamConstants.header] + garbage)
             responder.handleEndOfStream()
-            var established = pair.responder
-            established.handleBytes(garbage)
-            established.handleEndOfStream()
-            for var session in [responder, established] {
-                guard case .failed = session.pollEvent() else {
-                    Issue.record("round \(round): \(length) garbage bytes did not fail the session")
-                    continue
-                }
-                #expect(session.pollEvent() == nil)
-            }
+            expectFailed(&responder, round: round, length: length)
+            var pair = try StreamPair()
+            pair.establish()
+            pair.responder.handleBytes(garbage)
+            pair.responder.handleEndOfStream()
+            expectFailed(&pair.responder, round: round, length: length)
         }
     }
 
@@ -462,8 +487,9 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
 
     @Test(arguments: [1, 2, 4, 5, 30, 65000])
     func truncation_streamEndsInsideMessage_isTruncated(missing: Int) throws {
-        let (responder, wire) = try Self.oneMessage(size: 65537)
-        var session = responder
+        let message = try Self.oneMessage(size: 65537)
+        let wire = message.wire
+        var session = message.responder
         session.handleBytes(Array(wire.dropLast(missing)))
         #expect(session.pollEvent() == nil)
         session.handleEndOfStream()
@@ -471,8 +497,9 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
     }
 
     @Test func truncation_streamEndsAtMessageBoundaryWithoutClose_isTruncated() throws {
-        let (responder, wire) = try Self.oneMessage(size: 10)
-        var session = responder
+        let message = try Self.oneMessage(size: 10)
+        let wire = message.wire
+        var session = message.responder
         session.handleBytes(wire)
         #expect(session.pollEvent() == .message(streamTestMessage(size: 10, seed: 5)))
         session.handleEndOfStream()

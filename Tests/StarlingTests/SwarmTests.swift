@@ -99,7 +99,7 @@ import Testing
         // With 8 members every member is a spreading neighbour, so the estimate stays.
         #expect(await peers[1].rtt(of: peers[2].id) != nil)
 
-        try await peers[4].connect(to: peers[6].id)
+        try await peers[4].connect(resolving: peers[6].id)
         #expect(await peers[4].connectedPeers().contains(peers[6].id))
         let members = try await peers[7].members()
         #expect(Set(members.map(\.id)) == Set(peers.dropLast().map(\.id)))

@@ -210,7 +210,7 @@ struct SwarmActivity {
         }
         _ = await Self.bounded(pairs, concurrency: 32) { peer, neighbour in
             guard ContinuousClock.now < deadline else { return false }
-            return (try? await peer.connect(to: neighbour)) != nil
+            return (try? await peer.connect(resolving: neighbour)) != nil
         }
     }
 

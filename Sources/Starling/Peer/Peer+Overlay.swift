@@ -42,8 +42,9 @@ extension Peer {
 
     /// Finds `peer`'s signed, verified record through the overlay's routing (Kademlia).
     /// - Returns: the record; its addresses say where `peer` listens.
-    /// - Throws: ``PeerError/peerNotFound(_:)``, ``PeerError/overlayDisabled`` or
-    ///   ``PeerError/shutDown``.
+    /// - Throws: ``PeerError/peerNotFound(_:)``, ``PeerError/overlayDisabled``,
+    ///   ``PeerError/cancelled`` when the calling task is cancelled first (the lookup
+    ///   itself runs on to its end, unseen), or ``PeerError/shutDown``.
     public func lookup(_ peer: PeerID) async throws(PeerError) -> SignedPeerRecord {
         let result = try await runLookup { overlay, now throws(PeerError) in overlay.findPeer(peer, now: now) }
         guard case .peer(let record?) = result.outcome else { throw .peerNotFound(peer) }
@@ -53,9 +54,21 @@ extension Peer {
     /// Makes a session with `peer` wherever it is: at the address membership knows, or
     /// else at the one its record (found by ``lookup(_:)``) lists. Returns at once when
     /// a session is up already.
-    /// - Throws: what ``connect(to:expecting:timeout:)`` and ``lookup(_:)`` throw.
-    public func connect(to peer: PeerID) async throws(PeerError) {
-        if await connectedPeers().contains(peer) { return }
+    ///
+    /// One of the two ways to connect, which return the same thing: this one resolves a
+    /// peer's ID through the overlay; ``connect(to:expecting:timeout:)`` dials an address
+    /// you know. The handshake is always Noise IK with `peer`, so only it can answer.
+    /// - Parameters:
+    ///   - peer: the peer to reach.
+    ///   - timeout: how long the handshake may take once the address is known; default
+    ///     ``PeerConfiguration/connectTimeout``. A lookup is bounded by the overlay's
+    ///     own ``StarlingCore/RoutingConfiguration/lookupTimeout``.
+    /// - Returns: `peer`, the ID of the peer the session is with.
+    /// - Throws: what ``connect(to:expecting:timeout:)`` and ``lookup(_:)`` throw,
+    ///   ``PeerError/cancelled`` among them.
+    @discardableResult
+    public func connect(resolving peer: PeerID, timeout: Duration? = nil) async throws(PeerError) -> PeerID {
+        if await connectedPeers().contains(peer) { return peer }
         let known = try await members().first(where: { $0.id == peer && ($0.state == .alive || $0.state == .suspect) })
         let address: PeerAddress
         if let known {
@@ -64,14 +77,14 @@ extension Peer {
             guard let listed = try await lookup(peer).record.addresses.first else { throw .peerNotFound(peer) }
             address = listed
         }
-        try await connect(to: address, expecting: peer)
+        return try await connect(to: address, expecting: peer, timeout: timeout)
     }
 
     /// Announces this peer as a provider of `service` in the overlay, and keeps
     /// announcing it.
     /// - Returns: how many peers stored the announcement.
-    /// - Throws: ``PeerError/routing(_:)`` for an invalid name, ``PeerError/overlayDisabled``
-    ///   or ``PeerError/shutDown``.
+    /// - Throws: ``PeerError/routing(_:)`` for an invalid name, ``PeerError/overlayDisabled``,
+    ///   ``PeerError/cancelled`` or ``PeerError/shutDown``.
     ///
     /// When no peer took the announcement and some requests timed out, it is tried once more.
     @discardableResult
@@ -92,7 +105,7 @@ extension Peer {
     }
 
     /// The verified records of peers that provide `service` (empty when none is found).
-    /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
+    /// - Throws: ``PeerError/overlayDisabled``, ``PeerError/cancelled`` or ``PeerError/shutDown``.
     public func findProviders(_ service: String) async throws(PeerError) -> [SignedPeerRecord] {
         let result = try await runLookup { overlay, now throws(PeerError) in
             overlay.findProviders(service: service, now: now)
@@ -101,15 +114,15 @@ extension Peer {
         return records
     }
 
-    /// Runs one lookup to its end.
+    /// Runs one lookup to its end, or until the calling task is cancelled.
     private func runLookup(
         _ start: @escaping @Sendable (inout OverlayCore, Instant) throws(PeerError) -> LookupID
     ) async throws(PeerError) -> LookupResult {
-        let loop = self.loop
-        let result = await withCheckedContinuation { continuation in
-            eventLoop.execute { loop.value.lookup(start, continuation: continuation) }
+        try await waitOnLoop { loop, continuation in
+            loop.lookup(start, continuation: continuation)
+        } cancel: { loop, id in
+            loop.cancelLookup(id)
         }
-        return try result.get()
     }
 
     // MARK: Spreading
@@ -151,13 +164,15 @@ extension Peer {
     /// the reply; each reply also feeds the peer's RTT estimate, ``rtt(of:)``.
     /// - Returns: the round-trip time.
     /// - Throws: ``PeerError/echoTimedOut(_:)``, ``PeerError/spreading(_:)`` when
-    ///   `peer` is not an alive member, ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
+    ///   `peer` is not an alive member, ``PeerError/overlayDisabled``,
+    ///   ``PeerError/cancelled`` when the calling task is cancelled first, or
+    ///   ``PeerError/shutDown``.
     public func echo(_ peer: PeerID) async throws(PeerError) -> Duration {
-        let loop = self.loop
-        let result = await withCheckedContinuation { continuation in
-            eventLoop.execute { loop.value.echo(peer, continuation: continuation) }
+        try await waitOnLoop { loop, continuation in
+            loop.echo(peer, continuation: continuation)
+        } cancel: { loop, identifier in
+            loop.cancelEcho(identifier)
         }
-        return try result.get()
     }
 
     /// The smoothed round-trip estimate of `peer` from echo replies, if any came back.

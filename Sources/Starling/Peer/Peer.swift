@@ -7,9 +7,10 @@ import StarlingIO
 ///
 /// ### Purpose
 /// A peer binds one UDP socket, makes Noise sessions with other peers
-/// (``connect(to:expecting:timeout:)``, or when they connect to it), sends them
-/// unreliable datagrams (``send(_:to:)``), serves requests (``handle(_:_:)``) and makes
-/// them (``request(_:_:to:timeout:)``). What happens arrives in ``events``.
+/// (``connect(to:expecting:timeout:)`` or ``connect(resolving:timeout:)``, or when
+/// they connect to it), sends them unreliable datagrams (``send(_:to:)``), serves
+/// requests (``handle(_:_:)``) and makes them (``request(_:_:to:timeout:)``). What
+/// happens arrives in ``events``.
 ///
 /// Every peer of a process shares one SwiftNIO event loop group
 /// (`MultiThreadedEventLoopGroup.singleton` unless the application passes its own) and
@@ -225,6 +226,10 @@ public final class Peer: Sendable {
     /// Makes a session with the peer at `address`, or returns at once when one with
     /// `expected` is already up.
     ///
+    /// One of the two ways to connect, which return the same thing: this one dials an
+    /// address you know; ``connect(resolving:timeout:)`` takes only a peer's ID and finds
+    /// its address through the overlay.
+    ///
     /// With `expected`, the handshake is Noise IK and only that peer can complete it;
     /// without, it is Noise XX and whoever answers is returned.
     /// - Parameters:
@@ -233,19 +238,19 @@ public final class Peer: Sendable {
     ///   - timeout: how long to wait; default ``PeerConfiguration/connectTimeout``.
     /// - Returns: the ID of the peer the session is with.
     /// - Throws: ``PeerError/connectTimedOut(address:after:)``,
-    ///   ``PeerError/handshakeFailed(_:)`` or ``PeerError/shutDown``.
+    ///   ``PeerError/handshakeFailed(_:)``, ``PeerError/cancelled`` when the calling
+    ///   task is cancelled first (the handshake may still complete, and its session then
+    ///   stays up), or ``PeerError/shutDown``.
     @discardableResult
     public func connect(
         to address: PeerAddress, expecting expected: PeerID? = nil, timeout: Duration? = nil
     ) async throws(PeerError) -> PeerID {
         let timeout = timeout ?? connectTimeout
-        let loop = self.loop
-        let result = await withCheckedContinuation { continuation in
-            eventLoop.execute {
-                loop.value.connect(to: address, expecting: expected, timeout: timeout, continuation: continuation)
-            }
+        return try await waitOnLoop { loop, continuation in
+            loop.connect(to: address, expecting: expected, timeout: timeout, continuation: continuation)
+        } cancel: { loop, token in
+            loop.cancelConnect(token)
         }
-        return try result.get()
     }
 
     /// The peers this peer has a session with.
@@ -387,24 +392,11 @@ public final class Peer: Sendable {
     private func datagramRequest(
         _ method: String, _ payload: [UInt8], to peer: PeerID, timeout: Duration
     ) async throws(PeerError) -> [UInt8] {
-        let loop = self.loop
-        let eventLoop = self.eventLoop
-        let issued = IssuedRequest()
-        let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                eventLoop.execute {
-                    let id = loop.value.request(method, payload, to: peer, timeout: timeout, continuation: continuation)
-                    issued.id = id
-                    if issued.cancelled, let id { loop.value.cancelRequest(id) }
-                }
-            }
-        } onCancel: {
-            eventLoop.execute {
-                issued.cancelled = true
-                if let id = issued.id { loop.value.cancelRequest(id) }
-            }
+        try await waitOnLoop { loop, continuation in
+            loop.request(method, payload, to: peer, timeout: timeout, continuation: continuation)
+        } cancel: { loop, id in
+            loop.cancelRequest(id)
         }
-        return try result.get()
     }
 
     // MARK: Counters
@@ -456,11 +448,52 @@ public final class Peer: Sendable {
         }
         return try result.get()
     }
+
+    /// Waits on the event loop for an answer that comes later (a session, a lookup's
+    /// end, a reply), ending the wait when the calling task is cancelled.
+    ///
+    /// - Parameters:
+    ///   - issue: runs on the loop: starts the call and registers `continuation` as its
+    ///     waiter, returning the waiter's ID, or resumes it at once and returns `nil`. It
+    ///     does not run when the caller was cancelled first.
+    ///   - cancel: runs on the loop when the caller is cancelled after `issue`: forgets
+    ///     the waiter with that ID and resumes it with ``PeerError/cancelled``, or does
+    ///     nothing when it has already been answered.
+    /// - Returns: the answer.
+    /// - Throws: ``PeerError/cancelled``, or what the call fails with.
+    func waitOnLoop<ID, Value: Sendable>(
+        issue: @escaping @Sendable (PeerLoop, CheckedContinuation<Result<Value, PeerError>, Never>) -> ID?,
+        cancel: @escaping @Sendable (PeerLoop, ID) -> Void
+    ) async throws(PeerError) -> Value {
+        let loop = self.loop
+        let eventLoop = self.eventLoop
+        let issued = IssuedCall<ID>()
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, PeerError>, Never>) in
+                eventLoop.execute {
+                    guard !issued.cancelled else { return continuation.resume(returning: .failure(.cancelled)) }
+                    issued.id = issue(loop.value, continuation)
+                }
+            }
+        } onCancel: {
+            eventLoop.execute {
+                issued.cancelled = true
+                if let id = issued.id { cancel(loop.value, id) }
+            }
+        }
+        return try result.get()
+    }
+
+    /// How many callers wait on the loop for an answer (sessions, requests, lookups,
+    /// echoes): for tests that check a cancelled call leaves nothing behind.
+    func pendingCallCount() async -> Int {
+        (try? await onLoop { loop throws(PeerError) in loop.pendingCallCount }) ?? 0
+    }
 }
 
-/// A request's ID once the loop has issued it, and whether its caller was cancelled
-/// first; touched only on the peer's event loop.
-private final class IssuedRequest: @unchecked Sendable {
-    var id: RequestID?
+/// The ID of a call's waiter once the loop has registered it, and whether its caller
+/// was cancelled first; touched only on the peer's event loop.
+private final class IssuedCall<ID>: @unchecked Sendable {
+    var id: ID?
     var cancelled = false
 }

@@ -36,7 +36,8 @@ public struct PeerConfiguration: Sendable {
 
     /// The overlay this peer takes part in (membership, routing, gossip), or `nil` (the
     /// default) for none. Its swarm ID and secret are always the session's
-    /// (``swarmID``, ``swarmSecret``); the ones set in it are ignored.
+    /// (``swarmID``, ``swarmSecret``): leave its own at their defaults (all-zero ID, no
+    /// secret) or equal to those, since ``validate()`` refuses any other.
     public var overlay: OverlayConfiguration?
     /// Overlay members to join through at start (their addresses); empty to start a
     /// swarm, or to join later with ``Peer/join(_:)``. Ignored without ``overlay``.
@@ -68,6 +69,10 @@ public struct PeerConfiguration: Sendable {
     public init() {}
 
     /// Checks every setting.
+    ///
+    /// A swarm ID or secret set in ``overlay`` that differs from the peer's own
+    /// (``swarmID``, ``swarmSecret``) is refused rather than ignored: the overlay always
+    /// runs in the peer's swarm.
     /// - Throws: ``PeerError/invalidConfiguration(_:)`` naming the first bad setting.
     public func validate() throws(PeerError) {
         do {
@@ -96,6 +101,9 @@ public struct PeerConfiguration: Sendable {
                         + "not \(listenAddress)")
             }
         }
+        if let overlay {
+            try checkSwarm(of: overlay)
+        }
         if let overlay = effectiveOverlay {
             do {
                 try overlay.validate()
@@ -107,6 +115,23 @@ public struct PeerConfiguration: Sendable {
 }
 
 extension PeerConfiguration {
+    /// Refuses a swarm ID or secret in `overlay` that is set (not its default) and
+    /// differs from the peer's.
+    /// - Throws: ``PeerError/invalidConfiguration(_:)`` saying which and where to set it.
+    func checkSwarm(of overlay: OverlayConfiguration) throws(PeerError) {
+        let unset = OverlayConfiguration()
+        if overlay.swarmID != unset.swarmID && overlay.swarmID != swarmID {
+            throw .invalidConfiguration(
+                "overlay.swarmID differs from swarmID; set the swarm ID on PeerConfiguration only, "
+                    + "the overlay always uses the peer's")
+        }
+        if overlay.swarmSecret != unset.swarmSecret && overlay.swarmSecret != swarmSecret {
+            throw .invalidConfiguration(
+                "overlay.swarmSecret differs from swarmSecret; set the swarm secret on PeerConfiguration only, "
+                    + "the overlay always uses the peer's")
+        }
+    }
+
     /// ``overlay`` with the session's swarm ID and secret.
     var effectiveOverlay: OverlayConfiguration? {
         guard var overlay else { return nil }

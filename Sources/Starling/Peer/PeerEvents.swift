@@ -45,38 +45,91 @@ extension Peer {
     /// datagram events wait unread, further datagrams are dropped and counted in
     /// ``Peer/droppedEventCount``; session events and (reliable) messages always wait,
     /// however many there are.
+    ///
+    /// ### One reader at a time
+    /// Each event goes to one reader. The first iterator made is the reader for as long
+    /// as it exists; an iterator made meanwhile (by another task, or a second loop over
+    /// the events) gets no events: its ``Iterator/next()`` returns `nil` at once, the
+    /// end of the sequence, and it never traps. Once the reader's iterator is gone (its
+    /// `for await` loop ended), the next iterator made becomes the reader and receives
+    /// the events from where the last one stopped. To give events to several
+    /// consumers, read them in one task and pass them on.
+    ///
+    /// - Warning: an iterator is not `Sendable`; never share one between tasks.
     public struct Events: AsyncSequence, Sendable {
         public typealias Element = Event
         public typealias Failure = Never
 
         let stream: AsyncStream<Event>
         let backlog: EventBacklog
+        let reader = EventReaderSlot()
 
-        /// Makes the iterator; call it once, from the one task that reads the events.
+        /// Makes the iterator: the reader of the events when no other iterator is, else
+        /// one that has ended already (see "One reader at a time").
         public func makeAsyncIterator() -> Iterator {
-            Iterator(base: stream.makeAsyncIterator(), backlog: backlog)
+            guard let lease = reader.claim() else { return Iterator(base: nil, lease: nil, backlog: backlog) }
+            return Iterator(base: stream.makeAsyncIterator(), lease: lease, backlog: backlog)
         }
 
         /// Iterates ``Peer/Events``.
         public struct Iterator: AsyncIteratorProtocol {
-            var base: AsyncStream<Event>.Iterator
+            /// The stream's iterator; `nil` when another iterator is the reader.
+            var base: AsyncStream<Event>.Iterator?
+            /// Holds the reader's place until the last copy of this iterator is gone.
+            let lease: EventReaderLease?
             let backlog: EventBacklog
 
-            /// The next event, or `nil` once the peer has shut down.
+            /// The next event, or `nil` once the peer has shut down (at once when this
+            /// iterator is not the reader).
             public mutating func next() async -> Event? {
-                let event = await base.next()
+                guard base != nil else { return nil }
+                let event = await base!.next()
                 if event?.isDroppable == true { backlog.consumed() }
                 return event
             }
 
-            /// The next event, or `nil` once the peer has shut down.
+            /// The next event, or `nil` once the peer has shut down (at once when this
+            /// iterator is not the reader).
             public mutating func next(isolation actor: isolated (any Actor)?) async -> Event? {
-                let event = await base.next(isolation: actor)
+                guard base != nil else { return nil }
+                let event = await base!.next(isolation: actor)
                 if event?.isDroppable == true { backlog.consumed() }
                 return event
             }
         }
     }
+}
+
+/// Whether an iterator of a peer's events is reading them now: the one place that
+/// keeps a second reader from the underlying `AsyncStream`, which traps on two.
+final class EventReaderSlot: Sendable {
+    private let taken = Atomic<Bool>(false)
+
+    /// Takes the reader's place if it is free.
+    /// - Returns: the lease that frees it again when released, or `nil` when taken.
+    func claim() -> EventReaderLease? {
+        guard taken.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            return nil
+        }
+        return EventReaderLease(slot: self)
+    }
+
+    /// Frees the reader's place.
+    fileprivate func release() {
+        taken.store(false, ordering: .releasing)
+    }
+}
+
+/// The reader's place in an ``EventReaderSlot``, freed when the lease is released
+/// (when the last copy of the iterator holding it is gone).
+final class EventReaderLease: Sendable {
+    private let slot: EventReaderSlot
+
+    fileprivate init(slot: EventReaderSlot) {
+        self.slot = slot
+    }
+
+    deinit { slot.release() }
 }
 
 /// Counts datagram events yielded but not yet read, so that the producer can bound them.

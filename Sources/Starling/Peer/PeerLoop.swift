@@ -24,6 +24,10 @@ final class PeerLoop {
     let handlerExecutor: EventLoopTaskExecutor
     var driver: CoreDriver<NodeCore>?
     var lookups: [LookupID: CheckedContinuation<Result<LookupResult, PeerError>, Never>] = [:]
+    /// Results of lookups that finished while ``lookup(_:continuation:)`` was starting
+    /// one, before any caller waited for them (a lookup with no one to ask finishes at
+    /// once); `nil` outside that call.
+    var lookupsFinishedEarly: [LookupID: LookupResult]?
     var echoes: [UInt32: CheckedContinuation<Result<Duration, PeerError>, Never>] = [:]
     var requests: [RequestID: CheckedContinuation<Result<[UInt8], PeerError>, Never>] = [:]
     var connects: [UInt64: ConnectWaiter] = [:]
@@ -46,6 +50,9 @@ final class PeerLoop {
         self.backlog = backlog
         self.metrics = metrics
     }
+
+    /// How many callers wait for an answer: connects, requests, lookups and echoes.
+    var pendingCallCount: Int { connects.count + requests.count + lookups.count + echoes.count }
 
     /// Runs `body` with the core and sends what it queued.
     /// - Throws: ``PeerError/shutDown`` after shutdown, or what `body` throws.
@@ -91,7 +98,11 @@ final class PeerLoop {
         case .membership(let event):
             events.yield(.membership(event))
         case .routing(.lookupFinished(let id, let result)):
-            lookups.removeValue(forKey: id)?.resume(returning: .success(result))
+            if let waiter = lookups.removeValue(forKey: id) {
+                waiter.resume(returning: .success(result))
+            } else {
+                lookupsFinishedEarly?[id] = result
+            }
         case .spreading(.delivered(_, let origin, _, let payload)):
             if backlog.admit() { events.yield(.broadcast(origin: origin, payload: payload)) }
         case .spreading(.query(let id, let origin, _, let payload)):
@@ -132,20 +143,39 @@ final class PeerLoop {
         }
     }
 
-    /// Starts a lookup with `start` and registers its caller.
+    /// Starts a lookup with `start` and registers its caller, or answers it at once when
+    /// the lookup finished as it started.
+    /// - Returns: the lookup's ID, or `nil` when the caller has its answer already.
     func lookup(
         _ start: (inout OverlayCore, Instant) throws(PeerError) -> LookupID,
         continuation: CheckedContinuation<Result<LookupResult, PeerError>, Never>
-    ) {
+    ) -> LookupID? {
+        lookupsFinishedEarly = [:]
+        defer { lookupsFinishedEarly = nil }
         do {
-            lookups[try performOverlay(start)] = continuation
+            let id = try performOverlay(start)
+            if let result = lookupsFinishedEarly?[id] {
+                continuation.resume(returning: .success(result))
+                return nil
+            }
+            lookups[id] = continuation
+            return id
         } catch {
             continuation.resume(returning: .failure(error))
+            return nil
         }
     }
 
+    /// Gives up waiting for lookup `id` (its caller was cancelled); the core still runs
+    /// it to its end, and its result is ignored.
+    func cancelLookup(_ id: LookupID) {
+        lookups.removeValue(forKey: id)?.resume(returning: .failure(.cancelled))
+    }
+
     /// Sends an echo request to `peer` and registers its caller.
-    func echo(_ peer: PeerID, continuation: CheckedContinuation<Result<Duration, PeerError>, Never>) {
+    /// - Returns: the echo's identifier, or `nil` when it could not be sent (the caller
+    ///   has its error).
+    func echo(_ peer: PeerID, continuation: CheckedContinuation<Result<Duration, PeerError>, Never>) -> UInt32? {
         do {
             let identifier = try performOverlay { overlay, now throws(PeerError) in
                 do throws(SpreadingError) {
@@ -155,9 +185,17 @@ final class PeerLoop {
                 }
             }
             echoes[identifier] = continuation
+            return identifier
         } catch {
             continuation.resume(returning: .failure(error))
+            return nil
         }
+    }
+
+    /// Gives up waiting for echo `identifier` (its caller was cancelled); a late reply
+    /// or timeout is ignored.
+    func cancelEcho(_ identifier: UInt32) {
+        echoes.removeValue(forKey: identifier)?.resume(returning: .failure(.cancelled))
     }
 
     func handle(_ event: PeerEvent) {
@@ -187,17 +225,21 @@ final class PeerLoop {
     // MARK: Connecting
 
     /// Registers a connect caller and starts the handshake.
+    /// - Returns: the caller's token, or `nil` when it was answered at once (a session
+    ///   was up already, or the handshake could not start).
     func connect(
         to address: PeerAddress, expecting expected: PeerID?, timeout: Duration,
         continuation: CheckedContinuation<Result<PeerID, PeerError>, Never>
-    ) {
+    ) -> UInt64? {
         if let expected, driver?.core.peer.isEstablished(with: expected) == true {
-            return continuation.resume(returning: .success(expected))
+            continuation.resume(returning: .success(expected))
+            return nil
         }
         do {
             try perform { core, now in core.connect(to: address, expecting: expected, now: now) }
         } catch {
-            return continuation.resume(returning: .failure(error))
+            continuation.resume(returning: .failure(error))
+            return nil
         }
         let token = nextToken
         nextToken += 1
@@ -206,6 +248,13 @@ final class PeerLoop {
         }
         connects[token] = ConnectWaiter(
             address: address, expected: expected, continuation: continuation, timeout: timer)
+        return token
+    }
+
+    /// Gives up waiting for connect caller `token` (its caller was cancelled); the
+    /// handshake goes on, and a session it makes stays up.
+    func cancelConnect(_ token: UInt64) {
+        finishConnect(token, .failure(.cancelled))
     }
 
     func finishConnect(_ token: UInt64, _ result: Result<PeerID, PeerError>) {

@@ -56,7 +56,7 @@ actor StreamHub {
         self.listener = listener
         self.events = events
         self.lookup = lookup
-        var random = SecureRandom()
+        let random = SecureRandom()
         nextRequestID = random.next()
     }
 

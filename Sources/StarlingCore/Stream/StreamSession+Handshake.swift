@@ -64,9 +64,9 @@ extension StreamSession {
                 return fail(.unexpectedPeer(expected: expected, actual: peer), notifyPeer: true)
             }
             let completion = try handshake.writeMessage(payload: identityPayload)
-            let keys = try handshake.transportKeys()
+            keys = try handshake.transportKeys()
             queueCleartextFrame(completion)
-            state = .initiatorAwaitingConfirmation(Transport(keys: keys, peer: peer))
+            state = .initiatorAwaitingConfirmation(Transport(peer: peer))
         } catch {
             fail(Self.streamError(for: error), notifyPeer: true)
         }
@@ -80,11 +80,12 @@ extension StreamSession {
             guard let peer = try Self.readIdentity(frame, &handshake) else {
                 return fail(.handshakeFailed, notifyPeer: true)
             }
-            var transport = Transport(keys: try handshake.transportKeys(), peer: peer)
+            var keys = try handshake.transportKeys()
             // The confirm record is the first chunk: nothing else is queued yet.
             state = .modifying
-            guard sealControlRecord(.confirm, with: &transport.sending) else { return }
-            state = .established(transport)
+            guard sealControlRecord(.confirm, with: &keys.sending) else { return }
+            self.keys = consume keys
+            state = .established(Transport(peer: peer))
             events.append(.established(peer: peer))
         } catch {
             fail(Self.streamError(for: error), notifyPeer: true)
@@ -94,10 +95,9 @@ extension StreamSession {
     /// Initiator: the responder's first chunk must be its confirm record.
     mutating func handleConfirmation(_ frame: [UInt8], _ transport: Transport) {
         if let abort = abortReason(in: frame) { return fail(abort.error, notifyPeer: false) }
-        var transport = transport
         var frame = frame
         state = .modifying
-        guard let length = Self.open(&frame, with: &transport.receiving) else {
+        guard let length = Self.open(&frame, with: &keys) else {
             return fail(.authenticationFailed, notifyPeer: false)
         }
         guard length == StreamConstants.recordTypeSize, frame[0] == StreamRecordType.confirm.rawValue else {

@@ -6,7 +6,7 @@ extension StreamSession {
     /// a message's bytes are then copied once, into the message.
     mutating func handleChunk(_ frame: [UInt8], _ transport: inout Transport) {
         var frame = frame
-        guard let length = Self.open(&frame, with: &transport.receiving) else {
+        guard let length = Self.open(&frame, with: &keys) else {
             return fail(.authenticationFailed, notifyPeer: false)
         }
         guard length >= StreamConstants.recordTypeSize, let type = StreamRecordType(rawValue: frame[0]) else {
@@ -70,14 +70,18 @@ extension StreamSession {
         }
     }
 
-    /// Decrypts a chunk in place with the next receiving nonce.
+    /// Decrypts a chunk in place with the next receiving nonce of `keys`.
     /// - Returns: the plaintext length (the plaintext fills the start of `frame`), or
-    ///   nil when the chunk does not authenticate (the nonce is then unchanged).
-    static func open(_ frame: inout [UInt8], with cipher: inout CipherState) -> Int? {
-        frame.withUnsafeMutableBytes { buffer in
-            try? cipher.decrypt(
+    ///   nil when the chunk does not authenticate (the nonce is then unchanged) or
+    ///   there are no keys.
+    static func open(_ frame: inout [UInt8], with keys: inout NoiseTransportKeys?) -> Int? {
+        guard var current = keys.take() else { return nil }
+        let length = frame.withUnsafeMutableBytes { buffer in
+            try? current.receiving.decrypt(
                 ad: UnsafeRawBufferPointer(start: nil, count: 0), ciphertext: UnsafeRawBufferPointer(buffer),
                 into: buffer)
         }
+        keys = consume current
+        return length
     }
 }

@@ -27,12 +27,15 @@ extension StreamSession {
                 wireOffset = 0
             }
         }
-        guard case .established(var transport) = state, !outgoing.isEmpty else { return written }
+        guard case .established(var transport) = state, !outgoing.isEmpty, var keys = keys.take() else {
+            return written
+        }
         state = .modifying
         while let item = outgoing.first, case .modifying = state {
-            guard let count = sealNext(item, into: buffer, at: written, &transport) else { break }
+            guard let count = sealNext(item, into: buffer, at: written, &transport, with: &keys.sending) else { break }
             written += count
         }
+        self.keys = consume keys
         if case .modifying = state { state = .established(transport) }
         return written
     }
@@ -60,9 +63,10 @@ extension StreamSession {
 
     /// Seals the next chunk of `item` (the first of ``outgoing``) at `offset` in `buffer`.
     /// - Returns: the bytes written, or nil when the chunk does not fit (or sealing
-    ///   failed, which fails the session).
+    ///   failed, which fails the session); `cipher` is the session's sending cipher state.
     mutating func sealNext(
-        _ item: OutgoingItem, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, _ transport: inout Transport
+        _ item: OutgoingItem, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, _ transport: inout Transport,
+        with cipher: inout CipherState
     ) -> Int? {
         let space = buffer.count - offset
         let recordStart = offset + StreamConstants.lengthPrefixSize
@@ -70,7 +74,7 @@ extension StreamSession {
         case .close:
             guard space >= StreamConstants.chunkOverhead + StreamConstants.recordTypeSize else { return nil }
             buffer[recordStart] = StreamRecordType.close.rawValue
-            guard let count = seal(recordLength: 1, in: buffer, at: offset, with: &transport.sending) else {
+            guard let count = seal(recordLength: 1, in: buffer, at: offset, with: &cipher) else {
                 return nil
             }
             outgoing.removeFirst()
@@ -97,7 +101,7 @@ extension StreamSession {
                         from: source.baseAddress! + sent, byteCount: take)
                 }
             }
-            guard let count = seal(recordLength: headerSize + take, in: buffer, at: offset, with: &transport.sending)
+            guard let count = seal(recordLength: headerSize + take, in: buffer, at: offset, with: &cipher)
             else { return nil }
             if sent + take == message.count {
                 outgoing.removeFirst()

@@ -44,9 +44,9 @@ internal import DequeModule
 /// queued messages are encrypted chunk by chunk into the buffer the driver lends to
 /// ``pollTransmit(into:)``, so the session never holds a ciphertext copy of a message.
 ///
-/// - Warning: a value type owned by one driver; never copy a session that is in use
-///   (a copy would reuse its nonces).
-public struct StreamSession: Sendable {
+/// A session is non-copyable, as its transport cipher states are: a copy would reuse
+/// their nonces. One driver owns it and lends it out with `inout`.
+public struct StreamSession: ~Copyable, Sendable {
     /// Which side of the handshake this session plays.
     public enum Role: Equatable, Sendable {
         /// The side that opened the connection; it sends the first handshake message. When
@@ -67,6 +67,10 @@ public struct StreamSession: Sendable {
     let identityPayload: [UInt8]
 
     var state: State
+    /// The transport cipher states, from the end of the handshake on; `nil` before.
+    /// They live here rather than in ``State``, which stays copyable: a step takes them
+    /// out (`Optional.take()`) while it seals or opens, then puts them back.
+    var keys: NoiseTransportKeys?
     /// Cuts the input after the header into frames of at most one Noise message.
     var framer = try! LengthPrefixFramer(width: .u32, maximum: StreamConstants.maximumFrameBody)
     /// Whether the peer's header byte has been read and checked.
@@ -391,12 +395,10 @@ extension StreamSession {
         case modifying
     }
 
-    /// The keys and per-direction progress of an established stream.
+    /// The per-direction progress of an established stream; its cipher states are
+    /// ``StreamSession/keys`` (the sending nonce counts the chunks sent, the receiving
+    /// one the chunks received).
     struct Transport: Sendable {
-        /// Encrypts this side's chunks; its nonce is the count of chunks sent.
-        var sending: CipherState
-        /// Decrypts the peer's chunks; its nonce is the count of chunks received.
-        var receiving: CipherState
         /// The proven peer.
         let peer: PeerID
         /// The message being reassembled, if one has started.
@@ -408,9 +410,7 @@ extension StreamSession {
         /// The peer's close record arrived.
         var closeReceived = false
 
-        init(keys: NoiseTransportKeys, peer: PeerID) {
-            sending = keys.sending
-            receiving = keys.receiving
+        init(peer: PeerID) {
             self.peer = peer
         }
     }

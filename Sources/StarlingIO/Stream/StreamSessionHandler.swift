@@ -74,7 +74,7 @@ final class StreamSessionHandler: ChannelDuplexHandler {
     ///   - session: a fresh session (the initiator's first bytes still pending).
     ///   - configuration: timeouts and queue bounds.
     ///   - eventLoop: the channel's event loop; the handler must be created on it.
-    init(session: StreamSession, configuration: StreamConfiguration, eventLoop: any EventLoop) {
+    init(session: consuming StreamSession, configuration: StreamConfiguration, eventLoop: any EventLoop) {
         self.session = session
         self.configuration = configuration
         let box = NIOLoopBoundBox.makeEmptyBox(valueType: StreamSessionHandler.self, eventLoop: eventLoop)

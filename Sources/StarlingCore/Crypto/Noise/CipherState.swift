@@ -14,9 +14,10 @@
 /// A transport that carries explicit counters (out of order datagrams) may instead call
 /// ``ChaChaPoly`` directly with ``key`` and its own nonce, checking a replay window.
 ///
-/// - Warning: a value type: copying a cipher state copies its nonce, and two copies that
-///   both encrypt reuse nonces, which breaks ChaChaPoly. Keep exactly one per direction.
-public struct CipherState: Sendable {
+/// A cipher state is non-copyable: two copies that both encrypted would reuse nonces,
+/// which breaks ChaChaPoly, so there is only ever one, moved (`consume`) or lent
+/// (`inout`, `borrowing`). Keep exactly one per direction.
+public struct CipherState: ~Copyable, Sendable {
     /// The key `k`, or nil before one is set (`empty` in the spec).
     public private(set) var key: CipherKey?
     /// The nonce `n` the next encryption or decryption uses.
@@ -48,9 +49,7 @@ public struct CipherState: Sendable {
     /// - Returns: ciphertext then tag (`plaintext.count + 16` bytes) when keyed.
     /// - Throws: ``NoiseError/nonceExhausted`` when the nonce is 2^64-1.
     public mutating func encrypt(ad: [UInt8] = [], plaintext: [UInt8]) throws(NoiseError) -> [UInt8] {
-        guard let key else { return plaintext }
-        let current = try takeNonce()
-        return ChaChaPoly.seal(key: key, nonce: current, ad: ad, plaintext: plaintext)
+        try Self.encrypt(key: key, nonce: &nonce, ad: ad, plaintext: plaintext)
     }
 
     /// `DecryptWithAd(ad, ciphertext)`: checks and decrypts with the next nonce, or
@@ -63,13 +62,7 @@ public struct CipherState: Sendable {
     /// - Throws: ``NoiseError/decryptionFailed`` on a bad tag or short input (the
     ///   nonce is then not advanced); ``NoiseError/nonceExhausted`` at 2^64-1.
     public mutating func decrypt(ad: [UInt8] = [], ciphertext: [UInt8]) throws(NoiseError) -> [UInt8] {
-        guard let key else { return ciphertext }
-        guard nonce != NoiseConstants.reservedNonce else { throw .nonceExhausted }
-        guard let plaintext = ChaChaPoly.open(key: key, nonce: nonce, ad: ad, ciphertext: ciphertext) else {
-            throw .decryptionFailed
-        }
-        nonce += 1
-        return plaintext
+        try Self.decrypt(key: key, nonce: &nonce, ad: ad, ciphertext: ciphertext)
     }
 
     /// `EncryptWithAd` into a lent buffer, allocating nothing.
@@ -85,7 +78,7 @@ public struct CipherState: Sendable {
     ) throws(NoiseError) -> Int {
         guard let key else { return try copyThrough(plaintext, into: output) }
         guard output.count >= plaintext.count + NoiseConstants.tagLength else { throw .bufferTooSmall }
-        let current = try takeNonce()
+        let current = try Self.takeNonce(&nonce)
         return ChaChaPoly.seal(key: key, nonce: current, ad: ad, plaintext: plaintext, into: output)
     }
 
@@ -119,8 +112,48 @@ public struct CipherState: Sendable {
         self.key = ChaChaPoly.rekey(key)
     }
 
-    /// Returns the current nonce and advances it, refusing the reserved 2^64-1.
-    private mutating func takeNonce() throws(NoiseError) -> UInt64 {
+    /// `EncryptWithAd` on a key and nonce held elsewhere: the handshake's
+    /// `SymmetricState`, which copies them to roll back a message that fails.
+    ///
+    /// - Parameters:
+    ///   - key: the key, or nil to pass `plaintext` through.
+    ///   - nonce: the nonce to use; advanced on success.
+    ///   - ad: associated data.
+    ///   - plaintext: the bytes to encrypt.
+    /// - Returns: ciphertext then tag when keyed, else `plaintext`.
+    /// - Throws: ``NoiseError/nonceExhausted`` when the nonce is 2^64-1.
+    static func encrypt(
+        key: CipherKey?, nonce: inout UInt64, ad: [UInt8], plaintext: [UInt8]
+    ) throws(NoiseError) -> [UInt8] {
+        guard let key else { return plaintext }
+        let current = try takeNonce(&nonce)
+        return ChaChaPoly.seal(key: key, nonce: current, ad: ad, plaintext: plaintext)
+    }
+
+    /// `DecryptWithAd` on a key and nonce held elsewhere (see
+    /// ``encrypt(key:nonce:ad:plaintext:)``).
+    ///
+    /// - Parameters:
+    ///   - key: the key, or nil to pass `ciphertext` through.
+    ///   - nonce: the nonce to use; advanced on success only.
+    ///   - ad: associated data.
+    ///   - ciphertext: ciphertext then tag.
+    /// - Returns: the plaintext.
+    /// - Throws: ``NoiseError/decryptionFailed`` or ``NoiseError/nonceExhausted``.
+    static func decrypt(
+        key: CipherKey?, nonce: inout UInt64, ad: [UInt8], ciphertext: [UInt8]
+    ) throws(NoiseError) -> [UInt8] {
+        guard let key else { return ciphertext }
+        guard nonce != NoiseConstants.reservedNonce else { throw .nonceExhausted }
+        guard let plaintext = ChaChaPoly.open(key: key, nonce: nonce, ad: ad, ciphertext: ciphertext) else {
+            throw .decryptionFailed
+        }
+        nonce += 1
+        return plaintext
+    }
+
+    /// Returns `nonce` and advances it, refusing the reserved 2^64-1.
+    private static func takeNonce(_ nonce: inout UInt64) throws(NoiseError) -> UInt64 {
         guard nonce != NoiseConstants.reservedNonce else { throw .nonceExhausted }
         defer { nonce += 1 }
         return nonce

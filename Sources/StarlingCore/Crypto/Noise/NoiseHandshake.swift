@@ -1,5 +1,23 @@
+/// The two transport cipher states of a finished handshake, named by direction: what
+/// ``NoiseHandshake/split()`` returns.
+///
+/// Non-copyable, as its cipher states are: use them in place, or move each out of the
+/// pair (`var sending = pair.initiatorToResponder`), which frozen layout allows from
+/// other modules too.
+@frozen
+public struct NoiseCipherPair: ~Copyable, Sendable {
+    /// Encrypts the initiator's messages (and decrypts them at the responder).
+    public var initiatorToResponder: CipherState
+    /// Encrypts the responder's messages (and decrypts them at the initiator).
+    public var responderToInitiator: CipherState
+}
+
 /// The two transport cipher states of a finished handshake, named for this side.
-public struct NoiseTransportKeys: Sendable {
+///
+/// Non-copyable, as its cipher states are: keep it where the session lives and lend
+/// its states with `inout`, or move them out (frozen layout allows it from other modules).
+@frozen
+public struct NoiseTransportKeys: ~Copyable, Sendable {
     /// Encrypts what this side sends.
     public var sending: CipherState
     /// Decrypts what this side receives.
@@ -226,9 +244,11 @@ public struct NoiseHandshake: Sendable {
     /// `Split()`: the transport cipher states, named by direction.
     ///
     /// In the one-way patterns `N`, `K` and `X` only `initiatorToResponder` may be used.
+    /// Each call makes new cipher states at nonce 0: call it once, and keep what it
+    /// returns as the only cipher states of the session.
     /// - Returns: the cipher states for initiator-to-responder and responder-to-initiator traffic.
     /// - Throws: ``NoiseError/handshakeNotComplete`` before the last message.
-    public func split() throws(NoiseError) -> (initiatorToResponder: CipherState, responderToInitiator: CipherState) {
+    public func split() throws(NoiseError) -> NoiseCipherPair {
         guard state.isComplete else { throw .handshakeNotComplete }
         return state.symmetric.split()
     }
@@ -240,9 +260,12 @@ public struct NoiseHandshake: Sendable {
     /// - Returns: this side's sending and receiving cipher states and the handshake hash.
     /// - Throws: ``NoiseError/handshakeNotComplete`` before the last message.
     public func transportKeys() throws(NoiseError) -> NoiseTransportKeys {
-        let (forward, backward) = try split()
+        let pair = try split()
+        if isInitiator {
+            return NoiseTransportKeys(
+                sending: pair.initiatorToResponder, receiving: pair.responderToInitiator, handshakeHash: handshakeHash)
+        }
         return NoiseTransportKeys(
-            sending: isInitiator ? forward : backward, receiving: isInitiator ? backward : forward,
-            handshakeHash: handshakeHash)
+            sending: pair.responderToInitiator, receiving: pair.initiatorToResponder, handshakeHash: handshakeHash)
     }
 }

@@ -8,8 +8,16 @@ struct SymmetricState: Sendable {
     private var chainingKey: SecretBytes
     /// The handshake hash `h`, `HASHLEN` bytes.
     private(set) var handshakeHash: [UInt8]
-    /// The cipher state that encrypts handshake payloads and static keys.
-    private var cipher = CipherState()
+    /// The key of the handshake's cipher state, which encrypts payloads and static keys
+    /// (`k`); nil before one is mixed in.
+    ///
+    /// The key and ``cipherNonce`` are kept as plain values rather than a
+    /// ``CipherState``: a handshake copies its state to try a message and keeps the
+    /// copy only if the message succeeds, and a non-copyable cipher state would forbid
+    /// that. Transport keys never live here: ``split()`` makes them as cipher states.
+    private var cipherKey: CipherKey?
+    /// The nonce `n` of the handshake's cipher state.
+    private var cipherNonce: UInt64 = 0
 
     /// `InitializeSymmetric(protocol_name)`: `h` is the name zero-padded to `HASHLEN`
     /// when it fits, else `HASH(name)`; `ck = h`; no key.
@@ -26,7 +34,7 @@ struct SymmetricState: Sendable {
     }
 
     /// True once a key has been mixed in, so payloads and static keys are encrypted.
-    var hasKey: Bool { cipher.hasKey }
+    var hasKey: Bool { cipherKey != nil }
 
     /// `MixKey(input_key_material)`: `ck, temp_k = HKDF(ck, ikm, 2)`, and the cipher
     /// key becomes the first 32 bytes of `temp_k` with nonce 0.
@@ -35,7 +43,8 @@ struct SymmetricState: Sendable {
     mutating func mixKey(_ inputKeyMaterial: [UInt8]) {
         var outputs = Blake2b.hkdf(chainingKey: chainingKey.bytes, inputKeyMaterial: inputKeyMaterial, outputs: 2)
         chainingKey = SecretBytes(outputs[0])
-        cipher = CipherState(key: CipherKey(outputs[1][0..<NoiseConstants.keyLength]))
+        cipherKey = CipherKey(outputs[1][0..<NoiseConstants.keyLength])
+        cipherNonce = 0
         CipherKey.wipe(&outputs[1])
     }
 
@@ -54,7 +63,8 @@ struct SymmetricState: Sendable {
         var outputs = Blake2b.hkdf(chainingKey: chainingKey.bytes, inputKeyMaterial: inputKeyMaterial, outputs: 3)
         chainingKey = SecretBytes(outputs[0])
         mixHash(outputs[1])
-        cipher = CipherState(key: CipherKey(outputs[2][0..<NoiseConstants.keyLength]))
+        cipherKey = CipherKey(outputs[2][0..<NoiseConstants.keyLength])
+        cipherNonce = 0
         CipherKey.wipe(&outputs[2])
     }
 
@@ -65,7 +75,8 @@ struct SymmetricState: Sendable {
     /// - Returns: the bytes to send.
     /// - Throws: ``NoiseError/nonceExhausted`` (unreachable in a handshake).
     mutating func encryptAndHash(_ plaintext: [UInt8]) throws(NoiseError) -> [UInt8] {
-        let ciphertext = try cipher.encrypt(ad: handshakeHash, plaintext: plaintext)
+        let ciphertext = try CipherState.encrypt(
+            key: cipherKey, nonce: &cipherNonce, ad: handshakeHash, plaintext: plaintext)
         mixHash(ciphertext)
         return ciphertext
     }
@@ -77,7 +88,8 @@ struct SymmetricState: Sendable {
     /// - Returns: the plaintext.
     /// - Throws: ``NoiseError/decryptionFailed`` on a bad tag.
     mutating func decryptAndHash(_ ciphertext: [UInt8]) throws(NoiseError) -> [UInt8] {
-        let plaintext = try cipher.decrypt(ad: handshakeHash, ciphertext: ciphertext)
+        let plaintext = try CipherState.decrypt(
+            key: cipherKey, nonce: &cipherNonce, ad: handshakeHash, ciphertext: ciphertext)
         mixHash(ciphertext)
         return plaintext
     }
@@ -85,12 +97,13 @@ struct SymmetricState: Sendable {
     /// `Split()`: `temp_k1, temp_k2 = HKDF(ck, zerolen, 2)`, each truncated to 32 bytes.
     ///
     /// - Returns: the initiator-to-responder and responder-to-initiator cipher states.
-    func split() -> (initiatorToResponder: CipherState, responderToInitiator: CipherState) {
+    func split() -> NoiseCipherPair {
         var outputs = Blake2b.hkdf(chainingKey: chainingKey.bytes, inputKeyMaterial: [], outputs: 2)
-        let first = CipherState(key: CipherKey(outputs[0][0..<NoiseConstants.keyLength]))
-        let second = CipherState(key: CipherKey(outputs[1][0..<NoiseConstants.keyLength]))
+        let pair = NoiseCipherPair(
+            initiatorToResponder: CipherState(key: CipherKey(outputs[0][0..<NoiseConstants.keyLength])),
+            responderToInitiator: CipherState(key: CipherKey(outputs[1][0..<NoiseConstants.keyLength])))
         CipherKey.wipe(&outputs[0])
         CipherKey.wipe(&outputs[1])
-        return (first, second)
+        return pair
     }
 }
