@@ -227,8 +227,9 @@ extension MembershipCore {
     /// minute or more; a pull when the news has died down mends it within seconds.
     mutating func noteViewChange(now: Instant) {
         guard hasJoined, pushPullRamp == nil else { return }
-        if let last = lastSettlePullAt, now - last < pushPullInterval { return }
-        settlePullAt = now + configuration.probeInterval * MembershipConstants.settleProbeIntervals
+        let stillness = configuration.probeInterval * MembershipConstants.settleProbeIntervals
+        if let last = lastSettlePullAt, now - last < (settleGap ?? stillness) { return }
+        settlePullAt = now + stillness
     }
 
     /// Pulls a full list from a random alive member, the view having been still for a
@@ -236,6 +237,8 @@ extension MembershipCore {
     mutating func settlePullTick(now: Instant) {
         settlePullAt = nil
         lastSettlePullAt = now
+        let stillness = configuration.probeInterval * MembershipConstants.settleProbeIntervals
+        settleGap = min((settleGap ?? stillness) * 2, pushPullInterval)
         guard let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id] else { return }
         sendPull(to: member.address)
     }

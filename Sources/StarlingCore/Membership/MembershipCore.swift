@@ -82,6 +82,8 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var settlePullAt: Instant?
     /// When the last such pull went out.
     var lastSettlePullAt: Instant?
+    /// The shortest time from one such pull to the next (doubling after each).
+    var settleGap: Duration?
     /// Limits the notices sent to members held failed that still write
     /// (``noteSignOfLife(from:at:now:)``) and to accusers that hold this peer at a
     /// stale incarnation (``answerStaleAccusation(by:)``).
