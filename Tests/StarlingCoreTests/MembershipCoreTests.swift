@@ -409,7 +409,7 @@ import Testing
         var sent = try Self.pushPulls(of: &core, from: .zero, until: Self.at(milliseconds: 5_000))
         try Self.deliver([news], from: 2, to: &core, now: Self.at(milliseconds: 5_000))
         sent += try Self.pushPulls(of: &core, from: Self.at(milliseconds: 5_000), until: Self.at(milliseconds: 16_000))
-        let pulls = sent.filter { if case .pushPull(_, true, _, true, _) = $0.message { true } else { false } }
+        let pulls = sent.filter { Self.isPull($0.message) }
         #expect(pulls.map(\.at) == [Self.at(milliseconds: 15_000)])
         // Another change soon after: no second pull within the push-pull interval.
         let another = MemberUpdate(state: .alive, incarnation: 0, member: Self.id(5), address: Self.address(5))
@@ -490,48 +490,79 @@ import Testing
         return sent
     }
 
-    @Test func membershipCore_partialJoinAnswer_pullsWithOneSmallMessage() throws {
+    /// A core that joined through peer 1 and got a partial answer naming peers 1 to 3.
+    static func joinedWithPartialAnswer(seed: UInt64) throws -> MembershipCore {
         var core = try MembershipCore(
-            localID: Self.id(0), address: Self.address(0), configuration: .lan, random: TestRandom(seed: 5))
-        core.join([Self.address(1)], now: .zero)
+            localID: id(0), address: address(0), configuration: .lan, random: TestRandom(seed: seed))
+        core.join([address(1)], now: .zero)
         while core.pollTransmit() != nil {}
         let members = (1...3).map {
-            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+            MemberUpdate(state: .alive, incarnation: 0, member: id($0), address: address($0))
         }
         let partial = try MembershipMessage.pushPull(
-            sender: Self.id(1), replyRequested: false, isJoin: false, isPartial: true, members: members
+            sender: id(1), replyRequested: false, isJoin: false, isPartial: true, members: members
         ).encoded()
-        core.handleMessage(partial[...], from: Self.address(1), now: .zero)
-        #expect(core.hasJoined)
-        // Within a probe interval: one pull, one message holding only this peer's record.
-        let sent = try Self.pushPulls(of: &core, from: .zero, until: Self.at(milliseconds: 1_000))
-        #expect(sent.count == 1)
-        guard case .pushPull(_, true, false, true, let records)? = sent.first?.message else {
-            Issue.record("expected a pull, got \(sent)")
-            return
-        }
-        #expect(records.map(\.member) == [Self.id(0)])
+        core.handleMessage(partial[...], from: address(1), now: .zero)
+        return core
     }
 
-    @Test func membershipCore_fullJoinAnswer_pullsOnceLaterThenExchangesRegularly() throws {
-        var core = try MembershipCore(
-            localID: Self.id(0), address: Self.address(0), configuration: .lan, random: TestRandom(seed: 6))
-        core.join([Self.address(1)], now: .zero)
-        while core.pollTransmit() != nil {}
-        let members = (1...3).map {
-            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+    /// 200 more members (peers 10 to 209), so that the core's list takes 7 messages.
+    static func manyMembers() -> [[MemberUpdate]] {
+        var members: [MemberUpdate] = []
+        for index in 10..<210 {
+            let low = UInt8(index & 0xFF)
+            let high = UInt8(index >> 8)
+            var bytes = [UInt8](repeating: low, count: 32)
+            bytes[0] = high
+            bytes[1] = 0xEE
+            let member = PeerID(publicKey: Key32(bytes)!)
+            members.append(
+                MemberUpdate(
+                    state: .alive, incarnation: 0, member: member, address: .ipv4(10, 1, high, low, port: 7946)))
         }
+        return stride(from: 0, to: members.count, by: 20).map { Array(members[$0..<min($0 + 20, members.count)]) }
+    }
+
+    static func isPull(_ message: MembershipMessage) -> Bool {
+        if case .pushPull(_, true, _, true, _) = message { true } else { false }
+    }
+
+    @Test func membershipCore_earlyExchanges_pushASmallListAndOnlyPullALargeOne() throws {
+        var core = try Self.joinedWithPartialAnswer(seed: 5)
+        #expect(core.hasJoined)
+        // Within a probe interval: a full push-pull of the small list (itself and 3).
+        let first = try Self.pushPulls(of: &core, from: .zero, until: Self.at(milliseconds: 1_000))
+        guard first.count == 1, case .pushPull(_, true, false, false, let records) = first[0].message else {
+            Issue.record("expected one full push-pull, got \(first)")
+            return
+        }
+        #expect(records.count == 4)
+        // With 200 more members the next early exchange is a pull: one message, this peer only.
+        for part in Self.manyMembers() { try Self.deliver(part, from: 2, to: &core, now: Self.at(milliseconds: 1_000)) }
+        let next = try Self.pushPulls(
+            of: &core, from: Self.at(milliseconds: 1_000), until: Self.at(milliseconds: 4_000))
+        guard next.count == 1, case .pushPull(_, true, false, true, let pulled) = next[0].message else {
+            Issue.record("expected one pull, got \(next)")
+            return
+        }
+        #expect(pulled.map(\.member) == [Self.id(0)])
+    }
+
+    @Test func membershipCore_fullAnswerToALargeList_leavesOnlyTheLastPull() throws {
+        var core = try Self.joinedWithPartialAnswer(seed: 6)
+        for part in Self.manyMembers() { try Self.deliver(part, from: 2, to: &core) }
         let full = try MembershipMessage.pushPull(
-            sender: Self.id(1), replyRequested: false, isJoin: false, isPartial: false, members: members
+            sender: Self.id(2), replyRequested: false, isJoin: false, isPartial: false, members: []
         ).encoded()
-        core.handleMessage(full[...], from: Self.address(1), now: .zero)
-        // The one pull comes 8 to 12 probe intervals later; the next exchange is a full
-        // push-pull at the regular interval.
-        let sent = try Self.pushPulls(of: &core, from: .zero, until: Self.at(milliseconds: 60_000))
-        let pulls = sent.filter { if case .pushPull(_, _, _, true, _) = $0.message { true } else { false } }
+        core.handleMessage(full[...], from: Self.address(2), now: Self.at(milliseconds: 100))
+        // One pull 8 to 12 probe intervals later; then full push-pulls at the regular interval.
+        // (the regular interval is 30 s × 4 at 204 members)
+        let sent = try Self.pushPulls(
+            of: &core, from: Self.at(milliseconds: 100), until: Self.at(milliseconds: 200_000))
+        let pulls = sent.filter { Self.isPull($0.message) }
         #expect(pulls.count == 1)
         #expect(
-            pulls.first.map { $0.at >= Self.at(milliseconds: 8_000) && $0.at <= Self.at(milliseconds: 12_000) } == true)
+            pulls.first.map { $0.at >= Self.at(milliseconds: 8_100) && $0.at <= Self.at(milliseconds: 12_100) } == true)
         #expect(sent.count > pulls.count)
     }
 

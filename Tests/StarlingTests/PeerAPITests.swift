@@ -32,15 +32,7 @@ import Testing
         let recordB = EventRecorder(b)
         #expect(await recordA.first(where: Self.joined(b.id)) != nil)
         #expect(await recordB.first(where: Self.joined(a.id)) != nil)
-        do {
-            try await body(a, recordA, b, recordB)
-        } catch {
-            await a.shutdown()
-            await b.shutdown()
-            throw error
-        }
-        await a.shutdown()
-        await b.shutdown()
+        try await PeerTests.shuttingDown(a, b) { try await body(a, recordA, b, recordB) }
     }
 
     static func joined(_ peer: PeerID) -> @Sendable (Peer.Event) -> Bool {

@@ -19,15 +19,18 @@ import Testing
         let b = try await Peer.start(second)
         let recordA = EventRecorder(a)
         let recordB = EventRecorder(b)
+        try await shuttingDown(a, b) { try await body(a, recordA, b, recordB) }
+    }
+
+    /// Runs `body`, then shuts `peers` down, whether `body` threw or not.
+    static func shuttingDown(_ peers: Peer..., after body: () async throws -> Void) async throws {
         do {
-            try await body(a, recordA, b, recordB)
+            try await body()
         } catch {
-            await a.shutdown()
-            await b.shutdown()
+            for peer in peers { await peer.shutdown() }
             throw error
         }
-        await a.shutdown()
-        await b.shutdown()
+        for peer in peers { await peer.shutdown() }
     }
 
     static func isUp(_ peer: PeerID) -> @Sendable (Peer.Event) -> Bool {

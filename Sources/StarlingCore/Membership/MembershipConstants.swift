@@ -60,12 +60,13 @@ public enum MembershipConstants {
     /// burst overflows their receive queues, acks and refutations included).
     public static let fullStateReplyMessagesPerInterval = 256
 
-    /// Pulls a peer makes early after joining when its answer was partial (about half a
-    /// probe interval after the join, then 2, 4 and 8 probe intervals apart) before the
-    /// regular interval; after a full answer, only the last of them. Each asks a random
-    /// member for its full list with a one-message request that carries only this peer's
-    /// own record, and fills in what a partial answer, or gossip lost in a join storm,
-    /// left out; a full answer ends the early pulls.
+    /// Exchanges a peer makes early after joining (about half a probe interval after the
+    /// join answer, then 2, 4 and 8 probe intervals apart) before the regular interval,
+    /// with random members: they fill in what a partial answer, or gossip lost in a join
+    /// storm, left out. While this peer's list is small (``smallStateMessages``) each is
+    /// a full push-pull; a larger list is not pushed: the request is one message holding
+    /// only this peer's own record (a pull), and once a full answer has come only the
+    /// last pull is left.
     public static let earlyPushPulls = 4
 
     /// Members a peer remembers having sent a direct notice (a failed member told of its
@@ -76,6 +77,9 @@ public enum MembershipConstants {
     /// Probe intervals the view must stay still after a change before a peer pulls a
     /// full list to mend what gossip missed (``MembershipCore/noteViewChange(now:)``).
     public static let settleProbeIntervals = 10
+
+    /// Messages of state up to which a peer's early exchanges push its list too.
+    public static let smallStateMessages = 4
 
     /// Members (besides the answering peer) in a partial push-pull answer.
     public static let partialStateMembers = 16

@@ -84,20 +84,21 @@ extension MembershipCore {
         }
     }
 
-    /// After a join, or an early pull, was answered: a partial answer (a join storm)
-    /// leaves this peer's view incomplete, so it pulls a full list from a random member
-    /// soon and then at doubling intervals; after a full answer it pulls once more, a
-    /// little later, for the news of members that joined at the same time, which gossip
-    /// may have lost while peers were busy. Either way the load of filling in newcomers
+    /// After a join, or an early exchange, was answered. A join starts early exchanges
+    /// with random members, soon and then at doubling intervals: a partial answer (a join
+    /// storm) leaves this peer's view incomplete, and news of members that joined at the
+    /// same time may have died out while peers were busy. Once this peer's list is large
+    /// (``MembershipConstants/smallStateMessages``) and a full answer has come, one more
+    /// exchange, a little later, is enough. Either way the load of filling in newcomers
     /// spreads over the swarm instead of falling on the seed.
     mutating func scheduleEarlyPull(afterAnswer isPartial: Bool, now: Instant) {
         let last = MembershipConstants.earlyPushPulls
-        if isPartial {
-            guard pendingJoin != nil else { return }  // an early pull's partial answer: the ramp goes on
+        if pendingJoin != nil {
             nextPushPullAt = now + randomFraction(of: configuration.probeInterval)
             pushPullRamp = 1
-        } else {
-            guard pendingJoin != nil || (pushPullRamp ?? last) < last else { return }
+        } else if !isPartial, stateMessageCount > MembershipConstants.smallStateMessages,
+            let step = pushPullRamp, step < last
+        {
             let delay = configuration.probeInterval * (1 << (last - 1))
             nextPushPullAt = now + delay + randomFraction(of: delay / 2)
             pushPullRamp = last
@@ -210,7 +211,10 @@ extension MembershipCore {
             }
         }
         guard let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id] else { return }
-        if isEarly {
+        // Early on, a small list is pushed too (one message or a few); a large one is only
+        // pulled, so that a thousand newcomers do not each push it to the members they
+        // happen to know first.
+        if isEarly, stateMessageCount > MembershipConstants.smallStateMessages {
             sendPull(to: member.address)
         } else {
             sendState(to: member.address, replyRequested: true)
