@@ -123,15 +123,14 @@ extension MembershipCore {
     /// of this peer's own).
     var stateMessageCount: Int {
         let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize
-        let record = MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
-        return (order.count + 1) / max(1, budget / record.encodedSize) + 1
+        return (order.count + 1) / max(1, budget / ownRecord.encodedSize) + 1
     }
 
     /// Answers a push-pull with this peer and a few random alive members, in one
     /// message: the asker counts as joined and learns the rest from gossip and its own
     /// later push-pulls.
     mutating func sendPartialState(to destination: PeerAddress) {
-        var records = [MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)]
+        var records = [ownRecord]
         let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize - records[0].encodedSize
         var size = 0
         for id in sampleLiveMembers(MembershipConstants.partialStateMembers) {
@@ -150,17 +149,14 @@ extension MembershipCore {
     /// Asks `destination` for its full list with one small message that carries only
     /// this peer's own record (an early pull after joining).
     mutating func sendPull(to destination: PeerAddress) {
-        let record = MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
         send(
-            .pushPull(sender: localID, replyRequested: true, isJoin: false, isPartial: true, members: [record]),
+            .pushPull(sender: localID, replyRequested: true, isJoin: false, isPartial: true, members: [ownRecord]),
             to: destination)
     }
 
     /// Sends this peer's full state, split into messages of at most the maximum size.
     mutating func sendState(to destination: PeerAddress, replyRequested: Bool, isJoin: Bool = false) {
-        var records = [
-            MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
-        ]
+        var records = [ownRecord]
         records.reserveCapacity(order.count + 1)
         for id in order {
             guard let member = table[id] else { continue }
@@ -223,26 +219,27 @@ extension MembershipCore {
 
     /// Notes that a member joined, failed, left or came back: once the view has then
     /// been still for ``MembershipConstants/settleProbeIntervals`` probe intervals, this
-    /// peer pulls a full list from a random member (at most once per push-pull
-    /// interval). Gossip reaches each member with each piece of news only with high
+    /// peer pulls a full list from a random member (the gap between such pulls doubles
+    /// from that stillness up to the push-pull interval). Gossip reaches each member with each piece of news only with high
     /// probability (each of N × N pairs is missed with a chance of about
     /// e^−retransmits, a handful of pairs at 1,000 peers after a join storm), and the
     /// regular push-pull, spread out for large swarms, would mend that only after a
     /// minute or more; a pull when the news has died down mends it within seconds.
     mutating func noteViewChange(now: Instant) {
         guard hasJoined, pushPullRamp == nil else { return }
-        let stillness = configuration.probeInterval * MembershipConstants.settleProbeIntervals
-        if let last = lastSettlePullAt, now - last < (settleGap ?? stillness) { return }
-        settlePullAt = now + stillness
+        if let last = lastSettlePullAt, now - last < (settleGap ?? settleStillness) { return }
+        settlePullAt = now + settleStillness
     }
+
+    /// How long the view must stay still after a change before a settling pull.
+    var settleStillness: Duration { configuration.probeInterval * MembershipConstants.settleProbeIntervals }
 
     /// Pulls a full list from a random alive member, the view having been still for a
     /// while after a change. Call when ``MembershipTimer/settlePull`` fires.
     mutating func settlePullTick(now: Instant) {
         settlePullAt = nil
         lastSettlePullAt = now
-        let stillness = configuration.probeInterval * MembershipConstants.settleProbeIntervals
-        settleGap = min((settleGap ?? stillness) * 2, pushPullInterval)
+        settleGap = min((settleGap ?? settleStillness) * 2, pushPullInterval)
         guard let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id] else { return }
         sendPull(to: member.address)
     }

@@ -131,7 +131,7 @@ extension MembershipCore {
     mutating func refute(above other: UInt32, penalize: Bool, accuser: PeerID? = nil) {
         incarnation = max(incarnation, other) &+ 1
         statistics.refutations += 1
-        let update = MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
+        let update = ownRecord
         broadcasts.enqueue(update)
         guard penalize else { return }
         localHealth.apply(1)
@@ -155,7 +155,7 @@ extension MembershipCore {
         guard accuser != localID, let address = table[accuser]?.address,
             notices.mayNotify(accuser, now: now, interval: adaptedProbeInterval)
         else { return }
-        let update = MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
+        let update = ownRecord
         send(.gossip(sender: localID, updates: [update]), to: address)
     }
 

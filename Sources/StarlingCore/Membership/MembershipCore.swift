@@ -256,6 +256,11 @@ public struct MembershipCore: ProtocolCore, Sendable {
 
     // MARK: Internals
 
+    /// This peer's own record as it announces it: alive at its current incarnation.
+    var ownRecord: MemberUpdate {
+        MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
+    }
+
     /// Clamps `now` to the latest time seen and arms the periodic timers on first use.
     mutating func advance(_ now: Instant) -> Instant {
         if now > latestNow { latestNow = now }
