@@ -132,18 +132,21 @@ import Testing
         let first = relay.pollTransmit()
         let (destination, bytes) = try #require(first)
         #expect(destination == Self.address(1))
-        guard case .ping(let relaySequence, let target, _, _) = try MembershipMessage.decode(bytes) else {
+        guard case .ping(let relaySequence, let target, _, _, _) = try MembershipMessage.decode(bytes) else {
             Issue.record("expected a ping")
             return
         }
         #expect(target == Self.id(1))
         // The target answers: the relay forwards an ack with the requester's sequence.
-        let ack = try MembershipMessage.ack(sequence: relaySequence, sender: Self.id(1), updates: []).encoded()
+        let ack = try MembershipMessage.ack(sequence: relaySequence, sender: Self.id(1), digest: 0, updates: [])
+            .encoded()
         relay.handleMessage(ack[...], from: Self.address(1), now: Self.at(milliseconds: 10))
         let answer = relay.pollTransmit()
         let forwarded = try #require(answer)
         #expect(forwarded.destination == requester)
-        #expect(try MembershipMessage.decode(forwarded.bytes) == .ack(sequence: 42, sender: Self.id(5), updates: []))
+        #expect(
+            try MembershipMessage.decode(forwarded.bytes)
+                == .ack(sequence: 42, sender: Self.id(5), digest: relay.viewDigest, updates: []))
 
         // A second request whose target stays silent ends in a nack at 80 % of the timeout.
         relay.handleMessage(request[...], from: requester, now: Self.at(milliseconds: 20))
@@ -396,27 +399,103 @@ import Testing
         return sent
     }
 
-    @Test func membershipCore_viewStillAfterAChange_pullsOnceToMendWhatGossipMissed() throws {
+    @Test func membershipCore_viewDigest_equalForEqualViews_unmovedBySuspicion() throws {
+        var harness = try Harness(count: 3)
+        harness.introduceAll()
+        let digests = harness.cores.map(\.viewDigest)
+        #expect(Set(digests).count == 1)
+        // A suspicion is news, not a different view; a refutation's new incarnation is.
+        let suspicion = MemberUpdate(
+            state: .suspect, incarnation: 0, member: Self.id(2), address: Self.address(2), accuser: Self.id(1))
+        try Self.deliver([suspicion], from: 1, to: &harness.cores[0])
+        #expect(harness.cores[0].member(Self.id(2))?.state == .suspect)
+        #expect(harness.cores[0].viewDigest == digests[0])
+        let refuted = MemberUpdate(state: .alive, incarnation: 1, member: Self.id(2), address: Self.address(2))
+        try Self.deliver([refuted], from: 2, to: &harness.cores[0])
+        #expect(harness.cores[0].viewDigest != digests[0])
+        try Self.deliver([refuted], from: 2, to: &harness.cores[1])
+        #expect(harness.cores[0].viewDigest == harness.cores[1].viewDigest)
+    }
+
+    @Test func membershipCore_viewMissingAMember_isMendedBySyncOnTheNextProbe() throws {
+        var configuration = MembershipConfiguration.lan
+        configuration.pushPullInterval = .seconds(600)  // no regular exchange in this test
+        var harness = try Harness(count: 3, configuration: configuration)
+        // Cores 0 and 1 know each other, core 2 knows both; core 0 alone hears of core
+        // 2, and its gossip about it is lost.
+        let pair = [0, 1].map {
+            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+        }
+        try Self.deliver([pair[1]], from: 1, to: &harness.cores[0])
+        try Self.deliver([pair[0]], from: 0, to: &harness.cores[1])
+        try Self.deliver(pair, from: 0, to: &harness.cores[2])
+        harness.cores[2].broadcasts.removeAll()
+        let third = MemberUpdate(state: .alive, incarnation: 0, member: Self.id(2), address: Self.address(2))
+        try Self.deliver([third], from: 2, to: &harness.cores[0])
+        harness.cores[0].broadcasts.removeAll()
+        harness.cores[1].broadcasts.removeAll()
+        #expect(harness.cores[0].viewDigest != harness.cores[1].viewDigest)
+
+        harness.run(until: Self.at(milliseconds: 3_000))
+        #expect(harness.cores[1].member(Self.id(2))?.state == .alive)
+        #expect(harness.cores[1].statistics.syncRequests >= 1)
+        #expect(harness.cores[0].statistics.syncAnswers >= 1)
+        // The answer was a partial list asking no reply, and no full exchange happened.
+        #expect(
+            harness.log.contains {
+                guard case .pushPull(_, false, _, true, let members) = $0.message else { return false }
+                return $0.to == Self.address(1) && members.contains { $0.member == Self.id(2) }
+            })
+        #expect(!harness.log.contains { if case .pushPull(_, true, _, false, _) = $0.message { true } else { false } })
+        // Once the views agree, probes carry equal digests and start no more syncs.
+        #expect(Set(harness.cores.map(\.viewDigest)).count == 1)
+        let requests = harness.cores.map(\.statistics.syncRequests)
+        harness.run(until: Self.at(milliseconds: 15_000))
+        #expect(harness.cores.map(\.statistics.syncRequests) == requests)
+    }
+
+    @Test func membershipCore_syncAnswer_holdsOnlyTheBucketsThatDiffer() throws {
         var core = try MembershipCore(
-            localID: Self.id(0), address: Self.address(0), configuration: .lan, random: TestRandom(seed: 9))
-        let members = (1...3).map {
+            localID: Self.id(0), address: Self.address(0), configuration: .lan, random: TestRandom(seed: 4))
+        let members = (1...40).map {
             MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
         }
         try Self.deliver(members, from: 1, to: &core)
-        _ = try Self.sentGossip(of: &core)
-        // A member joins at 5 s; the view is then still: one pull 10 probe intervals later.
-        let news = MemberUpdate(state: .alive, incarnation: 0, member: Self.id(4), address: Self.address(4))
-        var sent = try Self.pushPulls(of: &core, from: .zero, until: Self.at(milliseconds: 5_000))
-        try Self.deliver([news], from: 2, to: &core, now: Self.at(milliseconds: 5_000))
-        sent += try Self.pushPulls(of: &core, from: Self.at(milliseconds: 5_000), until: Self.at(milliseconds: 16_000))
-        let pulls = sent.filter { Self.isPull($0.message) }
-        #expect(pulls.map(\.at) == [Self.at(milliseconds: 15_000)])
-        // Another change soon after: no second pull within the push-pull interval.
-        let another = MemberUpdate(state: .alive, incarnation: 0, member: Self.id(5), address: Self.address(5))
-        try Self.deliver([another], from: 2, to: &core, now: Self.at(milliseconds: 16_000))
-        let later = try Self.pushPulls(
-            of: &core, from: Self.at(milliseconds: 16_000), until: Self.at(milliseconds: 30_000))
-        #expect(!later.contains { if case .pushPull(_, true, _, true, _) = $0.message { true } else { false } })
+        while core.pollTransmit() != nil {}
+        // Member 1 holds every one but member 20 (first byte 21: bucket 1 of 16).
+        var theirs = MembershipDigest()
+        for index in 0...40 where index != 20 { theirs.toggle(Self.id(index), incarnation: 0) }
+        let request = try MembershipMessage.syncRequest(
+            requester: members[0], level: 4, buckets: theirs.folded(level: 4)
+        ).encoded()
+        core.handleMessage(request[...], from: Self.address(1), now: Self.at(milliseconds: 10))
+        var answered: [MemberUpdate] = []
+        while let (destination, bytes) = core.pollTransmit() {
+            #expect(destination == Self.address(1))
+            guard case .pushPull(_, false, false, true, let records) = try MembershipMessage.decode(bytes[...]) else {
+                Issue.record("not a partial push-pull")
+                continue
+            }
+            answered += records
+        }
+        // IDs whose first byte is 16 to 31: members 15 to 30.
+        #expect(Set(answered.map(\.member)) == Set((15...30).map { Self.id($0) }))
+
+        // A requester's record from another address, or not alive, gets nothing.
+        core.handleMessage(request[...], from: Self.address(2), now: Self.at(milliseconds: 20))
+        var suspect = members[1]
+        suspect.state = .suspect
+        let notAlive = try MembershipMessage.syncRequest(requester: suspect, level: 0, buckets: [0]).encoded()
+        core.handleMessage(notAlive[...], from: Self.address(2), now: Self.at(milliseconds: 20))
+        #expect(core.pollTransmit() == nil)
+        #expect(core.statistics.syncAnswers == 1)
+        // A requester nobody told this peer of joins its view by asking, and is answered.
+        let stranger = MemberUpdate(state: .alive, incarnation: 3, member: Self.id(77), address: Self.address(77))
+        let introduced = try MembershipMessage.syncRequest(requester: stranger, level: 0, buckets: [0]).encoded()
+        core.handleMessage(introduced[...], from: Self.address(77), now: Self.at(milliseconds: 30))
+        #expect(core.member(Self.id(77))?.state == .alive)
+        #expect(core.pollTransmit()?.destination == Self.address(77))
+        #expect(core.statistics.syncAnswers == 2)
     }
 
     @Test func membershipCore_failedMemberThatWrites_isToldOfItsDeath() throws {
@@ -476,11 +555,12 @@ import Testing
                 let message = try MembershipMessage.decode(bytes[...])
                 switch message {
                 case .pushPull: sent.append((now, message))
-                case .ping(let sequence, let target, _, _):
+                case .ping(let sequence, let target, _, _, _):
                     acks.append(
                         (
                             destination,
-                            try MembershipMessage.ack(sequence: sequence, sender: target, updates: []).encoded()
+                            try MembershipMessage.ack(sequence: sequence, sender: target, digest: 0, updates: [])
+                                .encoded()
                         ))
                 default: break
                 }
@@ -609,8 +689,9 @@ import Testing
             rounds += 1
         }
         #expect(core.pendingBroadcasts == 0)
-        // Limit 4 × ⌈log10 7⌉ = 4 sends: 3 in the first round, 1 in the second.
-        #expect(rounds == 1)
+        // News of joins goes max(3 gossip nodes, 1 × ⌈log10 7⌉) = 3 times, all in the
+        // first round (other news: 4 × ⌈log10 7⌉ = 4, one more round).
+        #expect(rounds == 0)
         now = try #require(core.nextGossipAt)
         core.handleTimeout(now: now)
         var idle: [MembershipMessage] = []
@@ -656,8 +737,10 @@ import Testing
         var core = try MembershipCore(localID: Self.id(0), address: Self.address(0), random: TestRandom(seed: 3))
         core.handleMessage([0x01, 0x02][...], from: Self.address(1), now: .zero)
         core.handleMessage([][...], from: Self.address(1), now: .zero)
-        let wrongTarget = try MembershipMessage.ping(sequence: 1, target: Self.id(9), sender: Self.id(1), updates: [])
-            .encoded()
+        let wrongTarget = try MembershipMessage.ping(
+            sequence: 1, target: Self.id(9), sender: Self.id(1), digest: 0, updates: []
+        )
+        .encoded()
         core.handleMessage(wrongTarget[...], from: Self.address(1), now: .zero)
         #expect(core.statistics.malformedDropped == 2)
         #expect(core.statistics.misaddressedDropped == 1)
@@ -706,19 +789,33 @@ import Testing
         }
         for update in updates { queue.enqueue(update) }
         // 100 bytes hold two 44-byte updates: the two newest.
-        #expect(queue.take(budget: 100, limit: 2).map(\.member) == [Self.id(4), Self.id(3)])
+        #expect(queue.take(budget: 100, limit: 2, joinLimit: 2).map(\.member) == [Self.id(4), Self.id(3)])
         // Then the unsent ones before the sent ones.
-        #expect(queue.take(budget: 100, limit: 2).map(\.member) == [Self.id(2), Self.id(1)])
+        #expect(queue.take(budget: 100, limit: 2, joinLimit: 2).map(\.member) == [Self.id(2), Self.id(1)])
         #expect(
-            queue.take(budget: 1_000, limit: 2).map(\.member) == [
+            queue.take(budget: 1_000, limit: 2, joinLimit: 2).map(\.member) == [
                 Self.id(0), Self.id(4), Self.id(3), Self.id(2), Self.id(1),
             ])
         // Each has now been sent twice except id 0: only it remains.
-        #expect(queue.take(budget: 1_000, limit: 2).map(\.member) == [Self.id(0)])
+        #expect(queue.take(budget: 1_000, limit: 2, joinLimit: 2).map(\.member) == [Self.id(0)])
         #expect(queue.count == 0)
         // A newer update about a member replaces the queued one.
         queue.enqueue(updates[0])
         queue.enqueue(MemberUpdate(state: .left, incarnation: 1, member: Self.id(0), address: Self.address(0)))
-        #expect(queue.take(budget: 1_000, limit: 2).map(\.state) == [.left])
+        #expect(queue.take(budget: 1_000, limit: 2, joinLimit: 2).map(\.state) == [.left])
+    }
+
+    @Test func broadcastQueue_joinNews_goesOnlyAsOftenAsItsOwnLimit() {
+        var queue = BroadcastQueue()
+        let join = MemberUpdate(state: .alive, incarnation: 0, member: Self.id(1), address: Self.address(1))
+        let refutation = MemberUpdate(state: .alive, incarnation: 3, member: Self.id(2), address: Self.address(2))
+        queue.enqueue(join, isJoin: true)
+        queue.enqueue(refutation)
+        var sends: [PeerID: Int] = [:]
+        for _ in 0..<10 {
+            for update in queue.take(budget: 1_000, limit: 4, joinLimit: 1) { sends[update.member, default: 0] += 1 }
+        }
+        #expect(sends == [Self.id(1): 1, Self.id(2): 4])
+        #expect(queue.count == 0)
     }
 }

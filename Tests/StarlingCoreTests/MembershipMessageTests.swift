@@ -19,16 +19,18 @@ import Testing
     ]
 
     static let messages: [MembershipMessage] = [
-        .ping(sequence: 1, target: id(1), sender: id(2), updates: []),
-        .ping(sequence: .max, target: id(1), sender: id(2), updates: updates),
+        .ping(sequence: 1, target: id(1), sender: id(2), digest: 0, updates: []),
+        .ping(sequence: .max, target: id(1), sender: id(2), digest: .max, updates: updates),
         .pingRequest(sequence: 9, target: id(3), targetAddress: v6, sender: id(4)),
         .pingRequest(sequence: 9, target: id(3), targetAddress: v4, sender: id(4)),
-        .ack(sequence: 5, sender: id(5), updates: updates),
-        .ack(sequence: 0, sender: id(5), updates: []),
+        .ack(sequence: 5, sender: id(5), digest: 0x0123_4567_89AB_CDEF, updates: updates),
+        .ack(sequence: 0, sender: id(5), digest: 0, updates: []),
         .nack(sequence: 77, sender: id(8)),
         .pushPull(sender: id(9), replyRequested: true, isJoin: true, isPartial: false, members: updates),
         .pushPull(sender: id(9), replyRequested: false, isJoin: false, isPartial: true, members: []),
         .gossip(sender: id(10), updates: updates),
+        .syncRequest(requester: updates[0], level: 0, buckets: [7]),
+        .syncRequest(requester: updates[3], level: 8, buckets: (0..<256).map { UInt32($0) * 0x0101_0101 }),
     ]
 
     @Test func membershipMessage_encodeDecode_roundTripsEveryKind() throws {
@@ -49,14 +51,28 @@ import Testing
         #expect(Self.updates[0].encodedSize == 44)
     }
 
+    @Test func membershipMessage_syncRequest_levelAboveEightOrShortBuckets_isRejected() throws {
+        var bytes = try MembershipMessage.syncRequest(requester: Self.updates[0], level: 1, buckets: [1, 2])
+            .encoded()
+        let levelAt = 1 + Self.updates[0].encodedSize
+        #expect(bytes.count == MembershipMessage.syncRequestHeaderSize + Self.updates[0].encodedSize + 8)
+        bytes[levelAt] = 9
+        #expect(throws: WireError.self) { try MembershipMessage.decode(bytes) }
+        bytes[levelAt] = 2
+        #expect(throws: WireError.self) { try MembershipMessage.decode(bytes) }
+        #expect(throws: WireError.self) {
+            try MembershipMessage.syncRequest(requester: Self.updates[0], level: 2, buckets: [1]).encoded()
+        }
+    }
+
     @Test func membershipMessage_ping_hasDocumentedLayout() throws {
         let bytes = try MembershipMessage.ping(
-            sequence: 0x0102_0304, target: Self.id(0xAA), sender: Self.id(0xBB), updates: []
+            sequence: 0x0102_0304, target: Self.id(0xAA), sender: Self.id(0xBB), digest: 0xD1, updates: []
         )
         .encoded()
         #expect(bytes.count == MembershipMessage.pingHeaderSize)
         #expect(Array(bytes[0..<5]) == [0x01, 0x01, 0x02, 0x03, 0x04])
-        #expect(bytes[5] == 0xAA && bytes[37] == 0xBB && bytes.last == 0)
+        #expect(bytes[5] == 0xAA && bytes[37] == 0xBB && bytes[76] == 0xD1 && bytes.last == 0)
     }
 
     @Test func membershipMessage_decode_everyTruncationThrows() throws {

@@ -157,6 +157,7 @@ import Testing
         let bytes = try #require(try Self.examples()["membership-ping"])
         let expected = try MembershipMessage.ping(
             sequence: 7, target: Self.secondKey.peerID, sender: Self.exampleKey.peerID,
+            digest: 0x0011_2233_4455_6677,
             updates: [
                 MemberUpdate(
                     state: .alive, incarnation: 1, member: Self.exampleKey.peerID,
@@ -165,12 +166,13 @@ import Testing
         ).encoded()
         #expect(bytes == expected, "expected:\n\(formatted(expected))")
         let message = try MembershipMessage.decode(bytes)
-        guard case .ping(let sequence, let target, _, let updates) = message else {
+        guard case .ping(let sequence, let target, _, let digest, let updates) = message else {
             Issue.record("not a ping: \(message)")
             return
         }
         #expect(sequence == 7)
         #expect(target == Self.secondKey.peerID)
+        #expect(digest == 0x0011_2233_4455_6677)
         #expect(updates.first?.state == .alive)
         #expect(try message.encoded() == bytes)
     }
@@ -180,12 +182,16 @@ import Testing
         let suspicion = MemberUpdate(
             state: .suspect, incarnation: 2, member: Self.thirdKey.peerID, address: .ipv4(10, 0, 0, 3, port: 4000),
             accuser: Self.secondKey.peerID)
-        let expected = try MembershipMessage.ack(sequence: 7, sender: Self.secondKey.peerID, updates: [suspicion])
-            .encoded()
+        let expected = try MembershipMessage.ack(
+            sequence: 7, sender: Self.secondKey.peerID, digest: 0x8899_AABB_CCDD_EEFF, updates: [suspicion]
+        ).encoded()
         #expect(bytes == expected, "expected:\n\(formatted(expected))")
         let message = try MembershipMessage.decode(bytes)
         #expect(message.kind == .ack)
-        #expect(message == .ack(sequence: 7, sender: Self.secondKey.peerID, updates: [suspicion]))
+        #expect(
+            message
+                == .ack(sequence: 7, sender: Self.secondKey.peerID, digest: 0x8899_AABB_CCDD_EEFF, updates: [suspicion])
+        )
         #expect(try message.encoded() == bytes)
     }
 

@@ -148,6 +148,22 @@ import Testing
         #expect(core.pollTransmit(now: .zero, into: &buffer) == nil)
     }
 
+    @Test func core_markAlive_fillsTheTableWithoutEvictionPings() throws {
+        let (identity, _) = try Self.signedRecord(seed: 3)
+        var core = RoutingCore(localID: identity.peerID, wallClockAtZero: Self.now, random: TestRandom(seed: 1))
+        // Far more members than the table holds: the full buckets cache the rest, and
+        // nothing is sent, since membership (not a ping) says when a slot frees.
+        for index in 0..<500 {
+            core.markAlive(
+                peer: RoutingTableTests.peer(UInt64(index) + 10),
+                address: .ipv4(10, 0, UInt8(index >> 8), UInt8(index & 0xFF), port: 4000), now: .zero)
+        }
+        #expect(core.table.count > 0)
+        #expect(core.table.count < 500)
+        var buffer: [UInt8] = []
+        #expect(core.pollTransmit(now: .zero, into: &buffer) == nil)
+    }
+
     @Test func core_answersPingAndStoresVerifiedProvider() throws {
         let (identity, _) = try Self.signedRecord(seed: 3)
         let (other, record) = try Self.signedRecord(seed: 4)

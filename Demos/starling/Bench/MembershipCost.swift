@@ -72,9 +72,14 @@ struct MembershipCost {
         let cases: [(String, [UInt8])] = [
             (
                 "ping",
-                try MembershipMessage.ping(sequence: 1, target: warmed.localID, sender: sender, updates: []).encoded()
+                try MembershipMessage.ping(
+                    sequence: 1, target: warmed.localID, sender: sender, digest: 0, updates: []
+                ).encoded()
             ),
-            ("ack (unexpected)", try MembershipMessage.ack(sequence: 7, sender: sender, updates: []).encoded()),
+            (
+                "ack (unexpected)",
+                try MembershipMessage.ack(sequence: 7, sender: sender, digest: 0, updates: []).encoded()
+            ),
             (
                 "gossip of 25 known",
                 try MembershipMessage.gossip(sender: sender, updates: Array(others.prefix(25))).encoded()

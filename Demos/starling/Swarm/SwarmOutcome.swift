@@ -16,6 +16,10 @@ struct SwarmOutcome {
     let lookupsSkipped: Int
     let rssBytes: Int
     let messagesSent: Int
+    /// Membership messages sent by all peers of this process, by kind.
+    let membershipSent: [String: Int]
+    /// Overlay datagrams sent by all peers of this process, by protocol.
+    let sentByProtocol: [String: Int]
     let rtt: LatencySummary?
     let suspected: Int
     let failed: Int
@@ -98,7 +102,8 @@ struct SwarmOutcome {
             "suspected_events": suspicionEvents, "failed_events": failureEvents, "receive_drops": receiveDrops,
             "unjoined_peers": unjoined,
             "max_timer_lag_ms": maximumTimerLag.seconds * 1000, "launch_s": launchTime,
-            "loss": loss, "seed": seed, "succeeded": succeeded,
+            "loss": loss, "seed": seed, "succeeded": succeeded, "membership_sent": membershipSent,
+            "overlay_sent": sentByProtocol,
         ]
         object["converged_after_s"] = convergedAfter ?? NSNull()
         object["rtt_p50_us"] = rtt?.p50 ?? NSNull()

@@ -83,7 +83,14 @@ struct SwarmRun {
             lookupsTotal: activity.lookupsTotal + childResults.reduce(0) { $0 + ($1?.lookupsTotal ?? 0) },
             lookupsSkipped: activity.lookupsSkipped,
             rssBytes: rss + childResults.reduce(0) { $0 + ($1?.rssBytes ?? 0) },
-            messagesSent: statuses.reduce(0) { $0 + $1.sent }, rtt: activity.rttSummary,
+            messagesSent: statuses.reduce(0) { $0 + $1.sent },
+            membershipSent: statuses.reduce(into: [:]) { total, status in
+                total.merge(status.membershipSent, uniquingKeysWith: +)
+            },
+            sentByProtocol: statuses.reduce(into: [:]) { total, status in
+                total.merge(status.sentByProtocol, uniquingKeysWith: +)
+            },
+            rtt: activity.rttSummary,
             suspected: statuses.reduce(0) { $0 + $1.suspected }, failed: statuses.reduce(0) { $0 + $1.failed },
             suspicionEvents: counts.membership["suspected", default: 0],
             failureEvents: counts.membership["failed", default: 0],

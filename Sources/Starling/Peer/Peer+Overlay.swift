@@ -227,8 +227,18 @@ public struct OverlayStatus: Sendable, Equatable {
     /// Times the failure detector found this peer itself late (late timers, receive
     /// drops) and so deferred accusing others.
     public let lateTimers: Int
+    /// Membership messages sent so far, by kind (`ping`, `ack`, `gossip`, `pushPull`,
+    /// `syncRequest` and the rest): where the overlay's traffic goes.
+    public let membershipSent: [String: Int]
+    /// Overlay datagrams sent so far, by protocol (`membership`, `routing`, `spreading`).
+    public let sentByProtocol: [String: Int]
 
     init(_ overlay: OverlayCore, driver: DriverStatistics) {
+        sentByProtocol = Dictionary(
+            uniqueKeysWithValues: overlay.statistics.sent.map { (String(describing: $0.key), $0.value) })
+        let membership = overlay.membership.statistics
+        membershipSent = Dictionary(
+            uniqueKeysWithValues: MembershipMessageKind.allCases.map { (String(describing: $0), membership.sent($0)) })
         receiveDrops = driver.receiveQueueDrops
         maximumTimerLag = driver.maximumTimerLag
         lateTimers = overlay.membership.statistics.lateTimers

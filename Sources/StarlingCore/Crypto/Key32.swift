@@ -34,6 +34,22 @@ public struct Key32: Hashable, Comparable, Sendable {
         return writer.bytes
     }
 
+    /// The first byte.
+    var leadingByte: UInt8 { UInt8(truncatingIfNeeded: w0 >> 56) }
+
+    /// A 64-bit mix of the key and `salt` (splitmix64 finalizers): not cryptographic,
+    /// but every bit of both moves about half the bits of the result.
+    func mixed(with salt: UInt64) -> UInt64 {
+        Self.finalize(Self.finalize(Self.finalize(Self.finalize(salt ^ w0) ^ w1) ^ w2) ^ w3)
+    }
+
+    private static func finalize(_ input: UInt64) -> UInt64 {
+        var value = input &+ 0x9E37_79B9_7F4A_7C15
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
+    }
+
     /// Appends the 32 bytes to `writer`, allocating nothing of its own.
     public func write(into writer: inout ByteWriter) {
         writer.write(w0)

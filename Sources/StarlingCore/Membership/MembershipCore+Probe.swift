@@ -17,7 +17,9 @@ extension MembershipCore {
             updates.append(suspicion)
         }
         updates += piggyback(budget: budget)
-        send(.ping(sequence: sequence, target: target, sender: localID, updates: updates), to: member.address)
+        send(
+            .ping(sequence: sequence, target: target, sender: localID, digest: digest.total, updates: updates),
+            to: member.address)
         probe = ProbeInFlight(
             sequence: sequence, target: target, indirectAt: now + localHealth.scale(adaptedProbeTimeout),
             endAt: now + interval, sentAt: now)
@@ -93,7 +95,9 @@ extension MembershipCore {
     /// Matches an ack to a relay or to the current probe.
     mutating func handleAck(sequence: UInt32, now: Instant) {
         if let relay = relays.removeValue(forKey: sequence) {
-            send(.ack(sequence: relay.requesterSequence, sender: localID, updates: []), to: relay.requester)
+            send(
+                .ack(sequence: relay.requesterSequence, sender: localID, digest: digest.total, updates: []),
+                to: relay.requester)
             return
         }
         guard let current = probe, current.sequence == sequence else {
@@ -125,13 +129,15 @@ extension MembershipCore {
         sequence: UInt32, target: PeerID, address: PeerAddress, requester: PeerAddress, now: Instant
     ) {
         guard target != localID else {
-            send(.ack(sequence: sequence, sender: localID, updates: []), to: requester)
+            send(.ack(sequence: sequence, sender: localID, digest: digest.total, updates: []), to: requester)
             return
         }
         let relaySequence = makeSequence()
         let budget = configuration.maxMessageSize - MembershipMessage.pingHeaderSize
         send(
-            .ping(sequence: relaySequence, target: target, sender: localID, updates: piggyback(budget: budget)),
+            .ping(
+                sequence: relaySequence, target: target, sender: localID, digest: digest.total,
+                updates: piggyback(budget: budget)),
             to: address)
         relays[relaySequence] = Relay(
             requester: requester, requesterSequence: sequence,

@@ -46,7 +46,6 @@ extension MembershipCore {
         nextProbeAt = nil
         nextGossipAt = nil
         nextPushPullAt = nil
-        settlePullAt = nil
         nextReconnectAt = nil
     }
 
@@ -109,14 +108,28 @@ extension MembershipCore {
     /// ``MembershipConstants/fullStateReplyMessagesPerInterval`` per probe interval.
     /// - Returns: whether a full answer may be sent.
     mutating func takeStateReplyToken(now: Instant) -> Bool {
+        refillStateReplyTokens(now: now)
+        let cost = min(Double(MembershipConstants.fullStateReplyMessagesPerInterval), Double(stateMessageCount))
+        guard stateReplyTokens >= cost else { return false }
+        stateReplyTokens -= cost
+        return true
+    }
+
+    /// Takes the tokens of up to `wanted` messages of a state answer (a sync answer may
+    /// be cut short; a full one may not).
+    /// - Returns: how many messages may be sent.
+    mutating func takeStateReplyTokens(upTo wanted: Int, now: Instant) -> Int {
+        refillStateReplyTokens(now: now)
+        let granted = min(wanted, Int(stateReplyTokens))
+        stateReplyTokens -= Double(granted)
+        return granted
+    }
+
+    private mutating func refillStateReplyTokens(now: Instant) {
         let capacity = Double(MembershipConstants.fullStateReplyMessagesPerInterval)
         let elapsed = now - stateReplyTokensAt
         stateReplyTokensAt = now
         stateReplyTokens = min(capacity, stateReplyTokens + capacity * (elapsed / configuration.probeInterval))
-        let cost = min(capacity, Double(stateMessageCount))
-        guard stateReplyTokens >= cost else { return false }
-        stateReplyTokens -= cost
-        return true
     }
 
     /// How many messages this peer's full state takes (estimated with records the size
@@ -160,37 +173,49 @@ extension MembershipCore {
         records.reserveCapacity(order.count + 1)
         for id in order {
             guard let member = table[id] else { continue }
-            records.append(
-                MemberUpdate(
-                    state: member.state, incarnation: member.incarnation, member: id, address: member.address,
-                    accuser: suspicions[id]?.firstAccuser ?? localID))
+            records.append(stateRecord(of: member))
         }
+        sendRecords(records, to: destination, replyRequested: replyRequested, isJoin: isJoin, isPartial: false)
+    }
+
+    /// A member's record as state exchanges carry it: its state, with the first accuser
+    /// of a suspicion (or this peer) for a suspect or failed member.
+    func stateRecord(of member: Member) -> MemberUpdate {
+        MemberUpdate(
+            state: member.state, incarnation: member.incarnation, member: member.id, address: member.address,
+            accuser: suspicions[member.id]?.firstAccuser ?? localID)
+    }
+
+    /// Sends `records` as push-pull messages of at most the maximum size, at most
+    /// `maximumMessages` of them; only the first asks for a reply, so that one exchange
+    /// gets one answer.
+    mutating func sendRecords(
+        _ records: [MemberUpdate], to destination: PeerAddress, replyRequested: Bool, isJoin: Bool,
+        isPartial: Bool, maximumMessages: Int = .max
+    ) {
         let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize
         var part: [MemberUpdate] = []
         var size = 0
-        var first = true
+        var sent = 0
+        func flush(_ part: [MemberUpdate], into core: inout MembershipCore) {
+            core.send(
+                .pushPull(
+                    sender: core.localID, replyRequested: replyRequested && sent == 0, isJoin: isJoin,
+                    isPartial: isPartial, members: part),
+                to: destination)
+            sent += 1
+        }
         for record in records {
             if size + record.encodedSize > budget, !part.isEmpty {
-                // Only the first part asks for a reply, so one exchange gets one answer.
-                send(
-                    .pushPull(
-                        sender: localID, replyRequested: replyRequested && first, isJoin: isJoin, isPartial: false,
-                        members: part),
-                    to: destination)
-                first = false
+                flush(part, into: &self)
+                guard sent < maximumMessages else { return }
                 part.removeAll(keepingCapacity: true)
                 size = 0
             }
             part.append(record)
             size += record.encodedSize
         }
-        if !part.isEmpty {
-            send(
-                .pushPull(
-                    sender: localID, replyRequested: replyRequested && first, isJoin: isJoin, isPartial: false,
-                    members: part),
-                to: destination)
-        }
+        if !part.isEmpty { flush(part, into: &self) }
     }
 
     /// Exchanges state with a random alive member. Call when ``MembershipTimer/pushPull`` fires.
@@ -215,33 +240,6 @@ extension MembershipCore {
         } else {
             sendState(to: member.address, replyRequested: true)
         }
-    }
-
-    /// Notes that a member joined, failed, left or came back: once the view has then
-    /// been still for ``MembershipConstants/settleProbeIntervals`` probe intervals, this
-    /// peer pulls a full list from a random member (the gap between such pulls doubles
-    /// from that stillness up to the push-pull interval). Gossip reaches each member with each piece of news only with high
-    /// probability (each of N × N pairs is missed with a chance of about
-    /// e^−retransmits, a handful of pairs at 1,000 peers after a join storm), and the
-    /// regular push-pull, spread out for large swarms, would mend that only after a
-    /// minute or more; a pull when the news has died down mends it within seconds.
-    mutating func noteViewChange(now: Instant) {
-        guard hasJoined, pushPullRamp == nil else { return }
-        if let last = lastSettlePullAt, now - last < (settleGap ?? settleStillness) { return }
-        settlePullAt = now + settleStillness
-    }
-
-    /// How long the view must stay still after a change before a settling pull.
-    var settleStillness: Duration { configuration.probeInterval * MembershipConstants.settleProbeIntervals }
-
-    /// Pulls a full list from a random alive member, the view having been still for a
-    /// while after a change. Call when ``MembershipTimer/settlePull`` fires.
-    mutating func settlePullTick(now: Instant) {
-        settlePullAt = nil
-        lastSettlePullAt = now
-        settleGap = min((settleGap ?? settleStillness) * 2, pushPullInterval)
-        guard let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id] else { return }
-        sendPull(to: member.address)
     }
 
     /// Tries a push-pull with a random failed member. Call when ``MembershipTimer/reconnect`` fires.

@@ -23,9 +23,8 @@ extension MembershipCore {
                 id: update.member, address: update.address, incarnation: update.incarnation, state: .alive,
                 stateChangedAt: now)
             insert(member)
-            noteViewChange(now: now)
             events.append(.joined(member))
-            broadcasts.enqueue(update)
+            broadcasts.enqueue(update, isJoin: true)
             return
         }
         guard update.incarnation > member.incarnation else { return }
@@ -61,7 +60,7 @@ extension MembershipCore {
         case .suspect:
             if update.incarnation > member.incarnation {
                 member.incarnation = update.incarnation
-                table[member.id] = member
+                store(member, state: .suspect, now: now)
             }
             if suspicions.confirm(member.id, by: accuser) { broadcasts.enqueue(update) }
         case .alive:
@@ -129,7 +128,9 @@ extension MembershipCore {
     ///   - penalize: whether this refutes a suspicion or death (Lifeguard raises the LHM).
     ///   - accuser: who raised the suspicion or death, when known.
     mutating func refute(above other: UInt32, penalize: Bool, accuser: PeerID? = nil) {
+        digest.toggle(localID, incarnation: incarnation)
         incarnation = max(incarnation, other) &+ 1
+        digest.toggle(localID, incarnation: incarnation)
         statistics.refutations += 1
         let update = ownRecord
         broadcasts.enqueue(update)
@@ -176,6 +177,7 @@ extension MembershipCore {
     /// Adds a new member to the table and to a random place in the probe list.
     mutating func insert(_ member: Member) {
         table[member.id] = member
+        if member.state.isLive { digest.toggle(member.id, incarnation: member.incarnation) }
         order.append(member.id)
         stateCounts[Int(member.state.rawValue)] += 1
         let position = Int.random(in: 0...probeList.count, using: &random)
@@ -184,16 +186,17 @@ extension MembershipCore {
         hasJoined = true
     }
 
-    /// Saves `member` with `state`, keeping the per-state counts.
+    /// Saves `member` with `state`, keeping the per-state counts and the digest.
     mutating func store(_ member: Member, state: MemberState, now: Instant) {
         var member = member
         if let old = table[member.id] {
             stateCounts[Int(old.state.rawValue)] -= 1
-            if old.state.isLive != state.isLive { noteViewChange(now: now) }
+            if old.state.isLive { digest.toggle(old.id, incarnation: old.incarnation) }
         }
         if table[member.id]?.state != state { member.stateChangedAt = now }
         member.state = state
         stateCounts[Int(state.rawValue)] += 1
+        if state.isLive { digest.toggle(member.id, incarnation: member.incarnation) }
         table[member.id] = member
     }
 }

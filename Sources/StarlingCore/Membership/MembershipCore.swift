@@ -78,12 +78,10 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// After a join, push-pulls come early and then at doubling intervals (in probe
     /// intervals) until they reach the regular interval; `nil` once they have.
     var pushPullRamp: Int?
-    /// When to pull a full list because the view has been still since its last change.
-    var settlePullAt: Instant?
-    /// When the last such pull went out.
-    var lastSettlePullAt: Instant?
-    /// The shortest time from one such pull to the next (doubling after each).
-    var settleGap: Duration?
+    /// Whom this peer holds live (itself included), as pings and acks carry it.
+    var digest = MembershipDigest()
+    /// The earliest time for this peer's next sync request.
+    var nextSyncAt = Instant.zero
     /// Limits the notices sent to members held failed that still write
     /// (``noteSignOfLife(from:at:now:)``) and to accusers that hold this peer at a
     /// stale incarnation (``answerStaleAccusation(by:)``).
@@ -107,6 +105,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
         self.configuration = configuration
         self.localHealth = LocalHealth(maximum: configuration.maxLocalHealth)
         self.random = InjectedRandom(source: random)
+        digest.toggle(localID, incarnation: 0)
     }
 
     // MARK: Getters
@@ -128,6 +127,10 @@ public struct MembershipCore: ProtocolCore, Sendable {
 
     /// Updates waiting to be piggybacked.
     public var pendingBroadcasts: Int { broadcasts.count }
+
+    /// A summary of whom this peer holds live, itself included (see ``MembershipDigest``):
+    /// equal at two peers that hold the same members live at the same incarnations.
+    public var viewDigest: UInt64 { digest.total }
 
     /// This peer's own record as it announces it.
     public var localMember: Member {
@@ -182,7 +185,6 @@ public struct MembershipCore: ProtocolCore, Sendable {
         expireSuspicions(now: now)
         if let at = nextGossipAt, at <= now, liveCount > 0, broadcasts.count > 0 { gossipTick(now: now) }
         if let at = nextPushPullAt, at <= now { pushPullTick(now: now) }
-        if let at = settlePullAt, at <= now { settlePullTick(now: now) }
         if let at = nextReconnectAt, at <= now { reconnectTick(now: now) }
         if let join = pendingJoin, join.retryAt <= now { retryJoin(now: now) }
     }
@@ -228,7 +230,6 @@ public struct MembershipCore: ProtocolCore, Sendable {
             consider(max(deadline, timing.accusationsDeferredUntil ?? .zero), into: &earliest)
         }
         consider(nextPushPullAt, into: &earliest)
-        consider(settlePullAt, into: &earliest)
         consider(nextReconnectAt, into: &earliest)
         consider(pendingJoin?.retryAt, into: &earliest)
         return earliest
@@ -338,6 +339,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
     mutating func send(_ message: MembershipMessage, to destination: PeerAddress) {
         guard let bytes = try? message.encoded() else { return }
         statistics.messagesSent += 1
+        statistics.sentByKind[Int(message.kind.rawValue)] += 1
         outbox.append(bytes, to: destination)
     }
 
@@ -347,19 +349,23 @@ public struct MembershipCore: ProtocolCore, Sendable {
             noteSignOfLife(from: message.sender, at: source, now: now)
         }
         switch message {
-        case .ping(let sequence, let target, _, let updates):
+        case .ping(let sequence, let target, let sender, let theirs, let updates):
             guard target == localID else {
                 statistics.misaddressedDropped += 1
                 return
             }
             apply(updates, now: now)
             let budget = configuration.maxMessageSize - MembershipMessage.ackHeaderSize
-            send(.ack(sequence: sequence, sender: localID, updates: piggyback(budget: budget)), to: source)
+            send(
+                .ack(sequence: sequence, sender: localID, digest: digest.total, updates: piggyback(budget: budget)),
+                to: source)
+            compareDigest(theirs, of: sender, at: source, now: now)
         case .pingRequest(let sequence, let target, let targetAddress, _):
             relayProbe(sequence: sequence, target: target, address: targetAddress, requester: source, now: now)
-        case .ack(let sequence, _, let updates):
+        case .ack(let sequence, let sender, let theirs, let updates):
             apply(updates, now: now)
             handleAck(sequence: sequence, now: now)
+            compareDigest(theirs, of: sender, at: source, now: now)
         case .nack(let sequence, _):
             handleNack(sequence: sequence)
         case .pushPull(_, let replyRequested, _, let isPartial, let records):
@@ -367,6 +373,8 @@ public struct MembershipCore: ProtocolCore, Sendable {
                 replyRequested: replyRequested, isPartial: isPartial, records: records, source: source, now: now)
         case .gossip(_, let updates):
             apply(updates, now: now)
+        case .syncRequest(let requester, let level, let buckets):
+            answerSync(to: requester, level: level, buckets: buckets, source: source, now: now)
         }
     }
 
@@ -450,8 +458,15 @@ public struct MembershipCore: ProtocolCore, Sendable {
 
     /// Takes piggybacked updates that fit in `budget` bytes.
     mutating func piggyback(budget: Int) -> [MemberUpdate] {
-        let limit = BroadcastQueue.retransmitLimit(
-            multiplier: configuration.retransmitMultiplier, members: liveCount + 1)
-        return broadcasts.take(budget: budget, limit: limit)
+        let members = liveCount + 1
+        let limit = BroadcastQueue.retransmitLimit(multiplier: configuration.retransmitMultiplier, members: members)
+        // At least one gossip round's worth, so that small clusters hear of a join at once.
+        let joinLimit = min(
+            limit,
+            max(
+                configuration.gossipNodes,
+                BroadcastQueue.retransmitLimit(
+                    multiplier: MembershipConstants.joinRetransmitMultiplier, members: members)))
+        return broadcasts.take(budget: budget, limit: limit, joinLimit: joinLimit)
     }
 }

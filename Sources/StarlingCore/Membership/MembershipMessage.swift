@@ -15,6 +15,8 @@ public enum MembershipMessageKind: UInt8, CaseIterable, Sendable {
     case pushPull = 0x05
     /// Updates with no probe, sent when leaving.
     case gossip = 0x06
+    /// Asks for the members of the digest buckets that differ from the sender's.
+    case syncRequest = 0x07
 }
 
 /// A membership message, as carried in one datagram.
@@ -24,22 +26,27 @@ public enum MembershipMessageKind: UInt8, CaseIterable, Sendable {
 /// big-endian; peer IDs are 32 raw bytes; `updates` is a one-byte count followed by
 /// that many ``MemberUpdate`` records.
 /// ```
-/// ping         01 | sequence u32 | target id | sender id | updates
+/// ping         01 | sequence u32 | target id | sender id | digest u64 | updates
 /// pingRequest  02 | sequence u32 | target id | target address | sender id
-/// ack          03 | sequence u32 | sender id | updates
+/// ack          03 | sequence u32 | sender id | digest u64 | updates
 /// nack         04 | sequence u32 | sender id
 /// pushPull     05 | flags u8 | sender id | count u16 | count × MemberUpdate
 /// gossip       06 | sender id | updates
+/// syncRequest  07 | requester MemberUpdate | level u8 | 2^level × bucket u32
 /// ```
 /// An address is a family byte (4 or 6), the host bytes and a u16 port. Push-pull flags:
-/// bit 0 = reply requested, bit 1 = join, bit 2 = partial (a sample of the sender's members). A message must fill its datagram exactly.
+/// bit 0 = reply requested, bit 1 = join, bit 2 = partial (a sample of the sender's
+/// members). A digest summarizes whom the sender holds live (``MembershipDigest``); a
+/// sync request carries the requester's own record (alive, at its address) and a level
+/// of at most ``MembershipConstants/maximumSyncLevel``. A message
+/// must fill its datagram exactly.
 public enum MembershipMessage: Equatable, Sendable {
     /// A direct probe of `target`.
-    case ping(sequence: UInt32, target: PeerID, sender: PeerID, updates: [MemberUpdate])
+    case ping(sequence: UInt32, target: PeerID, sender: PeerID, digest: UInt64, updates: [MemberUpdate])
     /// Asks the receiver to ping `target` at `targetAddress` and relay the answer.
     case pingRequest(sequence: UInt32, target: PeerID, targetAddress: PeerAddress, sender: PeerID)
     /// The answer to the ping (or ping request) numbered `sequence`.
-    case ack(sequence: UInt32, sender: PeerID, updates: [MemberUpdate])
+    case ack(sequence: UInt32, sender: PeerID, digest: UInt64, updates: [MemberUpdate])
     /// A relay's report that the target of ping request `sequence` did not answer.
     case nack(sequence: UInt32, sender: PeerID)
     /// Part or all of the sender's member list; `isPartial` when `members` is only a
@@ -47,13 +54,19 @@ public enum MembershipMessage: Equatable, Sendable {
     case pushPull(sender: PeerID, replyRequested: Bool, isJoin: Bool, isPartial: Bool, members: [MemberUpdate])
     /// Updates sent on their own.
     case gossip(sender: PeerID, updates: [MemberUpdate])
+    /// Asks for the members of every bucket whose hash differs from the requester's; the
+    /// answer is a partial push-pull with no reply requested. `requester` is the
+    /// sender's own record, so that a member that has not heard of it yet learns of it.
+    case syncRequest(requester: MemberUpdate, level: Int, buckets: [UInt32])
 
     /// The member that sent the message.
     public var sender: PeerID {
         switch self {
-        case .ping(_, _, let sender, _), .pingRequest(_, _, _, let sender), .ack(_, let sender, _),
+        case .ping(_, _, let sender, _, _), .pingRequest(_, _, _, let sender), .ack(_, let sender, _, _),
             .nack(_, let sender), .pushPull(let sender, _, _, _, _), .gossip(let sender, _):
             sender
+        case .syncRequest(let requester, _, _):
+            requester.member
         }
     }
 
@@ -66,13 +79,16 @@ public enum MembershipMessage: Equatable, Sendable {
         case .nack: .nack
         case .pushPull: .pushPull
         case .gossip: .gossip
+        case .syncRequest: .syncRequest
         }
     }
 
-    /// Bytes before the update list of a ping (kind, sequence, two IDs, count).
-    public static let pingHeaderSize = 1 + 4 + 2 * MembershipConstants.peerIDSize + 1
-    /// Bytes before the update list of an ack (kind, sequence, ID, count).
-    public static let ackHeaderSize = 1 + 4 + MembershipConstants.peerIDSize + 1
+    /// Bytes before the update list of a ping (kind, sequence, two IDs, digest, count).
+    public static let pingHeaderSize = 1 + 4 + 2 * MembershipConstants.peerIDSize + 8 + 1
+    /// Bytes before the update list of an ack (kind, sequence, ID, digest, count).
+    public static let ackHeaderSize = 1 + 4 + MembershipConstants.peerIDSize + 8 + 1
+    /// Bytes of a sync request besides the requester's record and the buckets (kind, level).
+    public static let syncRequestHeaderSize = 1 + 1
     /// Bytes before the update list of a gossip message (kind, ID, count).
     public static let gossipHeaderSize = 1 + MembershipConstants.peerIDSize + 1
     /// Bytes before the records of a push-pull message (kind, flags, ID, count).
@@ -83,19 +99,21 @@ public enum MembershipMessage: Equatable, Sendable {
     public func encode(into writer: inout ByteWriter) throws(WireError) {
         writer.write(kind.rawValue)
         switch self {
-        case .ping(let sequence, let target, let sender, let updates):
+        case .ping(let sequence, let target, let sender, let digest, let updates):
             writer.write(sequence)
             target.write(into: &writer)
             sender.write(into: &writer)
+            writer.write(digest)
             try Self.encodeUpdates(updates, into: &writer)
         case .pingRequest(let sequence, let target, let targetAddress, let sender):
             writer.write(sequence)
             target.write(into: &writer)
             writer.writeMembershipAddress(targetAddress)
             sender.write(into: &writer)
-        case .ack(let sequence, let sender, let updates):
+        case .ack(let sequence, let sender, let digest, let updates):
             writer.write(sequence)
             sender.write(into: &writer)
+            writer.write(digest)
             try Self.encodeUpdates(updates, into: &writer)
         case .nack(let sequence, let sender):
             writer.write(sequence)
@@ -115,6 +133,13 @@ public enum MembershipMessage: Equatable, Sendable {
         case .gossip(let sender, let updates):
             sender.write(into: &writer)
             try Self.encodeUpdates(updates, into: &writer)
+        case .syncRequest(let requester, let level, let buckets):
+            guard (0...MembershipConstants.maximumSyncLevel).contains(level), buckets.count == 1 << level else {
+                throw .unencodable("sync request of \(buckets.count) buckets at level \(level)")
+            }
+            requester.encode(into: &writer)
+            writer.write(UInt8(level))
+            for bucket in buckets { writer.write(bucket) }
         }
     }
 
@@ -138,8 +163,10 @@ public enum MembershipMessage: Equatable, Sendable {
             let sequence = try reader.readUInt32()
             let target = try reader.readMembershipPeerID()
             let sender = try reader.readMembershipPeerID()
+            let digest = try reader.readUInt64()
             message = .ping(
-                sequence: sequence, target: target, sender: sender, updates: try decodeUpdates(&reader))
+                sequence: sequence, target: target, sender: sender, digest: digest,
+                updates: try decodeUpdates(&reader))
         case .pingRequest:
             let sequence = try reader.readUInt32()
             let target = try reader.readMembershipPeerID()
@@ -149,7 +176,8 @@ public enum MembershipMessage: Equatable, Sendable {
         case .ack:
             let sequence = try reader.readUInt32()
             let sender = try reader.readMembershipPeerID()
-            message = .ack(sequence: sequence, sender: sender, updates: try decodeUpdates(&reader))
+            let digest = try reader.readUInt64()
+            message = .ack(sequence: sequence, sender: sender, digest: digest, updates: try decodeUpdates(&reader))
         case .nack:
             let sequence = try reader.readUInt32()
             message = .nack(sequence: sequence, sender: try reader.readMembershipPeerID())
@@ -168,6 +196,17 @@ public enum MembershipMessage: Equatable, Sendable {
         case .gossip:
             let sender = try reader.readMembershipPeerID()
             message = .gossip(sender: sender, updates: try decodeUpdates(&reader))
+        case .syncRequest:
+            let requester = try MemberUpdate.decode(from: &reader)
+            let levelOffset = reader.offset
+            let level = Int(try reader.readUInt8())
+            guard level <= MembershipConstants.maximumSyncLevel else {
+                throw .invalidValue(offset: levelOffset, field: "sync level")
+            }
+            var buckets: [UInt32] = []
+            buckets.reserveCapacity(1 << level)
+            for _ in 0..<(1 << level) { buckets.append(try reader.readUInt32()) }
+            message = .syncRequest(requester: requester, level: level, buckets: buckets)
         }
         try reader.expectEnd()
         return message

@@ -4,6 +4,8 @@ public struct MembershipStatistics: Equatable, Sendable {
     public internal(set) var messagesReceived = 0
     /// Messages queued for sending.
     public internal(set) var messagesSent = 0
+    /// Messages queued for sending, by kind (indexed by ``MembershipMessageKind`` raw value).
+    var sentByKind = [Int](repeating: 0, count: 8)
     /// Datagrams that did not decode; each was dropped.
     public internal(set) var malformedDropped = 0
     /// Pings meant for another peer ID; each was dropped.
@@ -29,9 +31,18 @@ public struct MembershipStatistics: Equatable, Sendable {
     /// Push-pulls answered with part of the member list because full answers were
     /// used up for the moment (a join storm).
     public internal(set) var partialStateReplies = 0
+    /// Sync requests sent: a probe found this peer's digest differing from a member's.
+    public internal(set) var syncRequests = 0
+    /// Sync requests answered with the members of the buckets that differ.
+    public internal(set) var syncAnswers = 0
+    /// Sync requests left unanswered because state answers were used up for the moment.
+    public internal(set) var syncAnswersShed = 0
     /// The error of the last malformed datagram.
     public internal(set) var lastDecodeError: WireError?
 
     /// All zero.
     public init() {}
+
+    /// Messages of `kind` queued for sending.
+    public func sent(_ kind: MembershipMessageKind) -> Int { sentByKind[Int(kind.rawValue)] }
 }

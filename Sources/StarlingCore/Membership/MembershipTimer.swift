@@ -15,8 +15,6 @@ enum MembershipTimer: CaseIterable, Sendable {
     case gossip
     /// When to exchange full state with a random member.
     case pushPull
-    /// When to pull a full list because the view has been still since its last change.
-    case settlePull
     /// When to try a push-pull with a random failed member.
     case reconnect
     /// When to resend a join that no seed has answered.

@@ -6,9 +6,11 @@ internal import DequeModule
 /// ### Purpose
 /// The three protocol cores know nothing of each other; this core carries their
 /// messages and joins them up:
-/// - membership is the source of liveness: members that join or come back are added
-///   to the routing table, failed or departed ones are removed from it at once;
-/// - the first successful join bootstraps routing through the members it brought;
+/// - membership is the source of liveness and of contacts: members that join or come
+///   back are added to the routing table, failed or departed ones are removed from it
+///   at once. Membership gives every peer every member, so routing needs no bootstrap
+///   lookups of its own (a self-lookup and a refresh of each bucket, some 300 requests
+///   per peer at 1,000 peers, for contacts membership brings anyway);
 /// - spreading's neighbours are a random sample of ``OverlayConfiguration/neighbourCount``
 ///   alive members, refilled as members fail and re-drawn (reservoir style) as they
 ///   join, so that the neighbour graph stays a random one;
@@ -53,7 +55,6 @@ public struct OverlayCore: ProtocolCore, Sendable {
     let envelope: OverlayEnvelope
     let wallClockAtZero: UnixTime
     var random: InjectedRandom
-    var routingBootstrapped = false
     var services: [String] = []
     var recordRenewalAt: Instant
     var latestNow: Instant
@@ -119,7 +120,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
     // MARK: Commands
 
     /// Joins the swarm through `seeds` (any members' overlay addresses); see
-    /// ``MembershipCore/join(_:now:)``. Routing bootstraps once a seed answers.
+    /// ``MembershipCore/join(_:now:)``. Routing fills from the members it brings.
     public mutating func join(_ seeds: [PeerAddress], now: Instant) {
         let now = advance(now)
         membership.join(seeds.filter { $0 != localAddress }, now: now)
@@ -311,12 +312,6 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 break
             }
             events.append(.membership(event))
-        }
-        if !routingBootstrapped, membership.hasJoined {
-            routingBootstrapped = true
-            let seeds = membership.members.lazy.filter { $0.state == .alive }.prefix(configuration.routing.bucketSize)
-                .map { RoutingContact(peerID: $0.id, address: $0.address) }
-            routing.bootstrap(seeds: Array(seeds), now: now)
         }
         // Membership is the source of liveness: a member routing dropped for slow
         // answers, but that membership still finds alive, goes back in.
