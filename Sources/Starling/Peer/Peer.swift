@@ -255,7 +255,7 @@ public final class Peer: Sendable {
 
     /// The peers this peer has a session with.
     public func connectedPeers() async -> [PeerID] {
-        (try? await onLoop { loop throws(PeerError) in loop.driver?.core.peer.establishedPeers ?? [] }) ?? []
+        (try? await onLoop { loop throws(PeerError) in loop.withCore(\.peer.establishedPeers) ?? [] }) ?? []
     }
 
     /// Closes the session with `peer`; its pending requests fail with
@@ -385,7 +385,7 @@ public final class Peer: Sendable {
 
     /// Where the session with `peer` reaches it, if there is one.
     private func sessionAddress(of peer: PeerID) async -> PeerAddress? {
-        try? await onLoop { loop throws(PeerError) in loop.driver?.core.peer.address(of: peer) }
+        try? await onLoop { loop throws(PeerError) in loop.withCore { $0.peer.address(of: peer) } ?? nil }
     }
 
     /// A request in datagrams, through the core.
@@ -406,7 +406,7 @@ public final class Peer: Sendable {
     public func drops() async -> DropCounters {
         (try? await onLoop { loop throws(PeerError) in
             loop.reportMetrics()
-            return loop.driver?.core.peer.sessionDrops ?? DropCounters()
+            return loop.withCore(\.peer.sessionDrops) ?? DropCounters()
         }) ?? DropCounters()
     }
 

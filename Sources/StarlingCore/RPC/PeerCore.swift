@@ -13,10 +13,11 @@ internal import DequeModule
 ///
 /// ### Members
 /// - Getters: ``identity``, ``establishedPeers``, ``isEstablished(with:)``,
-///   ``servedMethods``, ``pendingRequestCount``, ``sessionDrops``, ``droppedMessages``,
-///   ``staleRequests``, ``incarnation``.
+///   ``servedMethods``, ``pendingRequestCount``, ``pendingConnectCount``, ``sessionDrops``,
+///   ``droppedMessages``, ``staleRequests``, ``incarnation``.
 /// - Inputs: ``handleDatagram(_:from:now:)`` and ``handleTimeout(now:)``.
-/// - Commands: ``connect(to:expecting:now:)``, ``close(_:)``, ``sendDatagram(_:to:now:)``,
+/// - Commands: ``connect(to:expecting:now:)``, ``connect(to:expecting:timeout:now:)``,
+///   ``cancelConnect(_:)``, ``close(_:)``, ``sendDatagram(_:to:now:)``,
 ///   ``serve(_:)``, ``stopServing(_:)``, ``request(_:_:to:address:timeout:now:)``,
 ///   ``respond(to:payload:now:)`` and ``reject(_:reason:now:)``.
 /// - Outputs: ``pollTransmit(now:into:)``, ``pollTimeout()`` and ``pollEvent()``.
@@ -57,6 +58,8 @@ public struct PeerCore: ProtocolCore, Sendable {
     var nextRequestID: UInt64
     /// Peers this core started a handshake with, and where: cleared when it completes or fails.
     var connecting: [PeerID: PeerAddress] = [:]
+    /// Connects a caller waits on, with their deadlines.
+    var connects = ConnectWaits()
     var events = Deque<PeerEvent>()
 
     /// Creates a core over `endpoint`.
@@ -146,7 +149,7 @@ public struct PeerCore: ProtocolCore, Sendable {
     }
 
     /// Runs what is due at `now`: the session layer's timers, then request
-    /// retransmissions and timeouts.
+    /// retransmissions and timeouts, then connect timeouts.
     public mutating func handleTimeout(now: Instant) {
         if let deadline = endpoint.pollTimeout(), deadline <= now {
             endpoint.handleTimeout(now: now)
@@ -156,6 +159,9 @@ public struct PeerCore: ProtocolCore, Sendable {
             runRequestTimers(now: now)
             absorbSessionEvents(now: now)
         }
+        if let deadline = connects.earliestDeadline, deadline <= now {
+            expiredConnects(now: now)
+        }
     }
 
     /// Writes the next datagram to send into `buffer`; see
@@ -164,14 +170,10 @@ public struct PeerCore: ProtocolCore, Sendable {
         endpoint.pollTransmit(now: now, into: &buffer)
     }
 
-    /// The earliest of the session layer's deadline and the next request retransmission
-    /// or timeout; O(1) beyond the session layer's own cost.
+    /// The earliest of the session layer's deadline, the next request retransmission
+    /// or timeout, and the next connect timeout; O(1) beyond the session layer's own cost.
     public func pollTimeout() -> Instant? {
-        switch (endpoint.pollTimeout(), tracker.earliestDeadline) {
-        case (let session?, let requests?): min(session, requests)
-        case (let session, nil): session
-        case (nil, let requests): requests
-        }
+        earliest(earliest(endpoint.pollTimeout(), tracker.earliestDeadline), connects.earliestDeadline)
     }
 
     /// The next event, oldest first, or `nil` when there is none.
@@ -183,16 +185,18 @@ public struct PeerCore: ProtocolCore, Sendable {
     mutating func absorbSessionEvents(now: Instant) {
         while let event = endpoint.pollEvent() {
             switch event {
-            case .established(let peer, _):
+            case .established(let peer, let address):
                 connecting[peer] = nil
                 events.append(PeerEvent(event))
+                connectsEstablished(peer, at: address)
                 for id in tracker.awaitingSession(to: peer) { transmit(id, now: now) }
             case .datagram(let peer, let payload):
                 handlePayload(payload, from: peer, now: now)
             case .closed:
                 events.append(PeerEvent(event))
-            case .handshakeFailed(_, let expected, _):
+            case .handshakeFailed(let address, let expected, let error):
                 events.append(PeerEvent(event))
+                connectsFailed(at: address, expecting: expected, error: error)
                 if let expected, !endpoint.isEstablished(with: expected) {
                     connecting[expected] = nil
                     for (id, _) in tracker.removeAll(to: expected) {
@@ -201,6 +205,15 @@ public struct PeerCore: ProtocolCore, Sendable {
                 }
             }
         }
+    }
+}
+
+/// The earlier of two optional deadlines; `nil` only when both are.
+func earliest(_ first: Instant?, _ second: Instant?) -> Instant? {
+    switch (first, second) {
+    case (let first?, let second?): min(first, second)
+    case (let first, nil): first
+    case (nil, let second): second
     }
 }
 
