@@ -22,6 +22,10 @@ final class PeerLoop {
     var lookupsFinishedEarly: [LookupID: LookupResult]?
     var echoes: [UInt32: CheckedContinuation<Result<Duration, PeerError>, Never>] = [:]
     var requests: [RequestID: CheckedContinuation<Result<[UInt8], PeerError>, Never>] = [:]
+    /// Callers of stream requests, by the core's request ID (a numbering of its own).
+    var streamRequests: [RequestID: CheckedContinuation<Result<[UInt8], PeerError>, Never>] = [:]
+    /// Where the core's stream transmits go; set once the hub exists.
+    var streams: StreamHub?
     /// Callers of ``Peer/connect(to:expecting:timeout:)``, by the core's connect ID.
     var connects: [ConnectID: CheckedContinuation<Result<PeerID, PeerError>, Never>] = [:]
     var handlers: [String: Handler] = [:]
@@ -44,14 +48,19 @@ final class PeerLoop {
     }
 
     /// How many callers wait for an answer: connects, requests, lookups and echoes.
-    var pendingCallCount: Int { connects.count + requests.count + lookups.count + echoes.count }
+    var pendingCallCount: Int {
+        connects.count + requests.count + streamRequests.count + lookups.count + echoes.count
+    }
 
-    /// Runs `body` with the core and sends what it queued.
+    /// Runs `body` with the core and sends what it queued, on the socket and on streams.
     /// - Throws: ``PeerError/shutDown`` after shutdown, or what `body` throws.
     func perform<Result>(_ body: (inout PeerCore, Instant) throws(PeerError) -> Result) throws(PeerError) -> Result {
         guard !isShutDown, let driver else { throw .shutDown }
         do {
-            return try driver.perform { core, now in try body(&core.peer, now) }
+            return try driver.perform { core, now in
+                defer { while let transmit = core.peer.pollStreamTransmit() { streams?.enqueue(transmit) } }
+                return try body(&core.peer, now)
+            }
         } catch let error as PeerError {
             throw error
         } catch {
@@ -211,6 +220,12 @@ final class PeerLoop {
             requests.removeValue(forKey: id)?.resume(returning: result.mapError { .request($0) })
         case .connectFinished(let id, let outcome):
             connects.removeValue(forKey: id)?.resume(returning: Result(outcome))
+        case .stream(.message(let peer, let payload)):
+            events.yield(.message(peer: peer, payload: payload))
+        case .stream(.request(let request)):
+            serve(request)
+        case .stream(.response(let id, let result)):
+            streamRequests.removeValue(forKey: id)?.resume(returning: result.mapError { .request($0) })
         }
     }
 
@@ -307,6 +322,86 @@ final class PeerLoop {
         }
     }
 
+    // MARK: Streams
+
+    /// Tells the core that the hub opened stream `id` with `peer`; closes it when the
+    /// core refuses it (too many open).
+    func streamOpened(_ id: StreamID, with peer: PeerID) {
+        let accepted = (try? perform { core, _ in core.streamOpened(id, with: peer) }) ?? false
+        if !accepted, let streams { Task { await streams.refuse(id) } }
+    }
+
+    /// Hands the core a message that arrived on stream `id`.
+    func streamMessage(_ message: [UInt8], on id: StreamID) {
+        try? perform { core, _ in core.handleStreamMessage(message, on: id) }
+    }
+
+    /// Tells the core that stream `id` ended: its waiting requests fail as unreachable.
+    func streamEnded(_ id: StreamID) {
+        try? perform { core, _ in core.streamEnded(id) }
+    }
+
+    /// Sends a request on stream `id` and registers its caller.
+    func streamRequest(
+        _ method: String, _ payload: [UInt8], on id: StreamID, timeout: Duration,
+        continuation: CheckedContinuation<Result<[UInt8], PeerError>, Never>
+    ) -> RequestID? {
+        do {
+            let request = try perform { core, now throws(PeerError) in
+                do throws(RPCError) {
+                    return try core.streamRequest(method, payload, on: id, timeout: timeout, now: now)
+                } catch {
+                    throw .request(error)
+                }
+            }
+            streamRequests[request] = continuation
+            return request
+        } catch {
+            continuation.resume(returning: .failure(error))
+            return nil
+        }
+    }
+
+    /// Gives up waiting for stream request `id` (its caller was cancelled); the core
+    /// forgets it, and a late response is ignored.
+    func cancelStreamRequest(_ id: RequestID) {
+        guard let continuation = streamRequests.removeValue(forKey: id) else { return }
+        try? perform { core, _ in core.cancelStreamRequest(id) }
+        continuation.resume(returning: .failure(.cancelled))
+    }
+
+    /// Runs the handler of an incoming stream request in a task of its own on this
+    /// peer's event loop, as for a datagram request, then answers on its stream.
+    func serve(_ incoming: IncomingStreamRequest) {
+        guard let handler = handlers[incoming.method] else {
+            try? perform { core, _ in core.reject(onStream: incoming.id, reason: "no handler") }
+            return
+        }
+        let request = Peer.Request(peer: incoming.peer, method: incoming.method, payload: incoming.payload)
+        let loop = NIOLoopBound(self, eventLoop: eventLoop)
+        Task(executorPreference: handlerExecutor) {
+            let outcome: Result<[UInt8], any Error>
+            do {
+                outcome = .success(try await handler(request))
+            } catch {
+                outcome = .failure(error)
+            }
+            loop.eventLoop.execute { loop.value.answer(incoming.id, outcome) }
+        }
+    }
+
+    func answer(_ id: IncomingStreamRequestID, _ outcome: Result<[UInt8], any Error>) {
+        try? perform { core, _ in
+            switch outcome {
+            case .success(let payload):
+                // Too large: the core answers "too large" itself.
+                try? core.respond(toStream: id, payload: payload)
+            case .failure(let error):
+                core.reject(onStream: id, reason: String(describing: error))
+            }
+        }
+    }
+
     // MARK: Metrics
 
     /// Starts reporting the core's drop counters to swift-metrics every `interval`.
@@ -334,6 +429,8 @@ final class PeerLoop {
         connects.removeAll()
         for (_, continuation) in requests { continuation.resume(returning: .failure(.shutDown)) }
         requests.removeAll()
+        for (_, continuation) in streamRequests { continuation.resume(returning: .failure(.shutDown)) }
+        streamRequests.removeAll()
         for (_, continuation) in lookups { continuation.resume(returning: .failure(.shutDown)) }
         lookups.removeAll()
         for (_, continuation) in echoes { continuation.resume(returning: .failure(.shutDown)) }

@@ -19,4 +19,6 @@ public enum PeerEvent: Equatable, Sendable {
     /// session is up, its handshake failed, or it timed out. Reported exactly once per
     /// connect, and never after ``PeerCore/cancelConnect(_:)``.
     case connectFinished(ConnectID, ConnectOutcome)
+    /// A message, request or response on one of the peer's streams (``StreamCalls``).
+    case stream(StreamCallEvent)
 }
