@@ -18,10 +18,10 @@ import Testing
     static func calls(waiting: Int = 16, streams: Int = 16) -> StreamCalls {
         var calls = StreamCalls(
             maximumMessageSize: 4096, firstRequestID: 100, maximumWaitingRequests: waiting, maximumOpenStreams: streams)
-        let opened1 = calls.streamOpened(one, with: peer(1))
-        #expect(opened1)
-        let opened2 = calls.streamOpened(two, with: peer(1))
-        #expect(opened2)
+        let openedOne = calls.streamOpened(one, with: peer(1))
+        #expect(openedOne)
+        let openedTwo = calls.streamOpened(two, with: peer(1))
+        #expect(openedTwo)
         return calls
     }
 
@@ -64,10 +64,10 @@ import Testing
     @Test func streamCalls_twoSides_requestRunsOnceAndAnswersComeBack() throws {
         var client = StreamCalls(maximumMessageSize: 4096)
         var server = StreamCalls(maximumMessageSize: 4096)
-        let opened3 = client.streamOpened(Self.one, with: Self.peer(2))
-        #expect(opened3)
-        let opened4 = server.streamOpened(Self.two, with: Self.peer(1))
-        #expect(opened4)
+        let clientOpened = client.streamOpened(Self.one, with: Self.peer(2))
+        #expect(clientOpened)
+        let serverOpened = server.streamOpened(Self.two, with: Self.peer(1))
+        #expect(serverOpened)
         let served = try client.request("reverse", [1, 2, 3], on: Self.one, timeout: .seconds(5), now: Self.start)
         let unserved = try client.request("absent", [], on: Self.one, timeout: .seconds(5), now: Self.start)
         let rejected = try client.request("reverse", [4], on: Self.one, timeout: .seconds(5), now: Self.start)
@@ -233,8 +233,8 @@ import Testing
 
     @Test func streamCalls_openStreams_areBoundedAndRefusalsCounted() {
         var calls = Self.calls(streams: 2)
-        let opened5 = calls.streamOpened(StreamID(rawValue: 3), with: Self.peer(2))
-        #expect(!opened5)
+        let openedThird = calls.streamOpened(StreamID(rawValue: 3), with: Self.peer(2))
+        #expect(!openedThird)
         #expect(calls.refusedStreams == 1)
         #expect(calls.openStreamCount == 2)
         // Reopening a known stream is no new entry.

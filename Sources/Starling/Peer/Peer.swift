@@ -350,9 +350,10 @@ public final class Peer: Sendable {
     /// - Throws: ``PeerError/request(_:)`` with ``StarlingCore/RPCError/timedOut``,
     ///   ``StarlingCore/RPCError/unreachable``, ``StarlingCore/RPCError/rejected(reason:)``,
     ///   ``StarlingCore/RPCError/payloadTooLarge(size:maximum:)``,
-    ///   ``StarlingCore/RPCError/noHandler(method:)`` or
-    ///   ``StarlingCore/RPCError/invalidMethod(_:)``; ``PeerError/stream(_:)`` when a
-    ///   stream cannot be made; ``PeerError/cancelled`` or ``PeerError/shutDown``.
+    ///   ``StarlingCore/RPCError/noHandler(method:)``,
+    ///   ``StarlingCore/RPCError/invalidMethod(_:)`` or (over a stream)
+    ///   ``StarlingCore/RPCError/tooManyRequests(maximum:)``; ``PeerError/stream(_:)``
+    ///   when a stream cannot be made; ``PeerError/cancelled`` or ``PeerError/shutDown``.
     public func request(
         _ method: String, _ payload: [UInt8], to peer: PeerID, timeout: Duration = RPCConstants.defaultTimeout,
         via transport: Transport = .automatic

@@ -47,7 +47,8 @@ final class PeerLoop {
         self.metrics = metrics
     }
 
-    /// How many callers wait for an answer: connects, requests, lookups and echoes.
+    /// How many callers wait for an answer: connects, requests (datagram and stream),
+    /// lookups and echoes.
     var pendingCallCount: Int {
         connects.count + requests.count + streamRequests.count + lookups.count + echoes.count
     }
