@@ -125,7 +125,7 @@ extension LoopbackPair where Core == PeerCore {
     /// The receiver's peer ID (read on its loop).
     func receiverID() async throws -> PeerID {
         let receiver = self.receiver
-        return try await receiver.loop.submit { receiver.driver.value.core.identity.peerID }.get()
+        return try await receiver.loop.submit { receiver.driver.value.withCore(\.identity.peerID) }.get()
     }
 
     /// Installs an `onEvent` on `side` that waits for `.established`, then runs `start`

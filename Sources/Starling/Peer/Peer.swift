@@ -104,7 +104,10 @@ public final class Peer: Sendable {
         do {
             let endpoint = try SessionEndpoint(
                 identity: identity, configuration: configuration.session, random: SecureRandom())
-            core = NodeCore(peer: PeerCore(endpoint: endpoint, random: SecureRandom()), overlay: nil)
+            let peer = PeerCore(
+                endpoint: endpoint, random: SecureRandom(),
+                maximumStreamMessageSize: configuration.streams.maximumMessageSize)
+            core = NodeCore(peer: peer, overlay: nil)
         } catch {
             throw .invalidConfiguration(error.description)
         }
@@ -125,11 +128,8 @@ public final class Peer: Sendable {
         }
         let (channel, address, listener) = try await bindSockets(configuration, identity, core, eventLoop, group, loop)
         let streams = StreamHub(
-            identity: identity, configuration: configuration.streams, group: group, listener: listener,
-            events: continuation
-        ) { method in
-            try? await eventLoop.submit { loop.value.handlers[method] }.get()
-        }
+            identity: identity, configuration: configuration.streams, group: group, listener: listener, loop: loop)
+        try? await eventLoop.submit { loop.value.streams = streams }.get()
         await streams.start()
         let discovery: LANDiscovery?
         do {
@@ -255,7 +255,7 @@ public final class Peer: Sendable {
 
     /// The peers this peer has a session with.
     public func connectedPeers() async -> [PeerID] {
-        (try? await onLoop { loop throws(PeerError) in loop.driver?.core.peer.establishedPeers ?? [] }) ?? []
+        (try? await onLoop { loop throws(PeerError) in loop.withCore(\.peer.establishedPeers) ?? [] }) ?? []
     }
 
     /// Closes the session with `peer`; its pending requests fail with
@@ -350,9 +350,10 @@ public final class Peer: Sendable {
     /// - Throws: ``PeerError/request(_:)`` with ``StarlingCore/RPCError/timedOut``,
     ///   ``StarlingCore/RPCError/unreachable``, ``StarlingCore/RPCError/rejected(reason:)``,
     ///   ``StarlingCore/RPCError/payloadTooLarge(size:maximum:)``,
-    ///   ``StarlingCore/RPCError/noHandler(method:)`` or
-    ///   ``StarlingCore/RPCError/invalidMethod(_:)``; ``PeerError/stream(_:)`` when a
-    ///   stream cannot be made; ``PeerError/cancelled`` or ``PeerError/shutDown``.
+    ///   ``StarlingCore/RPCError/noHandler(method:)``,
+    ///   ``StarlingCore/RPCError/invalidMethod(_:)`` or (over a stream)
+    ///   ``StarlingCore/RPCError/tooManyRequests(maximum:)``; ``PeerError/stream(_:)``
+    ///   when a stream cannot be made; ``PeerError/cancelled`` or ``PeerError/shutDown``.
     public func request(
         _ method: String, _ payload: [UInt8], to peer: PeerID, timeout: Duration = RPCConstants.defaultTimeout,
         via transport: Transport = .automatic
@@ -360,11 +361,9 @@ public final class Peer: Sendable {
         let fits = payload.count <= RPCConstants.maximumRequestPayload(methodLength: method.utf8.count)
         switch transport {
         case .stream:
-            return try await streams.request(
-                method, payload, to: peer, at: await sessionAddress(of: peer), timeout: timeout)
+            return try await streamRequest(method, payload, to: peer, timeout: timeout)
         case .automatic where !fits && RPCRequest.isValidMethod(method):
-            return try await streams.request(
-                method, payload, to: peer, at: await sessionAddress(of: peer), timeout: timeout)
+            return try await streamRequest(method, payload, to: peer, timeout: timeout)
         case .automatic, .datagram:
             return try await datagramRequest(method, payload, to: peer, timeout: timeout)
         }
@@ -385,7 +384,26 @@ public final class Peer: Sendable {
 
     /// Where the session with `peer` reaches it, if there is one.
     private func sessionAddress(of peer: PeerID) async -> PeerAddress? {
-        try? await onLoop { loop throws(PeerError) in loop.driver?.core.peer.address(of: peer) }
+        try? await onLoop { loop throws(PeerError) in loop.withCore { $0.peer.address(of: peer) } ?? nil }
+    }
+
+    /// A request over the stream to `peer` (made when needed), through the core.
+    private func streamRequest(
+        _ method: String, _ payload: [UInt8], to peer: PeerID, timeout: Duration
+    ) async throws(PeerError) -> [UInt8] {
+        do throws(RPCError) {
+            try StreamCalls.check(
+                method: method, payloadCount: payload.count,
+                maximumMessageSize: streams.configuration.maximumMessageSize)
+        } catch {
+            throw .request(error)
+        }
+        let stream = try await streams.stream(to: peer, at: await sessionAddress(of: peer))
+        return try await waitOnLoop { loop, continuation in
+            loop.streamRequest(method, payload, on: stream, timeout: timeout, continuation: continuation)
+        } cancel: { loop, id in
+            loop.cancelStreamRequest(id)
+        }
     }
 
     /// A request in datagrams, through the core.
@@ -406,7 +424,7 @@ public final class Peer: Sendable {
     public func drops() async -> DropCounters {
         (try? await onLoop { loop throws(PeerError) in
             loop.reportMetrics()
-            return loop.driver?.core.peer.sessionDrops ?? DropCounters()
+            return loop.withCore(\.peer.sessionDrops) ?? DropCounters()
         }) ?? DropCounters()
     }
 

@@ -11,14 +11,6 @@ import StarlingIO
 final class PeerLoop {
     typealias Handler = @Sendable (Peer.Request) async throws -> [UInt8]
 
-    /// A caller of ``Peer/connect(to:expecting:timeout:)`` waiting for its session.
-    struct ConnectWaiter {
-        let address: PeerAddress
-        let expected: PeerID?
-        let continuation: CheckedContinuation<Result<PeerID, PeerError>, Never>
-        let timeout: Scheduled<Void>?
-    }
-
     let eventLoop: any EventLoop
     /// Where request handlers run: on this peer's loop, not in Swift's shared pool.
     let handlerExecutor: EventLoopTaskExecutor
@@ -30,9 +22,13 @@ final class PeerLoop {
     var lookupsFinishedEarly: [LookupID: LookupResult]?
     var echoes: [UInt32: CheckedContinuation<Result<Duration, PeerError>, Never>] = [:]
     var requests: [RequestID: CheckedContinuation<Result<[UInt8], PeerError>, Never>] = [:]
-    var connects: [UInt64: ConnectWaiter] = [:]
+    /// Callers of stream requests, by the core's request ID (a numbering of its own).
+    var streamRequests: [RequestID: CheckedContinuation<Result<[UInt8], PeerError>, Never>] = [:]
+    /// Where the core's stream transmits go; set once the hub exists.
+    var streams: StreamHub?
+    /// Callers of ``Peer/connect(to:expecting:timeout:)``, by the core's connect ID.
+    var connects: [ConnectID: CheckedContinuation<Result<PeerID, PeerError>, Never>] = [:]
     var handlers: [String: Handler] = [:]
-    var nextToken: UInt64 = 0
     var isShutDown = false
     /// Brings the drop counters in swift-metrics up to date once a second.
     var metricsReporter: RepeatedTask?
@@ -51,20 +47,31 @@ final class PeerLoop {
         self.metrics = metrics
     }
 
-    /// How many callers wait for an answer: connects, requests, lookups and echoes.
-    var pendingCallCount: Int { connects.count + requests.count + lookups.count + echoes.count }
+    /// How many callers wait for an answer: connects, requests (datagram and stream),
+    /// lookups and echoes.
+    var pendingCallCount: Int {
+        connects.count + requests.count + streamRequests.count + lookups.count + echoes.count
+    }
 
-    /// Runs `body` with the core and sends what it queued.
+    /// Runs `body` with the core and sends what it queued, on the socket and on streams.
     /// - Throws: ``PeerError/shutDown`` after shutdown, or what `body` throws.
     func perform<Result>(_ body: (inout PeerCore, Instant) throws(PeerError) -> Result) throws(PeerError) -> Result {
         guard !isShutDown, let driver else { throw .shutDown }
         do {
-            return try driver.perform { core, now in try body(&core.peer, now) }
+            return try driver.perform { core, now in
+                defer { while let transmit = core.peer.pollStreamTransmit() { streams?.enqueue(transmit) } }
+                return try body(&core.peer, now)
+            }
         } catch let error as PeerError {
             throw error
         } catch {
             preconditionFailure("body throws only PeerError")
         }
+    }
+
+    /// Runs `body` with the core to read it; `nil` before the socket is bound.
+    func withCore<Result>(_ body: (NodeCore) -> Result) -> Result? {
+        driver?.withCore(body)
     }
 
     /// Runs `body` with the overlay and sends what it queued.
@@ -74,7 +81,7 @@ final class PeerLoop {
         -> Result
     {
         guard !isShutDown, let driver else { throw .shutDown }
-        guard driver.core.hasOverlay else { throw .overlayDisabled }
+        guard driver.withCore(\.hasOverlay) else { throw .overlayDisabled }
         do {
             return try driver.perform { core, now in try core.withOverlay { overlay in try body(&overlay, now) }! }
         } catch let error as PeerError {
@@ -201,17 +208,10 @@ final class PeerLoop {
     func handle(_ event: PeerEvent) {
         switch event {
         case .established(let peer, let address):
-            for (token, waiter) in connects
-            where waiter.expected == peer || (waiter.expected == nil && waiter.address == address) {
-                finishConnect(token, .success(peer))
-            }
             events.yield(.sessionUp(peer: peer, address: address))
         case .closed(let peer, let reason):
             events.yield(.sessionDown(peer: peer, reason: reason))
         case .handshakeFailed(let address, let expected, let error):
-            for (token, waiter) in connects where waiter.address == address && waiter.expected == expected {
-                finishConnect(token, .failure(.handshakeFailed(error)))
-            }
             events.yield(.handshakeFailed(address: address, expected: expected, error: error))
         case .datagram(let peer, let payload):
             if backlog.admit() { events.yield(.datagram(peer: peer, payload: payload)) }
@@ -219,48 +219,47 @@ final class PeerLoop {
             serve(request)
         case .response(let id, let result):
             requests.removeValue(forKey: id)?.resume(returning: result.mapError { .request($0) })
+        case .connectFinished(let id, let outcome):
+            connects.removeValue(forKey: id)?.resume(returning: Result(outcome))
+        case .stream(.message(let peer, let payload)):
+            events.yield(.message(peer: peer, payload: payload))
+        case .stream(.request(let request)):
+            serve(request)
+        case .stream(.response(let id, let result)):
+            streamRequests.removeValue(forKey: id)?.resume(returning: result.mapError { .request($0) })
         }
     }
 
     // MARK: Connecting
 
-    /// Registers a connect caller and starts the handshake.
-    /// - Returns: the caller's token, or `nil` when it was answered at once (a session
-    ///   was up already, or the handshake could not start).
+    /// Starts a connect in the core and registers its caller, who is answered when the
+    /// core reports the connect finished (at once when the session is up already).
+    /// - Returns: the connect's ID, or `nil` when the caller has its answer already (the
+    ///   peer is shut down).
     func connect(
         to address: PeerAddress, expecting expected: PeerID?, timeout: Duration,
         continuation: CheckedContinuation<Result<PeerID, PeerError>, Never>
-    ) -> UInt64? {
-        if let expected, driver?.core.peer.isEstablished(with: expected) == true {
-            continuation.resume(returning: .success(expected))
-            return nil
-        }
+    ) -> ConnectID? {
         do {
-            try perform { core, now in core.connect(to: address, expecting: expected, now: now) }
+            // Registered inside the command: the core may report the connect finished
+            // (a session already up) in the events delivered as the command returns.
+            return try perform { core, now in
+                let id = core.connect(to: address, expecting: expected, timeout: timeout, now: now)
+                connects[id] = continuation
+                return id
+            }
         } catch {
             continuation.resume(returning: .failure(error))
             return nil
         }
-        let token = nextToken
-        nextToken += 1
-        let timer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) {
-            self.finishConnect(token, .failure(.connectTimedOut(address: address, after: timeout)))
-        }
-        connects[token] = ConnectWaiter(
-            address: address, expected: expected, continuation: continuation, timeout: timer)
-        return token
     }
 
-    /// Gives up waiting for connect caller `token` (its caller was cancelled); the
-    /// handshake goes on, and a session it makes stays up.
-    func cancelConnect(_ token: UInt64) {
-        finishConnect(token, .failure(.cancelled))
-    }
-
-    func finishConnect(_ token: UInt64, _ result: Result<PeerID, PeerError>) {
-        guard let waiter = connects.removeValue(forKey: token) else { return }
-        waiter.timeout?.cancel()
-        waiter.continuation.resume(returning: result)
+    /// Gives up waiting for connect `id` (its caller was cancelled); the core forgets
+    /// it, the handshake goes on, and a session it makes stays up.
+    func cancelConnect(_ id: ConnectID) {
+        guard let continuation = connects.removeValue(forKey: id) else { return }
+        try? perform { core, _ in core.cancelConnect(id) }
+        continuation.resume(returning: .failure(.cancelled))
     }
 
     // MARK: Requests
@@ -324,6 +323,86 @@ final class PeerLoop {
         }
     }
 
+    // MARK: Streams
+
+    /// Tells the core that the hub opened stream `id` with `peer`; closes it when the
+    /// core refuses it (too many open).
+    func streamOpened(_ id: StreamID, with peer: PeerID) {
+        let accepted = (try? perform { core, _ in core.streamOpened(id, with: peer) }) ?? false
+        if !accepted, let streams { Task { await streams.refuse(id) } }
+    }
+
+    /// Hands the core a message that arrived on stream `id`.
+    func streamMessage(_ message: [UInt8], on id: StreamID) {
+        try? perform { core, _ in core.handleStreamMessage(message, on: id) }
+    }
+
+    /// Tells the core that stream `id` ended: its waiting requests fail as unreachable.
+    func streamEnded(_ id: StreamID) {
+        try? perform { core, _ in core.streamEnded(id) }
+    }
+
+    /// Sends a request on stream `id` and registers its caller.
+    func streamRequest(
+        _ method: String, _ payload: [UInt8], on id: StreamID, timeout: Duration,
+        continuation: CheckedContinuation<Result<[UInt8], PeerError>, Never>
+    ) -> RequestID? {
+        do {
+            let request = try perform { core, now throws(PeerError) in
+                do throws(RPCError) {
+                    return try core.streamRequest(method, payload, on: id, timeout: timeout, now: now)
+                } catch {
+                    throw .request(error)
+                }
+            }
+            streamRequests[request] = continuation
+            return request
+        } catch {
+            continuation.resume(returning: .failure(error))
+            return nil
+        }
+    }
+
+    /// Gives up waiting for stream request `id` (its caller was cancelled); the core
+    /// forgets it, and a late response is ignored.
+    func cancelStreamRequest(_ id: RequestID) {
+        guard let continuation = streamRequests.removeValue(forKey: id) else { return }
+        try? perform { core, _ in core.cancelStreamRequest(id) }
+        continuation.resume(returning: .failure(.cancelled))
+    }
+
+    /// Runs the handler of an incoming stream request in a task of its own on this
+    /// peer's event loop, as for a datagram request, then answers on its stream.
+    func serve(_ incoming: IncomingStreamRequest) {
+        guard let handler = handlers[incoming.method] else {
+            try? perform { core, _ in core.reject(onStream: incoming.id, reason: "no handler") }
+            return
+        }
+        let request = Peer.Request(peer: incoming.peer, method: incoming.method, payload: incoming.payload)
+        let loop = NIOLoopBound(self, eventLoop: eventLoop)
+        Task(executorPreference: handlerExecutor) {
+            let outcome: Result<[UInt8], any Error>
+            do {
+                outcome = .success(try await handler(request))
+            } catch {
+                outcome = .failure(error)
+            }
+            loop.eventLoop.execute { loop.value.answer(incoming.id, outcome) }
+        }
+    }
+
+    func answer(_ id: IncomingStreamRequestID, _ outcome: Result<[UInt8], any Error>) {
+        try? perform { core, _ in
+            switch outcome {
+            case .success(let payload):
+                // Too large: the core answers "too large" itself.
+                try? core.respond(toStream: id, payload: payload)
+            case .failure(let error):
+                core.reject(onStream: id, reason: String(describing: error))
+            }
+        }
+    }
+
     // MARK: Metrics
 
     /// Starts reporting the core's drop counters to swift-metrics every `interval`.
@@ -336,7 +415,7 @@ final class PeerLoop {
 
     /// Adds what the core dropped since the last report to the metrics.
     func reportMetrics() {
-        if let core = driver?.core { metrics.report(core.peer) }
+        withCore { metrics.report($0.peer) }
     }
 
     // MARK: Shutdown
@@ -346,9 +425,13 @@ final class PeerLoop {
         guard !isShutDown else { return }
         // Waiting callers learn of the shutdown itself, not of its effects (closing a
         // session fails its requests as unreachable).
-        for token in connects.keys { finishConnect(token, .failure(.shutDown)) }
+        let connectIDs = Array(connects.keys)
+        for (_, continuation) in connects { continuation.resume(returning: .failure(.shutDown)) }
+        connects.removeAll()
         for (_, continuation) in requests { continuation.resume(returning: .failure(.shutDown)) }
         requests.removeAll()
+        for (_, continuation) in streamRequests { continuation.resume(returning: .failure(.shutDown)) }
+        streamRequests.removeAll()
         for (_, continuation) in lookups { continuation.resume(returning: .failure(.shutDown)) }
         lookups.removeAll()
         for (_, continuation) in echoes { continuation.resume(returning: .failure(.shutDown)) }
@@ -358,10 +441,22 @@ final class PeerLoop {
             // Members learn of a graceful leave at once instead of by failure detection.
             if leavingOverlay { core.withOverlay { $0.leave(now: now) } }
             for peer in core.peer.establishedPeers { core.peer.close(peer) }
+            for id in connectIDs { core.peer.cancelConnect(id) }
         }
         metricsReporter?.cancel()
         reportMetrics()
         isShutDown = true
         events.finish()
+    }
+}
+
+extension Result<PeerID, PeerError> {
+    /// The answer to a connect caller for the core's outcome of the connect.
+    init(_ outcome: ConnectOutcome) {
+        switch outcome {
+        case .established(let peer): self = .success(peer)
+        case .handshakeFailed(let error): self = .failure(.handshakeFailed(error))
+        case .timedOut(let address, let after): self = .failure(.connectTimedOut(address: address, after: after))
+        }
     }
 }

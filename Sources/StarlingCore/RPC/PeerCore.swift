@@ -13,17 +13,23 @@ internal import DequeModule
 ///
 /// ### Members
 /// - Getters: ``identity``, ``establishedPeers``, ``isEstablished(with:)``,
-///   ``servedMethods``, ``pendingRequestCount``, ``sessionDrops``, ``droppedMessages``,
-///   ``staleRequests``, ``incarnation``.
+///   ``servedMethods``, ``pendingRequestCount``, ``pendingConnectCount``, ``sessionDrops``,
+///   ``droppedMessages``, ``staleRequests``, ``incarnation``.
 /// - Inputs: ``handleDatagram(_:from:now:)`` and ``handleTimeout(now:)``.
-/// - Commands: ``connect(to:expecting:now:)``, ``close(_:)``, ``sendDatagram(_:to:now:)``,
+/// - Commands: ``connect(to:expecting:now:)``, ``connect(to:expecting:timeout:now:)``,
+///   ``cancelConnect(_:)``, ``close(_:)``, ``sendDatagram(_:to:now:)``,
 ///   ``serve(_:)``, ``stopServing(_:)``, ``request(_:_:to:address:timeout:now:)``,
-///   ``respond(to:payload:now:)`` and ``reject(_:reason:now:)``.
-/// - Outputs: ``pollTransmit(now:into:)``, ``pollTimeout()`` and ``pollEvent()``.
+///   ``respond(to:payload:now:)`` and ``reject(_:reason:now:)``; on streams (see
+///   ``StreamCalls``) ``streamOpened(_:with:)``, ``streamEnded(_:)``,
+///   ``handleStreamMessage(_:on:)``, ``streamRequest(_:_:on:timeout:now:)``,
+///   ``cancelStreamRequest(_:)``, ``respond(toStream:payload:)`` and
+///   ``reject(onStream:reason:)``.
+/// - Outputs: ``pollTransmit(now:into:)``, ``pollStreamTransmit()``, ``pollTimeout()``
+///   and ``pollEvent()``.
 ///
-/// After every input or command, drain ``pollTransmit(now:into:)``, then re-arm the
-/// timer to ``pollTimeout()``, then drain ``pollEvent()``, in that order. `now` must
-/// never go backwards between calls.
+/// After every input or command, drain ``pollTransmit(now:into:)`` (and, after a stream
+/// command, ``pollStreamTransmit()``), then re-arm the timer to ``pollTimeout()``, then
+/// drain ``pollEvent()``, in that order. `now` must never go backwards between calls.
 ///
 /// ### Serving
 /// Call ``serve(_:)`` for each method. A request for a served method is reported once
@@ -50,6 +56,8 @@ public struct PeerCore: ProtocolCore, Sendable {
     /// This core's run, chosen at random when it is made and sent in every request, so
     /// that responders tell a restarted peer's requests from its previous run's.
     public let incarnation: UInt32
+    /// Messages, requests and responses on this peer's streams.
+    public internal(set) var streamCalls: StreamCalls
 
     var tracker = RequestTracker()
     var cache = ResponseCache()
@@ -57,6 +65,8 @@ public struct PeerCore: ProtocolCore, Sendable {
     var nextRequestID: UInt64
     /// Peers this core started a handshake with, and where: cleared when it completes or fails.
     var connecting: [PeerID: PeerAddress] = [:]
+    /// Connects a caller waits on, with their deadlines.
+    var connects = ConnectWaits()
     var events = Deque<PeerEvent>()
 
     /// Creates a core over `endpoint`.
@@ -66,13 +76,22 @@ public struct PeerCore: ProtocolCore, Sendable {
     ///   - random: the randomness for the incarnation, request IDs and retransmit jitter. Pass a
     ///     generator of its own (not the endpoint's): `SecureRandom()` for real use, a
     ///     seeded generator in tests and the simulator.
-    public init(endpoint: SessionEndpoint, random: any RandomNumberGenerator & Sendable) {
+    ///   - maximumStreamMessageSize: the largest message on this peer's streams, as
+    ///     their configuration allows.
+    public init(
+        endpoint: SessionEndpoint, random: any RandomNumberGenerator & Sendable,
+        maximumStreamMessageSize: Int = StreamConstants.defaultMaximumMessageSize
+    ) {
         self.endpoint = endpoint
         self.random = InjectedRandom(source: random)
         self.incarnation = UInt32(truncatingIfNeeded: self.random.next())
         // The lower half of the range: counting up from there never wraps in practice,
         // so a peer's request IDs, and the floors it sends, only grow.
         self.nextRequestID = self.random.next() >> 1
+        // Stream request IDs need no floor: a stream delivers each request once. They
+        // start from the incarnation so that a restarted peer's differ from its last run's.
+        self.streamCalls = StreamCalls(
+            maximumMessageSize: maximumStreamMessageSize, firstRequestID: UInt64(incarnation) << 32)
     }
 
     // MARK: Getters
@@ -146,7 +165,7 @@ public struct PeerCore: ProtocolCore, Sendable {
     }
 
     /// Runs what is due at `now`: the session layer's timers, then request
-    /// retransmissions and timeouts.
+    /// retransmissions and timeouts, then connect and stream request timeouts.
     public mutating func handleTimeout(now: Instant) {
         if let deadline = endpoint.pollTimeout(), deadline <= now {
             endpoint.handleTimeout(now: now)
@@ -156,6 +175,12 @@ public struct PeerCore: ProtocolCore, Sendable {
             runRequestTimers(now: now)
             absorbSessionEvents(now: now)
         }
+        if let deadline = connects.earliestDeadline, deadline <= now {
+            expiredConnects(now: now)
+        }
+        if let deadline = streamCalls.earliestDeadline, deadline <= now {
+            streamCalls.handleTimeout(now: now)
+        }
     }
 
     /// Writes the next datagram to send into `buffer`; see
@@ -164,18 +189,20 @@ public struct PeerCore: ProtocolCore, Sendable {
         endpoint.pollTransmit(now: now, into: &buffer)
     }
 
-    /// The earliest of the session layer's deadline and the next request retransmission
-    /// or timeout; O(1) beyond the session layer's own cost.
+    /// The earliest of the session layer's deadline, the next request retransmission
+    /// or timeout, and the next connect or stream request timeout; O(1) beyond the
+    /// session layer's own cost.
     public func pollTimeout() -> Instant? {
-        switch (endpoint.pollTimeout(), tracker.earliestDeadline) {
-        case (let session?, let requests?): min(session, requests)
-        case (let session, nil): session
-        case (nil, let requests): requests
-        }
+        let calls = earliest(connects.earliestDeadline, streamCalls.earliestDeadline)
+        return earliest(earliest(endpoint.pollTimeout(), tracker.earliestDeadline), calls)
     }
 
-    /// The next event, oldest first, or `nil` when there is none.
-    public mutating func pollEvent() -> PeerEvent? { events.popFirst() }
+    /// The next event, or `nil` when there is none: the session and RPC events oldest
+    /// first, then the stream calls' events oldest first.
+    public mutating func pollEvent() -> PeerEvent? {
+        if let event = events.popFirst() { return event }
+        return streamCalls.pollEvent().map { .stream($0) }
+    }
 
     // MARK: Session events
 
@@ -183,16 +210,18 @@ public struct PeerCore: ProtocolCore, Sendable {
     mutating func absorbSessionEvents(now: Instant) {
         while let event = endpoint.pollEvent() {
             switch event {
-            case .established(let peer, _):
+            case .established(let peer, let address):
                 connecting[peer] = nil
                 events.append(PeerEvent(event))
+                connectsEstablished(peer, at: address)
                 for id in tracker.awaitingSession(to: peer) { transmit(id, now: now) }
             case .datagram(let peer, let payload):
                 handlePayload(payload, from: peer, now: now)
             case .closed:
                 events.append(PeerEvent(event))
-            case .handshakeFailed(_, let expected, _):
+            case .handshakeFailed(let address, let expected, let error):
                 events.append(PeerEvent(event))
+                connectsFailed(at: address, expecting: expected, error: error)
                 if let expected, !endpoint.isEstablished(with: expected) {
                     connecting[expected] = nil
                     for (id, _) in tracker.removeAll(to: expected) {
@@ -201,6 +230,15 @@ public struct PeerCore: ProtocolCore, Sendable {
                 }
             }
         }
+    }
+}
+
+/// The earlier of two optional deadlines; `nil` only when both are.
+func earliest(_ first: Instant?, _ second: Instant?) -> Instant? {
+    switch (first, second) {
+    case (let first?, let second?): min(first, second)
+    case (let first, nil): first
+    case (nil, let second): second
     }
 }
 

@@ -15,4 +15,10 @@ public enum PeerEvent: Equatable, Sendable {
     /// A request made with ``PeerCore/request(_:_:to:address:timeout:now:)`` ended:
     /// the peer's answer, or why there is none. Reported exactly once per request.
     case response(RequestID, Result<[UInt8], RPCError>)
+    /// A connect made with ``PeerCore/connect(to:expecting:timeout:now:)`` ended: the
+    /// session is up, its handshake failed, or it timed out. Reported exactly once per
+    /// connect, and never after ``PeerCore/cancelConnect(_:)``.
+    case connectFinished(ConnectID, ConnectOutcome)
+    /// A message, request or response on one of the peer's streams (``StreamCalls``).
+    case stream(StreamCallEvent)
 }

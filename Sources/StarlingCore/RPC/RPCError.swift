@@ -16,6 +16,9 @@ public enum RPCError: Error, Equatable, Sendable {
     /// The method name is empty, longer than ``RPCConstants/maximumMethodLength``, or
     /// has a character outside `a`–`z`, `0`–`9`, `.`, `_`, `/` and `-`.
     case invalidMethod(String)
+    /// As many requests wait for an answer as the caller's table holds (for stream
+    /// requests, ``StreamConstants/maximumWaitingRequests``); the request was not sent.
+    case tooManyRequests(maximum: Int)
 }
 
 extension RPCError: CustomStringConvertible {
@@ -28,6 +31,7 @@ extension RPCError: CustomStringConvertible {
         case .payloadTooLarge(let size, let maximum): "a payload of \(size) bytes exceeds the maximum of \(maximum)"
         case .noHandler(let method): "the peer serves no method \"\(method)\""
         case .invalidMethod(let method): "\"\(method)\" is not a valid method name"
+        case .tooManyRequests(let maximum): "\(maximum) requests wait for an answer already"
         }
     }
 }

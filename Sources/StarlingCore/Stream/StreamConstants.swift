@@ -61,6 +61,17 @@ public enum StreamConstants {
     /// for one message at most, so raise it only as far as memory allows per stream.
     public static let defaultMaximumMessageSize = 16 * 1024 * 1024
 
+    /// The most stream requests one peer core waits on at once (``StreamCalls``); a
+    /// request beyond it fails with ``RPCError/tooManyRequests(maximum:)``. Each holds
+    /// little (its method name and a deadline), so the bound is there to stop a runaway
+    /// caller, not to save memory; lowering it refuses bursts of concurrent requests.
+    public static let maximumWaitingRequests = 4096
+
+    /// The most streams one peer core keeps track of at once (``StreamCalls``); a driver
+    /// closes a stream the core refuses. A stream costs a TCP connection and its buffers
+    /// anyway, so this bounds what remote peers can make the core hold.
+    public static let maximumOpenStreams = 1024
+
     /// Bytes the framer takes from one input before cutting its frames, so that the
     /// frame buffer never holds more than about two frames whatever the input's size.
     static let inputSlice = maximumFrameSize

@@ -38,8 +38,9 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
     public typealias InboundIn = AddressedEnvelope<ByteBuffer>
     public typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
-    /// The core. Read it only on the event loop.
-    public private(set) var core: Core
+    /// The core: changed through ``perform(_:)``, read through ``withCore(_:)``, both
+    /// only on the event loop.
+    private var core: Core
     /// Called on the event loop with each event the core reports.
     public var onEvent: (Core.Event) -> Void
     /// Whether runs of equal-size datagrams to one destination go out as one GSO write.
@@ -152,6 +153,14 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
         let now = SystemClock.monotonicNow()
         defer { driveOutputs(now: now) }
         return try body(&core, now)
+    }
+
+    /// Runs `body` with the core to read it (a getter), without driving outputs: nothing
+    /// the core does can change in `body`.
+    /// - Returns: what `body` returns.
+    /// - Throws: what `body` throws.
+    public func withCore<Result>(_ body: (Core) throws -> Result) rethrows -> Result {
+        try body(core)
     }
 
     // MARK: Outputs
