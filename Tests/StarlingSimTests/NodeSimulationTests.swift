@@ -165,6 +165,69 @@ import Testing
         }
     }
 
+    /// The overlay calls a peer offers, on whole peers: announce and find a service, echo
+    /// a member (its round trip feeds the estimate), resolve a peer and open a session
+    /// with it, and list the members.
+    @Test func node_providersEchoResolveAndMembers() async throws {
+        try await offThePool { try Self.providersEchoResolveAndMembers() }
+    }
+
+    /// The body of ``node_providersEchoResolveAndMembers()``.
+    static func providersEchoResolveAndMembers() throws {
+        var swarm = try Self.convergedSwarm(seed: 26, count: 12)
+        let nodes = swarm.nodes
+        let provided = try swarm.network.command(nodes[3]) { core, now in
+            try core.withOverlay { try $0.provide(service: "printer", now: now) }
+        }
+        let provide = try #require(provided)
+        #expect(swarm.run(limit: .seconds(30)) { $0.lookupResult(provide, at: nodes[3]) != nil })
+        guard case .provided(let storedAt) = swarm.lookupResult(provide, at: nodes[3])?.outcome else {
+            Issue.record("provide did not finish: \(String(describing: swarm.lookupResult(provide, at: nodes[3])))")
+            return
+        }
+        #expect(storedAt > 0)
+        let find = try #require(
+            swarm.network.command(nodes[5]) { core, now in
+                core.withOverlay { $0.findProviders(service: "printer", now: now) }
+            })
+        #expect(swarm.run(limit: .seconds(30)) { $0.lookupResult(find, at: nodes[5]) != nil })
+        guard case .providers(let records) = swarm.lookupResult(find, at: nodes[5])?.outcome else {
+            Issue.record("no providers: \(String(describing: swarm.lookupResult(find, at: nodes[5])))")
+            return
+        }
+        #expect(records.map(\.record.peerID) == [swarm.peerID(of: nodes[3])])
+
+        let echoed = swarm.peerID(of: nodes[2])
+        let echo = try swarm.network.command(nodes[1]) { core, now in
+            try core.withOverlay { try $0.sendEcho(to: echoed, now: now) }
+        }
+        let replied = swarm.run(limit: .seconds(10)) { swarm in
+            swarm.network.events(of: nodes[1]).contains {
+                if case .overlay(.spreading(.echoReply(echoed, echo, let rtt))) = $0 { rtt > .zero } else { false }
+            }
+        }
+        #expect(replied)
+        #expect(swarm.overlay(of: nodes[1]).spreading.rtt(of: echoed) != nil)
+
+        // Resolve a peer by its ID, then open a session at the address found.
+        let wanted = swarm.peerID(of: nodes[6])
+        let lookup = try #require(
+            swarm.network.command(nodes[4]) { core, now in core.withOverlay { $0.findPeer(wanted, now: now) } })
+        #expect(swarm.run(limit: .seconds(30)) { $0.lookupResult(lookup, at: nodes[4]) != nil })
+        guard case .peer(let record?) = swarm.lookupResult(lookup, at: nodes[4])?.outcome,
+            let address = record.record.addresses.first
+        else {
+            Issue.record("\(wanted) not resolved")
+            return
+        }
+        swarm.network.command(nodes[4]) { core, now in core.peer.connect(to: address, expecting: wanted, now: now) }
+        #expect(swarm.run(limit: .seconds(10)) { $0.network[core: nodes[4]].peer.isEstablished(with: wanted) })
+
+        let members = swarm.overlay(of: nodes[7]).membership.members
+        #expect(Set(members.map(\.id)) == Set(nodes.filter { $0 != nodes[7] }.map(swarm.peerID(of:))))
+        #expect(members.allSatisfy { $0.state == .alive })
+    }
+
     @Test func node_gracefulLeaveAndSilentFailure_areDetectedByAll() async throws {
         try await offThePool { () throws in
             var swarm = try Self.convergedSwarm(seed: 22, count: 30)
