@@ -81,6 +81,8 @@ public struct SimNetwork<Core: ProtocolCore> {
     private var nextAutomaticAddress: UInt32 = 1
     /// Lent to every `pollTransmit`; keeps its capacity between datagrams.
     var transmitBuffer: [UInt8]
+    /// What the driver does with each event as it collects it; see ``setReaction(_:)``.
+    private var reaction: Reaction?
 
     /// Everything that has happened so far, and the counters.
     public internal(set) var trace = SimTrace()
@@ -190,6 +192,25 @@ public struct SimNetwork<Core: ProtocolCore> {
     ) rethrows -> Result {
         defer { drive(node) }
         return try body(&nodes[node.rawValue].core, clock.now)
+    }
+
+    /// What a driver does with an event as it collects it, as a peer's event loop
+    /// does: it gets the node, its core (to issue commands with), the event and the time.
+    public typealias Reaction = (SimNodeID, inout Core, Core.Event, Instant) -> Void
+
+    /// Sets (or, with `nil`, removes) what the network does with every event a core
+    /// reports, at the instant the event is collected: an application's handler, such as
+    /// one that answers each incoming request.
+    ///
+    /// The reaction runs after the event has joined the node's ``events(of:)`` and the
+    /// trace; what it makes the core send leaves at once, and the events it causes are
+    /// collected (and reacted to) in turn. On a ``SimHost`` it runs when the service that
+    /// reported the event ends, and costs no CPU time, as a ``command(_:_:)``.
+    ///
+    /// - Parameter reaction: the handler; it must not run forever by reacting to the
+    ///   events it causes with more of the same.
+    public mutating func setReaction(_ reaction: Reaction?) {
+        self.reaction = reaction
     }
 
     /// Removes and returns the events `node`'s core has reported so far, oldest first.
@@ -303,15 +324,23 @@ public struct SimNetwork<Core: ProtocolCore> {
     mutating func drive(_ node: SimNodeID) {
         let index = node.rawValue
         let now = clock.now
-        while let destination = nodes[index].core.pollTransmit(now: now, into: &transmitBuffer) {
-            send(from: node, to: destination)
-        }
-        if nodes[index].hosting?.dueTimer == nil {
-            queue.armTimer(for: node, at: nodes[index].core.pollTimeout(), now: now)
-        }
-        while let event = nodes[index].core.pollEvent() {
-            trace.noteEvent(at: now, node: node, String(describing: event))
-            nodes[index].events.append(event)
+        var reacted = true
+        while reacted {
+            reacted = false
+            while let destination = nodes[index].core.pollTransmit(now: now, into: &transmitBuffer) {
+                send(from: node, to: destination)
+            }
+            if nodes[index].hosting?.dueTimer == nil {
+                queue.armTimer(for: node, at: nodes[index].core.pollTimeout(), now: now)
+            }
+            while let event = nodes[index].core.pollEvent() {
+                trace.noteEvent(at: now, node: node, String(describing: event))
+                nodes[index].events.append(event)
+                if let reaction {
+                    reaction(node, &nodes[index].core, event, now)
+                    reacted = true
+                }
+            }
         }
     }
 

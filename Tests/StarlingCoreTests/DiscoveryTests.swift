@@ -475,6 +475,89 @@ import Testing
         #expect(b.events() == [.expired(a.key.peerID)])
         #expect(b.core.peerCount == 0)
     }
+
+    /// Runs `a`'s and `b`'s timers up to `end`, carrying every datagram `a` sends to `b`
+    /// at once.
+    static func run(_ a: inout Node, _ b: inout Node, until end: Instant) {
+        while let due = [a.core.pollTimeout(), b.core.pollTimeout()].compactMap({ $0 }).min(), due <= end {
+            if let deadline = a.core.pollTimeout(), deadline <= due { a.core.handleTimeout(now: due) }
+            for (_, bytes) in a.transmits(now: due) { b.receive(bytes, from: a.address, now: due) }
+            if let deadline = b.core.pollTimeout(), deadline <= due { b.core.handleTimeout(now: due) }
+            _ = b.transmits(now: due)
+        }
+    }
+
+    @Test func renewal_atHalfTheLifetime_signsANewerRecordAndBeaconsIt() throws {
+        var a = try Self.node(seed: 1)
+        let first = a.core.ownRecord
+        try a.core.renewRecord(signingWith: a.key, lifetime: .seconds(600), now: Self.start)
+        var b = try Self.node(seed: 2)
+        Self.run(&a, &b, until: Self.start + .seconds(299))
+        #expect(a.core.ownRecord == first)
+        #expect(b.events() == [.discovered(first)])
+
+        Self.run(&a, &b, until: Self.start + .seconds(300))
+        let renewed = a.core.ownRecord.record
+        // The wall clock in milliseconds at the renewal, valid for a lifetime from then.
+        #expect(renewed.sequence == (Self.wall.seconds + 300) * 1_000)
+        #expect(renewed.expiresAt == Self.wall + .seconds(900))
+        #expect(renewed.addresses == first.record.addresses)
+        #expect(renewed.services == first.record.services)
+        #expect(try a.core.ownRecord.verify(now: Self.wall + .seconds(300), expecting: a.key.peerID) == renewed)
+        // Beaconed as soon as the minimum beacon interval allows: `b` holds it.
+        Self.run(&a, &b, until: Self.start + .seconds(300) + a.core.configuration.minimumBeaconInterval)
+        #expect(b.events() == [.updated(a.core.ownRecord)])
+        #expect(b.core.record(for: a.key.peerID) == a.core.ownRecord)
+    }
+
+    @Test func renewal_keepsTheRecordAliveEverywhereForManyLifetimes() throws {
+        var a = try Self.node(seed: 1)
+        try a.core.updateRecord(try Self.record(a.key, sequence: 2, expiresIn: 100), now: Self.start)
+        try a.core.renewRecord(signingWith: a.key, lifetime: .seconds(100), now: Self.start)
+        var b = try Self.node(seed: 2)
+        var sequences: [UInt64] = []
+        for step in 1...20 {
+            // Midway between two renewals, once the renewed record was beaconed.
+            Self.run(&a, &b, until: Self.start + .seconds(Int64(step) * 50 + 25))
+            sequences.append(a.core.ownRecord.record.sequence)
+            #expect(b.core.record(for: a.key.peerID) == a.core.ownRecord, "after \(step * 50 + 25) s")
+        }
+        #expect(!b.events().contains(.expired(a.key.peerID)))
+        #expect(sequences == sequences.sorted())
+        #expect(Set(sequences).count == 20)
+    }
+
+    @Test func renewal_wrongKeyOrLifetime_isTypedError() throws {
+        var a = try Self.node(seed: 1)
+        let b = try Self.node(seed: 2)
+        #expect(throws: RecordError.wrongSigner(expected: a.key.peerID, actual: b.key.peerID)) {
+            try a.core.renewRecord(signingWith: b.key, lifetime: .seconds(600), now: Self.start)
+        }
+        #expect(throws: RecordError.expired(expiresAt: Self.wall, now: Self.wall)) {
+            try a.core.renewRecord(signingWith: a.key, lifetime: .zero, now: Self.start)
+        }
+        let tooLong = RecordConstants.maximumLifetime + .seconds(1)
+        #expect(
+            throws: RecordError.expiryTooFar(
+                expiresAt: Self.wall + tooLong, limit: Self.wall + RecordConstants.maximumLifetime)
+        ) {
+            try a.core.renewRecord(signingWith: a.key, lifetime: tooLong, now: Self.start)
+        }
+        // Refused renewals leave no timer behind.
+        #expect(a.core.nextRenewal == nil)
+    }
+
+    @Test(arguments: [
+        (previous: UInt64(5), wall: UInt64(3), expected: UInt64(6)),
+        (previous: 5, wall: 1_000, expected: 1_000),
+        (previous: 999, wall: 1_000, expected: 1_000),
+        (previous: 1_000, wall: 1_000, expected: 1_001),
+        (previous: .max, wall: 7, expected: .max),
+    ])
+    func renewal_sequence_isAboveThePreviousAndFollowsTheClock(previous: UInt64, wall: UInt64, expected: UInt64) {
+        #expect(RecordRenewal.sequence(after: previous, wallMilliseconds: wall) == expected)
+        #expect(RecordRenewal.interval(lifetime: .seconds(3_600)) == .seconds(1_800))
+    }
 }
 
 extension Array where Element == UInt8 {

@@ -34,9 +34,11 @@ import Synchronization
 ///
 /// ### Records
 /// Created with an identity, it signs its own record (sequence numbers from the wall
-/// clock, so a restarted peer supersedes its old beacons) and renews it at half of
-/// ``LANDiscoveryConfiguration/recordLifetime``. Created with a record, the caller keeps it
-/// fresh with ``updateRecord(_:)``.
+/// clock, so a restarted peer supersedes its old beacons), and each transport's
+/// discovery core renews it at half of ``LANDiscoveryConfiguration/recordLifetime``
+/// (``StarlingCore/DiscoveryCore/renewRecord(signingWith:lifetime:now:)``), so the
+/// simulator and the real network run the same renewal. Created with a record, the
+/// caller keeps it fresh with ``updateRecord(_:)``.
 ///
 /// - Warning: multicast and broadcast leave the machine onto the chosen interface's network.
 public final class LANDiscovery: Sendable {
@@ -95,7 +97,6 @@ public final class LANDiscovery: Sendable {
         var channels: [any Channel] = []
         var drivers: [NIOLoopBound<CoreDriver<DiscoveryCore>>] = []
         var held: [PeerID: Held] = [:]
-        var renewal: RepeatedTask?
     }
 
     /// Creates a discovery that signs and renews its own record with `identity`.
@@ -227,7 +228,6 @@ public final class LANDiscovery: Sendable {
         try? await eventLoop.submit {
             for driver in started { driver.value.perform { _, _ in } }
         }.get()
-        if signer != nil { scheduleRenewal() }
     }
 
     /// Beacons `record` from now on (as soon as the minimum beacon interval allows).
@@ -280,16 +280,14 @@ public final class LANDiscovery: Sendable {
     /// Stops beaconing and closes the sockets (leaving the groups); ends ``events``.
     /// Calling it again, or before ``start()``, does no harm.
     public func shutdown() async {
-        let (channels, renewal) = state.withLock { state in
+        let channels = state.withLock { state in
             state.phase = .shutDown
             defer {
                 state.channels = []
                 state.drivers = []
-                state.renewal = nil
             }
-            return (state.channels, state.renewal)
+            return state.channels
         }
-        renewal?.cancel()
         for channel in channels { try? await channel.close() }
         continuation.finish()
     }
@@ -302,20 +300,31 @@ public final class LANDiscovery: Sendable {
     ) async throws(LANDiscoveryError) -> (any Channel, NIOLoopBound<CoreDriver<DiscoveryCore>>) {
         var settings = configuration.core
         settings.destinations = socket.destinations
-        let core: DiscoveryCore
+        var core: DiscoveryCore
+        let now = SystemClock.monotonicNow()
         do {
             core = try DiscoveryCore(
-                record: record, configuration: settings, random: SecureRandom(), now: SystemClock.monotonicNow(),
+                record: record, configuration: settings, random: SecureRandom(), now: now,
                 wallClock: SystemClock.wallNow())
         } catch {
             close(socket.descriptor)
             throw .invalidConfiguration(error.description)
         }
+        if let signer {
+            // The core re-signs the record at half its lifetime, for as long as it runs.
+            do {
+                try core.renewRecord(signingWith: signer.identity, lifetime: configuration.recordLifetime, now: now)
+            } catch {
+                close(socket.descriptor)
+                throw .invalidRecord(error.description)
+            }
+        }
+        let renewing = core
         do {
             let channel = try await DatagramBootstrap(group: eventLoop)
                 .channelInitializer { [weak self] channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let driver = CoreDriver(core: core) { event in self?.handle(event, from: index) }
+                        let driver = CoreDriver(core: renewing) { event in self?.handle(event, from: index) }
                         try channel.pipeline.syncOperations.addHandler(driver)
                     }
                 }
@@ -361,37 +370,6 @@ public final class LANDiscovery: Sendable {
         guard let report else { return }
         continuation.yield(report)
         onEvent?(report)
-    }
-
-    /// Re-signs the local record at half its lifetime, for as long as discovery runs.
-    private func scheduleRenewal() {
-        let half = TimeAmount.nanoseconds((configuration.recordLifetime / 2).nanosecondsClamped)
-        let task = eventLoop.scheduleRepeatedTask(initialDelay: half, delay: half) { [weak self] _ in
-            self?.renew()
-        }
-        let kept = state.withLock { state in
-            guard state.phase == .running else { return false }
-            state.renewal = task
-            return true
-        }
-        if !kept { task.cancel() }
-    }
-
-    /// Signs a new record and hands it to every core (on the event loop).
-    private func renew() {
-        guard let signer else { return }
-        let renewed: (SignedPeerRecord, [NIOLoopBound<CoreDriver<DiscoveryCore>>])? = state.withLock { state in
-            guard state.phase == .running,
-                let record = try? Self.sign(
-                    signer, lifetime: configuration.recordLifetime, after: state.record.record.sequence)
-            else { return nil }
-            state.record = record
-            return (record, state.drivers)
-        }
-        guard let (record, drivers) = renewed else { return }
-        for driver in drivers {
-            try? driver.value.perform { core, now in try core.updateRecord(record, now: now) }
-        }
     }
 
     /// Signs `signer`'s record with a sequence number above `previous`: the wall clock in

@@ -112,15 +112,13 @@ public final class Peer: Sendable {
             throw .invalidConfiguration(error.description)
         }
         let eventLoop = group.next()
-        let backlog = EventBacklog(limit: configuration.eventBufferSize)
-        let (stream, continuation) = AsyncStream<Event>.makeStream()
+        let (sink, events) = EventSink.make(limits: configuration.eventLimits)
         let metricsFactory = configuration.metricsFactory
         let loop: NIOLoopBound<PeerLoop>
         do {
             loop = try await eventLoop.submit {
                 let state = PeerLoop(
-                    eventLoop: eventLoop, events: continuation, backlog: backlog,
-                    metrics: DropMetrics(factory: metricsFactory))
+                    eventLoop: eventLoop, events: sink, metrics: DropMetrics(factory: metricsFactory))
                 return NIOLoopBound(state, eventLoop: eventLoop)
             }.get()
         } catch {
@@ -141,7 +139,7 @@ public final class Peer: Sendable {
             throw error
         }
         return Peer(
-            id: identity.peerID, address: address, events: Events(stream: stream, backlog: backlog),
+            id: identity.peerID, address: address, events: events,
             channel: channel, loop: loop, streams: streams, discovery: discovery,
             connectTimeout: configuration.connectTimeout)
     }
@@ -428,8 +426,17 @@ public final class Peer: Sendable {
         }) ?? DropCounters()
     }
 
-    /// Datagram events dropped because ``events`` was not read fast enough.
-    public var droppedEventCount: UInt64 { backlog.droppedCount }
+    /// Events dropped because ``events`` was not read fast enough, by kind; see
+    /// ``EventLimits`` for the bounds and the policy of each kind.
+    public var droppedEvents: DroppedEvents { backlog.dropped }
+
+    /// Datagram and broadcast events dropped because ``events`` was not read fast
+    /// enough: ``DroppedEvents/datagrams`` plus ``DroppedEvents/broadcasts`` of
+    /// ``droppedEvents``, which also counts the other kinds.
+    public var droppedEventCount: UInt64 {
+        let dropped = droppedEvents
+        return dropped.datagrams + dropped.broadcasts
+    }
 
     // MARK: Shutdown
 

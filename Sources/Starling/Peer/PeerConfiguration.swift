@@ -27,9 +27,20 @@ public struct PeerConfiguration: Sendable {
     public var maximumMessageSize = StreamConstants.defaultMaximumMessageSize
     /// The TCP listener's accept backlog.
     public var streamBacklog: Int32 = 256
-    /// Events held for a slow reader of ``Peer/events`` before the oldest datagram
-    /// events are dropped (and counted); session events are never dropped.
-    public var eventBufferSize = 65_536
+    /// How many events of each kind ``Peer/events`` holds for a slow reader before it
+    /// drops (and counts) further ones of that kind; see ``Peer/EventLimits`` for the
+    /// defaults and the policy of each kind.
+    public var eventLimits = Peer.EventLimits()
+    /// Datagram and broadcast events held for a slow reader of ``Peer/events`` before
+    /// further ones are dropped (and counted): ``eventLimits``' `datagrams`, and setting
+    /// it sets both its `datagrams` and `broadcasts`. Default 65,536.
+    public var eventBufferSize: Int {
+        get { eventLimits.datagrams }
+        set {
+            eventLimits.datagrams = newValue
+            eventLimits.broadcasts = newValue
+        }
+    }
     /// Where drop counters are reported (every second, on ``Peer/drops()`` and at
     /// shutdown); `nil` (the default) uses the process-wide `MetricsSystem.factory`.
     public var metricsFactory: (any MetricsFactory)?
@@ -86,7 +97,7 @@ public struct PeerConfiguration: Sendable {
                 "maximumMessageSize must exceed one datagram (\(RPCConstants.maximumMessageSize))")
         }
         guard streamBacklog > 0 else { throw .invalidConfiguration("streamBacklog must be positive") }
-        guard eventBufferSize > 0 else { throw .invalidConfiguration("eventBufferSize must be positive") }
+        try eventLimits.validate()
         guard datagrams.vectorReadCount > 0 else {
             throw .invalidConfiguration("datagrams.vectorReadCount must be positive")
         }

@@ -27,24 +27,16 @@ extension Peer {
         /// A control message about this peer's query (``Peer/search(_:ttl:wantsNotices:)``
         /// with notices): where it exceeded its TTL, or found no way on.
         case notice(SpreadingNotice)
-
-        /// Whether the event may be dropped when the reader falls behind: datagrams and
-        /// broadcasts, which their protocols already treat as unreliable.
-        var isDroppable: Bool {
-            switch self {
-            case .datagram, .broadcast: true
-            default: false
-            }
-        }
     }
 
     /// The events of one ``Peer``, in the order they happened; it finishes when the
     /// peer shuts down.
     ///
-    /// Read it from one task. While more than ``PeerConfiguration/eventBufferSize``
-    /// datagram events wait unread, further datagrams are dropped and counted in
-    /// ``Peer/droppedEventCount``; session events and (reliable) messages always wait,
-    /// however many there are.
+    /// Read it from one task. Events wait until read, up to a bound per kind
+    /// (``PeerConfiguration/eventLimits``); while a kind's bound is reached, further
+    /// events of that kind are dropped and counted in ``Peer/droppedEvents``. Memory
+    /// stays bounded however slowly the events are read; see ``Peer/EventLimits`` for
+    /// the policy of each kind, reliable messages among them.
     ///
     /// ### One reader at a time
     /// Each event goes to one reader. The first iterator made is the reader for as long
@@ -84,7 +76,7 @@ extension Peer {
             public mutating func next() async -> Event? {
                 guard base != nil else { return nil }
                 let event = await base!.next()
-                if event?.isDroppable == true { backlog.consumed() }
+                if let event { backlog.consumed(event) }
                 return event
             }
 
@@ -93,7 +85,7 @@ extension Peer {
             public mutating func next(isolation actor: isolated (any Actor)?) async -> Event? {
                 guard base != nil else { return nil }
                 let event = await base!.next(isolation: actor)
-                if event?.isDroppable == true { backlog.consumed() }
+                if let event { backlog.consumed(event) }
                 return event
             }
         }
@@ -130,31 +122,4 @@ final class EventReaderLease: Sendable {
     }
 
     deinit { slot.release() }
-}
-
-/// Counts datagram events yielded but not yet read, so that the producer can bound them.
-final class EventBacklog: Sendable {
-    private let unread = Atomic<Int>(0)
-    private let dropped = Atomic<UInt64>(0)
-    let limit: Int
-
-    init(limit: Int) {
-        self.limit = limit
-    }
-
-    /// Claims room for one more datagram event; `false` (and counted) when full.
-    func admit() -> Bool {
-        if unread.add(1, ordering: .relaxed).newValue <= limit { return true }
-        unread.subtract(1, ordering: .relaxed)
-        dropped.add(1, ordering: .relaxed)
-        return false
-    }
-
-    /// One datagram event was read.
-    func consumed() {
-        unread.subtract(1, ordering: .relaxed)
-    }
-
-    /// Datagram events dropped so far because the reader was behind.
-    var droppedCount: UInt64 { dropped.load(ordering: .relaxed) }
 }

@@ -32,18 +32,14 @@ final class PeerLoop {
     var isShutDown = false
     /// Brings the drop counters in swift-metrics up to date once a second.
     var metricsReporter: RepeatedTask?
-    let events: AsyncStream<Peer.Event>.Continuation
-    let backlog: EventBacklog
+    /// Where events go, each kind up to its bound (``Peer/EventLimits``).
+    let events: EventSink
     let metrics: DropMetrics
 
-    init(
-        eventLoop: any EventLoop, events: AsyncStream<Peer.Event>.Continuation, backlog: EventBacklog,
-        metrics: DropMetrics
-    ) {
+    init(eventLoop: any EventLoop, events: EventSink, metrics: DropMetrics) {
         self.eventLoop = eventLoop
         self.handlerExecutor = EventLoopTaskExecutor(eventLoop: eventLoop)
         self.events = events
-        self.backlog = backlog
         self.metrics = metrics
     }
 
@@ -111,7 +107,7 @@ final class PeerLoop {
                 lookupsFinishedEarly?[id] = result
             }
         case .spreading(.delivered(_, let origin, _, let payload)):
-            if backlog.admit() { events.yield(.broadcast(origin: origin, payload: payload)) }
+            events.yield(.broadcast(origin: origin, payload: payload))
         case .spreading(.query(let id, let origin, _, let payload)):
             events.yield(.query(id: id, origin: origin, payload: payload))
         case .spreading(.queryHit(let id, let responder, _, let payload)):
@@ -214,7 +210,7 @@ final class PeerLoop {
         case .handshakeFailed(let address, let expected, let error):
             events.yield(.handshakeFailed(address: address, expected: expected, error: error))
         case .datagram(let peer, let payload):
-            if backlog.admit() { events.yield(.datagram(peer: peer, payload: payload)) }
+            events.yield(.datagram(peer: peer, payload: payload))
         case .request(let request):
             serve(request)
         case .response(let id, let result):

@@ -3,6 +3,7 @@ extension DiscoveryCore {
         guard isEnabled else { return }
         if let due = nextBeacon, due <= now { expiredBeacon(now: now) }
         if nextHousekeeping <= now { expiredHousekeeping(now: now) }
+        if let due = nextRenewal, due <= now { expiredRecordRenewal(now: now) }
         for (peer, deadline) in pendingQueries where deadline <= now {
             pendingQueries[peer] = nil
             events.append(.queryTimedOut(peer))

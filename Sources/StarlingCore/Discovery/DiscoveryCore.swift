@@ -12,7 +12,8 @@
 /// ### Members
 /// - Getters: ``isEnabled``, ``localPeer``, ``peerCount``, ``record(for:)``, ``drops``.
 /// - Inputs: ``handleDatagram(_:from:now:)``, ``handleTimeout(now:)``.
-/// - Commands: ``updateRecord(_:now:)``, ``whoHas(_:now:)``, ``setWallClock(_:now:)``.
+/// - Commands: ``updateRecord(_:now:)``, ``renewRecord(signingWith:lifetime:now:)``,
+///   ``whoHas(_:now:)``, ``setWallClock(_:now:)``.
 /// - Outputs: ``pollTransmit(now:into:)``, ``pollTimeout()``, ``pollEvent()``.
 ///
 /// After any input or command, drain ``pollTransmit(now:into:)``, re-arm the timer to
@@ -37,6 +38,11 @@ public struct DiscoveryCore: ProtocolCore, Sendable {
     var pendingQueries: [PeerID: Instant] = [:]
     var nextBeacon: Instant?
     var lastBeacon: Instant?
+    /// How the core re-signs this peer's record, when it does
+    /// (``renewRecord(signingWith:lifetime:now:)``).
+    var renewal: RecordRenewal?
+    /// When to re-sign this peer's record next; `nil` without ``renewal``.
+    var nextRenewal: Instant?
     var nextHousekeeping: Instant
     var outbox = DatagramOutbox()
     var events: [DiscoveryEvent] = []
@@ -145,7 +151,9 @@ public struct DiscoveryCore: ProtocolCore, Sendable {
 
     public func pollTimeout() -> Instant? {
         guard isEnabled else { return nil }
-        return ([nextBeacon, nextHousekeeping] + pendingQueries.values.map { Optional($0) }).compactMap { $0 }.min()
+        return ([nextBeacon, nextHousekeeping, nextRenewal] + pendingQueries.values.map { Optional($0) }).compactMap {
+            $0
+        }.min()
     }
 
     public mutating func pollEvent() -> DiscoveryEvent? {
