@@ -290,12 +290,12 @@ import Testing
             #expect(Set(Self.requestsHandled(at: responder, in: swarm)).count == 200)
             #expect(swarm.isConverged())
             #expect(swarm.falseFailures() == 0)
-            // The host really was behind: work waited for a core, and timers fired late.
+            // The host really was behind: timers fired late, and work waited for a core
+            // for over a tenth of a second (seed 24: 132 ms of virtual time; the cores were
+            // 99 % busy before digest sync and membership-fed routing cut the work).
             let statistics = swarm.network.statistics(of: host)
             #expect(statistics.loadReports > 0)
-            #expect(statistics.maxQueueingDelay > .zero)
-            // Both cores were busy nearly all along (seed 24: 99 % of 3.3 s of virtual time).
-            #expect(statistics.busyTime > (swarm.network.now - .zero) * 2 * 0.9)
+            #expect(statistics.maxQueueingDelay > .milliseconds(100))
         }
     }
 
