@@ -265,15 +265,29 @@ final class PeerLoop {
         _ method: String, _ payload: [UInt8], to peer: PeerID, timeout: Duration,
         continuation: CheckedContinuation<Result<[UInt8], PeerError>, Never>
     ) -> RequestID? {
+        start(continuation, waitingIn: \.requests) { core, now throws(RPCError) in
+            try core.request(method, payload, to: peer, timeout: timeout, now: now)
+        }
+    }
+
+    /// Starts a request with `body` and registers its caller in `table`, or answers the
+    /// caller at once with the error that kept it from starting.
+    private func start(
+        _ continuation: CheckedContinuation<Result<[UInt8], PeerError>, Never>,
+        waitingIn table: ReferenceWritableKeyPath<
+            PeerLoop, [RequestID: CheckedContinuation<Result<[UInt8], PeerError>, Never>]
+        >,
+        _ body: (inout PeerCore, Instant) throws(RPCError) -> RequestID
+    ) -> RequestID? {
         do {
             let id = try perform { core, now throws(PeerError) in
                 do throws(RPCError) {
-                    return try core.request(method, payload, to: peer, timeout: timeout, now: now)
+                    return try body(&core, now)
                 } catch {
                     throw .request(error)
                 }
             }
-            requests[id] = continuation
+            self[keyPath: table][id] = continuation
             return id
         } catch {
             continuation.resume(returning: .failure(error))
@@ -294,7 +308,16 @@ final class PeerLoop {
             try? perform { core, now in core.reject(incoming.id, reason: "no handler", now: now) }
             return
         }
-        let request = Peer.Request(incoming)
+        let id = incoming.id
+        run(handler, for: Peer.Request(incoming)) { loop, outcome in loop.answer(id, outcome) }
+    }
+
+    /// Runs `handler` for `request` in a task of its own on this peer's event loop (see
+    /// ``EventLoopTaskExecutor``), then hands its outcome to `finish` back on the loop.
+    private func run(
+        _ handler: @escaping Handler, for request: Peer.Request,
+        then finish: @escaping @Sendable (PeerLoop, Result<[UInt8], any Error>) -> Void
+    ) {
         let loop = NIOLoopBound(self, eventLoop: eventLoop)
         Task(executorPreference: handlerExecutor) {
             let outcome: Result<[UInt8], any Error>
@@ -303,7 +326,7 @@ final class PeerLoop {
             } catch {
                 outcome = .failure(error)
             }
-            loop.eventLoop.execute { loop.value.answer(incoming.id, outcome) }
+            loop.eventLoop.execute { finish(loop.value, outcome) }
         }
     }
 
@@ -343,19 +366,8 @@ final class PeerLoop {
         _ method: String, _ payload: [UInt8], on id: StreamID, timeout: Duration,
         continuation: CheckedContinuation<Result<[UInt8], PeerError>, Never>
     ) -> RequestID? {
-        do {
-            let request = try perform { core, now throws(PeerError) in
-                do throws(RPCError) {
-                    return try core.streamRequest(method, payload, on: id, timeout: timeout, now: now)
-                } catch {
-                    throw .request(error)
-                }
-            }
-            streamRequests[request] = continuation
-            return request
-        } catch {
-            continuation.resume(returning: .failure(error))
-            return nil
+        start(continuation, waitingIn: \.streamRequests) { core, now throws(RPCError) in
+            try core.streamRequest(method, payload, on: id, timeout: timeout, now: now)
         }
     }
 
@@ -374,17 +386,9 @@ final class PeerLoop {
             try? perform { core, _ in core.reject(onStream: incoming.id, reason: "no handler") }
             return
         }
+        let id = incoming.id
         let request = Peer.Request(peer: incoming.peer, method: incoming.method, payload: incoming.payload)
-        let loop = NIOLoopBound(self, eventLoop: eventLoop)
-        Task(executorPreference: handlerExecutor) {
-            let outcome: Result<[UInt8], any Error>
-            do {
-                outcome = .success(try await handler(request))
-            } catch {
-                outcome = .failure(error)
-            }
-            loop.eventLoop.execute { loop.value.answer(incoming.id, outcome) }
-        }
+        run(handler, for: request) { loop, outcome in loop.answer(id, outcome) }
     }
 
     func answer(_ id: IncomingStreamRequestID, _ outcome: Result<[UInt8], any Error>) {
