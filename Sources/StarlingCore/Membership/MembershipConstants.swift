@@ -100,7 +100,7 @@ public enum MembershipConstants {
     /// traffic by the length of the member list.
     public static let syncAnswerMessages = 4
 
-    /// Probe intervals (LHM-scaled) from one sync request of a peer to its next: a
+    /// Configured probe intervals from one sync request of a peer to its next: a
     /// digest that differs on a probe starts one at most this often, so that a join
     /// storm, when every view differs from every other, costs each peer one small
     /// exchange per interval and no more.

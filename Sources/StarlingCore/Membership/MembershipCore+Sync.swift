@@ -15,16 +15,16 @@ extension MembershipCore {
     /// the regular push-pull (spread out to minutes in a large swarm) would mend late
     /// and at the price of whole member lists. A differing digest shows up on the very
     /// next probe and costs a few records to mend. At most one request per
-    /// ``MembershipConstants/syncProbeIntervals`` (LHM-scaled, so a peer in poor health
-    /// asks less often). A late peer syncs all the same: on a busy machine every peer is
-    /// late much of the time, and news of joins, gossiped less than other news, relies
-    /// on it.
+    /// ``MembershipConstants/syncProbeIntervals`` configured probe intervals: the probes
+    /// that carry the digests already slow down with the measured round trip and local
+    /// health, and scaling again would starve the one path that still carries news of
+    /// joins on a machine so busy that gossip rounds are shed. A late peer syncs all the
+    /// same, for the same reason.
     mutating func compareDigest(_ theirs: UInt64, of sender: PeerID, at source: PeerAddress, now: Instant) {
-        let interval = localHealth.scale(adaptedProbeInterval)
         guard theirs != digest.total, hasJoined, now >= nextSyncAt,
             let member = table[sender], member.state.isLive, member.address == source
         else { return }
-        nextSyncAt = now + interval * MembershipConstants.syncProbeIntervals
+        nextSyncAt = now + configuration.probeInterval * MembershipConstants.syncProbeIntervals
         let level = MembershipDigest.level(forMembers: liveCount + 1, maximum: maximumSyncLevel)
         statistics.syncRequests += 1
         send(.syncRequest(requester: ownRecord, level: level, buckets: digest.folded(level: level)), to: source)
