@@ -147,4 +147,28 @@ import Testing
         table.noteLookup(of: table.localKey.randomKey(sharingPrefix: stale[0], using: &random), now: later)
         #expect(!table.bucketsNeedingRefresh(now: later, interval: .seconds(3_600)).contains(stale[0]))
     }
+
+    @Test func peerLookup_asksTheWantedPeerAgainUpToTheRetries_thenGivesUp() {
+        let wanted = Self.peer(1)
+        let contact = RoutingContact(peerID: wanted, address: .ipv4(10, 0, 0, 1, port: 4000))
+        var lookup = Lookup(
+            id: LookupID(rawValue: 1), purpose: .findPeer(wanted), target: RoutingKey(peer: wanted), reports: true,
+            deadline: Instant(nanoseconds: 60_000_000_000), seeds: [contact])
+        var nextID: UInt64 = 0
+        var asks = 0
+        while let (asked, requestID) = lookup.nextQueries(
+            parallelism: 3, bucketSize: 20,
+            makeRequestID: {
+                nextID += 1; return nextID
+            }
+        ).first {
+            #expect(asked.peerID == wanted)
+            asks += 1
+            lookup.markFailed(wanted, requestID: requestID)
+            if asks > 10 { break }
+        }
+        // The only source of its own record is asked once and then every retry.
+        #expect(asks == 1 + RoutingConstants.targetRetries)
+        #expect(lookup.isComplete(bucketSize: 20))
+    }
 }

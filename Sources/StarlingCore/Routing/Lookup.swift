@@ -58,8 +58,8 @@ struct Lookup: Sendable {
     var timeouts = 0
     /// The target's verified record (``Purpose/findPeer(_:)``) and the round that found it.
     var foundRecord: (record: SignedPeerRecord, hop: Int)?
-    /// Whether a peer lookup has already asked its timed-out target a second time.
-    private var askedTargetAgain = false
+    /// Times a peer lookup has asked its timed-out target again.
+    private var targetRetries = 0
     /// Verified provider records by provider (``Purpose/findProviders(_:)``).
     var providers: [PeerID: SignedPeerRecord] = [:]
     /// The deepest round that returned a provider.
@@ -129,16 +129,17 @@ struct Lookup: Sendable {
 
     /// Records that request `requestID` to `peer` timed out.
     ///
-    /// A peer lookup asks the wanted peer once more after its first timeout: only that
-    /// peer hands out its own record, so a busy target must not end the lookup empty.
+    /// A peer lookup asks the wanted peer again after a timeout, up to
+    /// ``RoutingConstants/targetRetries`` times: only that peer hands out its own
+    /// record, so a busy target or a lost datagram must not end the lookup empty.
     mutating func markFailed(_ peer: PeerID, requestID: UInt64) {
         guard let index = candidates.firstIndex(where: { $0.contact.peerID == peer }),
             candidates[index].state == .inFlight(requestID: requestID)
         else { return }
         inFlight -= 1
         timeouts += 1
-        if case .findPeer(let wanted) = purpose, wanted == peer, !askedTargetAgain {
-            askedTargetAgain = true
+        if case .findPeer(let wanted) = purpose, wanted == peer, targetRetries < RoutingConstants.targetRetries {
+            targetRetries += 1
             candidates[index].state = .fresh
         } else {
             candidates[index].state = .failed

@@ -50,4 +50,10 @@ public enum RoutingConstants {
     public static let expiredRequestMemory = 32
     /// The most buckets one maintenance tick refreshes, bounding the burst of lookups.
     public static let maximumRefreshesPerTick = 4
+    /// Times a peer lookup asks the wanted peer again after a request to it timed out.
+    /// Only that peer hands out its own record: at 5 % loss each way a request is lost
+    /// about one time in ten, and asking once more still lost 4 of 600 lookups in a
+    /// 200-peer swarm; with 3 more asks, four losses in a row happen about once in
+    /// 10,000 lookups. A target that is gone costs at most 4 request timeouts.
+    public static let targetRetries = 3
 }
