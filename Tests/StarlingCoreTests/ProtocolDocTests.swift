@@ -15,7 +15,7 @@ import Testing
         "datagram-header", "peer-record-datagram", "key-file", "handshake-initiation", "transport-header",
         "rpc-request", "rpc-response", "stream-opening", "stream-message-start", "beacon-open",
         "membership-ping", "membership-ack", "routing-ping", "routing-find-node", "spreading-gossip",
-        "spreading-query", "overlay-open",
+        "spreading-query", "overlay-open", "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -94,7 +94,61 @@ import Testing
         #expect(initiation.kind == .xx)
         #expect(initiation.senderIndex == 0x0A0B_0C0D)
         #expect(initiation.noiseMessage == Array(0xE0...0xFF))
+        #expect(initiation.mac2 == [UInt8](repeating: 0, count: 16))
         #expect(initiation.encoded() == bytes)
+        // mac1 as a peer of the public swarm computes and checks it.
+        var stamped = HandshakeInitiation(kind: .xx, senderIndex: 0x0A0B_0C0D, noiseMessage: Array(0xE0...0xFF))
+            .encoded()
+        let key = HandshakeMAC.mac1Key(kind: .xx, swarmID: Self.publicSwarm, secret: nil, receiver: nil)
+        HandshakeMAC.stamp(&stamped, macAt: HandshakeInitiation.mac1Offset(count: stamped.count), key: key)
+        #expect(stamped == bytes, "expected:\n\(formatted(stamped))")
+        let keys = AdmissionKeys(identity: Self.exampleKey.peerID, configuration: .lan)
+        #expect(bytes.withUnsafeBytes { HandshakeMAC.verify($0, macAt: bytes.count - 32, key: keys.mac1(for: .xx)) })
+    }
+
+    /// The public swarm's ID: 32 zero bytes.
+    static let publicSwarm = [UInt8](repeating: 0, count: 32)
+
+    @Test func handshakeMAC1Keys_example_isTheDerivation() throws {
+        let bytes = try #require(try Self.examples()["handshake-mac1-keys"])
+        let xx = HandshakeMAC.mac1Key(kind: .xx, swarmID: Self.publicSwarm, secret: nil, receiver: nil)
+        let ik = HandshakeMAC.mac1Key(
+            kind: .ik, swarmID: Self.publicSwarm, secret: nil, receiver: Self.exampleKey.peerID)
+        #expect(bytes == xx + ik, "expected:\n\(formatted(xx + ik))")
+        // The receiver's ID counts for IK kinds only.
+        #expect(HandshakeMAC.mac1Key(kind: .xx, swarmID: Self.publicSwarm, secret: nil, receiver: Self.exampleKey.peerID) == xx)
+    }
+
+    @Test func cookieReply_example_opensToTheCookie_andItsMAC2() throws {
+        let bytes = try #require(try Self.examples()["cookie-reply"])
+        let initiation = try #require(try Self.examples()["handshake-initiation"])
+        let mac1 = Array(initiation[(initiation.count - 32)..<(initiation.count - 16)])
+        let source = PeerAddress.ipv4(127, 0, 0, 1, port: 4000)
+        let cookie = HandshakeMAC.cookie(for: source, secret: [UInt8](repeating: 0x11, count: 32))
+        #expect(cookie == hex("faa08081a047f4ea50709434a75f41a5"))
+        let key = HandshakeMAC.cookieKey(kind: .xx, swarmID: Self.publicSwarm, secret: nil, receiver: nil)
+        #expect(key == hex("f7efb5a9c54126b4efdeceafee46b955a359073323967" + "1db744a4822a48ed69c"))
+        let sealed = CookieReply.seal(
+            cookie: cookie, receiverIndex: 0x0A0B_0C0D, key: key, mac1: mac1, nonce: Array(0..<24))
+        #expect(sealed.encoded() == bytes, "expected:\n\(formatted(sealed.encoded()))")
+        var reader = ByteReader(bytes)
+        #expect(try DatagramHeader.decode(from: &reader).type == .cookieReply)
+        let reply = try CookieReply.decode(body: &reader)
+        #expect(reply == sealed && reply.open(key: key, mac1: mac1) == cookie)
+        #expect(reply.open(key: key, mac1: [UInt8](repeating: 0, count: 16)) == nil)
+        var withMAC2 = initiation
+        HandshakeMAC.stamp(&withMAC2, macAt: initiation.count - 16, key: cookie)
+        #expect(Array(withMAC2.suffix(16)) == hex("e716191a34744ce74d73dcb2b4fc91b9"))
+    }
+
+    @Test func ikInitiationPayload_example_isIdentityThenTimestamp() throws {
+        let bytes = try #require(try Self.examples()["ik-initiation-payload"])
+        let timestamp = HandshakeTimestamp(seconds: 1_800_000_000, nanoseconds: 5)
+        #expect(bytes == HandshakePayload(peerID: Self.exampleKey.peerID).encoded + timestamp.encoded)
+        #expect(HandshakePayload.claimedPeer(in: bytes) == Self.exampleKey.peerID)
+        #expect(HandshakeTimestamp(bytes[HandshakePayload.size...]) == timestamp)
+        // The prologue every session handshake is bound to.
+        #expect(SessionConfiguration.lan.prologue == Array("starling".utf8) + [1] + Self.publicSwarm)
     }
 
     @Test func transportHeader_example_roundTrips() throws {

@@ -112,13 +112,11 @@ import Testing
             Issue.record("expected a handshake failure, got \(failure)")
             return
         }
-        if knowsKey {
-            // IKpsk2: every response fails to authenticate at the initiator.
-            #expect(error == .authenticationFailed)
-        } else {
-            // XXpsk3: the responder rejects message 3; the initiator hears nothing back.
-            #expect(error == .handshakeTimedOut(attempts: HandshakeBackoff.maximumAttempts()))
-        }
+        // The responder drops every initiation on its mac1 (keyed by the swarm secret)
+        // and answers nothing: the initiator hears nothing back and times out.
+        #expect(error == .handshakeTimedOut(attempts: HandshakeBackoff.maximumAttempts()))
+        #expect(pair.b.drops[.invalidMAC] == UInt64(HandshakeBackoff.maximumAttempts()))
+        #expect(!pair.wire.contains { !$0.fromA })
         #expect(pair.b.establishedPeers.isEmpty)
         #expect(!pair.a.isEstablished(with: idB))
     }

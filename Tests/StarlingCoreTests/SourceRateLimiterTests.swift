@@ -178,7 +178,7 @@ import Testing
         let expected = [
             "malformed", "tooLarge", "unknownType", "unsupportedVersion", "wrongSwarm", "invalidMAC",
             "handshakeFailed", "handshakeReplayed", "rateLimited", "handshakeTableFull", "unknownReceiverIndex",
-            "replayed", "decryptionFailed", "expiredSession",
+            "replayed", "decryptionFailed", "expiredSession", "cookieRequired", "sessionTableFull", "invalidCookie",
         ]
         #expect(DropReason.allCases.map(\.rawValue) == expected)
     }

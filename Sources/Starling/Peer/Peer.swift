@@ -102,8 +102,13 @@ public final class Peer: Sendable {
         let identity = configuration.identity ?? IdentityKeyPair.generate(using: &random)
         let core: NodeCore
         do {
+            // Initiation timestamps come from the wall clock, so that a restarted peer's
+            // are newer than those it sent before.
+            let wallNow = SystemClock.wallNow()
+            let elapsed = UInt64((SystemClock.monotonicNow() - .zero).components.seconds)
             let endpoint = try SessionEndpoint(
-                identity: identity, configuration: configuration.session, random: SecureRandom())
+                identity: identity, configuration: configuration.session, random: SecureRandom(),
+                wallClockAtZero: UnixTime(seconds: wallNow.seconds &- elapsed))
             let peer = PeerCore(
                 endpoint: endpoint, random: SecureRandom(),
                 maximumStreamMessageSize: configuration.streams.maximumMessageSize)

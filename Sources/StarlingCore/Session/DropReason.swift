@@ -13,7 +13,8 @@ public enum DropReason: String, CaseIterable, Sendable {
     case unsupportedVersion
     /// A handshake for another swarm (the prologue or swarm secret does not match).
     case wrongSwarm
-    /// The handshake's cookie MAC is missing or wrong.
+    /// A handshake message whose `mac1` is wrong (another swarm, another swarm secret,
+    /// or an IK initiation meant for another peer); checked before any other work.
     case invalidMAC
     /// A handshake message failed Noise decryption or authentication.
     case handshakeFailed
@@ -32,6 +33,15 @@ public enum DropReason: String, CaseIterable, Sendable {
     case decryptionFailed
     /// A transport packet for a session past its reject-after time or message limit.
     case expiredSession
+    /// An initiation without a valid cookie (`mac2`) while the responder was under
+    /// load or the source had spent its allowance: answered with a cookie reply, not
+    /// processed.
+    case cookieRequired
+    /// An initiation or message 3 from a new peer while the session table was full
+    /// and no session was idle long enough to evict.
+    case sessionTableFull
+    /// A cookie reply that does not open, or for no initiation waiting for a response.
+    case invalidCookie
 }
 
 /// A count of dropped datagrams per ``DropReason``.

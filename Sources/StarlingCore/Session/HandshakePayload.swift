@@ -6,8 +6,10 @@
 ///
 /// ```
 /// 0        1                      33
-/// | format | Ed25519 public key   | (reserved; ignored)
+/// | format | Ed25519 public key   | rest
 /// ```
+/// The rest is the 12-byte ``HandshakeTimestamp`` in IK message 1 (required there) and
+/// empty in XX messages 2 and 3; a receiver ignores bytes it does not expect.
 struct HandshakePayload: Equatable, Sendable {
     /// The payload format this build writes.
     static let format: UInt8 = 1

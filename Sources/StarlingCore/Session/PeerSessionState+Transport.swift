@@ -51,6 +51,7 @@ extension PeerSessionState {
         }
         // Authenticated: the peer may have moved; answer where it is now.
         address = source
+        lastActive = now
         timers.timersAnyAuthenticatedPacketReceived(now: now)
         if !plaintext.isEmpty { timers.timersDataReceived(now: now) }
         let keys = self[slot]!

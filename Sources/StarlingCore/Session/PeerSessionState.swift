@@ -23,9 +23,21 @@ struct PeerSessionState: Sendable {
     /// answered again; anything else naming the session's index is dropped.
     var completionReceived: [UInt8]?
     /// IK responder only: the Noise message of the last initiation answered. A
-    /// byte-identical copy (the network duplicated it, or someone replays it) is
-    /// dropped: new keys for it would replace the ones the initiator holds.
+    /// byte-identical copy (the network duplicated it, or someone replays it) makes no
+    /// new keys: new keys for it would replace the ones the initiator holds.
     var initiationAnswered: [UInt8]?
+    /// IK responder only: the response datagram sent for ``initiationAnswered``, where it
+    /// went and the local index of the keys it made. While those keys wait for
+    /// confirmation, a byte-identical copy of the initiation from the same address is
+    /// answered with these same bytes (no new work, no new state).
+    var responseSent: (address: PeerAddress, localIndex: UInt32, bytes: [UInt8])?
+    /// IK responder only: the newest initiation timestamp accepted from this peer; an
+    /// initiation not newer is a replay.
+    var latestTimestamp: HandshakeTimestamp?
+    /// When an authenticated packet (or a handshake message proving the peer is there)
+    /// last arrived, or the state was made: the session heard from least recently is
+    /// the one evicted when the table is full.
+    var lastActive: Instant
     /// Whether `established` has been reported for this peer.
     var reported = false
 
@@ -33,8 +45,9 @@ struct PeerSessionState: Sendable {
     static let maximumQueued = 64
 
     /// Creates the state of a peer at `address` with no keys and no timers armed.
-    init(address: PeerAddress) {
+    init(address: PeerAddress, now: Instant) {
         self.address = address
+        self.lastActive = now
     }
 
     /// One of the three key sets a peer may hold.
@@ -120,6 +133,11 @@ struct PendingInitiation: Sendable {
     var sawAuthenticationFailure = false
     /// Once the response arrived: the peer it authenticated and what is resent.
     var confirming: (peer: PeerID, resend: Confirmation)?
+    /// The initiation datagram last sent, MACs included: a cookie reply is checked
+    /// against its `mac1`, and it is resent once with `mac2` when one arrives.
+    var sent: [UInt8] = []
+    /// Whether it was already resent with a cookie.
+    var resentWithCookie = false
 
     /// The peer this handshake is with, once known.
     var peer: PeerID? { confirming?.peer ?? expected }
@@ -137,4 +155,9 @@ struct PendingResponder: Sendable {
     let address: PeerAddress
     /// When it is forgotten if message 3 has not arrived.
     let expires: Instant
+    /// Noise message 1 of the initiation: a byte-identical copy from the same address
+    /// is answered with ``response`` again, without new work.
+    let initiation: [UInt8]
+    /// The response datagram sent.
+    let response: [UInt8]
 }

@@ -13,20 +13,37 @@ public struct SessionConfiguration: Sendable {
     /// psk (IKpsk2 / XXpsk3): a peer without it completes no handshake.
     public var swarmSecret: [UInt8]?
 
-    /// Most handshakes this peer holds half-done at once (as responder and initiator).
-    /// Higher admits more simultaneous newcomers; each entry costs about 1 KB, and this
-    /// bound is what keeps unauthenticated input from growing memory.
+    /// Most handshakes this peer holds half-done at once, counted separately for the
+    /// handshakes it started (its own connects and rekeys) and for those it answers (XX
+    /// waiting for message 3, and peers whose IK keys wait for confirmation), so that no
+    /// flood of initiations can refuse the peer's own. Higher admits more simultaneous
+    /// newcomers; each entry costs about 1 KB, and this bound is what keeps
+    /// unauthenticated input from growing memory.
     public var maximumPendingHandshakes: Int
 
+    /// Half-done answered handshakes above which this peer is under load: it then
+    /// answers an initiation without a valid cookie (`mac2`) with a cookie reply instead
+    /// of any Diffie-Hellman work or state. Lower makes floods cheaper to absorb but
+    /// costs newcomers one more round trip sooner; WireGuard's is an eighth of its queue.
+    public var handshakeLoadThreshold: Int
+
     /// Handshake initiations accepted per source address per second (token bucket
-    /// refill). Lower resists floods from one address; too low slows legitimate
-    /// reconnects behind a shared NAT address.
+    /// refill), counted separately for initiations with and without a valid cookie; one
+    /// without a cookie beyond the allowance is answered with a cookie reply, one with
+    /// a cookie beyond it is dropped. Lower resists floods from one address; too low
+    /// slows legitimate reconnects behind a shared NAT address.
     public var handshakesPerSourcePerSecond: Double
 
     /// Burst of initiations accepted from one source before the rate applies.
     public var handshakeBurstPerSource: Int
 
-    /// Most peers with sessions. Bounds the session and index tables.
+    /// Most peers with sessions (established, being made, or with keys waiting for
+    /// confirmation). Bounds the session and index tables. When full, a new peer takes
+    /// the place of the peer heard from least recently, if that one has been silent for
+    /// ``SessionConstants/minimumIdleBeforeEviction`` (reported as
+    /// `closed(peer:reason: .evicted)`); otherwise the new peer is refused (counted as
+    /// ``DropReason/sessionTableFull``, or `handshakeFailed(.tooManySessions)` for this
+    /// side's own connect).
     public var maximumSessions: Int
 
     /// Payload bytes a handshake message may carry (the peer's signed record, later).
@@ -55,6 +72,7 @@ public struct SessionConfiguration: Sendable {
         swarmID: [UInt8](repeating: 0, count: 32),
         swarmSecret: nil,
         maximumPendingHandshakes: 1024,
+        handshakeLoadThreshold: 128,
         handshakesPerSourcePerSecond: 20,
         handshakeBurstPerSource: 40,
         maximumSessions: 4096,
@@ -76,6 +94,7 @@ public struct SessionConfiguration: Sendable {
         var configuration = local
         // Simulated peers each talk to few others; smaller tables keep 10,000 peers light.
         configuration.maximumPendingHandshakes = 256
+        configuration.handshakeLoadThreshold = 32
         configuration.maximumSessions = 1024
         return configuration
     }()
@@ -86,6 +105,7 @@ public struct SessionConfiguration: Sendable {
         guard swarmID.count == 32 else { throw .swarmIDLength(swarmID.count) }
         if let swarmSecret, swarmSecret.count != 32 { throw .swarmSecretLength(swarmSecret.count) }
         guard maximumPendingHandshakes > 0 else { throw .nonPositive(field: "maximumPendingHandshakes") }
+        guard handshakeLoadThreshold > 0 else { throw .nonPositive(field: "handshakeLoadThreshold") }
         guard handshakesPerSourcePerSecond > 0 else { throw .nonPositive(field: "handshakesPerSourcePerSecond") }
         guard handshakeBurstPerSource > 0 else { throw .nonPositive(field: "handshakeBurstPerSource") }
         guard maximumSessions > 0 else { throw .nonPositive(field: "maximumSessions") }

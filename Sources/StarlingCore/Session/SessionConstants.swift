@@ -99,6 +99,24 @@ public enum SessionConstants {
     /// raising it only saves conversions for endpoints that shake hands with more peers.
     public static let maximumCachedStaticKeys = 4096
 
+    /// How long keys an IK initiation made for a peer with no session wait for the
+    /// initiator's first packet on them before the peer is forgotten. The initiator
+    /// resends that packet at 1, 3, 7 and 15 s (``HandshakeBackoff``), so 20 s covers
+    /// five tries; anyone who saw an initiation could replay it, so such keys must not
+    /// hold memory for the ``zeroKeyMaterialAfter`` an established session gets.
+    public static let unconfirmedPeerLifetime: Duration = .seconds(20)
+
+    /// Least time without an authenticated packet from a peer before its session may
+    /// be evicted to make room for a new peer when the table
+    /// (``SessionConfiguration/maximumSessions``) is full: `rekeyAfterTime`. A peer that
+    /// talks at least every two minutes is never evicted; when no session is idle this
+    /// long, a new peer is refused instead.
+    public static let minimumIdleBeforeEviction: Duration = rekeyAfterTime
+
+    /// Most cookies an initiator keeps (one per responder address, each valid for
+    /// ``cookieRefreshTime``); when full the stale ones go, then all of them.
+    public static let maximumStoredCookies = 1024
+
     /// Interval at which the rate limiter forgets sources whose bucket has refilled.
     /// wireguard-go `ratelimiter.go` collects every second.
     public static let rateLimiterCollectionInterval: Duration = .seconds(1)

@@ -7,7 +7,9 @@ extension SessionEndpoint {
         to address: PeerAddress, expecting expected: PeerID?, started: Instant, attempt: Int, now: Instant,
         sawAuthenticationFailure: Bool = false
     ) {
-        guard pendingHandshakeCount < configuration.maximumPendingHandshakes else {
+        // This side's own handshakes have their own table: no flood of initiations
+        // from others can refuse them.
+        guard initiations.count < configuration.maximumPendingHandshakes else {
             events.append(.handshakeFailed(address: address, expected: expected, error: .tooManyHandshakes))
             return
         }
@@ -16,20 +18,22 @@ extension SessionEndpoint {
             knowsResponderKey: remoteStatic != nil, hasSwarmSecret: configuration.swarmSecret != nil)
         do {
             var handshake = try makeHandshake(kind, initiator: true, remoteStatic: remoteStatic)
-            // IK sends the identity payload in message 1 (encrypted to the responder's
-            // key); XX's message 1 is in the clear, so XX sends it in message 3.
-            let payload = kind.messageCount == 2 ? HandshakePayload(peerID: identity.peerID).encoded : []
+            // IK sends the identity payload and a timestamp in message 1 (encrypted to
+            // the responder's key); XX's message 1 is in the clear, so XX sends the
+            // identity in message 3.
+            let payload = kind.messageCount == 2 ? HandshakePayload(peerID: identity.peerID).encoded + nextTimestamp(now: now).encoded : []
             let message = try handshake.writeMessage(payload: payload)
             let index = newIndex()
+            var datagram = HandshakeInitiation(kind: kind, senderIndex: index, noiseMessage: message).encoded()
+            stampInitiation(&datagram, kind: kind, to: expected, at: address, now: now)
             let deadline = HandshakeBackoff.retransmitDeadline(
                 afterAttempt: attempt, sentAt: now, firstSentAt: started, using: &random)
-            store(
-                PendingInitiation(
-                    handshake: handshake, kind: kind, address: address, expected: expected, started: started,
-                    attempt: attempt, deadline: deadline, sawAuthenticationFailure: sawAuthenticationFailure),
-                at: index)
-            outbox.append(
-                (address, HandshakeInitiation(kind: kind, senderIndex: index, noiseMessage: message).encoded()))
+            var pending = PendingInitiation(
+                handshake: handshake, kind: kind, address: address, expected: expected, started: started,
+                attempt: attempt, deadline: deadline, sawAuthenticationFailure: sawAuthenticationFailure)
+            pending.sent = datagram
+            store(pending, at: index)
+            outbox.append((address, datagram))
         } catch {
             // Our own keys and the expected peer's key were checked; nothing else fails.
             events.append(.handshakeFailed(address: address, expected: expected, error: .authenticationFailed))
@@ -72,50 +76,79 @@ extension SessionEndpoint {
         return peer
     }
 
-    /// Answers an initiation: IK completes here (keys wait for confirmation), XX sends
-    /// message 2 and waits for message 3.
-    mutating func handleInitiation(_ initiation: HandshakeInitiation, from source: PeerAddress, now: Instant) {
-        guard initiation.kind.usesPresharedKey == (configuration.swarmSecret != nil) else {
-            return drop(.wrongSwarm)
-        }
-        guard rateLimiter.allow(source, now: now) else { return drop(.rateLimited) }
-        guard pendingHandshakeCount < configuration.maximumPendingHandshakes else {
-            return drop(.handshakeTableFull)
-        }
+    /// Answers an initiation that passed ``admit(_:datagram:from:now:)``: IK completes
+    /// here (keys wait for confirmation), XX sends message 2 and waits for message 3.
+    mutating func handleInitiation(
+        _ initiation: HandshakeInitiation, datagram: [UInt8], from source: PeerAddress, now: Instant
+    ) {
+        guard admit(initiation, datagram: datagram, from: source, now: now) else { return }
         do {
             var handshake = try makeHandshake(initiation.kind, initiator: false, remoteStatic: nil)
             let payload = try handshake.readMessage(initiation.noiseMessage)
-            let index = newIndex()
             if initiation.kind.messageCount == 2 {
-                guard let peer = verifiedPeer(in: payload, remoteStatic: handshake.remoteStaticKey) else {
-                    return drop(.decryptionFailed)
-                }
-                guard peers[peer]?.initiationAnswered != initiation.noiseMessage else {
-                    return drop(.handshakeReplayed)
-                }
-                let message = try handshake.writeMessage(payload: [])
-                let response = HandshakeResponse(
-                    kind: initiation.kind, receiverIndex: initiation.senderIndex, senderIndex: index,
-                    noiseMessage: message)
-                outbox.append((source, response.encoded()))
-                var keys = try makeKeys(
-                    &handshake, local: index, remote: initiation.senderIndex, initiator: false, peer: peer, now: now)
-                keys.lostCrossing = keepsOwnHandshake(against: peer)
-                yieldIfCrossed(by: peer)
-                install(keys, confirmed: false, for: peer, address: source, fresh: false, now: now)
-                peers[peer]?.initiationAnswered = initiation.noiseMessage
-            } else {
-                let message = try handshake.writeMessage(
-                    payload: HandshakePayload(peerID: identity.peerID).encoded)
-                store(
-                    PendingResponder(
-                        handshake: handshake, kind: initiation.kind, remoteIndex: initiation.senderIndex,
-                        address: source, expires: now + SessionConstants.rekeyTimeout * 2),
-                    at: index)
-                let response = HandshakeResponse(
-                    kind: initiation.kind, receiverIndex: initiation.senderIndex, senderIndex: index,
-                    noiseMessage: message)
-                outbox.append((source, response.encoded()))
+                answerIK(initiation, handshake: &handshake, payload: payload, from: source, now: now)
+                return
+            }
+            let index = newIndex()
+            let message = try handshake.writeMessage(payload: HandshakePayload(peerID: identity.peerID).encoded)
+            var response = HandshakeResponse(
+                kind: initiation.kind, receiverIndex: initiation.senderIndex, senderIndex: index,
+                noiseMessage: message
+            ).encoded()
+            stampResponse(&response, kind: initiation.kind, to: nil)
+            store(
+                PendingResponder(
+                    handshake: handshake, kind: initiation.kind, remoteIndex: initiation.senderIndex,
+                    address: source, expires: now + SessionConstants.rekeyTimeout * 2,
+                    initiation: initiation.noiseMessage, response: response),
+                at: index)
+            outbox.append((source, response))
+        } catch {
+            drop(.decryptionFailed)
+        }
+    }
+
+    /// Completes an IK initiation whose message 1 `handshake` has read: checks the
+    /// identity and the timestamp, answers, and installs keys that wait for confirmation.
+    mutating func answerIK(
+        _ initiation: HandshakeInitiation, handshake: inout NoiseHandshake, payload: [UInt8],
+        from source: PeerAddress, now: Instant
+    ) {
+        guard let peer = verifiedPeer(in: payload, remoteStatic: handshake.remoteStaticKey),
+            payload.count >= HandshakePayload.size + HandshakeTimestamp.size,
+            let timestamp = HandshakeTimestamp(
+                payload[HandshakePayload.size..<HandshakePayload.size + HandshakeTimestamp.size])
+        else { return drop(.decryptionFailed) }
+        if let state = peers[peer], let latest = state.latestTimestamp, timestamp <= latest {
+            // Not newer than one already accepted: a copy or a replay. A copy of the last
+            // one from where it came, while its keys wait, gets the same answer again.
+            if state.initiationAnswered == initiation.noiseMessage, let sent = state.responseSent,
+                sent.address == source, state.next?.localIndex == sent.localIndex
+            {
+                outbox.append((source, sent.bytes))
+            }
+            return drop(.handshakeReplayed)
+        }
+        guard peers[peer] != nil || roomForNewPeer(now: now) else { return drop(.sessionTableFull) }
+        do {
+            let index = newIndex()
+            let message = try handshake.writeMessage(payload: [])
+            var response = HandshakeResponse(
+                kind: initiation.kind, receiverIndex: initiation.senderIndex, senderIndex: index,
+                noiseMessage: message
+            ).encoded()
+            stampResponse(&response, kind: initiation.kind, to: peer)
+            outbox.append((source, response))
+            var keys = try makeKeys(
+                &handshake, local: index, remote: initiation.senderIndex, initiator: false, peer: peer, now: now)
+            keys.lostCrossing = keepsOwnHandshake(against: peer)
+            yieldIfCrossed(by: peer)
+            install(keys, confirmed: false, for: peer, address: source, fresh: false, now: now)
+            guard let position = peers.index(forKey: peer) else { return }
+            peers.withValue(at: position) { state in
+                state.latestTimestamp = timestamp
+                state.initiationAnswered = initiation.noiseMessage
+                state.responseSent = (source, index, response)
             }
         } catch {
             drop(.decryptionFailed)
@@ -123,10 +156,15 @@ extension SessionEndpoint {
     }
 
     /// Completes this side's initiation with the responder's message 2.
-    mutating func handleResponse(_ response: HandshakeResponse, from source: PeerAddress, now: Instant) {
+    mutating func handleResponse(
+        _ response: HandshakeResponse, datagram: [UInt8], from source: PeerAddress, now: Instant
+    ) {
         let index = response.receiverIndex
         guard var pending = initiations[index], pending.kind == response.kind else {
             return drop(.unknownReceiverIndex)
+        }
+        guard verifyMAC1(datagram, at: datagram.count - HandshakeResponse.trailerSize, kind: response.kind) else {
+            return drop(.invalidMAC)
         }
         guard pending.confirming == nil else { return drop(.handshakeReplayed) }
         do {
@@ -181,7 +219,7 @@ extension SessionEndpoint {
 
     /// Completes an XX handshake this side answered, with the initiator's message 3.
     mutating func handleCompletion(_ completion: HandshakeCompletion, from source: PeerAddress, now: Instant) {
-        guard var pending = responders[completion.receiverIndex] else {
+        guard let pending = responders[completion.receiverIndex] else {
             // A byte-identical retransmission of the message 3 that made a session: the
             // initiator missed our confirmation, so send it again.
             if let peer = keyOwners[completion.receiverIndex], let state = peers[peer],
@@ -193,14 +231,16 @@ extension SessionEndpoint {
             }
             return drop(.unknownReceiverIndex)
         }
+        var handshake = pending.handshake
         do {
-            let payload = try pending.handshake.readMessage(completion.noiseMessage)
-            responders[completion.receiverIndex] = nil
-            guard let peer = verifiedPeer(in: payload, remoteStatic: pending.handshake.remoteStaticKey) else {
+            let payload = try handshake.readMessage(completion.noiseMessage)
+            removeResponder(completion.receiverIndex)
+            guard let peer = verifiedPeer(in: payload, remoteStatic: handshake.remoteStaticKey) else {
                 return drop(.decryptionFailed)
             }
+            guard peers[peer] != nil || roomForNewPeer(now: now) else { return drop(.sessionTableFull) }
             let keys = try makeKeys(
-                &pending.handshake, local: completion.receiverIndex, remote: pending.remoteIndex, initiator: false,
+                &handshake, local: completion.receiverIndex, remote: pending.remoteIndex, initiator: false,
                 peer: peer, now: now)
             // Simultaneous initiation, and ours wins: the peer abandons its handshake
             // when ours completes there, so this one is consumed without effect.

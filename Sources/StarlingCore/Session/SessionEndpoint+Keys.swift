@@ -20,8 +20,11 @@ extension SessionEndpoint {
         now: Instant
     ) -> Int {
         let known = peers[peer]
-        var state = known ?? PeerSessionState(address: address)
-        if fresh { state.address = address }
+        var state = known ?? PeerSessionState(address: address, now: now)
+        if fresh {
+            state.address = address
+            state.lastActive = now
+        }
         if !keys.isInitiator, !confirmed, let waiting = state.next, initiations[waiting.localIndex] != nil {
             // `next` holds keys of this side's own unfinished handshake, which wins
             // (the peer yields): the peer's keys are not kept.
@@ -32,6 +35,11 @@ extension SessionEndpoint {
         if fresh {
             state.timers.timersSessionDerived(now: now)
             state.timers.timersAnyAuthenticatedPacketReceived(now: now)
+        } else if known == nil {
+            // Nothing but this initiation vouches for the peer: it is forgotten soon
+            // unless a packet on the keys arrives.
+            state.timers.timersUnconfirmedPeerCreated(now: now)
+            unconfirmedPeers.insert(peer)
         } else {
             state.timers.timersReplayableSessionDerived(now: now)
         }
@@ -55,6 +63,7 @@ extension SessionEndpoint {
         }
         state.current = keys
         if state.next?.localIndex == keys.localIndex { state.next = nil }
+        unconfirmedPeers.remove(peer)
         if !state.reported {
             state.reported = true
             events.append(.established(peer: peer, address: state.address))

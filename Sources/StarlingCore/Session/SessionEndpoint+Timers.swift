@@ -14,7 +14,7 @@ extension SessionEndpoint {
             case .initiation(let index):
                 expiredRetransmitHandshake(index, now: now)
             case .responder(let index):
-                if let responder = responders[index], responder.expires <= now { responders[index] = nil }
+                if let responder = responders[index], responder.expires <= now { removeResponder(index) }
             case .peer(let peer):
                 runTimers(of: peer, now: now)
             }
@@ -40,7 +40,14 @@ extension SessionEndpoint {
     /// Saves `responder` and notes its expiry.
     mutating func store(_ responder: PendingResponder, at index: UInt32) {
         responders[index] = responder
+        respondersByInitiation[responder.initiation] = index
         deadlines.schedule(.responder(index), at: responder.expires)
+    }
+
+    /// Forgets the responder at `index`.
+    mutating func removeResponder(_ index: UInt32) {
+        guard let responder = responders.removeValue(forKey: index) else { return }
+        if respondersByInitiation[responder.initiation] == index { respondersByInitiation[responder.initiation] = nil }
     }
 
     /// The real deadline of `owner`, `nil` when it has none or is gone.

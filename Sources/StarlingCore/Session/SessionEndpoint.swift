@@ -11,12 +11,27 @@ internal import DequeModule
 /// events, in that order (see ``ProtocolCore``). `now` must never go backwards.
 ///
 /// ### Security rules it keeps
-/// - Unauthenticated input changes nothing but a bounded table of half-done
-///   handshakes, and initiations are rate-limited per source address.
-/// - An IK initiation, which anyone who saw it can replay, proves nothing about now:
-///   its keys wait receive-only, and until a packet on them arrives it moves no
-///   address, answers no new-handshake timer and postpones no key erasure. A copy of
-///   the last one answered for a peer is dropped.
+/// - Every initiation and response carries `mac1` (``HandshakeMAC``), keyed by the
+///   swarm (and its secret) and for IK by the receiver's ID, checked before any other
+///   work: without the swarm secret nobody gets a byte back from a private swarm.
+/// - Admission (`SessionEndpoint+Admission.swift`): under load (more answered
+///   handshakes half-done than ``SessionConfiguration/handshakeLoadThreshold``) or past
+///   a source's allowance, an initiation without a valid cookie (`mac2`) is answered
+///   with a ``CookieReply`` and nothing else: no Diffie-Hellman work, no state. With a
+///   valid cookie it is admitted, rate-limited by its now verified source. This side's
+///   own handshakes have their own table and are never refused for incoming ones.
+/// - Unauthenticated input changes nothing but bounded tables of half-done
+///   handshakes and unconfirmed peers (which are forgotten after
+///   ``SessionConstants/unconfirmedPeerLifetime``).
+/// - An IK initiation carries a timestamp (``HandshakeTimestamp``); one not newer than
+///   the newest accepted from its peer is dropped as a replay. Still, until a packet on
+///   its keys arrives it moves no address, answers no new-handshake timer and postpones
+///   no key erasure.
+/// - A byte-identical copy of an initiation (the network duplicated it) is answered
+///   with the same response bytes, sent to the same address, while the handshake it
+///   started waits for completion; otherwise it is dropped as a replay.
+/// - At most ``SessionConfiguration/maximumSessions`` peers; see there for the
+///   eviction policy.
 /// - New keys are used for sending only once the other side has proven it holds them.
 /// - A transport counter is checked against the replay window before decryption and
 ///   recorded only after the tag verifies.
@@ -117,6 +132,27 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
     /// Largest capacity of a buffer worth keeping in ``spareBuffers``.
     static let maximumSpareCapacity = 4096
 
+    /// This side's mac1 and cookie keys.
+    let admissionKeys: AdmissionKeys
+    /// The secrets that make this side's cookies.
+    var cookieSecrets = CookieSecrets()
+    /// Cookies other responders gave this side, by their address.
+    var receivedCookies: [PeerAddress: ReceivedCookie] = [:]
+    /// Per-source allowance of initiations with a valid cookie (the one of those
+    /// without is ``rateLimiter``).
+    var verifiedRateLimiter: SourceRateLimiter<PeerAddress.Host>
+    /// Peers that exist only because an IK initiation made keys for them, not yet
+    /// confirmed by a packet on them; they count as answered half-done handshakes.
+    var unconfirmedPeers: Set<PeerID> = []
+    /// XX responders by the Noise message 1 they answered, to spot copies.
+    var respondersByInitiation: [[UInt8]: UInt32] = [:]
+    /// The wall-clock time at ``Instant/zero``, for initiation timestamps.
+    public let wallClockAtZero: UnixTime
+    /// The last initiation timestamp sent: the next one is later.
+    var lastTimestampSent: HandshakeTimestamp?
+    /// Sessions evicted to make room for new peers.
+    public internal(set) var evictedSessions: UInt64 = 0
+
     /// Messages sent on one session before a new handshake starts. Always
     /// ``SessionConstants/rekeyAfterMessages``; tests lower it to reach the limit.
     var rekeyAfterMessages = SessionConstants.rekeyAfterMessages
@@ -128,10 +164,13 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
     ///   - configuration: the session settings; see ``SessionConfiguration``.
     ///   - random: the randomness source for ephemeral keys and indices: pass
     ///     `SecureRandom()` for real use, a seeded generator in tests and the simulator.
+    ///   - wallClockAtZero: the wall-clock time at ``Instant/zero``, from which IK
+    ///     initiation timestamps are made. A real driver must pass the real one, so that
+    ///     a restarted peer's initiations are newer than those it sent before.
     /// - Throws: ``SessionConfiguration/ValidationError`` for a bad configuration.
     public init(
         identity: IdentityKeyPair, configuration: SessionConfiguration,
-        random: any RandomNumberGenerator & Sendable
+        random: any RandomNumberGenerator & Sendable, wallClockAtZero: UnixTime = UnixTime(seconds: 0)
     ) throws(SessionConfiguration.ValidationError) {
         try configuration.validate()
         self.identity = identity
@@ -142,6 +181,12 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
             perSecond: configuration.handshakesPerSourcePerSecond,
             burst: configuration.handshakeBurstPerSource,
             maximumSources: SessionConstants.maximumRateLimitedSources)
+        self.verifiedRateLimiter = SourceRateLimiter(
+            perSecond: configuration.handshakesPerSourcePerSecond,
+            burst: configuration.handshakeBurstPerSource,
+            maximumSources: SessionConstants.maximumRateLimitedSources)
+        self.admissionKeys = AdmissionKeys(identity: identity.peerID, configuration: configuration)
+        self.wallClockAtZero = wallClockAtZero
     }
 
     // MARK: Getters
@@ -159,6 +204,13 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
     /// Number of half-done handshakes held (initiated and answered).
     public var pendingHandshakeCount: Int { initiations.count + responders.count }
 
+    /// Number of half-done handshakes this side answered: XX responders waiting for
+    /// message 3, and peers whose IK keys wait for confirmation.
+    public var answeredHandshakeCount: Int { responders.count + unconfirmedPeers.count }
+
+    /// Number of peers with state: established, being connected, or unconfirmed.
+    public var sessionCount: Int { peers.count }
+
     // MARK: Commands
 
     /// Starts a handshake with the peer at `address`.
@@ -173,6 +225,10 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
     public mutating func connect(to address: PeerAddress, expecting expected: PeerID? = nil, now: Instant) {
         defer { settleDeadlines() }
         if let expected, isEstablished(with: expected) || isInitiating(with: expected) { return }
+        if expected.map({ peers[$0] == nil }) ?? true, !roomForNewPeer(now: now) {
+            events.append(.handshakeFailed(address: address, expected: expected, error: .tooManySessions))
+            return
+        }
         startInitiation(to: address, expecting: expected, started: now, attempt: 0, now: now)
     }
 
@@ -200,7 +256,7 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
         guard let position = peers.index(forKey: peer) else {
             // A handshake with this peer is running: keep the payload until it completes.
             guard let pending = initiations.values.first(where: { $0.peer == peer }) else { throw .noSession(peer) }
-            var waiting = PeerSessionState(address: pending.address)
+            var waiting = PeerSessionState(address: pending.address, now: now)
             waiting.enqueue(Self.inner(prefix, payload))
             peers[peer] = waiting
             return
@@ -243,15 +299,20 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
         switch type {
         case .transportData:
             handleTransport(datagram, from: source, now: now)
-        case .handshakeInitiation, .handshakeResponse, .handshakeCompletion:
-            var reader = ByteReader(Array(datagram))
+        case .handshakeInitiation, .handshakeResponse, .handshakeCompletion, .cookieReply:
+            let bytes = Array(datagram)
+            var reader = ByteReader(bytes)
             reader.skipHeader()
             do {
                 switch type {
                 case .handshakeInitiation:
-                    handleInitiation(try HandshakeInitiation.decode(body: &reader), from: source, now: now)
+                    let initiation = try HandshakeInitiation.decode(body: &reader)
+                    handleInitiation(initiation, datagram: bytes, from: source, now: now)
                 case .handshakeResponse:
-                    handleResponse(try HandshakeResponse.decode(body: &reader), from: source, now: now)
+                    let response = try HandshakeResponse.decode(body: &reader)
+                    handleResponse(response, datagram: bytes, from: source, now: now)
+                case .cookieReply:
+                    handleCookieReply(try CookieReply.decode(body: &reader), from: source, now: now)
                 default:
                     handleCompletion(try HandshakeCompletion.decode(body: &reader), from: source, now: now)
                 }
@@ -300,6 +361,7 @@ public struct SessionEndpoint: ProtocolCore, Sendable {
     @discardableResult
     mutating func forget(_ peer: PeerID) -> PeerSessionState? {
         for (index, pending) in initiations where pending.peer == peer { initiations[index] = nil }
+        unconfirmedPeers.remove(peer)
         guard let state = peers.removeValue(forKey: peer) else { return nil }
         for index in state.localIndices { keyOwners[index] = nil }
         return state

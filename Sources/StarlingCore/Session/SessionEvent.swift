@@ -16,6 +16,9 @@ public enum SessionCloseReason: Equatable, Sendable {
     case expired
     /// This side closed it.
     case local
+    /// The session table was full and a new peer took the place of this one, the peer
+    /// heard from least recently (see ``SessionConfiguration/maximumSessions``).
+    case evicted
 }
 
 /// A session-layer failure reported to the user.
@@ -31,6 +34,8 @@ public enum SessionError: Error, Equatable, Sendable {
     case noSession(PeerID)
     /// The payload does not fit one datagram.
     case payloadTooLarge(size: Int, maximum: Int)
-    /// The handshake table is full.
+    /// The table of this side's own half-done handshakes is full.
     case tooManyHandshakes
+    /// The session table is full and no session is idle long enough to evict.
+    case tooManySessions
 }

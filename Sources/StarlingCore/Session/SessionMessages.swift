@@ -57,16 +57,18 @@ public enum HandshakeKind: UInt8, Sendable, CaseIterable {
     }
 }
 
-/// A handshake initiation: header, handshake kind, the initiator's session index, then
-/// Noise message 1 unchanged.
+/// A handshake initiation: header, handshake kind, the initiator's session index,
+/// Noise message 1 unchanged, then the admission MACs (``HandshakeMAC``).
 ///
 /// ```
-/// 0      1      2      3             7
-/// | ver  | 0x02 | kind | sender u32  | Noise message 1 ...
+/// 0      1      2      3             7                      n-32        n-16
+/// | ver  | 0x02 | kind | sender u32  | Noise message 1 ...  | mac1 [16] | mac2 [16] |
 /// ```
 public struct HandshakeInitiation: Equatable, Sendable {
     /// Bytes before the Noise message.
     public static let headerSize = DatagramHeader.size + 1 + 4
+    /// Bytes after the Noise message: `mac1` and `mac2`.
+    public static let trailerSize = 2 * HandshakeMAC.size
 
     /// The Noise pattern in use.
     public var kind: HandshakeKind
@@ -75,46 +77,66 @@ public struct HandshakeInitiation: Equatable, Sendable {
     public var senderIndex: UInt32
     /// Noise message 1, exactly as the Noise specification defines it.
     public var noiseMessage: [UInt8]
+    /// `mac1`: keyed BLAKE2b-128 of everything before it (``HandshakeMAC``).
+    public var mac1: [UInt8]
+    /// `mac2`: keyed by a cookie, or all zero without one.
+    public var mac2: [UInt8]
 
-    /// Creates an initiation.
-    public init(kind: HandshakeKind, senderIndex: UInt32, noiseMessage: [UInt8]) {
+    /// Creates an initiation; the MACs are zero until stamped.
+    public init(
+        kind: HandshakeKind, senderIndex: UInt32, noiseMessage: [UInt8],
+        mac1: [UInt8] = [UInt8](repeating: 0, count: 16),
+        mac2: [UInt8] = [UInt8](repeating: 0, count: 16)
+    ) {
         self.kind = kind
         self.senderIndex = senderIndex
         self.noiseMessage = noiseMessage
+        self.mac1 = mac1
+        self.mac2 = mac2
     }
 
-    /// The datagram's bytes.
+    /// Offset of `mac1` in a datagram of `count` bytes (`mac2` follows it).
+    static func mac1Offset(count: Int) -> Int { count - trailerSize }
+
+    /// The datagram's bytes, with the MACs as they are.
     public func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: Self.headerSize + noiseMessage.count)
+        var writer = ByteWriter(capacity: Self.headerSize + noiseMessage.count + Self.trailerSize)
         DatagramHeader(type: .handshakeInitiation).encode(into: &writer)
         writer.write(kind.rawValue)
         writer.write(senderIndex)
         writer.write(bytes: noiseMessage)
+        writer.write(bytes: mac1)
+        writer.write(bytes: mac2)
         return writer.bytes
     }
 
     /// Decodes the body that follows a ``DatagramHeader`` of type
-    /// ``MessageType/handshakeInitiation``.
-    /// - Throws: ``WireError`` for an unknown kind, a truncated header, or a Noise
-    ///   message longer than ``SessionLimits/maximumNoiseMessage``.
+    /// ``MessageType/handshakeInitiation``; the MACs are read, not checked.
+    /// - Throws: ``WireError`` for an unknown kind, a truncated header or trailer, or a
+    ///   Noise message longer than ``SessionLimits/maximumNoiseMessage``.
     public static func decode(body reader: inout ByteReader) throws(WireError) -> HandshakeInitiation {
         let kind = try readKind(&reader)
         let sender = try reader.readUInt32()
-        let noise = try readNoiseMessage(&reader)
-        return HandshakeInitiation(kind: kind, senderIndex: sender, noiseMessage: noise)
+        let noise = try readNoiseMessage(&reader, trailer: trailerSize)
+        let mac1 = Array(try reader.readBytes(HandshakeMAC.size))
+        let mac2 = Array(try reader.readBytes(HandshakeMAC.size))
+        return HandshakeInitiation(kind: kind, senderIndex: sender, noiseMessage: noise, mac1: mac1, mac2: mac2)
     }
 }
 
 /// A handshake response: header, kind, the initiator's index (receiver), the
-/// responder's own index (sender), then Noise message 2 unchanged.
+/// responder's own index (sender), Noise message 2 unchanged, then `mac1`
+/// (``HandshakeMAC``).
 ///
 /// ```
-/// 0      1      2      3               7             11
-/// | ver  | 0x03 | kind | receiver u32  | sender u32  | Noise message 2 ...
+/// 0      1      2      3               7             11                     n-16
+/// | ver  | 0x03 | kind | receiver u32  | sender u32  | Noise message 2 ...  | mac1 [16] |
 /// ```
 public struct HandshakeResponse: Equatable, Sendable {
     /// Bytes before the Noise message.
     public static let headerSize = DatagramHeader.size + 1 + 4 + 4
+    /// Bytes after the Noise message: `mac1`.
+    public static let trailerSize = HandshakeMAC.size
 
     /// The Noise pattern in use.
     public var kind: HandshakeKind
@@ -124,23 +146,30 @@ public struct HandshakeResponse: Equatable, Sendable {
     public var senderIndex: UInt32
     /// Noise message 2.
     public var noiseMessage: [UInt8]
+    /// `mac1`: keyed BLAKE2b-128 of everything before it (``HandshakeMAC``).
+    public var mac1: [UInt8]
 
-    /// Creates a response.
-    public init(kind: HandshakeKind, receiverIndex: UInt32, senderIndex: UInt32, noiseMessage: [UInt8]) {
+    /// Creates a response; `mac1` is zero until stamped.
+    public init(
+        kind: HandshakeKind, receiverIndex: UInt32, senderIndex: UInt32, noiseMessage: [UInt8],
+        mac1: [UInt8] = [UInt8](repeating: 0, count: 16)
+    ) {
         self.kind = kind
         self.receiverIndex = receiverIndex
         self.senderIndex = senderIndex
         self.noiseMessage = noiseMessage
+        self.mac1 = mac1
     }
 
-    /// The datagram's bytes.
+    /// The datagram's bytes, with `mac1` as it is.
     public func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: Self.headerSize + noiseMessage.count)
+        var writer = ByteWriter(capacity: Self.headerSize + noiseMessage.count + Self.trailerSize)
         DatagramHeader(type: .handshakeResponse).encode(into: &writer)
         writer.write(kind.rawValue)
         writer.write(receiverIndex)
         writer.write(senderIndex)
         writer.write(bytes: noiseMessage)
+        writer.write(bytes: mac1)
         return writer.bytes
     }
 
@@ -151,8 +180,10 @@ public struct HandshakeResponse: Equatable, Sendable {
         let kind = try readKind(&reader)
         let receiver = try reader.readUInt32()
         let sender = try reader.readUInt32()
-        let noise = try readNoiseMessage(&reader)
-        return HandshakeResponse(kind: kind, receiverIndex: receiver, senderIndex: sender, noiseMessage: noise)
+        let noise = try readNoiseMessage(&reader, trailer: trailerSize)
+        let mac1 = Array(try reader.readBytes(HandshakeMAC.size))
+        return HandshakeResponse(
+            kind: kind, receiverIndex: receiver, senderIndex: sender, noiseMessage: noise, mac1: mac1)
     }
 }
 
@@ -260,10 +291,12 @@ private func readKind(_ reader: inout ByteReader) throws(WireError) -> Handshake
     return kind
 }
 
-private func readNoiseMessage(_ reader: inout ByteReader) throws(WireError) -> [UInt8] {
-    guard reader.remaining <= SessionLimits.maximumNoiseMessage else {
-        throw .lengthTooLarge(
-            offset: reader.offset, length: reader.remaining, maximum: SessionLimits.maximumNoiseMessage)
+/// Reads the Noise message: everything left but the last `trailer` bytes.
+private func readNoiseMessage(_ reader: inout ByteReader, trailer: Int = 0) throws(WireError) -> [UInt8] {
+    let length = reader.remaining - trailer
+    guard length >= 0 else { throw .truncated(offset: reader.offset, needed: trailer) }
+    guard length <= SessionLimits.maximumNoiseMessage else {
+        throw .lengthTooLarge(offset: reader.offset, length: length, maximum: SessionLimits.maximumNoiseMessage)
     }
-    return Array(reader.readRest())
+    return Array(try reader.readBytes(length))
 }

@@ -28,8 +28,9 @@
 /// - ``SessionTimer/discardPreviousSession`` bounds how long a replaced session receives.
 /// - Keys from an IK initiation neither count as an answer nor postpone
 ///   ``SessionTimer/zeroKeyMaterial`` until a packet on them arrives
-///   (``timersReplayableSessionDerived(now:)``): Starling's initiation carries no
-///   timestamp, so anyone who saw one can replay it.
+///   (``timersReplayableSessionDerived(now:)``): the responder refuses initiations not
+///   newer than the last it accepted, but it forgets that with the peer, so an old
+///   initiation may still be replayed to a peer that has none.
 /// - Either side, not only the initiator, starts a handshake when it receives on keys
 ///   older than ``SessionConstants/rekeyAfterTimeReceiving``: a responder that only
 ///   receives would otherwise see its keys rejected before anyone rekeyed.
@@ -75,6 +76,15 @@ struct SessionTimers: Sendable {
     mutating func timersReplayableSessionDerived(now: Instant) {
         guard !table.isPending(.zeroKeyMaterial) else { return }
         table.set(.zeroKeyMaterial, at: now + SessionConstants.zeroKeyMaterialAfter)
+    }
+
+    /// Call after an IK initiation made keys for a peer this side had no state for.
+    ///
+    /// Arms ``SessionTimer/zeroKeyMaterial`` ``SessionConstants/unconfirmedPeerLifetime``
+    /// from now: unless a packet on the keys arrives by then (which re-arms it through
+    /// ``timersSessionDerived(now:)``), the peer is forgotten.
+    mutating func timersUnconfirmedPeerCreated(now: Instant) {
+        table.set(.zeroKeyMaterial, at: now + SessionConstants.unconfirmedPeerLifetime)
     }
 
     /// Call after a new session replaces the current one, which becomes the previous

@@ -20,4 +20,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case iHave = 0x08
     /// A membership, routing or spreading message of the overlay (``OverlayEnvelope``).
     case overlay = 0x09
+    /// A responder's encrypted cookie, sent instead of processing an initiation under
+    /// load (``CookieReply``).
+    case cookieReply = 0x0A
 }
