@@ -32,7 +32,9 @@ private struct Bench {
     mutating func outbound(_ node: Int) -> [(to: PeerAddress, bytes: [UInt8])] {
         var sent: [(PeerAddress, [UInt8])] = []
         var buffer: [UInt8] = []
-        while let destination = endpoints[node].pollTransmit(now: now, into: &buffer) { sent.append((destination, buffer)) }
+        while let destination = endpoints[node].pollTransmit(now: now, into: &buffer) {
+            sent.append((destination, buffer))
+        }
         return sent
     }
 
@@ -145,7 +147,8 @@ private struct Bench {
         // Completions, cookie replies, responses and transport packets naming nothing.
         for type in [MessageType.handshakeCompletion, .cookieReply, .handshakeResponse, .transportData] {
             for length in [6, 62, 64, 100] {
-                bench.deliver([1, type.rawValue] + [UInt8](repeating: 0, count: length), to: member, from: bench.addresses[open])
+                bench.deliver(
+                    [1, type.rawValue] + [UInt8](repeating: 0, count: length), to: member, from: bench.addresses[open])
                 delivered += 1
             }
         }
@@ -189,7 +192,9 @@ private struct Bench {
         bench.deliver(reply[0].bytes, to: newcomer, from: bench.addresses[responder])
         let resent = bench.outbound(newcomer)
         try #require(resent.count == 1)
-        #expect(resent[0].bytes.dropLast(16) == initiation.dropLast(16) && resent[0].bytes.suffix(16) != initiation.suffix(16))
+        #expect(
+            resent[0].bytes.dropLast(16) == initiation.dropLast(16)
+                && resent[0].bytes.suffix(16) != initiation.suffix(16))
         bench.deliver(resent[0].bytes, to: responder, from: .ipv4(10, 1, 2, 3, port: 5000))
         #expect(bench.endpoints[responder].drops[.cookieRequired] == 2)
         _ = bench.outbound(responder)

@@ -116,7 +116,9 @@ import Testing
             kind: .ik, swarmID: Self.publicSwarm, secret: nil, receiver: Self.exampleKey.peerID)
         #expect(bytes == xx + ik, "expected:\n\(formatted(xx + ik))")
         // The receiver's ID counts for IK kinds only.
-        #expect(HandshakeMAC.mac1Key(kind: .xx, swarmID: Self.publicSwarm, secret: nil, receiver: Self.exampleKey.peerID) == xx)
+        #expect(
+            HandshakeMAC.mac1Key(kind: .xx, swarmID: Self.publicSwarm, secret: nil, receiver: Self.exampleKey.peerID)
+                == xx)
     }
 
     @Test func cookieReply_example_opensToTheCookie_andItsMAC2() throws {

@@ -142,13 +142,18 @@ struct Tapped: ProtocolCore {
         let outsider = fixture.network[core: fixture.outsider].inner
         #expect(!outsider.isEstablished(with: idB))
         #expect(fixture.network[core: fixture.b].inner.establishedPeers == [fixture.idA])
-        // b answered nothing it could not authenticate into a session, and the outsider's
-        // handshake failed with a typed error once its attempts ran out.
+        // b answered nothing at all (every initiation failed its mac1, keyed by the swarm
+        // secret), and the outsider's handshake timed out once its attempts ran out.
         let failures = fixture.network.drainEvents(of: fixture.outsider).filter {
-            if case .handshakeFailed(_, idB, .authenticationFailed) = $0 { true } else { false }
+            if case .handshakeFailed(_, idB, .handshakeTimedOut) = $0 { true } else { false }
         }
         #expect(failures.count == 1)
-        #expect(outsider.drops.total + fixture.network[core: fixture.b].inner.drops.total > before)
+        #expect(
+            fixture.network[core: fixture.outsider].sent.count
+                == fixture.network[core: fixture.b].inner.drops[.invalidMAC])
+        #expect(
+            !fixture.network[core: fixture.b].sent.contains { $0.to == fixture.network.address(of: fixture.outsider) })
+        #expect(fixture.network[core: fixture.b].inner.drops.total > before)
         // The real session still works.
         _ = try fixture.transportPacket([7])
         #expect(fixture.deliveredToB() == [[7]])

@@ -1,7 +1,7 @@
 import Testing
 
-@testable import StarlingSim
 @testable import StarlingCore
+@testable import StarlingSim
 
 /// Handshake admission under a flood of spoofed initiations (issue 10, finding 1): a
 /// peer flooded from thousands of addresses still completes a newcomer's handshake and

@@ -48,7 +48,8 @@ extension SessionEndpoint {
                 drop(.rateLimited)
                 return false
             }
-        } else if answeredHandshakeCount >= configuration.handshakeLoadThreshold || !rateLimiter.allow(source, now: now) {
+        } else if answeredHandshakeCount >= configuration.handshakeLoadThreshold || !rateLimiter.allow(source, now: now)
+        {
             sendCookieReply(
                 to: source, kind: initiation.kind, receiverIndex: initiation.senderIndex,
                 mac1: Array(datagram[mac1Offset..<mac2Offset]), now: now)

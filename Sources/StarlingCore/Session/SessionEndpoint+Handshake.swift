@@ -21,7 +21,9 @@ extension SessionEndpoint {
             // IK sends the identity payload and a timestamp in message 1 (encrypted to
             // the responder's key); XX's message 1 is in the clear, so XX sends the
             // identity in message 3.
-            let payload = kind.messageCount == 2 ? HandshakePayload(peerID: identity.peerID).encoded + nextTimestamp(now: now).encoded : []
+            let payload =
+                kind.messageCount == 2
+                ? HandshakePayload(peerID: identity.peerID).encoded + nextTimestamp(now: now).encoded : []
             let message = try handshake.writeMessage(payload: payload)
             let index = newIndex()
             var datagram = HandshakeInitiation(kind: kind, senderIndex: index, noiseMessage: message).encoded()
