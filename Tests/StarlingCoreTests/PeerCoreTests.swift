@@ -535,7 +535,9 @@ func requests(in events: [PeerEvent]) -> [IncomingRequest] {
         }
         let oldIncarnation = pair.a.incarnation
         let oldFloor = try #require(pair.b.cache.floor(of: pair.idA, incarnation: oldIncarnation, now: pair.now))
-        // A restarts with the same identity, a new incarnation, and IDs below its old floor.
+        // A restarts with the same identity, a new incarnation, and IDs below its old floor
+        // (a restart takes time: its initiation timestamps are later than its last ones).
+        pair.advance(by: .milliseconds(1))
         let endpoint = try SessionEndpoint(
             identity: pair.a.identity, configuration: .local, random: TestRandom(seed: 2101))
         pair.a = PeerCore(endpoint: endpoint, random: TestRandom(seed: 2102))

@@ -22,8 +22,10 @@ extension SessionEndpoint {
         let known = peers[peer]
         var state = known ?? PeerSessionState(address: address, now: now)
         if fresh {
+            // A message bound to this side's fresh ephemeral key proves the peer is there.
             state.address = address
             state.lastActive = now
+            unconfirmedPeers.remove(peer)
         }
         if !keys.isInitiator, !confirmed, let waiting = state.next, initiations[waiting.localIndex] != nil {
             // `next` holds keys of this side's own unfinished handshake, which wins
