@@ -211,6 +211,32 @@ private struct Bench {
         #expect(bench.outbound(responder).map { $0.bytes[1] } == [MessageType.handshakeResponse.rawValue])
     }
 
+    @Test func cookieSecrets_cookieLivesOneRefresh_thenFails() throws {
+        var secrets = CookieSecrets()
+        var random = TestRandom(seed: 5)
+        let source = PeerAddress.ipv4(10, 0, 0, 1, port: 1)
+        let start = Instant(nanoseconds: 1_000_000_000)
+        let refresh = SessionConstants.cookieRefreshTime
+        let cookie = secrets.cookie(for: source, now: start, random: &random)
+        var message = [UInt8](repeating: 9, count: 40)
+        HandshakeMAC.stamp(&message, macAt: 24, key: cookie)
+        func verifies(_ secrets: CookieSecrets, at now: Instant, from address: PeerAddress = source) -> Bool {
+            message.withUnsafeBytes { secrets.verifyMAC2($0, at: 24, source: address, now: now) }
+        }
+        #expect(verifies(secrets, at: start + .seconds(1)))
+        // Bound to the address and port.
+        #expect(!verifies(secrets, at: start, from: .ipv4(10, 0, 0, 1, port: 2)))
+        // A new secret at the next refresh: the cookie still checks under the previous
+        // one until the new one is a refresh time old.
+        _ = secrets.cookie(for: source, now: start + refresh, random: &random)
+        #expect(verifies(secrets, at: start + refresh + .seconds(100)))
+        #expect(!verifies(secrets, at: start + refresh * 2))
+        // Nobody asked for a cookie since: an old secret checks nothing either.
+        var idle = CookieSecrets()
+        _ = idle.cookie(for: source, now: start, random: &random)
+        #expect(!verifies(idle, at: start + refresh * 2))
+    }
+
     @Test func ownHandshakes_areNeverRefusedForIncomingOnes() throws {
         var bench = Bench()
         let victim = try bench.add(seed: 1) {
