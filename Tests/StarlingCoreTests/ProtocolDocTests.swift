@@ -14,7 +14,8 @@ import Testing
     static let requiredExamples: Set<String> = [
         "datagram-header", "peer-record-datagram", "key-file", "handshake-initiation", "transport-header",
         "rpc-request", "rpc-response", "stream-opening", "stream-message-start", "beacon-open",
-        "membership-ping", "membership-ack", "routing-ping", "routing-find-node", "spreading-gossip",
+        "membership-ping", "membership-ack", "routing-ping", "routing-find-node",
+        "routing-prove", "routing-proof", "stream-request", "spreading-gossip",
         "spreading-query", "overlay-open",
     ]
 
