@@ -18,7 +18,8 @@ import Testing
     /// A core that can prove itself, with the `lan` settings unless told.
     static func core(seed: UInt64 = 1, configuration: RoutingConfiguration = .lan) -> RoutingCore {
         RoutingCore(
-            identity: identity(seed), configuration: configuration, wallClockAtZero: now, random: TestRandom(seed: seed))
+            identity: identity(seed), configuration: configuration, wallClockAtZero: now, random: TestRandom(seed: seed)
+        )
     }
 
     /// Everything the core sends, decoded, with its destination.
@@ -32,8 +33,9 @@ import Testing
     }
 
     /// Feeds `message` from `source`.
-    static func feed(_ core: inout RoutingCore, _ message: RoutingMessage, from source: PeerAddress, now: Instant = .zero)
-    {
+    static func feed(
+        _ core: inout RoutingCore, _ message: RoutingMessage, from source: PeerAddress, now: Instant = .zero
+    ) {
         core.handleMessage(try! message.encode()[...], from: source, now: now)
     }
 
@@ -51,7 +53,10 @@ import Testing
                 continue
             }
             let signature = RoutingProof.sign(nonce: nonce, address: address, challenger: message.sender, with: prover)
-            feed(&core, RoutingMessage(requestID: message.requestID, sender: prover.peerID, body: .proof(signature: signature)), from: to, now: now)
+            feed(
+                &core,
+                RoutingMessage(requestID: message.requestID, sender: prover.peerID, body: .proof(signature: signature)),
+                from: to, now: now)
         }
         return rest
     }
@@ -83,7 +88,10 @@ import Testing
         #expect(address == source)
         // A proof signed by someone else, or from another address, is refused.
         let wrong = RoutingProof.sign(nonce: nonce, address: address, challenger: core.localID, with: Self.identity(3))
-        Self.feed(&core, RoutingMessage(requestID: challenge.1.requestID, sender: other.peerID, body: .proof(signature: wrong)), from: source)
+        Self.feed(
+            &core,
+            RoutingMessage(requestID: challenge.1.requestID, sender: other.peerID, body: .proof(signature: wrong)),
+            from: source)
         #expect(core.drops[.invalidProof] == 1)
         #expect(core.table.contact(for: other.peerID) == nil)
         // Met again, it is challenged again, and its own proof admits it.
@@ -93,7 +101,8 @@ import Testing
         for (to, message) in again {
             guard case .prove(let nonce, let address) = message.body else { continue }
             let signature = RoutingProof.sign(nonce: nonce, address: address, challenger: core.localID, with: other)
-            let proof = RoutingMessage(requestID: message.requestID, sender: other.peerID, body: .proof(signature: signature))
+            let proof = RoutingMessage(
+                requestID: message.requestID, sender: other.peerID, body: .proof(signature: signature))
             Self.feed(&core, proof, from: elsewhere)
             #expect(core.table.contact(for: other.peerID) == nil)
             Self.feed(&core, proof, from: to)
@@ -129,7 +138,9 @@ import Testing
         let challenger = Self.identity(2).peerID
         let nonce = [UInt8](repeating: 0xAB, count: 32)
         let source = PeerAddress.ipv4(10, 0, 0, 2, port: 4000)
-        Self.feed(&core, RoutingMessage(requestID: 1, sender: challenger, body: .prove(nonce: nonce, address: mine)), from: source)
+        Self.feed(
+            &core, RoutingMessage(requestID: 1, sender: challenger, body: .prove(nonce: nonce, address: mine)),
+            from: source)
         let proof = try #require(Self.drain(&core).first { $0.1.requestID == 1 })
         guard case .proof(let signature) = proof.1.body else {
             Issue.record("expected a proof")
@@ -138,12 +149,16 @@ import Testing
         #expect(RoutingProof.verify(signature, by: me.peerID, nonce: nonce, address: mine, challenger: challenger))
         // Not its address: a relayed challenge gets no signature.
         let foreign = PeerAddress.ipv4(10, 6, 6, 6, port: 4000)
-        Self.feed(&core, RoutingMessage(requestID: 2, sender: challenger, body: .prove(nonce: nonce, address: foreign)), from: source)
+        Self.feed(
+            &core, RoutingMessage(requestID: 2, sender: challenger, body: .prove(nonce: nonce, address: foreign)),
+            from: source)
         #expect(!Self.drain(&core).contains { $0.1.requestID == 2 })
         #expect(core.drops[.refusedChallenge] == 1)
         // A core without an identity cannot prove itself.
         var anonymous = RoutingCore(localID: me.peerID, wallClockAtZero: Self.now, random: TestRandom(seed: 1))
-        Self.feed(&anonymous, RoutingMessage(requestID: 3, sender: challenger, body: .prove(nonce: nonce, address: mine)), from: source)
+        Self.feed(
+            &anonymous, RoutingMessage(requestID: 3, sender: challenger, body: .prove(nonce: nonce, address: mine)),
+            from: source)
         #expect(!Self.drain(&anonymous).contains { $0.1.requestID == 3 })
     }
 
@@ -155,14 +170,20 @@ import Testing
         core.findNode(RoutingKey(peer: Self.identity(9).peerID), now: .zero)
         let request = try #require(Self.drain(&core).first { $0.0 == seedAddress })
         let named = (0..<UInt64(20)).map { RoutingTableTests.contact(1_000 + $0) }
-        Self.feed(&core, RoutingMessage(requestID: request.1.requestID, sender: seed.peerID, body: .nodes(named)), from: seedAddress)
+        Self.feed(
+            &core, RoutingMessage(requestID: request.1.requestID, sender: seed.peerID, body: .nodes(named)),
+            from: seedAddress)
         // The named contacts are asked, but none is in the table.
         let asked = Self.drain(&core).filter { if case .findNode = $0.1.body { true } else { false } }
         #expect(!asked.isEmpty)
         #expect(core.table.count == 1)
         // A reply from another address than the one asked is not accepted.
         let first = try #require(asked.first)
-        Self.feed(&core, RoutingMessage(requestID: first.1.requestID, sender: named.first { $0.address == first.0 }!.peerID, body: .nodes([])), from: .ipv4(10, 99, 0, 1, port: 1))
+        Self.feed(
+            &core,
+            RoutingMessage(
+                requestID: first.1.requestID, sender: named.first { $0.address == first.0 }!.peerID, body: .nodes([])),
+            from: .ipv4(10, 99, 0, 1, port: 1))
         #expect(core.drops[.unexpectedResponse] == 1)
     }
 
@@ -185,7 +206,8 @@ import Testing
         for index in 0..<200 {
             six.markAlive(
                 peer: RoutingTableTests.peer(UInt64(index) + 10),
-                address: PeerAddress(host: .ipv6(high: 0x2001_0db8_0000_0001, low: UInt64(index)), port: 4000), now: .zero)
+                address: PeerAddress(host: .ipv6(high: 0x2001_0db8_0000_0001, low: UInt64(index)), port: 4000),
+                now: .zero)
         }
         #expect(six.table.buckets.allSatisfy { $0.entries.count + $0.replacements.count <= 2 })
         // Loopback: hundreds of peers on 127.0.0.1 all fit as they would without a limit.
@@ -231,13 +253,17 @@ import Testing
         var now = Instant.zero
         for round in 0..<3 {
             for (address, sybil) in sybils.sorted(by: { $0.key.description < $1.key.description }) {
-                Self.feed(&core, RoutingMessage(requestID: UInt64(round), sender: sybil.peerID, body: .ping), from: address, now: now)
+                Self.feed(
+                    &core, RoutingMessage(requestID: UInt64(round), sender: sybil.peerID, body: .ping), from: address,
+                    now: now)
                 let rest = Self.answerChallenges(&core, Self.drain(&core, now: now), provers: sybils, now: now)
                 // Live contacts answer their eviction pings, except in the first round
                 // (one lost datagram each).
                 for (to, message) in rest where message.body == .ping {
                     guard round > 0, let peer = live[to] else { continue }
-                    Self.feed(&core, RoutingMessage(requestID: message.requestID, sender: peer, body: .pong), from: to, now: now)
+                    Self.feed(
+                        &core, RoutingMessage(requestID: message.requestID, sender: peer, body: .pong), from: to,
+                        now: now)
                 }
             }
             now = now + Self.timeout * 2
@@ -258,7 +284,11 @@ import Testing
             let sybil = Self.identity(UInt64(index) + 5_000)
             provers[address] = sybil
             let record = try Self.record(of: sybil, at: address, services: ["files"])
-            Self.feed(&core, RoutingMessage(requestID: UInt64(index), sender: sybil.peerID, body: .addProvider(service: "files", record: record)), from: address)
+            Self.feed(
+                &core,
+                RoutingMessage(
+                    requestID: UInt64(index), sender: sybil.peerID, body: .addProvider(service: "files", record: record)
+                ), from: address)
             Self.answerChallenges(&core, Self.drain(&core), provers: provers)
             _ = Self.drain(&core)
         }
@@ -271,7 +301,11 @@ import Testing
             let honest = Self.identity(UInt64(index) + 6_000)
             provers[address] = honest
             let record = try Self.record(of: honest, at: address, services: ["files"])
-            Self.feed(&core, RoutingMessage(requestID: 100 + UInt64(index), sender: honest.peerID, body: .addProvider(service: "files", record: record)), from: address)
+            Self.feed(
+                &core,
+                RoutingMessage(
+                    requestID: 100 + UInt64(index), sender: honest.peerID,
+                    body: .addProvider(service: "files", record: record)), from: address)
             let acks = Self.answerChallenges(&core, Self.drain(&core), provers: provers) + Self.drain(&core)
             let stored = acks.contains { $0.1.body == .addProviderAck(stored: true) }
             #expect(stored == (index < 18), "provider \(index)")
@@ -284,7 +318,11 @@ import Testing
         let owner = Self.identity(2)
         let address = PeerAddress.ipv4(10, 0, 0, 2, port: 4000)
         let record = try Self.record(of: owner, at: address, services: ["files"])
-        Self.feed(&core, RoutingMessage(requestID: 1, sender: Self.identity(3).peerID, body: .addProvider(service: "files", record: record)), from: address)
+        Self.feed(
+            &core,
+            RoutingMessage(
+                requestID: 1, sender: Self.identity(3).peerID, body: .addProvider(service: "files", record: record)),
+            from: address)
         #expect(Self.drain(&core).contains { $0.1.body == .addProviderAck(stored: false) })
         #expect(core.drops[.notOwnRecord] == 1)
         #expect(core.providerStore.count == 0)
@@ -295,14 +333,16 @@ import Testing
     @Test func proveAndProof_roundTrip_andRejectBadPadding() throws {
         let prove = RoutingMessage(
             requestID: 1, sender: Self.identity(1).peerID,
-            body: .prove(nonce: [UInt8](repeating: 7, count: 32), address: PeerAddress(host: .ipv6(high: 1, low: 2), port: 9)))
+            body: .prove(
+                nonce: [UInt8](repeating: 7, count: 32), address: PeerAddress(host: .ipv6(high: 1, low: 2), port: 9)))
         var bytes = try prove.encode()
         #expect(bytes.count == RoutingConstants.proveMessageSize)
         #expect(try RoutingMessage.decode(bytes[...]) == prove)
         bytes[bytes.count - 1] = 1
         #expect(throws: WireError.self) { try RoutingMessage.decode(bytes[...]) }
         #expect(throws: WireError.self) { try RoutingMessage.decode(bytes.dropLast()) }
-        let proof = RoutingMessage(requestID: 1, sender: Self.identity(1).peerID, body: .proof(signature: [UInt8](repeating: 3, count: 64)))
+        let proof = RoutingMessage(
+            requestID: 1, sender: Self.identity(1).peerID, body: .proof(signature: [UInt8](repeating: 3, count: 64)))
         #expect(try proof.encode().count == RoutingConstants.headerSize + 64)
         #expect(try proof.encode().count <= RoutingConstants.proveMessageSize)
         #expect(try RoutingMessage.decode(try proof.encode()[...]) == proof)
@@ -340,6 +380,9 @@ import Testing
             nonce: Self.exampleNonce, address: .ipv4(127, 0, 0, 1, port: 4001),
             challenger: ProtocolDocTests.exampleKey.peerID)
         #expect(signed.count == 26 + 32 + 7 + 32)
-        #expect(RoutingProof.verify(signature, by: b.peerID, nonce: Self.exampleNonce, address: .ipv4(127, 0, 0, 1, port: 4001), challenger: ProtocolDocTests.exampleKey.peerID))
+        #expect(
+            RoutingProof.verify(
+                signature, by: b.peerID, nonce: Self.exampleNonce, address: .ipv4(127, 0, 0, 1, port: 4001),
+                challenger: ProtocolDocTests.exampleKey.peerID))
     }
 }

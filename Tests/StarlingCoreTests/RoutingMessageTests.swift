@@ -33,7 +33,8 @@ import Testing
             .addProvider(service: "files", record: record), .addProviderAck(stored: true),
             .addProviderAck(stored: false),
             .prove(nonce: [UInt8](repeating: 9, count: 32), address: .ipv4(10, 0, 0, 1, port: 4000)),
-            .prove(nonce: [UInt8](repeating: 9, count: 32), address: PeerAddress(host: .ipv6(high: 1, low: 2), port: 7)),
+            .prove(
+                nonce: [UInt8](repeating: 9, count: 32), address: PeerAddress(host: .ipv6(high: 1, low: 2), port: 7)),
             .proof(signature: [UInt8](repeating: 5, count: 64)),
         ]
         return bodies.enumerated().map {

@@ -25,7 +25,8 @@ import Testing
         // The first chunk declares 4 MiB but carries under 64 KiB.
         var offset = StreamConstants.maximumFrameSize
         pair.responder.handleBytes(Array(wire[..<offset]))
-        let first = try #require(Self.inboundCapacity(pair.responder))
+        let reserved = Self.inboundCapacity(pair.responder)
+        let first = try #require(reserved)
         #expect(first <= StreamConstants.initialReceiveReservation + 4096)
         // Then it grows at most to about twice what arrived.
         var received = StreamConstants.maximumStartData
@@ -50,9 +51,11 @@ import Testing
         #expect(accepted == StreamConstants.maximumStreamsPerPeer)
         #expect(calls.refusedStreamsPerPeer == 100 - StreamConstants.maximumStreamsPerPeer)
         // Other peers still get streams; an ended stream frees its peer's slot.
-        #expect(calls.streamOpened(StreamID(rawValue: 500), with: Self.peer(2)))
+        let openedOther = calls.streamOpened(StreamID(rawValue: 500), with: Self.peer(2))
+        #expect(openedOther)
         calls.streamEnded(StreamID(rawValue: 0))
-        #expect(calls.streamOpened(StreamID(rawValue: 501), with: Self.peer(1)))
+        let reopened = calls.streamOpened(StreamID(rawValue: 501), with: Self.peer(1))
+        #expect(reopened)
         #expect(calls.openStreamCount == StreamConstants.maximumStreamsPerPeer + 1)
     }
 
@@ -61,8 +64,10 @@ import Testing
         var calls = StreamCalls(maximumMessageSize: 4096, limits: limits)
         let idle = StreamID(rawValue: 1)
         let busy = StreamID(rawValue: 2)
-        #expect(calls.streamOpened(idle, with: Self.peer(1), now: Self.start))
-        #expect(calls.streamOpened(busy, with: Self.peer(2), now: Self.start))
+        let openedIdle = calls.streamOpened(idle, with: Self.peer(1), now: Self.start)
+        #expect(openedIdle)
+        let openedBusy = calls.streamOpened(busy, with: Self.peer(2), now: Self.start)
+        #expect(openedBusy)
         _ = try calls.request("echo", [1], on: busy, timeout: .seconds(600), now: Self.start)
         while calls.pollTransmit() != nil {}
         calls.streamWritten(busy, count: 1_000)
@@ -85,7 +90,8 @@ import Testing
         let limits = StreamLimits(maximumUnsentBytesPerStream: 100_000, maximumUnsentBytes: 1_000_000)
         var calls = StreamCalls(maximumMessageSize: 64 * 1024, limits: limits)
         let stream = StreamID(rawValue: 1)
-        #expect(calls.streamOpened(stream, with: Self.peer(1)))
+        let openedStream = calls.streamOpened(stream, with: Self.peer(1))
+        #expect(openedStream)
         let payload = [UInt8](repeating: 7, count: 30_000)
         var answered = 0
         // A peer asks for 30 KB echoes and never reads them: nothing reports them written.
@@ -101,13 +107,15 @@ import Testing
         }
         #expect(answered == 4)
         #expect(calls.overloadedStreams >= 1)
-        #expect(calls.pollStreamToClose() == stream)
+        let toClose = calls.pollStreamToClose()
+        #expect(toClose == stream)
         // Once the driver reports the answers written, requests are served again.
         calls.streamWritten(stream, count: calls.unsentBytes(on: stream))
         #expect(calls.unsentBytes == 0)
         let request = try RPCRequest(id: 99, method: "echo", payload: [1]).encoded(maximumSize: 64 * 1024)
         calls.handleMessage(request, on: stream, servedMethods: ["echo"])
-        #expect(calls.pollEvent() != nil)
+        let served = calls.pollEvent()
+        #expect(served != nil)
         // Ending the stream forgets its unsent bytes.
         calls.streamEnded(stream)
         #expect(calls.unsentBytes == 0)
@@ -116,9 +124,12 @@ import Testing
     @Test func document_streamRequestExample_isWhatStreamCallsSends() throws {
         let bytes = try #require(try ProtocolDocTests.examples()["stream-request"])
         var calls = StreamCalls(maximumMessageSize: 4096, firstRequestID: 42)
-        #expect(calls.streamOpened(StreamID(rawValue: 1), with: Self.peer(1)))
-        _ = try calls.request("echo", Array("hi".utf8), on: StreamID(rawValue: 1), timeout: .seconds(5), now: Self.start)
-        #expect(calls.pollTransmit()?.bytes == bytes)
+        let openedDoc = calls.streamOpened(StreamID(rawValue: 1), with: Self.peer(1))
+        #expect(openedDoc)
+        _ = try calls.request(
+            "echo", Array("hi".utf8), on: StreamID(rawValue: 1), timeout: .seconds(5), now: Self.start)
+        let sent = calls.pollTransmit()
+        #expect(sent?.bytes == bytes)
         let request = try RPCRequest.decode(bytes[...], maximumSize: 4096)
         #expect(request.floor == 42 && request.incarnation == 0)
     }

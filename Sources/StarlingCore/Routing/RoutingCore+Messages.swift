@@ -76,7 +76,8 @@ extension RoutingCore {
                 return
             }
             reply = .proof(
-                signature: RoutingProof.sign(nonce: nonce, address: address, challenger: request.sender, with: identity))
+                signature: RoutingProof.sign(nonce: nonce, address: address, challenger: request.sender, with: identity)
+            )
         case .pong, .nodes, .value, .providers, .addProviderAck, .proof:
             return
         }

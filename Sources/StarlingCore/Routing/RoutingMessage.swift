@@ -231,9 +231,6 @@ public struct RoutingMessage: Hashable, Sendable {
             guard flag <= 1 else { throw .invalidValue(offset: flagOffset, field: "stored flag") }
             body = .addProviderAck(stored: flag == 1)
         case .prove:
-            guard bytes.count == RoutingConstants.proveMessageSize else {
-                throw .invalidValue(offset: 0, field: "PROVE length")
-            }
             let nonce = Array(try reader.readBytes(RoutingConstants.proofNonceSize))
             let address = try RoutingContact.decodeAddress(from: &reader)
             let paddingOffset = reader.offset

@@ -14,8 +14,7 @@
 /// naming the address lets the signer refuse addresses that are not its own.
 public enum RoutingProof {
     /// The bytes a proof signs.
-    public static func signedBytes(nonce: some Collection<UInt8>, address: PeerAddress, challenger: PeerID) -> [UInt8]
-    {
+    public static func signedBytes(nonce: some Collection<UInt8>, address: PeerAddress, challenger: PeerID) -> [UInt8] {
         var writer = ByteWriter(capacity: 128)
         writer.write(bytes: RoutingConstants.proofDomain)
         writer.write(bytes: Array(nonce))

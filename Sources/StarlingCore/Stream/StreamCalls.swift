@@ -87,7 +87,8 @@ public struct StreamCalls: Sendable {
     private var streamsPerPeer: [PeerID: Int] = [:]
     /// Streams the driver is to close (idle or overloaded), oldest first.
     private var toClose = Deque<StreamID>()
-    /// When the idle check runs next; `nil` until the first check.
+    /// When the idle check runs next; `nil` until a stream opens with a `now`, which
+    /// starts the idle clock.
     private var nextIdleCheck: Instant?
     private var waiting: WaitTable<RequestID, Waiting>
     private var nextRequestID: UInt64
@@ -131,7 +132,8 @@ public struct StreamCalls: Sendable {
 
     /// The earliest deadline: of a waiting request, or of the next idle check while
     /// streams are open (the idle clock starts with the first stream opened with a
-    /// `now`, or the first ``handleTimeout(now:)``). `nil` when there is neither. O(1).
+    /// `now`; streams opened without one are never closed for idleness).
+    /// `nil` when there is neither. O(1).
     public var earliestDeadline: Instant? {
         let idle = streams.isEmpty ? nil : nextIdleCheck
         guard let request = waiting.earliestDeadline else { return idle }
@@ -164,9 +166,8 @@ public struct StreamCalls: Sendable {
 
     // MARK: Inputs
 
-    /// Call after a stream with `peer` opened (either side dialled), at `now` (which
-    /// starts the idle clock; without it the clock starts at the next
-    /// ``handleTimeout(now:)``).
+    /// Call after a stream with `peer` opened (either side dialled), at `now`, which
+    /// starts the idle clock (without any `now`, streams are never closed for idleness).
     /// - Returns: `false` when ``maximumOpenStreams`` are open, or
     ///   ``StreamLimits/maximumStreamsPerPeer`` with `peer`: the driver closes it.
     public mutating func streamOpened(_ stream: StreamID, with peer: PeerID, now: Instant? = nil) -> Bool {
@@ -279,7 +280,7 @@ public struct StreamCalls: Sendable {
     /// timeout, so an idle stream closes between 1 and 1.25 timeouts after its last use.
     public mutating func handleTimeout(now: Instant) {
         for (id, _) in waiting.removeExpired(now: now) { events.append(.response(id, .failure(.timedOut))) }
-        if let due = nextIdleCheck, due > now { return }
+        guard let due = nextIdleCheck, due <= now else { return }
         nextIdleCheck = now + limits.idleTimeout / 4
         var busy: Set<StreamID> = []
         for request in waiting.waitingEntries { busy.insert(request.stream) }
