@@ -75,7 +75,7 @@ public struct RoutingSwarm {
             var keys = network.makeGenerator()
             let identity = IdentityKeyPair.generate(using: &keys)
             let core = RoutingCore(
-                localID: identity.peerID, configuration: configuration, wallClockAtZero: Self.wallClockAtZero,
+                identity: identity, configuration: configuration, wallClockAtZero: Self.wallClockAtZero,
                 random: network.makeGenerator())
             let node = network.makeNode(name: "peer\(index)", core: core)
             let record = try PeerRecord(

@@ -14,8 +14,9 @@ import Testing
     static let requiredExamples: Set<String> = [
         "datagram-header", "peer-record-datagram", "key-file", "handshake-initiation", "transport-header",
         "rpc-request", "rpc-response", "stream-opening", "stream-message-start", "beacon-open",
-        "membership-ping", "membership-ack", "routing-ping", "routing-find-node", "spreading-gossip",
-        "spreading-query", "overlay-open", "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply",
+        "membership-ping", "membership-ack", "routing-ping", "routing-find-node", "routing-prove",
+        "routing-proof", "stream-request", "spreading-gossip", "spreading-query", "overlay-open",
+        "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.

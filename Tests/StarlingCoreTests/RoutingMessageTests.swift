@@ -32,6 +32,10 @@ import Testing
             .providers(records: [record, record], closer: Array(contacts.prefix(3))),
             .addProvider(service: "files", record: record), .addProviderAck(stored: true),
             .addProviderAck(stored: false),
+            .prove(nonce: [UInt8](repeating: 9, count: 32), address: .ipv4(10, 0, 0, 1, port: 4000)),
+            .prove(
+                nonce: [UInt8](repeating: 9, count: 32), address: PeerAddress(host: .ipv6(high: 1, low: 2), port: 7)),
+            .proof(signature: [UInt8](repeating: 5, count: 64)),
         ]
         return bodies.enumerated().map {
             RoutingMessage(requestID: UInt64($0.offset) &* 0x0123_4567_89AB_CDEF, sender: sender, body: $0.element)
@@ -176,6 +180,19 @@ import Testing
         #expect(
             try RoutingMessage.decode(buffer[...])
                 == RoutingMessage(requestID: 77, sender: identity.peerID, body: .pong))
+        // Not in the table until it proves its ID at that address.
+        #expect(core.table.contact(for: other.peerID) == nil)
+        let challenge = try #require(core.pollTransmit(now: .zero, into: &buffer))
+        #expect(challenge == source)
+        guard case .prove(let nonce, let address) = try RoutingMessage.decode(buffer[...]).body else {
+            Issue.record("expected PROVE")
+            return
+        }
+        let requestID = try RoutingMessage.decode(buffer[...]).requestID
+        let signature = RoutingProof.sign(nonce: nonce, address: address, challenger: identity.peerID, with: other)
+        let proof = try RoutingMessage(requestID: requestID, sender: other.peerID, body: .proof(signature: signature))
+            .encode()
+        core.handleMessage(proof[...], from: source, now: .zero)
         #expect(core.table.contact(for: other.peerID)?.address == source)
         // A valid record is stored; one for a service it does not list is refused.
         for (service, stored) in [("files", true), ("chat", false)] {

@@ -79,9 +79,15 @@ import Testing
         #expect(bucket.insert(a, now: t(5), capacity: 2, replacementCapacity: 2) == .refreshed)
         #expect(bucket.entries.map(\.contact.peerID) == [b.peerID, a.peerID])
         #expect(bucket.pendingEviction == nil)
-        // Next time the oldest (b) is pinged and fails: the newest replacement (d) takes its slot.
+        // Next time the oldest (b) is pinged and fails: a newcomer does not displace it
+        // until its own failures reach the threshold; then the newest replacement (d)
+        // takes its slot.
         #expect(bucket.insert(c, now: t(6), capacity: 2, replacementCapacity: 2) == .cached(pingOldest: b))
-        let removed1 = bucket.recordFailure(of: b.peerID, threshold: 3, now: t(7))
+        let kept = bucket.recordFailure(of: b.peerID, threshold: 2, now: t(7))
+        #expect(!kept)
+        #expect(bucket.pendingEviction == nil)
+        #expect(bucket.insert(c, now: t(7), capacity: 2, replacementCapacity: 2) == .cached(pingOldest: b))
+        let removed1 = bucket.recordFailure(of: b.peerID, threshold: 2, now: t(7))
         #expect(removed1)
         #expect(bucket.entries.map(\.contact.peerID) == [a.peerID, c.peerID])
         #expect(bucket.replacements.map(\.peerID) == [d.peerID])

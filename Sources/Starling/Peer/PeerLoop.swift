@@ -55,7 +55,12 @@ final class PeerLoop {
         guard !isShutDown, let driver else { throw .shutDown }
         do {
             return try driver.perform { core, now in
-                defer { while let transmit = core.peer.pollStreamTransmit() { streams?.enqueue(transmit) } }
+                defer {
+                    while let transmit = core.peer.pollStreamTransmit() { streams?.enqueue(transmit) }
+                    while let stream = core.peer.pollStreamToClose() {
+                        if let streams { Task { await streams.refuse(stream) } }
+                    }
+                }
                 return try body(&core.peer, now)
             }
         } catch let error as PeerError {
@@ -347,13 +352,18 @@ final class PeerLoop {
     /// Tells the core that the hub opened stream `id` with `peer`; closes it when the
     /// core refuses it (too many open).
     func streamOpened(_ id: StreamID, with peer: PeerID) {
-        let accepted = (try? perform { core, _ in core.streamOpened(id, with: peer) }) ?? false
+        let accepted = (try? perform { core, now in core.streamOpened(id, with: peer, now: now) }) ?? false
         if !accepted, let streams { Task { await streams.refuse(id) } }
     }
 
     /// Hands the core a message that arrived on stream `id`.
     func streamMessage(_ message: [UInt8], on id: StreamID) {
         try? perform { core, _ in core.handleStreamMessage(message, on: id) }
+    }
+
+    /// Tells the core that `count` bytes of stream `id`'s transmits were written.
+    func streamWritten(_ id: StreamID, count: Int) {
+        try? perform { core, _ in core.streamWritten(id, count: count) }
     }
 
     /// Tells the core that stream `id` ended: its waiting requests fail as unreachable.

@@ -15,8 +15,11 @@ import Synchronization
 /// transmits back to ``enqueue(_:)``, and one writer task per stream sends them in order.
 ///
 /// Streams are made on demand (the first message or large request to a peer) and kept
-/// until shutdown; a stream the other side opened is used in both directions. A stream
-/// whose write fails is closed, which fails the requests waiting on it as unreachable.
+/// until the core closes them (idle, or the peer does not read its answers; see
+/// ``StarlingCore/StreamLimits``) or shutdown; a stream the other side opened is used in
+/// both directions. A stream whose write fails is closed, which fails the requests
+/// waiting on it as unreachable. Each write the core queued is reported back once
+/// written (or dropped), so the core counts what is still unsent.
 actor StreamHub {
     let identity: IdentityKeyPair
     let configuration: StreamConfiguration
@@ -150,6 +153,8 @@ actor StreamHub {
                     await connection.close()
                     return
                 }
+                let count = message.count
+                loop.eventLoop.execute { loop.value.streamWritten(id, count: count) }
             }
         }
         readers[id] = Task {
@@ -167,7 +172,8 @@ actor StreamHub {
         return id
     }
 
-    /// Closes a stream the core refused (too many open).
+    /// Closes a stream the core refused (too many open) or asked to close (idle, or
+    /// its peer does not read its answers).
     func refuse(_ id: StreamID) async {
         await open[id]?.close()
     }

@@ -3,10 +3,17 @@
 extension PeerCore {
     // MARK: Stream inputs
 
-    /// Call after a stream with `peer` opened; see ``StreamCalls/streamOpened(_:with:)``.
-    /// - Returns: `false` when too many streams are open: close this one.
-    public mutating func streamOpened(_ stream: StreamID, with peer: PeerID) -> Bool {
-        streamCalls.streamOpened(stream, with: peer)
+    /// Call after a stream with `peer` opened at `now`; see
+    /// ``StreamCalls/streamOpened(_:with:now:)``.
+    /// - Returns: `false` when too many streams are open, in all or with `peer`: close this one.
+    public mutating func streamOpened(_ stream: StreamID, with peer: PeerID, now: Instant? = nil) -> Bool {
+        streamCalls.streamOpened(stream, with: peer, now: now)
+    }
+
+    /// Call when the driver wrote `count` bytes of `stream`'s transmits; see
+    /// ``StreamCalls/streamWritten(_:count:)``.
+    public mutating func streamWritten(_ stream: StreamID, count: Int) {
+        streamCalls.streamWritten(stream, count: count)
     }
 
     /// Call after `stream` ended: the requests waiting on it fail with
@@ -56,5 +63,11 @@ extension PeerCore {
     /// The next message to send on a stream, oldest first; `nil` when there is none.
     public mutating func pollStreamTransmit() -> StreamTransmit? {
         streamCalls.pollTransmit()
+    }
+
+    /// The next stream to close (idle, or its peer does not read its answers); see
+    /// ``StreamCalls/pollStreamToClose()``.
+    public mutating func pollStreamToClose() -> StreamID? {
+        streamCalls.pollStreamToClose()
     }
 }

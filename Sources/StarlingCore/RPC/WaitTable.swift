@@ -31,6 +31,9 @@ struct WaitTable<ID: Hashable & Comparable & Sendable, Entry: Sendable>: Sendabl
     /// The entry with `id`, if it waits.
     subscript(id: ID) -> Entry? { entries[id]?.entry }
 
+    /// Every waiting entry, in no order.
+    var waitingEntries: some Collection<Entry> { entries.values.lazy.map(\.entry) }
+
     /// The earliest deadline of any entry; `nil` when none waits. Exact.
     var earliestDeadline: Instant? { schedule.earliest }
 

@@ -3,8 +3,13 @@
 /// ### Purpose
 /// Each entry is a provider's own ``SignedPeerRecord``, stored exactly as received and
 /// handed out unchanged: the store never vouches for a record. The caller verifies a
-/// record before ``insert(service:record:expiresAt:)``. An entry expires at the earlier
-/// of the storer's lifetime and the record's own expiry.
+/// record, and that its provider proved it receives at `address`, before
+/// ``insert(service:record:address:expiresAt:now:diversity:)``. An entry expires at the
+/// earlier of the storer's lifetime and the record's own expiry.
+///
+/// Slots cannot be captured: a service's unexpired entries are kept over newcomers
+/// (a full service refuses new providers until one expires), and at most
+/// ``AddressDiversity/maximumPerSubnet`` of them share one subnet.
 public struct ProviderStore: Sendable {
     /// One stored record.
     public struct Entry: Hashable, Sendable {
@@ -12,9 +17,11 @@ public struct ProviderStore: Sendable {
         public var record: SignedPeerRecord
         /// When the storer forgets it.
         public var expiresAt: Instant
+        /// Where the provider proved it receives.
+        public var address: PeerAddress
     }
 
-    /// What ``insert(service:record:expiresAt:)`` did.
+    /// What ``insert(service:record:address:expiresAt:now:diversity:)`` did.
     public enum InsertOutcome: Equatable, Sendable {
         /// A new entry was stored.
         case stored
@@ -24,6 +31,9 @@ public struct ProviderStore: Sendable {
         case stale
         /// The store or the service's share of it is full.
         case full
+        /// The service already has the most providers `diversity` allows in the
+        /// provider's subnet.
+        case subnetFull
     }
 
     /// The most entries in all.
@@ -41,16 +51,36 @@ public struct ProviderStore: Sendable {
         self.capacityPerService = max(0, capacityPerService)
     }
 
-    /// Stores `record` as a provider of `service` until `expiresAt`.
-    public mutating func insert(service: String, record: SignedPeerRecord, expiresAt: Instant) -> InsertOutcome {
+    /// Stores `record` as a provider of `service` until `expiresAt`; the provider
+    /// proved it receives at `address`. The service's entries that expired by `now`
+    /// are dropped first.
+    public mutating func insert(
+        service: String, record: SignedPeerRecord, address: PeerAddress, expiresAt: Instant, now: Instant,
+        diversity: AddressDiversity = .unlimited
+    ) -> InsertOutcome {
         let provider = record.record.peerID
+        if let held = entries[service] {
+            let live = held.filter { $0.value.expiresAt > now }
+            if live.count < held.count {
+                count -= held.count - live.count
+                entries[service] = live.isEmpty ? nil : live
+            }
+        }
         if let existing = entries[service]?[provider] {
             if existing.record.record.sequence > record.record.sequence { return .stale }
-            entries[service]?[provider] = Entry(record: record, expiresAt: max(expiresAt, existing.expiresAt))
+            let others = entries[service, default: [:]].values.filter { $0.record.record.peerID != provider }
+            if existing.address != address, !diversity.admits(address, among: others.map(\.address)) {
+                return .subnetFull
+            }
+            entries[service]?[provider] = Entry(
+                record: record, expiresAt: max(expiresAt, existing.expiresAt), address: address)
             return .updated
         }
         guard count < capacity, entries[service, default: [:]].count < capacityPerService else { return .full }
-        entries[service, default: [:]][provider] = Entry(record: record, expiresAt: expiresAt)
+        guard diversity.admits(address, among: entries[service, default: [:]].values.map(\.address)) else {
+            return .subnetFull
+        }
+        entries[service, default: [:]][provider] = Entry(record: record, expiresAt: expiresAt, address: address)
         count += 1
         return .stored
     }

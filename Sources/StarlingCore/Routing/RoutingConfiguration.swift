@@ -52,6 +52,16 @@ public struct RoutingConfiguration: Sendable, Equatable {
     /// farthest contacts, then provider records, until they fit. The default fits one
     /// overlay datagram (``OverlayConstants/maximumMessageSize``).
     public var maximumReplySize = OverlayConstants.maximumMessageSize
+    /// The subnet limit of each bucket (entries and replacements together): by default
+    /// 2 per IPv4 `/24` and per IPv6 `/64`, so that one network's addresses hold at most
+    /// 2 of a bucket's 20 slots however many peer IDs they prove. Loopback addresses are
+    /// always exempt (see ``AddressDiversity``); `local` and `simulation` set no limit.
+    /// A contact refused for it is counted as ``RoutingDropReason/subnetFull``.
+    public var diversity = AddressDiversity(maximumPerSubnet: 2)
+    /// The subnet limit of each service's provider records, by the address their
+    /// provider proved it receives at: by default 2 per `/24` or `/64`, so that one
+    /// network cannot take the 20 slots of a service. Loopback is exempt.
+    public var providerDiversity = AddressDiversity(maximumPerSubnet: 2)
 
     /// Defaults for a LAN or a well-connected data centre; the paper's values where it
     /// gives one.
@@ -78,6 +88,8 @@ public struct RoutingConfiguration: Sendable, Equatable {
         // Loopback RTTs are microseconds, but hundreds of peers share a few threads.
         configuration.requestTimeout = .milliseconds(500)
         configuration.lookupTimeout = .seconds(5)  // no lookup should ever need more
+        configuration.diversity = .unlimited  // every peer of one host shares its addresses
+        configuration.providerDiversity = .unlimited
         return configuration
     }()
 
@@ -91,6 +103,8 @@ public struct RoutingConfiguration: Sendable, Equatable {
         configuration.maintenanceInterval = .seconds(30)  // few wake-ups for 10,000 peers
         configuration.providerLifetime = .seconds(300)  // expiry observable within a test
         configuration.republishInterval = .seconds(120)  // well inside the lifetime
+        configuration.diversity = .unlimited  // simulated nodes share 127.0.0.0/8
+        configuration.providerDiversity = .unlimited
         return configuration
     }()
 }

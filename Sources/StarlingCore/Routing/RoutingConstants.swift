@@ -21,6 +21,14 @@ public enum RoutingConstants {
     public static let serviceKeyDomain: [UInt8] = Array("starling/routing/service-key/v1".utf8) + [0]
     /// Bytes before every message body: kind (1), request ID (8), sender peer ID (32).
     public static let headerSize = 1 + 8 + 32
+    /// Random bytes in a `PROVE` challenge.
+    public static let proofNonceSize = 32
+    /// The exact size of a `PROVE` message: padded with zero bytes so that it is never
+    /// smaller than the `PROOF` it asks for (header and 64-byte signature, 105 bytes),
+    /// and a spoofed challenge gains no amplification.
+    public static let proveMessageSize = 112
+    /// The domain that separates a routing proof from every other signature.
+    public static let proofDomain: [UInt8] = Array("starling/routing/proof/v1".utf8) + [0]
 
     // MARK: Implementation
 
@@ -28,11 +36,14 @@ public enum RoutingConstants {
     public static let maximumContactsPerMessage = bucketSize
     /// The most provider records one reply carries, so that a reply stays a few kilobytes.
     public static let maximumProvidersPerMessage = 8
-    /// The largest routing message accepted: header, `k` IPv6 contacts, and
-    /// ``maximumProvidersPerMessage`` maximal signed records with their length fields.
+    /// The largest routing message accepted, the largest valid message there is: a
+    /// `PROVIDERS` reply with header (41), record count (1),
+    /// ``maximumProvidersPerMessage`` maximal signed records with their length fields
+    /// (8 × (2 + 795)), contact count (1) and `k` IPv6 contacts (20 × 51):
+    /// 41 + 1 + 6,376 + 1 + 1,020 = 7,439 bytes.
     public static let maximumMessageSize =
-        headerSize + 2 + maximumContactsPerMessage * (32 + 1 + 16 + 2)
-        + maximumProvidersPerMessage * (2 + RecordConstants.maximumSignedSize) + 64
+        headerSize + 1 + maximumProvidersPerMessage * (2 + RecordConstants.maximumSignedSize)
+        + 1 + maximumContactsPerMessage * (Key32.size + 1 + 16 + 2)
     /// The most candidates a lookup remembers: `4k`. Farther ones are forgotten, which
     /// bounds each lookup's memory and number of requests.
     public static let maximumLookupCandidates = 4 * bucketSize
@@ -40,6 +51,13 @@ public enum RoutingConstants {
     public static let maximumActiveLookups = 256
     /// The most requests awaiting a reply at once.
     public static let maximumPendingRequests = 1_024
+    /// The most `PROVE` challenges awaiting their proof at once (a part of
+    /// ``maximumPendingRequests``); contacts met while it is full are not challenged,
+    /// and are counted as ``RoutingDropReason/overloaded``.
+    public static let maximumPendingProofs = 256
+    /// The most proven contacts remembered beyond those the table holds (oldest
+    /// forgotten first), so that a contact proves itself once, not at every message.
+    public static let maximumProvenContacts = 4_096
 
     /// The most the measured round trip of replies may stretch the request timeout:
     /// times the configured one.

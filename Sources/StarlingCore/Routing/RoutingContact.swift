@@ -24,6 +24,11 @@ public struct RoutingContact: Hashable, Sendable, CustomStringConvertible {
     /// Appends the contact's wire form.
     func encode(into writer: inout ByteWriter) {
         peerID.write(into: &writer)
+        Self.encode(address, into: &writer)
+    }
+
+    /// Appends an address's wire form: family (1 byte: 4 or 6), host (4 or 16), port (2).
+    static func encode(_ address: PeerAddress, into writer: inout ByteWriter) {
         switch address.host {
         case .ipv4: writer.write(RecordConstants.familyIPv4)
         case .ipv6: writer.write(RecordConstants.familyIPv6)
@@ -35,6 +40,11 @@ public struct RoutingContact: Hashable, Sendable, CustomStringConvertible {
     /// Reads a contact's wire form.
     static func decode(from reader: inout ByteReader) throws(WireError) -> RoutingContact {
         let peerID = try readPeerID(from: &reader)
+        return RoutingContact(peerID: peerID, address: try decodeAddress(from: &reader))
+    }
+
+    /// Reads an address's wire form.
+    static func decodeAddress(from reader: inout ByteReader) throws(WireError) -> PeerAddress {
         let familyOffset = reader.offset
         let host: PeerAddress.Host
         switch try reader.readUInt8() {
@@ -42,7 +52,7 @@ public struct RoutingContact: Hashable, Sendable, CustomStringConvertible {
         case RecordConstants.familyIPv6: host = .ipv6(high: try reader.readUInt64(), low: try reader.readUInt64())
         default: throw .invalidValue(offset: familyOffset, field: "address family")
         }
-        return RoutingContact(peerID: peerID, address: PeerAddress(host: host, port: try reader.readUInt16()))
+        return PeerAddress(host: host, port: try reader.readUInt16())
     }
 
     /// Reads a 32-byte peer ID.

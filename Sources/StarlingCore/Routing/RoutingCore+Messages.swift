@@ -1,10 +1,11 @@
 extension RoutingCore {
     /// Feeds one received routing message.
     ///
-    /// A request adds its sender to the table (at `source`) and is answered at once; a
-    /// reply must match a pending request from the same peer, or it is dropped as
-    /// ``RoutingDropReason/unexpectedResponse``. Undecodable bytes are dropped as
-    /// ``RoutingDropReason/malformed``.
+    /// A request is answered at once; its sender is refreshed in the table when it
+    /// proved itself at `source`, and challenged to (see ``RoutingProof``) when it could
+    /// take a place there. A reply must match a pending request to the same peer at
+    /// the same address, or it is dropped as ``RoutingDropReason/unexpectedResponse``.
+    /// Undecodable bytes are dropped as ``RoutingDropReason/malformed``.
     ///
     /// - Parameters:
     ///   - bytes: the message.
@@ -27,8 +28,8 @@ extension RoutingCore {
         if message.body.isResponse {
             handleResponse(message, from: sender, now: now)
         } else {
-            noteAlive(sender, now: now)
             answer(message, from: sender, now: now)
+            met(sender, now: now)
         }
     }
 
@@ -52,8 +53,32 @@ extension RoutingCore {
                 records: records,
                 closer: table.closest(to: RoutingKey(service: service), count: k, excluding: sender.peerID))
         case .addProvider(let service, let record):
-            reply = .addProviderAck(stored: storeProvider(service: service, record: record, now: now))
-        case .pong, .nodes, .value, .providers, .addProviderAck:
+            guard record.record.peerID == sender.peerID else {
+                drops[.notOwnRecord, default: 0] += 1
+                reply = .addProviderAck(stored: false)
+                break
+            }
+            if isProven(sender) {
+                reply = .addProviderAck(
+                    stored: storeProvider(service: service, record: record, address: sender.address, now: now))
+            } else if verifiedProvider(record, of: service, now: now),
+                challenge(
+                    sender, deferring: DeferredProvider(service: service, record: record, requestID: request.requestID),
+                    now: now)
+            {
+                return  // acknowledged once the sender has proved itself
+            } else {
+                reply = .addProviderAck(stored: false)
+            }
+        case .prove(let nonce, let address):
+            guard let identity, localRecord.map({ $0.record.addresses.contains(address) }) ?? true else {
+                drops[.refusedChallenge, default: 0] += 1
+                return
+            }
+            reply = .proof(
+                signature: RoutingProof.sign(nonce: nonce, address: address, challenger: request.sender, with: identity)
+            )
+        case .pong, .nodes, .value, .providers, .addProviderAck, .proof:
             return
         }
         enqueueReply(reply, to: request.requestID, at: sender.address)
@@ -83,15 +108,23 @@ extension RoutingCore {
         }
     }
 
-    /// Verifies and stores a provider record.
-    private mutating func storeProvider(service: String, record: SignedPeerRecord, now: Instant) -> Bool {
+    /// Verifies and stores a provider record whose provider proved it receives at `address`.
+    private mutating func storeProvider(
+        service: String, record: SignedPeerRecord, address: PeerAddress, now: Instant
+    ) -> Bool {
         guard verifiedProvider(record, of: service, now: now) else { return false }
         let wall = wallClock(at: now)
         let recordLeft = Duration.seconds(Int64(clamping: record.record.expiresAt.seconds - wall.seconds))
         let expiresAt = now + min(configuration.providerLifetime, recordLeft)
-        switch providerStore.insert(service: service, record: record, expiresAt: expiresAt) {
+        switch providerStore.insert(
+            service: service, record: record, address: address, expiresAt: expiresAt, now: now,
+            diversity: configuration.providerDiversity)
+        {
         case .stored, .updated: return true
         case .stale, .full: return false
+        case .subnetFull:
+            drops[.subnetFull, default: 0] += 1
+            return false
         }
     }
 
@@ -103,7 +136,9 @@ extension RoutingCore {
 
     /// Matches a reply to its request and hands it on.
     private mutating func handleResponse(_ message: RoutingMessage, from sender: RoutingContact, now: Instant) {
-        guard let request = pending[message.requestID], request.peer == sender.peerID else {
+        guard let request = pending[message.requestID], request.peer == sender.peerID,
+            request.address == sender.address
+        else {
             if let index = expiredRequests.firstIndex(where: { $0.requestID == message.requestID }) {
                 addReplySample(now - expiredRequests.remove(at: index).sentAt)
             }
@@ -112,12 +147,37 @@ extension RoutingCore {
         }
         pending[message.requestID] = nil
         addReplySample(now - request.sentAt)
-        noteAlive(sender, now: now)
+        if case .proof(let nonce, let deferred) = request.purpose {
+            return proofArrived(message, for: nonce, deferred: deferred, from: sender, now: now)
+        }
+        met(sender, now: now)
         switch request.purpose {
-        case .evictionPing, .addProvider:
+        case .evictionPing, .addProvider, .proof:
             return
         case .lookup(let id):
             lookupReplied(id, message: message, from: sender, now: now)
+        }
+    }
+
+    /// Checks a `PROOF`; a valid one admits its sender and completes a deferred `ADD_PROVIDER`.
+    private mutating func proofArrived(
+        _ message: RoutingMessage, for nonce: [UInt8], deferred: DeferredProvider?, from sender: RoutingContact,
+        now: Instant
+    ) {
+        proving[sender.peerID] = nil
+        guard case .proof(let signature) = message.body,
+            RoutingProof.verify(
+                signature, by: sender.peerID, nonce: nonce, address: sender.address, challenger: localID)
+        else {
+            drops[.invalidProof, default: 0] += 1
+            return
+        }
+        markProven(sender)
+        noteAlive(sender, now: now)
+        if let deferred {
+            let stored = storeProvider(
+                service: deferred.service, record: deferred.record, address: sender.address, now: now)
+            enqueueReply(.addProviderAck(stored: stored), to: deferred.requestID, at: sender.address)
         }
     }
 }

@@ -17,6 +17,11 @@ extension RoutingCore {
         let expired = pending.filter { $0.value.deadline <= now }.sorted { $0.key < $1.key }
         for (requestID, request) in expired {
             pending[requestID] = nil
+            if case .proof = request.purpose {
+                // An unanswered challenge: the contact is simply not admitted.
+                proving[request.peer] = nil
+                continue
+            }
             if expiredRequests.count >= RoutingConstants.expiredRequestMemory { expiredRequests.removeFirst() }
             expiredRequests.append((requestID, request.sentAt))
             if table.recordFailure(of: request.peer, now: now) {

@@ -24,6 +24,19 @@ internal import DequeModule
 /// `now` must never go backwards. Wall-clock time, needed to check record expiry, is
 /// ``wallClockAtZero`` plus `now`.
 ///
+/// ### Admission
+/// A contact met in routing traffic (a request's sender, a reply's sender) enters the
+/// table only once it proved, by answering a `PROVE` challenge (``RoutingProof``), that
+/// it receives at its address and owns its peer ID; until then it is answered but not
+/// kept, and contacts named in replies are only candidates for the lookup that got
+/// them. Contacts from ``markAlive(peer:address:now:)`` (membership, whose alive claims
+/// are signed by their owners) and the user's bootstrap seeds count as proven. Each
+/// bucket holds at most ``RoutingConfiguration/diversity`` contacts per subnet. A
+/// contact leaves the table only after its own requests (eviction pings included)
+/// failed ``RoutingConfiguration/failureThreshold`` times in a row, or when membership
+/// (``markFailed(peer:now:)``) found it dead: newcomers never displace a live contact. A core made without an identity (``init(localID:record:configuration:wallClockAtZero:random:now:)``)
+/// cannot answer challenges, so others admit it only through their membership.
+///
 /// Malformed or unexpected input is dropped and counted in ``drops``; it never traps.
 /// Every loop is bounded by a table, a lookup or a message size.
 public struct RoutingCore: ProtocolCore, Sendable {
@@ -45,14 +58,26 @@ public struct RoutingCore: ProtocolCore, Sendable {
     /// Dropped incoming messages by reason.
     public internal(set) var drops: [RoutingDropReason: Int] = [:]
 
+    /// An `ADD_PROVIDER` from a contact not yet proven, stored and acknowledged once
+    /// its proof arrives.
+    struct DeferredProvider: Sendable, Equatable {
+        var service: String
+        var record: SignedPeerRecord
+        var requestID: UInt64
+    }
+
     /// A request awaiting its reply.
     struct PendingRequest: Sendable {
         enum Purpose: Sendable, Equatable {
             case lookup(LookupID)
             case evictionPing
             case addProvider
+            /// A `PROVE` challenge with its nonce.
+            case proof(nonce: [UInt8], deferred: DeferredProvider?)
         }
         var peer: PeerID
+        /// Where the request went: only a reply from there counts.
+        var address: PeerAddress
         var deadline: Instant
         var purpose: Purpose
         /// When it was sent: its reply measures the round trip.
@@ -82,6 +107,16 @@ public struct RoutingCore: ProtocolCore, Sendable {
         replyRTT = replyRTT.map { $0.updated(with: sample) } ?? RTTEstimate(firstSample: sample)
     }
 
+    /// The identity that signs this peer's proofs; `nil` when the core cannot prove itself.
+    let identity: IdentityKeyPair?
+    /// Contacts that proved themselves (or came from membership), by peer, at the
+    /// address proven; at most ``RoutingConstants/maximumProvenContacts``, oldest
+    /// forgotten first. The table's contacts count as proven too.
+    var proven: [PeerID: PeerAddress] = [:]
+    var provenOrder: Deque<PeerID> = []
+    /// The pending `PROVE` challenge of each peer being challenged.
+    var proving: [PeerID: UInt64] = [:]
+
     var random: InjectedRandom
     var lookups: [LookupID: Lookup] = [:]
     var pending: [UInt64: PendingRequest] = [:]
@@ -93,7 +128,28 @@ public struct RoutingCore: ProtocolCore, Sendable {
     var provided: [String: Instant] = [:]
     var latestNow: Instant
 
-    /// Creates a core with an empty table.
+    /// Creates a core with an empty table that proves its ID with `identity` when
+    /// challenged.
+    ///
+    /// - Parameters:
+    ///   - identity: the local peer's key pair; it signs the core's proofs.
+    ///   - record: the local peer's signed record, if it has one yet. While it has one,
+    ///     the core proves only the addresses it lists.
+    ///   - configuration: the settings.
+    ///   - wallClockAtZero: the wall-clock time at ``Instant/zero``.
+    ///   - random: the source of request IDs, nonces and refresh keys.
+    ///   - now: the current time.
+    public init(
+        identity: IdentityKeyPair, record: SignedPeerRecord? = nil, configuration: RoutingConfiguration = .lan,
+        wallClockAtZero: UnixTime, random: any RandomNumberGenerator & Sendable, now: Instant = .zero
+    ) {
+        self.init(
+            localID: identity.peerID, identity: identity, record: record, configuration: configuration,
+            wallClockAtZero: wallClockAtZero, random: random, now: now)
+    }
+
+    /// Creates a core with an empty table that cannot prove its ID: others admit it
+    /// to their tables only through a better source (membership).
     ///
     /// - Parameters:
     ///   - localID: the local peer.
@@ -106,6 +162,16 @@ public struct RoutingCore: ProtocolCore, Sendable {
         localID: PeerID, record: SignedPeerRecord? = nil, configuration: RoutingConfiguration = .lan,
         wallClockAtZero: UnixTime, random: any RandomNumberGenerator & Sendable, now: Instant = .zero
     ) {
+        self.init(
+            localID: localID, identity: nil, record: record, configuration: configuration,
+            wallClockAtZero: wallClockAtZero, random: random, now: now)
+    }
+
+    private init(
+        localID: PeerID, identity: IdentityKeyPair?, record: SignedPeerRecord?, configuration: RoutingConfiguration,
+        wallClockAtZero: UnixTime, random: any RandomNumberGenerator & Sendable, now: Instant
+    ) {
+        self.identity = identity
         self.localID = localID
         self.localKey = RoutingKey(peer: localID)
         self.configuration = configuration
@@ -113,7 +179,7 @@ public struct RoutingCore: ProtocolCore, Sendable {
         self.table = RoutingTable(
             localKey: localKey, bucketSize: configuration.bucketSize,
             replacementCacheSize: configuration.replacementCacheSize, failureThreshold: configuration.failureThreshold,
-            now: now)
+            diversity: configuration.diversity, now: now)
         self.providerStore = ProviderStore(
             capacity: configuration.maximumProviderRecords, capacityPerService: configuration.maximumProvidersPerService
         )
@@ -134,15 +200,18 @@ public struct RoutingCore: ProtocolCore, Sendable {
     // MARK: Liveness
 
     /// Tells the core that `peer` is alive at `address` by a better source of liveness
-    /// than routing's own (membership, which probes every member). Adds it to the table
-    /// or refreshes it; when its bucket is full it waits in the replacement cache
-    /// without the eviction ping a contact heard by routing would cost: the same source
-    /// says when a slot frees (``markFailed(peer:now:)``). A membership of 1,000 fed
-    /// through eviction pings cost each peer some 800 pings at join, more datagrams
-    /// than the whole membership protocol sent.
+    /// than routing's own (membership, which probes every member, and whose alive
+    /// claims are signed by their owners): the contact counts as proven. Adds it to the
+    /// table or refreshes it; when its bucket is full it waits in the replacement cache
+    /// without the eviction ping a contact heard by routing would cost: a slot frees
+    /// when an entry's own requests fail. A membership of 1,000 fed through eviction
+    /// pings cost each peer some 800 pings at join, more datagrams than the whole
+    /// membership protocol sent. The bucket's subnet limit applies.
     public mutating func markAlive(peer: PeerID, address: PeerAddress, now: Instant) {
         guard peer != localID else { return }
-        _ = table.insert(RoutingContact(peerID: peer, address: address), now: clamp(now))
+        let contact = RoutingContact(peerID: peer, address: address)
+        markProven(contact)
+        if table.insert(contact, now: clamp(now)) == .refusedSubnetFull { drops[.subnetFull, default: 0] += 1 }
     }
 
     /// Takes the peers dropped from the table since the last call because their
@@ -154,8 +223,10 @@ public struct RoutingCore: ProtocolCore, Sendable {
         return timeoutEvictions
     }
 
-    /// Tells the core that `peer` has failed (for example, membership declared it
-    /// dead). Removes it from the table at once; a replacement takes its slot.
+    /// Tells the core that `peer` has failed, by a source of liveness as trusted as
+    /// ``markAlive(peer:address:now:)``'s: membership, whose verdict rests on its own
+    /// probes of the peer (routing itself never acts on one peer's report about
+    /// another). Removes it from the table at once; a replacement takes its slot.
     public mutating func markFailed(peer: PeerID, now: Instant) {
         table.recordFailure(of: peer, now: clamp(now), immediately: true)
     }
@@ -231,7 +302,7 @@ public struct RoutingCore: ProtocolCore, Sendable {
         outgoing.popFirst(into: &buffer)
     }
 
-    /// The earliest request deadline, lookup deadline or maintenance tick.
+    /// The earliest request (or challenge) deadline, lookup deadline or maintenance tick.
     public func pollTimeout() -> Instant? {
         var earliest = nextMaintenance
         for request in pending.values where request.deadline < earliest { earliest = request.deadline }
@@ -252,10 +323,65 @@ public struct RoutingCore: ProtocolCore, Sendable {
         return latestNow
     }
 
-    /// Adds a live contact; pings the bucket's oldest entry when the bucket is full.
+    /// Adds a live, proven contact; pings the bucket's oldest entry when the bucket is full.
     mutating func noteAlive(_ contact: RoutingContact, now: Instant) {
-        guard case .cached(let oldest?) = table.insert(contact, now: now) else { return }
-        send(.ping, to: oldest, purpose: .evictionPing, now: now)
+        switch table.insert(contact, now: now) {
+        case .cached(let oldest?): send(.ping, to: oldest, purpose: .evictionPing, now: now)
+        case .refusedSubnetFull: drops[.subnetFull, default: 0] += 1
+        default: break
+        }
+    }
+
+    /// Whether `contact` proved itself at its address (or the table holds it there).
+    func isProven(_ contact: RoutingContact) -> Bool {
+        proven[contact.peerID] == contact.address || table.holds(contact.peerID, at: contact.address)
+    }
+
+    /// Remembers that `contact` proved itself at its address.
+    mutating func markProven(_ contact: RoutingContact) {
+        if proven.updateValue(contact.address, forKey: contact.peerID) == nil { provenOrder.append(contact.peerID) }
+        while proven.count > RoutingConstants.maximumProvenContacts, let oldest = provenOrder.popFirst() {
+            proven[oldest] = nil
+        }
+    }
+
+    /// A contact met in routing traffic: refreshed when proven, otherwise challenged
+    /// when it could take a place in the table.
+    mutating func met(_ contact: RoutingContact, now: Instant) {
+        if isProven(contact) {
+            noteAlive(contact, now: now)
+        } else if proving[contact.peerID] == nil, table.wouldAdmit(contact) {
+            challenge(contact, deferring: nil, now: now)
+        }
+    }
+
+    /// Sends `contact` a `PROVE` challenge, or adds `deferred` to the one pending.
+    /// - Returns: whether a challenge is pending for the contact at its address.
+    @discardableResult
+    mutating func challenge(_ contact: RoutingContact, deferring deferred: DeferredProvider?, now: Instant) -> Bool {
+        if let requestID = proving[contact.peerID], let request = pending[requestID] {
+            guard request.address == contact.address, case .proof(let nonce, nil) = request.purpose else {
+                return false
+            }
+            pending[requestID]?.purpose = .proof(nonce: nonce, deferred: deferred)
+            return true
+        }
+        guard proving.count < RoutingConstants.maximumPendingProofs else {
+            drops[.overloaded, default: 0] += 1
+            return false
+        }
+        var nonce: [UInt8] = []
+        nonce.reserveCapacity(RoutingConstants.proofNonceSize)
+        while nonce.count < RoutingConstants.proofNonceSize {
+            withUnsafeBytes(of: random.next().littleEndian) { nonce.append(contentsOf: $0) }
+        }
+        guard
+            let requestID = send(
+                .prove(nonce: nonce, address: contact.address), to: contact,
+                purpose: .proof(nonce: nonce, deferred: deferred), now: now)
+        else { return false }
+        proving[contact.peerID] = requestID
+        return true
     }
 
     /// Queues a request and remembers it until its reply or timeout.
@@ -271,7 +397,8 @@ public struct RoutingCore: ProtocolCore, Sendable {
         }
         let requestID = chosen ?? makeRequestID()
         pending[requestID] = PendingRequest(
-            peer: contact.peerID, deadline: now + requestTimeout, purpose: purpose, sentAt: now)
+            peer: contact.peerID, address: contact.address, deadline: now + requestTimeout, purpose: purpose,
+            sentAt: now)
         enqueue(RoutingMessage(requestID: requestID, sender: localID, body: body), to: contact.address)
         return requestID
     }

@@ -65,6 +65,16 @@ public enum RoutingDropReason: Hashable, Sendable, CaseIterable {
     case fromSelf
     /// A record failed verification (signature, expiry, signer or service).
     case invalidRecord
-    /// The core had no room for another pending request or lookup.
+    /// The core had no room for another pending request, proof or lookup.
     case overloaded
+    /// A `PROOF` did not verify (wrong signature, sender or source address).
+    case invalidProof
+    /// A `PROVE` this core would not answer: it has no identity to sign with, or the
+    /// challenge names an address its record does not list.
+    case refusedChallenge
+    /// A contact or provider record was refused because its subnet already holds
+    /// the most ``AddressDiversity`` allows.
+    case subnetFull
+    /// An `ADD_PROVIDER` whose record is not the sender's own.
+    case notOwnRecord
 }

@@ -24,6 +24,11 @@ public enum RoutingMessageKind: UInt8, Sendable, CaseIterable {
     case addProvider = 0x09
     /// `ADD_PROVIDER_ACK`: the reply to ``addProvider``.
     case addProviderAck = 0x0A
+    /// `PROVE`: prove that you own your peer ID and receive at this address. Answered
+    /// by ``proof``.
+    case prove = 0x0B
+    /// `PROOF`: the reply to ``prove``, a signature by the sender's peer ID.
+    case proof = 0x0C
 }
 
 /// One Kademlia routing message.
@@ -53,6 +58,8 @@ public enum RoutingMessageKind: UInt8, Sendable, CaseIterable {
 /// | `PROVIDERS` | record count (1, at most 8), records, contact list |
 /// | `ADD_PROVIDER` | service, record |
 /// | `ADD_PROVIDER_ACK` | stored (1: 0 or 1) |
+/// | `PROVE` | nonce (32), the address it was sent to (family 1, host 4 or 16, port 2), zero bytes up to 112 bytes in all |
+/// | `PROOF` | Ed25519 signature (64) of ``RoutingProof/signedBytes(nonce:address:challenger:)`` |
 ///
 /// A provider record is the provider's own ``SignedPeerRecord`` listing the service:
 /// peers store and pass it on unchanged, never vouching for it. The sender's peer ID is
@@ -80,6 +87,11 @@ public struct RoutingMessage: Hashable, Sendable {
         case addProvider(service: String, record: SignedPeerRecord)
         /// `ADD_PROVIDER_ACK`: whether the record was stored.
         case addProviderAck(stored: Bool)
+        /// `PROVE`: a challenge of ``RoutingConstants/proofNonceSize`` random bytes, sent
+        /// to `address`.
+        case prove(nonce: [UInt8], address: PeerAddress)
+        /// `PROOF`: the sender's signature over the challenge.
+        case proof(signature: [UInt8])
 
         /// The body's kind.
         public var kind: RoutingMessageKind {
@@ -94,14 +106,16 @@ public struct RoutingMessage: Hashable, Sendable {
             case .providers: .providers
             case .addProvider: .addProvider
             case .addProviderAck: .addProviderAck
+            case .prove: .prove
+            case .proof: .proof
             }
         }
 
         /// Whether this is a reply (its request ID answers an earlier request).
         public var isResponse: Bool {
             switch self {
-            case .pong, .nodes, .value, .providers, .addProviderAck: true
-            case .ping, .findNode, .findValue, .getProviders, .addProvider: false
+            case .pong, .nodes, .value, .providers, .addProviderAck, .proof: true
+            case .ping, .findNode, .findValue, .getProviders, .addProvider, .prove: false
             }
         }
     }
@@ -156,6 +170,18 @@ public struct RoutingMessage: Hashable, Sendable {
             try Self.write(record, into: &writer)
         case .addProviderAck(let stored):
             writer.write(UInt8(stored ? 1 : 0))
+        case .prove(let nonce, let address):
+            guard nonce.count == RoutingConstants.proofNonceSize else {
+                throw .unencodable("nonce of \(nonce.count) bytes; exactly \(RoutingConstants.proofNonceSize)")
+            }
+            writer.write(bytes: nonce)
+            RoutingContact.encode(address, into: &writer)
+            writer.write(bytes: [UInt8](repeating: 0, count: RoutingConstants.proveMessageSize - writer.bytes.count))
+        case .proof(let signature):
+            guard signature.count == IdentityKeyPair.signatureSize else {
+                throw .unencodable("signature of \(signature.count) bytes; exactly \(IdentityKeyPair.signatureSize)")
+            }
+            writer.write(bytes: signature)
         }
         return writer.bytes
     }
@@ -204,6 +230,15 @@ public struct RoutingMessage: Hashable, Sendable {
             let flag = try reader.readUInt8()
             guard flag <= 1 else { throw .invalidValue(offset: flagOffset, field: "stored flag") }
             body = .addProviderAck(stored: flag == 1)
+        case .prove:
+            let nonce = Array(try reader.readBytes(RoutingConstants.proofNonceSize))
+            let address = try RoutingContact.decodeAddress(from: &reader)
+            let paddingOffset = reader.offset
+            let padding = try reader.readBytes(RoutingConstants.proveMessageSize - paddingOffset)
+            guard padding.allSatisfy({ $0 == 0 }) else { throw .invalidValue(offset: paddingOffset, field: "padding") }
+            body = .prove(nonce: nonce, address: address)
+        case .proof:
+            body = .proof(signature: Array(try reader.readBytes(IdentityKeyPair.signatureSize)))
         }
         try reader.expectEnd()
         return RoutingMessage(requestID: requestID, sender: sender, body: body)

@@ -17,6 +17,8 @@ public struct RoutingTable: Sendable {
     public let replacementCacheSize: Int
     /// Consecutive failures after which an entry is removed.
     public let failureThreshold: Int
+    /// The subnet limit of each bucket.
+    public let diversity: AddressDiversity
     /// The buckets, indexed by common-prefix length; missing ones are empty.
     public private(set) var buckets: [KBucket] = []
     /// When the table was created; empty buckets count as looked up then.
@@ -26,8 +28,9 @@ public struct RoutingTable: Sendable {
     public init(
         localKey: RoutingKey, bucketSize: Int = RoutingConstants.bucketSize,
         replacementCacheSize: Int = RoutingConstants.bucketSize,
-        failureThreshold: Int = 1, now: Instant = .zero
+        failureThreshold: Int = 1, diversity: AddressDiversity = .unlimited, now: Instant = .zero
     ) {
+        self.diversity = diversity
         self.localKey = localKey
         self.bucketSize = max(1, bucketSize)
         self.replacementCacheSize = max(0, replacementCacheSize)
@@ -54,13 +57,41 @@ public struct RoutingTable: Sendable {
         return buckets[index].entries.first { $0.contact.peerID == peer }?.contact
     }
 
-    /// Records that `contact` was seen alive at `now`; see ``KBucket/insert(_:now:capacity:replacementCapacity:)``.
+    /// Records that `contact` was seen alive at `now`; see
+    /// ``KBucket/insert(_:now:capacity:replacementCapacity:diversity:)``.
     /// - Returns: `nil` when `contact` is the local peer.
     @discardableResult
     public mutating func insert(_ contact: RoutingContact, now: Instant) -> KBucket.InsertOutcome? {
         guard let index = bucketIndex(for: contact.key) else { return nil }
         while buckets.count <= index { buckets.append(KBucket(now: createdAt)) }
-        return buckets[index].insert(contact, now: now, capacity: bucketSize, replacementCapacity: replacementCacheSize)
+        return buckets[index].insert(
+            contact, now: now, capacity: bucketSize, replacementCapacity: replacementCacheSize, diversity: diversity)
+    }
+
+    /// Whether `contact` would take a slot or a replacement place if it proved itself:
+    /// it is not the local peer, is not already held at that address, and its bucket
+    /// has a free entry or replacement place and room for its subnet.
+    public func wouldAdmit(_ contact: RoutingContact) -> Bool {
+        guard let index = bucketIndex(for: contact.key) else { return false }
+        guard index < buckets.count else { return true }
+        let bucket = buckets[index]
+        if let held = bucket.entries.first(where: { $0.contact.peerID == contact.peerID }) {
+            return held.contact.address != contact.address
+        }
+        if bucket.replacements.contains(contact) { return false }
+        guard bucket.entries.count < bucketSize || bucket.replacements.count < replacementCacheSize else {
+            return false
+        }
+        let others = bucket.entries.map(\.contact.address) + bucket.replacements.map(\.address)
+        return diversity.admits(contact.address, among: others)
+    }
+
+    /// Whether `peer` is held (as an entry or a replacement) at `address`.
+    public func holds(_ peer: PeerID, at address: PeerAddress) -> Bool {
+        guard let index = bucketIndex(for: RoutingKey(peer: peer)), index < buckets.count else { return false }
+        let bucket = buckets[index]
+        return bucket.entries.contains { $0.contact.peerID == peer && $0.contact.address == address }
+            || bucket.replacements.contains { $0.peerID == peer && $0.address == address }
     }
 
     /// Records a failure of `peer`; see ``KBucket/recordFailure(of:threshold:now:)``.

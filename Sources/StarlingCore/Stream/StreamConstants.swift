@@ -57,8 +57,8 @@ public enum StreamConstants {
 
     // MARK: Implementation (local policy)
 
-    /// The default largest application message: 16 MiB. A receiver reserves this much
-    /// for one message at most, so raise it only as far as memory allows per stream.
+    /// The default largest application message: 16 MiB. A receiver holds at most about
+    /// this much (twice the bytes received so far) for one message being received.
     public static let defaultMaximumMessageSize = 16 * 1024 * 1024
 
     /// The most stream requests one peer core waits on at once (``StreamCalls``); a
@@ -71,6 +71,20 @@ public enum StreamConstants {
     /// closes a stream the core refuses. A stream costs a TCP connection and its buffers
     /// anyway, so this bounds what remote peers can make the core hold.
     public static let maximumOpenStreams = 1024
+
+    /// The most streams one peer core keeps open with one remote peer (``StreamLimits``):
+    /// a peer uses one stream per remote peer, two when both dial at once, so 4 leaves
+    /// room for redials while one identity cannot hold more.
+    public static let maximumStreamsPerPeer = 4
+
+    /// How long a stream may carry nothing before the core asks its driver to close it
+    /// (``StreamLimits/idleTimeout``); a later message dials a new one.
+    public static let idleTimeout: Duration = .seconds(120)
+
+    /// Bytes reserved for a message being received when its start record arrives, at
+    /// most: the reservation then grows with the bytes that arrive (doubling), never
+    /// with the length the sender declared.
+    public static let initialReceiveReservation = 64 * 1024
 
     /// Bytes the framer takes from one input before cutting its frames, so that the
     /// frame buffer never holds more than about two frames whatever the input's size.

@@ -33,7 +33,9 @@ extension StreamSession {
         }
     }
 
-    /// A message-start record: checks the declared length before reserving anything.
+    /// A message-start record: checks the declared length, then reserves at most
+    /// ``StreamConstants/initialReceiveReservation`` bytes; the message's buffer grows
+    /// with the bytes that arrive, never with the declared length alone.
     mutating func handleMessageStart(_ record: [UInt8], length: Int, _ transport: inout Transport) {
         let dataStart = StreamConstants.recordTypeSize + StreamConstants.messageLengthSize
         guard transport.inbound == nil, length >= dataStart else {
@@ -50,7 +52,7 @@ extension StreamSession {
             return
         }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(declared)
+        bytes.reserveCapacity(min(declared, max(data.count, StreamConstants.initialReceiveReservation)))
         bytes.append(contentsOf: data)
         transport.inbound = InboundMessage(declaredLength: declared, bytes: bytes)
     }

@@ -39,8 +39,9 @@ internal import DequeModule
 ///
 /// ### Memory
 /// Input is framed in slices of one frame, so the frame buffer holds at most about two
-/// frames (128 KiB); a message being received is reserved at its declared size only
-/// after that size is checked against ``maximumMessageSize``. Sending seals lazily:
+/// frames (128 KiB); a message being received is checked against
+/// ``maximumMessageSize`` and then reserved as its bytes arrive (64 KiB at first,
+/// growing by doubling), so a declared length costs nothing until it is sent. Sending seals lazily:
 /// queued messages are encrypted chunk by chunk into the buffer the driver lends to
 /// ``pollTransmit(into:)``, so the session never holds a ciphertext copy of a message.
 ///
@@ -101,8 +102,8 @@ public struct StreamSession: ~Copyable, Sendable {
     ///   - configuration: the swarm ID (the prologue) and swarm secret (the psk); the
     ///     other fields are the datagram sessions' and unused here.
     ///   - maximumMessageSize: the largest message sent or accepted; values above
-    ///     2^32-1 act as 2^32-1. Each stream may reserve this much for a message
-    ///     being received.
+    ///     2^32-1 act as 2^32-1. A message being received holds at most about twice
+    ///     the bytes received so far.
     ///   - random: the source of the handshake's ephemeral key: ``SecureRandom`` for real
     ///     use, a seeded generator in tests.
     /// - Throws: ``SessionConfiguration/ValidationError`` for a swarm ID or secret that
@@ -419,7 +420,8 @@ extension StreamSession {
     struct InboundMessage: Sendable {
         /// The length its start record declared.
         let declaredLength: Int
-        /// The bytes so far; capacity reserved for ``declaredLength``.
+        /// The bytes so far; capacity grows with them (see
+        /// ``StreamConstants/initialReceiveReservation``).
         var bytes: [UInt8]
 
         /// Bytes still to come.

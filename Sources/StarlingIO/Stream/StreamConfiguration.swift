@@ -11,11 +11,14 @@ public struct StreamConfiguration: Sendable {
     /// with different values fail the handshake with ``StarlingCore/StreamError/wrongSwarm``.
     public var session: SessionConfiguration
 
-    /// The largest message sent or accepted, in bytes. A receiver reserves up to this
-    /// much per connection for the message it is reassembling (and buffers up to
-    /// ``receiveQueueLength`` whole ones), so raising it raises the memory a peer can
-    /// make this side commit; lowering it refuses larger messages with
-    /// ``StarlingCore/StreamError/payloadTooLarge(size:maximum:)``.
+    /// The largest message sent or accepted, in bytes. A receiver holds up to this
+    /// much per connection for the message it is reassembling, reserved as its bytes
+    /// arrive (not on the declared length), and buffers up to ``receiveQueueLength``
+    /// whole ones, so raising it raises the memory a peer that sends that much can make
+    /// this side commit; lowering it refuses larger messages with
+    /// ``StarlingCore/StreamError/payloadTooLarge(size:maximum:)``. The number of
+    /// streams per peer and in all, their idle time and their unsent answers are bounded
+    /// by the peer's core (``StarlingCore/StreamLimits``).
     public var maximumMessageSize: Int
 
     /// Longest wait for the TCP connection when connecting. Longer rides out lossy
