@@ -86,9 +86,10 @@ let package = Package(
         ),
         // Every fuzz target in one executable: a corpus maker and replayer in a normal
         // build, a libFuzzer binary when built with -DSTARLING_LIBFUZZER (see Fuzz/README.md).
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
         .executableTarget(
             name: "StarlingFuzz",
-            dependencies: ["StarlingCore"],
+            dependencies: ["StarlingCore", "CLibFuzzer"],
             path: "Fuzz/StarlingFuzz",
             swiftSettings: strict
         ),

@@ -5,8 +5,10 @@
 #endif
 
 #if STARLING_LIBFUZZER
-    // libFuzzer supplies `main`; it calls this for every input. The target is chosen
-    // once, from STARLING_FUZZ_TARGET.
+    import CLibFuzzer
+
+    // libFuzzer calls this for every input. The target is chosen once, from
+    // STARLING_FUZZ_TARGET.
     private let selectedTarget: FuzzTarget = {
         let name = getenv("STARLING_FUZZ_TARGET").map { String(cString: $0) } ?? ""
         guard let target = FuzzTarget(rawValue: name) else {
@@ -20,6 +22,15 @@
     public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         selectedTarget.run(UnsafeRawBufferPointer(start: data, count: size))
         return 0
+    }
+
+    // SwiftPM links an executable with `main` defined as `<module>_main`, which hides
+    // libFuzzer's own `main`: this one hands over to libFuzzer's driver.
+    @_cdecl("StarlingFuzz_main")
+    public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+        var argc = argc
+        var argv = argv
+        return LLVMFuzzerRunDriver(&argc, &argv, fuzzOneInput)
     }
 #else
     /// The fuzz targets without libFuzzer: list them, write the seed corpus, or replay
