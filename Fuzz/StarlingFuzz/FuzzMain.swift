@@ -59,6 +59,7 @@
         }
 
         static func makeCorpus(in directory: String) {
+            mkdir(directory, 0o755)
             for (target, seeds) in SeedCorpus.make() {
                 let folder = directory + "/" + target.rawValue
                 mkdir(folder, 0o755)

@@ -11,6 +11,7 @@ enum FuzzTarget: String, CaseIterable {
     case discovery
     case framers
     case stream
+    case streamPair = "stream-pair"
     case keyfile
     case sessionCore = "session-core"
     case peerCore = "peer-core"
@@ -31,6 +32,7 @@ enum FuzzTarget: String, CaseIterable {
         case .discovery: DecoderTargets.discovery(Array(bytes))
         case .framers: DecoderTargets.framers(Array(bytes))
         case .stream: DecoderTargets.stream(Array(bytes))
+        case .streamPair: StreamPair.run(bytes)
         case .keyfile: DecoderTargets.keyFile(Array(bytes))
         case .sessionCore: CoreTargets.sessionEndpoint(bytes)
         case .peerCore: CoreTargets.peerCore(bytes)

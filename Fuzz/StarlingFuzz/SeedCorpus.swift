@@ -23,6 +23,7 @@ enum SeedCorpus {
             case .discovery: seeds = discoveryDatagrams()
             case .framers: seeds = framedStreams()
             case .stream: seeds = streamOpenings()
+            case .streamPair: seeds = streamScripts
             case .keyfile:
                 seeds = [
                     KeyFileFormat.encode(FuzzIdentities.victim), Array(FuzzIdentities.victim.peerID.description.utf8),
@@ -58,6 +59,14 @@ enum SeedCorpus {
             result.append([swarm, 6, 0, 1, 0x10, 4, 1, 9, 0, 0, 2] + talk)
         }
         return result
+    }()
+
+    /// Scripts for ``StreamPair``: the handshake both ways, messages of several sizes
+    /// each way delivered in chunks, and a close.
+    static let streamScripts: [[UInt8]] = {
+        let handshake: [UInt8] = [0, 255, 1, 0, 255, 1]
+        let messages: [UInt8] = [2, 0, 2, 3, 0, 40, 0, 255, 0, 255, 3, 9, 1, 2, 200, 0, 255, 0, 255, 0, 255, 0, 255]
+        return [0, 1, 2, 3].map { swarm in [swarm] + handshake + handshake + messages + [6, 0, 255, 1, 0, 255] }
     }()
 
     /// The datagrams two whole peers exchange (open swarm, then private) while joining,
