@@ -90,7 +90,8 @@ sanitize: sanitize-address sanitize-thread
 
 # Each sanitizer builds in its own folder, so the ordinary build stays usable.
 sanitize-address: deps
-	$(SWIFT) test --sanitize=address --scratch-path .build/asan $(SANITIZE_FILTER)
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan-suppressions.txt \
+		$(SWIFT) test --sanitize=address --scratch-path .build/asan $(SANITIZE_FILTER)
 
 sanitize-thread: deps
 	$(SWIFT) test --sanitize=thread --scratch-path .build/tsan $(SANITIZE_FILTER)
