@@ -4,16 +4,32 @@
 #   make demo-sessions  identities, a signed record, two peers with a session (loopback)
 #   make demo-lan  (root) peers in a namespace lab discover each other by multicast and broadcast
 #   make test   install system deps if needed, build with warnings as errors, run all tests
-#   make lint   swift format lint --strict over Sources, Tests and Demos
+#   make lint   swift format lint --strict over Sources, Tests, Demos and Fuzz
 #   make bench  release-build benchmarks, each against a baseline in the same run
+#   make fuzz   libFuzzer (with AddressSanitizer) on every decoder and core, FUZZ_SECONDS each
+#   make fuzz-smoke  the same, FUZZ_SMOKE_SECONDS each (CI)
+#   make fuzz-replay  the seed corpus through every target in a debug build (no libFuzzer)
+#   make fuzz-corpus  rewrite the seed corpus in Fuzz/Corpus from the encoders
+#   make sanitize  the test suite under AddressSanitizer, then ThreadSanitizer
 
 SWIFT       ?= swift
 # One set of flags for build and test, so `swift test` reuses the build.
 SWIFT_FLAGS ?= -Xswiftc -warnings-as-errors
 BENCH_SECONDS ?= 2
 DEMO_DIR    ?= demo-out
+# Fuzzing: seconds per target, and which targets (all when empty; `starling-fuzz list`).
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_TARGETS ?=
+# The libFuzzer build lives apart from the ordinary ones: its flags apply to every module.
+FUZZ_PATH   ?= .build/fuzz
+FUZZ_BUILD_FLAGS = -c release --product starling-fuzz --scratch-path $(FUZZ_PATH) \
+	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DSTARLING_LIBFUZZER
+# Sanitized test runs: which tests (all when empty), e.g. SANITIZE_FILTER="--filter StarlingCoreTests".
+SANITIZE_FILTER ?=
 
-.PHONY: all deps build test lint bench demo demo-sessions demo-lan clean
+.PHONY: all deps build test lint bench demo demo-sessions demo-lan clean \
+	fuzz fuzz-build fuzz-smoke fuzz-replay fuzz-corpus sanitize sanitize-address sanitize-thread
 
 all: build
 
@@ -39,7 +55,7 @@ test: build
 	$(SWIFT) test $(SWIFT_FLAGS)
 
 lint:
-	$(SWIFT) format lint --strict --recursive Sources Tests Demos Package.swift
+	$(SWIFT) format lint --strict --recursive Sources Tests Demos Fuzz Package.swift
 
 bench: deps
 	$(SWIFT) build -c release --product starling
@@ -51,6 +67,34 @@ bench: deps
 	.build/release/starling bench handshakes --seconds $(BENCH_SECONDS)
 	.build/release/starling bench membership --seconds $(BENCH_SECONDS)
 	.build/release/starling bench lookup
+
+fuzz-build: deps
+	$(SWIFT) build $(FUZZ_BUILD_FLAGS)
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_PATH)/release/starling-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh $(FUZZ_PATH)/release/starling-fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-replay: build
+	@bin="$$($(SWIFT) build --show-bin-path)/starling-fuzz"; \
+	for target in $$("$$bin" list); do "$$bin" replay $$target Fuzz/Corpus/$$target || exit 1; done
+
+fuzz-corpus: build
+	rm -rf Fuzz/Corpus
+	mkdir -p Fuzz/Corpus
+	"$$($(SWIFT) build --show-bin-path)/starling-fuzz" make-corpus Fuzz/Corpus
+
+sanitize: sanitize-address sanitize-thread
+
+# Each sanitizer builds in its own folder, so the ordinary build stays usable.
+sanitize-address: deps
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan-suppressions.txt \
+		$(SWIFT) test --sanitize=address --scratch-path .build/asan $(SANITIZE_FILTER)
+
+sanitize-thread: deps
+	$(SWIFT) test --sanitize=thread --scratch-path .build/tsan $(SANITIZE_FILTER)
 
 # 50 peers on 127.0.0.1 (nothing leaves the machine); the overlay is drawn to swarm.svg.
 # A release build: a debug build runs the protocol code several times slower, and a

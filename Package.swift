@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "StarlingIO", targets: ["StarlingIO"]),
         .library(name: "StarlingSim", targets: ["StarlingSim"]),
         .executable(name: "starling", targets: ["starling"]),
+        // libFuzzer targets: `make fuzz` builds this with `-sanitize=fuzzer,address`.
+        .executable(name: "starling-fuzz", targets: ["StarlingFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -80,6 +82,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Demos/starling",
+            swiftSettings: strict
+        ),
+        // Every fuzz target in one executable: a corpus maker and replayer in a normal
+        // build, a libFuzzer binary when built with -DSTARLING_LIBFUZZER (see Fuzz/README.md).
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "StarlingFuzz",
+            dependencies: ["StarlingCore", "CLibFuzzer"],
+            path: "Fuzz/StarlingFuzz",
             swiftSettings: strict
         ),
         .target(

@@ -1,0 +1,199 @@
+import StarlingCore
+
+/// The seed corpus: real messages from the encoders and from two cores talking, so that
+/// the fuzzer starts past the checks random bytes never pass. Made by
+/// `starling-fuzz make-corpus`; it follows the wire format as it changes.
+enum SeedCorpus {
+    /// Every target's seeds.
+    static func make() -> [(FuzzTarget, [[UInt8]])] {
+        let traffic = capturedTraffic()
+        let messages = overlayMessages(traffic)
+        return FuzzTarget.allCases.map { target in
+            let seeds: [[UInt8]]
+            switch target {
+            case .header: seeds = firstOfEachType(traffic)
+            case .overlay:
+                seeds = Array(traffic.filter { $0.count > 1 && $0[1] == MessageType.overlay.rawValue }.prefix(48))
+            case .membership: seeds = messages[.membership] ?? []
+            case .routing: seeds = routingMessages() + (messages[.routing] ?? [])
+            case .spreading: seeds = spreadingMessages() + (messages[.spreading] ?? [])
+            case .rpc: seeds = rpcMessages()
+            case .session: seeds = Array(traffic.filter { $0.count > 1 && (2...5).contains($0[1]) }.prefix(32))
+            case .record: seeds = [signedRecord.encoded, signedRecord.datagram]
+            case .discovery: seeds = discoveryDatagrams()
+            case .framers: seeds = framedStreams()
+            case .stream: seeds = streamOpenings()
+            case .streamPair: seeds = streamScripts
+            case .keyfile:
+                seeds = [
+                    KeyFileFormat.encode(FuzzIdentities.victim), Array(FuzzIdentities.victim.peerID.description.utf8),
+                    Array("10.0.0.1:7946".utf8), Array("[2001:db8::9]:1".utf8),
+                ]
+            case .sessionCore, .peerCore, .membershipCore, .nodeCore: seeds = scripts
+            }
+            return (target, seeds)
+        }
+    }
+
+    /// A stable file name for `seed`: its FNV-1a hash.
+    static func name(of seed: [UInt8]) -> String {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in seed { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01B3 }
+        let digits = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// Scripts for ``CorePair``: the partner connects, joins or asks, the two talk for a
+    /// while (every datagram delivered both ways), time passes, and they talk again.
+    static let scripts: [[UInt8]] = {
+        let talk = [UInt8]([1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2])
+        let wait: [UInt8] = [5, 50, 1, 2, 1, 2, 0x0D, 30, 1, 2, 1, 2]
+        var result: [[UInt8]] = []
+        for swarm: UInt8 in [0, 1] {
+            for operand: UInt8 in [0, 0x80, 1, 3, 4, 5, 13] {
+                result.append([swarm, 6, operand] + talk + wait + [6, 1, 6, 4, 6, 3] + talk + [0x0D, 200] + talk)
+            }
+            // The victim starts, then a replay, a mutation and a cut-short datagram.
+            result.append([swarm, 0x0E, 0] + talk + [6, 1, 1, 4, 0, 3, 7, 0x40, 7, 20] + talk)
+            // A stranger's bytes between the partner's.
+            result.append([swarm, 6, 0, 1, 0x10, 4, 1, 9, 0, 0, 2] + talk)
+        }
+        return result
+    }()
+
+    /// Scripts for ``StreamPair``: the handshake both ways, messages of several sizes
+    /// each way delivered in chunks, and a close.
+    static let streamScripts: [[UInt8]] = {
+        let handshake: [UInt8] = [0, 255, 1, 0, 255, 1]
+        let messages: [UInt8] = [2, 0, 2, 3, 0, 40, 0, 255, 0, 255, 3, 9, 1, 2, 200, 0, 255, 0, 255, 0, 255, 0, 255]
+        return [0, 1, 2, 3].map { swarm in [swarm] + handshake + handshake + messages + [6, 0, 255, 1, 0, 255] }
+    }()
+
+    /// The datagrams two whole peers exchange (open swarm, then private) while joining,
+    /// connecting, looking up and broadcasting.
+    static func capturedTraffic() -> [[UInt8]] {
+        var traffic: [[UInt8]] = []
+        for script in scripts {
+            script.withUnsafeBytes { traffic += CoreTargets.nodeCore($0, capture: true) }
+        }
+        for script in scripts.prefix(4) {
+            script.withUnsafeBytes { traffic += CoreTargets.sessionEndpoint($0, capture: true) }
+        }
+        var seen = Set<[UInt8]>()
+        return traffic.filter { seen.insert($0).inserted }
+    }
+
+    /// Up to four datagrams of each type byte.
+    static func firstOfEachType(_ traffic: [[UInt8]]) -> [[UInt8]] {
+        var counts: [UInt8: Int] = [:]
+        return traffic.filter { datagram in
+            guard datagram.count > 1 else { return false }
+            counts[datagram[1], default: 0] += 1
+            return counts[datagram[1]]! <= 4
+        }
+    }
+
+    /// The messages inside the open overlay datagrams, by protocol (at most 48 each).
+    static func overlayMessages(_ traffic: [[UInt8]]) -> [OverlayProtocol: [[UInt8]]] {
+        var messages: [OverlayProtocol: [[UInt8]]] = [:]
+        for datagram in traffic {
+            guard
+                let opened = datagram.withUnsafeBytes({
+                    try? DecoderTargets.openOverlay.decode($0, now: DecoderTargets.wallClock)
+                }), messages[opened.protocolKind, default: []].count < 48
+            else { continue }
+            messages[opened.protocolKind, default: []].append(Array(opened.message))
+        }
+        return messages
+    }
+
+    static let signedRecord: SignedPeerRecord = {
+        let record = PeerRecord(
+            peerID: FuzzIdentities.victim.peerID, sequence: 7, expiresAt: DecoderTargets.wallClock + .seconds(3600),
+            addresses: [FuzzIdentities.victimAddress, FuzzIdentities.sources[3]], services: ["chat", "files-v1"])
+        return try! record.sign(with: FuzzIdentities.victim)
+    }()
+
+    /// One routing message of each kind.
+    static func routingMessages() -> [[UInt8]] {
+        let sender = FuzzIdentities.partner.peerID
+        let contacts = [RoutingContact(peerID: FuzzIdentities.victim.peerID, address: FuzzIdentities.victimAddress)]
+        let bodies: [RoutingMessage.Body] = [
+            .ping, .pong, .findNode(target: RoutingKey(peer: sender)), .nodes(contacts), .findValue(target: sender),
+            .value(record: signedRecord, closer: contacts), .getProviders(service: "chat"),
+            .providers(records: [signedRecord], closer: contacts), .addProvider(service: "chat", record: signedRecord),
+            .addProviderAck(stored: true),
+        ]
+        return bodies.compactMap { try? RoutingMessage(requestID: 11, sender: sender, body: $0).encode() }
+    }
+
+    /// One spreading message of each kind.
+    static func spreadingMessages() -> [[UInt8]] {
+        let id = SpreadingID(high: 1, low: 2)
+        let origin = FuzzIdentities.partner.peerID
+        let other = FuzzIdentities.victim.peerID
+        let messages: [SpreadingMessage] = [
+            .gossip(id: id, origin: origin, hops: 1, payload: [1, 2]),
+            .query(id: id, origin: origin, ttl: 4, hops: 0, wantsNotices: true, payload: [3]),
+            .queryHit(id: id, responder: other, hops: 2, payload: [4]),
+            .echoRequest(identifier: 5, timestamp: 6, sender: origin),
+            .echoReply(identifier: 5, timestamp: 6, sender: other),
+            .unreachable(id: id, subject: .query, target: other, reporter: origin),
+            .ttlExceeded(id: id, origin: origin, reporter: other, hops: 3),
+        ]
+        return messages.compactMap { try? $0.encoded() }
+    }
+
+    static func rpcMessages() -> [[UInt8]] {
+        let request = RPCRequest(id: 9, floor: 4, incarnation: 3, method: "echo", payload: [1, 2, 3])
+        let outcomes: [RPCResponse.Outcome] = [
+            .ok([4, 5]), .rejected("busy"), .tooLarge(size: 70_000, maximum: 1200), .noHandler,
+        ]
+        return [try! request.encoded()] + outcomes.map { try! RPCResponse(id: 9, outcome: $0).encoded() }
+    }
+
+    static func discoveryDatagrams() -> [[UInt8]] {
+        var random = FuzzRandom(seed: 5)
+        let messages: [DiscoveryMessage] = [
+            .beacon(signedRecord), .whoHas(wanted: FuzzIdentities.partner.peerID, asker: signedRecord),
+            .iHave(signedRecord),
+        ]
+        return [DecoderTargets.openDiscovery, DecoderTargets.sealedDiscovery].flatMap { envelope in
+            messages.map { envelope.encode($0, sentAt: DecoderTargets.wallClock, using: &random) }
+        }
+    }
+
+    /// Framer inputs: choice byte (framer and limit), chunk size, then framed data.
+    static func framedStreams() -> [[UInt8]] {
+        [
+            [0x40, 3, 0, 2, 0x61, 0x62, 0, 0, 0, 1, 0x63],
+            [0x44, 0, 0, 0, 0, 3, 1, 2, 3, 0, 0, 0, 0],
+            [0x41, 1] + Array("one\ntwo\nthree\n".utf8),
+            [0x45, 4] + Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8),
+            [0x0A, 2] + [UInt8](repeating: 7, count: 20),
+            [0x43, 9] + [UInt8](repeating: 0x55, count: 40),
+        ]
+    }
+
+    /// What a stream's responder reads: a real initiator's opening bytes (its header and
+    /// handshake frame), open and private, whole and in small chunks.
+    static func streamOpenings() -> [[UInt8]] {
+        var seeds: [[UInt8]] = []
+        for secret in [nil, DecoderTargets.swarmSecret] {
+            var random = FuzzRandom(seed: 6)
+            var configuration = SessionConfiguration.lan
+            configuration.swarmSecret = secret
+            guard
+                var initiator = try? StreamSession(
+                    role: .initiator(expecting: nil), identity: FuzzIdentities.partner, configuration: configuration,
+                    maximumMessageSize: 1 << 16, random: &random)
+            else { continue }
+            try? initiator.send([1, 2, 3])
+            var output: [UInt8] = []
+            while initiator.pollTransmit(appendingTo: &output) > 0 {}
+            let choice: UInt8 = secret == nil ? 0 : 2
+            seeds += [[choice, 255] + output, [choice, 6] + output]
+        }
+        return seeds
+    }
+}
