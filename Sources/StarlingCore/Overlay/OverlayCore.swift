@@ -102,7 +102,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         localRecord = Self.signRecord(
             identity: identity, address: address, services: [], sequence: 1, at: wallClockAtZero + (now - .zero))
         routing = RoutingCore(
-            localID: identity.peerID, record: localRecord, configuration: configuration.routing,
+            identity: identity, record: localRecord, configuration: configuration.routing,
             wallClockAtZero: wallClockAtZero, random: ForkedRandom(seed: random.next()), now: now)
         self.random = random
         recordRenewalAt = now + (OverlayConstants.recordLifetime - OverlayConstants.recordRenewal)
