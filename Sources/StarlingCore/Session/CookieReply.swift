@@ -16,10 +16,10 @@ internal import CSodium
 public struct CookieReply: Equatable, Sendable {
     /// Size of the datagram.
     public static let size = DatagramHeader.size + 4 + nonceSize + HandshakeMAC.size + tagSize
-    /// Size of the XChaCha20 nonce.
-    public static let nonceSize = 24
+    /// Size of the XChaCha20 nonce (the sealing of ``SwarmSealKey``'s).
+    public static let nonceSize = SwarmSealKey.nonceSize
     /// Size of the Poly1305 tag.
-    public static let tagSize = 16
+    public static let tagSize = SwarmSealKey.tagSize
 
     /// The initiator's index, from the initiation.
     public var receiverIndex: UInt32

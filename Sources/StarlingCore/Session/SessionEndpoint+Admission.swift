@@ -75,9 +75,7 @@ extension SessionEndpoint {
         to source: PeerAddress, kind: HandshakeKind, receiverIndex: UInt32, mac1: [UInt8], now: Instant
     ) {
         let cookie = cookieSecrets.cookie(for: source, now: now, random: &random)
-        var nonce: [UInt8] = []
-        nonce.reserveCapacity(CookieReply.nonceSize)
-        for _ in 0..<CookieReply.nonceSize / 8 { withUnsafeBytes(of: random.next()) { nonce += $0 } }
+        let nonce = SwarmSealKey.makeNonce(using: &random)
         let reply = CookieReply.seal(
             cookie: cookie, receiverIndex: receiverIndex, key: admissionKeys.cookie(for: kind), mac1: mac1,
             nonce: nonce)
