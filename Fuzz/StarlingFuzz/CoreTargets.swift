@@ -52,10 +52,10 @@ enum CoreTargets {
         _ = input.byte()
         guard
             let victim = try? MembershipCore(
-                localID: FuzzIdentities.victim.peerID, address: FuzzIdentities.victimAddress,
+                identity: FuzzIdentities.victim, address: FuzzIdentities.victimAddress,
                 configuration: .simulation, random: FuzzRandom(seed: 1)),
             let partner = try? MembershipCore(
-                localID: FuzzIdentities.partner.peerID, address: FuzzIdentities.partnerAddress,
+                identity: FuzzIdentities.partner, address: FuzzIdentities.partnerAddress,
                 configuration: .simulation, random: FuzzRandom(seed: 2))
         else { return [] }
         var pair = CorePair(victim: victim, partner: partner) { core, operand, other, now in

@@ -53,6 +53,9 @@ public struct NodeSwarm {
         network = SimNetwork<NodeCore>(seed: seed, defaultLink: link)
         network.recordsTrace = false
         let hostID = host.map { network.addHost($0) }
+        // One verifier for the whole run, as one process shares one: each claim is
+        // checked once, however many peers receive it.
+        let claimVerifier = ClaimVerifier()
         for index in 0..<count {
             var keys = network.makeGenerator()
             let identity = IdentityKeyPair.generate(using: &keys)
@@ -61,7 +64,7 @@ public struct NodeSwarm {
                 identity: identity, configuration: session, random: network.makeGenerator())
             let overlayCore = try OverlayCore(
                 identity: identity, address: address, configuration: overlay, wallClockAtZero: Self.wallClockAtZero,
-                random: network.makeGenerator(), now: network.now)
+                random: network.makeGenerator(), claimVerifier: claimVerifier, now: network.now)
             let core = NodeCore(
                 peer: PeerCore(endpoint: endpoint, random: network.makeGenerator()), overlay: overlayCore)
             _ = network.makeNode(name: "peer\(index)", address: address, core: core, host: hostID)

@@ -20,7 +20,7 @@ import Testing
         init(count: Int, configuration: MembershipConfiguration = .lan) throws {
             cores = try (0..<count).map { index in
                 try MembershipCore(
-                    localID: MembershipCoreTests.id(index), address: MembershipCoreTests.address(index),
+                    identity: MembershipCoreTests.identity(index), address: MembershipCoreTests.address(index),
                     configuration: configuration, random: TestRandom(seed: UInt64(index) + 1))
             }
         }
@@ -64,8 +64,7 @@ import Testing
         mutating func introduceAll() {
             for index in cores.indices {
                 let updates = cores.indices.filter { $0 != index }.map {
-                    MemberUpdate(
-                        state: .alive, incarnation: 0, member: cores[$0].localID, address: cores[$0].localAddress)
+                    cores[$0].ownRecord
                 }
                 let bytes = try! MembershipMessage.gossip(sender: cores[index].localID, updates: updates).encoded()
                 cores[index].handleMessage(bytes[...], from: cores[(index + 1) % cores.count].localAddress, now: now)
@@ -80,8 +79,19 @@ import Testing
         }
     }
 
-    static func id(_ index: Int) -> PeerID {
-        PeerID(publicKey: Key32([UInt8](repeating: UInt8(index + 1), count: 32))!)
+    static func identity(_ index: Int) -> IdentityKeyPair {
+        try! IdentityKeyPair(seed: [UInt8](repeating: UInt8(index + 1), count: 32))
+    }
+
+    static func id(_ index: Int) -> PeerID { identity(index).peerID }
+
+    /// Member `index`'s own signed claim, at its address.
+    static func claim(_ index: Int, incarnation: UInt32, state: MemberState = .alive) -> MemberUpdate {
+        MemberUpdate(
+            state: state, incarnation: incarnation, member: id(index), address: address(index),
+            signature: MemberClaim.sign(
+                swarmID: MembershipConstants.publicSwarmID, state: state, incarnation: incarnation,
+                address: address(index), with: identity(index)))
     }
 
     static func address(_ index: Int) -> PeerAddress { .ipv4(10, 0, 0, UInt8(index + 1), port: 7946) }
@@ -123,7 +133,7 @@ import Testing
 
     @Test func membershipCore_relay_forwardsAckOrSendsNack() throws {
         var relay = try MembershipCore(
-            localID: Self.id(5), address: Self.address(5), random: TestRandom(seed: 1))
+            identity: Self.identity(5), address: Self.address(5), random: TestRandom(seed: 1))
         let requester = Self.address(0)
         let request = try MembershipMessage.pingRequest(
             sequence: 42, target: Self.id(1), targetAddress: Self.address(1), sender: Self.id(0)
@@ -333,7 +343,7 @@ import Testing
         #expect(harness.cores[0].localHealth.score >= 2)
         #expect(harness.cores[0].localHealth.scale(.seconds(1)) >= .seconds(3))
         // A suspicion of oneself, refuted, adds one.
-        var core = try MembershipCore(localID: Self.id(7), address: Self.address(7), random: TestRandom(seed: 5))
+        var core = try MembershipCore(identity: Self.identity(7), address: Self.address(7), random: TestRandom(seed: 5))
         let accusation = try MembershipMessage.gossip(
             sender: Self.id(1),
             updates: [
@@ -410,7 +420,7 @@ import Testing
         try Self.deliver([suspicion], from: 1, to: &harness.cores[0])
         #expect(harness.cores[0].member(Self.id(2))?.state == .suspect)
         #expect(harness.cores[0].viewDigest == digests[0])
-        let refuted = MemberUpdate(state: .alive, incarnation: 1, member: Self.id(2), address: Self.address(2))
+        let refuted = Self.claim(2, incarnation: 1)
         try Self.deliver([refuted], from: 2, to: &harness.cores[0])
         #expect(harness.cores[0].viewDigest != digests[0])
         try Self.deliver([refuted], from: 2, to: &harness.cores[1])
@@ -424,13 +434,13 @@ import Testing
         // Cores 0 and 1 know each other, core 2 knows both; core 0 alone hears of core
         // 2, and its gossip about it is lost.
         let pair = [0, 1].map {
-            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+            Self.claim($0, incarnation: 0)
         }
         try Self.deliver([pair[1]], from: 1, to: &harness.cores[0])
         try Self.deliver([pair[0]], from: 0, to: &harness.cores[1])
         try Self.deliver(pair, from: 0, to: &harness.cores[2])
         harness.cores[2].broadcasts.removeAll()
-        let third = MemberUpdate(state: .alive, incarnation: 0, member: Self.id(2), address: Self.address(2))
+        let third = Self.claim(2, incarnation: 0)
         try Self.deliver([third], from: 2, to: &harness.cores[0])
         harness.cores[0].broadcasts.removeAll()
         harness.cores[1].broadcasts.removeAll()
@@ -456,9 +466,9 @@ import Testing
 
     @Test func membershipCore_syncAnswer_holdsOnlyTheBucketsThatDiffer() throws {
         var core = try MembershipCore(
-            localID: Self.id(0), address: Self.address(0), configuration: .lan, random: TestRandom(seed: 4))
+            identity: Self.identity(0), address: Self.address(0), configuration: .lan, random: TestRandom(seed: 4))
         let members = (1...40).map {
-            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+            Self.claim($0, incarnation: 0)
         }
         try Self.deliver(members, from: 1, to: &core)
         while core.pollTransmit() != nil {}
@@ -478,8 +488,10 @@ import Testing
             }
             answered += records
         }
-        // IDs whose first byte is 16 to 31: members 15 to 30.
-        #expect(Set(answered.map(\.member)) == Set((15...30).map { Self.id($0) }))
+        // Every member in member 20's bucket, and no other.
+        let bucket = MembershipDigest.bucket(of: Self.id(20), level: 4)
+        let expected = (0...40).map { Self.id($0) }.filter { MembershipDigest.bucket(of: $0, level: 4) == bucket }
+        #expect(Set(answered.map(\.member)) == Set(expected))
 
         // A requester's record from another address, or not alive, gets nothing.
         core.handleMessage(request[...], from: Self.address(2), now: Self.at(milliseconds: 20))
@@ -490,7 +502,7 @@ import Testing
         #expect(core.pollTransmit() == nil)
         #expect(core.statistics.syncAnswers == 1)
         // A requester nobody told this peer of joins its view by asking, and is answered.
-        let stranger = MemberUpdate(state: .alive, incarnation: 3, member: Self.id(77), address: Self.address(77))
+        let stranger = Self.claim(77, incarnation: 3)
         let introduced = try MembershipMessage.syncRequest(requester: stranger, level: 0, buckets: [0]).encoded()
         core.handleMessage(introduced[...], from: Self.address(77), now: Self.at(milliseconds: 30))
         #expect(core.member(Self.id(77))?.state == .alive)
@@ -499,28 +511,27 @@ import Testing
     }
 
     @Test func membershipCore_failedMemberThatWrites_isToldOfItsDeath() throws {
-        var core = try MembershipCore(localID: Self.id(0), address: Self.address(0), random: TestRandom(seed: 7))
-        let alive = [1, 2].map {
-            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
-        }
-        try Self.deliver(alive, from: 2, to: &core)
-        let death = MemberUpdate(
-            state: .dead, incarnation: 0, member: Self.id(1), address: Self.address(1), accuser: Self.id(2))
-        try Self.deliver([death], from: 2, to: &core)
+        var harness = try Harness(count: 3)
+        harness.introduceAll()
+        // Peer 1 falls silent; peer 0 finds it failed by its own probes.
+        harness.unreachable = [Self.address(1)]
+        harness.run(until: Self.at(milliseconds: 60_000))
+        var core = harness.cores[0]
         #expect(core.member(Self.id(1))?.state == .dead)
+        let now = harness.now
         _ = try Self.sentGossip(of: &core)
         // Peer 1 writes: it is told, once per probe interval.
-        try Self.deliver([], from: 1, to: &core, now: Self.at(milliseconds: 10))
+        try Self.deliver([], from: 1, to: &core, now: now + .milliseconds(10))
         let told = try Self.sentGossip(of: &core)
         #expect(told.contains { $0.0 == Self.address(1) && $0.1.member == Self.id(1) && $0.1.state == .dead })
-        try Self.deliver([], from: 1, to: &core, now: Self.at(milliseconds: 20))
+        try Self.deliver([], from: 1, to: &core, now: now + .milliseconds(20))
         #expect(try Self.sentGossip(of: &core).isEmpty)
     }
 
     @Test func membershipCore_staleDeath_sendsTheCurrentRecordToTheAccuser() throws {
-        var core = try MembershipCore(localID: Self.id(1), address: Self.address(1), random: TestRandom(seed: 8))
+        var core = try MembershipCore(identity: Self.identity(1), address: Self.address(1), random: TestRandom(seed: 8))
         let alive = [0, 2].map {
-            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+            Self.claim($0, incarnation: 0)
         }
         try Self.deliver(alive, from: 2, to: &core)
         for incarnation: UInt32 in [0, 1] {
@@ -573,11 +584,11 @@ import Testing
     /// A core that joined through peer 1 and got a partial answer naming peers 1 to 3.
     static func joinedWithPartialAnswer(seed: UInt64) throws -> MembershipCore {
         var core = try MembershipCore(
-            localID: id(0), address: address(0), configuration: .lan, random: TestRandom(seed: seed))
+            identity: identity(0), address: address(0), configuration: .lan, random: TestRandom(seed: seed))
         core.join([address(1)], now: .zero)
         while core.pollTransmit() != nil {}
         let members = (1...3).map {
-            MemberUpdate(state: .alive, incarnation: 0, member: id($0), address: address($0))
+            claim($0, incarnation: 0)
         }
         let partial = try MembershipMessage.pushPull(
             sender: id(1), replyRequested: false, isJoin: false, isPartial: true, members: members
@@ -592,13 +603,17 @@ import Testing
         for index in 10..<210 {
             let low = UInt8(index & 0xFF)
             let high = UInt8(index >> 8)
-            var bytes = [UInt8](repeating: low, count: 32)
-            bytes[0] = high
-            bytes[1] = 0xEE
-            let member = PeerID(publicKey: Key32(bytes)!)
+            var seed = [UInt8](repeating: low, count: 32)
+            seed[0] = high
+            seed[1] = 0xEE
+            let identity = try! IdentityKeyPair(seed: seed)
+            let address = PeerAddress.ipv4(10, 1, high, low, port: 7946)
             members.append(
                 MemberUpdate(
-                    state: .alive, incarnation: 0, member: member, address: .ipv4(10, 1, high, low, port: 7946)))
+                    state: .alive, incarnation: 0, member: identity.peerID, address: address,
+                    signature: MemberClaim.sign(
+                        swarmID: MembershipConstants.publicSwarmID, state: .alive, incarnation: 0, address: address,
+                        with: identity)))
         }
         return stride(from: 0, to: members.count, by: 20).map { Array(members[$0..<min($0 + 20, members.count)]) }
     }
@@ -647,9 +662,9 @@ import Testing
     }
 
     @Test func membershipCore_gossipTimer_sendsQueuedUpdatesToDistinctMembersThenStops() throws {
-        var core = try MembershipCore(localID: Self.id(0), address: Self.address(0), random: TestRandom(seed: 4))
+        var core = try MembershipCore(identity: Self.identity(0), address: Self.address(0), random: TestRandom(seed: 4))
         let news = (1...5).map {
-            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+            Self.claim($0, incarnation: 0)
         }
         let bytes = try MembershipMessage.gossip(sender: Self.id(1), updates: news).encoded()
         core.handleMessage(bytes[...], from: Self.address(1), now: .zero)
@@ -710,7 +725,7 @@ import Testing
         // Cores 0–3 know each other; the gossip about that settles first.
         for index in 0..<4 {
             let updates = (0..<4).filter { $0 != index }.map {
-                MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+                Self.claim($0, incarnation: 0)
             }
             let bytes = try MembershipMessage.gossip(sender: Self.id((index + 1) % 4), updates: updates).encoded()
             harness.cores[index].handleMessage(bytes[...], from: Self.address((index + 1) % 4), now: .zero)
@@ -734,7 +749,7 @@ import Testing
     }
 
     @Test func membershipCore_malformedInput_isCountedAndDropped() throws {
-        var core = try MembershipCore(localID: Self.id(0), address: Self.address(0), random: TestRandom(seed: 3))
+        var core = try MembershipCore(identity: Self.identity(0), address: Self.address(0), random: TestRandom(seed: 3))
         core.handleMessage([0x01, 0x02][...], from: Self.address(1), now: .zero)
         core.handleMessage([][...], from: Self.address(1), now: .zero)
         let wrongTarget = try MembershipMessage.ping(
@@ -773,7 +788,8 @@ import Testing
         configuration.maxMessageSize = 10
         #expect(throws: MembershipConfigurationError.self) {
             try MembershipCore(
-                localID: Self.id(0), address: Self.address(0), configuration: configuration, random: TestRandom(seed: 1)
+                identity: Self.identity(0), address: Self.address(0), configuration: configuration,
+                random: TestRandom(seed: 1)
             )
         }
     }
@@ -785,13 +801,13 @@ import Testing
         #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 1_000) == 16)
         var queue = BroadcastQueue()
         let updates = (0..<5).map {
-            MemberUpdate(state: .alive, incarnation: 0, member: Self.id($0), address: Self.address($0))
+            Self.claim($0, incarnation: 0)
         }
         for update in updates { queue.enqueue(update) }
-        // 100 bytes hold two 44-byte updates: the two newest.
-        #expect(queue.take(budget: 100, limit: 2, joinLimit: 2).map(\.member) == [Self.id(4), Self.id(3)])
+        // 230 bytes hold two 108-byte claims: the two newest.
+        #expect(queue.take(budget: 230, limit: 2, joinLimit: 2).map(\.member) == [Self.id(4), Self.id(3)])
         // Then the unsent ones before the sent ones.
-        #expect(queue.take(budget: 100, limit: 2, joinLimit: 2).map(\.member) == [Self.id(2), Self.id(1)])
+        #expect(queue.take(budget: 230, limit: 2, joinLimit: 2).map(\.member) == [Self.id(2), Self.id(1)])
         #expect(
             queue.take(budget: 1_000, limit: 2, joinLimit: 2).map(\.member) == [
                 Self.id(0), Self.id(4), Self.id(3), Self.id(2), Self.id(1),
@@ -801,14 +817,14 @@ import Testing
         #expect(queue.count == 0)
         // A newer update about a member replaces the queued one.
         queue.enqueue(updates[0])
-        queue.enqueue(MemberUpdate(state: .left, incarnation: 1, member: Self.id(0), address: Self.address(0)))
+        queue.enqueue(Self.claim(0, incarnation: 1, state: .left))
         #expect(queue.take(budget: 1_000, limit: 2, joinLimit: 2).map(\.state) == [.left])
     }
 
     @Test func broadcastQueue_joinNews_goesOnlyAsOftenAsItsOwnLimit() {
         var queue = BroadcastQueue()
-        let join = MemberUpdate(state: .alive, incarnation: 0, member: Self.id(1), address: Self.address(1))
-        let refutation = MemberUpdate(state: .alive, incarnation: 3, member: Self.id(2), address: Self.address(2))
+        let join = Self.claim(1, incarnation: 0)
+        let refutation = Self.claim(2, incarnation: 3)
         queue.enqueue(join, isJoin: true)
         queue.enqueue(refutation)
         var sends: [PeerID: Int] = [:]

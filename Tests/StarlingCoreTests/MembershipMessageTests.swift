@@ -11,11 +11,14 @@ import Testing
     static let v4 = PeerAddress.ipv4(10, 0, 0, 7, port: 4000)
     static let v6 = PeerAddress(host: .ipv6(high: 0x2001_0db8_0000_0000, low: 42), port: 7946)
 
+    /// Signature bytes for the codec (not checked by it).
+    static let signature = ClaimSignature((0..<64).map { UInt8($0) })
+
     static let updates: [MemberUpdate] = [
-        MemberUpdate(state: .alive, incarnation: 1, member: id(1), address: v4),
+        MemberUpdate(state: .alive, incarnation: 1, member: id(1), address: v4, signature: signature),
         MemberUpdate(state: .suspect, incarnation: 7, member: id(2), address: v6, accuser: id(3)),
         MemberUpdate(state: .dead, incarnation: .max, member: id(4), address: v4, accuser: id(5)),
-        MemberUpdate(state: .left, incarnation: 0, member: id(6), address: v6),
+        MemberUpdate(state: .left, incarnation: 0, member: id(6), address: v6, signature: signature),
     ]
 
     static let messages: [MembershipMessage] = [
@@ -48,7 +51,20 @@ import Testing
             update.encode(into: &writer)
             #expect(writer.count == update.encodedSize)
         }
-        #expect(Self.updates[0].encodedSize == 44)
+        // A claim: state, incarnation, ID, IPv4 address, signature. Hearsay names its
+        // accuser instead of a signature.
+        #expect(Self.updates[0].encodedSize == 108)
+        #expect(Self.updates[2].encodedSize == 76)
+    }
+
+    @Test func memberUpdate_unsignedClaim_travelsAsZerosAndNeverVerifies() throws {
+        let unsigned = MemberUpdate(state: .alive, incarnation: 1, member: Self.id(1), address: Self.v4)
+        var writer = ByteWriter()
+        unsigned.encode(into: &writer)
+        #expect(writer.bytes.suffix(64) == [UInt8](repeating: 0, count: 64))
+        var reader = ByteReader(writer.bytes)
+        let decoded = try MemberUpdate.decode(from: &reader)
+        #expect(!MemberClaim.isValid(decoded, swarmID: MembershipConstants.publicSwarmID))
     }
 
     @Test func membershipMessage_syncRequest_levelAboveEightOrShortBuckets_isRejected() throws {

@@ -210,16 +210,19 @@ import Testing
         #expect(try MembershipMessage.decode(opened.message) == .nack(sequence: 7, sender: Self.exampleKey.peerID))
     }
 
+    /// The example identity's claim: alive at incarnation 1 at 127.0.0.1:4000, public swarm.
+    static let exampleClaim = MemberUpdate(
+        state: .alive, incarnation: 1, member: exampleKey.peerID, address: .ipv4(127, 0, 0, 1, port: 4000),
+        signature: MemberClaim.sign(
+            swarmID: MembershipConstants.publicSwarmID, state: .alive, incarnation: 1,
+            address: .ipv4(127, 0, 0, 1, port: 4000), with: exampleKey))
+
     @Test func membershipPing_example_decodesAndReencodes() throws {
         let bytes = try #require(try Self.examples()["membership-ping"])
         let expected = try MembershipMessage.ping(
             sequence: 7, target: Self.secondKey.peerID, sender: Self.exampleKey.peerID,
             digest: 0x0011_2233_4455_6677,
-            updates: [
-                MemberUpdate(
-                    state: .alive, incarnation: 1, member: Self.exampleKey.peerID,
-                    address: .ipv4(127, 0, 0, 1, port: 4000))
-            ]
+            updates: [Self.exampleClaim]
         ).encoded()
         #expect(bytes == expected, "expected:\n\(formatted(expected))")
         let message = try MembershipMessage.decode(bytes)
@@ -231,6 +234,12 @@ import Testing
         #expect(target == Self.secondKey.peerID)
         #expect(digest == 0x0011_2233_4455_6677)
         #expect(updates.first?.state == .alive)
+        // The claim checks against the example identity in the public swarm, and fails
+        // once any signed byte changes.
+        #expect(updates.first.map { MemberClaim.isValid($0, swarmID: MembershipConstants.publicSwarmID) } == true)
+        var moved = Self.exampleClaim
+        moved.address = .ipv4(127, 0, 0, 2, port: 4000)
+        #expect(!MemberClaim.isValid(moved, swarmID: MembershipConstants.publicSwarmID))
         #expect(try message.encoded() == bytes)
     }
 

@@ -19,8 +19,8 @@ struct SuspicionTableTests {
         table.start(Self.suspicion(startingAt: Self.at(seconds: 1)), of: Self.id(1))
         table.start(Self.suspicion(startingAt: Self.at(seconds: 0), minimum: .seconds(100)), of: Self.id(2))
         #expect(table.earliestDeadline == Self.at(seconds: 1 + 24))
-        let early = table.popExpired(now: Self.at(seconds: 20))
-        let due = table.popExpired(now: Self.at(seconds: 30))
+        let early = table.popExpired(now: Self.at(seconds: 20)).map(\.member)
+        let due = table.popExpired(now: Self.at(seconds: 30)).map(\.member)
         #expect(early.isEmpty)
         #expect(due == [Self.id(1), Self.id(0)])
         #expect(table[Self.id(2)] != nil)
@@ -36,7 +36,7 @@ struct SuspicionTableTests {
         let deadline = table[Self.id(0)]!.deadline
         #expect(deadline < Self.at(seconds: 24))
         #expect(table.earliestDeadline == deadline)
-        let due = table.popExpired(now: deadline)
+        let due = table.popExpired(now: deadline).map(\.member)
         #expect(due == [Self.id(0)])
         #expect(table.isEmpty)
     }
@@ -49,8 +49,8 @@ struct SuspicionTableTests {
         let tell = table.noteSignOfLife(of: Self.id(0), at: Self.at(seconds: 3), tellingAtMostEvery: .seconds(1))
         let tellAgain = table.noteSignOfLife(of: Self.id(0), at: Self.at(seconds: 3), tellingAtMostEvery: .seconds(1))
         #expect(confirmed && tell != nil && tellAgain == nil)
-        let early = table.popExpired(now: Self.at(seconds: 5))
-        let late = table.popExpired(now: Self.at(seconds: 7))
+        let early = table.popExpired(now: Self.at(seconds: 5)).map(\.member)
+        let late = table.popExpired(now: Self.at(seconds: 7)).map(\.member)
         #expect(early.isEmpty)
         #expect(late == [Self.id(0)])
     }

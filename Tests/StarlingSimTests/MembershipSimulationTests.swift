@@ -24,6 +24,8 @@ import Testing
     static func addMembers(
         _ network: inout Network, count: Int, configuration: MembershipConfiguration, host: SimHostID? = nil
     ) throws {
+        // One verifier for the run, as one process would share one among its peers.
+        let claimVerifier = ClaimVerifier()
         for index in 0..<count {
             var keys = network.makeGenerator()
             let bytes = (0..<4).flatMap { _ in
@@ -33,8 +35,8 @@ import Testing
             let address = PeerAddress.ipv4(
                 10, UInt8(index >> 16), UInt8((index >> 8) & 0xFF), UInt8(index & 0xFF), port: 7946)
             let core = try MembershipCore(
-                localID: PeerID(bytes: bytes), address: address, configuration: configuration,
-                random: network.makeGenerator())
+                identity: IdentityKeyPair(seed: bytes), address: address, configuration: configuration,
+                claimVerifier: claimVerifier, random: network.makeGenerator())
             _ = network.makeNode(name: "m\(index)", address: address, core: core, host: host)
         }
     }

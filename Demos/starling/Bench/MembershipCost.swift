@@ -26,16 +26,19 @@ struct MembershipCost {
 
     static func measure(members: Int, seconds: Double) throws -> MembershipCost {
         var random = SystemRandomNumberGenerator()
-        func makeID() throws -> PeerID {
-            try PeerID(bytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
-        }
         let address = PeerAddress.ipv4(127, 0, 0, 1, port: 4000)
         var core = try MembershipCore(
-            localID: try makeID(), address: address, configuration: .local, random: SystemRandomNumberGenerator())
-        let others = try (0..<members).map { index in
-            MemberUpdate(
-                state: .alive, incarnation: 1, member: try makeID(),
-                address: .ipv4(127, 0, UInt8(index >> 8), UInt8(index & 0xFF), port: 4001))
+            identity: .generate(using: &random), address: address, configuration: .local,
+            random: SystemRandomNumberGenerator())
+        // Signed claims, as members send them; each is verified once as it is learned.
+        let others = (0..<members).map { index in
+            let identity = IdentityKeyPair.generate(using: &random)
+            let memberAddress = PeerAddress.ipv4(127, 0, UInt8(index >> 8), UInt8(index & 0xFF), port: 4001)
+            return MemberUpdate(
+                state: .alive, incarnation: 1, member: identity.peerID, address: memberAddress,
+                signature: MemberClaim.sign(
+                    swarmID: MembershipConstants.publicSwarmID, state: .alive, incarnation: 1, address: memberAddress,
+                    with: identity))
         }
         let sender = others[0].member
         // Learn every member, then let the join burst's news drain so piggybacks are empty.

@@ -128,6 +128,10 @@ final class PeerLoop {
 
     // MARK: Overlay calls
 
+    /// One membership-claim verifier for every peer of the process (a ``Swarm`` runs
+    /// hundreds): each claim's signature is then checked once, not once per peer.
+    static let claimVerifier = ClaimVerifier()
+
     /// Installs the overlay, now that the socket's address is known, and joins `seeds`.
     func startOverlay(
         _ configuration: OverlayConfiguration, identity: IdentityKeyPair, at address: PeerAddress,
@@ -141,7 +145,7 @@ final class PeerLoop {
             overlay = try OverlayCore(
                 identity: identity, address: address, configuration: configuration,
                 wallClockAtZero: UnixTime(seconds: wallNow.seconds &- UInt64((now - .zero).components.seconds)),
-                random: SecureRandom(), now: now)
+                random: SecureRandom(), claimVerifier: Self.claimVerifier, now: now)
         } catch {
             throw .invalidConfiguration("overlay: \(error)")
         }

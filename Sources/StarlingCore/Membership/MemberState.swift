@@ -14,6 +14,10 @@ public enum MemberState: UInt8, Equatable, Hashable, Sendable, CustomStringConve
     /// Whether the member still counts toward the cluster (alive or suspect).
     public var isLive: Bool { self == .alive || self == .suspect }
 
+    /// Whether others report this state (suspect, dead: hearsay naming an accuser) rather
+    /// than the member claiming it itself (alive, left: signed, ``MemberClaim``).
+    public var isHearsay: Bool { self == .suspect || self == .dead }
+
     /// The state's name.
     public var description: String {
         switch self {
@@ -37,14 +41,28 @@ public struct Member: Equatable, Sendable, CustomStringConvertible {
     public var state: MemberState
     /// When ``state`` last changed.
     public var stateChangedAt: Instant
+    /// The member's signature of its latest claim: alive at ``incarnation`` and
+    /// ``address`` while it is alive, suspect or dead here; left once it has left.
+    public var signature: ClaimSignature?
 
     /// Creates a member record.
-    public init(id: PeerID, address: PeerAddress, incarnation: UInt32, state: MemberState, stateChangedAt: Instant) {
+    public init(
+        id: PeerID, address: PeerAddress, incarnation: UInt32, state: MemberState, stateChangedAt: Instant,
+        signature: ClaimSignature? = nil
+    ) {
         self.id = id
         self.address = address
         self.incarnation = incarnation
         self.state = state
         self.stateChangedAt = stateChangedAt
+        self.signature = signature
+    }
+
+    /// The member's latest claim, as it signed it, to pass on.
+    public var claim: MemberUpdate {
+        MemberUpdate(
+            state: state == .left ? .left : .alive, incarnation: incarnation, member: id, address: address,
+            signature: signature)
     }
 
     /// A short form for logs and traces.

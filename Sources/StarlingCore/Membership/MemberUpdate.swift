@@ -8,10 +8,13 @@
 /// family       u8   (4 or 6)
 /// host         4 or 16 bytes
 /// port         u16
+/// signature    64 bytes, only when state is alive or left (``MemberClaim``)
 /// accuser      32 bytes, only when state is suspect or dead
 /// ```
-/// The same record carries a member's full state in a push-pull exchange.
-public struct MemberUpdate: Equatable, Sendable {
+/// The same record carries a member's full state in a push-pull exchange. Alive and
+/// left are claims the member signs itself; suspect and dead are hearsay, whoever the
+/// accuser field names.
+public struct MemberUpdate: Hashable, Sendable {
     /// The state being announced.
     public var state: MemberState
     /// The incarnation it applies to.
@@ -23,23 +26,29 @@ public struct MemberUpdate: Equatable, Sendable {
     /// Who suspects or declared the member dead; `nil` for alive and left (and ignored
     /// by the encoder for those states). Lifeguard counts distinct accusers.
     public var accuser: PeerID?
+    /// The member's signature of an alive or left claim (``MemberClaim``); `nil` for
+    /// suspect and dead. An alive or left update without one is encoded with 64 zero
+    /// bytes, which no receiver accepts.
+    public var signature: ClaimSignature?
 
     /// Creates an update.
     public init(
-        state: MemberState, incarnation: UInt32, member: PeerID, address: PeerAddress, accuser: PeerID? = nil
+        state: MemberState, incarnation: UInt32, member: PeerID, address: PeerAddress, accuser: PeerID? = nil,
+        signature: ClaimSignature? = nil
     ) {
         self.state = state
         self.incarnation = incarnation
         self.member = member
         self.address = address
-        self.accuser = state == .suspect || state == .dead ? (accuser ?? member) : nil
+        self.accuser = state.isHearsay ? (accuser ?? member) : nil
+        self.signature = state.isHearsay ? nil : signature
     }
 
     /// The update's size on the wire.
     public var encodedSize: Int {
         let host = if case .ipv4 = address.host { 4 } else { 16 }
-        let accuserBytes = state == .suspect || state == .dead ? MembershipConstants.peerIDSize : 0
-        return 1 + 4 + MembershipConstants.peerIDSize + 1 + host + 2 + accuserBytes
+        let tail = state.isHearsay ? MembershipConstants.peerIDSize : ClaimSignature.size
+        return 1 + 4 + MembershipConstants.peerIDSize + 1 + host + 2 + tail
     }
 
     /// Appends the update.
@@ -48,8 +57,12 @@ public struct MemberUpdate: Equatable, Sendable {
         writer.write(incarnation)
         member.write(into: &writer)
         writer.writeMembershipAddress(address)
-        if state == .suspect || state == .dead {
+        if state.isHearsay {
             (accuser ?? member).write(into: &writer)
+        } else if let signature {
+            signature.write(into: &writer)
+        } else {
+            writer.write(bytes: MembershipConstants.missingSignature)
         }
     }
 
@@ -64,11 +77,15 @@ public struct MemberUpdate: Equatable, Sendable {
         let member = try reader.readMembershipPeerID()
         let address = try reader.readMembershipAddress()
         var accuser: PeerID?
-        if state == .suspect || state == .dead {
+        var signature: ClaimSignature?
+        if state.isHearsay {
             accuser = try reader.readMembershipPeerID()
+        } else {
+            signature = ClaimSignature(try reader.readBytes(ClaimSignature.size))
         }
         return MemberUpdate(
-            state: state, incarnation: incarnation, member: member, address: address, accuser: accuser)
+            state: state, incarnation: incarnation, member: member, address: address, accuser: accuser,
+            signature: signature)
     }
 }
 

@@ -64,6 +64,12 @@ public struct MembershipConfiguration: Equatable, Sendable {
     /// up. Off gives memberlist's fixed timeouts, under which a busy machine declares
     /// live peers failed; it is there to compare the two, not to tune.
     public var adaptsToLoad = true
+    /// The most members this peer holds (itself excluded), failed and departed ones
+    /// included until they are forgotten. A new member's claim that finds the table full
+    /// is refused and counted (``MembershipStatistics/membersRefused``): anyone can make
+    /// identities, so without a bound a flood of invented members would exhaust memory.
+    /// Higher admits larger swarms; each member costs a few hundred bytes.
+    public var maximumMembers = 16_384
 
     /// Creates a configuration; every argument defaults to the ``lan`` value.
     public init(
@@ -142,7 +148,7 @@ public struct MembershipConfiguration: Equatable, Sendable {
             ("suspicionMultiplier", suspicionMultiplier, 1, 64),
             ("suspicionMaxTimeoutMultiplier", suspicionMaxTimeoutMultiplier, 1, 64),
             ("maxLocalHealth", maxLocalHealth, 0, 64), ("joinAttempts", joinAttempts, 0, 1_000),
-            ("gossipNodes", gossipNodes, 1, 64),
+            ("gossipNodes", gossipNodes, 1, 64), ("maximumMembers", maximumMembers, 1, 1_000_000),
             ("maxMessageSize", maxMessageSize, MembershipConstants.minimumMessageSize, 65_000),
         ] where value < low || value > high {
             throw .outOfRange(field: name, value: value, minimum: low, maximum: high)

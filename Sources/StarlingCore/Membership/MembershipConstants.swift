@@ -9,6 +9,32 @@ public enum MembershipConstants {
 
     /// Bytes in a peer ID on the wire.
     public static let peerIDSize = 32
+    /// What stands in for the signature of an unsigned alive or left update: no valid
+    /// Ed25519 signature is all zeros, so receivers refuse it.
+    static let missingSignature = [UInt8](repeating: 0, count: ClaimSignature.size)
+    /// The smallest member update on the wire: an IPv4 suspect or dead (44 bytes and an
+    /// accuser); a claim is 108.
+    public static let minimumUpdateSize = 1 + 4 + peerIDSize + 1 + 4 + 2 + peerIDSize
+    /// The swarm ID of the public swarm (all zeros), the default claims are bound to.
+    public static let publicSwarmID = [UInt8](repeating: 0, count: 32)
+    /// Claims a ``ClaimVerifier`` remembers by default: a swarm of this many members
+    /// verifies each claim once.
+    public static let verifiedClaimsCached = 65_536
+    /// Claim verifications (cache misses) one core makes per second at most, and at
+    /// once: a flood of claims by fresh identities costs a bounded share of a core
+    /// (about 4,000 × 50 µs at once, 2,000 per second after), while joining a swarm of
+    /// 4,000 verifies every member at once. Claims over budget are dropped and arrive
+    /// again by gossip or the next state exchange.
+    public static let claimVerificationsPerSecond = 2_000.0
+    /// See ``claimVerificationsPerSecond``.
+    public static let claimVerificationBurst = 4_000.0
+    /// Members waiting for a check at most: those suspected by hearsay, which this peer
+    /// probes itself before it believes anything (``MembershipCore``).
+    public static let urgentProbesHeld = 64
+    /// Checks (probes of suspects besides the regular probe) running at once: a partition
+    /// that cuts off half of a swarm is confirmed a few members at a time, each within
+    /// one probe interval.
+    public static let concurrentChecks = 4
     /// Address family byte for IPv4 (followed by 4 address bytes).
     public static let familyIPv4: UInt8 = 4
     /// Address family byte for IPv6 (followed by 16 address bytes).

@@ -5,24 +5,27 @@ extension MembershipCore {
         nextProbeAt = now + interval
         guard probe == nil, let target = nextProbeTarget(now: now), let member = table[target] else { return }
         let sequence = makeSequence()
-        var budget = configuration.maxMessageSize - MembershipMessage.pingHeaderSize
-        var updates: [MemberUpdate] = []
-        if member.state == .suspect {
-            // Lifeguard's buddy system: tell a suspect directly, so that it can refute
-            // even if gossip has not reached it yet.
-            let suspicion = MemberUpdate(
-                state: .suspect, incarnation: member.incarnation, member: target, address: member.address,
-                accuser: suspicions[target]?.firstAccuser ?? localID)
-            budget -= suspicion.encodedSize
-            updates.append(suspicion)
-        }
-        updates += piggyback(budget: budget)
+        var updates = buddyNotice(for: member)
+        updates += piggyback(
+            budget: configuration.maxMessageSize - MembershipMessage.pingHeaderSize
+                - updates.reduce(0) { $0 + $1.encodedSize })
         send(
             .ping(sequence: sequence, target: target, sender: localID, digest: digest.total, updates: updates),
             to: member.address)
         probe = ProbeInFlight(
             sequence: sequence, target: target, indirectAt: now + localHealth.scale(adaptedProbeTimeout),
             endAt: now + interval, sentAt: now)
+    }
+
+    /// Lifeguard's buddy system: a ping to a suspect carries the suspicion first, so that
+    /// it can refute even if gossip has not reached it yet.
+    func buddyNotice(for member: Member) -> [MemberUpdate] {
+        guard member.state == .suspect else { return [] }
+        return [
+            MemberUpdate(
+                state: .suspect, incarnation: member.incarnation, member: member.id, address: member.address,
+                accuser: suspicions[member.id]?.firstAccuser ?? localID)
+        ]
     }
 
     /// The next live member of the shuffled round-robin list, reshuffling (and
@@ -47,11 +50,18 @@ extension MembershipCore {
 
     /// Sends ping requests to up to `k` alive members. Call when ``MembershipTimer/indirectProbe`` fires.
     mutating func sendIndirectProbes(now: Instant) {
-        guard var current = probe, let target = table[current.target] else {
+        guard var current = probe, table[current.target] != nil else {
             probe = nil
             return
         }
+        sendPingRequests(for: &current)
+        probe = current
+    }
+
+    /// Asks up to `k` alive members to ping the target of `current` on this peer's behalf.
+    mutating func sendPingRequests(for current: inout ProbeInFlight) {
         current.indirectAt = nil
+        guard let target = table[current.target] else { return }
         let targetID = current.target
         let relays = sampleLiveMembers(configuration.indirectChecks) { $0.id != targetID && $0.state == .alive }
         var chosen = 0
@@ -66,7 +76,6 @@ extension MembershipCore {
             }
         }
         current.expectedNacks = chosen
-        probe = current
     }
 
     /// Suspects the target of an unanswered probe and adjusts local health. Call when
@@ -84,16 +93,15 @@ extension MembershipCore {
         timing.rememberEndedProbe(sequence: current.sequence, sentAt: current.sentAt)
         localHealth.apply(
             LocalHealth.failedProbeDelta(expectedNacks: current.expectedNacks, receivedNacks: current.receivedNacks))
-        guard let target = table[current.target], target.state.isLive else { return }
-        applySuspect(
-            MemberUpdate(
-                state: .suspect, incarnation: target.incarnation, member: target.id, address: target.address,
-                accuser: localID),
-            now: now)
+        noteOwnProbeFailed(of: current.target, now: now)
     }
 
     /// Matches an ack to a relay or to the current probe.
     mutating func handleAck(sequence: UInt32, now: Instant) {
+        if let index = checks.firstIndex(where: { $0.sequence == sequence }) {
+            noteOwnProbeAnswered(by: checks.remove(at: index).target, now: now)
+            return
+        }
         if let relay = relays.removeValue(forKey: sequence) {
             send(
                 .ack(sequence: relay.requesterSequence, sender: localID, digest: digest.total, updates: []),
@@ -110,12 +118,17 @@ extension MembershipCore {
         }
         probe = nil
         localHealth.apply(-1)
+        noteOwnProbeAnswered(by: current.target, now: now)
         // Only a direct ack measures the round trip; one relayed after ping requests does not.
         if current.indirectAt != nil { timing.addSample(now - current.sentAt) }
     }
 
     /// Counts a nack for the current probe.
     mutating func handleNack(sequence: UInt32) {
+        if let index = checks.firstIndex(where: { $0.sequence == sequence }) {
+            checks[index].receivedNacks += 1
+            return
+        }
         guard var current = probe, current.sequence == sequence else {
             statistics.unexpectedAnswers += 1
             return

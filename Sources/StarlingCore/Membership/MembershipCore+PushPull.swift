@@ -25,7 +25,10 @@ extension MembershipCore {
         _ = advance(now)
         guard !hasLeft else { return }
         hasLeft = true
-        let update = MemberUpdate(state: .left, incarnation: incarnation, member: localID, address: localAddress)
+        let update = MemberUpdate(
+            state: .left, incarnation: incarnation, member: localID, address: localAddress,
+            signature: MemberClaim.sign(
+                swarmID: swarmID, state: .left, incarnation: incarnation, address: localAddress, with: identity))
         var candidates = order.filter { table[$0]?.state.isLive ?? false }
         let fanout = max(
             configuration.indirectChecks,
@@ -42,6 +45,8 @@ extension MembershipCore {
         probe = nil
         relays = [:]
         suspicions.removeAll()
+        urgentProbes = []
+        checks = []
         pendingJoin = nil
         nextProbeAt = nil
         nextGossipAt = nil
@@ -64,14 +69,12 @@ extension MembershipCore {
             switch record.state {
             case .alive: applyAlive(record, now: now)
             case .left: applyLeft(record, now: now)
-            // A remote failure is only a suspicion here, so that the member can refute
-            // it (memberlist `mergeState`). It may start a suspicion but never confirms
-            // one: a state exchange is not an independent probe.
+            // A remote failure is hearsay, like any accusation: it may start a suspicion
+            // (and a probe of this peer's own) but never confirms one, since a state
+            // exchange is not an independent probe.
             case .suspect, .dead:
                 guard table[record.member]?.state != .suspect else { continue }
-                var suspicion = record
-                suspicion.state = .suspect
-                applySuspect(suspicion, now: now)
+                applyAccusation(record, now: now)
             }
         }
         guard replyRequested else { return }
@@ -148,8 +151,7 @@ extension MembershipCore {
         var size = 0
         for id in sampleLiveMembers(MembershipConstants.partialStateMembers) {
             guard let member = table[id], member.state == .alive else { continue }
-            let record = MemberUpdate(
-                state: .alive, incarnation: member.incarnation, member: id, address: member.address)
+            let record = member.claim
             guard size + record.encodedSize <= budget else { break }
             size += record.encodedSize
             records.append(record)
@@ -178,12 +180,13 @@ extension MembershipCore {
         sendRecords(records, to: destination, replyRequested: replyRequested, isJoin: isJoin, isPartial: false)
     }
 
-    /// A member's record as state exchanges carry it: its state, with the first accuser
-    /// of a suspicion (or this peer) for a suspect or failed member.
+    /// A member's record as state exchanges carry it: its own latest claim (alive, for a
+    /// suspect too, or left), or this peer's accusation of a member it holds failed.
     func stateRecord(of member: Member) -> MemberUpdate {
-        MemberUpdate(
-            state: member.state, incarnation: member.incarnation, member: member.id, address: member.address,
-            accuser: suspicions[member.id]?.firstAccuser ?? localID)
+        guard member.state == .dead else { return member.claim }
+        return MemberUpdate(
+            state: .dead, incarnation: member.incarnation, member: member.id, address: member.address,
+            accuser: localID)
     }
 
     /// Sends `records` as push-pull messages of at most the maximum size, at most

@@ -86,25 +86,49 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// (``noteSignOfLife(from:at:now:)``) and to accusers that hold this peer at a
     /// stale incarnation (``answerStaleAccusation(by:)``).
     var notices = NoticeLimiter(capacity: MembershipConstants.noticesHeld)
+    /// This peer's key pair: it signs this peer's claims.
+    let identity: IdentityKeyPair
+    /// The swarm every claim is bound to.
+    let swarmID: [UInt8]
+    /// Checks others' claims (possibly shared with other peers of the process).
+    let claimVerifier: ClaimVerifier
+    /// This peer's signature of its alive claim at ``incarnation``.
+    var ownSignature: ClaimSignature
+    /// Claim verifications this core may still make now, refilled over time.
+    var verificationTokens = MembershipConstants.claimVerificationBurst
+    var verificationTokensAt = Instant.zero
+    /// Members suspected by hearsay, waiting for a check (``requestCheck(of:now:)``).
+    var urgentProbes: [PeerID] = []
+    /// This peer's own probes of suspects, besides the regular probe.
+    var checks: [ProbeInFlight] = []
 
     /// Creates the membership core of one peer, alone in its cluster until it joins.
     ///
     /// - Parameters:
-    ///   - localID: this peer's identity.
+    ///   - identity: this peer's key pair; it signs this peer's own claims.
+    ///   - swarmID: the swarm's 32-byte ID, bound into every claim.
     ///   - address: where others reach this peer's membership messages.
     ///   - configuration: the tunables.
+    ///   - claimVerifier: checks others' claims; share one among the peers of a process
+    ///     so that each claim is checked once.
     ///   - random: the source of every random choice (probe order, relays, partners).
     /// - Throws: ``MembershipConfigurationError`` for an invalid configuration.
     public init(
-        localID: PeerID, address: PeerAddress, configuration: MembershipConfiguration = .lan,
+        identity: IdentityKeyPair, swarmID: [UInt8] = MembershipConstants.publicSwarmID, address: PeerAddress,
+        configuration: MembershipConfiguration = .lan, claimVerifier: ClaimVerifier = ClaimVerifier(),
         random: any RandomNumberGenerator & Sendable
     ) throws(MembershipConfigurationError) {
         try configuration.validate()
-        self.localID = localID
+        self.identity = identity
+        self.swarmID = swarmID
+        self.claimVerifier = claimVerifier
+        self.localID = identity.peerID
         self.localAddress = address
         self.configuration = configuration
         self.localHealth = LocalHealth(maximum: configuration.maxLocalHealth)
         self.random = InjectedRandom(source: random)
+        self.ownSignature = MemberClaim.sign(
+            swarmID: swarmID, state: .alive, incarnation: 0, address: address, with: identity)
         digest.toggle(localID, incarnation: 0)
     }
 
@@ -181,6 +205,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
         expireRelays(now: now)
         if let probe, let indirectAt = probe.indirectAt, indirectAt <= now { sendIndirectProbes(now: now) }
         if let probe, probe.endAt <= now { finishFailedProbe(now: now) }
+        serviceChecks(now: now)
         if let at = nextProbeAt, at <= now, liveCount > 0 { startProbe(now: now) }
         expireSuspicions(now: now)
         if let at = nextGossipAt, at <= now, liveCount > 0, broadcasts.count > 0 { gossipTick(now: now) }
@@ -224,6 +249,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
             consider(probe.indirectAt, into: &earliest)
             consider(probe.endAt, into: &earliest)
         }
+        consider(earliestCheckDeadline, into: &earliest)
         for relay in relays.values { consider(relay.nackAt, into: &earliest) }
         if let deadline = suspicions.earliestDeadline {
             // While this peer defers accusations, due suspicions wait for the grace to end.
@@ -259,7 +285,8 @@ public struct MembershipCore: ProtocolCore, Sendable {
 
     /// This peer's own record as it announces it: alive at its current incarnation.
     var ownRecord: MemberUpdate {
-        MemberUpdate(state: .alive, incarnation: incarnation, member: localID, address: localAddress)
+        MemberUpdate(
+            state: .alive, incarnation: incarnation, member: localID, address: localAddress, signature: ownSignature)
     }
 
     /// Clamps `now` to the latest time seen and arms the periodic timers on first use.

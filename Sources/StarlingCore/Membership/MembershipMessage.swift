@@ -186,8 +186,8 @@ public enum MembershipMessage: Equatable, Sendable {
             let sender = try reader.readMembershipPeerID()
             let count = Int(try reader.readUInt16())
             var members: [MemberUpdate] = []
-            // Each record is at least 44 bytes, so a hostile count cannot reserve much.
-            members.reserveCapacity(min(count, reader.remaining / 44))
+            // Each record is at least 76 bytes, so a hostile count cannot reserve much.
+            members.reserveCapacity(min(count, reader.remaining / MembershipConstants.minimumUpdateSize))
             for _ in 0..<count { members.append(try MemberUpdate.decode(from: &reader)) }
             message = .pushPull(
                 sender: sender, replyRequested: flags & MembershipConstants.pushPullReplyRequested != 0,

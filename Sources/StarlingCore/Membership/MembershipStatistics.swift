@@ -37,6 +37,21 @@ public struct MembershipStatistics: Equatable, Sendable {
     public internal(set) var syncAnswers = 0
     /// Sync requests left unanswered because state answers were used up for the moment.
     public internal(set) var syncAnswersShed = 0
+    /// Alive and left claims refused because their signature was not the member's
+    /// (forged, or signed for another swarm or address).
+    public internal(set) var forgedClaims = 0
+    /// Claim signatures this core checked (those a shared ``ClaimVerifier`` had already
+    /// checked cost nothing and are not counted).
+    public internal(set) var claimsVerified = 0
+    /// Claims dropped unverified because this core's verification budget was spent
+    /// (``MembershipConstants/claimVerificationsPerSecond``).
+    public internal(set) var claimsDeferred = 0
+    /// New members refused because the table held ``MembershipConfiguration/maximumMembers``.
+    public internal(set) var membersRefused = 0
+    /// Accusations of this peer at an incarnation it never claimed: forged, and ignored.
+    public internal(set) var implausibleAccusations = 0
+    /// Members probed ahead of their turn because another peer suspected them.
+    public internal(set) var urgentProbes = 0
     /// The error of the last malformed datagram.
     public internal(set) var lastDecodeError: WireError?
 

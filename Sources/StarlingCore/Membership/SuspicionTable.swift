@@ -48,6 +48,23 @@ struct SuspicionTable: Sendable {
         return tell ? suspicion : nil
     }
 
+    /// Keeps `suspicion` of `member` off the schedule: its timeout has passed and it
+    /// waits for this peer's own probe (``Suspicion/awaitsOwnProbe``).
+    mutating func park(_ suspicion: Suspicion, of member: PeerID) {
+        var suspicion = suspicion
+        suspicion.awaitsOwnProbe = true
+        suspicions[member] = suspicion
+    }
+
+    /// Notes that this peer's own probe of `member` went unanswered.
+    /// - Returns: the suspicion, when one is running.
+    mutating func noteOwnProbeFailed(of member: PeerID) -> Suspicion? {
+        guard var suspicion = suspicions[member] else { return nil }
+        suspicion.ownProbeFailed = true
+        suspicions[member] = suspicion
+        return suspicion
+    }
+
     /// Ends the suspicion of `member`, if any.
     mutating func remove(_ member: PeerID) {
         suspicions[member] = nil
@@ -61,19 +78,20 @@ struct SuspicionTable: Sendable {
         schedule = DeadlineSchedule()
     }
 
-    /// Ends and returns the suspects whose deadline is at or before `now`, earliest first.
-    mutating func popExpired(now: Instant) -> [PeerID] {
-        var expired: [PeerID] = []
+    /// Ends and returns the suspicions whose deadline is at or before `now`, earliest first.
+    mutating func popExpired(now: Instant) -> [(member: PeerID, suspicion: Suspicion)] {
+        var expired: [(member: PeerID, suspicion: Suspicion)] = []
         while true {
             guard let (member, deadline) = schedule.liveTop() else { break }
             let actual = suspicions[member]?.deadline
-            guard actual == deadline else {
-                schedule.correctTop(to: actual)
+            guard actual == deadline, suspicions[member]?.awaitsOwnProbe == false else {
+                schedule.correctTop(to: suspicions[member]?.awaitsOwnProbe == true ? nil : actual)
                 continue
             }
-            guard schedule.removeTop(dueBy: now) != nil else { break }
-            suspicions[member] = nil
-            expired.append(member)
+            guard schedule.removeTop(dueBy: now) != nil, let suspicion = suspicions.removeValue(forKey: member) else {
+                break
+            }
+            expired.append((member, suspicion))
         }
         return expired
     }

@@ -60,6 +60,13 @@ struct Suspicion: Sendable {
     private(set) var lastSignOfLife: Instant?
     /// When this peer last told the suspect of the suspicion because it heard from it.
     private(set) var toldSuspectAt: Instant?
+    /// Whether this peer's own probe of the suspect went unanswered since the suspicion
+    /// began. Without that, the suspicion is hearsay and its timeout only leads to a
+    /// probe of this peer's own (``MembershipCore``), never to a verdict.
+    var ownProbeFailed = false
+    /// Whether the timeout has passed with hearsay alone: the suspicion waits, off the
+    /// schedule, for this peer's own probe of the suspect.
+    var awaitsOwnProbe = false
 
     /// Starts a suspicion raised by `accuser`.
     init(accuser: PeerID, start: Instant, expected: Int, minimum: Duration, maximum: Duration) {

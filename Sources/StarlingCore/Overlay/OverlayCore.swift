@@ -72,11 +72,14 @@ public struct OverlayCore: ProtocolCore, Sendable {
     ///     sealed datagrams' replay window).
     ///   - random: the source of every random choice; each protocol gets a generator
     ///     seeded from it, so one seed gives one run.
+    ///   - claimVerifier: checks membership claims; share one among the peers of a
+    ///     process, so that each claim is checked once for all of them.
     ///   - now: the current time.
     /// - Throws: ``OverlayConfigurationError`` for an invalid configuration.
     public init(
         identity: IdentityKeyPair, address: PeerAddress, configuration: OverlayConfiguration,
-        wallClockAtZero: UnixTime, random: any RandomNumberGenerator & Sendable, now: Instant = .zero
+        wallClockAtZero: UnixTime, random: any RandomNumberGenerator & Sendable,
+        claimVerifier: ClaimVerifier = ClaimVerifier(), now: Instant = .zero
     ) throws(OverlayConfigurationError) {
         try configuration.validate()
         var random = InjectedRandom(source: random)
@@ -87,7 +90,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
         self.envelope = OverlayEnvelope(swarmID: configuration.swarmID, swarmSecret: configuration.swarmSecret)
         do {
             membership = try MembershipCore(
-                localID: identity.peerID, address: address, configuration: configuration.membership,
+                identity: identity, swarmID: configuration.swarmID, address: address,
+                configuration: configuration.membership, claimVerifier: claimVerifier,
                 random: ForkedRandom(seed: random.next()))
         } catch {
             throw .membership(error)
