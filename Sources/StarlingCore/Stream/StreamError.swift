@@ -18,8 +18,14 @@ public enum StreamError: Error, Hashable, Sendable, CustomStringConvertible {
     case unexpectedPeer(expected: PeerID, actual: PeerID)
     /// A handshake message did not authenticate or the handshake kinds differ: the peers
     /// have different swarm IDs or swarm secrets (or one has a secret and the other
-    /// none), or an attacker altered the handshake.
+    /// none), or an attacker altered the handshake. A responder with a swarm secret
+    /// reports ``invalidMAC`` instead, before answering, and its initiator ``truncated``.
     case wrongSwarm
+    /// A responder of a private swarm refused the initiator's first frame, whose swarm
+    /// MAC (``StreamAdmission``) is missing or wrong: the initiator lacks the swarm secret
+    /// or has another swarm ID (or the frame was altered). The responder sent nothing
+    /// and closes; the initiator sees the connection end (``truncated``).
+    case invalidMAC
     /// A message of `size` bytes is larger than `maximum`: refused by ``StreamSession/send(_:)``,
     /// or declared by the peer (and then refused before any of it is buffered).
     case payloadTooLarge(size: Int, maximum: Int)
@@ -45,6 +51,7 @@ public enum StreamError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unexpectedPeer(let expected, let actual):
             "expected peer \(expected.shortDescription) but \(actual.shortDescription) answered"
         case .wrongSwarm: "the peer belongs to another swarm or has another swarm secret"
+        case .invalidMAC: "the stream's first frame lacks a valid swarm MAC (not a member of this private swarm)"
         case .payloadTooLarge(let size, let maximum):
             "a message of \(size) bytes is larger than the maximum of \(maximum) bytes"
         case .malformedFrame: "the stream carries a malformed frame or record"

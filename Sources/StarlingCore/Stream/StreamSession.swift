@@ -7,7 +7,9 @@ internal import DequeModule
 /// by default), larger than any datagram. It opens with a one-byte header
 /// (``StreamConstants/header``) from each side and a Noise `XX` handshake
 /// (`XXpsk3` when the swarm has a secret) with the same prologue as the datagram
-/// sessions, so only peers of one swarm (and one swarm secret) complete it. Every frame
+/// sessions, so only peers of one swarm (and one swarm secret) complete it. With a swarm
+/// secret the initiator's first frame also carries a swarm MAC (``StreamAdmission``),
+/// and a responder answers nothing at all to a first frame without a valid one. Every frame
 /// is a big-endian u32 length and a body; after the handshake each body is one Noise
 /// transport message (nonce = its counter), and a message is split into as many of
 /// these chunks as it needs. `docs/PROTOCOL.md` ("Streams") defines every byte.
@@ -66,6 +68,13 @@ public struct StreamSession: ~Copyable, Sendable {
     let kind: HandshakeKind
     /// This side's identity payload, proving its peer ID to the other side.
     let identityPayload: [UInt8]
+    /// The swarm MAC of the initiator's first frame, with a swarm secret; nil in an
+    /// open swarm.
+    let admission: StreamAdmission?
+    /// Whether the other side may hear from this one: false only for a responder of a
+    /// private swarm until the initiator's first frame carried a valid swarm MAC, so
+    /// that nothing (not even an abort frame) answers an outsider.
+    var peerAdmitted: Bool
 
     var state: State
     /// The transport cipher states, from the end of the handshake on; `nil` before.
@@ -120,6 +129,8 @@ public struct StreamSession: ~Copyable, Sendable {
         let kind = HandshakeKind.choose(knowsResponderKey: false, hasSwarmSecret: configuration.swarmSecret != nil)
         self.kind = kind
         identityPayload = HandshakePayload(peerID: identity.peerID).encoded
+        admission = StreamAdmission(configuration)
+        peerAdmitted = role != .responder || admission == nil
         let handshake: NoiseHandshake
         do {
             handshake = try NoiseHandshake(
@@ -340,8 +351,8 @@ public struct StreamSession: ~Copyable, Sendable {
     }
 
     /// Fails the session: reports `error`, drops everything still to send and, when
-    /// `notifyPeer` is true and the handshake is still running, sends an abort frame so
-    /// the peer reports a matching error.
+    /// `notifyPeer` is true, the handshake is still running and the peer is admitted
+    /// (``peerAdmitted``), sends an abort frame so the peer reports a matching error.
     mutating func fail(_ error: StreamError, notifyPeer: Bool) {
         let inHandshake: Bool
         switch state {
@@ -353,7 +364,7 @@ public struct StreamSession: ~Copyable, Sendable {
         state = .failed(error)
         outgoing.removeAll()
         outgoingOffset = nil
-        if inHandshake && notifyPeer {
+        if inHandshake && notifyPeer && peerAdmitted {
             let reason: StreamAbortReason = error == .wrongSwarm ? .wrongSwarm : .handshakeFailed
             queueCleartextFrame([reason.rawValue])
         } else {
