@@ -51,6 +51,9 @@ struct StreamPair: ~Copyable {
     let initiatorIdentity: IdentityKeyPair
     let responderIdentity: IdentityKeyPair
 
+    /// The wall clock both sides read unless a test sets another.
+    static let wallClock = UnixTime(seconds: 1_800_000_000)
+
     static func identity(_ byte: UInt8) -> IdentityKeyPair {
         try! IdentityKeyPair(seed: [UInt8](repeating: byte, count: 32))
     }
@@ -66,7 +69,8 @@ struct StreamPair: ~Copyable {
         initiator initiatorConfiguration: SessionConfiguration = configuration(),
         responder responderConfiguration: SessionConfiguration = configuration(),
         expecting: PeerID?? = .none, initiatorMaximum: Int = StreamConstants.defaultMaximumMessageSize,
-        responderMaximum: Int = StreamConstants.defaultMaximumMessageSize, seed: UInt64 = 1
+        responderMaximum: Int = StreamConstants.defaultMaximumMessageSize, seed: UInt64 = 1,
+        initiatorClock: UnixTime = wallClock, responderClock: UnixTime = wallClock
     ) throws {
         initiatorIdentity = Self.identity(1)
         responderIdentity = Self.identity(2)
@@ -76,10 +80,10 @@ struct StreamPair: ~Copyable {
         // initialised on one path out of a throwing init and not on another.
         let initiator = try StreamSession(
             role: .initiator(expecting: expected), identity: initiatorIdentity, configuration: initiatorConfiguration,
-            maximumMessageSize: initiatorMaximum, random: &random)
+            maximumMessageSize: initiatorMaximum, wallClock: initiatorClock, random: &random)
         let responder = try StreamSession(
             role: .responder, identity: responderIdentity, configuration: responderConfiguration,
-            maximumMessageSize: responderMaximum, random: &random)
+            maximumMessageSize: responderMaximum, wallClock: responderClock, random: &random)
         self.initiator = initiator
         self.responder = responder
     }
@@ -172,9 +176,9 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
         let configuration = StreamPair.configuration(swarm: 7, secret: 9)
         var pair = try StreamPair(initiator: configuration, responder: configuration)
         let opening = StreamPair.transmit(&pair.initiator, bufferSize: 4096)
-        // In XXpsk3 message 1's (empty) payload is encrypted: 32 + 16 bytes, then the swarm MAC.
-        #expect(Array(opening.prefix(6)) == [0xB1, 0x00, 0x00, 0x00, 0x41, HandshakeKind.xxPSK3.rawValue])
-        #expect(opening.count == 1 + 4 + 1 + 48 + StreamAdmission.macSize)
+        // In XXpsk3 message 1's (empty) payload is encrypted: 32 + 16 bytes, then the time and the swarm MAC.
+        #expect(Array(opening.prefix(6)) == [0xB1, 0x00, 0x00, 0x00, 0x49, HandshakeKind.xxPSK3.rawValue])
+        #expect(opening.count == 1 + 4 + 1 + 48 + 8 + 16)
         pair.responder.handleBytes(opening)
         pair.establish()
     }
@@ -250,6 +254,9 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
             HandshakeMAC.mac(UnsafeRawBufferPointer(rebasing: $0[..<macStart]), key: key)
         }
         #expect(Array(opening[macStart...]) == expected)
+        // The time before the MAC is the initiator's wall clock, big-endian seconds.
+        let sentAt = opening[(macStart - 8)..<macStart].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        #expect(sentAt == StreamPair.wallClock.seconds)
         // The responder checks it when fed byte by byte too.
         StreamChunking.bytewise.deliver(opening, to: &pair.responder)
         pair.establish()
@@ -271,7 +278,8 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
                 Issue.record("bit \(bit) of the opening did not fail the responder")
                 continue
             }
-            // A flipped header bit is another header; any bit after the length prefix spoils the MAC.
+            // A flipped header bit is another header; any bit after the length prefix
+            // (the time included) spoils the MAC.
             if bit >= 8 * 5 {
                 #expect(error == .invalidMAC, "bit \(bit)")
             } else if bit >= 8 {
@@ -279,6 +287,45 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
             } else {
                 #expect(error == .unsupportedHeader(flipped[0]), "bit \(bit)")
             }
+        }
+    }
+
+    /// The opening window, either way: (initiator's clock − responder's) in seconds, and
+    /// whether the responder admits it.
+    static let clockOffsets: [(Int64, Bool)] = [
+        (0, true), (60, true), (-60, true), (61, false), (-61, false), (3600, false), (-86400, false),
+    ]
+
+    @Test(arguments: clockOffsets)
+    func admission_openingTime_isAdmittedOnlyWithinTheWindow(offset: Int64, admitted: Bool) throws {
+        let configuration = StreamPair.configuration(secret: 4)
+        let initiatorClock = UnixTime(seconds: UInt64(Int64(StreamPair.wallClock.seconds) + offset))
+        var pair = try StreamPair(
+            initiator: configuration, responder: configuration, initiatorClock: initiatorClock)
+        var fromResponder: [UInt8] = []
+        pair.run { fromInitiator, bytes in if !fromInitiator { fromResponder += bytes } }
+        if admitted {
+            #expect(pair.responderEvents == [.established(peer: pair.initiatorIdentity.peerID)])
+        } else {
+            #expect(pair.responderEvents == [.failed(.staleOpening)])
+            #expect(fromResponder.isEmpty)
+        }
+    }
+
+    @Test func admission_replayedOpeningOutsideTheWindow_isNotAnswered() throws {
+        // An opening captured from a member draws message 2 from a responder while fresh
+        // (the residual SECURITY.md names), and nothing once the window has passed.
+        let configuration = StreamPair.configuration(secret: 4)
+        var member = try StreamPair(initiator: configuration, responder: configuration)
+        let captured = StreamPair.transmit(&member.initiator, bufferSize: 4096)
+        for (later, answered) in [(0, true), (60, true), (61, false)] {
+            let clock = UnixTime(seconds: StreamPair.wallClock.seconds + UInt64(later))
+            let fresh = try StreamPair(
+                initiator: configuration, responder: configuration, seed: 9, responderClock: clock)
+            var responder = fresh.responder
+            responder.handleBytes(captured)
+            #expect(responder.hasPendingTransmit == answered, "\(later) s later")
+            if !answered { #expect(responder.pollEvent() == .failed(.staleOpening)) }
         }
     }
 
@@ -624,11 +671,13 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
         configuration.swarmSecret = [1, 2, 3]
         #expect(throws: SessionConfiguration.ValidationError.swarmSecretLength(3)) {
             _ = try StreamSession(
-                role: .responder, identity: StreamPair.identity(1), configuration: configuration, random: &random)
+                role: .responder, identity: StreamPair.identity(1), configuration: configuration,
+                wallClock: StreamPair.wallClock, random: &random)
         }
         #expect(throws: SessionConfiguration.ValidationError.nonPositive(field: "maximumMessageSize")) {
             _ = try StreamSession(
-                role: .responder, identity: StreamPair.identity(1), maximumMessageSize: 0, random: &random)
+                role: .responder, identity: StreamPair.identity(1), maximumMessageSize: 0,
+                wallClock: StreamPair.wallClock, random: &random)
         }
     }
 

@@ -245,7 +245,8 @@ import Testing
             var random = TestRandom(seed: 5)
             var initiator = try StreamSession(
                 role: .initiator(expecting: nil), identity: clientIdentity,
-                configuration: configuration(secret: secret).session, random: &random)
+                configuration: configuration(secret: secret).session, wallClock: SystemClock.wallNow(),
+                random: &random)
             var bytes: [UInt8] = []
             while initiator.pollTransmit(appendingTo: &bytes) > 0 {}
             return bytes

@@ -26,6 +26,11 @@ public enum StreamError: Error, Hashable, Sendable, CustomStringConvertible {
     /// or has another swarm ID (or the frame was altered). The responder sent nothing
     /// and closes; the initiator sees the connection end (``truncated``).
     case invalidMAC
+    /// A responder of a private swarm refused the initiator's first frame: its swarm MAC
+    /// is valid but the time in it is more than ``StreamConstants/openingWindow`` from
+    /// the responder's: a replayed opening, or clocks too far apart. As for
+    /// ``invalidMAC``, the responder sent nothing.
+    case staleOpening
     /// A message of `size` bytes is larger than `maximum`: refused by ``StreamSession/send(_:)``,
     /// or declared by the peer (and then refused before any of it is buffered).
     case payloadTooLarge(size: Int, maximum: Int)
@@ -52,6 +57,8 @@ public enum StreamError: Error, Hashable, Sendable, CustomStringConvertible {
             "expected peer \(expected.shortDescription) but \(actual.shortDescription) answered"
         case .wrongSwarm: "the peer belongs to another swarm or has another swarm secret"
         case .invalidMAC: "the stream's first frame lacks a valid swarm MAC (not a member of this private swarm)"
+        case .staleOpening:
+            "the stream's first frame is more than 60 s old or ahead (a replay, or clocks too far apart)"
         case .payloadTooLarge(let size, let maximum):
             "a message of \(size) bytes is larger than the maximum of \(maximum) bytes"
         case .malformedFrame: "the stream carries a malformed frame or record"

@@ -18,7 +18,7 @@ extension StreamSession {
             let message = try handshake.writeMessage(payload: [])
             let body = StreamWire.makeInitiation(kind: kind, noiseMessage: message)
             if let admission {
-                wireOutput += admission.makeOpening(body: body)
+                wireOutput += admission.makeOpening(body: body, sentAt: wallClock)
                 headerQueued = true
             } else {
                 queueCleartextFrame(body)
@@ -32,15 +32,17 @@ extension StreamSession {
     /// Responder: checks the swarm MAC (with a swarm secret), reads message 1 and
     /// answers with message 2, which proves its identity.
     ///
-    /// Without a valid MAC the responder fails with ``StreamError/invalidMAC`` before
-    /// any Noise work and sends nothing at all.
+    /// Without a valid MAC the responder fails with ``StreamError/invalidMAC``, with one
+    /// whose time is too far from ``wallClock`` with ``StreamError/staleOpening``, before
+    /// any Noise work and without sending anything at all.
     mutating func handleInitiation(_ frame: [UInt8], _ handshake: NoiseHandshake) {
         var frame = frame
         if let admission {
-            guard let body = admission.verify(firstFrame: frame) else {
-                return fail(.invalidMAC, notifyPeer: false)
+            switch admission.verify(firstFrame: frame, now: wallClock) {
+            case .admitted(let body): frame = body
+            case .invalidMAC: return fail(.invalidMAC, notifyPeer: false)
+            case .stale: return fail(.staleOpening, notifyPeer: false)
             }
-            frame = body
             peerAdmitted = true
         }
         if let abort = abortReason(in: frame) { return fail(abort.error, notifyPeer: false) }

@@ -33,7 +33,8 @@ internal import DequeModule
 /// nothing is left to transmit, close the connection.
 ///
 /// ```swift
-/// var session = try StreamSession(role: .initiator(expecting: peer), identity: me, random: &rng)
+/// var session = try StreamSession(
+///     role: .initiator(expecting: peer), identity: me, wallClock: SystemClock.wallNow(), random: &rng)
 /// session.handleBytes(received)
 /// session.pollTransmit(appendingTo: &outgoing)
 /// while let event = session.pollEvent() { … }
@@ -71,6 +72,9 @@ public struct StreamSession: ~Copyable, Sendable {
     /// The swarm MAC of the initiator's first frame, with a swarm secret; nil in an
     /// open swarm.
     let admission: StreamAdmission?
+    /// The wall-clock time the session was created at: stamped into a private swarm's
+    /// opening by the initiator, checked against it by the responder.
+    let wallClock: UnixTime
     /// Whether the other side may hear from this one: false only for a responder of a
     /// private swarm until the initiator's first frame carried a valid swarm MAC, so
     /// that nothing (not even an abort frame) answers an outsider.
@@ -113,13 +117,18 @@ public struct StreamSession: ~Copyable, Sendable {
     ///   - maximumMessageSize: the largest message sent or accepted; values above
     ///     2^32-1 act as 2^32-1. A message being received holds at most about twice
     ///     the bytes received so far.
+    ///   - wallClock: the current wall-clock time (unused in an open swarm). With a swarm
+    ///     secret the initiator puts it in its opening and the responder refuses an
+    ///     opening whose time is more than ``StreamConstants/openingWindow`` from it;
+    ///     the driver's handshake timeout keeps a responder's value close to the time
+    ///     the opening arrives.
     ///   - random: the source of the handshake's ephemeral key: ``SecureRandom`` for real
     ///     use, a seeded generator in tests.
     /// - Throws: ``SessionConfiguration/ValidationError`` for a swarm ID or secret that
     ///   is not 32 bytes, or a maximum message size below 1.
     public init(
         role: Role, identity: IdentityKeyPair, configuration: SessionConfiguration = .lan,
-        maximumMessageSize: Int = StreamConstants.defaultMaximumMessageSize,
+        maximumMessageSize: Int = StreamConstants.defaultMaximumMessageSize, wallClock: UnixTime,
         random: inout some RandomNumberGenerator
     ) throws(SessionConfiguration.ValidationError) {
         try configuration.validate()
@@ -130,6 +139,7 @@ public struct StreamSession: ~Copyable, Sendable {
         self.kind = kind
         identityPayload = HandshakePayload(peerID: identity.peerID).encoded
         admission = StreamAdmission(configuration)
+        self.wallClock = wallClock
         peerAdmitted = role != .responder || admission == nil
         let handshake: NoiseHandshake
         do {

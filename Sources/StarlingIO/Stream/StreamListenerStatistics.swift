@@ -11,6 +11,11 @@ public struct StreamListenerStatistics: Equatable, Sendable {
     /// swarm MAC (``StarlingCore/StreamError/invalidMAC``): only a private swarm counts
     /// these; its listener sent such a connection no byte.
     public var invalidMAC: UInt64 = 0
+    /// Connections refused without an answer because their first frame's swarm MAC was
+    /// valid but its time too far from the listener's
+    /// (``StarlingCore/StreamError/staleOpening``): replays, or members whose clocks
+    /// disagree by more than ``StarlingCore/StreamConstants/openingWindow``.
+    public var staleOpening: UInt64 = 0
     /// Other failed handshakes: a foreign protocol, a wrong swarm in an open swarm, a
     /// timeout, a malformed message, a lost connection.
     public var failed: UInt64 = 0
@@ -32,6 +37,7 @@ final class StreamListenerCounters: Sendable {
             switch error {
             case nil: counts.established &+= 1
             case .stream(.invalidMAC)?: counts.invalidMAC &+= 1
+            case .stream(.staleOpening)?: counts.staleOpening &+= 1
             default: counts.failed &+= 1
             }
         }
