@@ -58,7 +58,8 @@ public enum StreamError: Error, Hashable, Sendable, CustomStringConvertible {
         case .wrongSwarm: "the peer belongs to another swarm or has another swarm secret"
         case .invalidMAC: "the stream's first frame lacks a valid swarm MAC (not a member of this private swarm)"
         case .staleOpening:
-            "the stream's first frame is more than 60 s old or ahead (a replay, or clocks too far apart)"
+            "the stream's first frame is more than \(StreamConstants.openingWindow.components.seconds) s old or ahead"
+                + " (a replay, or clocks too far apart)"
         case .payloadTooLarge(let size, let maximum):
             "a message of \(size) bytes is larger than the maximum of \(maximum) bytes"
         case .malformedFrame: "the stream carries a malformed frame or record"

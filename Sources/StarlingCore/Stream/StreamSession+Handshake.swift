@@ -3,7 +3,8 @@
 ///
 /// ```
 /// initiator                                   responder
-///   header, [kind ‖ message 1 (‖ mac)] ───▶   (private swarm: no valid mac, no answer)
+///   header, [kind ‖ message 1    ─────────▶   with a swarm secret, nothing at all
+///     (‖ sentAt ‖ mac)]                       answers a bad mac or a stale time
 ///                                ◀─────────   header, [message 2 (responder identity)]
 ///   [message 3 (initiator identity)] ─────▶   established
 ///                                ◀─────────   chunk: confirm record

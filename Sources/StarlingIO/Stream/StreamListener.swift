@@ -12,7 +12,8 @@ import Synchronization
 /// once), and delivers the established ones through ``connections``. A connection
 /// whose handshake fails is closed and its error reported through ``rejections`` and
 /// counted in ``statistics``. In a private swarm a connection whose first frame lacks a
-/// valid swarm MAC gets no byte back (``StarlingCore/StreamError/invalidMAC``).
+/// valid swarm MAC, or carries a time too far from the listener's, gets no byte back
+/// (``StarlingCore/StreamError/invalidMAC``, ``StarlingCore/StreamError/staleOpening``).
 ///
 /// ### Usage
 /// ```swift
@@ -38,8 +39,8 @@ public final class StreamListener: Sendable {
     public let rejections: AsyncStream<StreamConnectionError>
 
     /// How many inbound handshakes completed and failed so far, with the connections a
-    /// private swarm refused without answering (``StreamListenerStatistics/invalidMAC``)
-    /// counted apart.
+    /// private swarm refused without answering (``StreamListenerStatistics/invalidMAC``,
+    /// ``StreamListenerStatistics/staleOpening``) counted apart.
     public var statistics: StreamListenerStatistics { counters.snapshot }
 
     private let channel: any Channel
