@@ -147,7 +147,7 @@ enum DecoderTargets {
         guard
             var session = try? StreamSession(
                 role: role, identity: FuzzIdentities.victim, configuration: configuration,
-                maximumMessageSize: 1 << 16, random: &random)
+                maximumMessageSize: 1 << 16, wallClock: DecoderTargets.wallClock, random: &random)
         else { return }
         let chunk = Int(input.popFirst() ?? 0) + 1
         var output: [UInt8] = []

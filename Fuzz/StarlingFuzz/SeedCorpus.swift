@@ -186,7 +186,7 @@ enum SeedCorpus {
             guard
                 var initiator = try? StreamSession(
                     role: .initiator(expecting: nil), identity: FuzzIdentities.partner, configuration: configuration,
-                    maximumMessageSize: 1 << 16, random: &random)
+                    maximumMessageSize: 1 << 16, wallClock: DecoderTargets.wallClock, random: &random)
             else { continue }
             try? initiator.send([1, 2, 3])
             var output: [UInt8] = []

@@ -30,10 +30,11 @@ enum StreamPair {
         guard
             var initiator = try? StreamSession(
                 role: .initiator(expecting: expected), identity: FuzzIdentities.partner,
-                configuration: configuration, maximumMessageSize: 1 << 16, random: &random),
+                configuration: configuration, maximumMessageSize: 1 << 16, wallClock: DecoderTargets.wallClock,
+                random: &random),
             var victim = try? StreamSession(
                 role: .responder, identity: FuzzIdentities.victim, configuration: configuration,
-                maximumMessageSize: 1 << 16, random: &random)
+                maximumMessageSize: 1 << 16, wallClock: DecoderTargets.wallClock, random: &random)
         else { return }
         var toVictim: [UInt8] = []
         var toInitiator: [UInt8] = []

@@ -51,6 +51,9 @@ struct StreamPair: ~Copyable {
     let initiatorIdentity: IdentityKeyPair
     let responderIdentity: IdentityKeyPair
 
+    /// The wall clock both sides read unless a test sets another.
+    static let wallClock = UnixTime(seconds: 1_800_000_000)
+
     static func identity(_ byte: UInt8) -> IdentityKeyPair {
         try! IdentityKeyPair(seed: [UInt8](repeating: byte, count: 32))
     }
@@ -66,7 +69,8 @@ struct StreamPair: ~Copyable {
         initiator initiatorConfiguration: SessionConfiguration = configuration(),
         responder responderConfiguration: SessionConfiguration = configuration(),
         expecting: PeerID?? = .none, initiatorMaximum: Int = StreamConstants.defaultMaximumMessageSize,
-        responderMaximum: Int = StreamConstants.defaultMaximumMessageSize, seed: UInt64 = 1
+        responderMaximum: Int = StreamConstants.defaultMaximumMessageSize, seed: UInt64 = 1,
+        initiatorClock: UnixTime = wallClock, responderClock: UnixTime = wallClock
     ) throws {
         initiatorIdentity = Self.identity(1)
         responderIdentity = Self.identity(2)
@@ -76,10 +80,10 @@ struct StreamPair: ~Copyable {
         // initialised on one path out of a throwing init and not on another.
         let initiator = try StreamSession(
             role: .initiator(expecting: expected), identity: initiatorIdentity, configuration: initiatorConfiguration,
-            maximumMessageSize: initiatorMaximum, random: &random)
+            maximumMessageSize: initiatorMaximum, wallClock: initiatorClock, random: &random)
         let responder = try StreamSession(
             role: .responder, identity: responderIdentity, configuration: responderConfiguration,
-            maximumMessageSize: responderMaximum, random: &random)
+            maximumMessageSize: responderMaximum, wallClock: responderClock, random: &random)
         self.initiator = initiator
         self.responder = responder
     }
@@ -172,8 +176,9 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
         let configuration = StreamPair.configuration(swarm: 7, secret: 9)
         var pair = try StreamPair(initiator: configuration, responder: configuration)
         let opening = StreamPair.transmit(&pair.initiator, bufferSize: 4096)
-        // In XXpsk3 message 1's (empty) payload is encrypted: 32 + 16 bytes.
-        #expect(Array(opening.prefix(6)) == [0xB1, 0x00, 0x00, 0x00, 0x31, HandshakeKind.xxPSK3.rawValue])
+        // In XXpsk3 message 1's (empty) payload is encrypted: 32 + 16 bytes, then the time and the swarm MAC.
+        #expect(Array(opening.prefix(6)) == [0xB1, 0x00, 0x00, 0x00, 0x49, HandshakeKind.xxPSK3.rawValue])
+        #expect(opening.count == 1 + 4 + 1 + 48 + 8 + 16)
         pair.responder.handleBytes(opening)
         pair.establish()
     }
@@ -195,14 +200,13 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
         #expect(pair.initiatorEvents == [.established(peer: pair.responderIdentity.peerID)])
     }
 
+    /// A responder of an open swarm answers, so both sides learn why the handshake failed;
+    /// a private swarm's responder answers nothing (the `admission_` tests).
     @Test(arguments: [
-        (StreamPair.configuration(secret: 1), StreamPair.configuration(secret: 2)),
         (StreamPair.configuration(secret: 1), StreamPair.configuration()),
-        (StreamPair.configuration(), StreamPair.configuration(secret: 2)),
         (StreamPair.configuration(swarm: 1), StreamPair.configuration(swarm: 2)),
-        (StreamPair.configuration(swarm: 1, secret: 3), StreamPair.configuration(swarm: 2, secret: 3)),
     ])
-    func handshake_wrongSwarmOrSecret_failsBothSidesWithWrongSwarm(
+    func handshake_wrongSwarmOrSecret_openResponder_failsBothSidesWithWrongSwarm(
         initiator: SessionConfiguration, responder: SessionConfiguration
     ) throws {
         var pair = try StreamPair(initiator: initiator, responder: responder)
@@ -211,6 +215,159 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
         #expect(pair.responderEvents == [.failed(.wrongSwarm)])
         #expect(pair.initiator.isFinished && pair.responder.isFinished)
         #expect(throws: StreamError.wrongSwarm) { try pair.initiator.send([1]) }
+    }
+
+    // MARK: Admission to a private swarm
+
+    /// Initiators that do not hold the responder's swarm secret (or swarm ID).
+    static let outsiders: [(SessionConfiguration, SessionConfiguration)] = [
+        (StreamPair.configuration(secret: 1), StreamPair.configuration(secret: 2)),
+        (StreamPair.configuration(), StreamPair.configuration(secret: 2)),
+        (StreamPair.configuration(swarm: 1, secret: 3), StreamPair.configuration(swarm: 2, secret: 3)),
+    ]
+
+    @Test(arguments: outsiders)
+    func admission_outsider_getsNoByteAndResponderRefusesWithInvalidMAC(
+        initiator: SessionConfiguration, responder: SessionConfiguration
+    ) throws {
+        var pair = try StreamPair(initiator: initiator, responder: responder)
+        var fromResponder: [UInt8] = []
+        pair.run { fromInitiator, bytes in if !fromInitiator { fromResponder += bytes } }
+        #expect(fromResponder.isEmpty)
+        #expect(pair.responderEvents == [.failed(.invalidMAC)])
+        #expect(pair.responder.isFinished && !pair.responder.hasPendingTransmit)
+        // The initiator heard nothing; the responder's closing ends its stream.
+        #expect(pair.initiatorEvents.isEmpty)
+        pair.initiator.handleEndOfStream()
+        #expect(pair.initiator.pollEvent() == .failed(.truncated))
+    }
+
+    @Test func admission_member_openingEndsWithSwarmMACOverEverythingBefore() throws {
+        let configuration = StreamPair.configuration(swarm: 7, secret: 9)
+        var pair = try StreamPair(initiator: configuration, responder: configuration)
+        let opening = StreamPair.transmit(&pair.initiator, bufferSize: 4096)
+        let key = SwarmSealKey.deriveBytes(
+            swarmID: configuration.swarmID, swarmSecret: try #require(configuration.swarmSecret),
+            domain: Array("starling/stream/v1".utf8) + [0])
+        let macStart = opening.count - 16
+        let expected = opening.withUnsafeBytes {
+            HandshakeMAC.mac(UnsafeRawBufferPointer(rebasing: $0[..<macStart]), key: key)
+        }
+        #expect(Array(opening[macStart...]) == expected)
+        // The time before the MAC is the initiator's wall clock, big-endian seconds.
+        let sentAt = opening[(macStart - 8)..<macStart].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        #expect(sentAt == StreamPair.wallClock.seconds)
+        // The responder checks it when fed byte by byte too.
+        StreamChunking.bytewise.deliver(opening, to: &pair.responder)
+        pair.establish()
+    }
+
+    @Test func admission_everyBitFlipInOpening_isRefusedWithoutAnswer() throws {
+        let configuration = StreamPair.configuration(secret: 4)
+        var source = try StreamPair(initiator: configuration, responder: configuration)
+        let opening = StreamPair.transmit(&source.initiator, bufferSize: 4096)
+        for bit in 0..<(opening.count * 8) {
+            let fresh = try StreamPair(initiator: configuration, responder: configuration)
+            var responder = fresh.responder
+            var flipped = opening
+            flipped[bit / 8] ^= 1 << (bit % 8)
+            responder.handleBytes(flipped)
+            responder.handleEndOfStream()
+            #expect(responder.hasPendingTransmit == false, "bit \(bit) drew an answer")
+            guard case .failed(let error) = responder.pollEvent() else {
+                Issue.record("bit \(bit) of the opening did not fail the responder")
+                continue
+            }
+            // A flipped header bit is another header; any bit after the length prefix
+            // (the time included) spoils the MAC.
+            if bit >= 8 * 5 {
+                #expect(error == .invalidMAC, "bit \(bit)")
+            } else if bit >= 8 {
+                #expect([.invalidMAC, .malformedFrame, .truncated].contains(error), "bit \(bit): \(error)")
+            } else {
+                #expect(error == .unsupportedHeader(flipped[0]), "bit \(bit)")
+            }
+        }
+    }
+
+    /// The opening window, either way: (initiator's clock − responder's) in seconds, and
+    /// whether the responder admits it.
+    static let clockOffsets: [(Int64, Bool)] = [
+        (0, true), (60, true), (-60, true), (61, false), (-61, false), (3600, false), (-86400, false),
+    ]
+
+    @Test(arguments: clockOffsets)
+    func admission_openingTime_isAdmittedOnlyWithinTheWindow(offset: Int64, admitted: Bool) throws {
+        let configuration = StreamPair.configuration(secret: 4)
+        let initiatorClock = UnixTime(seconds: UInt64(Int64(StreamPair.wallClock.seconds) + offset))
+        var pair = try StreamPair(
+            initiator: configuration, responder: configuration, initiatorClock: initiatorClock)
+        var fromResponder: [UInt8] = []
+        pair.run { fromInitiator, bytes in if !fromInitiator { fromResponder += bytes } }
+        if admitted {
+            #expect(pair.responderEvents == [.established(peer: pair.initiatorIdentity.peerID)])
+        } else {
+            #expect(pair.responderEvents == [.failed(.staleOpening)])
+            #expect(fromResponder.isEmpty)
+        }
+    }
+
+    @Test func admission_replayedOpeningOutsideTheWindow_isNotAnswered() throws {
+        // An opening captured from a member draws message 2 from a responder while fresh
+        // (the residual SECURITY.md names), and nothing once the window has passed.
+        let configuration = StreamPair.configuration(secret: 4)
+        var member = try StreamPair(initiator: configuration, responder: configuration)
+        let captured = StreamPair.transmit(&member.initiator, bufferSize: 4096)
+        for (later, answered) in [(0, true), (60, true), (61, false)] {
+            let clock = UnixTime(seconds: StreamPair.wallClock.seconds + UInt64(later))
+            let fresh = try StreamPair(
+                initiator: configuration, responder: configuration, seed: 9, responderClock: clock)
+            var responder = fresh.responder
+            responder.handleBytes(captured)
+            #expect(responder.hasPendingTransmit == answered, "\(later) s later")
+            if !answered { #expect(responder.pollEvent() == .failed(.staleOpening)) }
+        }
+    }
+
+    @Test func admission_garbageBeforeAdmission_isNeverAnswered() throws {
+        var random = TestRandom(seed: 321)
+        let configuration = StreamPair.configuration(secret: 4)
+        var frames: [[UInt8]] = [
+            [0, 0, 0, 1, StreamAbortReason.wrongSwarm.rawValue],  // an abort frame
+            [0xFF, 0xFF, 0xFF, 0xFF],  // a frame longer than any Noise message
+            [0, 0, 0, 0],  // an empty frame
+        ]
+        for _ in 0..<200 {
+            let length = Int.random(in: 0...300, using: &random)
+            frames.append((0..<length).map { _ in UInt8.random(in: 0...255, using: &random) })
+        }
+        for (index, frame) in frames.enumerated() {
+            let fresh = try StreamPair(initiator: configuration, responder: configuration)
+            var responder = fresh.responder
+            responder.handleBytes([StreamConstants.header] + frame)
+            responder.handleEndOfStream()
+            #expect(responder.hasPendingTransmit == false, "input \(index) drew an answer")
+            guard case .failed = responder.pollEvent() else {
+                Issue.record("input \(index) did not fail the responder")
+                continue
+            }
+        }
+    }
+
+    @Test func admission_afterValidMAC_refusalIsAnsweredWithAbortFrame() throws {
+        // Once the first frame proved the secret, the responder answers (message 2) and,
+        // when it refuses a later message, says so.
+        let configuration = StreamPair.configuration(secret: 4)
+        var pair = try StreamPair(initiator: configuration, responder: configuration)
+        pair.responder.handleBytes(StreamPair.transmit(&pair.initiator, bufferSize: 4096))
+        #expect(StreamPair.transmit(&pair.responder, bufferSize: 4096).isEmpty == false)
+        pair.responder.handleBytes([0, 0, 0, 3, 1, 2, 3])
+        guard case .failed(let error) = pair.responder.pollEvent() else {
+            Issue.record("a malformed message 3 did not fail the responder")
+            return
+        }
+        let reason: StreamAbortReason = error == .wrongSwarm ? .wrongSwarm : .handshakeFailed
+        #expect(StreamPair.transmit(&pair.responder, bufferSize: 4096) == [0, 0, 0, 1, reason.rawValue])
     }
 
     @Test func handshake_unexpectedPeer_failsInitiatorWithBothIDs() throws {
@@ -514,11 +671,13 @@ func streamTestMessage(size: Int, seed: UInt64) -> [UInt8] {
         configuration.swarmSecret = [1, 2, 3]
         #expect(throws: SessionConfiguration.ValidationError.swarmSecretLength(3)) {
             _ = try StreamSession(
-                role: .responder, identity: StreamPair.identity(1), configuration: configuration, random: &random)
+                role: .responder, identity: StreamPair.identity(1), configuration: configuration,
+                wallClock: StreamPair.wallClock, random: &random)
         }
         #expect(throws: SessionConfiguration.ValidationError.nonPositive(field: "maximumMessageSize")) {
             _ = try StreamSession(
-                role: .responder, identity: StreamPair.identity(1), maximumMessageSize: 0, random: &random)
+                role: .responder, identity: StreamPair.identity(1), maximumMessageSize: 0,
+                wallClock: StreamPair.wallClock, random: &random)
         }
     }
 

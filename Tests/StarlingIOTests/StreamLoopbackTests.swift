@@ -187,10 +187,11 @@ import Testing
         }
     }
 
-    @Test func handshake_wrongSwarmSecret_failsBothSidesWithWrongSwarm() async throws {
+    @Test func handshake_secretAgainstOpenListener_failsBothSidesWithWrongSwarm() async throws {
         try await withDeadline(seconds: 60) {
+            // An open swarm's listener answers, so both sides learn why.
             let listener = try await StreamListener.bind(
-                to: Self.loopback, identity: Self.serverIdentity, configuration: Self.configuration(secret: 1))
+                to: Self.loopback, identity: Self.serverIdentity, configuration: Self.configuration())
             await #expect(throws: StreamConnectionError.stream(.wrongSwarm)) {
                 _ = try await StreamConnection.connect(
                     to: listener.localAddress, identity: Self.clientIdentity,
@@ -198,9 +199,78 @@ import Testing
             }
             var rejections = listener.rejections.makeAsyncIterator()
             #expect(await rejections.next() == .stream(.wrongSwarm))
+            #expect(listener.statistics.failed == 1 && listener.statistics.invalidMAC == 0)
             await listener.close()
         }
     }
+
+    @Test func handshake_wrongSwarmSecret_listenerAnswersNothingAndCountsInvalidMAC() async throws {
+        try await withDeadline(seconds: 60) {
+            let listener = try await StreamListener.bind(
+                to: Self.loopback, identity: Self.serverIdentity, configuration: Self.configuration(secret: 1))
+            // The private listener closes without a byte: the client sees its stream end.
+            await #expect(throws: StreamConnectionError.stream(.truncated)) {
+                _ = try await StreamConnection.connect(
+                    to: listener.localAddress, identity: Self.clientIdentity,
+                    configuration: Self.configuration(secret: 2))
+            }
+            var rejections = listener.rejections.makeAsyncIterator()
+            #expect(await rejections.next() == .stream(.invalidMAC))
+            let statistics = listener.statistics
+            #expect(statistics.invalidMAC == 1 && statistics.failed == 0 && statistics.established == 0)
+            await listener.close()
+        }
+    }
+
+    @Test func loopback_privateSwarmMember_streamsBothWays() async throws {
+        try await withDeadline(seconds: 60) {
+            let (listener, client, server) = try await Self.connectedPair(
+                server: Self.configuration(secret: 1), client: Self.configuration(secret: 1))
+            try await client.send([1, 2, 3])
+            try await server.send([4, 5])
+            var fromClient = server.messages.makeAsyncIterator()
+            var fromServer = client.messages.makeAsyncIterator()
+            #expect(try await fromClient.next() == [1, 2, 3])
+            #expect(try await fromServer.next() == [4, 5])
+            #expect(listener.statistics.established == 1)
+            await client.close()
+            await server.close()
+            await listener.close()
+        }
+    }
+
+    #if canImport(Glibc)
+        /// The opening bytes a real initiator with `secret` (nil: an open swarm) sends.
+        static func opening(secret: UInt8?) throws -> [UInt8] {
+            var random = TestRandom(seed: 5)
+            var initiator = try StreamSession(
+                role: .initiator(expecting: nil), identity: clientIdentity,
+                configuration: configuration(secret: secret).session, wallClock: SystemClock.wallNow(),
+                random: &random)
+            var bytes: [UInt8] = []
+            while initiator.pollTransmit(appendingTo: &bytes) > 0 {}
+            return bytes
+        }
+
+        @Test(arguments: [nil, 2] as [UInt8?])
+        func listener_privateSwarm_outsiderReceivesZeroBytesAndIsClosed(outsiderSecret: UInt8?) async throws {
+            try await withDeadline(seconds: 60) {
+                let listener = try await StreamListener.bind(
+                    to: Self.loopback, identity: Self.serverIdentity, configuration: Self.configuration(secret: 1))
+                let client = try RawSocket.connecting(to: UInt16(listener.localAddress.port!), blocking: true)
+                defer { client.close() }
+                client.write(try Self.opening(secret: outsiderSecret))
+                var rejections = listener.rejections.makeAsyncIterator()
+                #expect(await rejections.next() == .stream(.invalidMAC))
+                // Not a byte, and the connection ended (end of stream, not the read timeout).
+                let (bytes, closed) = client.readUntilClosed()
+                #expect(bytes.isEmpty)
+                #expect(closed)
+                #expect(listener.statistics.invalidMAC == 1)
+                await listener.close()
+            }
+        }
+    #endif
 
     @Test func handshake_unexpectedPeer_failsConnect() async throws {
         try await withDeadline(seconds: 60) {
@@ -373,6 +443,20 @@ final class DeadlineRace<Result: Sendable>: Sendable {
             while true {
                 let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
                 if count <= 0 { return result }
+                result.append(contentsOf: buffer[..<count])
+            }
+        }
+
+        /// Reads until the peer closes or resets the connection, or the read timeout.
+        /// - Returns: the bytes read, and whether the peer ended the connection (false
+        ///   after a timeout or another error).
+        func readUntilClosed() -> (bytes: [UInt8], closed: Bool) {
+            var result: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+                if count == 0 { return (result, true) }
+                if count < 0 { return (result, errno == ECONNRESET) }
                 result.append(contentsOf: buffer[..<count])
             }
         }

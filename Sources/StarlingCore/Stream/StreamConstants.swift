@@ -61,6 +61,13 @@ public enum StreamConstants {
     /// this much (twice the bytes received so far) for one message being received.
     public static let defaultMaximumMessageSize = 16 * 1024 * 1024
 
+    /// How far the time in a private swarm's stream opening (``StreamAdmission``) may be
+    /// from the responder's, either way. It bounds how long a captured opening can be
+    /// replayed to draw an answer; members' clocks must agree this closely (as for sealed
+    /// overlay and discovery datagrams). Raising it tolerates worse clocks and lengthens
+    /// the replay window.
+    public static let openingWindow: Duration = .seconds(60)
+
     /// The most stream requests one peer core waits on at once (``StreamCalls``); a
     /// request beyond it fails with ``RPCError/tooManyRequests(maximum:)``. Each holds
     /// little (its method name and a deadline), so the bound is there to stop a runaway

@@ -18,8 +18,19 @@ public enum StreamError: Error, Hashable, Sendable, CustomStringConvertible {
     case unexpectedPeer(expected: PeerID, actual: PeerID)
     /// A handshake message did not authenticate or the handshake kinds differ: the peers
     /// have different swarm IDs or swarm secrets (or one has a secret and the other
-    /// none), or an attacker altered the handshake.
+    /// none), or an attacker altered the handshake. A responder with a swarm secret
+    /// reports ``invalidMAC`` instead, before answering, and its initiator ``truncated``.
     case wrongSwarm
+    /// A responder of a private swarm refused the initiator's first frame, whose swarm
+    /// MAC (``StreamAdmission``) is missing or wrong: the initiator lacks the swarm secret
+    /// or has another swarm ID (or the frame was altered). The responder sent nothing
+    /// and closes; the initiator sees the connection end (``truncated``).
+    case invalidMAC
+    /// A responder of a private swarm refused the initiator's first frame: its swarm MAC
+    /// is valid but the time in it is more than ``StreamConstants/openingWindow`` from
+    /// the responder's: a replayed opening, or clocks too far apart. As for
+    /// ``invalidMAC``, the responder sent nothing.
+    case staleOpening
     /// A message of `size` bytes is larger than `maximum`: refused by ``StreamSession/send(_:)``,
     /// or declared by the peer (and then refused before any of it is buffered).
     case payloadTooLarge(size: Int, maximum: Int)
@@ -45,6 +56,10 @@ public enum StreamError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unexpectedPeer(let expected, let actual):
             "expected peer \(expected.shortDescription) but \(actual.shortDescription) answered"
         case .wrongSwarm: "the peer belongs to another swarm or has another swarm secret"
+        case .invalidMAC: "the stream's first frame lacks a valid swarm MAC (not a member of this private swarm)"
+        case .staleOpening:
+            "the stream's first frame is more than \(StreamConstants.openingWindow.components.seconds) s old or ahead"
+                + " (a replay, or clocks too far apart)"
         case .payloadTooLarge(let size, let maximum):
             "a message of \(size) bytes is larger than the maximum of \(maximum) bytes"
         case .malformedFrame: "the stream carries a malformed frame or record"

@@ -3,7 +3,8 @@
 ///
 /// ```
 /// initiator                                   responder
-///   header, [kind ‖ message 1]   ─────────▶
+///   header, [kind ‖ message 1    ─────────▶   with a swarm secret, nothing at all
+///     (‖ sentAt ‖ mac)]                       answers a bad mac or a stale time
 ///                                ◀─────────   header, [message 2 (responder identity)]
 ///   [message 3 (initiator identity)] ─────▶   established
 ///                                ◀─────────   chunk: confirm record
@@ -16,15 +17,35 @@ extension StreamSession {
         do {
             // XX's message 1 travels before any key is agreed: its payload stays empty.
             let message = try handshake.writeMessage(payload: [])
-            queueCleartextFrame(StreamWire.makeInitiation(kind: kind, noiseMessage: message))
+            let body = StreamWire.makeInitiation(kind: kind, noiseMessage: message)
+            if let admission {
+                wireOutput += admission.makeOpening(body: body, sentAt: wallClock)
+                headerQueued = true
+            } else {
+                queueCleartextFrame(body)
+            }
         } catch {
             fatalError("a fresh Noise handshake refused its first message: \(error)")
         }
         return handshake
     }
 
-    /// Responder: reads message 1 and answers with message 2, which proves its identity.
+    /// Responder: checks the swarm MAC (with a swarm secret), reads message 1 and
+    /// answers with message 2, which proves its identity.
+    ///
+    /// Without a valid MAC the responder fails with ``StreamError/invalidMAC``, with one
+    /// whose time is too far from ``wallClock`` with ``StreamError/staleOpening``, before
+    /// any Noise work and without sending anything at all.
     mutating func handleInitiation(_ frame: [UInt8], _ handshake: NoiseHandshake) {
+        var frame = frame
+        if let admission {
+            switch admission.verify(firstFrame: frame, now: wallClock) {
+            case .admitted(let body): frame = body
+            case .invalidMAC: return fail(.invalidMAC, notifyPeer: false)
+            case .stale: return fail(.staleOpening, notifyPeer: false)
+            }
+            peerAdmitted = true
+        }
         if let abort = abortReason(in: frame) { return fail(abort.error, notifyPeer: false) }
         guard let (kind, message) = StreamWire.consumeInitiation(frame), kind.messageCount == 3 else {
             return fail(.handshakeFailed, notifyPeer: true)

@@ -7,7 +7,9 @@ internal import DequeModule
 /// by default), larger than any datagram. It opens with a one-byte header
 /// (``StreamConstants/header``) from each side and a Noise `XX` handshake
 /// (`XXpsk3` when the swarm has a secret) with the same prologue as the datagram
-/// sessions, so only peers of one swarm (and one swarm secret) complete it. Every frame
+/// sessions, so only peers of one swarm (and one swarm secret) complete it. With a swarm
+/// secret the initiator's first frame also carries a swarm MAC (``StreamAdmission``),
+/// and a responder answers nothing at all to a first frame without a valid one. Every frame
 /// is a big-endian u32 length and a body; after the handshake each body is one Noise
 /// transport message (nonce = its counter), and a message is split into as many of
 /// these chunks as it needs. `docs/PROTOCOL.md` ("Streams") defines every byte.
@@ -31,7 +33,8 @@ internal import DequeModule
 /// nothing is left to transmit, close the connection.
 ///
 /// ```swift
-/// var session = try StreamSession(role: .initiator(expecting: peer), identity: me, random: &rng)
+/// var session = try StreamSession(
+///     role: .initiator(expecting: peer), identity: me, wallClock: SystemClock.wallNow(), random: &rng)
 /// session.handleBytes(received)
 /// session.pollTransmit(appendingTo: &outgoing)
 /// while let event = session.pollEvent() { … }
@@ -66,6 +69,16 @@ public struct StreamSession: ~Copyable, Sendable {
     let kind: HandshakeKind
     /// This side's identity payload, proving its peer ID to the other side.
     let identityPayload: [UInt8]
+    /// The swarm MAC of the initiator's first frame, with a swarm secret; nil in an
+    /// open swarm.
+    let admission: StreamAdmission?
+    /// The wall-clock time the session was created at: stamped into a private swarm's
+    /// opening by the initiator, checked against it by the responder.
+    let wallClock: UnixTime
+    /// Whether the other side may hear from this one: false only for a responder of a
+    /// private swarm until the initiator's first frame carried a valid swarm MAC, so
+    /// that nothing (not even an abort frame) answers an outsider.
+    var peerAdmitted: Bool
 
     var state: State
     /// The transport cipher states, from the end of the handshake on; `nil` before.
@@ -104,13 +117,18 @@ public struct StreamSession: ~Copyable, Sendable {
     ///   - maximumMessageSize: the largest message sent or accepted; values above
     ///     2^32-1 act as 2^32-1. A message being received holds at most about twice
     ///     the bytes received so far.
+    ///   - wallClock: the current wall-clock time (unused in an open swarm). With a swarm
+    ///     secret the initiator puts it in its opening and the responder refuses an
+    ///     opening whose time is more than ``StreamConstants/openingWindow`` from it;
+    ///     the driver's handshake timeout keeps a responder's value close to the time
+    ///     the opening arrives.
     ///   - random: the source of the handshake's ephemeral key: ``SecureRandom`` for real
     ///     use, a seeded generator in tests.
     /// - Throws: ``SessionConfiguration/ValidationError`` for a swarm ID or secret that
     ///   is not 32 bytes, or a maximum message size below 1.
     public init(
         role: Role, identity: IdentityKeyPair, configuration: SessionConfiguration = .lan,
-        maximumMessageSize: Int = StreamConstants.defaultMaximumMessageSize,
+        maximumMessageSize: Int = StreamConstants.defaultMaximumMessageSize, wallClock: UnixTime,
         random: inout some RandomNumberGenerator
     ) throws(SessionConfiguration.ValidationError) {
         try configuration.validate()
@@ -120,6 +138,9 @@ public struct StreamSession: ~Copyable, Sendable {
         let kind = HandshakeKind.choose(knowsResponderKey: false, hasSwarmSecret: configuration.swarmSecret != nil)
         self.kind = kind
         identityPayload = HandshakePayload(peerID: identity.peerID).encoded
+        admission = StreamAdmission(configuration)
+        self.wallClock = wallClock
+        peerAdmitted = role != .responder || admission == nil
         let handshake: NoiseHandshake
         do {
             handshake = try NoiseHandshake(
@@ -340,8 +361,8 @@ public struct StreamSession: ~Copyable, Sendable {
     }
 
     /// Fails the session: reports `error`, drops everything still to send and, when
-    /// `notifyPeer` is true and the handshake is still running, sends an abort frame so
-    /// the peer reports a matching error.
+    /// `notifyPeer` is true, the handshake is still running and the peer is admitted
+    /// (``peerAdmitted``), sends an abort frame so the peer reports a matching error.
     mutating func fail(_ error: StreamError, notifyPeer: Bool) {
         let inHandshake: Bool
         switch state {
@@ -353,7 +374,7 @@ public struct StreamSession: ~Copyable, Sendable {
         state = .failed(error)
         outgoing.removeAll()
         outgoingOffset = nil
-        if inHandshake && notifyPeer {
+        if inHandshake && notifyPeer && peerAdmitted {
             let reason: StreamAbortReason = error == .wrongSwarm ? .wrongSwarm : .handshakeFailed
             queueCleartextFrame([reason.rawValue])
         } else {

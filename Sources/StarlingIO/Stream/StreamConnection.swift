@@ -150,7 +150,7 @@ public final class StreamConnection: Sendable {
         var random = SecureRandom()
         let session = try StreamSession(
             role: role, identity: identity, configuration: configuration.session,
-            maximumMessageSize: configuration.maximumMessageSize, random: &random)
+            maximumMessageSize: configuration.maximumMessageSize, wallClock: SystemClock.wallNow(), random: &random)
         let handler = StreamSessionHandler(session: session, configuration: configuration, eventLoop: channel.eventLoop)
         try channel.pipeline.syncOperations.addHandler(handler)
         return Attached(

@@ -10,7 +10,10 @@ import Synchronization
 /// The listener accepts TCP connections, runs each one's handshake as responder (at
 /// most ``StreamConfiguration/maximumPendingHandshakes`` at once; more are closed at
 /// once), and delivers the established ones through ``connections``. A connection
-/// whose handshake fails is closed and its error reported through ``rejections``.
+/// whose handshake fails is closed and its error reported through ``rejections`` and
+/// counted in ``statistics``. In a private swarm a connection whose first frame lacks a
+/// valid swarm MAC, or carries a time too far from the listener's, gets no byte back
+/// (``StarlingCore/StreamError/invalidMAC``, ``StarlingCore/StreamError/staleOpening``).
 ///
 /// ### Usage
 /// ```swift
@@ -35,13 +38,20 @@ public final class StreamListener: Sendable {
     /// when the listener closes.
     public let rejections: AsyncStream<StreamConnectionError>
 
+    /// How many inbound handshakes completed and failed so far, with the connections a
+    /// private swarm refused without answering (``StreamListenerStatistics/invalidMAC``,
+    /// ``StreamListenerStatistics/staleOpening``) counted apart.
+    public var statistics: StreamListenerStatistics { counters.snapshot }
+
     private let channel: any Channel
+    private let counters: StreamListenerCounters
 
     private init(
         channel: any Channel, localAddress: SocketAddress, connections: AsyncStream<StreamConnection>,
-        rejections: AsyncStream<StreamConnectionError>
+        rejections: AsyncStream<StreamConnectionError>, counters: StreamListenerCounters
     ) {
         self.channel = channel
+        self.counters = counters
         self.localAddress = localAddress
         self.connections = connections
         self.rejections = rejections
@@ -73,6 +83,7 @@ public final class StreamListener: Sendable {
         let (rejections, rejected) = AsyncStream.makeStream(
             of: StreamConnectionError.self, bufferingPolicy: .bufferingNewest(16))
         let slots = HandshakeSlots(limit: configuration.maximumPendingHandshakes)
+        let counters = StreamListenerCounters()
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -96,12 +107,15 @@ public final class StreamListener: Sendable {
                     slots.release()
                     switch result {
                     case .success(let peer):
+                        counters.count(nil)
                         let connection = StreamConnection.wrap(attached, peer: peer)
                         // A full queue: the application is not keeping up; refuse this one.
                         if case .enqueued = accepted.yield(connection) { return }
                         channel.close(promise: nil)
                     case .failure(let error):
-                        rejected.yield(StreamConnectionError(lost: error))
+                        let rejection = StreamConnectionError(lost: error)
+                        counters.count(rejection)
+                        rejected.yield(rejection)
                     }
                 }
                 return channel.eventLoop.makeSucceededVoidFuture()
@@ -120,7 +134,7 @@ public final class StreamListener: Sendable {
         }
         return StreamListener(
             channel: channel, localAddress: channel.localAddress ?? address, connections: connections,
-            rejections: rejections)
+            rejections: rejections, counters: counters)
     }
 
     /// The backlog the listening socket was given, read back from its channel.
