@@ -60,12 +60,14 @@ import Testing
                 Self.forged(1, incarnation: .max, address: .ipv4(10, 9, 9, 9, port: 7946)),
                 Self.forged(2, state: .left, incarnation: .max),
                 MemberUpdate(state: .alive, incarnation: 7, member: Self.id(3), address: Self.address(3)),
+                // An invented member: an ID whose owner signed nothing.
+                Self.forged(9, incarnation: 0),
             ],
             into: &harness)
         harness.run(until: Self.at(seconds: 30))
         #expect(Self.views(harness) == before)
-        #expect(harness.cores.allSatisfy { $0.incarnation == 0 })
-        #expect(harness.cores.map(\.statistics.forgedClaims).reduce(0, +) >= 3 * 3)
+        #expect(harness.cores.allSatisfy { $0.incarnation == 0 && $0.member(Self.id(9)) == nil })
+        #expect(harness.cores.map(\.statistics.forgedClaims).reduce(0, +) >= 4 * 3)
         for index in harness.cores.indices {
             #expect(!harness.drainEvents(index).contains { if case .left = $0 { true } else { false } })
         }
