@@ -127,15 +127,18 @@ enum SeedCorpus {
         return bodies.compactMap { try? RoutingMessage(requestID: 11, sender: sender, body: $0).encode() }
     }
 
-    /// One spreading message of each kind.
+    /// One spreading message of each kind, the signed ones signed for the public swarm.
     static func spreadingMessages() -> [[UInt8]] {
         let id = SpreadingID(high: 1, low: 2)
         let origin = FuzzIdentities.partner.peerID
         let other = FuzzIdentities.victim.peerID
+        let swarm = [UInt8](repeating: 0, count: 32)
         let messages: [SpreadingMessage] = [
-            .gossip(id: id, origin: origin, hops: 1, payload: [1, 2]),
-            .query(id: id, origin: origin, ttl: 4, hops: 0, wantsNotices: true, payload: [3]),
-            .queryHit(id: id, responder: other, hops: 2, payload: [4]),
+            .signedGossip(id: id, hops: 1, payload: [1, 2], swarmID: swarm, by: FuzzIdentities.partner),
+            .signedQuery(
+                id: id, ttl: 4, hops: 0, wantsNotices: true, payload: [3], swarmID: swarm, by: FuzzIdentities.partner),
+            .signedQueryHit(
+                id: id, queryOrigin: origin, hops: 2, payload: [4], swarmID: swarm, by: FuzzIdentities.victim),
             .echoRequest(identifier: 5, timestamp: 6, sender: origin),
             .echoReply(identifier: 5, timestamp: 6, sender: other),
             .unreachable(id: id, subject: .query, target: other, reporter: origin),

@@ -290,13 +290,13 @@ import Testing
     @Test func spreadingGossip_example_decodesAndReencodes() throws {
         let bytes = try #require(try Self.examples()["spreading-gossip"])
         let id = SpreadingID(high: 0x1122_3344_5566_7788, low: 0x99AA_BBCC_DDEE_FF00)
-        let expected = try SpreadingMessage.gossip(
-            id: id, origin: Self.exampleKey.peerID, hops: 2, payload: Array("hello".utf8)
+        let expected = try SpreadingMessage.signedGossip(
+            id: id, hops: 2, payload: Array("hello".utf8), swarmID: Self.publicSwarm, by: Self.exampleKey
         ).encoded()
         #expect(bytes == expected, "expected:\n\(formatted(expected))")
         #expect(bytes.count == SpreadingMessage.gossipOverhead + 5)
         let message = try SpreadingMessage.decode(bytes)
-        guard case .gossip(let decodedID, let origin, let hops, let payload) = message else {
+        guard case .gossip(let decodedID, let origin, let hops, let payload, let signature) = message else {
             Issue.record("not a gossip message: \(message)")
             return
         }
@@ -304,19 +304,24 @@ import Testing
         #expect(origin == Self.exampleKey.peerID)
         #expect(hops == 2)
         #expect(payload == Array("hello".utf8))
+        let signed = SpreadingSignature.gossipBytes(swarmID: Self.publicSwarm, id: id, origin: origin, payload: payload)
+        #expect(origin.verify(signature: signature, of: signed))
         #expect(try message.encoded() == bytes)
     }
 
     @Test func spreadingQuery_example_decodesAndReencodes() throws {
         let bytes = try #require(try Self.examples()["spreading-query"])
         let id = SpreadingID(high: 0x0102_0304_0506_0708, low: 0x090A_0B0C_0D0E_0F10)
-        let expected = try SpreadingMessage.query(
-            id: id, origin: Self.exampleKey.peerID, ttl: 7, hops: 0, wantsNotices: true, payload: Array("chat".utf8)
+        let expected = try SpreadingMessage.signedQuery(
+            id: id, ttl: 7, hops: 0, wantsNotices: true, payload: Array("chat".utf8), swarmID: Self.publicSwarm,
+            by: Self.exampleKey
         ).encoded()
         #expect(bytes == expected, "expected:\n\(formatted(expected))")
         #expect(bytes.count == SpreadingMessage.queryOverhead + 4)
         let message = try SpreadingMessage.decode(bytes)
-        guard case .query(let decodedID, let origin, let ttl, let hops, let wantsNotices, let payload) = message
+        guard
+            case .query(let decodedID, let origin, let ttl, let hops, let wantsNotices, let payload, let signature) =
+                message
         else {
             Issue.record("not a query: \(message)")
             return
@@ -327,6 +332,9 @@ import Testing
         #expect(hops == 0)
         #expect(wantsNotices)
         #expect(payload == Array("chat".utf8))
+        let signed = SpreadingSignature.queryBytes(
+            swarmID: Self.publicSwarm, id: id, origin: origin, wantsNotices: wantsNotices, payload: payload)
+        #expect(origin.verify(signature: signature, of: signed))
         #expect(try message.encoded() == bytes)
     }
 

@@ -6,8 +6,22 @@ import Testing
 /// Spreading cores driven by hand: instant delivery along a chosen neighbour graph,
 /// time moved explicitly.
 @Suite struct SpreadingCoreTests {
-    static func id(_ index: Int) -> PeerID {
-        PeerID(publicKey: Key32([UInt8](repeating: UInt8(index + 1), count: 32))!)
+    /// Identities 0…15: the Ed25519 key pairs with seeds of all `index + 1` bytes.
+    static let keys = (0..<16).map { try! IdentityKeyPair(seed: [UInt8](repeating: UInt8($0 + 1), count: 32)) }
+
+    static func key(_ index: Int) -> IdentityKeyPair { keys[index] }
+
+    static func id(_ index: Int) -> PeerID { keys[index].peerID }
+
+    /// The swarm every test core is in.
+    static let swarmID = [UInt8](repeating: 0xA5, count: 32)
+
+    /// A core for identity `index`.
+    static func core(
+        _ index: Int, configuration: SpreadingConfiguration = .lan, seed: UInt64 = 1
+    ) throws -> SpreadingCore {
+        try SpreadingCore(
+            identity: key(index), swarmID: swarmID, configuration: configuration, random: TestRandom(seed: seed))
     }
 
     static func address(_ index: Int) -> PeerAddress { .ipv4(10, 0, 0, UInt8(index + 1), port: 5000) }
@@ -25,9 +39,7 @@ import Testing
 
         init(count: Int, edges: [(Int, Int)], configuration: SpreadingConfiguration = .lan) throws {
             cores = try (0..<count).map { index in
-                try SpreadingCore(
-                    localID: SpreadingCoreTests.id(index), configuration: configuration,
-                    random: TestRandom(seed: UInt64(index) + 1))
+                try SpreadingCoreTests.core(index, configuration: configuration, seed: UInt64(index) + 1)
             }
             events = Array(repeating: [], count: count)
             var adjacency = Array(repeating: [PeerID: PeerAddress](), count: count)
@@ -101,6 +113,9 @@ import Testing
         let duplicates = harness.cores.reduce(0) { $0 + $1.statistics.duplicatesDropped }
         #expect(harness.count(.gossip) == 7 + 7 * 6)
         #expect(duplicates == harness.count(.gossip) - 7)
+        // Each receiver checked the origin's signature once, on the first copy only.
+        #expect(harness.cores.map(\.statistics.signatureVerifications) == [0] + Array(repeating: 1, count: 7))
+        #expect(harness.cores.allSatisfy { $0.statistics.forgedOrigin == 0 })
     }
 
     @Test func spreadingCore_broadcast_sendsToFanoutRandomNeighbours() throws {
@@ -122,9 +137,9 @@ import Testing
     @Test func spreadingCore_gossip_duplicateDroppedAndExpiredEntryForgotten() throws {
         var configuration = SpreadingConfiguration.lan
         configuration.seenLifetime = .seconds(10)
-        var core = try SpreadingCore(localID: Self.id(0), configuration: configuration, random: TestRandom(seed: 1))
-        let message = try SpreadingMessage.gossip(
-            id: SpreadingID(high: 1, low: 2), origin: Self.id(5), hops: 3, payload: [7]
+        var core = try Self.core(0, configuration: configuration)
+        let message = try SpreadingMessage.signedGossip(
+            id: SpreadingID(high: 1, low: 2), hops: 3, payload: [7], swarmID: Self.swarmID, by: Self.key(5)
         )
         .encoded()
         core.handleMessage(message[...], from: Self.address(5), now: .zero)
@@ -164,7 +179,7 @@ import Testing
     }
 
     @Test func spreadingCore_broadcast_rejectsOversizedPayload() throws {
-        var core = try SpreadingCore(localID: Self.id(0), random: TestRandom(seed: 1))
+        var core = try Self.core(0)
         #expect(throws: SpreadingError.payloadTooLarge(size: 1_201, maximum: 1_200)) {
             try core.broadcast([UInt8](repeating: 0, count: 1_201), now: .zero)
         }
@@ -247,9 +262,10 @@ import Testing
     }
 
     @Test func spreadingCore_query_zeroTTLDroppedAndCountedAndBadTTLRefused() throws {
-        var core = try SpreadingCore(localID: Self.id(0), random: TestRandom(seed: 1))
-        let message = try SpreadingMessage.query(
-            id: SpreadingID(high: 3, low: 4), origin: Self.id(1), ttl: 0, hops: 1, wantsNotices: true, payload: []
+        var core = try Self.core(0)
+        let message = try SpreadingMessage.signedQuery(
+            id: SpreadingID(high: 3, low: 4), ttl: 0, hops: 1, wantsNotices: true, payload: [], swarmID: Self.swarmID,
+            by: Self.key(1)
         )
         .encoded()
         core.handleMessage(message[...], from: Self.address(1), now: .zero)
@@ -257,6 +273,186 @@ import Testing
         #expect(core.pollEvent() == nil && core.pollTransmit() == nil)
         #expect(throws: SpreadingError.invalidTTL(0)) { try core.query([], ttl: 0, now: .zero) }
         #expect(throws: SpreadingError.invalidTTL(11)) { try core.query([], ttl: 11, now: .zero) }
+    }
+
+    // MARK: Origin authentication
+
+    /// A core for identity 0 with neighbours 1, 2 and 3.
+    static func coreWithNeighbours() throws -> SpreadingCore {
+        var core = try Self.core(0)
+        core.setNeighbours(Dictionary(uniqueKeysWithValues: (1...3).map { (Self.id($0), Self.address($0)) }))
+        return core
+    }
+
+    /// The signature a message carries.
+    static func signature(of message: SpreadingMessage) -> [UInt8] {
+        switch message {
+        case .gossip(_, _, _, _, let signature), .queryHit(_, _, _, _, let signature): signature
+        case .query(_, _, _, _, _, _, let signature): signature
+        default: []
+        }
+    }
+
+    /// Every message `core` has queued, drained.
+    static func drain(_ core: inout SpreadingCore) -> [(destination: PeerAddress, bytes: [UInt8])] {
+        var sent: [(destination: PeerAddress, bytes: [UInt8])] = []
+        while let transmit = core.pollTransmit() { sent.append(transmit) }
+        return sent
+    }
+
+    @Test func spreadingCore_gossip_forgedOriginNeitherDeliveredNorForwardedAndCounted() throws {
+        var core = try Self.coreWithNeighbours()
+        let payload: [UInt8] = [1, 2, 3]
+        let claim = SpreadingSignature.gossipBytes(
+            swarmID: Self.swarmID, id: SpreadingID(high: 9, low: 1), origin: Self.id(5), payload: payload)
+        let genuine = SpreadingMessage.signedGossip(
+            id: SpreadingID(high: 9, low: 3), hops: 0, payload: payload, swarmID: Self.swarmID, by: Self.key(5))
+        let forgeries: [SpreadingMessage] = [
+            // Origin 5 claimed, signed by 6.
+            .gossip(
+                id: SpreadingID(high: 9, low: 1), origin: Self.id(5), hops: 0, payload: payload,
+                signature: Self.key(6).sign(claim)),
+            // Unsigned: a garbled signature.
+            .gossip(
+                id: SpreadingID(high: 9, low: 2), origin: Self.id(5), hops: 0, payload: payload,
+                signature: [UInt8](repeating: 0x5A, count: 64)),
+            // Genuine, but its payload changed on the way.
+            .gossip(
+                id: SpreadingID(high: 9, low: 3), origin: Self.id(5), hops: 1, payload: [1, 2, 4],
+                signature: Self.signature(of: genuine)),
+            // Genuinely signed by 5, for another swarm.
+            .signedGossip(
+                id: SpreadingID(high: 9, low: 4), hops: 0, payload: payload,
+                swarmID: [UInt8](repeating: 0, count: 32), by: Self.key(5)),
+        ]
+        for forgery in forgeries {
+            core.handleMessage(try forgery.encoded()[...], from: Self.address(1), now: .zero)
+        }
+        #expect(core.pollEvent() == nil)
+        #expect(Self.drain(&core).isEmpty)
+        #expect(core.statistics.forgedOrigin == 4)
+        #expect(core.statistics.signatureVerifications == 4)
+        #expect(core.statistics.duplicatesDropped == 0)
+        // The forgery did not spoil its ID: the genuine message is delivered and forwarded.
+        core.handleMessage(try genuine.encoded()[...], from: Self.address(1), now: .zero)
+        #expect(
+            core.pollEvent()
+                == .delivered(id: SpreadingID(high: 9, low: 3), origin: Self.id(5), hops: 1, payload: payload))
+        #expect(Set(Self.drain(&core).map(\.destination)) == [Self.address(2), Self.address(3)])
+        #expect(core.statistics.forgedOrigin == 4)
+    }
+
+    @Test func spreadingCore_forgeryFloodedManyTimes_costsOneVerification() throws {
+        var core = try Self.coreWithNeighbours()
+        let id = SpreadingID(high: 7, low: 7)
+        let garbled = [UInt8](repeating: 0x11, count: 64)
+        // The same bad gossip message 100 times, as a flood brings it: other hops, other senders.
+        for copy in 0..<100 {
+            let bad = SpreadingMessage.gossip(
+                id: id, origin: Self.id(5), hops: UInt8(copy % 30), payload: [7], signature: garbled)
+            core.handleMessage(try bad.encoded()[...], from: Self.address(1 + copy % 3), now: .zero)
+        }
+        #expect(core.statistics.signatureVerifications == 1)
+        #expect(core.statistics.forgedOrigin == 100)
+        // The same for a bad query, whatever its TTL.
+        for copy in 0..<100 {
+            let bad = SpreadingMessage.query(
+                id: id, origin: Self.id(5), ttl: UInt8(1 + copy % 9), hops: UInt8(copy % 5), wantsNotices: false,
+                payload: [7], signature: garbled)
+            core.handleMessage(try bad.encoded()[...], from: Self.address(1 + copy % 3), now: .zero)
+        }
+        #expect(core.statistics.signatureVerifications == 2)
+        #expect(core.statistics.forgedOrigin == 200)
+        #expect(core.pollEvent() == nil)
+        #expect(Self.drain(&core).isEmpty)
+        // The genuine message under that ID costs one more verification; its copies none.
+        for copy in 0..<10 {
+            let genuine = SpreadingMessage.signedGossip(
+                id: id, hops: UInt8(copy), payload: [7], swarmID: Self.swarmID, by: Self.key(5))
+            core.handleMessage(try genuine.encoded()[...], from: Self.address(1), now: .zero)
+        }
+        #expect(core.statistics.signatureVerifications == 3)
+        #expect(core.statistics.duplicatesDropped == 9)
+        #expect(core.pollEvent() == .delivered(id: id, origin: Self.id(5), hops: 1, payload: [7]))
+        #expect(core.pollEvent() == nil)
+    }
+
+    @Test func spreadingCore_query_forgedOriginDroppedAndTTLLeftUnsigned() throws {
+        var core = try Self.coreWithNeighbours()
+        let id = SpreadingID(high: 5, low: 5)
+        let genuine = SpreadingMessage.signedQuery(
+            id: id, ttl: 4, hops: 0, wantsNotices: false, payload: [3], swarmID: Self.swarmID, by: Self.key(5))
+        let gossipSignature = Self.signature(
+            of: .signedGossip(id: id, hops: 0, payload: [3], swarmID: Self.swarmID, by: Self.key(5)))
+        let forgeries: [SpreadingMessage] = [
+            // Origin 5 claimed, signed by 6.
+            .signedQuery(
+                id: id, ttl: 4, hops: 0, wantsNotices: false, payload: [3], swarmID: Self.swarmID, by: Self.key(6)
+            ).withOrigin(Self.id(5)),
+            // Origin 5's gossip signature presented as a query's.
+            .query(
+                id: id, origin: Self.id(5), ttl: 4, hops: 0, wantsNotices: false, payload: [3],
+                signature: gossipSignature),
+            // The notices flag turned on: it is signed.
+            .query(
+                id: id, origin: Self.id(5), ttl: 4, hops: 0, wantsNotices: true, payload: [3],
+                signature: Self.signature(of: genuine)),
+        ]
+        for forgery in forgeries {
+            core.handleMessage(try forgery.encoded()[...], from: Self.address(1), now: .zero)
+        }
+        #expect(core.pollEvent() == nil)
+        #expect(Self.drain(&core).isEmpty)
+        #expect(core.statistics.forgedOrigin == 3)
+        // TTL and hops are not signed: a forwarding peer may lower them.
+        let forwarded = SpreadingMessage.query(
+            id: id, origin: Self.id(5), ttl: 2, hops: 2, wantsNotices: false, payload: [3],
+            signature: Self.signature(of: genuine))
+        core.handleMessage(try forwarded.encoded()[...], from: Self.address(1), now: .zero)
+        #expect(core.pollEvent() == .query(id: id, origin: Self.id(5), hops: 3, payload: [3]))
+        #expect(Self.drain(&core).count == 2)
+        #expect(core.statistics.forgedOrigin == 3)
+    }
+
+    @Test func spreadingCore_queryHit_forgedAnswerDroppedAndRepeatedHitPassedOnOnce() throws {
+        var harness = try Harness(count: 3, edges: Self.chain(3))
+        let id = try harness.cores[0].query([1], ttl: 2, now: .zero)
+        harness.flush()
+        #expect(harness.events[2] == [.query(id: id, origin: Self.id(0), hops: 2, payload: [1])])
+        let claim = SpreadingSignature.queryHitBytes(
+            swarmID: Self.swarmID, id: id, queryOrigin: Self.id(0), responder: Self.id(2), payload: [6])
+        let forgeries: [SpreadingMessage] = [
+            // Responder 2 claimed, signed by 5.
+            .queryHit(id: id, responder: Self.id(2), hops: 0, payload: [6], signature: Self.key(5).sign(claim)),
+            // Signed by 2, but for the same query ID from another origin.
+            .signedQueryHit(
+                id: id, queryOrigin: Self.id(4), hops: 0, payload: [6], swarmID: Self.swarmID, by: Self.key(2)),
+            // Unsigned.
+            .queryHit(
+                id: id, responder: Self.id(2), hops: 0, payload: [6], signature: [UInt8](repeating: 0, count: 64)),
+        ]
+        // At a peer on the reverse path, and at the originator itself.
+        for forgery in forgeries {
+            harness.cores[1].handleMessage(try forgery.encoded()[...], from: Self.address(2), now: .zero)
+            harness.cores[0].handleMessage(try forgery.encoded()[...], from: Self.address(1), now: .zero)
+        }
+        #expect(Self.drain(&harness.cores[1]).isEmpty)
+        harness.collectEvents()
+        #expect(harness.events[0].isEmpty && harness.events[1].count == 1)
+        #expect(harness.cores[0].statistics.forgedOrigin == 3 && harness.cores[1].statistics.forgedOrigin == 3)
+        // The genuine answer arrives; a replay of it is not passed on again.
+        try harness.cores[2].answer(id, payload: [6], now: .zero)
+        let answer = harness.cores[2].pollTransmit()
+        let (destination, hit) = try #require(answer)
+        #expect(destination == Self.address(1))
+        harness.cores[1].handleMessage(hit[...], from: Self.address(2), now: .zero)
+        harness.flush()
+        #expect(harness.events[0] == [.queryHit(id: id, responder: Self.id(2), hops: 2, payload: [6])])
+        let verifications = harness.cores[1].statistics.signatureVerifications
+        for _ in 0..<5 { harness.cores[1].handleMessage(hit[...], from: Self.address(2), now: .zero) }
+        #expect(Self.drain(&harness.cores[1]).isEmpty)
+        #expect(harness.cores[1].statistics.duplicatesDropped == 5)
+        #expect(harness.cores[1].statistics.signatureVerifications == verifications)
     }
 
     // MARK: Control
@@ -329,7 +525,7 @@ import Testing
     }
 
     @Test func spreadingCore_malformedInput_droppedAndCounted() throws {
-        var core = try SpreadingCore(localID: Self.id(0), random: TestRandom(seed: 1))
+        var core = try Self.core(0)
         for bytes: [UInt8] in [[], [0x00], [0x01, 0x02], [0xFF, 0xFF, 0xFF]] {
             core.handleMessage(bytes[...], from: Self.address(1), now: .zero)
         }
@@ -358,7 +554,23 @@ import Testing
         bad.maximumTTL = 8
         #expect(throws: SpreadingConfigurationError.defaultTTLAboveMaximum) { try bad.validate() }
         #expect(throws: SpreadingConfigurationError.self) {
-            try SpreadingCore(localID: Self.id(0), configuration: bad, random: TestRandom(seed: 1))
+            try Self.core(0, configuration: bad)
         }
+        #expect(throws: SpreadingConfigurationError.swarmIDLength(31)) {
+            try SpreadingCore(
+                identity: Self.key(0), swarmID: [UInt8](repeating: 0, count: 31), random: TestRandom(seed: 1))
+        }
+    }
+}
+
+extension SpreadingMessage {
+    /// The same query with another origin claimed (the signature kept).
+    func withOrigin(_ origin: PeerID) -> SpreadingMessage {
+        guard case .query(let id, _, let ttl, let hops, let wantsNotices, let payload, let signature) = self else {
+            return self
+        }
+        return .query(
+            id: id, origin: origin, ttl: ttl, hops: hops, wantsNotices: wantsNotices, payload: payload,
+            signature: signature)
     }
 }

@@ -10,12 +10,15 @@ import Testing
 
     static let messageID = SpreadingID(high: 0x0102_0304_0506_0708, low: 0x090A_0B0C_0D0E_0F10)
 
+    /// A stand-in signature: the codec does not check it.
+    static let signature = [UInt8](0..<64)
+
     static let messages: [SpreadingMessage] = [
-        .gossip(id: messageID, origin: id(1), hops: 0, payload: []),
-        .gossip(id: messageID, origin: id(1), hops: 255, payload: [1, 2, 3]),
-        .query(id: messageID, origin: id(2), ttl: 7, hops: 0, wantsNotices: false, payload: [9]),
-        .query(id: messageID, origin: id(2), ttl: 1, hops: 6, wantsNotices: true, payload: []),
-        .queryHit(id: messageID, responder: id(3), hops: 2, payload: [5, 6]),
+        .gossip(id: messageID, origin: id(1), hops: 0, payload: [], signature: signature),
+        .gossip(id: messageID, origin: id(1), hops: 255, payload: [1, 2, 3], signature: signature),
+        .query(id: messageID, origin: id(2), ttl: 7, hops: 0, wantsNotices: false, payload: [9], signature: signature),
+        .query(id: messageID, origin: id(2), ttl: 1, hops: 6, wantsNotices: true, payload: [], signature: signature),
+        .queryHit(id: messageID, responder: id(3), hops: 2, payload: [5, 6], signature: signature),
         .echoRequest(identifier: 7, timestamp: .max, sender: id(4)),
         .echoReply(identifier: .max, timestamp: 0, sender: id(5)),
         .unreachable(id: messageID, subject: .queryHit, target: id(6), reporter: id(7)),
@@ -48,6 +51,10 @@ import Testing
         #expect(Array(bytes[1..<17]) == Array(1...16))
         #expect(bytes[17] == 2 && bytes[48] == 2)
         #expect(Array(bytes[49..<54]) == [1, 6, 0x01, 0, 0])
+        // The signature ends the message.
+        #expect(Array(bytes[54...]) == Self.signature)
+        #expect(SpreadingMessage.maximumOverhead == SpreadingMessage.queryOverhead)
+        #expect(SpreadingMessage.queryOverhead == 118 && SpreadingMessage.gossipOverhead == 116)
     }
 
     @Test func spreadingID_description_isThirtyTwoHexDigits() {
@@ -82,14 +89,53 @@ import Testing
         }
         // A payload length larger than the bytes that follow.
         var longPayload = try Self.messages[0].encoded()
-        longPayload[longPayload.count - 2] = 0xFF
+        longPayload[longPayload.count - 2 - SpreadingConstants.signatureSize] = 0xFF
         #expect(throws: WireError.self) { try SpreadingMessage.decode(longPayload) }
     }
 
-    @Test func spreadingMessage_encode_rejectsOversizedPayload() {
+    @Test func spreadingMessage_encode_rejectsOversizedPayloadAndBadSignatureSize() {
         let message = SpreadingMessage.gossip(
-            id: Self.messageID, origin: Self.id(1), hops: 0, payload: [UInt8](repeating: 0, count: 65_536))
+            id: Self.messageID, origin: Self.id(1), hops: 0, payload: [UInt8](repeating: 0, count: 65_536),
+            signature: Self.signature)
         #expect(throws: WireError.self) { try message.encoded() }
+        for size in [0, 63, 65] {
+            let unsigned = SpreadingMessage.queryHit(
+                id: Self.messageID, responder: Self.id(3), hops: 0, payload: [],
+                signature: [UInt8](repeating: 1, count: size))
+            #expect(throws: WireError.unencodable("signature of \(size) bytes")) { try unsigned.encoded() }
+        }
+    }
+
+    @Test func spreadingSignature_signedBytes_haveDocumentedLayout() throws {
+        let swarm = [UInt8](repeating: 0xEE, count: 32)
+        let payload: [UInt8] = [0xAB, 0xCD]
+        let gossip = SpreadingSignature.gossipBytes(
+            swarmID: swarm, id: Self.messageID, origin: Self.id(1), payload: payload)
+        let domain = Array("starling/spreading/gossip/v1".utf8) + [0]
+        #expect(gossip == domain + swarm + Array(1...16) + Self.id(1).bytes + [0, 2] + payload)
+        let query = SpreadingSignature.queryBytes(
+            swarmID: swarm, id: Self.messageID, origin: Self.id(2), wantsNotices: true, payload: payload)
+        #expect(
+            query == Array("starling/spreading/query/v1".utf8) + [0] + swarm + Array(1...16) + Self.id(2).bytes
+                + [1, 0, 2] + payload)
+        let hit = SpreadingSignature.queryHitBytes(
+            swarmID: swarm, id: Self.messageID, queryOrigin: Self.id(2), responder: Self.id(3), payload: payload)
+        #expect(
+            hit == Array("starling/spreading/query-hit/v1".utf8) + [0] + swarm + Array(1...16) + Self.id(2).bytes
+                + Self.id(3).bytes + [0, 2] + payload)
+        // A signed message verifies over exactly those bytes.
+        let key = try IdentityKeyPair(seed: [UInt8](repeating: 9, count: 32))
+        guard
+            case .gossip(_, let origin, _, _, let signature) = SpreadingMessage.signedGossip(
+                id: Self.messageID, hops: 4, payload: payload, swarmID: swarm, by: key)
+        else {
+            Issue.record("not a gossip message")
+            return
+        }
+        #expect(origin == key.peerID)
+        let signed = SpreadingSignature.gossipBytes(
+            swarmID: swarm, id: Self.messageID, origin: origin, payload: payload)
+        #expect(key.peerID.verify(signature: signature, of: signed))
     }
 
     @Test func spreadingMessage_decode_randomBytesNeverTrap() throws {

@@ -14,6 +14,7 @@ import Testing
     struct Swarm {
         var network: Network
         var ids: [PeerID]
+        var keys: [IdentityKeyPair]
         /// Each node's neighbours, by node index.
         var adjacency: [Set<Int>]
 
@@ -23,17 +24,16 @@ import Testing
         ) throws {
             network = Network(seed: seed, defaultLink: link)
             ids = []
+            keys = []
             for index in 0..<count {
-                var keys = network.makeGenerator()
-                let bytes = (0..<4).flatMap { _ in
-                    let word = keys.next()
-                    return (0..<8).map { UInt8(truncatingIfNeeded: word >> UInt64(56 - 8 * $0)) }
-                }
-                let id = try PeerID(bytes: bytes)
-                ids.append(id)
+                var seeds = network.makeGenerator()
+                let key = IdentityKeyPair.generate(using: &seeds)
+                keys.append(key)
+                ids.append(key.peerID)
                 let address = PeerAddress.ipv4(10, 1, UInt8(index >> 8), UInt8(index & 0xFF), port: 7000)
                 let core = try SpreadingCore(
-                    localID: id, configuration: configuration, random: network.makeGenerator())
+                    identity: key, swarmID: SpreadingSimulationTests.swarmID, configuration: configuration,
+                    random: network.makeGenerator())
                 _ = network.makeNode(name: "s\(index)", address: address, core: core)
             }
             adjacency = Array(repeating: [], count: count)
@@ -79,6 +79,9 @@ import Testing
     }
 
     static let peers = 500
+
+    /// The swarm every simulated core is in.
+    static let swarmID = [UInt8](repeating: 0x3C, count: 32)
 
     /// For each gossip ID, how many times each node delivered it.
     static func deliveryCounts(_ network: Network, ids: [SpreadingID]) -> [SpreadingID: [Int]] {
@@ -131,6 +134,52 @@ import Testing
         try await offThePool {
             let lossy = LinkConditions(latency: .milliseconds(1), jitter: .microseconds(500), lossProbability: 0.05)
             try Self.gossipReachesEveryone(seed: 2, link: lossy, messages: 5)
+        }
+    }
+
+    @Test func spreading_forgedBroadcast_500Peers_reachesNoOneAndCostsOneVerificationEach() async throws {
+        try await offThePool {
+            var swarm = try Swarm(seed: 4, count: Self.peers, link: .lan)
+            swarm.network.recordsTrace = false
+            // A member (s1) sends a broadcast claiming s0 as its origin, signed with its own
+            // key, to 20 peers, 5 copies each (other hops, as a flood would bring them).
+            let forgedID = SpreadingID(high: 0xBAD, low: 1)
+            let claim = SpreadingSignature.gossipBytes(
+                swarmID: Self.swarmID, id: forgedID, origin: swarm.ids[0], payload: [0xEE])
+            let signature = swarm.keys[1].sign(claim)
+            let victims = (0..<20).map { 2 + $0 * 23 }
+            let sentBefore = swarm.network.nodeIDs.reduce(0) { $0 + swarm.network[core: $1].statistics.messagesSent }
+            for victim in victims {
+                for copy in 0..<5 {
+                    let bytes = try SpreadingMessage.gossip(
+                        id: forgedID, origin: swarm.ids[0], hops: UInt8(copy), payload: [0xEE], signature: signature
+                    ).encoded()
+                    let source = swarm.network.address(of: SimNodeID(rawValue: 1))
+                    swarm.network.command(SimNodeID(rawValue: victim)) { core, now in
+                        core.handleMessage(bytes[...], from: source, now: now)
+                    }
+                }
+            }
+            swarm.network.run(for: .seconds(2))
+            let sentAfter = swarm.network.nodeIDs.reduce(0) { $0 + swarm.network[core: $1].statistics.messagesSent }
+            #expect(sentAfter == sentBefore, "the forgery was forwarded")
+            #expect(Self.deliveryCounts(swarm.network, ids: [forgedID])[forgedID]?.allSatisfy { $0 == 0 } == true)
+            for node in swarm.network.nodeIDs {
+                let statistics = swarm.network[core: node].statistics
+                let victim = victims.contains(node.rawValue)
+                #expect(statistics.signatureVerifications == (victim ? 1 : 0))
+                #expect(statistics.forgedOrigin == (victim ? 5 : 0))
+            }
+            // A genuine broadcast from s0 still reaches every peer, once, one verification each.
+            let id = try swarm.network.command(SimNodeID(rawValue: 0)) { core, now in try core.broadcast([1], now: now)
+            }
+            swarm.network.run(for: .seconds(2))
+            let counts = try #require(Self.deliveryCounts(swarm.network, ids: [id])[id])
+            #expect(counts.dropFirst().allSatisfy { $0 == 1 } && counts[0] == 0)
+            for node in swarm.network.nodeIDs.dropFirst() {
+                let victim = victims.contains(node.rawValue)
+                #expect(swarm.network[core: node].statistics.signatureVerifications == (victim ? 2 : 1))
+            }
         }
     }
 

@@ -67,9 +67,10 @@ public struct OverlayConfiguration: Sendable {
         guard membership.maxMessageSize <= maximum else {
             throw .messageSize(protocol: .membership, size: membership.maxMessageSize, maximum: maximum)
         }
-        // A gossip or query message adds at most 64 bytes of header to its payload.
-        guard spreading.maximumPayloadSize + 64 <= maximum else {
-            throw .messageSize(protocol: .spreading, size: spreading.maximumPayloadSize + 64, maximum: maximum)
+        // A gossip message, query or hit adds its header and signature to its payload.
+        let spreadingSize = spreading.maximumPayloadSize + SpreadingMessage.maximumOverhead
+        guard spreadingSize <= maximum else {
+            throw .messageSize(protocol: .spreading, size: spreadingSize, maximum: maximum)
         }
     }
 }

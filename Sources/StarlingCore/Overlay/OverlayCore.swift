@@ -98,7 +98,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         }
         do {
             spreading = try SpreadingCore(
-                localID: identity.peerID, configuration: configuration.spreading,
+                identity: identity, swarmID: configuration.swarmID, configuration: configuration.spreading,
                 random: ForkedRandom(seed: random.next()))
         } catch {
             throw .spreading(error)

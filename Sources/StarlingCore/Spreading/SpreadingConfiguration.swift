@@ -33,8 +33,9 @@ public struct SpreadingConfiguration: Equatable, Sendable {
     /// originator. Longer allows slow answers and keeps more state.
     public var routeLifetime: Duration
     /// The largest gossip, query or hit payload this core sends or accepts to send.
-    /// Keep payload plus ``SpreadingMessage/queryOverhead`` under the path MTU minus
-    /// the session overhead.
+    /// Keep payload plus ``SpreadingMessage/maximumOverhead`` (118 bytes, the signature
+    /// included) under the largest message a datagram carries; the overlay checks it
+    /// against ``OverlayConstants/maximumMessageSize`` (1,400), so at most 1,282 there.
     public var maximumPayloadSize: Int
     /// How long an echo request waits for its reply before it times out.
     public var echoTimeout: Duration
@@ -115,6 +116,9 @@ public enum SpreadingConfigurationError: Error, Equatable, Sendable, CustomStrin
     case outOfRange(field: String, value: Int, minimum: Int, maximum: Int)
     /// ``SpreadingConfiguration/defaultTTL`` is above ``SpreadingConfiguration/maximumTTL``.
     case defaultTTLAboveMaximum
+    /// The swarm ID given to ``SpreadingCore/init(identity:swarmID:configuration:random:)``
+    /// is not 32 bytes.
+    case swarmIDLength(Int)
 
     /// A sentence for people.
     public var description: String {
@@ -123,6 +127,7 @@ public enum SpreadingConfigurationError: Error, Equatable, Sendable, CustomStrin
         case .outOfRange(let field, let value, let minimum, let maximum):
             "spreading \(field) is \(value); allowed \(minimum)…\(maximum)"
         case .defaultTTLAboveMaximum: "spreading defaultTTL must not exceed maximumTTL"
+        case .swarmIDLength(let count): "the spreading swarm ID must be 32 bytes, not \(count)"
         }
     }
 }

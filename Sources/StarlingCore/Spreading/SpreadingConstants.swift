@@ -20,6 +20,17 @@ public enum SpreadingConstants {
     /// Query flag: the originator wants ``SpreadingMessage/ttlExceeded(id:origin:reporter:hops:)``
     /// notices from where its flood dies.
     public static let queryWantsNotices: UInt8 = 0x01
+    /// Bytes in the Ed25519 signature that ends a gossip message, a query and a query hit.
+    public static let signatureSize = IdentityKeyPair.signatureSize
+    /// Bytes in the swarm ID every signature covers.
+    public static let swarmIDSize = 32
+    /// The domain label that opens the bytes a gossip message's origin signs (see
+    /// ``SpreadingSignature``); one label per kind, so a signature never serves another kind.
+    public static let gossipDomain: [UInt8] = Array("starling/spreading/gossip/v1".utf8) + [0]
+    /// The domain label that opens the bytes a query's origin signs.
+    public static let queryDomain: [UInt8] = Array("starling/spreading/query/v1".utf8) + [0]
+    /// The domain label that opens the bytes a query hit's responder signs.
+    public static let queryHitDomain: [UInt8] = Array("starling/spreading/query-hit/v1".utf8) + [0]
 
     // MARK: Implementation
 
@@ -34,4 +45,8 @@ public enum SpreadingConstants {
     /// A route remembers at most this many peers that sent hits through it, so that an
     /// unreachable notice can go back toward each responder.
     public static let maximumHitSourcesPerRoute = 8
+    /// Bytes of the digest that names a checked message in the caches of verdicts
+    /// (BLAKE2b-128 of its signed bytes and its signature): equal digests are treated as
+    /// the same message, so a forgery repeated is refused without a second verification.
+    public static let verdictDigestSize = 16
 }

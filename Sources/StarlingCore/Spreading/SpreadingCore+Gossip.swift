@@ -1,8 +1,8 @@
 extension SpreadingCore {
     /// Starts an epidemic broadcast of `payload` to the whole swarm.
     ///
-    /// The message goes to ``SpreadingConfiguration/fanout`` random neighbours; this peer
-    /// does not deliver its own message to itself.
+    /// The message, signed by this peer, goes to ``SpreadingConfiguration/fanout`` random
+    /// neighbours; this peer does not deliver its own message to itself.
     /// - Parameters:
     ///   - payload: the application's bytes.
     ///   - now: the current time.
@@ -14,18 +14,23 @@ extension SpreadingCore {
         try checkPayload(payload)
         let id = SpreadingID.random(using: &random)
         seenGossip.insert(id, true, now: now)
-        pushGossip(.gossip(id: id, origin: localID, hops: 0, payload: payload), origin: localID, except: nil)
+        let message = SpreadingMessage.signedGossip(id: id, hops: 0, payload: payload, swarmID: swarmID, by: identity)
+        pushGossip(message, origin: localID, except: nil)
         return id
     }
 
-    /// Delivers and forwards a gossip message seen for the first time; drops duplicates.
+    /// Delivers and forwards a gossip message seen for the first time whose origin signed
+    /// it; drops duplicates and forgeries.
     mutating func handleGossip(
-        id: SpreadingID, origin: PeerID, hops: UInt8, payload: [UInt8], from source: PeerAddress, now: Instant
+        id: SpreadingID, origin: PeerID, hops: UInt8, payload: [UInt8], signature: [UInt8],
+        from source: PeerAddress, now: Instant
     ) {
         guard !seenGossip.contains(id, now: now) else {
             statistics.duplicatesDropped += 1
             return
         }
+        let signed = SpreadingSignature.gossipBytes(swarmID: swarmID, id: id, origin: origin, payload: payload)
+        guard case .genuine = authenticate(signed, signature: signature, by: origin, now: now) else { return }
         seenGossip.insert(id, true, now: now)
         let travelled = Int(hops) + 1
         events.append(.delivered(id: id, origin: origin, hops: travelled, payload: payload))
@@ -33,7 +38,8 @@ extension SpreadingCore {
             statistics.hopLimitReached += 1
             return
         }
-        let message = SpreadingMessage.gossip(id: id, origin: origin, hops: UInt8(travelled), payload: payload)
+        let message = SpreadingMessage.gossip(
+            id: id, origin: origin, hops: UInt8(travelled), payload: payload, signature: signature)
         pushGossip(message, origin: origin, except: source)
     }
 

@@ -24,14 +24,16 @@ extension SpreadingCore {
         let id = SpreadingID.random(using: &random)
         seenQueries.insert(id, true, now: now)
         routes.insert(id, QueryRoute(previousHop: nil, origin: localID), now: now)
-        let message = SpreadingMessage.query(
-            id: id, origin: localID, ttl: UInt8(ttl), hops: 0, wantsNotices: wantsNotices, payload: payload)
+        let message = SpreadingMessage.signedQuery(
+            id: id, ttl: UInt8(ttl), hops: 0, wantsNotices: wantsNotices, payload: payload, swarmID: swarmID,
+            by: identity)
         flood(message, except: nil)
         return id
     }
 
     /// Answers a query reported by ``SpreadingEvent/query(id:origin:hops:payload:)``:
-    /// sends a hit back along its reverse path.
+    /// sends a hit, signed by this peer and naming the query and its origin, back along
+    /// its reverse path.
     /// - Parameters:
     ///   - id: the query's ID.
     ///   - payload: the answer's bytes.
@@ -41,14 +43,17 @@ extension SpreadingCore {
     public mutating func answer(_ id: SpreadingID, payload: [UInt8], now: Instant) throws(SpreadingError) {
         let now = advance(now)
         try checkPayload(payload)
-        guard let previousHop = routes.value(id, now: now)?.previousHop else { throw .noRoute(id) }
-        send(.queryHit(id: id, responder: localID, hops: 0, payload: payload), to: previousHop)
+        guard let route = routes.value(id, now: now), let previousHop = route.previousHop else { throw .noRoute(id) }
+        let hit = SpreadingMessage.signedQueryHit(
+            id: id, queryOrigin: route.origin, hops: 0, payload: payload, swarmID: swarmID, by: identity)
+        send(hit, to: previousHop)
     }
 
-    /// Reports and floods on a query seen for the first time, or drops it.
+    /// Reports and floods on a query seen for the first time whose origin signed it, or
+    /// drops it.
     mutating func handleQuery(
         id: SpreadingID, origin: PeerID, ttl: UInt8, hops: UInt8, wantsNotices: Bool, payload: [UInt8],
-        from source: PeerAddress, now: Instant
+        signature: [UInt8], from source: PeerAddress, now: Instant
     ) {
         guard ttl > 0, Int(hops) < SpreadingConstants.maximumWireHops else {
             statistics.queriesExpired += 1
@@ -58,6 +63,9 @@ extension SpreadingCore {
             statistics.duplicatesDropped += 1
             return
         }
+        let signed = SpreadingSignature.queryBytes(
+            swarmID: swarmID, id: id, origin: origin, wantsNotices: wantsNotices, payload: payload)
+        guard case .genuine = authenticate(signed, signature: signature, by: origin, now: now) else { return }
         seenQueries.insert(id, true, now: now)
         routes.insert(id, QueryRoute(previousHop: source, origin: origin), now: now)
         let travelled = hops + 1
@@ -66,7 +74,7 @@ extension SpreadingCore {
         if remaining > 0 {
             let message = SpreadingMessage.query(
                 id: id, origin: origin, ttl: UInt8(remaining), hops: travelled, wantsNotices: wantsNotices,
-                payload: payload)
+                payload: payload, signature: signature)
             flood(message, except: source)
             return
         }
@@ -88,15 +96,28 @@ extension SpreadingCore {
         }
     }
 
-    /// Reports a hit for this peer's own query or passes it one hop back; without a
-    /// route, drops it and tells the sender it is unreachable.
+    /// Reports a hit for this peer's own query or passes it one hop back, once, if its
+    /// responder signed it for this query and origin; without a route, drops it and tells
+    /// the sender it is unreachable.
     mutating func handleQueryHit(
-        id: SpreadingID, responder: PeerID, hops: UInt8, payload: [UInt8], from source: PeerAddress, now: Instant
+        id: SpreadingID, responder: PeerID, hops: UInt8, payload: [UInt8], signature: [UInt8],
+        from source: PeerAddress, now: Instant
     ) {
         guard let route = routes.value(id, now: now) else {
+            // Without the route the query's origin is unknown, so the signature cannot be
+            // checked; the notice goes back only to the sender, one for one.
             statistics.noRouteDropped += 1
             send(.unreachable(id: id, subject: .queryHit, target: responder, reporter: localID), to: source)
             return
+        }
+        let signed = SpreadingSignature.queryHitBytes(
+            swarmID: swarmID, id: id, queryOrigin: route.origin, responder: responder, payload: payload)
+        switch authenticate(signed, signature: signature, by: responder, now: now) {
+        case .forged: return
+        case .known:
+            statistics.duplicatesDropped += 1
+            return
+        case .genuine(let digest): verdicts.insert(digest, true, now: now)
         }
         let travelled = Int(hops) + 1
         guard let previousHop = route.previousHop else {
@@ -112,6 +133,8 @@ extension SpreadingCore {
         {
             routes.update(id, now: now) { $0.hitSources.append((responder, source)) }
         }
-        send(.queryHit(id: id, responder: responder, hops: UInt8(travelled), payload: payload), to: previousHop)
+        send(
+            .queryHit(id: id, responder: responder, hops: UInt8(travelled), payload: payload, signature: signature),
+            to: previousHop)
     }
 }

@@ -4,6 +4,12 @@ internal import DequeModule
 /// ICMP-style control messages over a neighbour set given from outside.
 ///
 /// ### Purpose
+/// - **Authenticated origins**: the origin signs each gossip message and query, and the
+///   responder each hit (``SpreadingSignature``), with ``identity``, bound to
+///   ``swarmID``. A receiver checks its seen-cache first and verifies only a message it
+///   has not seen; one that fails is dropped, counted in
+///   ``SpreadingStatistics/forgedOrigin`` and remembered by digest, so that copies of it
+///   cost no second verification.
 /// - **Gossip** (``broadcast(_:now:)``): infect-and-die push gossip. Each message has a
 ///   random 128-bit ``SpreadingID``; on first receipt a peer reports
 ///   ``SpreadingEvent/delivered(id:origin:hops:payload:)`` and pushes it to
@@ -22,7 +28,7 @@ internal import DequeModule
 ///   concern. See ``SpreadingMessage`` for the bytes.
 ///
 /// ### Driving
-/// - Getters: ``localID``, ``configuration``, ``statistics``, ``neighbours``,
+/// - Getters: ``localID``, ``swarmID``, ``configuration``, ``statistics``, ``neighbours``,
 ///   ``rtt(of:)``.
 /// - Inputs: ``handleMessage(_:from:now:)`` (or ``handleDatagram(_:from:now:)``) and
 ///   ``handleTimeout(now:)``.
@@ -43,6 +49,8 @@ public struct SpreadingCore: ProtocolCore, Sendable {
 
     /// This peer's identity.
     public let localID: PeerID
+    /// The swarm every signature made and checked here is bound to (32 bytes).
+    public let swarmID: [UInt8]
     /// The validated configuration.
     public let configuration: SpreadingConfiguration
     /// Traffic and drop counters.
@@ -55,7 +63,12 @@ public struct SpreadingCore: ProtocolCore, Sendable {
     var random: InjectedRandom
     var seenGossip: SpreadingCache<Bool>
     var seenQueries: SpreadingCache<Bool>
+    /// Verdicts on signed messages by digest (``SpreadingConstants/verdictDigestSize``):
+    /// `false` for a forgery, `true` for a query hit already passed on.
+    var verdicts: SpreadingCache<Bool>
     var routes: SpreadingCache<QueryRoute>
+    /// The key pair that signs what this peer originates.
+    let identity: IdentityKeyPair
     var pendingEchoes: [UInt32: PendingEcho] = [:]
     /// Outstanding echo identifiers in sending order; the first is always pending.
     var echoOrder = Deque<UInt32>()
@@ -68,19 +81,27 @@ public struct SpreadingCore: ProtocolCore, Sendable {
     /// Creates the spreading core of one peer, with no neighbours yet.
     ///
     /// - Parameters:
-    ///   - localID: this peer's identity.
+    ///   - identity: this peer's key pair: its peer ID is ``localID``, and it signs the
+    ///     gossip, queries and hits this peer originates.
+    ///   - swarmID: the 32-byte swarm ID the signatures are bound to.
     ///   - configuration: the tunables.
     ///   - random: the source of every random choice (message IDs, fanout targets).
-    /// - Throws: ``SpreadingConfigurationError`` for an invalid configuration.
+    /// - Throws: ``SpreadingConfigurationError`` for an invalid configuration or a swarm
+    ///   ID of another size.
     public init(
-        localID: PeerID, configuration: SpreadingConfiguration = .lan, random: any RandomNumberGenerator & Sendable
+        identity: IdentityKeyPair, swarmID: [UInt8], configuration: SpreadingConfiguration = .lan,
+        random: any RandomNumberGenerator & Sendable
     ) throws(SpreadingConfigurationError) {
         try configuration.validate()
-        self.localID = localID
+        guard swarmID.count == SpreadingConstants.swarmIDSize else { throw .swarmIDLength(swarmID.count) }
+        self.identity = identity
+        self.localID = identity.peerID
+        self.swarmID = swarmID
         self.configuration = configuration
         self.random = InjectedRandom(source: random)
         seenGossip = SpreadingCache(capacity: configuration.seenCapacity, lifetime: configuration.seenLifetime)
         seenQueries = SpreadingCache(capacity: configuration.seenCapacity, lifetime: configuration.seenLifetime)
+        verdicts = SpreadingCache(capacity: configuration.seenCapacity, lifetime: configuration.seenLifetime)
         routes = SpreadingCache(capacity: configuration.routeCapacity, lifetime: configuration.routeLifetime)
         nextEchoIdentifier = UInt32.random(in: 0...UInt32.max, using: &self.random)
     }
@@ -126,15 +147,19 @@ public struct SpreadingCore: ProtocolCore, Sendable {
         }
         statistics.messagesReceived += 1
         switch message {
-        case .gossip(let id, let origin, let hops, let payload):
-            handleGossip(id: id, origin: origin, hops: hops, payload: payload, from: source, now: now)
-        case .query(let id, let origin, let ttl, let hops, let wantsNotices, let payload):
+        case .gossip(let id, let origin, let hops, let payload, let signature):
+            handleGossip(
+                id: id, origin: origin, hops: hops, payload: payload, signature: signature, from: source, now: now)
+        case .query(let id, let origin, let ttl, let hops, let wantsNotices, let payload, let signature):
             handleQuery(
                 id: id, origin: origin, ttl: ttl, hops: hops, wantsNotices: wantsNotices, payload: payload,
-                from: source, now: now)
-        case .queryHit(let id, let responder, let hops, let payload):
-            handleQueryHit(id: id, responder: responder, hops: hops, payload: payload, from: source, now: now)
+                signature: signature, from: source, now: now)
+        case .queryHit(let id, let responder, let hops, let payload, let signature):
+            handleQueryHit(
+                id: id, responder: responder, hops: hops, payload: payload, signature: signature, from: source,
+                now: now)
         case .echoRequest(let identifier, let timestamp, _):
+            // Unsigned: the reply goes to the datagram's source, whatever the sender claims.
             send(.echoReply(identifier: identifier, timestamp: timestamp, sender: localID), to: source)
         case .echoReply(let identifier, let timestamp, let sender):
             handleEchoReply(identifier: identifier, timestamp: timestamp, sender: sender, from: source, now: now)
@@ -156,6 +181,7 @@ public struct SpreadingCore: ProtocolCore, Sendable {
         expireEchoes(now: now)
         seenGossip.prune(now: now)
         seenQueries.prune(now: now)
+        verdicts.prune(now: now)
         routes.prune(now: now)
     }
 
@@ -184,6 +210,7 @@ public struct SpreadingCore: ProtocolCore, Sendable {
             case .expiry:
                 consider(seenGossip.nextExpiry)
                 consider(seenQueries.nextExpiry)
+                consider(verdicts.nextExpiry)
                 consider(routes.nextExpiry)
             }
         }

@@ -23,11 +23,11 @@ public enum SpreadingMessageKind: UInt8, CaseIterable, Sendable {
 /// ### Wire format
 /// Every message starts with its ``SpreadingMessageKind`` byte. Integers are big-endian;
 /// IDs (``SpreadingID``) are 16 bytes; peer IDs are 32 raw bytes; a payload is a u16
-/// length followed by that many bytes.
+/// length followed by that many bytes; a signature is 64 bytes of Ed25519.
 /// ```
-/// gossip       01 | id | origin id | hops u8 | payload
-/// query        02 | id | origin id | ttl u8 | hops u8 | flags u8 | payload
-/// queryHit     03 | id | responder id | hops u8 | payload
+/// gossip       01 | id | origin id | hops u8 | payload | signature
+/// query        02 | id | origin id | ttl u8 | hops u8 | flags u8 | payload | signature
+/// queryHit     03 | id | responder id | hops u8 | payload | signature
 /// echoRequest  04 | identifier u32 | timestamp u64 | sender id
 /// echoReply    05 | identifier u32 | timestamp u64 | sender id
 /// unreachable  06 | id | subject kind u8 | target id | reporter id
@@ -35,13 +35,24 @@ public enum SpreadingMessageKind: UInt8, CaseIterable, Sendable {
 /// ```
 /// Query flags: bit 0 = the originator wants ``ttlExceeded`` notices. A message must
 /// fill its datagram exactly; anything else is malformed.
+///
+/// The signature of a gossip message or a query is its origin's, of a query hit its
+/// responder's, over the bytes ``SpreadingSignature`` names: never the hop count or the
+/// TTL, which change on the way. Decoding does not check it; ``SpreadingCore`` does.
 public enum SpreadingMessage: Equatable, Sendable {
-    /// A broadcast `payload` from `origin`, `hops` links away from it.
-    case gossip(id: SpreadingID, origin: PeerID, hops: UInt8, payload: [UInt8])
-    /// A search from `origin` that may travel `ttl` more links; `hops` taken so far.
-    case query(id: SpreadingID, origin: PeerID, ttl: UInt8, hops: UInt8, wantsNotices: Bool, payload: [UInt8])
-    /// `responder`'s answer to query `id`, `hops` links from the responder so far.
-    case queryHit(id: SpreadingID, responder: PeerID, hops: UInt8, payload: [UInt8])
+    /// A broadcast `payload` from `origin`, `hops` links away from it; `signature` is
+    /// `origin`'s (``SpreadingSignature/gossipBytes(swarmID:id:origin:payload:)``).
+    case gossip(id: SpreadingID, origin: PeerID, hops: UInt8, payload: [UInt8], signature: [UInt8])
+    /// A search from `origin` that may travel `ttl` more links; `hops` taken so far;
+    /// `signature` is `origin`'s
+    /// (``SpreadingSignature/queryBytes(swarmID:id:origin:wantsNotices:payload:)``).
+    case query(
+        id: SpreadingID, origin: PeerID, ttl: UInt8, hops: UInt8, wantsNotices: Bool, payload: [UInt8],
+        signature: [UInt8])
+    /// `responder`'s answer to query `id`, `hops` links from the responder so far;
+    /// `signature` is `responder`'s
+    /// (``SpreadingSignature/queryHitBytes(swarmID:id:queryOrigin:responder:payload:)``).
+    case queryHit(id: SpreadingID, responder: PeerID, hops: UInt8, payload: [UInt8], signature: [UInt8])
     /// An echo request; `timestamp` is the sender's clock in nanoseconds.
     case echoRequest(identifier: UInt32, timestamp: UInt64, sender: PeerID)
     /// An echo reply with the request's identifier and timestamp.
@@ -64,12 +75,18 @@ public enum SpreadingMessage: Equatable, Sendable {
         }
     }
 
-    /// Bytes of a gossip message besides its payload.
-    public static let gossipOverhead = 1 + SpreadingConstants.idSize + SpreadingConstants.peerIDSize + 1 + 2
-    /// Bytes of a query besides its payload.
-    public static let queryOverhead = 1 + SpreadingConstants.idSize + SpreadingConstants.peerIDSize + 3 + 2
-    /// Bytes of a query hit besides its payload.
-    public static let queryHitOverhead = 1 + SpreadingConstants.idSize + SpreadingConstants.peerIDSize + 1 + 2
+    /// Bytes of a gossip message besides its payload (116).
+    public static let gossipOverhead =
+        1 + SpreadingConstants.idSize + SpreadingConstants.peerIDSize + 1 + 2 + SpreadingConstants.signatureSize
+    /// Bytes of a query besides its payload (118).
+    public static let queryOverhead =
+        1 + SpreadingConstants.idSize + SpreadingConstants.peerIDSize + 3 + 2 + SpreadingConstants.signatureSize
+    /// Bytes of a query hit besides its payload (116).
+    public static let queryHitOverhead =
+        1 + SpreadingConstants.idSize + SpreadingConstants.peerIDSize + 1 + 2 + SpreadingConstants.signatureSize
+    /// The most bytes any message with a payload adds to it (118, a query's): a payload
+    /// of `n` bytes travels in a message of at most `n + maximumOverhead` bytes.
+    public static let maximumOverhead = max(gossipOverhead, queryOverhead, queryHitOverhead)
     /// Bytes of an echo request or reply.
     public static let echoSize = 1 + 4 + 8 + SpreadingConstants.peerIDSize
     /// Bytes of an unreachable notice.
@@ -78,27 +95,31 @@ public enum SpreadingMessage: Equatable, Sendable {
     public static let ttlExceededSize = 1 + SpreadingConstants.idSize + 2 * SpreadingConstants.peerIDSize + 1
 
     /// Encodes the message.
-    /// - Throws: ``WireError/unencodable(_:)`` when a payload is longer than its u16 length allows.
+    /// - Throws: ``WireError/unencodable(_:)`` when a payload is longer than its u16 length
+    ///   allows or a signature is not 64 bytes.
     public func encode(into writer: inout ByteWriter) throws(WireError) {
         writer.write(kind.rawValue)
         switch self {
-        case .gossip(let id, let origin, let hops, let payload):
+        case .gossip(let id, let origin, let hops, let payload, let signature):
             writer.write(id)
             origin.write(into: &writer)
             writer.write(hops)
             try Self.encodePayload(payload, into: &writer)
-        case .query(let id, let origin, let ttl, let hops, let wantsNotices, let payload):
+            try Self.encodeSignature(signature, into: &writer)
+        case .query(let id, let origin, let ttl, let hops, let wantsNotices, let payload, let signature):
             writer.write(id)
             origin.write(into: &writer)
             writer.write(ttl)
             writer.write(hops)
             writer.write(wantsNotices ? SpreadingConstants.queryWantsNotices : 0)
             try Self.encodePayload(payload, into: &writer)
-        case .queryHit(let id, let responder, let hops, let payload):
+            try Self.encodeSignature(signature, into: &writer)
+        case .queryHit(let id, let responder, let hops, let payload, let signature):
             writer.write(id)
             responder.write(into: &writer)
             writer.write(hops)
             try Self.encodePayload(payload, into: &writer)
+            try Self.encodeSignature(signature, into: &writer)
         case .echoRequest(let identifier, let timestamp, let sender),
             .echoReply(let identifier, let timestamp, let sender):
             writer.write(identifier)
@@ -137,7 +158,9 @@ public enum SpreadingMessage: Equatable, Sendable {
             let id = try reader.readSpreadingID()
             let origin = try reader.readSpreadingPeerID()
             let hops = try reader.readUInt8()
-            message = .gossip(id: id, origin: origin, hops: hops, payload: try readPayload(&reader))
+            let payload = try readPayload(&reader)
+            message = .gossip(
+                id: id, origin: origin, hops: hops, payload: payload, signature: try readSignature(&reader))
         case .query:
             let id = try reader.readSpreadingID()
             let origin = try reader.readSpreadingPeerID()
@@ -148,14 +171,18 @@ public enum SpreadingMessage: Equatable, Sendable {
             guard flags & ~SpreadingConstants.queryWantsNotices == 0 else {
                 throw .invalidValue(offset: flagsOffset, field: "query flags")
             }
+            let payload = try readPayload(&reader)
             message = .query(
                 id: id, origin: origin, ttl: ttl, hops: hops,
-                wantsNotices: flags & SpreadingConstants.queryWantsNotices != 0, payload: try readPayload(&reader))
+                wantsNotices: flags & SpreadingConstants.queryWantsNotices != 0, payload: payload,
+                signature: try readSignature(&reader))
         case .queryHit:
             let id = try reader.readSpreadingID()
             let responder = try reader.readSpreadingPeerID()
             let hops = try reader.readUInt8()
-            message = .queryHit(id: id, responder: responder, hops: hops, payload: try readPayload(&reader))
+            let payload = try readPayload(&reader)
+            message = .queryHit(
+                id: id, responder: responder, hops: hops, payload: payload, signature: try readSignature(&reader))
         case .echoRequest, .echoReply:
             let identifier = try reader.readUInt32()
             let timestamp = try reader.readUInt64()
@@ -199,6 +226,17 @@ public enum SpreadingMessage: Equatable, Sendable {
     private static func readPayload(_ reader: inout ByteReader) throws(WireError) -> [UInt8] {
         let length = Int(try reader.readUInt16())
         return Array(try reader.readBytes(length))
+    }
+
+    private static func encodeSignature(_ signature: [UInt8], into writer: inout ByteWriter) throws(WireError) {
+        guard signature.count == SpreadingConstants.signatureSize else {
+            throw .unencodable("signature of \(signature.count) bytes")
+        }
+        writer.write(bytes: signature)
+    }
+
+    private static func readSignature(_ reader: inout ByteReader) throws(WireError) -> [UInt8] {
+        Array(try reader.readBytes(SpreadingConstants.signatureSize))
     }
 }
 

@@ -6,7 +6,8 @@ public struct SpreadingStatistics: Equatable, Sendable {
     public internal(set) var messagesSent = 0
     /// Datagrams that did not decode; each was dropped.
     public internal(set) var malformedDropped = 0
-    /// Gossip messages and queries seen before; each was dropped.
+    /// Gossip messages and queries seen before, and query hits passed on before; each
+    /// was dropped.
     public internal(set) var duplicatesDropped = 0
     /// Gossip delivered but not forwarded because it reached the hop limit.
     public internal(set) var hopLimitReached = 0
@@ -19,6 +20,12 @@ public struct SpreadingStatistics: Equatable, Sendable {
     public internal(set) var unexpectedEchoReplies = 0
     /// TTL-exceeded notices not passed on because one for the same query already was.
     public internal(set) var noticesSuppressed = 0
+    /// Gossip messages, queries and hits whose signature did not verify, or that repeated
+    /// a forgery already refused; each was dropped, neither delivered nor forwarded.
+    public internal(set) var forgedOrigin = 0
+    /// Ed25519 signatures checked: at most one per message not seen before (copies of a
+    /// message already accepted or refused are not checked again).
+    public internal(set) var signatureVerifications = 0
     /// The error of the last malformed datagram.
     public internal(set) var lastDecodeError: WireError?
 
