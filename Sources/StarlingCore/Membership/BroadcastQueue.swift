@@ -74,7 +74,7 @@ struct BroadcastQueue: Sendable {
     mutating func take(budget: Int, limit: Int, joinLimit: Int) -> [MemberUpdate] {
         var remaining = budget
         var chosen: [(entry: Entry, sends: Int)] = []
-        let smallest = 44
+        let smallest = MembershipConstants.minimumUpdateSize
         let most = MembershipConstants.maximumPiggybackedUpdates
         var bucketIndex = 0
         while bucketIndex < buckets.count, remaining >= smallest, chosen.count < most {

@@ -1,11 +1,13 @@
 extension MembershipCore {
     // MARK: Checks: this peer's own probes of members others suspect
 
-    /// Queues a check of `id`: a probe of this peer's own, ahead of the round-robin
+    /// Queues a check of `id`: a direct ping of this peer's own, ahead of the round-robin
     /// order and besides it, started at once while fewer than
     /// ``MembershipConstants/concurrentChecks`` run. Hearsay (another peer's suspicion
     /// or verdict) leads here and nowhere else: only a check or a regular probe that goes
     /// unanswered lets a suspicion become a failure (``noteOwnProbeFailed(of:now:)``).
+    /// A check asks no relays: the accuser's own probe already did, and a suspicion
+    /// still leaves the suspect its timeout to refute (the check's ping tells it).
     mutating func requestCheck(of id: PeerID, now: Instant) {
         guard probe?.target != id, !checks.contains(where: { $0.target == id }), !urgentProbes.contains(id),
             urgentProbes.count < MembershipConstants.urgentProbesHeld
@@ -27,23 +29,16 @@ extension MembershipCore {
                 to: member.address)
             checks.append(
                 ProbeInFlight(
-                    sequence: sequence, target: id, indirectAt: now + localHealth.scale(adaptedProbeTimeout),
+                    sequence: sequence, target: id, indirectAt: nil,
                     endAt: now + localHealth.scale(adaptedProbeInterval), sentAt: now))
             statistics.urgentProbes += 1
         }
     }
 
-    /// Sends the ping requests of checks whose target has not answered in time, ends the
-    /// checks that stayed unanswered, and starts queued ones. A peer that is behind
-    /// decides later, as for its regular probes.
+    /// Ends the checks that stayed unanswered, and starts queued ones. A peer that is
+    /// behind decides later, as for its regular probes.
     mutating func serviceChecks(now: Instant) {
         guard !checks.isEmpty || !urgentProbes.isEmpty else { return }
-        for index in checks.indices {
-            guard let at = checks[index].indirectAt, at <= now else { continue }
-            var check = checks[index]
-            sendPingRequests(for: &check)
-            checks[index] = check
-        }
         let deferredUntil = timing.accusationsDeferredUntil.flatMap { now < $0 ? $0 : nil }
         var failed: [PeerID] = []
         checks.removeAll { check in
@@ -61,10 +56,7 @@ extension MembershipCore {
     /// The earliest deadline of any check.
     var earliestCheckDeadline: Instant? {
         var earliest: Instant?
-        for check in checks {
-            let due = check.indirectAt.map { min($0, check.endAt) } ?? check.endAt
-            if earliest.map({ due < $0 }) ?? true { earliest = due }
-        }
+        for check in checks where earliest.map({ check.endAt < $0 }) ?? true { earliest = check.endAt }
         return earliest
     }
 }

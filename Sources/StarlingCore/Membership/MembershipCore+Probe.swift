@@ -50,18 +50,11 @@ extension MembershipCore {
 
     /// Sends ping requests to up to `k` alive members. Call when ``MembershipTimer/indirectProbe`` fires.
     mutating func sendIndirectProbes(now: Instant) {
-        guard var current = probe, table[current.target] != nil else {
+        guard var current = probe, let target = table[current.target] else {
             probe = nil
             return
         }
-        sendPingRequests(for: &current)
-        probe = current
-    }
-
-    /// Asks up to `k` alive members to ping the target of `current` on this peer's behalf.
-    mutating func sendPingRequests(for current: inout ProbeInFlight) {
         current.indirectAt = nil
-        guard let target = table[current.target] else { return }
         let targetID = current.target
         let relays = sampleLiveMembers(configuration.indirectChecks) { $0.id != targetID && $0.state == .alive }
         var chosen = 0
@@ -76,6 +69,7 @@ extension MembershipCore {
             }
         }
         current.expectedNacks = chosen
+        probe = current
     }
 
     /// Suspects the target of an unanswered probe and adjusts local health. Call when
@@ -125,10 +119,6 @@ extension MembershipCore {
 
     /// Counts a nack for the current probe.
     mutating func handleNack(sequence: UInt32) {
-        if let index = checks.firstIndex(where: { $0.sequence == sequence }) {
-            checks[index].receivedNacks += 1
-            return
-        }
         guard var current = probe, current.sequence == sequence else {
             statistics.unexpectedAnswers += 1
             return
