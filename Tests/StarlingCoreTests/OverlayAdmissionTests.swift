@@ -13,7 +13,9 @@ struct OverlayBench {
     var now = Instant.zero
     var stray: [(to: PeerAddress, bytes: [UInt8])] = []
 
-    static func address(_ index: Int) -> PeerAddress { .ipv4(10, 0, UInt8(index >> 8), UInt8(index & 0xFF), port: 7946) }
+    static func address(_ index: Int) -> PeerAddress {
+        .ipv4(10, 0, UInt8(index >> 8), UInt8(index & 0xFF), port: 7946)
+    }
 
     static func makeCore(
         index: Int, secret: [UInt8]? = nil, configure: (inout OverlayConfiguration) -> Void = { _ in }
@@ -94,7 +96,9 @@ struct OverlayBench {
 
     /// Feeds `request` to `core` from `source`, then runs the core for 10 s (its held
     /// datagrams expire) and returns the bytes it sent to `source`.
-    static func bytesAnswered(_ request: [UInt8], to core: inout OverlayCore, from source: PeerAddress, at start: Instant)
+    static func bytesAnswered(
+        _ request: [UInt8], to core: inout OverlayCore, from source: PeerAddress, at start: Instant
+    )
         -> Int
     {
         request.withUnsafeBytes { core.handleDatagram($0, from: source, now: start) }
@@ -119,7 +123,9 @@ struct OverlayBench {
             #expect(throws: OverlayDrop.malformed) { try AddressCheckMessage.decode(bytes.dropLast()) }
             #expect(throws: OverlayDrop.malformed) { try AddressCheckMessage.decode((bytes + [0])[...]) }
         }
-        #expect(throws: OverlayDrop.malformed) { try AddressCheckMessage.decode(([0x03] + [UInt8](repeating: 0, count: 16))[...]) }
+        #expect(throws: OverlayDrop.malformed) {
+            try AddressCheckMessage.decode(([0x03] + [UInt8](repeating: 0, count: 16))[...])
+        }
     }
 
     @Test(arguments: [false, true]) func legitimateJoin_converges_andHeldAnswersAreReleased(sealed: Bool) throws {
@@ -179,7 +185,10 @@ struct OverlayBench {
                 try RoutingMessage(requestID: 9, sender: sender, body: .findNode(target: RoutingKey(peer: sender)))
                     .encode()
             ),
-            (.routing, try RoutingMessage(requestID: 10, sender: sender, body: .getProviders(service: "echo")).encode()),
+            (
+                .routing,
+                try RoutingMessage(requestID: 10, sender: sender, body: .getProviders(service: "echo")).encode()
+            ),
         ]
         for (index, (kind, message)) in requests.enumerated() {
             var seed = converged
@@ -243,7 +252,8 @@ struct OverlayBench {
         }
         var random = TestRandom(seed: 6)
         let nack = Self.datagram(
-            .membership, try MembershipMessage.nack(sequence: 1, sender: Self.stranger.peerID).encoded(), random: &random)
+            .membership, try MembershipMessage.nack(sequence: 1, sender: Self.stranger.peerID).encoded(),
+            random: &random)
         let now = Instant.zero + .seconds(1)
         for _ in 0..<500 { nack.withUnsafeBytes { core.handleDatagram($0, from: Self.spoofed, now: now) } }
         #expect(core.statistics.drops[.sourceRateLimited] == 480)
@@ -281,13 +291,15 @@ struct OverlayBench {
         let peer = OverlayBench.address(1)
         let now = Instant.zero
         let big = [UInt8](repeating: 1, count: 1_000)
-        // First contact: the allowance covers one datagram; a challenge follows it.
+        // First contact: the allowance covers one datagram, and no check is needed.
         #expect(validation.admit(big, kind: .membership, to: peer, now: now) == .send)
+        #expect(validation.pollOutbound() == nil)
+        // The next is held, and a challenge goes out, paid from the reserve.
+        #expect(validation.admit(big, kind: .membership, to: peer, now: now) == .held)
         guard case .check(.challenge(let nonce), to: peer) = validation.pollOutbound() else {
             Issue.record("expected a challenge")
             return
         }
-        // The next is held until the response.
         #expect(validation.admit(big, kind: .membership, to: peer, now: now) == .held)
         #expect(validation.pollOutbound() == nil)
         validation.noteReceived(from: peer, bytes: 29, now: now)
@@ -299,6 +311,7 @@ struct OverlayBench {
             return
         }
         #expect(held.bytes == big)
+        #expect(validation.statistics.releasedDatagrams == 2)
         #expect(validation.isProven(peer, at: now))
         #expect(validation.admit(big, kind: .membership, to: peer, now: now) == .send)
         // The proof lapses after its lifetime; the address starts over.

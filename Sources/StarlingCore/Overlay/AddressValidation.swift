@@ -7,26 +7,26 @@ internal import DequeModule
 /// Each remote address has a *credit*: the bytes received from it minus the bytes sent
 /// to it, at most ``OverlayConstants/maximumAddressCredit``. A datagram to an unproven
 /// address goes out only if the credit covers it, and spends it. An address that sent
-/// nothing starts with ``OverlayConstants/unprovenAllowance`` (one datagram): the
-/// contacts this peer starts itself (a join to a seed, a first ping to a member) never
-/// wait, and what an attacker who names a victim's address gains is that one datagram
-/// per tracked address. An address that sent something first gets no allowance: its
-/// credit is exactly what it sent, so a spoofed request is answered with at most as
-/// many bytes as it had.
+/// nothing starts with ``OverlayConstants/unprovenAllowance`` (one datagram) and a
+/// challenge: the contacts this peer starts itself (a join to a seed, a
+/// first ping to a member) never wait, and what an attacker who names a victim's
+/// address gains is that one datagram and one check per tracked address. An address
+/// that sent something first gets no allowance: its credit is exactly what it sent, so
+/// a spoofed request is answered with at most as many bytes as it had.
 ///
-/// An address is *proven* when it echoes the nonce of an ``AddressCheckMessage``
-/// challenge sent to it; then nothing to it is capped for
-/// ``OverlayConstants/addressProofLifetime``. To keep checks off the common path, a
-/// challenge follows the first datagram sent to an unproven address when the credit
-/// still covers it, and one follows a datagram to a proven address whose proof is past
-/// half its lifetime; so members that probe each other are proven after one round
-/// trip, and stay proven.
+/// A datagram goes out only while it leaves the credit of one challenge. One that
+/// does not is *held* (in order, at most ``OverlayConstants/maximumHeldBytesPerAddress``
+/// per address and ``OverlayConstants/maximumHeldBytes`` in all) and an
+/// ``AddressCheckMessage`` challenge goes out, paid from that reserve. An address is
+/// *proven* when it echoes the challenge's nonce; then the held datagrams go out, in
+/// order, and nothing to it is capped for ``OverlayConstants/addressProofLifetime``.
+/// Held datagrams not released within ``OverlayConstants/heldLifetime`` are dropped.
 ///
-/// A datagram the credit does not cover is *held* (in order, at most
-/// ``OverlayConstants/maximumHeldBytesPerAddress`` per address and
-/// ``OverlayConstants/maximumHeldBytes`` in all), a challenge goes out if the credit
-/// covers one, and the held datagrams go out, in order, when the response comes. Held
-/// datagrams not released within ``OverlayConstants/heldLifetime`` are dropped.
+/// Checks happen only when something has to wait: between members, whose pings and
+/// acks roughly balance, that is the first large answer (a push-pull, a lookup reply)
+/// or a run of one-way gossip, and it costs that datagram one round trip. Challenging
+/// every address up front would prove each pair at once but double the datagrams of a
+/// large swarm, where a member meets another only every few minutes.
 ///
 /// The table holds ``OverlayConstants/maximumTrackedAddresses``; when full, an eighth
 /// is freed, unproven addresses first, least recently active first. Each datagram costs
@@ -68,8 +68,6 @@ struct AddressValidation: Sendable {
         var credit: Int
         /// Until when the address is proven; nil when it is not.
         var provenUntil: Instant?
-        /// When it last proved it receives.
-        var provenAt: Instant
         /// The nonce of the unanswered challenge, if any.
         var challenge: AddressCheckNonce?
         /// When that challenge was sent.
@@ -85,7 +83,6 @@ struct AddressValidation: Sendable {
 
         init(credit: Int, now: Instant) {
             self.credit = credit
-            provenAt = now
             challengedAt = now
             heldSince = now
             lastActive = now
@@ -96,16 +93,20 @@ struct AddressValidation: Sendable {
             challenge == nil || now - challengedAt >= OverlayConstants.addressCheckRetry
         }
 
-        /// Forgets a proof that ran out; the address starts again as one that sent nothing.
-        mutating func lapseProof(at now: Instant) {
+        /// Forgets a proof that ran out; the address starts again as one that sent
+        /// nothing, with `allowance`.
+        mutating func lapseProof(at now: Instant, allowance: Int) {
             guard let until = provenUntil, until <= now else { return }
             provenUntil = nil
-            credit = OverlayConstants.unprovenAllowance
+            credit = allowance
         }
     }
 
     /// Bytes of an address check datagram in this swarm's envelope.
     let checkSize: Int
+    /// The credit of an address that sent nothing: one datagram
+    /// (``OverlayConstants/unprovenAllowance``) and the challenge that follows it.
+    var allowance: Int { OverlayConstants.unprovenAllowance + checkSize }
     /// Most addresses tracked.
     let capacity: Int
     private(set) var entries: [PeerAddress: Entry] = [:]
@@ -140,15 +141,20 @@ struct AddressValidation: Sendable {
     // MARK: Inputs
 
     /// Counts `bytes` received from `address` as credit (up to the cap); sends the
-    /// challenge that held datagrams wait for if the credit now covers it.
-    mutating func noteReceived(from address: PeerAddress, bytes: Int, now: Instant) {
-        let checkSize = checkSize
+    /// challenge that held datagrams wait for if none is waiting and the credit now
+    /// covers it.
+    ///
+    /// An address check gives credit but prompts no challenge of its own: the credit of
+    /// a challenge is kept for its response (two peers that challenge each other at once
+    /// would otherwise each spend on a challenge what the other's response needs).
+    mutating func noteReceived(from address: PeerAddress, bytes: Int, isCheck: Bool = false, now: Instant) {
+        let (checkSize, allowance) = (checkSize, allowance)
         let wantsChallenge = update(address, fresh: 0, now: now) { entry in
             entry.lastActive = now
-            entry.lapseProof(at: now)
+            entry.lapseProof(at: now, allowance: allowance)
             guard entry.provenUntil == nil else { return false }
             entry.credit = min(entry.credit + bytes, OverlayConstants.maximumAddressCredit)
-            return !entry.held.isEmpty && entry.challengeDue(at: now) && entry.credit >= checkSize
+            return !isCheck && !entry.held.isEmpty && entry.challengeDue(at: now) && entry.credit >= checkSize
         }
         if wantsChallenge { challenge(address, now: now) }
     }
@@ -175,7 +181,6 @@ struct AddressValidation: Sendable {
                 guard entry.challenge == nonce else { return nil }
                 entry.challenge = nil
                 entry.provenUntil = now + OverlayConstants.addressProofLifetime
-                entry.provenAt = now
                 let held = entry.held
                 entry.held = []
                 entry.heldBytes = 0
@@ -199,19 +204,18 @@ struct AddressValidation: Sendable {
     mutating func admit(_ datagram: [UInt8], kind: OverlayProtocol, to address: PeerAddress, now: Instant)
         -> Admission
     {
-        let (checkSize, size, heldBytes) = (checkSize, datagram.count, heldBytes)
+        let (checkSize, allowance, size, heldBytes) = (checkSize, allowance, datagram.count, heldBytes)
         let (admission, wantsChallenge, holdStarted) = update(
-            address, fresh: OverlayConstants.unprovenAllowance, now: now
+            address, fresh: allowance, now: now
         ) { entry -> (Admission?, Bool, Bool) in
             entry.lastActive = now
-            entry.lapseProof(at: now)
-            if entry.provenUntil != nil {
-                let refresh = now - entry.provenAt >= OverlayConstants.addressProofRefresh
-                return (.send, refresh && entry.challengeDue(at: now), false)
-            }
-            if entry.held.isEmpty, entry.credit >= size {
+            entry.lapseProof(at: now, allowance: allowance)
+            if entry.provenUntil != nil { return (.send, false, false) }
+            // The credit is spent only down to one challenge, so a challenge is always
+            // affordable when something has to wait.
+            if entry.held.isEmpty, entry.credit >= size + checkSize {
                 entry.credit -= size
-                return (.send, entry.challengeDue(at: now) && entry.credit >= checkSize, false)
+                return (.send, false, false)
             }
             let wantsChallenge = entry.challengeDue(at: now) && entry.credit >= checkSize
             guard entry.heldBytes + size <= OverlayConstants.maximumHeldBytesPerAddress,

@@ -82,7 +82,8 @@ public struct OverlayConfiguration: Sendable {
         if let swarmSecret, swarmSecret.count != 32 { throw .swarmSecretLength(swarmSecret.count) }
         guard neighbourCount >= 1 else { throw .neighbourCount(neighbourCount) }
         for (name, rate) in [
-            ("sourceDatagramsPerSecond", sourceDatagramsPerSecond), ("totalDatagramsPerSecond", totalDatagramsPerSecond),
+            ("sourceDatagramsPerSecond", sourceDatagramsPerSecond),
+            ("totalDatagramsPerSecond", totalDatagramsPerSecond),
         ] where !(rate.isFinite && rate >= 0.001 && rate <= 1e9) {
             throw .rateLimit(name, rate)
         }

@@ -43,12 +43,10 @@ public enum OverlayConstants {
     /// The lifetime the local record is signed for.
     public static let recordLifetime: Duration = .seconds(3_600)
 
-    /// How long an address that answered an address check counts as proven: answers
-    /// to it are not capped. Ten minutes, as a QUIC server keeps a validated path.
+    /// How long an address that answered an address check counts as proven: nothing
+    /// to it is capped. Then it starts over with ``unprovenAllowance`` and is checked
+    /// again only if something to it has to wait.
     public static let addressProofLifetime: Duration = .seconds(600)
-    /// After this much of ``addressProofLifetime`` the next datagram to a proven address
-    /// is followed by a fresh check, so that active addresses never lapse: half of it.
-    public static let addressProofRefresh: Duration = addressProofLifetime / 2
     /// How long an unanswered address check is waited for before another may be sent.
     public static let addressCheckRetry: Duration = .seconds(1)
     /// Bytes this peer may send to an address that has sent it nothing, before that

@@ -38,7 +38,8 @@ extension OverlayCore {
                 return nil
             }
         }
-        addressValidation.noteReceived(from: source, bytes: datagram.count, now: now)
+        addressValidation.noteReceived(
+            from: source, bytes: datagram.count, isCheck: opened.protocolKind == .addressCheck, now: now)
         statistics.admission = addressValidation.statistics
         return (opened.protocolKind, opened.message)
     }
