@@ -24,9 +24,11 @@ internal import DequeModule
 ///
 /// Checks happen only when something has to wait: between members, whose pings and
 /// acks roughly balance, that is the first large answer (a push-pull, a lookup reply)
-/// or a run of one-way gossip, and it costs that datagram one round trip. Challenging
-/// every address up front would prove each pair at once but double the datagrams of a
-/// large swarm, where a member meets another only every few minutes.
+/// or a run of one-way membership gossip, and it costs that datagram one round trip.
+/// The exception is spreading, one-way from a peer to its neighbours and sensitive to
+/// order: its first datagram to an unproven address is followed by a challenge at once.
+/// Challenging every address up front would prove each pair at once but double the
+/// datagrams of a large swarm, where a member meets another only every few minutes.
 ///
 /// The table holds ``OverlayConstants/maximumTrackedAddresses``; when full, an eighth
 /// is freed, unproven addresses first, least recently active first. Each datagram costs
@@ -215,7 +217,11 @@ struct AddressValidation: Sendable {
             // affordable when something has to wait.
             if entry.held.isEmpty, entry.credit >= size + checkSize {
                 entry.credit -= size
-                return (.send, false, false)
+                // Spreading runs one way, neighbour to neighbour: its flows drain the
+                // credit, and a held flood copy can arrive after a slower one and stop
+                // the flood short. So its first datagram to an unproven address is
+                // followed by a challenge at once (one per neighbour).
+                return (.send, kind == .spreading && entry.challengeDue(at: now), false)
             }
             let wantsChallenge = entry.challengeDue(at: now) && entry.credit >= checkSize
             guard entry.heldBytes + size <= OverlayConstants.maximumHeldBytesPerAddress,
