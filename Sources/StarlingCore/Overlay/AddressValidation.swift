@@ -207,6 +207,9 @@ struct AddressValidation: Sendable {
         -> Admission
     {
         let (checkSize, allowance, size, heldBytes) = (checkSize, allowance, datagram.count, heldBytes)
+        // Each hold that starts is one deadline; addresses that churn through the table
+        // must not grow that list past a bound.
+        let holdsFull = holdDeadlines.count >= 4 * capacity
         let (admission, wantsChallenge, holdStarted) = update(
             address, fresh: allowance, now: now
         ) { entry -> (Admission?, Bool, Bool) in
@@ -225,7 +228,8 @@ struct AddressValidation: Sendable {
             }
             let wantsChallenge = entry.challengeDue(at: now) && entry.credit >= checkSize
             guard entry.heldBytes + size <= OverlayConstants.maximumHeldBytesPerAddress,
-                heldBytes + size <= OverlayConstants.maximumHeldBytes
+                heldBytes + size <= OverlayConstants.maximumHeldBytes,
+                !entry.held.isEmpty || holdsFull == false
             else { return (nil, wantsChallenge, false) }
             let started = entry.held.isEmpty
             if started { entry.heldSince = now }
