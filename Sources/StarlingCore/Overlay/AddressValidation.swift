@@ -229,7 +229,7 @@ struct AddressValidation: Sendable {
             let wantsChallenge = entry.challengeDue(at: now) && entry.credit >= checkSize
             guard entry.heldBytes + size <= OverlayConstants.maximumHeldBytesPerAddress,
                 heldBytes + size <= OverlayConstants.maximumHeldBytes,
-                !entry.held.isEmpty || holdsFull == false
+                !entry.held.isEmpty || !holdsFull
             else { return (nil, wantsChallenge, false) }
             let started = entry.held.isEmpty
             if started { entry.heldSince = now }
