@@ -31,6 +31,7 @@ enum DecoderTargets {
         case .membership: membership(Array(opened.message))
         case .routing: routing(Array(opened.message))
         case .spreading: spreading(Array(opened.message))
+        case .addressCheck: _ = try? AddressCheckMessage.decode(opened.message)
         }
     }
 

@@ -16,7 +16,7 @@ import Testing
         "rpc-request", "rpc-response", "stream-opening", "stream-message-start", "beacon-open",
         "membership-ping", "membership-ack", "routing-ping", "routing-find-node", "routing-prove",
         "routing-proof", "stream-request", "spreading-gossip", "spreading-query", "overlay-open",
-        "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply",
+        "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply", "overlay-address-check",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -208,6 +208,22 @@ import Testing
         let opened = try bytes.withUnsafeBytes { try envelope.decode($0, now: UnixTime(seconds: 0)) }
         #expect(opened.protocolKind == .membership)
         #expect(try MembershipMessage.decode(opened.message) == .nack(sequence: 7, sender: Self.exampleKey.peerID))
+    }
+
+    @Test func overlayAddressCheck_example_decodesAndReencodes() throws {
+        let bytes = try #require(try Self.examples()["overlay-address-check"])
+        let envelope = OverlayEnvelope(swarmID: [UInt8](repeating: 0, count: 32), swarmSecret: nil)
+        let challenge = AddressCheckMessage.challenge(
+            AddressCheckNonce(high: 0x0001_0203_0405_0607, low: 0x0809_0a0b_0c0d_0e0f))
+        var message: [UInt8] = []
+        challenge.encode(into: &message)
+        var expected: [UInt8] = []
+        var random = SystemRandomNumberGenerator()
+        envelope.encode(.addressCheck, message, sentAt: UnixTime(seconds: 0), into: &expected, using: &random)
+        #expect(bytes == expected, "expected:\n\(formatted(expected))")
+        let opened = try bytes.withUnsafeBytes { try envelope.decode($0, now: UnixTime(seconds: 0)) }
+        #expect(opened.protocolKind == .addressCheck)
+        #expect(try AddressCheckMessage.decode(opened.message) == challenge)
     }
 
     /// The example identity's claim: alive at incarnation 1 at 127.0.0.1:4000, public swarm.

@@ -21,12 +21,35 @@ public struct OverlayConfiguration: Sendable {
     /// keeps the chance that some peer is nobody's neighbour below one in a million
     /// for swarms of thousands.
     public var neighbourCount: Int
+    /// Overlay datagrams accepted per second from one source address (IP and port);
+    /// more are dropped unread (``OverlayDrop/sourceRateLimited``). Lowering it bounds
+    /// what one source can make this peer spend; raising it lets one neighbour forward
+    /// more gossip per second. 1,000 is some fifty times what one member of a
+    /// 1,000-peer swarm sends another.
+    public var sourceDatagramsPerSecond: Double
+    /// Datagrams one quiet source may send at once: room for a full-state answer
+    /// (about 32 datagrams at 1,000 members, 530 at 16,384) many times over.
+    public var sourceDatagramBurst: Int
+    /// Overlay datagrams accepted per second from all sources together
+    /// (``OverlayDrop/totalRateLimited``): the most work a flood from many addresses
+    /// can cause. Lower it on slow machines; a 1,000-peer swarm needs a few hundred.
+    public var totalDatagramsPerSecond: Double
+    /// Datagrams all sources together may send at once.
+    public var totalDatagramBurst: Int
+    /// Nonces of sealed datagrams remembered to refuse copies within the replay window
+    /// (``OverlayDrop/replayed``); when full, the oldest go and datagrams as old are
+    /// refused (``OverlayDrop/belowReplayFloor``). It must exceed the sealed datagrams
+    /// a peer accepts in ``OverlayConstants/replayWindow``; each costs some 60 bytes.
+    public var replayCacheSize: Int
 
     /// Creates a configuration for one swarm.
     public init(
         swarmID: [UInt8] = [UInt8](repeating: 0, count: 32), swarmSecret: [UInt8]? = nil,
         membership: MembershipConfiguration = .lan, routing: RoutingConfiguration = .lan,
-        spreading: SpreadingConfiguration = .lan, neighbourCount: Int = 16
+        spreading: SpreadingConfiguration = .lan, neighbourCount: Int = 16,
+        sourceDatagramsPerSecond: Double = 1_000, sourceDatagramBurst: Int = 2_000,
+        totalDatagramsPerSecond: Double = 50_000, totalDatagramBurst: Int = 50_000,
+        replayCacheSize: Int = 65_536
     ) {
         self.swarmID = swarmID
         self.swarmSecret = swarmSecret
@@ -34,6 +57,11 @@ public struct OverlayConfiguration: Sendable {
         self.routing = routing
         self.spreading = spreading
         self.neighbourCount = neighbourCount
+        self.sourceDatagramsPerSecond = sourceDatagramsPerSecond
+        self.sourceDatagramBurst = sourceDatagramBurst
+        self.totalDatagramsPerSecond = totalDatagramsPerSecond
+        self.totalDatagramBurst = totalDatagramBurst
+        self.replayCacheSize = replayCacheSize
     }
 
     /// A local network: the ``MembershipConfiguration/lan``,
@@ -53,6 +81,17 @@ public struct OverlayConfiguration: Sendable {
         guard swarmID.count == 32 else { throw .swarmIDLength(swarmID.count) }
         if let swarmSecret, swarmSecret.count != 32 { throw .swarmSecretLength(swarmSecret.count) }
         guard neighbourCount >= 1 else { throw .neighbourCount(neighbourCount) }
+        for (name, rate) in [
+            ("sourceDatagramsPerSecond", sourceDatagramsPerSecond),
+            ("totalDatagramsPerSecond", totalDatagramsPerSecond),
+        ] where !(rate.isFinite && rate >= 0.001 && rate <= 1e9) {
+            throw .rateLimit(name, rate)
+        }
+        for (name, burst) in [("sourceDatagramBurst", sourceDatagramBurst), ("totalDatagramBurst", totalDatagramBurst)]
+        where !(1...1_000_000_000).contains(burst) {
+            throw .rateLimit(name, Double(burst))
+        }
+        guard (1...(1 << 24)).contains(replayCacheSize) else { throw .replayCacheSize(replayCacheSize) }
         do {
             try membership.validate()
         } catch {
@@ -89,6 +128,10 @@ public enum OverlayConfigurationError: Error, Equatable, Sendable, CustomStringC
     case spreading(SpreadingConfigurationError)
     /// A protocol's messages could exceed one overlay datagram.
     case messageSize(protocol: OverlayProtocol, size: Int, maximum: Int)
+    /// A rate limit (named) is not a positive finite rate, or a burst not in 1...10⁹.
+    case rateLimit(String, Double)
+    /// The replay cache size is not in 1...16,777,216.
+    case replayCacheSize(Int)
 
     public var description: String {
         switch self {
@@ -99,6 +142,8 @@ public enum OverlayConfigurationError: Error, Equatable, Sendable, CustomStringC
         case .spreading(let error): "spreading: \(error)"
         case .messageSize(let kind, let size, let maximum):
             "\(kind) messages of up to \(size) bytes do not fit an overlay datagram (\(maximum) bytes at most)"
+        case .rateLimit(let name, let value): "\(name) must be positive and finite (a burst at most 10⁹), not \(value)"
+        case .replayCacheSize(let size): "the replay cache size must be in 1...16777216, not \(size)"
         }
     }
 }

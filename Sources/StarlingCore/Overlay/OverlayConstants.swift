@@ -32,12 +32,40 @@ public enum OverlayConstants {
     /// A sealed datagram is accepted only when its sender's time is within this much of
     /// the receiver's, either way.
     public static let replayWindow: Duration = .seconds(60)
+    /// Bytes of the random nonce an address check carries (see ``AddressCheckMessage``).
+    public static let addressCheckNonceSize = 16
+    /// Bytes of an address check message: kind byte, then the nonce.
+    public static let addressCheckMessageSize = 1 + addressCheckNonceSize
 
     // MARK: Implementation
     /// How long before its expiry the local record is signed again with a new sequence.
     public static let recordRenewal: Duration = .seconds(600)
     /// The lifetime the local record is signed for.
     public static let recordLifetime: Duration = .seconds(3_600)
+
+    /// How long an address that answered an address check counts as proven: nothing
+    /// to it is capped. Then it starts over with ``unprovenAllowance`` and is checked
+    /// again only if something to it has to wait.
+    public static let addressProofLifetime: Duration = .seconds(600)
+    /// How long an unanswered address check is waited for before another may be sent.
+    public static let addressCheckRetry: Duration = .seconds(1)
+    /// Bytes this peer may send to an address that has sent it nothing, before that
+    /// address proves it receives: one largest overlay datagram, so that the first
+    /// message to a seed or a member never waits (a join, a ping).
+    public static let unprovenAllowance = maximumDatagramSize
+    /// The most credit an unproven address can bank: what it sent minus what it got.
+    public static let maximumAddressCredit = 64 * 1_024
+    /// Addresses whose proof, credit and held datagrams are tracked; past it the least
+    /// recently active go, unproven ones first.
+    public static let maximumTrackedAddresses = 4_096
+    /// Bytes of datagrams held for one unproven address until it answers a check.
+    public static let maximumHeldBytesPerAddress = 64 * 1_024
+    /// Bytes of datagrams held for all unproven addresses together.
+    public static let maximumHeldBytes = 1_024 * 1_024
+    /// How long held datagrams wait for their address to answer a check; then dropped.
+    public static let heldLifetime: Duration = .seconds(5)
+    /// Address check messages (challenges and responses) queued to send at once.
+    public static let maximumQueuedChecks = 1_024
 }
 
 /// Which overlay protocol a message belongs to: the byte in front of it.
@@ -50,6 +78,8 @@ public enum OverlayProtocol: UInt8, Sendable, CaseIterable {
     case routing = 0x02
     /// Gossip, floods and control messages (``SpreadingMessage``).
     case spreading = 0x03
+    /// Address checks: proof that a source address receives (``AddressCheckMessage``).
+    case addressCheck = 0x04
 }
 
 /// Why an overlay datagram was dropped before any protocol saw it.
@@ -66,6 +96,16 @@ public enum OverlayDrop: Error, Hashable, Sendable, CaseIterable, CustomStringCo
     case unauthentic
     /// A sealed datagram whose sender's time is outside the replay window.
     case stale
+    /// A sealed datagram already received within the replay window (its nonce is in
+    /// the replay cache).
+    case replayed
+    /// A sealed datagram sent at or before the replay floor: the replay cache was full
+    /// and forgot datagrams that old, so none of them is accepted any more.
+    case belowReplayFloor
+    /// Over the rate limit of its source address (IP and port).
+    case sourceRateLimited
+    /// Over the rate limit of all sources together.
+    case totalRateLimited
 
     public var description: String {
         switch self {
@@ -75,6 +115,10 @@ public enum OverlayDrop: Error, Hashable, Sendable, CaseIterable, CustomStringCo
         case .wrongSwarm: "wrong swarm"
         case .unauthentic: "unauthentic"
         case .stale: "stale"
+        case .replayed: "replayed"
+        case .belowReplayFloor: "below replay floor"
+        case .sourceRateLimited: "source rate-limited"
+        case .totalRateLimited: "total rate-limited"
         }
     }
 }

@@ -61,6 +61,12 @@ public struct OverlayCore: ProtocolCore, Sendable {
     var events = Deque<OverlayEvent>()
     /// A protocol message waiting for its envelope; reused.
     var message: [UInt8] = []
+    /// Per-source and total limits on received datagrams.
+    var rateLimits: OverlayRateLimits
+    /// Nonces of the sealed datagrams accepted within the replay window.
+    var replayCache: OverlayReplayCache
+    /// Credit, proofs and held datagrams per remote address: no amplification.
+    var addressValidation: AddressValidation
 
     /// Creates the overlay of one peer, alone until it joins.
     ///
@@ -111,6 +117,11 @@ public struct OverlayCore: ProtocolCore, Sendable {
         self.random = random
         recordRenewalAt = now + (OverlayConstants.recordLifetime - OverlayConstants.recordRenewal)
         latestNow = now
+        rateLimits = OverlayRateLimits(configuration)
+        replayCache = OverlayReplayCache(capacity: configuration.replayCacheSize)
+        let checkSeed = self.random.next()
+        addressValidation = AddressValidation(
+            checkSize: envelope.overhead + OverlayConstants.addressCheckMessageSize, seed: checkSeed)
     }
 
     // MARK: Getters
@@ -220,21 +231,19 @@ public struct OverlayCore: ProtocolCore, Sendable {
 
     // MARK: ProtocolCore
 
-    /// Feeds one overlay datagram: it is opened and handed to its protocol.
+    /// Feeds one overlay datagram: it passes the rate limits and (sealed) the replay
+    /// cache, is opened, credited to its source's address, and handed to its protocol.
     public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from source: PeerAddress, now: Instant) {
         let now = advance(now)
-        let opened: (protocolKind: OverlayProtocol, message: ArraySlice<UInt8>)
-        do {
-            opened = try envelope.decode(datagram, now: wallClock(at: now))
-        } catch {
-            statistics.drops[error, default: 0] += 1
-            return
-        }
+        guard let opened = admitReceived(datagram, from: source, now: now) else { return }
         statistics.received[opened.protocolKind, default: 0] += 1
         switch opened.protocolKind {
         case .membership: membership.handleMessage(opened.message, from: source, now: now)
         case .routing: routing.handleMessage(opened.message, from: source, now: now)
         case .spreading: spreading.handleMessage(opened.message, from: source, now: now)
+        case .addressCheck:
+            handleAddressCheck(opened.message, from: source, now: now)
+            return
         }
         absorb(now: now)
     }
@@ -246,13 +255,22 @@ public struct OverlayCore: ProtocolCore, Sendable {
         if let due = routing.pollTimeout(), due <= now { routing.handleTimeout(now: now) }
         if let due = spreading.pollTimeout(), due <= now { spreading.handleTimeout(now: now) }
         if recordRenewalAt <= now { renewRecord(now: now) }
+        if let due = addressValidation.nextDeadline, due <= now {
+            addressValidation.expireHeld(now: now)
+            statistics.admission = addressValidation.statistics
+        }
         absorb(now: now)
     }
 
-    /// Writes the next overlay datagram into `buffer`: membership's first (failure
-    /// detection is the most time-sensitive), then routing's, then spreading's.
+    /// Writes the next overlay datagram into `buffer`: address checks and datagrams
+    /// released by them first, then membership's (failure detection is the most
+    /// time-sensitive), then routing's, then spreading's. A datagram to an address that
+    /// has not proved it receives goes out only within what that address sent (see
+    /// ``AddressValidation``); otherwise it is held for an address check.
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
+        let now = advance(now)
         while true {
+            if let destination = pollAdmissionTransmit(now: now, into: &buffer) { return destination }
             let kind: OverlayProtocol
             let destination: PeerAddress
             if let to = membership.pollTransmit(now: now, into: &message) {
@@ -269,6 +287,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 continue
             }
             envelope.encode(kind, message, sentAt: wallClock(at: now), into: &buffer, using: &random)
+            guard admitToSend(buffer, kind: kind, to: destination, now: now) else { continue }
             statistics.sent[kind, default: 0] += 1
             return destination
         }
@@ -280,6 +299,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         if let deadline = membership.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = routing.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = spreading.pollTimeout(), deadline < earliest { earliest = deadline }
+        if let deadline = addressValidation.nextDeadline, deadline < earliest { earliest = deadline }
         return earliest
     }
 

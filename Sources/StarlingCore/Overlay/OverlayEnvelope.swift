@@ -84,6 +84,15 @@ public struct OverlayEnvelope: Sendable {
     public func decode(_ bytes: UnsafeRawBufferPointer, now: UnixTime) throws(OverlayDrop) -> (
         protocolKind: OverlayProtocol, message: ArraySlice<UInt8>
     ) {
+        let opened = try open(bytes, now: now)
+        return (opened.protocolKind, opened.message)
+    }
+
+    /// Decodes a whole overlay datagram as ``decode(_:now:)`` does, and also returns
+    /// the sender's time of a sealed one (nil when open), for the replay cache.
+    func open(_ bytes: UnsafeRawBufferPointer, now: UnixTime) throws(OverlayDrop) -> (
+        protocolKind: OverlayProtocol, message: ArraySlice<UInt8>, sentAt: UnixTime?
+    ) {
         let prefixSize = OverlayConstants.prefixSize
         guard bytes.count > prefixSize, bytes.count <= OverlayConstants.maximumDatagramSize,
             bytes[0] == DatagramHeader.currentVersion, bytes[1] == MessageType.overlay.rawValue
@@ -95,7 +104,7 @@ public struct OverlayEnvelope: Sendable {
             let tagEnd = prefixSize + OverlayConstants.swarmTagSize
             guard bytes.count > tagEnd else { throw .malformed }
             guard bytes[prefixSize..<tagEnd].elementsEqual(tag) else { throw .wrongSwarm }
-            return (try Self.protocolKind(bytes[tagEnd]), Array(bytes[(tagEnd + 1)...])[...])
+            return (try Self.protocolKind(bytes[tagEnd]), Array(bytes[(tagEnd + 1)...])[...], nil)
         }
         let nonceEnd = prefixSize + SwarmSealKey.nonceSize
         guard bytes.count >= nonceEnd + SwarmSealKey.tagSize + OverlayConstants.sentAtSize + 1 else {
@@ -112,7 +121,7 @@ public struct OverlayEnvelope: Sendable {
         let window = UInt64(OverlayConstants.replayWindow.components.seconds)
         let gap = sentAt > now ? sentAt.seconds - now.seconds : now.seconds - sentAt.seconds
         guard gap <= window else { throw .stale }
-        return (try Self.protocolKind(kind), plain[(OverlayConstants.sentAtSize + 1)...])
+        return (try Self.protocolKind(kind), plain[(OverlayConstants.sentAtSize + 1)...], sentAt)
     }
 
     /// The protocol of byte `raw`.

@@ -26,9 +26,33 @@ public struct OverlayStatistics: Equatable, Sendable {
     public internal(set) var drops: [OverlayDrop: Int] = [:]
     /// Messages a protocol produced that exceeded one overlay datagram and were not sent.
     public internal(set) var oversized = 0
+    /// Address checks and the datagrams held for them (no amplification).
+    public internal(set) var admission = OverlayAdmissionStatistics()
 
     /// All overlay datagrams sent.
     public var totalSent: Int { sent.values.reduce(0, +) }
     /// All overlay datagrams received and handed to a protocol.
     public var totalReceived: Int { received.values.reduce(0, +) }
+}
+
+/// How an ``OverlayCore`` kept its answers to unproven addresses within what they sent.
+public struct OverlayAdmissionStatistics: Equatable, Sendable {
+    /// Address check challenges sent.
+    public internal(set) var challengesSent = 0
+    /// Challenges of others answered.
+    public internal(set) var responsesSent = 0
+    /// Challenges not answered: the asking address had no credit left, or too many
+    /// checks were queued.
+    public internal(set) var refusedChallenges = 0
+    /// Responses that matched a challenge: addresses proven (or proven again).
+    public internal(set) var addressesProven = 0
+    /// Responses that matched no waiting challenge (late, repeated or forged).
+    public internal(set) var unmatchedResponses = 0
+    /// Datagrams held because their unproven address had too little credit.
+    public internal(set) var heldDatagrams = 0
+    /// Held datagrams sent once their address proved it receives.
+    public internal(set) var releasedDatagrams = 0
+    /// Datagrams dropped instead of held (the hold was full) or dropped while held (no
+    /// proof in time, or their address was forgotten).
+    public internal(set) var droppedHeldDatagrams = 0
 }
