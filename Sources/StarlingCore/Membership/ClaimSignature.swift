@@ -7,6 +7,12 @@ public struct ClaimSignature: Hashable, Sendable {
     private let head: Key32
     private let tail: Key32
 
+    /// Takes the signature's two halves.
+    init(head: Key32, tail: Key32) {
+        self.head = head
+        self.tail = tail
+    }
+
     /// Takes exactly 64 bytes, or returns nil for any other count.
     public init?(_ bytes: some Collection<UInt8>) {
         guard bytes.count == Self.size else { return nil }

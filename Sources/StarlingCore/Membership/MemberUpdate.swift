@@ -81,7 +81,7 @@ public struct MemberUpdate: Hashable, Sendable {
         if state.isHearsay {
             accuser = try reader.readMembershipPeerID()
         } else {
-            signature = ClaimSignature(try reader.readBytes(ClaimSignature.size))
+            signature = ClaimSignature(head: try reader.readKey32(), tail: try reader.readKey32())
         }
         return MemberUpdate(
             state: state, incarnation: incarnation, member: member, address: address, accuser: accuser,
@@ -104,9 +104,7 @@ extension ByteWriter {
 extension ByteReader {
     /// Reads a 32-byte peer ID.
     mutating func readMembershipPeerID() throws(WireError) -> PeerID {
-        let raw = try readBytes(MembershipConstants.peerIDSize)
-        guard let key = Key32(raw) else { throw .truncated(offset: offset, needed: 0) }
-        return PeerID(publicKey: key)
+        PeerID(publicKey: try readKey32())
     }
 
     /// Reads an address written by ``ByteWriter/writeMembershipAddress(_:)``.

@@ -57,9 +57,6 @@ public struct RoutingContact: Hashable, Sendable, CustomStringConvertible {
 
     /// Reads a 32-byte peer ID.
     static func readPeerID(from reader: inout ByteReader) throws(WireError) -> PeerID {
-        let offset = reader.offset
-        let bytes = try reader.readBytes(Key32.size)
-        guard let key = Key32(bytes) else { throw .truncated(offset: offset, needed: Key32.size) }
-        return PeerID(publicKey: key)
+        PeerID(publicKey: try reader.readKey32())
     }
 }

@@ -243,8 +243,6 @@ public enum SpreadingMessage: Equatable, Sendable {
 extension ByteReader {
     /// Reads a 32-byte peer ID.
     mutating func readSpreadingPeerID() throws(WireError) -> PeerID {
-        let raw = try readBytes(SpreadingConstants.peerIDSize)
-        guard let key = Key32(raw) else { throw .truncated(offset: offset, needed: 0) }
-        return PeerID(publicKey: key)
+        PeerID(publicKey: try readKey32())
     }
 }

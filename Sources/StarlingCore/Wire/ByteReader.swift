@@ -95,6 +95,12 @@ public struct ByteReader: Sendable {
         guard isAtEnd else { throw .trailingBytes(count: remaining) }
     }
 
+    /// Reads 32 bytes as a ``Key32`` (four big-endian words), allocating nothing.
+    public mutating func readKey32() throws(WireError) -> Key32 {
+        try need(Key32.size)
+        return Key32(words: try readUInt64(), try readUInt64(), try readUInt64(), try readUInt64())
+    }
+
     private func need(_ count: Int) throws(WireError) {
         guard count >= 0, count <= remaining else {
             throw .truncated(offset: offset, needed: count - remaining)
