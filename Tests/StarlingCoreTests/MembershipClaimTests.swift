@@ -93,7 +93,7 @@ import Testing
         }
         // Member 1 heard of the accusation and refuted it by one incarnation.
         #expect(harness.cores[1].incarnation == 1)
-        #expect(harness.cores.map(\.statistics.urgentProbes).reduce(0, +) >= 1)
+        #expect(harness.cores.map(\.statistics.checksStarted).reduce(0, +) >= 1)
     }
 
     @Test func accusationAtAnIncarnationNeverClaimed_isIgnored() throws {

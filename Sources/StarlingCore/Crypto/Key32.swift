@@ -11,9 +11,15 @@ public struct Key32: Hashable, Comparable, Sendable {
     /// Creates a key from exactly 32 bytes, or returns nil for any other count.
     public init?(_ bytes: some Collection<UInt8>) {
         guard bytes.count == Self.size else { return nil }
-        var reader = ByteReader(Array(bytes))
-        // Exactly 32 bytes: four words always read.
-        self = (try? reader.readKey32()) ?? Key32(words: 0, 0, 0, 0)
+        (w0, w1, w2, w3) = (0, 0, 0, 0)
+        for (index, byte) in bytes.enumerated() {
+            switch index / 8 {
+            case 0: w0 = w0 << 8 | UInt64(byte)
+            case 1: w1 = w1 << 8 | UInt64(byte)
+            case 2: w2 = w2 << 8 | UInt64(byte)
+            default: w3 = w3 << 8 | UInt64(byte)
+            }
+        }
     }
 
     /// Creates a key from its four big-endian words.

@@ -30,7 +30,7 @@ public enum MembershipConstants {
     public static let claimVerificationBurst = 4_000.0
     /// Members waiting for a check at most: those suspected by hearsay, which this peer
     /// probes itself before it believes anything (``MembershipCore``).
-    public static let urgentProbesHeld = 64
+    public static let pendingChecksHeld = 64
     /// Checks (probes of suspects besides the regular probe) running at once: a partition
     /// that cuts off half of a swarm is confirmed a few members at a time, each within
     /// one probe interval.

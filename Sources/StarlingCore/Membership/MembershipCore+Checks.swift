@@ -9,17 +9,17 @@ extension MembershipCore {
     /// A check asks no relays: the accuser's own probe already did, and a suspicion
     /// still leaves the suspect its timeout to refute (the check's ping tells it).
     mutating func requestCheck(of id: PeerID, now: Instant) {
-        guard probe?.target != id, !checks.contains(where: { $0.target == id }), !urgentProbes.contains(id),
-            urgentProbes.count < MembershipConstants.urgentProbesHeld
+        guard probe?.target != id, !checks.contains(where: { $0.target == id }), !pendingChecks.contains(id),
+            pendingChecks.count < MembershipConstants.pendingChecksHeld
         else { return }
-        urgentProbes.append(id)
+        pendingChecks.append(id)
         startQueuedChecks(now: now)
     }
 
     /// Starts queued checks while slots are free.
     mutating func startQueuedChecks(now: Instant) {
-        while checks.count < MembershipConstants.concurrentChecks, !urgentProbes.isEmpty {
-            let id = urgentProbes.removeFirst()
+        while checks.count < MembershipConstants.concurrentChecks, !pendingChecks.isEmpty {
+            let id = pendingChecks.removeFirst()
             guard let member = table[id], member.state.isLive, probe?.target != id else { continue }
             let sequence = makeSequence()
             send(
@@ -31,14 +31,14 @@ extension MembershipCore {
                 ProbeInFlight(
                     sequence: sequence, target: id, indirectAt: nil,
                     endAt: now + localHealth.scale(adaptedProbeInterval), sentAt: now))
-            statistics.urgentProbes += 1
+            statistics.checksStarted += 1
         }
     }
 
     /// Ends the checks that stayed unanswered, and starts queued ones. A peer that is
     /// behind decides later, as for its regular probes.
     mutating func serviceChecks(now: Instant) {
-        guard !checks.isEmpty || !urgentProbes.isEmpty else { return }
+        guard !checks.isEmpty || !pendingChecks.isEmpty else { return }
         let deferredUntil = timing.accusationsDeferredUntil.flatMap { now < $0 ? $0 : nil }
         var failed: [PeerID] = []
         checks.removeAll { check in

@@ -45,7 +45,7 @@ extension MembershipCore {
         probe = nil
         relays = [:]
         suspicions.removeAll()
-        urgentProbes = []
+        pendingChecks = []
         checks = []
         pendingJoin = nil
         nextProbeAt = nil

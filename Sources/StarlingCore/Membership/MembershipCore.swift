@@ -98,7 +98,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var verificationTokens = MembershipConstants.claimVerificationBurst
     var verificationTokensAt = Instant.zero
     /// Members suspected by hearsay, waiting for a check (``requestCheck(of:now:)``).
-    var urgentProbes: [PeerID] = []
+    var pendingChecks: [PeerID] = []
     /// This peer's own probes of suspects, besides the regular probe.
     var checks: [ProbeInFlight] = []
 

@@ -50,8 +50,9 @@ public struct MembershipStatistics: Equatable, Sendable {
     public internal(set) var membersRefused = 0
     /// Accusations of this peer at an incarnation it never claimed: forged, and ignored.
     public internal(set) var implausibleAccusations = 0
-    /// Members probed ahead of their turn because another peer suspected them.
-    public internal(set) var urgentProbes = 0
+    /// Checks started: members this peer pinged itself, besides its regular probes,
+    /// because another peer suspected them or reported them dead.
+    public internal(set) var checksStarted = 0
     /// The error of the last malformed datagram.
     public internal(set) var lastDecodeError: WireError?
 
