@@ -43,12 +43,6 @@ struct StreamAdmission: Sendable {
         key = SwarmSealKey.deriveBytes(swarmID: swarmID, swarmSecret: swarmSecret, domain: Self.keyDomain)
     }
 
-    /// The admission a configuration asks for: nil in an open swarm.
-    init?(_ configuration: SessionConfiguration) {
-        guard let secret = configuration.swarmSecret else { return nil }
-        self.init(swarmID: configuration.swarmID, swarmSecret: secret)
-    }
-
     /// What the responder makes of a first frame.
     enum Verdict: Equatable {
         /// The MAC and the time are good: the frame body without them.

@@ -138,9 +138,12 @@ public struct StreamSession: ~Copyable, Sendable {
         let kind = HandshakeKind.choose(knowsResponderKey: false, hasSwarmSecret: configuration.swarmSecret != nil)
         self.kind = kind
         identityPayload = HandshakePayload(peerID: identity.peerID).encoded
-        admission = StreamAdmission(configuration)
+        admission = configuration.swarmSecret.map { StreamAdmission(swarmID: configuration.swarmID, swarmSecret: $0) }
         self.wallClock = wallClock
-        peerAdmitted = role != .responder || admission == nil
+        // A pattern match, not `role != .responder`: that comparison here, with `state`
+        // not yet set, made Swift 6.3's optimizer release a State it never held
+        // (release builds crashed after a few hundred sessions; found by the fuzzer).
+        if case .responder = role { peerAdmitted = admission == nil } else { peerAdmitted = true }
         let handshake: NoiseHandshake
         do {
             handshake = try NoiseHandshake(
