@@ -56,12 +56,14 @@ struct SuspicionTable: Sendable {
         suspicions[member] = suspicion
     }
 
-    /// Notes that this peer's own probe of `member` went unanswered.
+    /// Notes that this peer's own probe of `member` went unanswered (which may bring the
+    /// deadline forward, ``Suspicion/deadline``).
     /// - Returns: the suspicion, when one is running.
     mutating func noteOwnProbeFailed(of member: PeerID) -> Suspicion? {
         guard var suspicion = suspicions[member] else { return nil }
         suspicion.ownProbeFailed = true
         suspicions[member] = suspicion
+        if !suspicion.awaitsOwnProbe { schedule.schedule(member, at: suspicion.deadline) }
         return suspicion
     }
 

@@ -79,12 +79,16 @@ struct Suspicion: Sendable {
     }
 
     /// When the member is declared failed: the Lifeguard timeout from the start, and
-    /// never sooner than the minimum timeout after the suspect's last sign of life.
+    /// never sooner than the minimum timeout after the suspect's last sign of life. This
+    /// peer's own failed probe beside another peer's accusation is two independent
+    /// observations, and counts as every confirmation Lifeguard expects: the suspect
+    /// still has the minimum timeout to refute.
     var deadline: Instant {
+        let counted = ownProbeFailed && accusers.count >= 2 ? max(confirmations, expected) : confirmations
         let timeout =
             start
             + SuspicionTimeout.timeout(
-                confirmations: confirmations, expected: expected, minimum: minimum, maximum: maximum)
+                confirmations: counted, expected: expected, minimum: minimum, maximum: maximum)
         guard let lastSignOfLife else { return timeout }
         return max(timeout, lastSignOfLife + minimum)
     }
