@@ -98,17 +98,25 @@ extension MembershipCore {
         else { return }
         let accuser = update.accuser ?? member.id
         if member.state == .suspect {
-            if suspicions.confirm(member.id, by: accuser) { broadcasts.enqueue(update) }
+            if update.state == .dead, let suspicion = suspicions.noteVerdict(of: member.id),
+                suspicion.ownProbeFailed
+            {
+                declareFailed(member, now: now)
+            } else if suspicions.confirm(member.id, by: accuser) {
+                broadcasts.enqueue(update)
+            }
             return
         }
         startSuspicion(of: member, accuser: accuser, ownProbeFailed: false, now: now)
+        if update.state == .dead { _ = suspicions.noteVerdict(of: member.id) }
         broadcasts.enqueue(update)
         requestCheck(of: member.id, now: now)
     }
 
     /// This peer's own probe of `id`, direct and indirect, went unanswered: the evidence
     /// a suspicion needs before it may become a failure. A suspicion whose timeout has
-    /// already passed ends in failure now.
+    /// already passed, or of a member another peer has declared failed, ends in failure
+    /// now.
     mutating func noteOwnProbeFailed(of id: PeerID, now: Instant) {
         guard let member = table[id], member.state.isLive else { return }
         guard member.state == .suspect, let suspicion = suspicions.noteOwnProbeFailed(of: id) else {
@@ -116,7 +124,7 @@ extension MembershipCore {
             broadcasts.enqueue(accusation(of: member))
             return
         }
-        if suspicion.awaitsOwnProbe {
+        if suspicion.awaitsOwnProbe || suspicion.verdictHeard {
             declareFailed(member, now: now)
         } else if suspicions.confirm(id, by: localID) {
             broadcasts.enqueue(accusation(of: member))

@@ -67,6 +67,15 @@ struct SuspicionTable: Sendable {
         return suspicion
     }
 
+    /// Notes that another peer declared `member` failed (``Suspicion/verdictHeard``).
+    /// - Returns: the suspicion, when one is running.
+    mutating func noteVerdict(of member: PeerID) -> Suspicion? {
+        guard var suspicion = suspicions[member] else { return nil }
+        suspicion.verdictHeard = true
+        suspicions[member] = suspicion
+        return suspicion
+    }
+
     /// Ends the suspicion of `member`, if any.
     mutating func remove(_ member: PeerID) {
         suspicions[member] = nil

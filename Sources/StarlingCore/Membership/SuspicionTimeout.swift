@@ -67,6 +67,10 @@ struct Suspicion: Sendable {
     /// Whether the timeout has passed with hearsay alone: the suspicion waits, off the
     /// schedule, for this peer's own probe of the suspect.
     var awaitsOwnProbe = false
+    /// Whether another peer has declared the suspect failed: its own suspicion timed
+    /// out, so the suspect has had its time to refute. With this peer's own failed probe
+    /// beside it, the member fails at once.
+    var verdictHeard = false
 
     /// Starts a suspicion raised by `accuser`.
     init(accuser: PeerID, start: Instant, expected: Int, minimum: Duration, maximum: Duration) {
