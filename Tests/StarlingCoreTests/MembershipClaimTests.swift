@@ -192,4 +192,20 @@ import Testing
         try MembershipCoreTests.deliver([Self.forged(1, incarnation: 40)], from: 2, to: &core)
         #expect(core.incarnation == 6)
     }
+
+    @Test func pingRequests_areRelayedOnlyUpToTheBound() throws {
+        var core = try MembershipCore(
+            identity: MembershipCoreTests.identity(0), address: Self.address(0), random: TestRandom(seed: 1))
+        let total = MembershipConstants.relaysHeld + 10
+        for index in 0..<total {
+            let request = try MembershipMessage.pingRequest(
+                sequence: UInt32(index), target: Self.id(1), targetAddress: Self.address(1), sender: Self.id(2)
+            ).encoded()
+            core.handleMessage(request[...], from: Self.address(2), now: .zero)
+        }
+        var pings = 0
+        while core.pollTransmit() != nil { pings += 1 }
+        #expect(pings == MembershipConstants.relaysHeld)
+        #expect(core.statistics.relaysRefused == 10)
+    }
 }

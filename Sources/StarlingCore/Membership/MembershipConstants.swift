@@ -31,6 +31,10 @@ public enum MembershipConstants {
     /// Members waiting for a check at most: those suspected by hearsay, which this peer
     /// probes itself before it believes anything (``MembershipCore``).
     public static let pendingChecksHeld = 64
+    /// Indirect probes carried out for others at once; a further ping request is
+    /// dropped (its requester counts a missing nack, as for a lost one). Each lasts 80 %
+    /// of a probe timeout, so this is far above what any swarm asks of one member.
+    public static let relaysHeld = 1_024
     /// Checks (probes of suspects besides the regular probe) running at once: a partition
     /// that cuts off half of a swarm is confirmed a few members at a time, each within
     /// one probe interval.

@@ -135,6 +135,10 @@ extension MembershipCore {
             send(.ack(sequence: sequence, sender: localID, digest: digest.total, updates: []), to: requester)
             return
         }
+        guard relays.count < MembershipConstants.relaysHeld else {
+            statistics.relaysRefused += 1
+            return
+        }
         let relaySequence = makeSequence()
         let budget = configuration.maxMessageSize - MembershipMessage.pingHeaderSize
         send(

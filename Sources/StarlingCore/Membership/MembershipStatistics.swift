@@ -53,6 +53,8 @@ public struct MembershipStatistics: Equatable, Sendable {
     /// Checks started: members this peer pinged itself, besides its regular probes,
     /// because another peer suspected them or reported them dead.
     public internal(set) var checksStarted = 0
+    /// Ping requests dropped because ``MembershipConstants/relaysHeld`` were in flight.
+    public internal(set) var relaysRefused = 0
     /// The error of the last malformed datagram.
     public internal(set) var lastDecodeError: WireError?
 
