@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func loopback_sixteenMiB_bothWays_arriveIntact() async throws {
-        try await withDeadline(seconds: 120) {
+        try await withDeadline(seconds: hangGuardSeconds) {
             let (listener, client, server) = try await Self.connectedPair()
             #expect(client.remotePeer == Self.serverIdentity.peerID)
             #expect(server.remotePeer == Self.clientIdentity.peerID)
@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func loopback_manySmallAndEmptyMessages_arriveInOrder() async throws {
-        try await withDeadline(seconds: 60) {
+        try await withDeadline(seconds: hangGuardSeconds) {
             let (listener, client, server) = try await Self.connectedPair()
             let messages = (0..<200).map { Self.message(size: $0 * 37 % 5000, seed: UInt64($0)) }
             // Receive while sending: a close waits for the peer to read up to the close record.
@@ -95,7 +95,7 @@ import Testing
     }
 
     @Test func send_aboveOwnMaximum_throwsPayloadTooLarge() async throws {
-        try await withDeadline(seconds: 60) {
+        try await withDeadline(seconds: hangGuardSeconds) {
             let (listener, client, _) = try await Self.connectedPair(client: Self.configuration(maximum: 1 << 20))
             await #expect(throws: StreamConnectionError.stream(.payloadTooLarge(size: (1 << 20) + 1, maximum: 1 << 20)))
             {
@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func receive_declaredAboveMaximum_failsReceiverWithPayloadTooLarge() async throws {
-        try await withDeadline(seconds: 60) {
+        try await withDeadline(seconds: hangGuardSeconds) {
             let (listener, client, server) = try await Self.connectedPair(server: Self.configuration(maximum: 1 << 20))
             // The send itself may complete or see the connection fail: only the receiver's error is certain.
             try? await client.send(Self.message(size: 2 << 20, seed: 3))
@@ -134,7 +134,7 @@ import Testing
 
     #if canImport(Glibc)
         @Test func connect_closedPort_throwsConnectFailed() async throws {
-            try await withDeadline(seconds: 60) {
+            try await withDeadline(seconds: hangGuardSeconds) {
                 // A bound socket that does not listen: the port is reserved and refuses connections.
                 let socket = try RawSocket.bound()
                 defer { socket.close() }
@@ -153,7 +153,7 @@ import Testing
         }
 
         @Test func connect_fullAcceptQueue_throwsConnectTimedOutAfterConfiguredTimeout() async throws {
-            try await withDeadline(seconds: 60) {
+            try await withDeadline(seconds: hangGuardSeconds) {
                 // listen(0) and no accept: once the kernel queued a connection it drops further SYNs,
                 // so the next connect can only end by its timeout.
                 let server = try RawSocket.bound()
@@ -173,7 +173,7 @@ import Testing
     #endif
 
     @Test func connect_silentServer_throwsHandshakeTimedOut() async throws {
-        try await withDeadline(seconds: 60) {
+        try await withDeadline(seconds: hangGuardSeconds) {
             // A TCP server that accepts and never answers.
             let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .bind(to: Self.loopback).get()
@@ -188,7 +188,7 @@ import Testing
     }
 
     @Test func handshake_secretAgainstOpenListener_failsBothSidesWithWrongSwarm() async throws {
-        try await withDeadline(seconds: 60) {
+        try await withDeadline(seconds: hangGuardSeconds) {
             // An open swarm's listener answers, so both sides learn why.
             let listener = try await StreamListener.bind(
                 to: Self.loopback, identity: Self.serverIdentity, configuration: Self.configuration())
@@ -205,7 +205,7 @@ import Testing
     }
 
     @Test func handshake_wrongSwarmSecret_listenerAnswersNothingAndCountsInvalidMAC() async throws {
-        try await withDeadline(seconds: 60) {
+        try await withDeadline(seconds: hangGuardSeconds) {
             let listener = try await StreamListener.bind(
                 to: Self.loopback, identity: Self.serverIdentity, configuration: Self.configuration(secret: 1))
             // The private listener closes without a byte: the client sees its stream end.
@@ -223,7 +223,7 @@ import Testing
     }
 
     @Test func loopback_privateSwarmMember_streamsBothWays() async throws {
-        try await withDeadline(seconds: 60) {
+        try await withDeadline(seconds: hangGuardSeconds) {
             let (listener, client, server) = try await Self.connectedPair(
                 server: Self.configuration(secret: 1), client: Self.configuration(secret: 1))
             try await client.send([1, 2, 3])
@@ -254,7 +254,7 @@ import Testing
 
         @Test(arguments: [nil, 2] as [UInt8?])
         func listener_privateSwarm_outsiderReceivesZeroBytesAndIsClosed(outsiderSecret: UInt8?) async throws {
-            try await withDeadline(seconds: 60) {
+            try await withDeadline(seconds: hangGuardSeconds) {
                 let listener = try await StreamListener.bind(
                     to: Self.loopback, identity: Self.serverIdentity, configuration: Self.configuration(secret: 1))
                 let client = try RawSocket.connecting(to: UInt16(listener.localAddress.port!), blocking: true)
@@ -273,7 +273,7 @@ import Testing
     #endif
 
     @Test func handshake_unexpectedPeer_failsConnect() async throws {
-        try await withDeadline(seconds: 60) {
+        try await withDeadline(seconds: hangGuardSeconds) {
             let listener = try await StreamListener.bind(to: Self.loopback, identity: Self.serverIdentity)
             let other = Self.clientIdentity.peerID
             await #expect(
@@ -291,7 +291,7 @@ import Testing
 
     #if canImport(Glibc)
         @Test func listener_nonStarlingClient_isRefusedAtFirstByte() async throws {
-            try await withDeadline(seconds: 60) {
+            try await withDeadline(seconds: hangGuardSeconds) {
                 let listener = try await StreamListener.bind(to: Self.loopback, identity: Self.serverIdentity)
                 let client = try RawSocket.connecting(to: UInt16(listener.localAddress.port!), blocking: true)
                 defer { client.close() }
@@ -306,7 +306,7 @@ import Testing
     #endif
 
     @Test func listener_backlogOption_isApplied() async throws {
-        try await withDeadline(seconds: 60) {
+        try await withDeadline(seconds: hangGuardSeconds) {
             var configuration = Self.configuration()
             configuration.backlog = 7
             let listener = try await StreamListener.bind(
@@ -326,6 +326,12 @@ import Testing
 }
 
 // MARK: Support
+
+/// How long a stream test may take before it counts as hung. Generous on purpose: the
+/// deadline runs on the wall clock while the test waits for a thread, and at the start
+/// of `make test` the synchronous suites hold both of this machine's threads for more
+/// than a minute (CI saw 60 s deadlines pass before a test's first await resumed).
+let hangGuardSeconds = 300
 
 /// Thrown by ``withDeadline(seconds:_:)`` when the body takes too long.
 struct DeadlineExceeded: Error {}
