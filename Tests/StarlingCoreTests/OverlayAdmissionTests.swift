@@ -132,14 +132,14 @@ struct OverlayBench {
         var bench = try OverlayBench(count: 6, secret: sealed ? Self.secret : nil)
         let converged = bench.joinAndConverge()
         #expect(converged)
-        let seed = bench.cores[0].statistics.admission
+        let seed = bench.cores[0].admissionStatistics
         // The seed's answers to joiners were larger than their requests: held, and
         // released once each joiner answered the challenge.
         #expect(seed.heldDatagrams > 0)
         #expect(seed.releasedDatagrams == seed.heldDatagrams)
         #expect(seed.droppedHeldDatagrams == 0)
         for core in bench.cores {
-            #expect(core.statistics.admission.unmatchedResponses == 0)
+            #expect(core.admissionStatistics.unmatchedResponses == 0)
             #expect(core.statistics.drops.isEmpty)
         }
         #expect(bench.stray.isEmpty)
@@ -161,12 +161,12 @@ struct OverlayBench {
         joiner.join([seed.localAddress], now: now)
         let requests = OverlayBench.drain(&joiner, now: now).filter { $0.to == seed.localAddress }
         let request = try #require(requests.first).bytes
-        let heldBefore = seed.statistics.admission.heldDatagrams
+        let heldBefore = seed.admissionStatistics.heldDatagrams
         let answered = Self.bytesAnswered(request, to: &seed, from: Self.spoofed, at: now)
         #expect(answered <= request.count)
         // The full member list was there to send: it was held, then dropped.
-        #expect(seed.statistics.admission.heldDatagrams > heldBefore)
-        #expect(seed.statistics.admission.droppedHeldDatagrams >= seed.statistics.admission.heldDatagrams - heldBefore)
+        #expect(seed.admissionStatistics.heldDatagrams > heldBefore)
+        #expect(seed.admissionStatistics.droppedHeldDatagrams >= seed.admissionStatistics.heldDatagrams - heldBefore)
     }
 
     @Test func spoofedPingFindNodeAndGetProviders_getNoMoreBytesThanTheySent() throws {

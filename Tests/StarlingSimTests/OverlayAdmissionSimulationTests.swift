@@ -17,7 +17,7 @@ import Testing
             let peers = network.nodeIDs.count
             for node in network.nodeIDs {
                 let core = network[core: node]
-                let admission = core.statistics.admission
+                let admission = core.admissionStatistics
                 // Nothing waited past its time, nothing was refused, no check went astray.
                 #expect(admission.droppedHeldDatagrams == 0)
                 #expect(admission.refusedChallenges == 0)

@@ -74,12 +74,12 @@ public struct MemberUpdate: Hashable, Sendable {
             throw .invalidValue(offset: stateOffset, field: "member state")
         }
         let incarnation = try reader.readUInt32()
-        let member = try reader.readMembershipPeerID()
+        let member = try reader.readPeerID()
         let address = try reader.readMembershipAddress()
         var accuser: PeerID?
         var signature: ClaimSignature?
         if state.isHearsay {
-            accuser = try reader.readMembershipPeerID()
+            accuser = try reader.readPeerID()
         } else {
             signature = ClaimSignature(head: try reader.readKey32(), tail: try reader.readKey32())
         }
@@ -102,11 +102,6 @@ extension ByteWriter {
 }
 
 extension ByteReader {
-    /// Reads a 32-byte peer ID.
-    mutating func readMembershipPeerID() throws(WireError) -> PeerID {
-        PeerID(publicKey: try readKey32())
-    }
-
     /// Reads an address written by ``ByteWriter/writeMembershipAddress(_:)``.
     mutating func readMembershipAddress() throws(WireError) -> PeerAddress {
         let familyOffset = offset

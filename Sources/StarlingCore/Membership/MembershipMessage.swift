@@ -161,29 +161,29 @@ public enum MembershipMessage: Equatable, Sendable {
         switch kind {
         case .ping:
             let sequence = try reader.readUInt32()
-            let target = try reader.readMembershipPeerID()
-            let sender = try reader.readMembershipPeerID()
+            let target = try reader.readPeerID()
+            let sender = try reader.readPeerID()
             let digest = try reader.readUInt64()
             message = .ping(
                 sequence: sequence, target: target, sender: sender, digest: digest,
                 updates: try decodeUpdates(&reader))
         case .pingRequest:
             let sequence = try reader.readUInt32()
-            let target = try reader.readMembershipPeerID()
+            let target = try reader.readPeerID()
             let address = try reader.readMembershipAddress()
             message = .pingRequest(
-                sequence: sequence, target: target, targetAddress: address, sender: try reader.readMembershipPeerID())
+                sequence: sequence, target: target, targetAddress: address, sender: try reader.readPeerID())
         case .ack:
             let sequence = try reader.readUInt32()
-            let sender = try reader.readMembershipPeerID()
+            let sender = try reader.readPeerID()
             let digest = try reader.readUInt64()
             message = .ack(sequence: sequence, sender: sender, digest: digest, updates: try decodeUpdates(&reader))
         case .nack:
             let sequence = try reader.readUInt32()
-            message = .nack(sequence: sequence, sender: try reader.readMembershipPeerID())
+            message = .nack(sequence: sequence, sender: try reader.readPeerID())
         case .pushPull:
             let flags = try reader.readUInt8()
-            let sender = try reader.readMembershipPeerID()
+            let sender = try reader.readPeerID()
             let count = Int(try reader.readUInt16())
             var members: [MemberUpdate] = []
             // Each record is at least 76 bytes, so a hostile count cannot reserve much.
@@ -194,7 +194,7 @@ public enum MembershipMessage: Equatable, Sendable {
                 isJoin: flags & MembershipConstants.pushPullJoin != 0,
                 isPartial: flags & MembershipConstants.pushPullPartial != 0, members: members)
         case .gossip:
-            let sender = try reader.readMembershipPeerID()
+            let sender = try reader.readPeerID()
             message = .gossip(sender: sender, updates: try decodeUpdates(&reader))
         case .syncRequest:
             let requester = try MemberUpdate.decode(from: &reader)

@@ -40,7 +40,6 @@ extension OverlayCore {
         }
         addressValidation.noteReceived(
             from: source, bytes: datagram.count, isCheck: opened.protocolKind == .addressCheck, now: now)
-        statistics.admission = addressValidation.statistics
         return (opened.protocolKind, opened.message)
     }
 
@@ -51,7 +50,6 @@ extension OverlayCore {
         } catch {
             statistics.drops[error, default: 0] += 1
         }
-        statistics.admission = addressValidation.statistics
     }
 
     // MARK: Admission of datagrams to send
@@ -81,7 +79,6 @@ extension OverlayCore {
         -> Bool
     {
         let admission = addressValidation.admit(datagram, kind: kind, to: destination, now: now)
-        statistics.admission = addressValidation.statistics
         return admission == .send
     }
 }

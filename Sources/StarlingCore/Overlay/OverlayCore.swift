@@ -126,6 +126,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
 
     // MARK: Getters
 
+    /// Address checks and the datagrams held for them (no amplification), as
+    /// ``AddressValidation`` counts them.
+    public var admissionStatistics: OverlayAdmissionStatistics { addressValidation.statistics }
+
     /// The current spreading neighbours.
     public var neighbours: [PeerID: PeerAddress] { spreading.neighbours }
 
@@ -257,7 +261,6 @@ public struct OverlayCore: ProtocolCore, Sendable {
         if recordRenewalAt <= now { renewRecord(now: now) }
         if let due = addressValidation.nextDeadline, due <= now {
             addressValidation.expireHeld(now: now)
-            statistics.admission = addressValidation.statistics
         }
         absorb(now: now)
     }

@@ -26,8 +26,6 @@ public struct OverlayStatistics: Equatable, Sendable {
     public internal(set) var drops: [OverlayDrop: Int] = [:]
     /// Messages a protocol produced that exceeded one overlay datagram and were not sent.
     public internal(set) var oversized = 0
-    /// Address checks and the datagrams held for them (no amplification).
-    public internal(set) var admission = OverlayAdmissionStatistics()
 
     /// All overlay datagrams sent.
     public var totalSent: Int { sent.values.reduce(0, +) }

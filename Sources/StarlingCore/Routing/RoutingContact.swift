@@ -39,7 +39,7 @@ public struct RoutingContact: Hashable, Sendable, CustomStringConvertible {
 
     /// Reads a contact's wire form.
     static func decode(from reader: inout ByteReader) throws(WireError) -> RoutingContact {
-        let peerID = try readPeerID(from: &reader)
+        let peerID = try reader.readPeerID()
         return RoutingContact(peerID: peerID, address: try decodeAddress(from: &reader))
     }
 
@@ -53,10 +53,5 @@ public struct RoutingContact: Hashable, Sendable, CustomStringConvertible {
         default: throw .invalidValue(offset: familyOffset, field: "address family")
         }
         return PeerAddress(host: host, port: try reader.readUInt16())
-    }
-
-    /// Reads a 32-byte peer ID.
-    static func readPeerID(from reader: inout ByteReader) throws(WireError) -> PeerID {
-        PeerID(publicKey: try reader.readKey32())
     }
 }

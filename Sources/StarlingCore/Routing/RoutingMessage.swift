@@ -197,7 +197,7 @@ public struct RoutingMessage: Hashable, Sendable {
         let rawKind = try reader.readUInt8()
         guard let kind = RoutingMessageKind(rawValue: rawKind) else { throw .unknownMessageType(rawKind) }
         let requestID = try reader.readUInt64()
-        let sender = try RoutingContact.readPeerID(from: &reader)
+        let sender = try reader.readPeerID()
         let body: Body
         switch kind {
         case .ping: body = .ping
@@ -206,7 +206,7 @@ public struct RoutingMessage: Hashable, Sendable {
             let raw = try reader.readBytes(RoutingConstants.keySize)
             body = .findNode(target: RoutingKey(bytes: raw) ?? .zero)
         case .nodes: body = .nodes(try readContacts(from: &reader))
-        case .findValue: body = .findValue(target: try RoutingContact.readPeerID(from: &reader))
+        case .findValue: body = .findValue(target: try reader.readPeerID())
         case .value:
             let flagOffset = reader.offset
             let record: SignedPeerRecord?

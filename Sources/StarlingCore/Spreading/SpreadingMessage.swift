@@ -156,14 +156,14 @@ public enum SpreadingMessage: Equatable, Sendable {
         switch kind {
         case .gossip:
             let id = try reader.readSpreadingID()
-            let origin = try reader.readSpreadingPeerID()
+            let origin = try reader.readPeerID()
             let hops = try reader.readUInt8()
             let payload = try readPayload(&reader)
             message = .gossip(
                 id: id, origin: origin, hops: hops, payload: payload, signature: try readSignature(&reader))
         case .query:
             let id = try reader.readSpreadingID()
-            let origin = try reader.readSpreadingPeerID()
+            let origin = try reader.readPeerID()
             let ttl = try reader.readUInt8()
             let hops = try reader.readUInt8()
             let flagsOffset = reader.offset
@@ -178,7 +178,7 @@ public enum SpreadingMessage: Equatable, Sendable {
                 signature: try readSignature(&reader))
         case .queryHit:
             let id = try reader.readSpreadingID()
-            let responder = try reader.readSpreadingPeerID()
+            let responder = try reader.readPeerID()
             let hops = try reader.readUInt8()
             let payload = try readPayload(&reader)
             message = .queryHit(
@@ -186,7 +186,7 @@ public enum SpreadingMessage: Equatable, Sendable {
         case .echoRequest, .echoReply:
             let identifier = try reader.readUInt32()
             let timestamp = try reader.readUInt64()
-            let sender = try reader.readSpreadingPeerID()
+            let sender = try reader.readPeerID()
             message =
                 kind == .echoRequest
                 ? .echoRequest(identifier: identifier, timestamp: timestamp, sender: sender)
@@ -197,12 +197,12 @@ public enum SpreadingMessage: Equatable, Sendable {
             guard let subject = SpreadingMessageKind(rawValue: try reader.readUInt8()) else {
                 throw .invalidValue(offset: subjectOffset, field: "unreachable subject")
             }
-            let target = try reader.readSpreadingPeerID()
-            message = .unreachable(id: id, subject: subject, target: target, reporter: try reader.readSpreadingPeerID())
+            let target = try reader.readPeerID()
+            message = .unreachable(id: id, subject: subject, target: target, reporter: try reader.readPeerID())
         case .ttlExceeded:
             let id = try reader.readSpreadingID()
-            let origin = try reader.readSpreadingPeerID()
-            let reporter = try reader.readSpreadingPeerID()
+            let origin = try reader.readPeerID()
+            let reporter = try reader.readPeerID()
             message = .ttlExceeded(id: id, origin: origin, reporter: reporter, hops: try reader.readUInt8())
         }
         try reader.expectEnd()
@@ -237,12 +237,5 @@ public enum SpreadingMessage: Equatable, Sendable {
 
     private static func readSignature(_ reader: inout ByteReader) throws(WireError) -> [UInt8] {
         Array(try reader.readBytes(SpreadingConstants.signatureSize))
-    }
-}
-
-extension ByteReader {
-    /// Reads a 32-byte peer ID.
-    mutating func readSpreadingPeerID() throws(WireError) -> PeerID {
-        PeerID(publicKey: try readKey32())
     }
 }

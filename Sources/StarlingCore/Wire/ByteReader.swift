@@ -101,6 +101,11 @@ public struct ByteReader: Sendable {
         return Key32(words: try readUInt64(), try readUInt64(), try readUInt64(), try readUInt64())
     }
 
+    /// Reads a 32-byte peer ID (its public key), allocating nothing.
+    public mutating func readPeerID() throws(WireError) -> PeerID {
+        PeerID(publicKey: try readKey32())
+    }
+
     private func need(_ count: Int) throws(WireError) {
         guard count >= 0, count <= remaining else {
             throw .truncated(offset: offset, needed: count - remaining)
