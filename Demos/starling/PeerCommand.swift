@@ -133,7 +133,7 @@ struct PeerCommand: AsyncParsableCommand {
                 print("message from \(other.shortDescription): \(payload.count) bytes")
             case .handshakeFailed(let address, _, let error):
                 print("handshake failed \(address): \(error)")
-            case .membership, .broadcast, .query, .queryHit, .notice:
+            case .membership, .topology, .broadcast, .query, .queryHit, .notice:
                 // `starling peer` runs no overlay; `starling swarm` does.
                 break
             }

@@ -32,6 +32,7 @@ enum DecoderTargets {
         case .routing: routing(Array(opened.message))
         case .spreading: spreading(Array(opened.message))
         case .addressCheck: _ = try? AddressCheckMessage.decode(opened.message)
+        case .index: index(Array(opened.message))
         }
     }
 
@@ -46,6 +47,20 @@ enum DecoderTargets {
     /// A routing (Kademlia) message.
     static func routing(_ bytes: [UInt8]) {
         _ = try? RoutingMessage.decode(bytes[...])
+    }
+
+    /// An index message, decoded, then handed to an index server as a request (or to
+    /// its client side as an answer nobody waits for).
+    static func index(_ bytes: [UInt8]) {
+        _ = try? IndexMessage.decode(bytes[...])
+        var server = HybridCore(
+            configuration: .index(), record: SeedCorpus.signedRecord, address: .ipv4(10, 0, 0, 1, port: 7946),
+            wallClockAtZero: wallClock, seed: 1)
+        server.start(now: .zero)
+        server.handleMessage(bytes[...], from: .ipv4(10, 0, 0, 2, port: 7946), now: .zero + .seconds(1))
+        var buffer: [UInt8] = []
+        while server.pollTransmit(now: .zero, into: &buffer) != nil {}
+        while server.pollEvent() != nil {}
     }
 
     /// A spreading (gossip) message.

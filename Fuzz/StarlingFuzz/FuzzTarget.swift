@@ -5,6 +5,7 @@ enum FuzzTarget: String, CaseIterable {
     case membership
     case routing
     case spreading
+    case index
     case rpc
     case session
     case record
@@ -26,6 +27,7 @@ enum FuzzTarget: String, CaseIterable {
         case .membership: DecoderTargets.membership(Array(bytes))
         case .routing: DecoderTargets.routing(Array(bytes))
         case .spreading: DecoderTargets.spreading(Array(bytes))
+        case .index: DecoderTargets.index(Array(bytes))
         case .rpc: DecoderTargets.rpc(Array(bytes))
         case .session: DecoderTargets.session(Array(bytes))
         case .record: DecoderTargets.record(Array(bytes))

@@ -17,6 +17,7 @@ enum SeedCorpus {
             case .membership: seeds = messages[.membership] ?? []
             case .routing: seeds = routingMessages() + (messages[.routing] ?? [])
             case .spreading: seeds = spreadingMessages() + (messages[.spreading] ?? [])
+            case .index: seeds = indexMessages()
             case .rpc: seeds = rpcMessages()
             case .session: seeds = Array(traffic.filter { $0.count > 1 && (2...5).contains($0[1]) }.prefix(32))
             case .record: seeds = [signedRecord.encoded, signedRecord.datagram]
@@ -143,6 +144,22 @@ enum SeedCorpus {
             .echoReply(identifier: 5, timestamp: 6, sender: other),
             .unreachable(id: id, subject: .query, target: other, reporter: origin),
             .ttlExceeded(id: id, origin: origin, reporter: other, hops: 3),
+        ]
+        return messages.compactMap { try? $0.encoded() }
+    }
+
+    /// One index message of each kind.
+    static func indexMessages() -> [[UInt8]] {
+        let messages: [IndexMessage] = [
+            .register(request: 1, lifetime: 30, record: signedRecord),
+            .registered(request: 1, status: .stored, lifetime: 30),
+            .findPeer(request: 2, peer: FuzzIdentities.victim.peerID),
+            .findService(request: 3, service: "chat"),
+            .records(request: 2, records: [signedRecord]),
+            .listIndexes(request: 4, fromIndex: true),
+            .indexes(
+                request: 4,
+                entries: [IndexEntry(id: FuzzIdentities.partner.peerID, address: .ipv4(10, 0, 0, 1, port: 7946))]),
         ]
         return messages.compactMap { try? $0.encoded() }
     }

@@ -44,11 +44,14 @@ public struct NodeSwarm {
     ///   - link: the conditions of every link.
     ///   - host: when set, one host with these cores and costs serves every peer (a
     ///     busy machine); when `nil`, no peer is ever late.
+    ///   - overlayOfPeer: when set, peer `i`'s overlay settings (in place of `overlay`):
+    ///     for swarms whose peers differ, such as index servers and their clients.
     /// - Throws: ``OverlayConfigurationError`` or ``SessionConfiguration/ValidationError``
     ///   for an invalid configuration.
     public init(
         seed: UInt64, count: Int, session: SessionConfiguration = .simulation,
-        overlay: OverlayConfiguration = .simulation, link: LinkConditions = .lan, host: SimHost? = nil
+        overlay: OverlayConfiguration = .simulation, link: LinkConditions = .lan, host: SimHost? = nil,
+        overlayOfPeer: ((Int) -> OverlayConfiguration)? = nil
     ) throws {
         network = SimNetwork<NodeCore>(seed: seed, defaultLink: link)
         network.recordsTrace = false
@@ -63,7 +66,8 @@ public struct NodeSwarm {
             let endpoint = try SessionEndpoint(
                 identity: identity, configuration: session, random: network.makeGenerator())
             let overlayCore = try OverlayCore(
-                identity: identity, address: address, configuration: overlay, wallClockAtZero: Self.wallClockAtZero,
+                identity: identity, address: address, configuration: overlayOfPeer?(index) ?? overlay,
+                wallClockAtZero: Self.wallClockAtZero,
                 random: network.makeGenerator(), claimVerifier: claimVerifier, now: network.now)
             let core = NodeCore(
                 peer: PeerCore(endpoint: endpoint, random: network.makeGenerator()), overlay: overlayCore)

@@ -37,7 +37,8 @@ extension Peer {
         /// larger than this bound (see ``PeerConfiguration/maximumMessageSize``) is
         /// always dropped, so keep it above that.
         public var messageBytes = 64 << 20
-        /// ``Event/membership(_:)`` events. Default 16,384: a swarm of thousands joining
+        /// ``Event/membership(_:)`` and ``Event/topology(_:)`` events. Default 16,384: a
+        /// swarm of thousands joining
         /// at once reports one event per member.
         public var membership = 16_384
         /// ``Event/broadcast(origin:payload:)`` events. Default 65,536.
@@ -102,7 +103,7 @@ extension Peer.Event {
         case .sessionUp, .sessionDown, .handshakeFailed: .session
         case .datagram: .datagram
         case .message: .message
-        case .membership: .membership
+        case .membership, .topology: .membership
         case .broadcast: .broadcast
         case .query: .query
         case .queryHit: .queryHit

@@ -17,6 +17,11 @@ extension Peer {
         /// Overlay membership changed: a member joined, was suspected, failed, left or
         /// came back.
         case membership(MembershipEvent)
+        /// The overlay's topology: the role this peer holds (reported at start and on
+        /// every change) and, in a hybrid overlay, index servers found and lost and the
+        /// fallback to the Kademlia overlay starting and ending. Counted against the
+        /// membership bound of ``Peer/EventLimits``.
+        case topology(TopologyEvent)
         /// A message sent with ``Peer/broadcast(_:)`` by `origin` arrived (once per message).
         case broadcast(origin: PeerID, payload: [UInt8])
         /// A flooded query from ``Peer/search(_:ttl:wantsNotices:)`` arrived; answer it with

@@ -105,6 +105,8 @@ final class PeerLoop {
         switch event {
         case .membership(let event):
             events.yield(.membership(event))
+        case .topology(let event):
+            events.yield(.topology(event))
         case .routing(.lookupFinished(let id, let result)):
             if let waiter = lookups.removeValue(forKey: id) {
                 waiter.resume(returning: .success(result))

@@ -41,6 +41,9 @@ public struct OverlayConfiguration: Sendable {
     /// refused (``OverlayDrop/belowReplayFloor``). It must exceed the sealed datagrams
     /// a peer accepts in ``OverlayConstants/replayWindow``; each costs some 60 bytes.
     public var replayCacheSize: Int
+    /// The shape of the overlay: pure (the default) or hybrid, with index servers; see
+    /// ``Topology``.
+    public var topology: Topology
 
     /// Creates a configuration for one swarm.
     public init(
@@ -49,7 +52,7 @@ public struct OverlayConfiguration: Sendable {
         spreading: SpreadingConfiguration = .lan, neighbourCount: Int = 16,
         sourceDatagramsPerSecond: Double = 1_000, sourceDatagramBurst: Int = 2_000,
         totalDatagramsPerSecond: Double = 50_000, totalDatagramBurst: Int = 50_000,
-        replayCacheSize: Int = 65_536
+        replayCacheSize: Int = 65_536, topology: Topology = .pure
     ) {
         self.swarmID = swarmID
         self.swarmSecret = swarmSecret
@@ -62,6 +65,7 @@ public struct OverlayConfiguration: Sendable {
         self.totalDatagramsPerSecond = totalDatagramsPerSecond
         self.totalDatagramBurst = totalDatagramBurst
         self.replayCacheSize = replayCacheSize
+        self.topology = topology
     }
 
     /// A local network: the ``MembershipConfiguration/lan``,
@@ -92,6 +96,13 @@ public struct OverlayConfiguration: Sendable {
             throw .rateLimit(name, Double(burst))
         }
         guard (1...(1 << 24)).contains(replayCacheSize) else { throw .replayCacheSize(replayCacheSize) }
+        if case .hybrid(let hybrid) = topology {
+            do {
+                try hybrid.validate()
+            } catch {
+                throw .hybrid(error)
+            }
+        }
         do {
             try membership.validate()
         } catch {
@@ -132,6 +143,8 @@ public enum OverlayConfigurationError: Error, Equatable, Sendable, CustomStringC
     case rateLimit(String, Double)
     /// The replay cache size is not in 1...16,777,216.
     case replayCacheSize(Int)
+    /// The hybrid topology's configuration is invalid.
+    case hybrid(HybridConfigurationError)
 
     public var description: String {
         switch self {
@@ -144,6 +157,7 @@ public enum OverlayConfigurationError: Error, Equatable, Sendable, CustomStringC
             "\(kind) messages of up to \(size) bytes do not fit an overlay datagram (\(maximum) bytes at most)"
         case .rateLimit(let name, let value): "\(name) must be positive and finite (a burst at most 10⁹), not \(value)"
         case .replayCacheSize(let size): "the replay cache size must be in 1...16777216, not \(size)"
+        case .hybrid(let error): "hybrid topology: \(error)"
         }
     }
 }

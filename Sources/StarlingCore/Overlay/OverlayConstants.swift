@@ -80,6 +80,8 @@ public enum OverlayProtocol: UInt8, Sendable, CaseIterable {
     case spreading = 0x03
     /// Address checks: proof that a source address receives (``AddressCheckMessage``).
     case addressCheck = 0x04
+    /// Registrations and lookups of the hybrid topology's index servers (``IndexMessage``).
+    case index = 0x05
 }
 
 /// Why an overlay datagram was dropped before any protocol saw it.

@@ -46,6 +46,9 @@ public struct OverlayCore: ProtocolCore, Sendable {
     public internal(set) var routing: RoutingCore
     /// Gossip, floods and echo.
     public internal(set) var spreading: SpreadingCore
+    /// The hybrid topology's index client (and server, on an index server); nil in a
+    /// pure overlay.
+    public internal(set) var hybrid: HybridCore?
     /// Traffic and drop counters.
     public internal(set) var statistics = OverlayStatistics()
     /// The local peer's signed record, as routing hands it out.
@@ -67,6 +70,12 @@ public struct OverlayCore: ProtocolCore, Sendable {
     var replayCache: OverlayReplayCache
     /// Credit, proofs and held datagrams per remote address: no amplification.
     var addressValidation: AddressValidation
+    /// Lookups the routing core runs for a hybrid lookup no index server could answer:
+    /// routing's ID → the hybrid lookup's, with the index requests already spent.
+    var fallbackLookups: [LookupID: (id: LookupID, requests: Int, timeouts: Int)] = [:]
+    /// Routing lookups started by the overlay itself (provides during a fallback), whose
+    /// results nobody waits for.
+    var internalLookups: Set<LookupID> = []
 
     /// Creates the overlay of one peer, alone until it joins.
     ///
@@ -122,6 +131,13 @@ public struct OverlayCore: ProtocolCore, Sendable {
         let checkSeed = self.random.next()
         addressValidation = AddressValidation(
             checkSize: envelope.overhead + OverlayConstants.addressCheckMessageSize, seed: checkSeed)
+        if case .hybrid(let hybridConfiguration) = configuration.topology {
+            hybrid = HybridCore(
+                configuration: hybridConfiguration, record: localRecord, address: address,
+                wallClockAtZero: wallClockAtZero, seed: self.random.next())
+        } else {
+            events.append(.topology(.role(.peer)))
+        }
     }
 
     // MARK: Getters
@@ -158,6 +174,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
     public mutating func findPeer(_ peer: PeerID, now: Instant) -> LookupID {
         let now = advance(now)
         defer { absorb(now: now) }
+        if let id = hybrid?.findPeer(peer, now: now) { return id }
         return routing.findPeer(peer, now: now)
     }
 
@@ -166,6 +183,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
     public mutating func findProviders(service: String, now: Instant) -> LookupID {
         let now = advance(now)
         defer { absorb(now: now) }
+        if let id = hybrid?.findProviders(service: service, now: now) { return id }
         return routing.findProviders(service: service, now: now)
     }
 
@@ -184,6 +202,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             renewRecord(now: now)
         }
         defer { absorb(now: now) }
+        if let id = hybrid?.provide(service: service, now: now) { return id }
         return try routing.provide(service: service, now: now)
     }
 
@@ -245,6 +264,12 @@ public struct OverlayCore: ProtocolCore, Sendable {
         case .membership: membership.handleMessage(opened.message, from: source, now: now)
         case .routing: routing.handleMessage(opened.message, from: source, now: now)
         case .spreading: spreading.handleMessage(opened.message, from: source, now: now)
+        case .index:
+            guard hybrid != nil else {
+                statistics.drops[.unknownProtocol, default: 0] += 1
+                return
+            }
+            hybrid!.handleMessage(opened.message, from: source, now: now)
         case .addressCheck:
             handleAddressCheck(opened.message, from: source, now: now)
             return
@@ -258,6 +283,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         if let due = membership.pollTimeout(), due <= now { membership.handleTimeout(now: now) }
         if let due = routing.pollTimeout(), due <= now { routing.handleTimeout(now: now) }
         if let due = spreading.pollTimeout(), due <= now { spreading.handleTimeout(now: now) }
+        if let due = hybrid?.pollTimeout(), due <= now { hybrid!.handleTimeout(now: now) }
         if recordRenewalAt <= now { renewRecord(now: now) }
         if let due = addressValidation.nextDeadline, due <= now {
             addressValidation.expireHeld(now: now)
@@ -280,6 +306,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 (kind, destination) = (.membership, to)
             } else if let to = routing.pollTransmit(now: now, into: &message) {
                 (kind, destination) = (.routing, to)
+            } else if hybrid != nil, let to = hybrid!.pollTransmit(now: now, into: &message) {
+                (kind, destination) = (.index, to)
             } else if let to = spreading.pollTransmit(now: now, into: &message) {
                 (kind, destination) = (.spreading, to)
             } else {
@@ -302,6 +330,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         if let deadline = membership.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = routing.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = spreading.pollTimeout(), deadline < earliest { earliest = deadline }
+        if let deadline = hybrid?.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = addressValidation.nextDeadline, deadline < earliest { earliest = deadline }
         return earliest
     }
@@ -332,11 +361,17 @@ public struct OverlayCore: ProtocolCore, Sendable {
             case .joined(let member), .aliveAgain(let member), .addressChanged(let member, _):
                 routing.markAlive(peer: member.id, address: member.address, now: now)
                 admitNeighbour(member)
+                hybrid?.memberAlive(member.id, address: member.address, now: now)
             case .failed(let member), .left(let member):
                 routing.markFailed(peer: member.id, now: now)
                 refillNeighbours(dropping: member.id)
-            case .suspected:
-                break
+                if case .left = event {
+                    hybrid?.memberGone(member.id, left: true, now: now)
+                } else {
+                    hybrid?.memberGone(member.id, left: false, now: now)
+                }
+            case .suspected(let member):
+                hybrid?.memberSuspected(member.id, now: now)
             }
             events.append(.membership(event))
         }
@@ -347,7 +382,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 routing.markAlive(peer: peer, address: member.address, now: now)
             }
         }
-        while let event = routing.pollEvent() { events.append(.routing(event)) }
+        absorbHybrid(now: now)
+        while let event = routing.pollEvent() { absorbRouting(event) }
         while let event = spreading.pollEvent() { events.append(.spreading(event)) }
     }
 
@@ -388,6 +424,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             identity: identity, address: localAddress, services: services,
             sequence: localRecord.record.sequence + 1, at: wallClock(at: now))
         routing.updateLocalRecord(localRecord)
+        hybrid?.updateLocalRecord(localRecord, now: now)
         recordRenewalAt = now + (OverlayConstants.recordLifetime - OverlayConstants.recordRenewal)
     }
 

@@ -1,4 +1,4 @@
-/// What an ``OverlayCore`` reports: its three protocols' events, unchanged.
+/// What an ``OverlayCore`` reports: its protocols' events, unchanged, and its topology's.
 public enum OverlayEvent: Equatable, Sendable, CustomStringConvertible {
     /// A member joined, was suspected, failed, left or came back (SWIM).
     case membership(MembershipEvent)
@@ -6,12 +6,16 @@ public enum OverlayEvent: Equatable, Sendable, CustomStringConvertible {
     case routing(RoutingEvent)
     /// A broadcast or query arrived, a query hit or echo reply came back, or a notice.
     case spreading(SpreadingEvent)
+    /// The peer's role, and (hybrid) index servers found and lost, fallback started and
+    /// ended.
+    case topology(TopologyEvent)
 
     public var description: String {
         switch self {
         case .membership(let event): "membership \(event)"
         case .routing(.lookupFinished(let id, let result)): "routing \(id) finished after \(result.hops) hops"
         case .spreading(let event): "spreading \(event)"
+        case .topology(let event): "topology \(event)"
         }
     }
 }

@@ -1,0 +1,58 @@
+extension OverlayCore {
+    // MARK: Joining the topology up
+
+    /// Takes the hybrid core's events: topology news go to the user, lookups the
+    /// index servers answered are reported as routing's would be, and lookups none
+    /// could answer go on in the Kademlia overlay. While no index server is up, this
+    /// peer's services are provided in the Kademlia overlay as well.
+    mutating func absorbHybrid(now: Instant) {
+        guard hybrid != nil else { return }
+        while let event = hybrid!.pollEvent() {
+            switch event {
+            case .topology(let change):
+                events.append(.topology(change))
+                switch change {
+                case .fallbackStarted:
+                    for service in services {
+                        guard let id = try? routing.provide(service: service, now: now) else { continue }
+                        internalLookups.insert(id)
+                    }
+                case .fallbackEnded:
+                    for service in services { routing.stopProviding(service: service) }
+                case .role, .indexUp, .indexDown:
+                    break
+                }
+            case .lookupFinished(let id, let result):
+                events.append(.routing(.lookupFinished(id, result)))
+            case .fallback(let id, let target, let requests, let timeouts):
+                let routingID: LookupID
+                switch target {
+                case .peer(let peer): routingID = routing.findPeer(peer, now: now)
+                case .service(let service): routingID = routing.findProviders(service: service, now: now)
+                case .provide(let service):
+                    guard let provided = try? routing.provide(service: service, now: now) else {
+                        let result = LookupResult(
+                            outcome: .provided(storedAt: 0), hops: 0, requests: requests, timeouts: timeouts)
+                        events.append(.routing(.lookupFinished(id, result)))
+                        continue
+                    }
+                    routingID = provided
+                }
+                fallbackLookups[routingID] = (id, requests, timeouts)
+            }
+        }
+    }
+
+    /// Reports a routing event, under the hybrid lookup's ID when it finishes one that
+    /// fell back, and not at all when it finishes one the overlay started itself.
+    mutating func absorbRouting(_ event: RoutingEvent) {
+        guard case .lookupFinished(let id, var result) = event else { return events.append(.routing(event)) }
+        if internalLookups.remove(id) != nil { return }
+        guard let hybridLookup = fallbackLookups.removeValue(forKey: id) else {
+            return events.append(.routing(event))
+        }
+        result.requests += hybridLookup.requests
+        result.timeouts += hybridLookup.timeouts
+        events.append(.routing(.lookupFinished(hybridLookup.id, result)))
+    }
+}

@@ -1,0 +1,182 @@
+extension HybridCore {
+    // MARK: Finding index servers
+
+    /// Asks every configured address that is due for its index list; each is asked
+    /// again after a doubling back-off until one answers.
+    mutating func askBootstrapAddresses(now: Instant) {
+        let due = bootstrap.filter { $0.value <= now }.map(\.key)
+        guard !due.isEmpty else { return }
+        for address in due {
+            bootstrap[address] = now + bootstrapBackoff
+            send(.listIndexes(request: 0, fromIndex: role == .index), to: address, as: .list(index: nil), now: now)
+        }
+        bootstrapBackoff = min(bootstrapBackoff * 2, HybridConstants.maximumIndexRetry)
+    }
+
+    /// Takes an index list: the responder (first, when it is an index server) is up;
+    /// servers it lists are learned.
+    mutating func learnIndexes(_ entries: [IndexEntry], from source: PeerAddress, now: Instant) {
+        for (position, entry) in entries.enumerated() where entry.id != localID {
+            let isResponder = position == 0 && entry.address == source
+            if var state = indexes[entry.id] {
+                guard isResponder else { continue }
+                let wasUp = state.isUp
+                state.address = entry.address
+                state.noteAnswer(roundTrip: nil)
+                indexes[entry.id] = state
+                indexStatusChanged(entry.id, wasUp: wasUp, now: now)
+            } else {
+                guard indexes.count < HybridConstants.maximumIndexes else { return }
+                indexes[entry.id] = IndexServerState(address: entry.address)
+                bootstrap[entry.address] = nil
+                indexStatusChanged(entry.id, wasUp: false, now: now)
+            }
+        }
+    }
+
+    // MARK: Answers and timeouts
+
+    /// Takes the answer to `request`.
+    mutating func handleAnswer(_ message: IndexMessage, to request: IndexRequest, now: Instant) {
+        let index: PeerID? =
+            switch request.kind {
+            case .list(let index): index
+            case .register(let index, _), .lookup(_, let index): index
+            }
+        if let index, var state = indexes[index] {
+            let wasUp = state.isUp
+            state.noteAnswer(roundTrip: now - request.sentAt)
+            indexes[index] = state
+            indexStatusChanged(index, wasUp: wasUp, now: now)
+        }
+        switch (request.kind, message) {
+        case (.list, .indexes(_, let entries)):
+            learnIndexes(entries, from: request.destination, now: now)
+        case (.register(let index, let sequence), .registered(_, let status, let lifetime)):
+            registrationAnswered(at: index, sequence: sequence, status: status, lifetime: lifetime, now: now)
+        case (.lookup(let id, let index), .records(_, let records)):
+            lookupAnswered(id, by: index, records: records, now: now)
+        default:
+            statistics.unexpectedAnswers += 1
+        }
+    }
+
+    /// Ends the waits that are due: a timed-out request counts against its server, and
+    /// what it was for moves on (the next holder, a retransmission, the fallback).
+    mutating func expireRequests(now: Instant) {
+        while let first = deadlines.min, first.at <= now {
+            deadlines.removeMin()
+            guard let request = pending.removeValue(forKey: first.request) else { continue }
+            statistics.requestTimeouts += 1
+            let index: PeerID? =
+                switch request.kind {
+                case .list(let index): index
+                case .register(let index, _), .lookup(_, let index): index
+                }
+            if let index, var state = indexes[index] {
+                let wasUp = state.isUp
+                state.noteTimeout(now: now)
+                indexes[index] = state
+                indexStatusChanged(index, wasUp: wasUp, now: now)
+            }
+            switch request.kind {
+            case .list: break
+            case .register(let index, let sequence):
+                registrationTimedOut(at: index, sequence: sequence, now: now)
+            case .lookup(let id, _):
+                guard lookups[id] != nil else { continue }
+                lookups[id]!.timeouts += 1
+                askNext(id, now: now)
+            }
+        }
+    }
+
+    // MARK: Registration
+
+    /// The index servers that should hold this peer's record: for its peer ID and for
+    /// each service, the `replication` up servers that hold that key.
+    func desiredHolders() -> [PeerID] {
+        let up = upIndexes
+        var keys = [RoutingKey(peer: localID)]
+        keys += record.record.services.map { RoutingKey(service: $0) }
+        var holders: [PeerID] = []
+        for key in keys {
+            for holder in IndexPlacement.holders(of: key, among: up, count: configuration.replication)
+            where !holders.contains(holder) {
+                holders.append(holder)
+            }
+        }
+        return holders
+    }
+
+    /// Registers the current record with every holder that lacks it or is due a refresh.
+    mutating func refreshRegistrations(now: Instant) {
+        nextRefreshAt = nil
+        let sequence = record.record.sequence
+        for holder in desiredHolders() {
+            if let registration = registrations[holder], registration.sequence == sequence,
+                registration.refreshAt > now
+            {
+                noteRefresh(registration.refreshAt)
+                continue
+            }
+            register(at: holder, attempt: 1, now: now)
+        }
+    }
+
+    /// Sends a registration of the current record to `holder`.
+    mutating func register(at holder: PeerID, attempt: Int, now: Instant) {
+        guard let state = indexes[holder] else { return }
+        let sequence = record.record.sequence
+        let lifetime = UInt16(clamping: configuration.registrationLifetime.components.seconds)
+        // Waits for the answer (or the timeout) before deciding again.
+        let wait = state.requestTimeout(configuration)
+        registrations[holder] = Registration(
+            sequence: sequence, stored: false, refreshAt: now + wait, attempts: attempt)
+        noteRefresh(now + wait)
+        send(
+            .register(request: 0, lifetime: lifetime, record: record), to: state.address,
+            as: .register(index: holder, sequence: sequence), now: now)
+    }
+
+    /// Takes an index server's answer to a registration.
+    mutating func registrationAnswered(
+        at index: PeerID, sequence: UInt64, status: IndexRegistrationStatus, lifetime: UInt16, now: Instant
+    ) {
+        if status.isStored {
+            statistics.registrationsStored += 1
+        } else {
+            statistics.registrationsRefused += 1
+        }
+        guard sequence == record.record.sequence else { return }
+        // Refresh after a third of the lifetime granted; after a refusal, at the same
+        // pace (a full or rate-limiting server may have room by then).
+        let granted = Duration.seconds(Int64(max(lifetime, 3)))
+        let refreshAfter = status.isStored ? granted / 3 : configuration.registrationLifetime / 3
+        registrations[index] = Registration(
+            sequence: sequence, stored: status.isStored, refreshAt: now + refreshAfter, attempts: 0)
+        noteRefresh(now + refreshAfter)
+        provideProgressed(at: index, sequence: sequence, stored: status.isStored, now: now)
+    }
+
+    /// A registration went unanswered: send it again, up to
+    /// ``HybridConstants/registrationAttempts``; then give up until the next refresh.
+    mutating func registrationTimedOut(at index: PeerID, sequence: UInt64, now: Instant) {
+        guard sequence == record.record.sequence, let registration = registrations[index],
+            registration.sequence == sequence
+        else { return }
+        if registration.attempts < HybridConstants.registrationAttempts, indexes[index]?.isUp == true {
+            register(at: index, attempt: registration.attempts + 1, now: now)
+            return
+        }
+        let retryAt = now + configuration.registrationLifetime / 3
+        registrations[index] = Registration(sequence: sequence, stored: false, refreshAt: retryAt, attempts: 0)
+        noteRefresh(retryAt)
+        provideProgressed(at: index, sequence: sequence, stored: false, now: now)
+    }
+
+    /// Moves the next registration refresh earlier to `time` if needed.
+    mutating func noteRefresh(_ time: Instant) {
+        if nextRefreshAt == nil || time < nextRefreshAt! { nextRefreshAt = time }
+    }
+}
