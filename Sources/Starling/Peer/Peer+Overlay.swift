@@ -40,7 +40,9 @@ extension Peer {
 
     // MARK: Routing
 
-    /// Finds `peer`'s signed, verified record through the overlay's routing (Kademlia).
+    /// Finds `peer`'s signed, verified record: through the index servers that hold it in
+    /// a hybrid overlay (one round trip), else (or when none answers) through the
+    /// overlay's routing (Kademlia).
     /// - Returns: the record; its addresses say where `peer` listens.
     /// - Throws: ``PeerError/peerNotFound(_:)``, ``PeerError/overlayDisabled``,
     ///   ``PeerError/cancelled`` when the calling task is cancelled first (the lookup
@@ -230,8 +232,19 @@ public struct OverlayStatus: Sendable, Equatable {
     /// Membership messages sent so far, by kind (`ping`, `ack`, `gossip`, `pushPull`,
     /// `syncRequest` and the rest): where the overlay's traffic goes.
     public let membershipSent: [String: Int]
-    /// Overlay datagrams sent so far, by protocol (`membership`, `routing`, `spreading`).
+    /// Overlay datagrams sent so far, by protocol (`membership`, `routing`, `spreading`,
+    /// `index`, `addressCheck`).
     public let sentByProtocol: [String: Int]
+    /// The role this peer holds in its topology (``TopologyRole``).
+    public let role: TopologyRole
+    /// Hybrid: the index servers this peer knows.
+    public let indexServers: Int
+    /// Hybrid: the index servers that count as up.
+    public let indexServersUp: Int
+    /// Hybrid: whether lookups go to the Kademlia overlay because no index server is up.
+    public let isFallbackActive: Bool
+    /// Hybrid index server: the registrations it holds.
+    public let registrationsHeld: Int
 
     init(_ overlay: OverlayCore, driver: DriverStatistics) {
         sentByProtocol = Dictionary(
@@ -251,5 +264,10 @@ public struct OverlayStatus: Sendable, Equatable {
         sent = overlay.statistics.totalSent
         received = overlay.statistics.totalReceived
         dropped = overlay.statistics.drops.values.reduce(0, +)
+        role = overlay.hybrid?.role ?? overlay.configuration.topology.role
+        indexServers = overlay.hybrid?.knownIndexes.count ?? 0
+        indexServersUp = overlay.hybrid?.upIndexes.count ?? 0
+        isFallbackActive = overlay.hybrid?.isFallbackActive ?? false
+        registrationsHeld = overlay.hybrid?.store?.count ?? 0
     }
 }

@@ -50,6 +50,19 @@ public struct PeerConfiguration: Sendable {
     /// (``swarmID``, ``swarmSecret``): leave its own at their defaults (all-zero ID, no
     /// secret) or equal to those, since ``validate()`` refuses any other.
     public var overlay: OverlayConfiguration?
+    /// The overlay's shape: ``StarlingCore/Topology/pure`` (all peers equal) or
+    /// ``StarlingCore/Topology/hybrid(_:)`` (index servers answer lookups), the one switch
+    /// between them; every call behaves the same in both. It is ``overlay``'s
+    /// ``StarlingCore/OverlayConfiguration/topology``; setting it without an overlay
+    /// enables one with the ``StarlingCore/OverlayConfiguration/local`` settings.
+    public var topology: Topology {
+        get { overlay?.topology ?? .pure }
+        set {
+            var configured = overlay ?? .local
+            configured.topology = newValue
+            overlay = configured
+        }
+    }
     /// Overlay members to join through at start (their addresses); empty to start a
     /// swarm, or to join later with ``Peer/join(_:)``. Ignored without ``overlay``.
     public var seeds: [PeerAddress] = []
