@@ -20,13 +20,8 @@ import Testing
         return count
     }
 
-    /// Peer `i`'s overlay: the first three are index servers that know the first; the
-    /// others are clients told only the first index server's address.
     static func overlay(ofPeer index: Int) -> OverlayConfiguration {
-        var overlay = OverlayConfiguration.simulation
-        let first = NodeSwarm.address(ofPeer: 0)
-        overlay.topology = .hybrid(index < indexCount ? .index(fellows: [first]) : .client(indexes: [first]))
-        return overlay
+        NodeSwarm.hybridOverlay(ofPeer: index, indexes: indexCount)
     }
 
     /// A hybrid swarm, joined through the first index server, run until every peer sees
@@ -42,18 +37,8 @@ import Testing
 
     static func indexes(of swarm: NodeSwarm) -> [SimNodeID] { Array(swarm.nodes.prefix(indexCount)) }
 
-    /// Whether every client's record is held by every live index server that holds its
-    /// peer ID (by rendezvous placement among the live ones).
     static func isRegistered(_ swarm: NodeSwarm, live: [SimNodeID]? = nil) -> Bool {
-        let live = live ?? indexes(of: swarm)
-        let byID = Dictionary(uniqueKeysWithValues: live.map { (swarm.peerID(of: $0), $0) })
-        return swarm.nodes.dropFirst(indexCount).allSatisfy { client in
-            let id = swarm.peerID(of: client)
-            let holders = IndexPlacement.holders(of: RoutingKey(peer: id), among: byID.keys, count: 2)
-            return holders.allSatisfy { holder in
-                swarm.overlay(of: byID[holder]!).hybrid?.store?.record(of: id, now: swarm.network.now) != nil
-            }
-        }
+        swarm.isRegistered(indexes: indexCount, live: live)
     }
 
     /// Every client looks up `perPeer` others at once and the swarm runs until all end.
@@ -65,12 +50,16 @@ import Testing
             for offset in 1...perPeer {
                 let wanted = clients[(index + offset * 7) % clients.count]
                 let wantedID = swarm.peerID(of: wanted)
-                if let id = swarm.network.command(asker, { core, now in core.withOverlay { $0.findPeer(wantedID, now: now) } }) {
+                if let id = swarm.network.command(
+                    asker, { core, now in core.withOverlay { $0.findPeer(wantedID, now: now) } })
+                {
                     started.append((asker, wanted, id))
                 }
             }
         }
-        _ = swarm.run(limit: .seconds(60)) { swarm in started.allSatisfy { swarm.lookupResult($0.id, at: $0.asker) != nil } }
+        _ = swarm.run(limit: .seconds(60)) { swarm in
+            started.allSatisfy { swarm.lookupResult($0.id, at: $0.asker) != nil }
+        }
         var failures: [String] = []
         var results: [LookupResult] = []
         for lookup in started {
@@ -79,7 +68,8 @@ import Testing
                 continue
             }
             results.append(result)
-            guard case .peer(let record?) = result.outcome, record.record.peerID == swarm.peerID(of: lookup.wanted) else {
+            guard case .peer(let record?) = result.outcome, record.record.peerID == swarm.peerID(of: lookup.wanted)
+            else {
                 failures.append("\(lookup.asker) → \(lookup.wanted): \(result)")
                 continue
             }
@@ -96,14 +86,19 @@ import Testing
         for (index, client) in clients.enumerated() where index % 10 == 0 {
             let service = "service-\(index / 10 % services)"
             providers[service, default: []].insert(swarm.peerID(of: client))
-            let id = swarm.network.command(client) { core, now in try? core.withOverlay { try $0.provide(service: service, now: now) } }
+            let id = swarm.network.command(client) { core, now in
+                try? core.withOverlay { try $0.provide(service: service, now: now) }
+            }
             if let id = id ?? nil { provides.append((client, id)) }
         }
-        _ = swarm.run(limit: .seconds(60)) { swarm in provides.allSatisfy { swarm.lookupResult($0.1, at: $0.0) != nil } }
+        _ = swarm.run(limit: .seconds(60)) { swarm in provides.allSatisfy { swarm.lookupResult($0.1, at: $0.0) != nil }
+        }
         var queries: [(SimNodeID, String, LookupID)] = []
         for (index, client) in clients.enumerated() {
             let service = "service-\(index % services)"
-            if let id = swarm.network.command(client, { core, now in core.withOverlay { $0.findProviders(service: service, now: now) } }) {
+            if let id = swarm.network.command(
+                client, { core, now in core.withOverlay { $0.findProviders(service: service, now: now) } })
+            {
                 queries.append((client, service, id))
             }
         }
@@ -113,7 +108,8 @@ import Testing
                 return "\(client) \(service): \(String(describing: swarm.lookupResult(id, at: client)))"
             }
             let found = Set(records.map(\.record.peerID))
-            return found == providers[service] ? nil : "\(client) \(service): \(found.count) of \(providers[service]?.count ?? 0)"
+            return found == providers[service]
+                ? nil : "\(client) \(service): \(found.count) of \(providers[service]?.count ?? 0)"
         }
     }
 
@@ -176,8 +172,10 @@ import Testing
             let restarted = indexes[0]
             let identity = swarm.network[core: restarted].peer.identity
             let fresh = try OverlayCore(
-                identity: identity, address: swarm.network.address(of: restarted), configuration: Self.overlay(ofPeer: 0),
-                wallClockAtZero: NodeSwarm.wallClockAtZero, random: swarm.network.makeGenerator(), now: swarm.network.now)
+                identity: identity, address: swarm.network.address(of: restarted),
+                configuration: Self.overlay(ofPeer: 0),
+                wallClockAtZero: NodeSwarm.wallClockAtZero, random: swarm.network.makeGenerator(),
+                now: swarm.network.now)
             swarm.network.command(restarted) { core, _ in core.installOverlay(fresh) }
             swarm.network.partition([Array(indexes.dropFirst())])
             let seed = [swarm.network.address(of: clients[0])]

@@ -25,6 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
         case lookup
         case membership
         case idle
+        case topologies
     }
 
     @Argument(help: "What to measure: \(Case.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -36,10 +37,18 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    @Option(help: "Simulated peers for topologies (20 to 20,000).")
+    var peers = 1_000
+
+    @Option(help: .hidden)
+    var only: String?
+
     func validate() throws {
         guard (0.1...600).contains(seconds) else {
             throw ValidationError("--seconds must be from 0.1 to 600, not \(seconds)")
         }
+        if let only, only != "pure", only != "hybrid" { throw ValidationError("--only must be pure or hybrid") }
+        guard (20...20_000).contains(peers) else { throw ValidationError("--peers must be 20 to 20,000, not \(peers)") }
     }
 
     func run() async throws {
@@ -54,6 +63,17 @@ struct BenchCommand: AsyncParsableCommand {
         case .lookup: result = LookupBench.run(seconds: seconds)
         case .membership: result = try await MembershipBench.run(seconds: seconds)
         case .idle: result = try await IdleBench.run()
+        case .topologies:
+            // Side by side rather than one figure against a baseline: a report of its own,
+            // each topology measured in a child process (`--only`).
+            if let only {
+                let single = TopologiesBench.runSingle(topology: only, peers: peers)
+                print(String(decoding: try JSONEncoder().encode(single), as: UTF8.self))
+                return
+            }
+            let report = try TopologiesBench.run(peers: peers)
+            print(json ? report.json : report.table)
+            return
         }
         print(json ? result.json : result.table)
     }

@@ -64,11 +64,13 @@ extension OverlayCore {
             check.encode(into: &message)
             envelope.encode(.addressCheck, message, sentAt: wallClock(at: now), into: &buffer, using: &random)
             statistics.sent[.addressCheck, default: 0] += 1
+            statistics.sentBytes[.addressCheck, default: 0] += buffer.count
             return destination
         case .released(let held, let destination):
             buffer.removeAll(keepingCapacity: true)
             buffer.append(contentsOf: held.bytes)
             statistics.sent[held.kind, default: 0] += 1
+            statistics.sentBytes[held.kind, default: 0] += buffer.count
             return destination
         }
     }

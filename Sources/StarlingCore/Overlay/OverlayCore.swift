@@ -320,6 +320,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             envelope.encode(kind, message, sentAt: wallClock(at: now), into: &buffer, using: &random)
             guard admitToSend(buffer, kind: kind, to: destination, now: now) else { continue }
             statistics.sent[kind, default: 0] += 1
+            statistics.sentBytes[kind, default: 0] += buffer.count
             return destination
         }
     }

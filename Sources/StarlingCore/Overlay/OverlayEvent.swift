@@ -24,6 +24,8 @@ public enum OverlayEvent: Equatable, Sendable, CustomStringConvertible {
 public struct OverlayStatistics: Equatable, Sendable {
     /// Overlay datagrams sent, by protocol.
     public internal(set) var sent: [OverlayProtocol: Int] = [:]
+    /// Bytes of the overlay datagrams sent (envelope included), by protocol.
+    public internal(set) var sentBytes: [OverlayProtocol: Int] = [:]
     /// Overlay datagrams received and handed to a protocol, by protocol.
     public internal(set) var received: [OverlayProtocol: Int] = [:]
     /// Datagrams dropped before any protocol saw them, by reason.

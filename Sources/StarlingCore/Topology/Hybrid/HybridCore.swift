@@ -62,6 +62,10 @@ public struct HybridCore: Sendable {
     var nextRequest: UInt32 = 0
     var nextLookup: UInt64 = 0
     var nextListAt: Instant?
+    /// The wait before the next index list request: from 1 s after start, doubling to
+    /// ``HybridConfiguration/indexListInterval``, so that index servers that start
+    /// together are all found within seconds.
+    var listInterval: Duration = .seconds(1)
     var nextRefreshAt: Instant?
     var nextSweepAt: Instant?
     var isFallingBack = false
@@ -130,7 +134,8 @@ public struct HybridCore: Sendable {
             bootstrap[address] = now
         }
         askBootstrapAddresses(now: now)
-        nextListAt = now + configuration.indexListInterval
+        listInterval = min(HybridConstants.firstIndexRetry, configuration.indexListInterval)
+        nextListAt = now + listInterval
         if store != nil { nextSweepAt = now + HybridConstants.sweepInterval }
         refreshRegistrations(now: now)
         drainLoopback(now: now)
@@ -183,7 +188,8 @@ public struct HybridCore: Sendable {
             send(.listIndexes(request: 0, fromIndex: role == .index), to: state.address, as: .list(index: id), now: now)
         }
         if let due = nextListAt, due <= now {
-            nextListAt = now + configuration.indexListInterval
+            listInterval = min(listInterval * 2, configuration.indexListInterval)
+            nextListAt = now + listInterval
             if let id = upIndexes.filter({ $0 != localID }).randomElement(using: &random) {
                 send(
                     .listIndexes(request: 0, fromIndex: role == .index), to: indexes[id]!.address,
