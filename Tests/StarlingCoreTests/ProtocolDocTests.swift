@@ -17,6 +17,7 @@ import Testing
         "membership-ping", "membership-ack", "routing-ping", "routing-find-node", "routing-prove",
         "routing-proof", "stream-request", "spreading-gossip", "spreading-query", "overlay-open",
         "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply", "overlay-address-check",
+        "index-placement", "index-register", "index-indexes",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -224,6 +225,26 @@ import Testing
         let opened = try bytes.withUnsafeBytes { try envelope.decode($0, now: UnixTime(seconds: 0)) }
         #expect(opened.protocolKind == .addressCheck)
         #expect(try AddressCheckMessage.decode(opened.message) == challenge)
+    }
+
+    @Test func indexExamples_decodeAndReencode() throws {
+        let examples = try Self.examples()
+        let score = IndexPlacement.score(of: RoutingKey(service: "chat"), at: Self.exampleKey.peerID)
+        var scoreBytes = ByteWriter()
+        scoreBytes.write(score)
+        #expect(examples["index-placement"] == scoreBytes.bytes, "expected:\n\(formatted(scoreBytes.bytes))")
+
+        let record = try Self.exampleRecord.sign(with: Self.exampleKey)
+        let register = IndexMessage.register(request: 1, lifetime: 30, record: record)
+        let registerBytes = try register.encoded()
+        #expect(examples["index-register"] == registerBytes, "expected:\n\(formatted(registerBytes))")
+        #expect(try IndexMessage.decode(registerBytes[...]) == register)
+
+        let list = IndexMessage.indexes(
+            request: 2, entries: [IndexEntry(id: Self.exampleKey.peerID, address: .ipv4(127, 0, 0, 1, port: 4000))])
+        let listBytes = try list.encoded()
+        #expect(examples["index-indexes"] == listBytes, "expected:\n\(formatted(listBytes))")
+        #expect(try IndexMessage.decode(listBytes[...]) == list)
     }
 
     /// The example identity's claim: alive at incarnation 1 at 127.0.0.1:4000, public swarm.
