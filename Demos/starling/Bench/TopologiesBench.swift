@@ -50,6 +50,9 @@ enum TopologiesBench {
     struct Failover: Codable {
         var oneLostLookups: Int
         var oneLostFound: Int
+        /// When every client counted the lost index server down (SWIM's suspicion or
+        /// two unanswered requests).
+        var detectedSeconds: Double?
         var reRegisteredSeconds: Double?
         var allLostFallbackSeconds: Double?
         var allLostLookups: Int
@@ -95,6 +98,7 @@ enum TopologiesBench {
                 row("wall time (s)", number(pure.wallSeconds), number(hybrid.wallSeconds)),
                 "hybrid failover:",
                 "  one index server lost: \(failover.oneLostFound)/\(failover.oneLostLookups) lookups found; "
+                    + "all clients counted it down after \(failover.detectedSeconds.map(number) ?? "never") s, "
                     + "re-registered after \(failover.reRegisteredSeconds.map(number) ?? "never") s",
                 "  all index servers lost: fallback after \(failover.allLostFallbackSeconds.map(number) ?? "never") s; "
                     + "\(failover.allLostFound)/\(failover.allLostLookups) lookups found",
@@ -230,16 +234,16 @@ enum TopologiesBench {
         var datagrams = 0
         var bytes = 0
         var window: Duration = .zero
-        /// When `watch` first held (checked after every batch).
-        var watchMetAt: Instant?
+        /// When each of `watches` first held (checked after every batch and step).
+        var watchesMetAt: [Instant?] = []
     }
 
     /// Starts `count` lookups of random peers from random peers (never an index
     /// server), `perBatch` every `every`, and runs until all have ended; notes when
-    /// `watch` first holds.
+    /// each of `watches` first holds.
     static func runLookups(
         _ swarm: inout NodeSwarm, count: Int, perBatch: Int, every: Duration, seed: UInt64, skip: Int = 0,
-        watch: ((NodeSwarm) -> Bool)? = nil
+        watches: [(NodeSwarm) -> Bool] = []
     ) -> LookupOutcome {
         let finished = FinishTimes()
         swarm.network.setReaction { node, _, event, now in
@@ -254,9 +258,11 @@ enum TopologiesBench {
         let before = swarm.nodes.map { lookupTraffic(swarm.overlay(of: $0).statistics) }
         let start = swarm.network.now
         var started: [(key: Key, wanted: PeerID, at: Instant)] = []
-        var watchMetAt: Instant?
+        var watchesMetAt = [Instant?](repeating: nil, count: watches.count)
         func check(_ swarm: NodeSwarm) {
-            if watchMetAt == nil, let watch, watch(swarm) { watchMetAt = swarm.network.now }
+            for (index, watch) in watches.enumerated() where watchesMetAt[index] == nil && watch(swarm) {
+                watchesMetAt[index] = swarm.network.now
+            }
         }
         while started.count < count {
             for _ in 0..<min(perBatch, count - started.count) {
@@ -279,7 +285,7 @@ enum TopologiesBench {
             return started.allSatisfy { swarm.lookupResult($0.key.id, at: $0.key.node) != nil }
         }
         var outcome = LookupOutcome()
-        outcome.watchMetAt = watchMetAt
+        outcome.watchesMetAt = watchesMetAt
         outcome.started = started.count
         outcome.window = swarm.network.now - start
         for lookup in started {
@@ -307,15 +313,19 @@ enum TopologiesBench {
         let lostAt = swarm.network.now
         swarm.network.partition([[indexNodes[1]]])
         let live = indexNodes.filter { $0 != indexNodes[1] }
-        // Re-registration is timed from the loss, while the lookups run.
+        // Detection and re-registration are timed from the loss, while the lookups run.
+        let lostID = swarm.peerID(of: indexNodes[1])
+        let detected: (NodeSwarm) -> Bool = { swarm in
+            clients.allSatisfy { swarm.overlay(of: $0).hybrid?.indexState(lostID)?.isUp == false }
+        }
+        let registered: (NodeSwarm) -> Bool = { $0.isRegistered(indexes: indexes, live: live) }
         var oneLost = runLookups(
-            &swarm, count: 1_000, perBatch: 20, every: .milliseconds(100), seed: 7, skip: indexes
-        ) { $0.isRegistered(indexes: indexes, live: live) }
-        if oneLost.watchMetAt == nil,
-            swarm.run(
-                step: .milliseconds(100), limit: .seconds(60), until: { $0.isRegistered(indexes: indexes, live: live) })
-        {
-            oneLost.watchMetAt = swarm.network.now
+            &swarm, count: 1_000, perBatch: 20, every: .milliseconds(100), seed: 7, skip: indexes,
+            watches: [detected, registered])
+        for (index, watch) in [detected, registered].enumerated() where oneLost.watchesMetAt[index] == nil {
+            if swarm.run(step: .milliseconds(100), limit: .seconds(60), until: watch) {
+                oneLost.watchesMetAt[index] = swarm.network.now
+            }
         }
         let allLostAt = swarm.network.now
         swarm.network.partition([indexNodes])
@@ -326,7 +336,8 @@ enum TopologiesBench {
         let allLost = runLookups(&swarm, count: 1_000, perBatch: 20, every: .milliseconds(100), seed: 8, skip: indexes)
         return Failover(
             oneLostLookups: oneLost.started, oneLostFound: oneLost.found,
-            reRegisteredSeconds: oneLost.watchMetAt.map { seconds($0 - lostAt) }, allLostFallbackSeconds: fallback,
+            detectedSeconds: oneLost.watchesMetAt[0].map { seconds($0 - lostAt) },
+            reRegisteredSeconds: oneLost.watchesMetAt[1].map { seconds($0 - lostAt) }, allLostFallbackSeconds: fallback,
             allLostLookups: allLost.started, allLostFound: allLost.found)
     }
 
