@@ -119,10 +119,25 @@ public struct IndexStore: Sendable {
         of service: String, count: Int, now: Instant, using generator: inout some RandomNumberGenerator
     ) -> [SignedPeerRecord] {
         guard let holders = providers[service] else { return [] }
-        var live = holders.compactMap { record(of: $0, now: now) }
-        guard live.count > count else { return live }
-        live.shuffle(using: &generator)
-        return Array(live.prefix(count))
+        guard holders.count > count * 4 else {
+            var live = holders.compactMap { record(of: $0, now: now) }
+            guard live.count > count else { return live }
+            live.shuffle(using: &generator)
+            return Array(live.prefix(count))
+        }
+        // Many providers: draw at random rather than walk them all (a service of 10,000
+        // providers asked a thousand times a second); the draws are bounded, so an answer
+        // may hold fewer when most entries expired unswept.
+        var chosen: [SignedPeerRecord] = []
+        var picked = Set<Int>()
+        for _ in 0..<(count * 4) where chosen.count < count {
+            let position = Int.random(in: 0..<holders.count, using: &generator)
+            guard picked.insert(position).inserted, let found = record(of: holders[position], now: now) else {
+                continue
+            }
+            chosen.append(found)
+        }
+        return chosen
     }
 
     /// Forgets `peer` (it left the swarm).

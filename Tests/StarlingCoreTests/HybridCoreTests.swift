@@ -1,0 +1,245 @@
+import StarlingCore
+import StarlingTestSupport
+import Testing
+
+/// The hybrid core on its own: index servers and clients wired by a tiny in-test
+/// network (instant delivery, cut links, a virtual clock), so every rule is seen
+/// message by message.
+@Suite struct HybridCoreTests {
+    static let wallClock = UnixTime(seconds: 1_800_000_000)
+
+    /// Cores by address, and the links that are cut.
+    struct Net {
+        var cores: [PeerAddress: HybridCore] = [:]
+        var order: [PeerAddress] = []
+        var cut: Set<PeerAddress> = []
+        var now = Instant.zero
+        var events: [PeerAddress: [HybridEvent]] = [:]
+        var delivered = 0
+
+        static func address(_ index: Int) -> PeerAddress { .ipv4(10, 0, 0, UInt8(index + 1), port: 7946) }
+
+        static func identity(_ index: Int) -> IdentityKeyPair {
+            try! IdentityKeyPair(seed: [UInt8](repeating: UInt8(index + 1), count: 32))
+        }
+
+        static func record(_ index: Int, services: [String] = [], sequence: UInt64 = 1) -> SignedPeerRecord {
+            let record = PeerRecord(
+                peerID: identity(index).peerID, sequence: sequence, expiresAt: wallClock + .seconds(3_600),
+                addresses: [address(index)], services: services)
+            return try! record.sign(with: identity(index))
+        }
+
+        mutating func add(_ index: Int, _ configuration: HybridConfiguration, services: [String] = []) {
+            let address = Self.address(index)
+            var core = HybridCore(
+                configuration: configuration, record: Self.record(index, services: services), address: address,
+                wallClockAtZero: HybridCoreTests.wallClock, seed: UInt64(index))
+            core.start(now: now)
+            cores[address] = core
+            order.append(address)
+        }
+
+        /// Delivers every queued message (instantly), then fires due timers, until quiet.
+        mutating func settle() {
+            var progress = true
+            while progress {
+                progress = false
+                for address in order {
+                    var buffer: [UInt8] = []
+                    while let destination = cores[address]!.pollTransmit(now: now, into: &buffer) {
+                        progress = true
+                        guard !cut.contains(address), !cut.contains(destination), cores[destination] != nil else {
+                            continue
+                        }
+                        delivered += 1
+                        cores[destination]!.handleMessage(buffer[...], from: address, now: now)
+                    }
+                    while let event = cores[address]!.pollEvent() { events[address, default: []].append(event) }
+                }
+            }
+        }
+
+        /// Advances time by `duration` in steps of 10 ms, firing timers and delivering.
+        mutating func run(for duration: Duration) {
+            let end = now + duration
+            while now < end {
+                now = now + .milliseconds(10)
+                for address in order {
+                    if let due = cores[address]!.pollTimeout(), due <= now { cores[address]!.handleTimeout(now: now) }
+                }
+                settle()
+            }
+        }
+
+        func result(_ id: LookupID, at index: Int) -> (LookupResult?, fellBack: Bool) {
+            for event in events[Self.address(index)] ?? [] {
+                if case .lookupFinished(id, let result) = event { return (result, false) }
+                if case .fallback(id, _, _, _) = event { return (nil, true) }
+            }
+            return (nil, false)
+        }
+    }
+
+    /// Three index servers (0, 1, 2) that know only the first, and clients 3...`last`.
+    static func network(clients: Int = 5) -> Net {
+        var net = Net()
+        for index in 0..<3 { net.add(index, .index(fellows: [Net.address(0)])) }
+        for index in 3..<(3 + clients) {
+            net.add(index, .client(indexes: [Net.address(0)]), services: index % 2 == 0 ? ["chat"] : [])
+        }
+        // Long enough for the registrations made while clients knew only the first index
+        // server to lapse (30 s): then only the holders by placement hold each record.
+        net.run(for: .seconds(35))
+        return net
+    }
+
+    @Test func hybridCore_clientsFindEveryIndexServer_andRegisterWithTheHoldersOfTheirKeys() {
+        let net = Self.network()
+        let indexIDs = (0..<3).map { Net.identity($0).peerID }
+        for address in net.order {
+            #expect(Set(net.cores[address]!.knownIndexes.map(\.id)) == Set(indexIDs))
+            #expect(net.cores[address]!.upIndexes.count == 3)
+        }
+        for client in 3..<8 {
+            let id = Net.identity(client).peerID
+            var keys = [RoutingKey(peer: id)]
+            if client % 2 == 0 { keys.append(RoutingKey(service: "chat")) }
+            let holders = Set(keys.flatMap { IndexPlacement.holders(of: $0, among: indexIDs, count: 2) })
+            for index in 0..<3 {
+                let held = net.cores[Net.address(index)]!.store!.record(of: id, now: net.now) != nil
+                #expect(held == holders.contains(indexIDs[index]), "client \(client) at index \(index)")
+            }
+        }
+        // Each event stream starts with the role.
+        #expect(net.events[Net.address(0)]?.first == .topology(.role(.index)))
+        #expect(net.events[Net.address(3)]?.first == .topology(.role(.client)))
+    }
+
+    @Test func hybridCore_lookupsAndProviderQueries_areAnsweredInOneRequest_evenByAnIndexServerItself() throws {
+        var net = Self.network()
+        let wanted = Net.identity(4).peerID
+        let idStarted = net.cores[Net.address(3)]!.findPeer(wanted, now: net.now)
+        let id = try #require(idStarted)
+        // An index server asks too; when it holds the key itself, it answers itself.
+        let ownStarted = net.cores[Net.address(0)]!.findPeer(wanted, now: net.now)
+        let own = try #require(ownStarted)
+        let serviceStarted = net.cores[Net.address(5)]!.findProviders(service: "chat", now: net.now)
+        let service = try #require(serviceStarted)
+        net.settle()
+        let (result, _) = net.result(id, at: 3)
+        #expect(result?.outcome == .peer(Net.record(4, services: ["chat"])))
+        #expect(result?.requests == 1 && result?.hops == 1)
+        #expect(net.result(own, at: 0).0?.outcome == .peer(Net.record(4, services: ["chat"])))
+        guard case .providers(let records) = net.result(service, at: 5).0?.outcome else {
+            Issue.record("no providers")
+            return
+        }
+        #expect(Set(records.map(\.record.peerID)) == Set([4, 6].map { Net.identity($0).peerID }))
+    }
+
+    @Test func hybridCore_holderCut_lookupGoesToTheNext_thenServerCountedDown_andRecordsMove() throws {
+        var net = Self.network()
+        let wanted = Net.identity(4).peerID
+        let indexIDs = (0..<3).map { Net.identity($0).peerID }
+        let first = IndexPlacement.holders(of: RoutingKey(peer: wanted), among: indexIDs, count: 2)[0]
+        let firstAddress = Net.address(indexIDs.firstIndex(of: first)!)
+        net.cut.insert(firstAddress)
+        let idStarted = net.cores[Net.address(3)]!.findPeer(wanted, now: net.now)
+        let id = try #require(idStarted)
+        net.run(for: .seconds(3))
+        let (result, _) = net.result(id, at: 3)
+        #expect(result?.outcome == .peer(Net.record(4, services: ["chat"])))
+        #expect(result?.requests == 2 && result?.timeouts == 1)
+        // Two unanswered requests count it down; membership would say so sooner.
+        _ = net.cores[Net.address(3)]!.findPeer(wanted, now: net.now)
+        net.run(for: .seconds(3))
+        #expect(net.cores[Net.address(3)]!.indexState(first)?.isUp == false)
+        #expect(net.events[Net.address(3)]!.contains(.topology(.indexDown(first))))
+        // Membership reports it failed at the others: they re-place their records.
+        for address in net.order where address != firstAddress {
+            net.cores[address]!.memberGone(first, left: false, now: net.now)
+        }
+        net.run(for: .seconds(1))
+        let live = indexIDs.filter { $0 != first }
+        for client in 3..<8 {
+            let id = Net.identity(client).peerID
+            for holder in IndexPlacement.holders(of: RoutingKey(peer: id), among: live, count: 2) {
+                let address = Net.address(indexIDs.firstIndex(of: holder)!)
+                #expect(net.cores[address]!.store!.record(of: id, now: net.now) != nil)
+            }
+        }
+    }
+
+    @Test func hybridCore_everyIndexServerLost_fallsBack_andComesBackWhenOneAnswers() throws {
+        var net = Self.network(clients: 1)
+        let client = Net.address(3)
+        for index in 0..<3 {
+            net.cores[client]!.memberGone(Net.identity(index).peerID, left: false, now: net.now)
+        }
+        #expect(net.cores[client]!.isFallbackActive)
+        #expect(net.cores[client]!.findPeer(Net.identity(0).peerID, now: net.now) == nil)
+        net.settle()
+        #expect(net.events[client]!.contains(.topology(.fallbackStarted)))
+        net.cores[client]!.memberAlive(Net.identity(1).peerID, address: Net.address(1), now: net.now)
+        net.settle()
+        #expect(!net.cores[client]!.isFallbackActive)
+        #expect(net.events[client]!.contains(.topology(.fallbackEnded)))
+        // It registered again with the server that came back (it may have restarted empty).
+        let idStarted = net.cores[client]!.findPeer(Net.identity(3).peerID, now: net.now)
+        let id = try #require(idStarted)
+        net.settle()
+        #expect(net.result(id, at: 3).0?.outcome == .peer(Net.record(3)))
+    }
+
+    @Test func hybridCore_answersFromAnotherAddress_andGarbage_areCountedAndIgnored() throws {
+        var net = Self.network(clients: 1)
+        let client = Net.address(3)
+        let started = net.cores[client]!.findPeer(Net.identity(0).peerID, now: net.now)
+        #expect(started != nil)
+        var buffer: [UInt8] = []
+        let destinationStarted = net.cores[client]!.pollTransmit(now: net.now, into: &buffer)
+        let destination = try #require(destinationStarted)
+        let request = try IndexMessage.decode(buffer[...]).request
+        let forged = try IndexMessage.records(request: request, records: [Net.record(9)]).encoded()
+        net.cores[client]!.handleMessage(forged[...], from: Net.address(9), now: net.now)
+        net.cores[client]!.handleMessage([0xFF, 1, 2][...], from: destination, now: net.now)
+        #expect(net.cores[client]!.statistics.unexpectedAnswers == 1)
+        #expect(net.cores[client]!.statistics.malformed == 1)
+        // The real holder's answer with a record of the wrong peer is not taken either.
+        let wrong = try IndexMessage.records(request: request, records: [Net.record(9)]).encoded()
+        net.cores[client]!.handleMessage(wrong[...], from: destination, now: net.now)
+        #expect(net.cores[client]!.statistics.invalidRecords == 1)
+    }
+
+    @Test func hybridCore_floodOfRegistrationsWithFreeIDs_isBoundedByTheHostLimit() throws {
+        var limits = IndexLimits()
+        limits.maximumRegistrationsPerHost = 100
+        var server = HybridCore(
+            configuration: HybridConfiguration(role: .index, limits: limits), record: Net.record(0),
+            address: Net.address(0), wallClockAtZero: Self.wallClock, seed: 1)
+        server.start(now: .zero)
+        let attacker = PeerAddress.ipv4(192, 0, 2, 1, port: 1)
+        var replies: [IndexRegistrationStatus: Int] = [:]
+        var buffer: [UInt8] = []
+        for index in 0..<1_000 {
+            var seed = [UInt8](repeating: 0xEE, count: 32)
+            seed[0] = UInt8(index & 0xFF)
+            seed[1] = UInt8(index >> 8)
+            let identity = try IdentityKeyPair(seed: seed)
+            let record = try PeerRecord(
+                peerID: identity.peerID, sequence: 1, expiresAt: Self.wallClock + .seconds(3_600),
+                addresses: [attacker], services: ["spam"]
+            ).sign(with: identity)
+            let bytes = try IndexMessage.register(request: UInt32(index + 1), lifetime: 30, record: record).encoded()
+            server.handleMessage(bytes[...], from: attacker, now: .zero)
+            while server.pollTransmit(now: .zero, into: &buffer) != nil {
+                if case .registered(_, let status, _) = try IndexMessage.decode(buffer[...]) {
+                    replies[status, default: 0] += 1
+                }
+            }
+        }
+        #expect(replies == [.stored: 100, .hostFull: 900])
+        #expect(server.store?.count == 101)  // the flood's 100 and the index server's own record
+    }
+}
