@@ -192,6 +192,20 @@ import Testing
         #expect(net.result(id, at: 3).0?.outcome == .peer(Net.record(3)))
     }
 
+    @Test func hybridCore_indexServersMembershipCallsGone_areAskedAgain_andAnAnswerBringsThemBack() {
+        var net = Self.network(clients: 1)
+        let client = Net.address(3)
+        // Membership declared every index server failed, but they still answer (an index
+        // server restarted without rejoining the overlay looks like this).
+        for index in 0..<3 {
+            net.cores[client]!.memberGone(Net.identity(index).peerID, left: false, now: net.now)
+        }
+        #expect(net.cores[client]!.isFallbackActive)
+        net.run(for: .seconds(2))
+        #expect(!net.cores[client]!.isFallbackActive)
+        #expect(net.cores[client]!.upIndexes.count == 3)
+    }
+
     @Test func hybridCore_answersFromAnotherAddress_andGarbage_areCountedAndIgnored() throws {
         var net = Self.network(clients: 1)
         let client = Net.address(3)

@@ -209,12 +209,9 @@ public struct HybridCore: Sendable {
         let now = advance(now)
         guard peer != localID, var state = indexes[peer] else { return }
         let wasUp = state.isUp
-        let cameBack = state.isDownByMembership
-        state.isDownByMembership = false
+        state.noteAliveByMembership()
         state.address = address
         indexes[peer] = state
-        // It may have restarted empty: register with it again.
-        if cameBack { registrations[peer] = nil }
         indexStatusChanged(peer, wasUp: wasUp, now: now)
         drainLoopback(now: now)
     }
@@ -236,7 +233,7 @@ public struct HybridCore: Sendable {
         let now = advance(now)
         guard peer != localID, var state = indexes[peer] else { return }
         let wasUp = state.isUp
-        state.isDownByMembership = true
+        state.noteDownByMembership(now: now)
         indexes[peer] = state
         indexStatusChanged(peer, wasUp: wasUp, now: now)
         drainLoopback(now: now)
@@ -265,6 +262,8 @@ public struct HybridCore: Sendable {
         guard let state = indexes[peer] else { return }
         if state.isUp != wasUp {
             events.append(.topology(state.isUp ? .indexUp(peer, state.address) : .indexDown(peer)))
+            // Back after being down, it may have restarted empty: register with it again.
+            if state.isUp { registrations[peer] = nil }
         }
         let anyUp = indexes.values.contains(where: \.isUp)
         if anyUp, isFallingBack {

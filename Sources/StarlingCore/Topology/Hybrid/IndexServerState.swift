@@ -3,8 +3,9 @@
 ///
 /// An index server is up unless membership reports it suspect, failed or gone
 /// (``isDownByMembership``), or it left ``HybridConstants/timeoutsBeforeDown`` requests
-/// in a row unanswered (``isDownByTimeouts``); any answer brings it back, and one down by
-/// timeouts is asked again after a doubling back-off.
+/// in a row unanswered (``isDownByTimeouts``). A down server is asked for its index list
+/// again after a doubling back-off, and any answer brings it back, whatever membership
+/// said: an index server that restarted without rejoining the overlay is found again.
 public struct IndexServerState: Equatable, Sendable {
     /// Where it receives overlay datagrams.
     public internal(set) var address: PeerAddress
@@ -41,8 +42,24 @@ public struct IndexServerState: Equatable, Sendable {
         if let roundTrip { rtt = rtt.map { $0.updated(with: roundTrip) } ?? RTTEstimate(firstSample: roundTrip) }
         consecutiveTimeouts = 0
         isDownByTimeouts = false
+        isDownByMembership = false
         retryAt = nil
         retryBackoff = HybridConstants.firstIndexRetry
+    }
+
+    /// Notes membership's report that the server is suspect, failed or gone.
+    mutating func noteDownByMembership(now: Instant) {
+        isDownByMembership = true
+        if retryAt == nil { retryAt = now + retryBackoff }
+    }
+
+    /// Notes membership's report that the server is alive.
+    mutating func noteAliveByMembership() {
+        isDownByMembership = false
+        if !isDownByTimeouts {
+            retryAt = nil
+            retryBackoff = HybridConstants.firstIndexRetry
+        }
     }
 
     /// Notes a request left unanswered at `now`.
@@ -51,7 +68,7 @@ public struct IndexServerState: Equatable, Sendable {
         guard consecutiveTimeouts >= HybridConstants.timeoutsBeforeDown else { return }
         if !isDownByTimeouts {
             isDownByTimeouts = true
-            retryAt = now + retryBackoff
+            if retryAt == nil { retryAt = now + retryBackoff }
         }
     }
 
