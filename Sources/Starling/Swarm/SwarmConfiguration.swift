@@ -19,8 +19,9 @@ extension Swarm {
             case pure
             /// The first `indexServers` peers are index servers (each finds the first as
             /// its fellow), the rest hybrid clients given every index server's address
-            /// (``StarlingCore/Topology/hybrid(_:)``). With ``seeds`` set (joining another
-            /// process's swarm) the index servers are this swarm's only.
+            /// (``StarlingCore/Topology/hybrid(_:)``). Clients join through the index servers
+            /// in turn. With ``seeds`` set (joining another process's swarm) everybody
+            /// joins through them, and the index servers are this swarm's only.
             case hybrid(indexServers: Int)
         }
 
@@ -110,8 +111,22 @@ extension Swarm {
             case .client: configuration.topology = .hybrid(.client(indexes: indexes))
             }
             configuration.seeds = seeds
+            if role(of: index) == .client, self.seeds.isEmpty, !indexes.isEmpty {
+                // Each client joins through one index server in turn, so that the first
+                // does not answer every join on top of its share of the registrations.
+                configuration.seeds = [indexes[index % indexes.count]]
+            }
             configuration.acceptsStreams = acceptsStreams
             configuration.datagrams = datagrams
+            if role(of: index) == .index {
+                // Every client writes to the few index servers (registrations, lookups,
+                // lists) on top of the joins: they get the standard socket's queue and
+                // vector reads, so that a burst waits in the queue instead of being dropped.
+                configuration.datagrams.socketBufferSize = max(
+                    datagrams.socketBufferSize, DatagramOptions.standard.socketBufferSize)
+                configuration.datagrams.vectorReadCount = max(
+                    datagrams.vectorReadCount, DatagramOptions.standard.vectorReadCount)
+            }
             if injectedLoss > 0 {
                 configuration.datagrams.injectedLoss = InjectedLoss(
                     probability: injectedLoss, seed: lossSeed &+ UInt64(index))
