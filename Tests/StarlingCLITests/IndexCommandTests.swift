@@ -48,6 +48,26 @@ import Testing
         #expect(status["index_servers_up"] as? Int == 1)
     }
 
+    @Test func fellow_twoIndexServersFindEachOther() async throws {
+        let first = try ChildProcess(try StarlingBinary.path(), ["index", "--interval", "0.2"])
+        defer { first.kill() }
+        let line = try await first.waitForLine(timeout: Self.wait) { $0.hasPrefix("index ") }
+        let words = line.split(separator: " ").map(String.init)
+        try #require(words.count == 4, "\(line)")
+        let second = try ChildProcess(
+            try StarlingBinary.path(), ["index", "--interval", "0.2", "--fellow", words[3]])
+        defer { second.kill() }
+        let short = String(words[1].prefix(8))
+        try await second.waitForLine(timeout: Self.wait) { $0.hasPrefix("topology index up \(short)") }
+        // Both count two index servers up, and the second joined the overlay through the first.
+        try await second.waitForLine(timeout: Self.wait) { $0.contains("members=1 indexes=2/2") }
+        try await first.waitForLine(timeout: Self.wait) { $0.contains("members=1 indexes=2/2") }
+        second.terminate()
+        first.terminate()
+        #expect(try await second.waitForExit(timeout: Self.wait).status == 0)
+        #expect(try await first.waitForExit(timeout: Self.wait).status == 0)
+    }
+
     @Test(arguments: [
         (["--listen", "nonsense"], "--listen 'nonsense' is not ADDR:PORT"),
         (["--listen", "127.0.0.1"], "--listen '127.0.0.1' is not ADDR:PORT"),
