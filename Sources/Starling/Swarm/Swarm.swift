@@ -17,7 +17,8 @@ import Synchronization
 /// swarm that would still not fit, before opening anything. The first peer starts
 /// alone (or joins ``Configuration/seeds``); the rest start with bounded concurrency
 /// and join through it. A hybrid swarm (``Configuration/Shape/hybrid(indexServers:)``)
-/// starts its index servers before its clients, which are given their addresses. Every peer runs the overlay and, unless
+/// starts its index servers before its clients, which are given their addresses and
+/// join through them in turn. Every peer runs the overlay and, unless
 /// ``Configuration/acceptsStreams`` is set, no TCP listener.
 ///
 /// The swarm reads every peer's events itself and keeps the counts in ``counters``;
@@ -77,7 +78,7 @@ public final class Swarm: Sendable {
         var peers: [Peer?] = [first] + Array(repeating: nil, count: configuration.peers - 1)
         var failure: SwarmError?
         var started = 1
-        /// Starts the peers of `range`, `launchConcurrency` at a time, given index servers at `indexes`.
+        // Starts the peers of `range`, `launchConcurrency` at a time, given index servers at `indexes`.
         func launch(_ range: Range<Int>, indexes: [PeerAddress]) async {
             var next = range.lowerBound
             await withTaskGroup(of: (Int, Result<Peer, PeerError>).self) { tasks in
