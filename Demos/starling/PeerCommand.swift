@@ -157,31 +157,6 @@ private final class PeerOutcome: Sendable {
     func fail() { state.withLock { $0 = true } }
 }
 
-/// Ends the peer command: fired by `--once`, a failed connect, SIGINT or SIGTERM.
-private final class StopSignal: Sendable {
-    private let stream: AsyncStream<Never>
-    private let continuation: AsyncStream<Never>.Continuation
-    /// Kept so that the handlers stay installed; set once in `init`, never changed.
-    nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
-
-    init() {
-        (stream, continuation) = AsyncStream.makeStream()
-        sources = [SIGINT, SIGTERM].map { [continuation] number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.finish() }
-            source.resume()
-            return source
-        }
-    }
-
-    func fire() { continuation.finish() }
-
-    func wait() async {
-        for await _ in stream {}
-    }
-}
-
 /// Writes buffered standard output now, so that line-by-line readers see each event.
 func flushOutput() {
     fflush(nil)

@@ -12,6 +12,7 @@ struct StarlingCommand: AsyncParsableCommand {
             RecordCommand.self,
             PeerCommand.self,
             SwarmCommand.self,
+            IndexCommand.self,
             LANCommand.self,
             UDPCommand.self,
             BenchCommand.self,

@@ -39,7 +39,39 @@ import Testing
         #expect(object["converged_after_s"] is Double)
     }
 
+    /// A hybrid swarm: the index servers answer every lookup after convergence.
+    @Test func aHybridSwarmReportsItsRolesAndAnswersEveryLookup() async throws {
+        let (result, object) = try await swarm([
+            "--topology", "hybrid", "--peers", "30", "--duration", "5", "--json", "--seed", "7",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(object["topology"] as? String == "hybrid")
+        #expect(object["roles"] as? [String: Int] == ["index": 3, "client": 27])
+        #expect(object["peers"] as? Int == 30)
+        #expect(object["lookups_total"] as? Int == 90)
+        #expect(object["lookups_ok"] as? Int == 90)
+        #expect(object["succeeded"] as? Bool == true)
+    }
+
+    @Test func aPureSwarmReportsOneRole() async throws {
+        let (result, object) = try await swarm(["--peers", "4", "--duration", "1", "--json", "--seed", "9"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(object["topology"] as? String == "pure")
+        #expect(object["roles"] as? [String: Int] == ["peer": 4])
+    }
+
     @Test(arguments: [
+        (["--topology", "mesh"], "--topology must be pure or hybrid, not 'mesh'"),
+        (["--indexes", "2"], "--indexes is only used with --topology hybrid"),
+        (["--topology", "pure", "--indexes", "2"], "--indexes is only used with --topology hybrid"),
+        (["--topology", "hybrid", "--peers", "3"], "--indexes must be 1 to 16 and fewer than --peers (3), not 3"),
+        (
+            ["--topology", "hybrid", "--peers", "5", "--indexes", "5"],
+            "--indexes must be 1 to 16 and fewer than --peers"
+        ),
+        (["--topology", "hybrid", "--indexes", "0"], "--indexes must be 1 to 16"),
+        (["--topology", "hybrid", "--indexes", "17"], "--indexes must be 1 to 16"),
+        (["--topology", "hybrid", "--processes", "2"], "--topology hybrid runs in one process"),
         (["--peers", "0"], "--peers must be 1 to 20,000"),
         (["--loss", "0.9"], "--loss must be from 0 to 0.5"),
         (["--duration", "0"], "--duration must be 1 to 3,600 seconds"),

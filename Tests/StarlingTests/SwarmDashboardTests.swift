@@ -36,6 +36,26 @@ import Testing
         )
     }
 
+    @Test func plainLine_hybridSwarm_endsWithRolesAndFallback() {
+        var snapshot = Self.converged
+        snapshot.roles = [.index: 3, .client: 47]
+        snapshot.fallbackCount = 2
+        #expect(
+            SwarmDashboard.plainLine(snapshot)
+                == "t=3.0s up=50/50 converged=100.0% msgs/s=1234 rtt p50=85µs p99=310µs suspected=0 failed=0 drops=0"
+                + " roles=index:3,client:47 fallback=2")
+    }
+
+    @Test func liveLines_hybridSwarm_addsARolesLine_pureDoesNot() {
+        var snapshot = Self.converged
+        snapshot.roles = [.peer: 50]
+        #expect(SwarmDashboard.liveLines(snapshot).count == 5)
+        snapshot.roles = [.index: 3, .client: 47]
+        let lines = SwarmDashboard.liveLines(snapshot)
+        #expect(lines.count == 6)
+        #expect(lines.last == "roles      3 index  47 client  0 in fallback")
+    }
+
     @Test func plainLine_withoutSamples_showsDashes() {
         var snapshot = Self.converged
         snapshot.elapsed = .milliseconds(12_345)

@@ -114,6 +114,36 @@ import Testing
         #expect(parsed.texts.contains("left 1"))
     }
 
+    @Test func svg_hybridRoles_colourAliveNodesByRoleWithALegend() throws {
+        let nodes = [
+            SwarmGraph.Node(label: "i1", state: .alive, role: .index),
+            SwarmGraph.Node(label: "i2", state: .alive, role: .index),
+            SwarmGraph.Node(label: "c1", state: .alive, role: .client),
+            SwarmGraph.Node(label: "c2", state: .alive, role: .client),
+            SwarmGraph.Node(label: "c3", state: .alive, role: .client),
+            SwarmGraph.Node(label: "c4", state: .failed, role: .client),
+        ]
+        let graph = try SwarmGraph(nodes: nodes, edges: [(0, 2), (1, 3)])
+        let parsed = try #require(SVGReader.read(graph.svg()))
+        #expect(parsed.circles.count == 6)
+        // One fill per role among the alive nodes, the failed node keeps its state's.
+        let fills = parsed.circles.map { $0["fill"] ?? "" }
+        #expect(fills[0] == fills[1] && fills[2] == fills[3] && fills[3] == fills[4])
+        #expect(Set([fills[0], fills[2], fills[5]]).count == 3)
+        #expect(parsed.texts.contains("index 2"))
+        #expect(parsed.texts.contains("client 3"))
+        #expect(parsed.texts.contains("failed 1"))
+        #expect(!parsed.texts.contains { $0.hasPrefix("alive ") })
+        #expect(!parsed.texts.contains { $0.hasPrefix("peer ") })
+    }
+
+    @Test func svg_pureOverlay_keepsTheStateLegend() throws {
+        let graph = try SwarmGraph(nodes: Self.nodes(4), edges: [])
+        let parsed = try #require(SVGReader.read(graph.svg()))
+        #expect(parsed.texts.contains("alive 1"))
+        #expect(!parsed.texts.contains { $0.hasPrefix("index ") || $0.hasPrefix("client ") })
+    }
+
     @Test func svg_nodesAndEdges_stayInsideTheImage() throws {
         let graph = try SwarmGraph(nodes: Self.nodes(40), edges: Self.edges(120, over: 40))
         let parsed = try #require(SVGReader.read(graph.svg(width: 640, height: 480)))

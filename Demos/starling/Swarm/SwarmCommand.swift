@@ -16,6 +16,11 @@ struct SwarmCommand: AsyncParsableCommand {
             and failed members. After convergence every peer looks up a few others through the \
             routing table and opens sessions to some of its neighbours. All traffic stays on \
             loopback; nothing is multicast or broadcast.
+
+            With --topology hybrid the first --indexes peers are index servers and the rest \
+            their clients: lookups go to the index servers in one round trip (and to the \
+            Kademlia overlay when none answers). The live view, the JSON and the --graph \
+            drawing then show each peer's role.
             """
     )
 
@@ -30,6 +35,14 @@ struct SwarmCommand: AsyncParsableCommand {
 
     @Option(help: "Seed of the injected loss and of the demo's random choices (default: random).")
     var seed: UInt64?
+
+    @Option(
+        help: ArgumentHelp(
+            "The overlay's shape: pure (all peers equal) or hybrid (index servers).", valueName: "pure|hybrid"))
+    var topology = "pure"
+
+    @Option(help: "Hybrid: index servers among the peers (1 to 16, fewer than --peers; default 3).")
+    var indexes: Int?
 
     @Option(help: "Child processes to spread the swarm over, this one included (1 to 32).")
     var processes = 1
@@ -62,6 +75,29 @@ struct SwarmCommand: AsyncParsableCommand {
         if let join { _ = try PeerCommand.address(join, option: "--join") }
         if let total, total < peers { throw ValidationError("--total must be at least --peers") }
         guard (0...16).contains(cpuHog) else { throw ValidationError("--cpu-hog must be 0 to 16, not \(cpuHog)") }
+        _ = try shape()
+    }
+
+    /// The swarm's shape from --topology and --indexes.
+    func shape() throws -> Swarm.Configuration.Shape {
+        switch topology {
+        case "pure":
+            if indexes != nil { throw ValidationError("--indexes is only used with --topology hybrid") }
+            return .pure
+        case "hybrid":
+            let count = indexes ?? 3
+            guard (1...16).contains(count), count < peers else {
+                throw ValidationError("--indexes must be 1 to 16 and fewer than --peers (\(peers)), not \(count)")
+            }
+            guard processes == 1, join == nil else {
+                throw ValidationError(
+                    "--topology hybrid runs in one process: --processes must be 1 (child processes would need the index servers' addresses)"
+                )
+            }
+            return .hybrid(indexServers: count)
+        default:
+            throw ValidationError("--topology must be pure or hybrid, not '\(topology)'")
+        }
     }
 
     func run() async throws {
@@ -70,7 +106,7 @@ struct SwarmCommand: AsyncParsableCommand {
             localPeers: join == nil ? peers - (processes - 1) * (peers / processes) : peers,
             totalPeers: total ?? peers, duration: duration, loss: loss, seed: seed,
             seeds: try join.map { [try PeerCommand.address($0, option: "--join")] } ?? [],
-            quiet: json || join != nil)
+            quiet: json || join != nil, shape: try shape())
         let outcome: SwarmOutcome
         let hog = CPUHog(threads: cpuHog)
         defer { hog.stop() }

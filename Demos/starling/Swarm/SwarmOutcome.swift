@@ -39,6 +39,10 @@ struct SwarmOutcome {
     let loss: Double
     let seed: UInt64
     let graph: SwarmGraph
+    /// `pure` or `hybrid`.
+    let topology: String
+    /// Peers of this process by role (`peer`; or `index` and `client`).
+    let roles: [String: Int]
 
     /// Converged, every lookup answered, no live peer declared failed, and every child
     /// process reported.
@@ -88,8 +92,15 @@ struct SwarmOutcome {
             \(suspicionEvents) suspicions and \(failureEvents) failures over the run
               load:        \(receiveDrops) datagrams dropped at full receive queues; timers up to \
             \(format(maximumTimerLag.seconds * 1000)) ms late
+              topology:    \(topology)\(roleText)
               memory:      \(rssBytes / 1_048_576) MiB resident\(processes > 1 ? " (all processes)" : "")\(loss > 0 ? "\n  loss:        \(format(100 * loss)) % injected" : "")
             """
+    }
+
+    /// The role counts for the summary: ` (3 index servers, 47 clients)` for a hybrid swarm.
+    private var roleText: String {
+        guard topology == "hybrid" else { return "" }
+        return " (\(roles["index", default: 0]) index servers, \(roles["client", default: 0]) clients)"
     }
 
     /// The JSON object of `--json`.
@@ -103,7 +114,7 @@ struct SwarmOutcome {
             "unjoined_peers": unjoined,
             "max_timer_lag_ms": maximumTimerLag.seconds * 1000, "launch_s": launchTime,
             "loss": loss, "seed": seed, "succeeded": succeeded, "membership_sent": membershipSent,
-            "overlay_sent": sentByProtocol,
+            "overlay_sent": sentByProtocol, "topology": topology, "roles": roles,
         ]
         object["converged_after_s"] = convergedAfter ?? NSNull()
         object["rtt_p50_us"] = rtt?.p50 ?? NSNull()

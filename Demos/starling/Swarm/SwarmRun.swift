@@ -14,6 +14,8 @@ struct SwarmRun {
     let seed: UInt64
     let seeds: [PeerAddress]
     let quiet: Bool
+    /// Pure, or hybrid with its index servers.
+    let shape: Swarm.Configuration.Shape
 
     /// Runs the swarm and, with `children`, that many child processes of `childPeers`
     /// peers each that join it.
@@ -22,6 +24,7 @@ struct SwarmRun {
         configuration.seeds = seeds
         configuration.injectedLoss = loss
         configuration.lossSeed = seed
+        configuration.shape = shape
         let view = LaunchView(quiet: quiet)
         let firstJoin = Mutex<ContinuousClock.Instant?>(nil)
         let swarm = try await Swarm.launch(configuration) { done, total in
@@ -64,7 +67,9 @@ struct SwarmRun {
                     rttP50Microseconds: rtt?.p50, rttP99Microseconds: rtt?.p99,
                     suspectedCount: statuses.reduce(0) { $0 + $1.suspected },
                     failedCount: statuses.reduce(0) { $0 + $1.failed },
-                    receiveDrops: statuses.reduce(0) { $0 + $1.receiveDrops }))
+                    receiveDrops: statuses.reduce(0) { $0 + $1.receiveDrops },
+                    roles: Dictionary(statuses.map { ($0.role, 1) }, uniquingKeysWith: +),
+                    fallbackCount: statuses.count(where: \.isFallbackActive)))
         }
         live?.finish()
         let statuses = await swarm.statuses().compactMap { $0 }
@@ -72,7 +77,8 @@ struct SwarmRun {
         // The views at the end of the run, before the child processes leave.
         let counts = swarm.counters.counts
         let childResults = await childRuns.asyncMap { await $0.finish() }
-        let graph = await activity.graph()
+        let roles = (0..<swarm.peers.count).map { configuration.role(of: $0) }
+        let graph = await activity.graph(roles: roles)
         let rss = ResidentMemory.bytes()
         await swarm.shutdown()
         let convergedAfter = await convergence.value
@@ -99,7 +105,8 @@ struct SwarmRun {
             maximumTimerLag: statuses.map(\.maximumTimerLag).max() ?? .zero,
             broadcastsSent: activity.broadcastsSent, broadcastsDelivered: counts.broadcastsDelivered,
             sessions: graph.edges.count, childrenFailed: childResults.filter { $0 == nil }.count,
-            duration: duration, loss: loss, seed: seed, graph: graph)
+            duration: duration, loss: loss, seed: seed, graph: graph, topology: shape == .pure ? "pure" : "hybrid",
+            roles: Dictionary(roles.map { ($0.rawValue, 1) }, uniquingKeysWith: +))
     }
 }
 
@@ -221,8 +228,9 @@ struct SwarmActivity {
         }
     }
 
-    /// The overlay as a graph: the local peers, and the sessions between them.
-    func graph() async -> SwarmGraph {
+    /// The overlay as a graph: the local peers (with their `roles`, in peer order), and
+    /// the sessions between them.
+    func graph(roles: [TopologyRole]) async -> SwarmGraph {
         let peers = swarm.peers
         let index = Dictionary(uniqueKeysWithValues: peers.enumerated().map { ($1.id, $0) })
         var edges: [(Int, Int)] = []
@@ -231,7 +239,9 @@ struct SwarmActivity {
                 if let target = index[other], target > position { edges.append((position, target)) }
             }
         }
-        let nodes = peers.map { SwarmGraph.Node(label: String($0.id.description.prefix(6)), state: .alive) }
+        let nodes = zip(peers, roles).map { peer, role in
+            SwarmGraph.Node(label: String(peer.id.description.prefix(6)), state: .alive, role: role)
+        }
         // Indices come from the peers themselves, so every edge is in range.
         return (try? SwarmGraph(nodes: nodes, edges: edges)) ?? (try! SwarmGraph(nodes: nodes, edges: []))
     }

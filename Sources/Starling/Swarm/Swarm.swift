@@ -16,7 +16,9 @@ import Synchronization
 /// limit allows, and refuses (``SwarmError/openFileLimit(needed:limit:maximum:)``) a
 /// swarm that would still not fit, before opening anything. The first peer starts
 /// alone (or joins ``Configuration/seeds``); the rest start with bounded concurrency
-/// and join through it. Every peer runs the overlay and, unless
+/// and join through it. A hybrid swarm (``Configuration/Shape/hybrid(indexServers:)``)
+/// starts its index servers before its clients, which are given their addresses and
+/// join through them in turn. Every peer runs the overlay and, unless
 /// ``Configuration/acceptsStreams`` is set, no TCP listener.
 ///
 /// The swarm reads every peer's events itself and keeps the counts in ``counters``;
@@ -76,29 +78,39 @@ public final class Swarm: Sendable {
         var peers: [Peer?] = [first] + Array(repeating: nil, count: configuration.peers - 1)
         var failure: SwarmError?
         var started = 1
-        var next = 1
-        await withTaskGroup(of: (Int, Result<Peer, PeerError>).self) { tasks in
-            func startNext(_ tasks: inout TaskGroup<(Int, Result<Peer, PeerError>)>) {
-                guard next < configuration.peers, failure == nil else { return }
-                let index = next
-                next += 1
-                let peerConfiguration = configuration.peer(index, seeds: seeds)
-                tasks.addTask { (index, await startPeer(peerConfiguration, on: group)) }
-            }
-            for _ in 0..<configuration.launchConcurrency { startNext(&tasks) }
-            while let (index, result) = await tasks.next() {
-                switch result {
-                case .success(let peer):
-                    peers[index] = peer
-                    watch(peer, index)
-                    started += 1
-                    progress(started, configuration.peers)
-                case .failure(let error):
-                    if failure == nil { failure = .launchFailed(index: index, error) }
+        // Starts the peers of `range`, `launchConcurrency` at a time, given index servers at `indexes`.
+        func launch(_ range: Range<Int>, indexes: [PeerAddress]) async {
+            var next = range.lowerBound
+            await withTaskGroup(of: (Int, Result<Peer, PeerError>).self) { tasks in
+                func startNext(_ tasks: inout TaskGroup<(Int, Result<Peer, PeerError>)>) {
+                    guard next < range.upperBound, failure == nil else { return }
+                    let index = next
+                    next += 1
+                    let peerConfiguration = configuration.peer(index, seeds: seeds, indexes: indexes)
+                    tasks.addTask { (index, await startPeer(peerConfiguration, on: group)) }
                 }
-                startNext(&tasks)
+                for _ in 0..<configuration.launchConcurrency { startNext(&tasks) }
+                while let (index, result) = await tasks.next() {
+                    switch result {
+                    case .success(let peer):
+                        peers[index] = peer
+                        watch(peer, index)
+                        started += 1
+                        progress(started, configuration.peers)
+                    case .failure(let error):
+                        if failure == nil { failure = .launchFailed(index: index, error) }
+                    }
+                    startNext(&tasks)
+                }
             }
         }
+        // Hybrid: the index servers first (finding the first one), so that every client
+        // starts with all their addresses.
+        let indexServers = configuration.indexServerCount
+        await launch(1..<max(1, indexServers), indexes: [first.address])
+        await launch(
+            max(1, indexServers)..<configuration.peers,
+            indexes: failure == nil ? peers[0..<indexServers].compactMap { $0?.address } : [])
         let launched = peers.compactMap { $0 }
         if let failure {
             await shutDown(launched, concurrency: configuration.launchConcurrency)

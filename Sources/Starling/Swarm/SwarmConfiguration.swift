@@ -13,8 +13,23 @@ extension Swarm {
             case loopbackAddresses(base: UInt8)
         }
 
+        /// The overlay's shape across the swarm: who answers lookups.
+        public enum Shape: Sendable, Equatable {
+            /// Every peer equal (``StarlingCore/Topology/pure``).
+            case pure
+            /// The first `indexServers` peers are index servers (each finds the first as
+            /// its fellow), the rest hybrid clients given every index server's address
+            /// (``StarlingCore/Topology/hybrid(_:)``). Clients join through the index servers
+            /// in turn. With ``seeds`` set (joining another process's swarm) everybody
+            /// joins through them, and the index servers are this swarm's only.
+            case hybrid(indexServers: Int)
+        }
+
         /// How many peers to launch (1 to 65,000).
         public var peers: Int
+        /// The overlay's shape; default ``Shape/pure``. Its topology replaces
+        /// ``overlay``'s.
+        public var shape = Shape.pure
         /// The overlay every peer runs; default ``StarlingCore/OverlayConfiguration/local``.
         public var overlay: OverlayConfiguration = .local
         /// The swarm ID (32 bytes; all zero is the public swarm).
@@ -58,8 +73,25 @@ extension Swarm {
         /// ``acceptsStreams``, and a reserve for the event loops and the process.
         public var descriptorsNeeded: Int { peers * (acceptsStreams ? 2 : 1) + Swarm.descriptorReserve }
 
-        /// The configuration of peer `index`.
-        func peer(_ index: Int, seeds: [PeerAddress]) -> PeerConfiguration {
+        /// Index servers the swarm launches first: 0 for a pure swarm.
+        public var indexServerCount: Int {
+            switch shape {
+            case .pure: 0
+            case .hybrid(let indexServers): indexServers
+            }
+        }
+
+        /// The role peer `index` holds.
+        public func role(of index: Int) -> TopologyRole {
+            switch shape {
+            case .pure: .peer
+            case .hybrid(let indexServers): index < indexServers ? .index : .client
+            }
+        }
+
+        /// The configuration of peer `index`, given the addresses of the index servers
+        /// already started (all of them for a client; the first, if any, for an index).
+        func peer(_ index: Int, seeds: [PeerAddress], indexes: [PeerAddress] = []) -> PeerConfiguration {
             var configuration = PeerConfiguration()
             switch addressing {
             case .ports(let host):
@@ -70,14 +102,48 @@ extension Swarm {
             configuration.swarmID = swarmID
             configuration.swarmSecret = swarmSecret
             configuration.overlay = overlay
+            switch role(of: index) {
+            case .peer: configuration.topology = .pure
+            case .index:
+                var hybrid = HybridConfiguration.index(fellows: Array(indexes.prefix(1)))
+                hybrid.limits = indexLimits
+                configuration.topology = .hybrid(hybrid)
+            case .client: configuration.topology = .hybrid(.client(indexes: indexes))
+            }
             configuration.seeds = seeds
+            if role(of: index) == .client, self.seeds.isEmpty, !indexes.isEmpty {
+                // Each client joins through one index server in turn, so that the first
+                // does not answer every join on top of its share of the registrations.
+                configuration.seeds = [indexes[index % indexes.count]]
+            }
             configuration.acceptsStreams = acceptsStreams
             configuration.datagrams = datagrams
+            if role(of: index) == .index {
+                // Every client writes to the few index servers (registrations, lookups,
+                // lists) on top of the joins: they get the standard socket's queue and
+                // vector reads, so that a burst waits in the queue instead of being dropped.
+                configuration.datagrams.socketBufferSize = max(
+                    datagrams.socketBufferSize, DatagramOptions.standard.socketBufferSize)
+                configuration.datagrams.vectorReadCount = max(
+                    datagrams.vectorReadCount, DatagramOptions.standard.vectorReadCount)
+            }
             if injectedLoss > 0 {
                 configuration.datagrams.injectedLoss = InjectedLoss(
                     probability: injectedLoss, seed: lossSeed &+ UInt64(index))
             }
             return configuration
+        }
+
+        /// What each index server accepts: the defaults, raised so that every peer of a
+        /// swarm on one loopback address may register (several keys each, refreshed
+        /// after a third of their lifetime) without meeting the per-host limits.
+        var indexLimits: IndexLimits {
+            var limits = IndexLimits()
+            limits.maximumRegistrationsPerHost = max(limits.maximumRegistrationsPerHost, 4 * peers)
+            limits.registrationBurstPerHost = max(limits.registrationBurstPerHost, 4 * peers)
+            limits.registrationsPerSecondPerHost = max(limits.registrationsPerSecondPerHost, Double(4 * peers))
+            limits.maximumRegistrations = max(limits.maximumRegistrations, 4 * peers)
+            return limits
         }
 
         /// Checks the numbers.
@@ -87,6 +153,13 @@ extension Swarm {
             }
             guard (0..<1).contains(injectedLoss) else {
                 throw .invalidConfiguration("injectedLoss must be from 0 to below 1, not \(injectedLoss)")
+            }
+            if case .hybrid(let indexServers) = shape {
+                guard (1...HybridConstants.maximumIndexes).contains(indexServers), indexServers < peers else {
+                    throw .invalidConfiguration(
+                        "a hybrid swarm needs 1 to \(HybridConstants.maximumIndexes) index servers, "
+                            + "fewer than its \(peers) peers, not \(indexServers)")
+                }
             }
             guard launchConcurrency >= 1 else {
                 throw .invalidConfiguration("launchConcurrency must be at least 1, not \(launchConcurrency)")

@@ -1,3 +1,5 @@
+public import StarlingCore
+
 /// One sample of a running swarm's health, as shown by ``SwarmDashboard``.
 public struct SwarmSnapshot: Sendable, Equatable {
     /// Time since the swarm started launching.
@@ -21,6 +23,11 @@ public struct SwarmSnapshot: Sendable, Equatable {
     public var failedCount: Int
     /// Datagrams the kernel dropped at the peers' full receive queues so far.
     public var receiveDrops: Int
+    /// Peers by the role they hold (``StarlingCore/TopologyRole``); shown when any holds
+    /// a hybrid role (index or client), empty by default.
+    public var roles: [TopologyRole: Int]
+    /// Hybrid: peers whose lookups go to the Kademlia overlay because no index server is up.
+    public var fallbackCount: Int
 
     /// Makes a snapshot; the round-trip times default to "no samples".
     public init(
@@ -33,7 +40,9 @@ public struct SwarmSnapshot: Sendable, Equatable {
         rttP99Microseconds: Double? = nil,
         suspectedCount: Int = 0,
         failedCount: Int = 0,
-        receiveDrops: Int = 0
+        receiveDrops: Int = 0,
+        roles: [TopologyRole: Int] = [:],
+        fallbackCount: Int = 0
     ) {
         self.elapsed = elapsed
         self.peersUp = peersUp
@@ -45,6 +54,19 @@ public struct SwarmSnapshot: Sendable, Equatable {
         self.suspectedCount = suspectedCount
         self.failedCount = failedCount
         self.receiveDrops = receiveDrops
+        self.roles = roles
+        self.fallbackCount = fallbackCount
+    }
+
+    /// Whether any peer holds a hybrid role, so that the roles are worth showing.
+    var isHybrid: Bool { roles[.index, default: 0] + roles[.client, default: 0] > 0 }
+
+    /// The role counts in ``StarlingCore/TopologyRole`` order, those of no peer left out:
+    /// `3 index  27 client`.
+    var roleText: String {
+        TopologyRole.allCases.compactMap { role in
+            roles[role].flatMap { $0 > 0 ? "\($0) \(role)" : nil }
+        }.joined(separator: "  ")
     }
 }
 
@@ -80,9 +102,11 @@ public enum SwarmDashboard {
     /// converged  [##############################]  100.0%
     /// traffic    1,234 msgs/s   rtt p50 85µs  p99 310µs
     /// health     0 suspected  0 failed
+    /// roles      3 index  47 client  0 in fallback
     /// ```
     ///
-    /// The number of lines is the same for every snapshot.
+    /// The `roles` line is there only for a hybrid swarm (``SwarmSnapshot/roles``), so the
+    /// number of lines is the same for every snapshot of one swarm.
     public static func liveLines(_ snapshot: SwarmSnapshot) -> [String] {
         let percent = clampedPercent(snapshot.convergencePercent)
         let peerCount = String(snapshot.peersUp)
@@ -94,7 +118,7 @@ public enum SwarmDashboard {
         let convergenceBar = bar(
             done: Int((percent / 100 * Double(liveBarWidth)).rounded(.down)), total: liveBarWidth, width: liveBarWidth
         )
-        return [
+        var lines = [
             "starling swarm  t=\(seconds(snapshot.elapsed))",
             "peers      \(bar(done: snapshot.peersUp, total: snapshot.peersTotal, width: liveBarWidth))  "
                 + "\(peerPadding)\(peerCount)/\(snapshot.peersTotal) up",
@@ -104,18 +128,31 @@ public enum SwarmDashboard {
             "health     \(snapshot.suspectedCount) suspected  \(snapshot.failedCount) failed  "
                 + "\(SwarmNumberText.grouped(snapshot.receiveDrops)) receive drops",
         ]
+        if snapshot.isHybrid {
+            lines.append("roles      \(snapshot.roleText)  \(snapshot.fallbackCount) in fallback")
+        }
+        return lines
     }
 
     /// One line per sample for output that is not a terminal, for example
     /// `t=3.0s up=50/50 converged=100.0% msgs/s=1234 rtt p50=85µs p99=310µs suspected=0 failed=0 drops=0`.
     ///
-    /// Missing round-trip times are written as `-`.
+    /// Missing round-trip times are written as `-`. A hybrid swarm's line ends with its
+    /// roles and the peers in fallback: `roles=index:3,client:47 fallback=0`.
     public static func plainLine(_ snapshot: SwarmSnapshot) -> String {
         let percent = SwarmNumberText.fixed(clampedPercent(snapshot.convergencePercent), fractionDigits: 1)
+        var roles = ""
+        if snapshot.isHybrid {
+            let counts = TopologyRole.allCases.compactMap { role in
+                snapshot.roles[role].flatMap { $0 > 0 ? "\(role):\($0)" : nil }
+            }
+            roles = " roles=\(counts.joined(separator: ",")) fallback=\(snapshot.fallbackCount)"
+        }
         return "t=\(seconds(snapshot.elapsed)) up=\(snapshot.peersUp)/\(snapshot.peersTotal) "
             + "converged=\(percent)% msgs/s=\(rate(snapshot.messagesPerSecond)) "
             + "rtt p50=\(rtt(snapshot.rttP50Microseconds)) p99=\(rtt(snapshot.rttP99Microseconds)) "
             + "suspected=\(snapshot.suspectedCount) failed=\(snapshot.failedCount) drops=\(snapshot.receiveDrops)"
+            + roles
     }
 
     /// The text that replaces the block of lines drawn last time with `lines`, in place.

@@ -1,3 +1,5 @@
+public import StarlingCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -40,13 +42,18 @@ public struct SwarmGraph: Sendable, Equatable {
         /// Short text drawn next to the node, for example the first six characters of its
         /// peer ID. Any characters are allowed; they are escaped for XML.
         public var label: String
-        /// What the drawing peer believes about this member; it picks the node's colour.
+        /// What the drawing peer believes about this member; it picks the colour of a
+        /// node that is not alive.
         public var state: NodeState
+        /// The role the member holds in its topology; it picks the colour of a node that
+        /// is alive (a pure overlay's ``StarlingCore/TopologyRole/peer`` keeps the alive colour).
+        public var role: TopologyRole
 
-        /// Makes a node with a label and a state.
-        public init(label: String, state: NodeState) {
+        /// Makes a node with a label, a state and a role (default a pure overlay's peer).
+        public init(label: String, state: NodeState, role: TopologyRole = .peer) {
             self.label = label
             self.state = state
+            self.role = role
         }
     }
 
@@ -111,9 +118,11 @@ public struct SwarmGraph: Sendable, Equatable {
     /// Renders the graph as a standalone SVG 1.1 document.
     ///
     /// Edges are thin translucent lines, fainter as they grow more numerous. Nodes are
-    /// circles filled by state, each with a `<title>` naming it. Labels are drawn to the right
+    /// circles filled by state, and those alive by role (index servers and clients of a
+    /// hybrid overlay get colours of their own), each with a `<title>` naming it. Labels are drawn to the right
     /// of their nodes when there are at most ``maximumLabelledNodeCount`` nodes. A heading gives the node and edge counts and a
-    /// legend gives the count of nodes in each state; the legend's swatches are squares, so
+    /// legend gives the count of nodes in each state (alive nodes split by hybrid role
+    /// when there are any); the legend's swatches are squares, so
     /// the document holds exactly one `<circle>` per node and one `<line>` per edge.
     ///
     /// - Parameters:
@@ -163,8 +172,9 @@ public struct SwarmGraph: Sendable, Equatable {
         let r = Self.coordinate(radius)
         for (node, point) in zip(nodes, points) {
             out += "<circle cx=\"\(Self.coordinate(point.x))\" cy=\"\(Self.coordinate(point.y))\" r=\"\(r)\" "
-            out += "fill=\"\(Self.colour(node.state))\">"
-            out += "<title>\(Self.escapeXML(node.label)) (\(node.state.rawValue))</title></circle>\n"
+            out += "fill=\"\(Self.colour(node))\">"
+            let role = node.role == .peer ? "" : "\(node.role), "
+            out += "<title>\(Self.escapeXML(node.label)) (\(role)\(node.state.rawValue))</title></circle>\n"
         }
         out += "</g>\n"
 
@@ -181,10 +191,9 @@ public struct SwarmGraph: Sendable, Equatable {
         out += "<g font-family=\"sans-serif\" fill=\"#1a202c\">\n"
         out += "<text x=\"\(Int(margin))\" y=\"24\" font-size=\"15\">\(heading)</text>\n"
         var legendX = Int(margin)
-        for state in NodeState.allCases {
-            let count = nodes.lazy.filter { $0.state == state }.count
-            out += "<rect x=\"\(legendX)\" y=\"34\" width=\"10\" height=\"10\" fill=\"\(Self.colour(state))\"/>\n"
-            out += "<text x=\"\(legendX + 14)\" y=\"43\" font-size=\"11\">\(state.rawValue) \(count)</text>\n"
+        for (name, colour, count) in legend() {
+            out += "<rect x=\"\(legendX)\" y=\"34\" width=\"10\" height=\"10\" fill=\"\(colour)\"/>\n"
+            out += "<text x=\"\(legendX + 14)\" y=\"43\" font-size=\"11\">\(name) \(count)</text>\n"
             legendX += 96
         }
         out += "</g>\n"
@@ -216,6 +225,39 @@ public struct SwarmGraph: Sendable, Equatable {
     /// the same on every platform.
     private static func coordinate(_ value: Double) -> String {
         SwarmNumberText.fixed(value, fractionDigits: 1)
+    }
+
+    /// The legend's entries: every state with its count, and for a hybrid overlay the
+    /// alive nodes split by role instead of one `alive` entry.
+    private func legend() -> [(name: String, colour: String, count: Int)] {
+        let hybrid = nodes.contains { $0.role != .peer }
+        var entries: [(name: String, colour: String, count: Int)] = []
+        for state in NodeState.allCases {
+            if state == .alive, hybrid {
+                for role in TopologyRole.allCases {
+                    let count = nodes.lazy.filter { $0.state == .alive && $0.role == role }.count
+                    guard count > 0 || role != .peer else { continue }
+                    entries.append((role.rawValue, Self.colour(role), count))
+                }
+                continue
+            }
+            entries.append((state.rawValue, Self.colour(state), nodes.lazy.filter { $0.state == state }.count))
+        }
+        return entries
+    }
+
+    /// A node's fill: its role's colour when alive, else its state's.
+    private static func colour(_ node: Node) -> String {
+        node.state == .alive ? colour(node.role) : colour(node.state)
+    }
+
+    /// A role's colour; a pure overlay's peer keeps the alive colour.
+    private static func colour(_ role: TopologyRole) -> String {
+        switch role {
+        case .peer: colour(NodeState.alive)
+        case .index: "#7048e8"
+        case .client: "#1c7ed6"
+        }
     }
 
     private static func colour(_ state: NodeState) -> String {
