@@ -135,6 +135,11 @@ public struct OverlayCore: ProtocolCore, Sendable {
             hybrid = HybridCore(
                 configuration: hybridConfiguration, record: localRecord, address: address,
                 wallClockAtZero: wallClockAtZero, seed: self.random.next())
+            // Started at once: its first requests wait in its outbox for the driver's first
+            // poll, and no deadline before `now` is ever reported (a driver would read one
+            // as lateness).
+            hybrid!.start(now: now)
+            absorbHybrid(now: now)
         } else {
             events.append(.topology(.role(.peer)))
         }

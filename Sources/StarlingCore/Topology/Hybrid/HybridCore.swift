@@ -124,7 +124,8 @@ public struct HybridCore: Sendable {
 
     /// Starts: reports the role, asks the configured index servers for their lists
     /// and registers this peer's record where it belongs.
-    /// Until then ``pollTimeout()`` asks for a timeout at once, which starts it.
+    /// Until then ``pollTimeout()`` asks for a timeout at the latest time seen, which
+    /// starts it (``OverlayCore`` starts it when it is created).
     public mutating func start(now: Instant) {
         guard !started else { return }
         started = true
