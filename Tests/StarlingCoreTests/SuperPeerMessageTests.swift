@@ -15,7 +15,7 @@ import Testing
     static func advert(_ byte: UInt8, address: PeerAddress = v4, isSuperPeer: Bool = true) -> SuperPeerAdvert {
         SuperPeerAdvert(
             id: id(byte), address: address, score: 0x0102_0304, leafCount: 90, freeSlots: 0x00B4,
-            roleEpoch: 7, sequence: 0xFFFF_FFFF, isSuperPeer: isSuperPeer)
+            superPeers: 0x0A0B, roleEpoch: 7, sequence: 0xFFFF_FFFF, isSuperPeer: isSuperPeer)
     }
 
     /// The largest record there is: 8 IPv6 addresses and 16 services of 32 bytes.
@@ -74,8 +74,8 @@ import Testing
             #expect(try message.encoded().count <= SuperPeerConstants.maximumMessageSize)
         }
         // The largest advert: 17 IPv6 adverts; the largest attach: largest record and table.
-        #expect(try Self.messages[1].encoded().count == 1 + 68 + 1 + 16 * 68)
-        #expect(SuperPeerAdvert.maximumSize == 68)
+        #expect(try Self.messages[1].encoded().count == 1 + 70 + 1 + 16 * 70)
+        #expect(SuperPeerAdvert.maximumSize == 70)
         #expect(try Self.messages[3].encoded().count == 1 + RecordConstants.maximumSignedSize + 2 + 512)
         #expect(try Self.messages[10].encoded().count == SuperPeerConstants.maximumMessageSize)
     }
@@ -84,7 +84,7 @@ import Testing
         #expect(try Self.messages[7].encoded().count == SuperPeerMessage.detachSize)
         #expect(try Self.messages[8].encoded().count == SuperPeerMessage.keepaliveSize)
         #expect(try Self.messages[9].encoded().count == SuperPeerMessage.relayOverhead + 3)
-        #expect(try Self.messages[0].encoded().count == 1 + 56 + 1)
+        #expect(try Self.messages[0].encoded().count == 1 + 58 + 1)
     }
 
     @Test func superPeerMessage_advertAndKeepalive_haveDocumentedLayout() throws {
@@ -94,8 +94,9 @@ import Testing
         #expect(Array(bytes[33..<40]) == [4, 10, 0, 0, 1, 0x0F, 0xA0])
         #expect(Array(bytes[40..<44]) == [1, 2, 3, 4])
         #expect(Array(bytes[44..<48]) == [0, 90, 0, 0xB4])
-        #expect(Array(bytes[48..<56]) == [0, 0, 0, 7, 0xFF, 0xFF, 0xFF, 0xFF])
-        #expect(Array(bytes[56...]) == [0x01, 0x00])
+        #expect(Array(bytes[48..<50]) == [0x0A, 0x0B])
+        #expect(Array(bytes[50..<58]) == [0, 0, 0, 7, 0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(Array(bytes[58...]) == [0x01, 0x00])
         let keepalive = try Self.messages[8].encoded()
         #expect(keepalive[0] == 0x06 && keepalive[1] == 6 && keepalive[32] == 6)
         #expect(Array(keepalive[33...]) == [1, 2, 3, 4, 5, 6, 7, 8])
@@ -121,13 +122,13 @@ import Testing
         #expect(throws: WireError.unknownMessageType(0x00)) { try SuperPeerMessage.decode([0x00]) }
         #expect(throws: WireError.unknownMessageType(0x09)) { try SuperPeerMessage.decode([0x09]) }
         var badFlags = try Self.messages[0].encoded()
-        badFlags[56] = 0x03
-        #expect(throws: WireError.invalidValue(offset: 56, field: "advert flags")) {
+        badFlags[58] = 0x03
+        #expect(throws: WireError.invalidValue(offset: 58, field: "advert flags")) {
             try SuperPeerMessage.decode(badFlags)
         }
         var manyAdverts = try Self.messages[0].encoded()
-        manyAdverts[57] = 17
-        #expect(throws: WireError.lengthTooLarge(offset: 57, length: 17, maximum: 16)) {
+        manyAdverts[59] = 17
+        #expect(throws: WireError.lengthTooLarge(offset: 59, length: 17, maximum: 16)) {
             try SuperPeerMessage.decode(manyAdverts)
         }
         var badOutcome = try Self.messages[4].encoded()

@@ -35,7 +35,7 @@ public enum SuperPeerConstants {
 
     /// An advert entry that no newer version refreshed within this many advert
     /// intervals is forgotten (its super-peer is gone or unreachable).
-    public static let advertLifetimeIntervals = 4
+    public static let advertLifetimeIntervals = 20
     /// The most super-peers this peer knows of at once; adverts naming more are
     /// refused and counted (``SuperPeerStatistics/superPeersRefused``).
     public static let maximumKnownSuperPeers = 1_024

@@ -5,7 +5,8 @@ extension SuperPeerCore {
         let free = max(0, configuration.maximumLeaves - held.count)
         return SuperPeerAdvert(
             id: localID, address: localAddress, score: score, leafCount: UInt16(clamping: held.count),
-            freeSlots: role == .superPeer ? UInt16(clamping: free) : 0, roleEpoch: roleEpoch,
+            freeSlots: role == .superPeer ? UInt16(clamping: free) : 0,
+            superPeers: UInt16(clamping: superPeerCount), roleEpoch: roleEpoch,
             sequence: advertSequence, isSuperPeer: role == .superPeer)
     }
 

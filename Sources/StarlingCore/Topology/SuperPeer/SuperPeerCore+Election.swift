@@ -3,10 +3,10 @@ extension SuperPeerCore {
     /// promote, one of the weakest of too many super-peers demotes.
     mutating func runElection(now: Instant) {
         guard configuration.rolePolicy == .automatic else { return }
-        let holdPassed = roleEpoch == 0 || now - roleChangedAt >= configuration.minimumRoleHold
+        let holdPassed = !hasChangedRole || now - roleChangedAt >= configuration.minimumRoleHold
         guard holdPassed else { return }
         let members = memberOrder.count + 1
-        let superPeers = superPeerCount
+        let superPeers = estimatedSuperPeers
         let ratio = configuration.leavesPerSuperPeer
         let margin = configuration.hysteresisMargin
         let target = SuperPeerElection.target(members: members, ratio: ratio)
@@ -32,6 +32,24 @@ extension SuperPeerCore {
         }
     }
 
+    /// The super-peers this peer counts, or, for a leaf, the most any of its own
+    /// super-peers reports when that is more: super-peers hear from every other
+    /// directly, while a leaf hears of most through samples passed on.
+    var estimatedSuperPeers: Int {
+        let own = superPeerCount
+        guard role == .leaf else { return own }
+        let reported = links.keys.compactMap { id in known[id].map { Int($0.advert.superPeers) } }.max() ?? 0
+        return max(own, reported)
+    }
+
+    /// Sets the role epoch for a role change at `now`: the wall-clock second, or one more
+    /// than the last epoch when that is not later (so that epochs rise across restarts).
+    mutating func advanceRoleEpoch(now: Instant) {
+        let second = UInt32(clamping: (wallClockAtZero + (now - .zero)).seconds)
+        roleEpoch = max(second, roleEpoch &+ 1)
+        roleChangedAt = now
+    }
+
     /// The median score of the known super-peers, 0 when none is known.
     var medianSuperPeerScore: UInt32 {
         let scores = known.values.filter { $0.advert.isSuperPeer && isFresh($0) }.map(\.advert.score).sorted()
@@ -42,8 +60,8 @@ extension SuperPeerCore {
     mutating func promote(now: Instant) {
         guard role == .leaf else { return }
         role = .superPeer
-        roleEpoch &+= 1
-        roleChangedAt = now
+        advanceRoleEpoch(now: now)
+        hasChangedRole = true
         statistics.promotions += 1
         for (id, link) in links.sorted(by: { $0.key < $1.key }) {
             send(.detach(sender: localID, reason: .promoted), to: link.address)
@@ -60,8 +78,8 @@ extension SuperPeerCore {
     mutating func demote(now: Instant) {
         guard role == .superPeer else { return }
         role = .leaf
-        roleEpoch &+= 1
-        roleChangedAt = now
+        advanceRoleEpoch(now: now)
+        hasChangedRole = true
         statistics.demotions += 1
         for (id, leaf) in held.sorted(by: { $0.key < $1.key }) {
             send(.detach(sender: localID, reason: .demoted), to: leaf.address)

@@ -39,12 +39,13 @@ extension SuperPeerCore {
 
     /// A super-peer's answer to an attach or a keepalive.
     mutating func handleAttachReply(
-        from sender: PeerID, refusal: SuperPeerRefusal?, alternatives: [SuperPeerAlternative], now: Instant
+        from sender: PeerID, at source: PeerAddress, refusal: SuperPeerRefusal?,
+        alternatives: [SuperPeerAlternative], now: Instant
     ) {
-        guard var link = links[sender] else {
+        guard var link = links[sender], link.address == source else {
             statistics.unexpectedMessages += 1
             // Accepted by a super-peer this leaf no longer wants (late answer): release it.
-            if refusal == nil, let address = memberAddresses[sender] {
+            if refusal == nil, links[sender] == nil, let address = memberAddresses[sender], address == source {
                 send(.detach(sender: localID, reason: .leaving), to: address)
             }
             return
@@ -81,8 +82,8 @@ extension SuperPeerCore {
             guard memberAddresses[alternative.id] != nil, known.count < SuperPeerConstants.maximumKnownSuperPeers
             else { continue }
             let hint = SuperPeerAdvert(
-                id: alternative.id, address: alternative.address, score: 0, leafCount: 0, freeSlots: 1, roleEpoch: 0,
-                sequence: 0, isSuperPeer: true)
+                id: alternative.id, address: alternative.address, score: 0, leafCount: 0, freeSlots: 1,
+                superPeers: 0, roleEpoch: 0, sequence: 0, isSuperPeer: true)
             known[alternative.id] = KnownSuperPeer(advert: hint, refreshedAt: now, filter: nil)
         }
         fillLinks(now: now)
@@ -90,12 +91,16 @@ extension SuperPeerCore {
 
     /// A detach from either side: a leaf leaves this super-peer, or a super-peer ends
     /// this leaf's link.
-    mutating func handleDetach(from sender: PeerID, reason: SuperPeerDetachReason, now: Instant) {
-        if held.removeValue(forKey: sender) != nil {
+    /// Only a detach from the address the link uses counts.
+    mutating func handleDetach(from sender: PeerID, at source: PeerAddress, reason: SuperPeerDetachReason, now: Instant)
+    {
+        if held[sender]?.address == source {
+            held[sender] = nil
             unionChanged = true
             events.append(.leafDetached(sender, cause: .detached(reason)))
         }
-        if let link = links.removeValue(forKey: sender) {
+        if let link = links[sender], link.address == source {
+            links[sender] = nil
             if link.isAttached { events.append(.detached(superPeer: sender, cause: .detached(reason))) }
             if reason == .demoted { known[sender] = nil }
             fillLinks(now: now)

@@ -85,6 +85,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     let startedAt: Instant
     var roleChangedAt: Instant
     var roleEpoch: UInt32 = 0
+    var hasChangedRole = false
     var advertSequence: UInt32 = 0
     var latestNow: Instant
     /// Alive members, itself excluded, with an index for random picks.
@@ -218,7 +219,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         case .attach(let record, let filter):
             handleAttach(record: record, filter: filter, from: source, now: now)
         case .attachReply(let sender, let refusal, let alternatives):
-            handleAttachReply(from: sender, refusal: refusal, alternatives: alternatives, now: now)
+            handleAttachReply(from: sender, at: source, refusal: refusal, alternatives: alternatives, now: now)
         case .filterUpdate(let leaf, let filter):
             guard var entry = held[leaf], entry.address == source else {
                 statistics.unexpectedMessages += 1
@@ -229,7 +230,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
             held[leaf] = entry
             unionChanged = true
         case .detach(let sender, let reason):
-            handleDetach(from: sender, reason: reason, now: now)
+            handleDetach(from: sender, at: source, reason: reason, now: now)
         case .keepalive(let leaf, _):
             handleKeepalive(from: leaf, source: source, now: now)
         case .relay(let origin, let target, let payload):
@@ -318,7 +319,9 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         guard record.record.peerID == localID, record.record.sequence >= localRecord.record.sequence else { return }
         localRecord = record
         rebuildLocalFilter()
-        for (id, link) in links where link.isAttached { sendAttach(to: id, address: link.address, now: now) }
+        for (id, link) in links.sorted(by: { $0.key < $1.key }) where link.isAttached {
+            sendAttach(to: id, address: link.address, now: now)
+        }
         unionChanged = true
     }
 
@@ -329,7 +332,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         _ = advance(now)
         self.keywords = Array(keywords.prefix(SuperPeerConstants.maximumKeywords))
         rebuildLocalFilter()
-        for link in links.values where link.isAttached {
+        for (_, link) in links.sorted(by: { $0.key < $1.key }) where link.isAttached {
             send(.filterUpdate(leaf: localID, filter: localFilter), to: link.address)
         }
         unionChanged = true

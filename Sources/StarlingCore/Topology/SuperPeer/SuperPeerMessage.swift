@@ -54,7 +54,7 @@ public enum SuperPeerDetachReason: UInt8, CaseIterable, Sendable {
 /// ### Wire format
 /// Every message starts with its ``SuperPeerMessageKind`` byte. Integers are
 /// big-endian; peer IDs are 32 raw bytes; an address is a family byte (4 or 6), the host
-/// bytes and a u16 port; an advert is ``SuperPeerAdvert``'s 56 (IPv4) or 68 (IPv6) bytes; a filter is
+/// bytes and a u16 port; an advert is ``SuperPeerAdvert``'s 58 (IPv4) or 70 (IPv6) bytes; a filter is
 /// ``QueryRoutingFilter``'s `2 + 2^log2Bits / 8` bytes; a record is a
 /// ``SignedPeerRecord``, body then signature.
 /// ```
