@@ -256,4 +256,21 @@ struct SuperPeerSwarm {
         let fraction = Double(reached) / Double(queries * swarm.leaves.count)
         #expect(fraction <= 0.10, "\(fraction)")
     }
+
+    @Test func superPeerSwarm_swarmShrinks_weakestSurplusSuperPeersDemoteOnce() throws {
+        var swarm = try SuperPeerSwarm(count: 300, seed: 5)
+        swarm.run(for: .seconds(30))
+        let before = swarm.superPeers
+        // 120 leaves leave at once: 180 members need 6 super-peers, not 9 or so.
+        swarm.kill(Array(swarm.leaves.prefix(120)))
+        swarm.resetCounters()
+        swarm.run(for: .seconds(30))
+        let after = swarm.superPeers
+        #expect(Self.band(members: 180) == 6...6)
+        #expect(Self.band(members: 180).contains(after.count), "\(before.count) → \(after.count)")
+        #expect(Set(after).isSubset(of: Set(before)), "only demotions, no promotions")
+        #expect(swarm.roleChanges.allSatisfy { $0 <= 1 }, "each surplus super-peer demoted once")
+        #expect(swarm.roleChanges.reduce(0, +) == before.count - after.count)
+        #expect(swarm.badlyAttachedLeaves().isEmpty)
+    }
 }
