@@ -146,6 +146,44 @@ import Testing
         #expect(peers[0].core.leaves == [peers[1].id])
     }
 
+    @Test func superPeerCore_refusedLeaf_triesTheAlternativeItIsGiven() throws {
+        let small: (inout SuperPeerConfiguration) -> Void = {
+            $0.leavesPerSuperPeer = 1
+            $0.superPeersPerLeaf = 1
+            $0.maximumLeaves = 1
+        }
+        var superPeers = [
+            try Peer(1, policy: .alwaysSuperPeer, configure: small),
+            try Peer(2, policy: .alwaysSuperPeer, configure: small),
+        ]
+        Self.introduce(&superPeers, now: .zero)
+        var (a, b) = (superPeers[0], superPeers[1])
+        var first = try Peer(3, policy: .neverSuperPeer, configure: small)
+        var second = try Peer(4, policy: .neverSuperPeer, configure: small)
+        // The second leaf hears of A while A still has room; the advert waits.
+        a.core.memberAlive(id: second.id, address: second.address, now: .zero)
+        second.core.memberAlive(id: a.id, address: a.address, now: .zero)
+        let waiting = a.outgoing(now: .zero).filter { $0.to == second.address }
+        // The first leaf takes A's only slot.
+        a.core.memberAlive(id: first.id, address: first.address, now: .zero)
+        first.core.memberAlive(id: a.id, address: a.address, now: .zero)
+        var pair = [a, first]
+        Self.settle(&pair, now: .zero)
+        (a, first) = (pair[0], pair[1])
+        #expect(a.core.leaves == [first.id])
+        // The stale advert makes the second leaf try A, which refuses and names B.
+        for (_, message) in waiting {
+            second.core.handleMessage(try message.encoded()[...], from: a.address, now: .zero)
+        }
+        second.core.memberAlive(id: b.id, address: b.address, now: .zero)
+        var all = [a, b, first, second]
+        Self.settle(&all, now: .zero)
+        #expect(all[0].core.statistics.leavesRefused == 1)
+        #expect(all[3].core.statistics.refusalsReceived == 1)
+        #expect(all[3].core.attachedSuperPeers == [b.id])
+        #expect(all[1].core.leaves == [second.id])
+    }
+
     @Test func superPeerCore_invalidRecord_isRefused() throws {
         var superPeer = try Peer(1, policy: .alwaysSuperPeer)
         let leaf = try Peer(2)

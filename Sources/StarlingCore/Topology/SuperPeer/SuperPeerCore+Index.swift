@@ -1,13 +1,17 @@
 extension SuperPeerCore {
     /// A leaf's attach: verified, then held (or refreshed) within
     /// ``SuperPeerConfiguration/maximumLeaves``, and answered.
+    /// A reply never exceeds the attach it answers (no amplification toward a forged
+    /// source): alternatives are cut to fit `requestSize`.
     mutating func handleAttach(
-        record: SignedPeerRecord, filter: QueryRoutingFilter, from source: PeerAddress, now: Instant
+        record: SignedPeerRecord, filter: QueryRoutingFilter, from source: PeerAddress, requestSize: Int, now: Instant
     ) {
         let leaf = record.record.peerID
         guard leaf != localID else { return }
         guard role == .superPeer else {
-            send(.attachReply(sender: localID, refusal: .notSuperPeer, alternatives: alternatives()), to: source)
+            send(
+                .attachReply(sender: localID, refusal: .notSuperPeer, alternatives: alternatives(fitting: requestSize)),
+                to: source)
             return
         }
         do {
@@ -26,7 +30,9 @@ extension SuperPeerCore {
         } else {
             guard held.count < configuration.maximumLeaves else {
                 statistics.leavesRefused += 1
-                send(.attachReply(sender: localID, refusal: .full, alternatives: alternatives()), to: source)
+                send(
+                    .attachReply(sender: localID, refusal: .full, alternatives: alternatives(fitting: requestSize)),
+                    to: source)
                 return
             }
             held[leaf] = HeldLeaf(record: record, filter: filter, address: source, lastHeard: now)
@@ -36,10 +42,11 @@ extension SuperPeerCore {
         send(.attachReply(sender: localID, refusal: nil, alternatives: []), to: source)
     }
 
-    /// A leaf's keepalive: renews its lease, or tells it to attach again.
+    /// A leaf's keepalive: renews its lease, or tells it to attach again (with no
+    /// alternatives: the answer stays smaller than the keepalive).
     mutating func handleKeepalive(from leaf: PeerID, source: PeerAddress, now: Instant) {
         guard role == .superPeer else {
-            send(.attachReply(sender: localID, refusal: .notSuperPeer, alternatives: alternatives()), to: source)
+            send(.attachReply(sender: localID, refusal: .notSuperPeer, alternatives: []), to: source)
             return
         }
         guard var entry = held[leaf], entry.address == source else {
@@ -79,13 +86,21 @@ extension SuperPeerCore {
     }
 
     /// Up to ``SuperPeerConstants/maximumAlternatives`` other super-peers with the most
-    /// free slots, for a refused leaf to try.
-    func alternatives() -> [SuperPeerAlternative] {
-        known.values.filter { $0.advert.isSuperPeer && $0.advert.freeSlots > 0 && isFresh($0) }
+    /// free slots, for a refused leaf to try, as many as keep the reply within
+    /// `requestSize` bytes.
+    func alternatives(fitting requestSize: Int) -> [SuperPeerAlternative] {
+        var budget = requestSize - (1 + SuperPeerConstants.peerIDSize + 2)
+        return known.values.filter { $0.advert.isSuperPeer && $0.advert.freeSlots > 0 && isFresh($0) }
             .sorted { ($0.advert.freeSlots, $1.advert.id) > ($1.advert.freeSlots, $0.advert.id) }
             .prefix(SuperPeerConstants.maximumAlternatives)
             .compactMap { entry in
                 memberAddresses[entry.advert.id].map { SuperPeerAlternative(id: entry.advert.id, address: $0) }
+            }
+            .filter { alternative in
+                let size = SuperPeerConstants.peerIDSize + (alternative.address.hostBytes.count + 3)
+                guard size <= budget else { return false }
+                budget -= size
+                return true
             }
     }
 }

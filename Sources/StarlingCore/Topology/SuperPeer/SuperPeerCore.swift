@@ -43,6 +43,18 @@ internal import DequeModule
 ///   forgets a leaf whose lease runs out, and sends the other super-peers the union of
 ///   its leaves' filters each advert round when it changed.
 ///
+/// ### Wiring into the overlay
+/// The overlay carries these messages under its protocol byte 0x06 and feeds membership:
+/// a member that joins, comes back or changes address → ``memberAlive(id:address:now:)``;
+/// one that fails or leaves → ``memberGone(id:now:)``; every renewal of the local record
+/// → ``updateLocalRecord(_:now:)``. For a query it forwards to
+/// ``leavesMatching(queryKeywords:)`` and ``superPeersMatching(queryKeywords:)`` instead
+/// of flooding; for "who has" and service lookups it answers from
+/// ``proxyLookup(peer:)`` and ``providers(service:)`` (records pass on as their owners
+/// signed them; the asker verifies them). A leaf that others cannot reach directly (NAT)
+/// is reached with ``relay(_:to:via:now:)``: its super-peer forwards to the address its
+/// keepalives come from, which its own outbound keepalives hold open.
+///
 /// ### Driving
 /// - Getters: ``localID``, ``role``, ``statistics``, ``knownSuperPeers``,
 ///   ``attachedSuperPeers``, ``leaves``, ``proxyLookup(peer:)``, ``leafAddress(of:)``,
@@ -217,7 +229,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         case .advert(let sender, let others):
             for advert in [sender] + others { learn(advert, now: now) }
         case .attach(let record, let filter):
-            handleAttach(record: record, filter: filter, from: source, now: now)
+            handleAttach(record: record, filter: filter, from: source, requestSize: bytes.count, now: now)
         case .attachReply(let sender, let refusal, let alternatives):
             handleAttachReply(from: sender, at: source, refusal: refusal, alternatives: alternatives, now: now)
         case .filterUpdate(let leaf, let filter):
