@@ -30,6 +30,12 @@ import Testing
         #expect(abs(probability * 300 - 5) < 1e-9)
         #expect(SuperPeerElection.promotionProbability(members: 300, superPeers: 8, target: 10, weight: 4) < 0.03)
         #expect(SuperPeerElection.promotionProbability(members: 2, superPeers: 0, target: 1, weight: 4) == 1)
+        // A shortage that persists raises the chance, up to three times.
+        let third = SuperPeerElection.promotionProbability(
+            members: 300, superPeers: 8, target: 10, weight: 1, rounds: 3)
+        let tenth = SuperPeerElection.promotionProbability(
+            members: 300, superPeers: 8, target: 10, weight: 1, rounds: 10)
+        #expect(abs(third - 3 * 2 / 584) < 1e-9 && third == tenth)
         #expect(SuperPeerElection.demotionCount(superPeers: 12, target: 10) == 1)
         #expect(SuperPeerElection.demotionCount(superPeers: 20, target: 10) == 5)
     }

@@ -106,6 +106,16 @@ import Testing
         #expect(detach.first == 0x05 && detach.last == 0x02)
     }
 
+    /// The examples in ``SuperPeerMessage``'s documentation, byte for byte.
+    @Test func superPeerMessage_documentedExamples_encodeExactly() throws {
+        let advert = hex(
+            "01" + String(repeating: "01", count: 32)
+                + "04 0a000001 0fa0 01020304 005a 00b4 0a0b 00000007 ffffffff 01" + "00")
+        #expect(try Self.messages[0].encoded() == advert && advert.count == 60)
+        let keepalive = hex("06" + String(repeating: "06", count: 32) + "0102030405060708")
+        #expect(try Self.messages[8].encoded() == keepalive && keepalive.count == 41)
+    }
+
     @Test func superPeerMessage_decode_everyTruncationThrows() throws {
         for message in Self.messages {
             let bytes = try message.encoded()

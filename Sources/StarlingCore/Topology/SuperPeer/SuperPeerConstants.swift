@@ -47,6 +47,11 @@ public enum SuperPeerConstants {
     /// The most keywords taken from one query; the rest are ignored (a query with more
     /// words only becomes stricter, so ignoring the tail can only admit more leaves).
     public static let maximumQueryKeywords = 32
+    /// The most consecutive short rounds that raise a leaf's promotion chance
+    /// (``SuperPeerElection/promotionProbability(members:superPeers:target:weight:rounds:)``):
+    /// a shortage that one round did not fill is filled faster in the next, and the cap
+    /// keeps a long shortage from making every leaf promote at once.
+    public static let maximumShortageRounds = 3
     /// The most members a promotion or withdrawal is announced to at once; above it a
     /// random sample of this many is told and periodic adverts reach the rest.
     public static let maximumAnnouncements = 1_024

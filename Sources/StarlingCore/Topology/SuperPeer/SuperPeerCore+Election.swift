@@ -14,10 +14,14 @@ extension SuperPeerCore {
         case .leaf:
             guard configuration.isDirectlyReachable, now - startedAt >= configuration.minimumUptime,
                 SuperPeerElection.needsMore(members: members, superPeers: superPeers, ratio: ratio, margin: margin)
-            else { return }
+            else {
+                shortageRounds = 0
+                return
+            }
+            shortageRounds = min(shortageRounds + 1, SuperPeerConstants.maximumShortageRounds)
             let weight = SuperPeerElection.promotionWeight(score: score, reference: medianSuperPeerScore)
             let chance = SuperPeerElection.promotionProbability(
-                members: members, superPeers: superPeers, target: target, weight: weight)
+                members: members, superPeers: superPeers, target: target, weight: weight, rounds: shortageRounds)
             if Double.random(in: 0..<1, using: &random) < chance { promote(now: now) }
         case .superPeer:
             guard SuperPeerElection.hasTooMany(members: members, superPeers: superPeers, ratio: ratio, margin: margin)

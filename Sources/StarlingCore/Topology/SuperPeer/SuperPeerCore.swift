@@ -98,6 +98,8 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     var roleChangedAt: Instant
     var roleEpoch: UInt32 = 0
     var hasChangedRole = false
+    /// Consecutive election rounds in which this leaf found the swarm short of super-peers.
+    var shortageRounds = 0
     var advertSequence: UInt32 = 0
     var latestNow: Instant
     /// Alive members, itself excluded, with an index for random picks.

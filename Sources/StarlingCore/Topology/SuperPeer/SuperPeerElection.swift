@@ -5,9 +5,11 @@
 /// margin `m`:
 /// - the target is `T = ceil(N / (r + 1))` super-peers, which makes `(N − T) / T ≈ r`;
 /// - the swarm **needs more** when `N − S > S × r × (1 + m)`: then each eligible leaf
-///   promotes with probability ``promotionProbability(members:superPeers:target:weight:)``
-///   each election round, so that the swarm fills about half of the shortage `T − S`
-///   per round and the announcements of those who promoted stop the others;
+///   promotes with probability
+///   ``promotionProbability(members:superPeers:target:weight:rounds:)`` each election
+///   round, so that the swarm fills about half of the shortage `T − S` per round (more
+///   in the rounds after one that left a shortage: leaves weaker than the super-peers
+///   weigh less than 1) and the announcements of those who promoted stop the others;
 /// - it **has too many** when `S > 1` and `N − S < S × r × (1 − m)`: then the
 ///   ``demotionCount(superPeers:target:)`` weakest super-peers (fewest leaves, then
 ///   lowest score, then lowest ID: an order every peer computes alike) demote.
@@ -31,12 +33,17 @@ public enum SuperPeerElection {
     }
 
     /// The chance that one eligible leaf promotes in one election round:
-    /// `weight × (T − S) / (2 × (N − S))`, at most 1. Over the `N − S` leaves the swarm
-    /// then expects about half the shortage to promote per round.
-    public static func promotionProbability(members: Int, superPeers: Int, target: Int, weight: Double) -> Double {
+    /// `rounds × weight × (T − S) / (2 × (N − S))`, at most 1, where `rounds` counts the
+    /// consecutive rounds (1 to ``SuperPeerConstants/maximumShortageRounds``) in which the
+    /// leaf has found the swarm short. Over the `N − S` leaves the swarm then expects
+    /// about half the shortage to promote in the first round (weights averaging 1).
+    public static func promotionProbability(
+        members: Int, superPeers: Int, target: Int, weight: Double, rounds: Int = 1
+    ) -> Double {
         let shortage = max(1, target - superPeers)
         let candidates = max(1, members - superPeers)
-        return min(1, weight * Double(shortage) / Double(2 * candidates))
+        let escalation = Double(min(max(1, rounds), SuperPeerConstants.maximumShortageRounds))
+        return min(1, escalation * weight * Double(shortage) / Double(2 * candidates))
     }
 
     /// How many of the weakest super-peers demote in one round when there are too many:

@@ -73,6 +73,21 @@ public enum SuperPeerDetachReason: UInt8, CaseIterable, Sendable {
 /// reason is a ``SuperPeerDetachReason``. A relay payload is at most
 /// ``SuperPeerConstants/maximumRelayPayload`` bytes. Every message fits
 /// ``SuperPeerConstants/maximumMessageSize`` bytes and must fill its datagram exactly.
+///
+/// ### Example
+/// The advert of super-peer `0101…01` (32 bytes of 0x01) at 10.0.0.1:4000: score
+/// 16,909,060, 90 leaves, 180 free slots, 2,571 super-peers counted, role epoch 7,
+/// sequence 4,294,967,295, super-peer flag set, passing on no others (60 bytes):
+/// ```
+/// 01 0101010101010101010101010101010101010101010101010101010101010101
+///    04 0a000001 0fa0 01020304 005a 00b4 0a0b 00000007 ffffffff 01
+///    00
+/// ```
+/// A keepalive of leaf `0606…06` whose record has sequence 0x0102030405060708 (41 bytes):
+/// ```
+/// 06 0606060606060606060606060606060606060606060606060606060606060606
+///    0102030405060708
+/// ```
 public enum SuperPeerMessage: Equatable, Sendable {
     /// `sender`'s own advert and up to 16 others it knows.
     case advert(sender: SuperPeerAdvert, others: [SuperPeerAdvert])
