@@ -3,7 +3,7 @@ import StarlingTestSupport
 import Testing
 
 /// A swarm of ``SuperPeerCore``s wired through an in-memory queue: messages arrive
-/// instantly, timeouts fire from a virtual clock, and membership is fed as the overlay
+/// instantly or after a fixed ``delay``, timeouts fire from a virtual clock, and membership is fed as the overlay
 /// would (every peer learns every alive member and every failure at once).
 struct SuperPeerSwarm {
     static let wallClockAtZero = UnixTime(seconds: 1_800_000_000)
@@ -14,7 +14,10 @@ struct SuperPeerSwarm {
     var indexOf: [PeerAddress: Int] = [:]
     var capacities: [Int] = []
     var now = Instant(nanoseconds: 1_000_000_000)
-    var queue: [(to: Int, from: PeerAddress, bytes: [UInt8])] = []
+    var queue: [(at: Instant, to: Int, from: PeerAddress, bytes: [UInt8])] = []
+    var head = 0
+    /// How long every message takes to arrive.
+    var delay: Duration = .zero
     /// Role changes per peer since the last ``resetCounters()``.
     var roleChanges: [Int] = []
     var random: TestRandom
@@ -89,24 +92,27 @@ struct SuperPeerSwarm {
     mutating func drain(_ index: Int) {
         guard cores[index] != nil else { return }
         while let destination = cores[index]!.pollTransmit(now: now, into: &buffer) {
-            if let to = indexOf[destination] { queue.append((to, addresses[index], buffer)) }
+            if let to = indexOf[destination] { queue.append((now + delay, to, addresses[index], buffer)) }
         }
         while let event = cores[index]!.pollEvent() {
             if case .roleChanged = event { roleChanges[index] += 1 }
         }
     }
 
-    /// Delivers queued messages (and those they cause) until none is left.
+    /// Delivers the messages due by now (and those they cause, when they are due too).
+    /// The queue is in arrival order: every message takes the same delay.
     mutating func deliverAll() {
-        var cursor = 0
-        while cursor < queue.count {
-            let (to, from, bytes) = queue[cursor]
-            cursor += 1
+        while head < queue.count, queue[head].at <= now {
+            let (_, to, from, bytes) = queue[head]
+            head += 1
             guard cores[to] != nil else { continue }
             cores[to]!.handleMessage(bytes[...], from: from, now: now)
             drain(to)
         }
-        queue.removeAll(keepingCapacity: true)
+        if head == queue.count || head > 100_000 {
+            queue.removeFirst(head)
+            head = 0
+        }
     }
 
     /// Runs the virtual clock for `duration`, firing timeouts as they fall due.
@@ -114,7 +120,8 @@ struct SuperPeerSwarm {
         let end = now + duration
         while true {
             deliverAll()
-            let next = alive.compactMap { cores[$0]!.pollTimeout() }.min()
+            var next = alive.compactMap { cores[$0]!.pollTimeout() }.min()
+            if head < queue.count, next.map({ queue[head].at < $0 }) ?? true { next = queue[head].at }
             guard let next, next <= end else { break }
             if next > now { now = next }
             for index in alive where (cores[index]!.pollTimeout() ?? end) <= now {
@@ -272,5 +279,18 @@ struct SuperPeerSwarm {
         #expect(swarm.roleChanges.allSatisfy { $0 <= 1 }, "each surplus super-peer demoted once")
         #expect(swarm.roleChanges.reduce(0, +) == before.count - after.count)
         #expect(swarm.badlyAttachedLeaves().isEmpty)
+    }
+
+    @Test func superPeerSwarm_withFiftyMillisecondLinks_settlesAndFailsOverAlike() throws {
+        var swarm = try SuperPeerSwarm(count: 300, seed: 6)
+        swarm.delay = .milliseconds(50)
+        swarm.run(for: .seconds(30))
+        #expect(Self.band(members: 300).contains(swarm.superPeers.count), "\(swarm.superPeers.count)")
+        #expect(swarm.roleChanges.allSatisfy { $0 <= 1 })
+        #expect(swarm.badlyAttachedLeaves().isEmpty)
+        let superPeers = swarm.superPeers
+        swarm.kill(Array(superPeers.prefix(Int((Double(superPeers.count) * 0.2).rounded(.up)))))
+        swarm.run(for: .seconds(5))
+        #expect(swarm.badlyAttachedLeaves().isEmpty, "\(swarm.badlyAttachedLeaves().count) not re-attached")
     }
 }
