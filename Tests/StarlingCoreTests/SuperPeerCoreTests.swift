@@ -238,6 +238,24 @@ import Testing
         #expect(leaf.core.attachedSuperPeers == [other])
     }
 
+    @Test func superPeerCore_leafGone_isForgottenAtOnce_evenIfNeverSeenAsMember() throws {
+        var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2)]
+        Self.introduce(&peers, now: .zero)
+        peers[0].core.memberGone(id: peers[1].id, now: Self.second)
+        _ = peers[0].outgoing(now: Self.second)
+        #expect(peers[0].core.leaves.isEmpty)
+        #expect(peers[0].events.last == .leafDetached(peers[1].id, cause: .failed))
+        // A leaf that attached before membership told of it goes too.
+        var superPeer = try Peer(3, policy: .alwaysSuperPeer)
+        let stranger = try Peer(4)
+        let attach = try SuperPeerMessage.attach(record: stranger.core.localRecord, filter: stranger.core.localFilter)
+            .encoded()
+        superPeer.core.handleMessage(attach[...], from: stranger.address, now: .zero)
+        #expect(superPeer.core.leaves == [stranger.id])
+        superPeer.core.memberGone(id: stranger.id, now: Self.second)
+        #expect(superPeer.core.leaves.isEmpty)
+    }
+
     @Test func superPeerCore_silentLeaf_leaseExpires() throws {
         var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2)]
         Self.introduce(&peers, now: .zero)

@@ -56,10 +56,11 @@ internal import DequeModule
 /// keepalives come from, which its own outbound keepalives hold open.
 ///
 /// ### Driving
-/// - Getters: ``localID``, ``role``, ``statistics``, ``knownSuperPeers``,
-///   ``attachedSuperPeers``, ``leaves``, ``proxyLookup(peer:)``, ``leafAddress(of:)``,
-///   ``providers(service:)``, ``leavesMatching(queryKeywords:)``,
-///   ``superPeersMatching(queryKeywords:)``, ``aliveMembers``.
+/// - Getters: ``localID``, ``role``, ``statistics``, ``score``, ``superPeerCount``,
+///   ``knownSuperPeers``, ``attachedSuperPeers``, ``leaves``, ``proxyLookup(peer:)``,
+///   ``leafAddress(of:)``, ``providers(service:)``, ``leavesMatching(queryKeywords:)``,
+///   ``superPeersMatching(queryKeywords:)``, ``leafUnionFilter``, ``localFilter``,
+///   ``localRecord``, ``aliveMembers``.
 /// - Inputs: ``handleMessage(_:from:now:)`` (or ``handleDatagram(_:from:now:)``),
 ///   ``handleTimeout(now:)``, ``memberAlive(id:address:now:)``, ``memberGone(id:now:)``.
 /// - Commands: ``updateLocalRecord(_:now:)``, ``setKeywords(_:now:)``,
@@ -306,7 +307,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// advert go at once, and a leaf that lost a super-peer attaches elsewhere.
     public mutating func memberGone(id: PeerID, now: Instant) {
         let now = advance(now)
-        guard memberAddresses.removeValue(forKey: id) != nil else { return }
+        memberAddresses[id] = nil
         if let index = memberIndex.removeValue(forKey: id) {
             let last = memberOrder.removeLast()
             if index < memberOrder.count {
