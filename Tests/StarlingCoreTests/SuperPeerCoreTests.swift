@@ -92,6 +92,16 @@ import Testing
         #expect(advert.id == superPeer.id && advert.isSuperPeer && advert.freeSlots == 180)
     }
 
+    @Test func superPeerCore_alone_neverWakes_untilAMemberArrives() throws {
+        var peer = try Peer(1)
+        #expect(peer.core.pollTimeout() == nil)
+        let other = try Peer(2)
+        peer.core.memberAlive(id: other.id, address: other.address, now: Self.second)
+        #expect(peer.core.pollTimeout() != nil)
+        peer.core.memberGone(id: other.id, now: Self.second)
+        #expect(peer.core.pollTimeout() == nil)
+    }
+
     @Test func superPeerCore_leafAttaches_superPeerIndexesAndAnswersForIt() throws {
         var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2, services: ["chat.v1"])]
         peers[1].core.setKeywords(["Jazz records"], now: .zero)
@@ -323,8 +333,10 @@ import Testing
             let other = try Peer(number + 10, policy: .neverSuperPeer)
             peer.core.memberAlive(id: other.id, address: other.address, now: .zero)
             var now = Instant.zero
-            while now < .zero + .seconds(60) {
-                now = peer.core.pollTimeout()!
+            // A forced leaf has no election to run and nothing to maintain: it never wakes.
+            #expect((peer.core.pollTimeout() == nil) == (policy == .neverSuperPeer))
+            while now < .zero + .seconds(60), let due = peer.core.pollTimeout() {
+                now = due
                 peer.core.handleTimeout(now: now)
                 _ = peer.outgoing(now: now)
             }

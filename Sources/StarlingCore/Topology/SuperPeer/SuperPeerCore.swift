@@ -267,13 +267,13 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// Runs whatever is due: the election round, adverts, and link maintenance.
     public mutating func handleTimeout(now: Instant) {
         let now = advance(now)
-        if nextMaintenanceAt <= now {
+        if nextMaintenanceAt <= now, needsMaintenance {
             nextMaintenanceAt = now + configuration.attachTimeout
             maintainLinks(now: now)
             expireLeases(now: now)
             forgetStale(now: now)
         }
-        if nextElectionAt <= now {
+        if nextElectionAt <= now, !memberOrder.isEmpty {
             nextElectionAt = now + jittered(configuration.electionInterval)
             runElection(now: now)
         }
@@ -373,11 +373,28 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         outbox.popFirst(into: &buffer)
     }
 
-    /// The earliest armed deadline of any ``SuperPeerTimer``.
+    /// The earliest armed deadline of any ``SuperPeerTimer``, or `nil` when idle.
+    ///
+    /// A peer with nothing to do does not wake: the election pauses while no other member
+    /// is known (or the role is forced), maintenance while there are no links, held
+    /// leaves or known super-peers. A paused deadline that passed meanwhile means "now".
     public func pollTimeout() -> Instant? {
-        var earliest = min(nextElectionAt, nextMaintenanceAt)
-        if let at = nextAdvertAt, at < earliest { earliest = at }
+        var earliest = nextAdvertAt
+        func consider(_ instant: Instant) {
+            let due = max(instant, latestNow)
+            if earliest.map({ due < $0 }) ?? true { earliest = due }
+        }
+        if configuration.rolePolicy == .automatic, !memberOrder.isEmpty { consider(nextElectionAt) }
+        if needsMaintenance { consider(nextMaintenanceAt) }
         return earliest
+    }
+
+    /// Whether links, held leaves or known super-peers need the maintenance timer.
+    var needsMaintenance: Bool {
+        switch role {
+        case .leaf: !links.isEmpty || !known.isEmpty
+        case .superPeer: !held.isEmpty || !known.isEmpty
+        }
     }
 
     /// The next event, oldest first.
