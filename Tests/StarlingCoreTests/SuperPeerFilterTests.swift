@@ -21,6 +21,10 @@ import Testing
         #expect(QueryRoutingFilter.keywords(ofQuery: [0xFF, 0xFE, 0x41]).isEmpty)
         let many = (0..<100).map { "w\($0)" }.joined(separator: " ")
         #expect(QueryRoutingFilter.keywords(of: Array(many.utf8)).count == SuperPeerConstants.maximumQueryKeywords)
+        // Inserting has no such limit: the 100th word of one text is in the filter.
+        var filter = QueryRoutingFilter()
+        filter.insert(many)
+        #expect(filter.mightContain("w99"))
     }
 
     @Test func filter_mightMatch_requiresEveryKeyword_andNothingMatchesEmpty() {

@@ -60,9 +60,10 @@ public struct QueryRoutingFilter: Hashable, Sendable {
     /// Bytes of the encoded filter.
     public var encodedSize: Int { 2 + bitCount / 8 }
 
-    /// Inserts every keyword of `text` (see ``keywords(of:)``).
+    /// Inserts every keyword of `text`, split as ``keywords(of:)`` splits (with no limit
+    /// on their number).
     public mutating func insert(_ text: String) {
-        for keyword in Self.keywords(of: Array(text.utf8)) { insertKeyword(keyword) }
+        for keyword in Self.tokens(of: Array(text.utf8), limit: .max) { insertKeyword(keyword) }
     }
 
     /// Inserts every keyword of every text.
@@ -108,26 +109,32 @@ public struct QueryRoutingFilter: Hashable, Sendable {
     // MARK: Keywords
 
     /// The keywords of a query payload or of a text: UTF-8 split on every character that
-    /// is not a letter or a number, lowercased, duplicates dropped, in order, at most
-    /// ``SuperPeerConstants/maximumQueryKeywords``. Invalid UTF-8 (a binary payload)
-    /// has none.
+    /// is not a letter or a number (Unicode general categories L and N), each lowercased
+    /// (Unicode default case mapping), duplicates dropped, in order, at most
+    /// ``SuperPeerConstants/maximumQueryKeywords``. Invalid UTF-8 (a binary payload) has
+    /// none.
     public static func keywords(of bytes: some Collection<UInt8>) -> [String] {
+        tokens(of: bytes, limit: SuperPeerConstants.maximumQueryKeywords)
+    }
+
+    /// The first `limit` distinct keywords of `bytes`, as ``keywords(of:)`` splits them.
+    static func tokens(of bytes: some Collection<UInt8>, limit: Int) -> [String] {
         guard let text = String(validating: bytes, as: UTF8.self) else { return [] }
         var keywords: [String] = []
+        var seen = Set<String>()
         var current = ""
-        func finish() {
-            if !current.isEmpty, !keywords.contains(current) { keywords.append(current) }
-            current = ""
-        }
         for character in text {
-            if keywords.count >= SuperPeerConstants.maximumQueryKeywords { break }
             if character.isLetter || character.isNumber {
                 current += character.lowercased()
-            } else {
-                finish()
+                continue
             }
+            if !current.isEmpty, seen.insert(current).inserted {
+                keywords.append(current)
+                if keywords.count >= limit { return keywords }
+            }
+            current = ""
         }
-        if keywords.count < SuperPeerConstants.maximumQueryKeywords { finish() }
+        if !current.isEmpty, keywords.count < limit, seen.insert(current).inserted { keywords.append(current) }
         return keywords
     }
 
