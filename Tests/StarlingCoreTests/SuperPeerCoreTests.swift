@@ -352,6 +352,17 @@ import Testing
         let withdrawal = SuperPeerAdvert(
             id: superPeer, address: peers[0].address, score: 1, leafCount: 0, freeSlots: 0, superPeers: 0,
             roleEpoch: .max, sequence: 1, isSuperPeer: false)
+        // Passed on by another member, it is only a hint: the link stays.
+        let passedOn = try SuperPeerMessage.advert(sender: withdrawal, others: []).encoded()
+        peers[1].core.handleMessage(passedOn[...], from: .ipv4(10, 0, 0, 77, port: 4000), now: .zero)
+        #expect(peers[1].core.attachedSuperPeers == [superPeer])
+        // The owner's own advert replaces the forged entry despite its lower epoch.
+        var own = withdrawal
+        (own.roleEpoch, own.isSuperPeer, own.freeSlots) = (1, true, 5)
+        let genuine = try SuperPeerMessage.advert(sender: own, others: []).encoded()
+        peers[1].core.handleMessage(genuine[...], from: peers[0].address, now: .zero)
+        #expect(peers[1].core.knownSuperPeers.map(\.roleEpoch) == [1])
+        // From the super-peer itself, the withdrawal ends the link.
         let bytes = try SuperPeerMessage.advert(sender: withdrawal, others: []).encoded()
         peers[1].core.handleMessage(bytes[...], from: peers[0].address, now: .zero)
         _ = peers[1].outgoing(now: .zero)

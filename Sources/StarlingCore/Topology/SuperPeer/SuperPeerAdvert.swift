@@ -10,8 +10,10 @@
 /// replaces a newer one, and one that stops rising is forgotten after
 /// ``SuperPeerConstants/advertLifetimeIntervals`` advert intervals.
 ///
-/// Adverts are not signed: an entry about a third party is a hint. A leaf counts a
-/// super-peer as its own only when that super-peer itself accepts the attach.
+/// Adverts are not signed: an entry about a third party is a hint. An advert its subject
+/// sends from its member address (first-hand) replaces any entry passed on by others,
+/// whatever their versions; only a first-hand withdrawal ends a leaf's link; and a leaf
+/// counts a super-peer as its own only when that super-peer itself accepts the attach.
 ///
 /// ### Wire format
 /// ```

@@ -24,28 +24,32 @@ extension SuperPeerCore {
         return chosen
     }
 
-    /// Takes an advert from any source: kept when it names an alive member and is newer
-    /// than the one held. A withdrawal ends this leaf's link to that peer; a new
-    /// super-peer is a chance to fill missing links.
-    mutating func learn(_ advert: SuperPeerAdvert, now: Instant) {
+    /// Takes an advert: kept when it names an alive member and is newer than the one
+    /// held, or when it is `firstHand` (sent by its subject from its member address) and
+    /// the one held is not: the owner's word beats any version others passed on, so a
+    /// forged entry with a huge epoch lasts only until the owner's next advert. Only a
+    /// first-hand withdrawal ends this leaf's link to that peer; a new super-peer is a
+    /// chance to fill missing links.
+    mutating func learn(_ advert: SuperPeerAdvert, firstHand: Bool, now: Instant) {
         guard advert.id != localID else { return }
         guard memberAddresses[advert.id] != nil else {
             statistics.advertsOfNonMembers += 1
             return
         }
         if let current = known[advert.id] {
-            guard advert.supersedes(current.advert) else { return }
+            guard advert.supersedes(current.advert) || (firstHand && !current.isFirstHand) else { return }
             let filter = advert.roleEpoch == current.advert.roleEpoch ? current.filter : nil
-            known[advert.id] = KnownSuperPeer(advert: advert, refreshedAt: now, filter: filter)
+            known[advert.id] = KnownSuperPeer(
+                advert: advert, refreshedAt: now, filter: filter, isFirstHand: firstHand)
         } else {
             guard known.count < SuperPeerConstants.maximumKnownSuperPeers else {
                 statistics.superPeersRefused += 1
                 return
             }
-            known[advert.id] = KnownSuperPeer(advert: advert, refreshedAt: now, filter: nil)
+            known[advert.id] = KnownSuperPeer(advert: advert, refreshedAt: now, filter: nil, isFirstHand: firstHand)
         }
         if !advert.isSuperPeer {
-            if let link = links.removeValue(forKey: advert.id) {
+            if firstHand, let link = links.removeValue(forKey: advert.id) {
                 if link.isAttached { events.append(.detached(superPeer: advert.id, cause: .detached(.demoted))) }
                 fillLinks(now: now)
             }

@@ -84,7 +84,7 @@ extension SuperPeerCore {
             let hint = SuperPeerAdvert(
                 id: alternative.id, address: alternative.address, score: 0, leafCount: 0, freeSlots: 1,
                 superPeers: 0, roleEpoch: 0, sequence: 0, isSuperPeer: true)
-            known[alternative.id] = KnownSuperPeer(advert: hint, refreshedAt: now, filter: nil)
+            known[alternative.id] = KnownSuperPeer(advert: hint, refreshedAt: now, filter: nil, isFirstHand: false)
         }
         fillLinks(now: now)
     }

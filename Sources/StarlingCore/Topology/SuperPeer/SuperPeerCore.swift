@@ -230,7 +230,8 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         statistics.messagesReceived += 1
         switch message {
         case .advert(let sender, let others):
-            for advert in [sender] + others { learn(advert, now: now) }
+            learn(sender, firstHand: memberAddresses[sender.id] == source, now: now)
+            for advert in others { learn(advert, firstHand: false, now: now) }
         case .attach(let record, let filter):
             handleAttach(record: record, filter: filter, from: source, requestSize: bytes.count, now: now)
         case .attachReply(let sender, let refusal, let alternatives):

@@ -6,6 +6,9 @@ struct KnownSuperPeer: Sendable {
     var refreshedAt: Instant
     /// The union of its leaves' filters, once it has sent one.
     var filter: QueryRoutingFilter?
+    /// Whether the advert came from the super-peer itself (from its member address)
+    /// rather than passed on by another peer or named as an alternative.
+    var isFirstHand: Bool
 }
 
 /// A leaf's link to one super-peer.
