@@ -1,0 +1,58 @@
+/// The super-peer protocol's constants.
+///
+/// "Specification" values are protocol: peers that disagree on them cannot interoperate.
+/// "Implementation" values are limits this implementation enforces on what it accepts.
+/// References: the Gnutella 0.6 ultrapeer proposal (Singla and Rohrs, 2002) and the
+/// Query Routing Protocol (Rohrs, 2001), whose tables ``QueryRoutingFilter`` follows.
+public enum SuperPeerConstants {
+    // MARK: Specification
+
+    /// Bytes of a peer ID on the wire.
+    public static let peerIDSize = 32
+    /// The smallest filter table: 2^8 = 256 bits.
+    public static let minimumFilterLog2Bits = 8
+    /// The largest filter table: 2^12 = 4,096 bits (512 bytes), so that an attach
+    /// (largest signed record plus filter) still fits ``maximumMessageSize``.
+    public static let maximumFilterLog2Bits = 12
+    /// The most bit positions one keyword sets in a filter.
+    public static let maximumFilterHashes = 8
+    /// The seed of the filter's keyword hash (FNV-1a 64 offset basis, then mixed): fixed,
+    /// so that every process computes the same bits for a keyword.
+    public static let filterHashSeed: UInt64 = 0xCBF2_9CE4_8422_2325
+    /// Advert flag: the peer is a super-peer (clear: it has withdrawn).
+    public static let advertSuperPeerFlag: UInt8 = 0x01
+    /// The most advert entries besides the sender's own in one advert.
+    public static let maximumAdvertEntries = 16
+    /// The most alternative super-peers one attach reply names.
+    public static let maximumAlternatives = 4
+    /// The largest super-peer message, in bytes: it must fit one overlay datagram.
+    public static let maximumMessageSize = 1_400
+    /// The largest payload a relay message carries: the message limit less kind (1),
+    /// two peer IDs (64) and the length (2).
+    public static let maximumRelayPayload = maximumMessageSize - 1 - 2 * peerIDSize - 2
+
+    // MARK: Implementation
+
+    /// An advert entry that no newer version refreshed within this many advert
+    /// intervals is forgotten (its super-peer is gone or unreachable).
+    public static let advertLifetimeIntervals = 20
+    /// The most super-peers this peer knows of at once; adverts naming more are
+    /// refused and counted (``SuperPeerStatistics/superPeersRefused``).
+    public static let maximumKnownSuperPeers = 1_024
+    /// The most members this core tracks (as membership's own bound); beyond it new
+    /// members are refused and counted.
+    public static let maximumMembers = 16_384
+    /// The most keywords a leaf declares (``SuperPeerCore/setKeywords(_:now:)``).
+    public static let maximumKeywords = 256
+    /// The most keywords taken from one query; the rest are ignored (a query with more
+    /// words only becomes stricter, so ignoring the tail can only admit more leaves).
+    public static let maximumQueryKeywords = 32
+    /// The most consecutive short rounds that raise a leaf's promotion chance
+    /// (``SuperPeerElection/promotionProbability(members:superPeers:target:weight:rounds:)``):
+    /// a shortage that one round did not fill is filled faster in the next, and the cap
+    /// keeps a long shortage from making every leaf promote at once.
+    public static let maximumShortageRounds = 3
+    /// The most members a promotion or withdrawal is announced to at once; above it a
+    /// random sample of this many is told and periodic adverts reach the rest.
+    public static let maximumAnnouncements = 1_024
+}

@@ -1,0 +1,103 @@
+extension SuperPeerCore {
+    /// This peer's advert now; each call is a new version (its sequence rises).
+    mutating func ownAdvert() -> SuperPeerAdvert {
+        advertSequence &+= 1
+        let free = max(0, configuration.maximumLeaves - held.count)
+        return SuperPeerAdvert(
+            id: localID, address: localAddress, score: score, leafCount: UInt16(clamping: held.count),
+            freeSlots: role == .superPeer ? UInt16(clamping: free) : 0,
+            superPeers: UInt16(clamping: superPeerCount), roleEpoch: roleEpoch,
+            sequence: advertSequence, isSuperPeer: role == .superPeer)
+    }
+
+    /// Up to ``SuperPeerConstants/maximumAdvertEntries`` fresh adverts of others to pass
+    /// on: withdrawals first (they must overtake the adverts they cancel), then a random
+    /// sample of super-peers.
+    mutating func sampleAdverts() -> [SuperPeerAdvert] {
+        let limit = SuperPeerConstants.maximumAdvertEntries
+        let fresh = known.values.filter(isFresh).map(\.advert).sorted { $0.id < $1.id }
+        var chosen = Array(fresh.filter { !$0.isSuperPeer }.prefix(limit / 4))
+        var superPeers = fresh.filter(\.isSuperPeer)
+        while chosen.count < limit, !superPeers.isEmpty {
+            chosen.append(superPeers.swapRemoveRandom(using: &random))
+        }
+        return chosen
+    }
+
+    /// Takes an advert: kept when it names an alive member and is newer than the one
+    /// held, or when it is `firstHand` (sent by its subject from its member address) and
+    /// the one held is not: the owner's word beats any version others passed on, so a
+    /// forged entry with a huge epoch lasts only until the owner's next advert. Only a
+    /// first-hand withdrawal ends this leaf's link to that peer; a new super-peer is a
+    /// chance to fill missing links.
+    mutating func learn(_ advert: SuperPeerAdvert, firstHand: Bool, now: Instant) {
+        guard advert.id != localID else { return }
+        guard memberAddresses[advert.id] != nil else {
+            statistics.advertsOfNonMembers += 1
+            return
+        }
+        if let current = known[advert.id] {
+            guard advert.supersedes(current.advert) || (firstHand && !current.isFirstHand) else { return }
+            let filter = advert.roleEpoch == current.advert.roleEpoch ? current.filter : nil
+            known[advert.id] = KnownSuperPeer(
+                advert: advert, refreshedAt: now, filter: filter, isFirstHand: firstHand)
+        } else {
+            guard known.count < SuperPeerConstants.maximumKnownSuperPeers else {
+                statistics.superPeersRefused += 1
+                return
+            }
+            known[advert.id] = KnownSuperPeer(advert: advert, refreshedAt: now, filter: nil, isFirstHand: firstHand)
+        }
+        if !advert.isSuperPeer {
+            if firstHand, let link = links.removeValue(forKey: advert.id) {
+                if link.isAttached { events.append(.detached(superPeer: advert.id, cause: .detached(.demoted))) }
+                fillLinks(now: now)
+            }
+        } else if role == .leaf, links.count < configuration.superPeersPerLeaf {
+            fillLinks(now: now)
+        }
+    }
+
+    /// A super-peer's periodic adverts: to its leaves, the other super-peers and a few
+    /// random members; and its leaves' union filter to the other super-peers when it
+    /// changed.
+    mutating func advertRound(now: Instant) {
+        guard role == .superPeer else { return }
+        var recipients = Set(held.values.map(\.address))
+        let superPeers = known.filter { $0.value.advert.isSuperPeer && isFresh($0.value) }.keys.sorted()
+        for id in superPeers { if let address = memberAddresses[id] { recipients.insert(address) } }
+        for id in randomMembers(configuration.advertFanout) {
+            if let address = memberAddresses[id] { recipients.insert(address) }
+        }
+        let message = SuperPeerMessage.advert(sender: ownAdvert(), others: sampleAdverts())
+        for address in recipients.sorted(by: { $0.description < $1.description }) { send(message, to: address) }
+        if unionChanged {
+            unionChanged = false
+            let filter = SuperPeerMessage.superPeerFilter(sender: localID, filter: leafUnionFilter)
+            for id in superPeers { if let address = memberAddresses[id] { send(filter, to: address) } }
+        }
+    }
+
+    /// Tells every member (a random ``SuperPeerConstants/maximumAnnouncements`` of them
+    /// beyond that) of this peer's new role at once.
+    mutating func announceRole() {
+        let message = SuperPeerMessage.advert(sender: ownAdvert(), others: sampleAdverts())
+        let targets =
+            memberOrder.count <= SuperPeerConstants.maximumAnnouncements
+            ? memberOrder : randomMembers(SuperPeerConstants.maximumAnnouncements)
+        for id in targets { if let address = memberAddresses[id] { send(message, to: address) } }
+    }
+
+    /// Up to `count` distinct random alive members.
+    mutating func randomMembers(_ count: Int) -> [PeerID] {
+        guard count > 0, !memberOrder.isEmpty else { return [] }
+        if count >= memberOrder.count { return memberOrder }
+        var chosen = Set<PeerID>()
+        var picks: [PeerID] = []
+        while picks.count < count {
+            let id = memberOrder[Int.random(in: 0..<memberOrder.count, using: &random)]
+            if chosen.insert(id).inserted { picks.append(id) }
+        }
+        return picks
+    }
+}

@@ -1,0 +1,158 @@
+extension SuperPeerCore {
+    /// Attaches to more super-peers while this leaf has fewer links than
+    /// ``SuperPeerConfiguration/superPeersPerLeaf``: known fresh super-peers with free
+    /// slots that have not refused it lately, drawn at random with weight their free
+    /// slots (so that leaves spread over the less loaded).
+    mutating func fillLinks(now: Instant) {
+        guard role == .leaf else { return }
+        var missing = configuration.superPeersPerLeaf - links.count
+        guard missing > 0 else { return }
+        var candidates = known.values.filter { entry in
+            entry.advert.isSuperPeer && entry.advert.freeSlots > 0 && isFresh(entry) && links[entry.advert.id] == nil
+                && (refusedUntil[entry.advert.id].map { $0 <= now } ?? true)
+        }.map(\.advert).sorted { $0.id < $1.id }
+        while missing > 0, !candidates.isEmpty {
+            let total = candidates.reduce(0) { $0 + Int($1.freeSlots) }
+            var pick = Int.random(in: 0..<total, using: &random)
+            var index = 0
+            while pick >= Int(candidates[index].freeSlots) {
+                pick -= Int(candidates[index].freeSlots)
+                index += 1
+            }
+            let chosen = candidates.remove(at: index)
+            guard let address = memberAddresses[chosen.id] else { continue }
+            sendAttach(to: chosen.id, address: address, now: now)
+            missing -= 1
+        }
+    }
+
+    /// Sends this leaf's record and filter to `superPeer`; the link waits for the answer.
+    mutating func sendAttach(to superPeer: PeerID, address: PeerAddress, now: Instant, replacing: PeerID? = nil) {
+        let isAttached = links[superPeer]?.isAttached ?? false
+        links[superPeer] = SuperPeerLink(
+            address: address, isAttached: isAttached, lastHeard: now,
+            nextKeepaliveAt: now + configuration.leaseDuration / 3,
+            replacing: replacing ?? links[superPeer]?.replacing)
+        statistics.attachesSent += 1
+        send(.attach(record: localRecord, filter: localFilter), to: address)
+    }
+
+    /// A super-peer's answer to an attach or a keepalive.
+    mutating func handleAttachReply(
+        from sender: PeerID, at source: PeerAddress, refusal: SuperPeerRefusal?,
+        alternatives: [SuperPeerAlternative], now: Instant
+    ) {
+        guard var link = links[sender], link.address == source else {
+            statistics.unexpectedMessages += 1
+            // Accepted by a super-peer this leaf no longer wants (late answer): release it.
+            if refusal == nil, links[sender] == nil, let address = memberAddresses[sender], address == source {
+                send(.detach(sender: localID, reason: .leaving), to: address)
+            }
+            return
+        }
+        guard let refusal else {
+            link.lastHeard = now
+            if !link.isAttached {
+                link.isAttached = true
+                events.append(.attached(superPeer: sender))
+            }
+            if let replaced = link.replacing {
+                link.replacing = nil
+                if let old = links.removeValue(forKey: replaced) {
+                    send(.detach(sender: localID, reason: .leaving), to: old.address)
+                    if old.isAttached { events.append(.detached(superPeer: replaced, cause: .local)) }
+                    statistics.rebalances += 1
+                }
+            }
+            links[sender] = link
+            return
+        }
+        statistics.refusalsReceived += 1
+        if refusal == .notAttached, role == .leaf {
+            // The super-peer lost this leaf (lease, restart): attach again in full.
+            sendAttach(to: sender, address: link.address, now: now)
+            return
+        }
+        links[sender] = nil
+        if link.isAttached { events.append(.detached(superPeer: sender, cause: .refused(refusal))) }
+        refusedUntil[sender] = now + configuration.refusalBackoff
+        if refusal == .notSuperPeer { known[sender] = nil }
+        for alternative in alternatives where known[alternative.id] == nil && alternative.id != localID {
+            // A hint: tried like an advert with one free slot; a wrong one refuses.
+            guard memberAddresses[alternative.id] != nil, known.count < SuperPeerConstants.maximumKnownSuperPeers
+            else { continue }
+            let hint = SuperPeerAdvert(
+                id: alternative.id, address: alternative.address, score: 0, leafCount: 0, freeSlots: 1,
+                superPeers: 0, roleEpoch: 0, sequence: 0, isSuperPeer: true)
+            known[alternative.id] = KnownSuperPeer(advert: hint, refreshedAt: now, filter: nil, isFirstHand: false)
+        }
+        fillLinks(now: now)
+    }
+
+    /// A detach from either side: a leaf leaves this super-peer, or a super-peer ends
+    /// this leaf's link.
+    /// Only a detach from the address the link uses counts.
+    mutating func handleDetach(from sender: PeerID, at source: PeerAddress, reason: SuperPeerDetachReason, now: Instant)
+    {
+        if held[sender]?.address == source {
+            held[sender] = nil
+            unionChanged = true
+            events.append(.leafDetached(sender, cause: .detached(reason)))
+        }
+        if let link = links[sender], link.address == source {
+            links[sender] = nil
+            if link.isAttached { events.append(.detached(superPeer: sender, cause: .detached(reason))) }
+            if reason == .demoted { known[sender] = nil }
+            fillLinks(now: now)
+        }
+    }
+
+    /// A leaf's periodic work: attaches that got no answer, keepalives due, links whose
+    /// super-peer stopped answering, missing links, and moving off an overloaded one.
+    mutating func maintainLinks(now: Instant) {
+        guard role == .leaf else { return }
+        for (id, link) in links.sorted(by: { $0.key < $1.key }) {
+            if !link.isAttached, now - link.lastHeard >= configuration.attachTimeout {
+                links[id] = nil
+                statistics.attachTimeouts += 1
+                refusedUntil[id] = now + configuration.refusalBackoff
+            } else if link.isAttached, now - link.lastHeard >= configuration.leaseDuration {
+                links[id] = nil
+                events.append(.detached(superPeer: id, cause: .unresponsive))
+                refusedUntil[id] = now + configuration.refusalBackoff
+            } else if link.isAttached, link.nextKeepaliveAt <= now {
+                var renewed = link
+                renewed.nextKeepaliveAt = now + configuration.leaseDuration / 3
+                links[id] = renewed
+                send(.keepalive(leaf: localID, recordSequence: localRecord.record.sequence), to: link.address)
+            }
+        }
+        fillLinks(now: now)
+        rebalance(now: now)
+    }
+
+    /// Moves one link from the most loaded of this leaf's super-peers, when it holds more
+    /// than `(1 + margin)` times the fair share `leavesPerSuperPeer × superPeersPerLeaf`,
+    /// to the least loaded known super-peer below the fair share. Each leaf of an
+    /// overloaded super-peer moves with probability `excess / load`, spread over the
+    /// maintenance rounds of one advert interval (the load figures' refresh), so that
+    /// about the excess moves and not every leaf at once.
+    mutating func rebalance(now: Instant) {
+        guard links.count == configuration.superPeersPerLeaf, links.values.allSatisfy(\.isAttached) else { return }
+        let fair = configuration.leavesPerSuperPeer * configuration.superPeersPerLeaf
+        let loads = links.keys.compactMap { id in known[id].map { (id, Int($0.advert.leafCount)) } }
+        guard let heaviest = loads.max(by: { ($0.1, $0.0) < ($1.1, $1.0) }),
+            Double(heaviest.1) > Double(fair) * (1 + configuration.hysteresisMargin)
+        else { return }
+        let lightest = known.values.filter { entry in
+            entry.advert.isSuperPeer && isFresh(entry) && links[entry.advert.id] == nil
+                && Int(entry.advert.leafCount) < fair && entry.advert.freeSlots > 0
+                && (refusedUntil[entry.advert.id].map { $0 <= now } ?? true)
+        }.min { ($0.advert.leafCount, $0.advert.id) < ($1.advert.leafCount, $1.advert.id) }
+        guard let lightest, let address = memberAddresses[lightest.advert.id] else { return }
+        let rounds = max(1.0, configuration.advertInterval / configuration.attachTimeout)
+        let chance = Double(heaviest.1 - fair) / Double(heaviest.1) / rounds
+        guard Double.random(in: 0..<1, using: &random) < chance else { return }
+        sendAttach(to: lightest.advert.id, address: address, now: now, replacing: heaviest.0)
+    }
+}

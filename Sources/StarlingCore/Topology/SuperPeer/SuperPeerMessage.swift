@@ -1,0 +1,277 @@
+/// The kind of a super-peer message: its first byte.
+///
+/// ONLY APPEND — values are protocol.
+public enum SuperPeerMessageKind: UInt8, CaseIterable, Sendable {
+    /// A super-peer announces itself (or withdraws) and passes on others' adverts.
+    case advert = 0x01
+    /// A leaf asks a super-peer to hold it: its signed record and its filter.
+    case attach = 0x02
+    /// A super-peer's answer to an ``attach`` or a ``keepalive``.
+    case attachReply = 0x03
+    /// A leaf's new filter, to the super-peers that hold it.
+    case filterUpdate = 0x04
+    /// Either side ends a link.
+    case detach = 0x05
+    /// A leaf renews its lease at a super-peer.
+    case keepalive = 0x06
+    /// A payload for a leaf, carried through its super-peer.
+    case relay = 0x07
+    /// A super-peer's union of its leaves' filters, to the other super-peers.
+    case superPeerFilter = 0x08
+}
+
+/// Why a super-peer refused an attach or a keepalive.
+///
+/// ONLY APPEND — values are protocol.
+public enum SuperPeerRefusal: UInt8, CaseIterable, Sendable {
+    /// The receiver is not a super-peer (any more).
+    case notSuperPeer = 0x01
+    /// It holds ``SuperPeerConfiguration/maximumLeaves`` leaves.
+    case full = 0x02
+    /// The leaf's record did not verify (bad signature, expired).
+    case invalidRecord = 0x03
+    /// A keepalive from a leaf it does not hold (lease expired, or the super-peer
+    /// restarted): the leaf should attach again.
+    case notAttached = 0x04
+}
+
+/// Why a link ended, as a ``SuperPeerMessage/detach(sender:reason:)`` says.
+///
+/// ONLY APPEND — values are protocol.
+public enum SuperPeerDetachReason: UInt8, CaseIterable, Sendable {
+    /// The leaf moves to another super-peer or leaves the swarm.
+    case leaving = 0x01
+    /// The super-peer demoted itself to a leaf.
+    case demoted = 0x02
+    /// The leaf promoted itself to super-peer.
+    case promoted = 0x03
+    /// The super-peer dropped the leaf (its lease ran out).
+    case evicted = 0x04
+}
+
+/// A super-peer message, as carried in one overlay datagram (protocol byte 0x06).
+///
+/// ### Wire format
+/// Every message starts with its ``SuperPeerMessageKind`` byte. Integers are
+/// big-endian; peer IDs are 32 raw bytes; an address is a family byte (4 or 6), the host
+/// bytes and a u16 port; an advert is ``SuperPeerAdvert``'s 58 (IPv4) or 70 (IPv6) bytes; a filter is
+/// ``QueryRoutingFilter``'s `2 + 2^log2Bits / 8` bytes; a record is a
+/// ``SignedPeerRecord``, body then signature.
+/// ```
+/// advert           01 | sender advert | count u8 | count × advert
+/// attach           02 | leaf's signed record | filter
+/// attachReply      03 | sender id | outcome u8 | count u8 | count × (id | address)
+/// filterUpdate     04 | leaf id | filter
+/// detach           05 | sender id | reason u8
+/// keepalive        06 | leaf id | record sequence u64
+/// relay            07 | origin id | target id | length u16 | payload
+/// superPeerFilter  08 | sender id | filter
+/// ```
+/// An advert carries at most ``SuperPeerConstants/maximumAdvertEntries`` others' adverts;
+/// an attach reply's outcome is 0 (accepted) or a ``SuperPeerRefusal``, followed by at
+/// most ``SuperPeerConstants/maximumAlternatives`` other super-peers to try. A detach
+/// reason is a ``SuperPeerDetachReason``. A relay payload is at most
+/// ``SuperPeerConstants/maximumRelayPayload`` bytes. Every message fits
+/// ``SuperPeerConstants/maximumMessageSize`` bytes and must fill its datagram exactly.
+///
+/// ### Example
+/// The advert of super-peer `0101…01` (32 bytes of 0x01) at 10.0.0.1:4000: score
+/// 16,909,060, 90 leaves, 180 free slots, 2,571 super-peers counted, role epoch 7,
+/// sequence 4,294,967,295, super-peer flag set, passing on no others (60 bytes):
+/// ```
+/// 01 0101010101010101010101010101010101010101010101010101010101010101
+///    04 0a000001 0fa0 01020304 005a 00b4 0a0b 00000007 ffffffff 01
+///    00
+/// ```
+/// A keepalive of leaf `0606…06` whose record has sequence 0x0102030405060708 (41 bytes):
+/// ```
+/// 06 0606060606060606060606060606060606060606060606060606060606060606
+///    0102030405060708
+/// ```
+public enum SuperPeerMessage: Equatable, Sendable {
+    /// `sender`'s own advert and up to 16 others it knows.
+    case advert(sender: SuperPeerAdvert, others: [SuperPeerAdvert])
+    /// A leaf's request to be held: its signed record (whose peer ID is the leaf) and filter.
+    case attach(record: SignedPeerRecord, filter: QueryRoutingFilter)
+    /// `sender`'s answer: `nil` refusal for accepted; `alternatives` are other super-peers.
+    case attachReply(sender: PeerID, refusal: SuperPeerRefusal?, alternatives: [SuperPeerAlternative])
+    /// `leaf`'s new filter.
+    case filterUpdate(leaf: PeerID, filter: QueryRoutingFilter)
+    /// `sender` ends its link with the receiver.
+    case detach(sender: PeerID, reason: SuperPeerDetachReason)
+    /// `leaf` renews its lease; `recordSequence` tells the super-peer whether it holds
+    /// the leaf's newest record.
+    case keepalive(leaf: PeerID, recordSequence: UInt64)
+    /// `payload` from `origin` for `target`, through `target`'s super-peer.
+    case relay(origin: PeerID, target: PeerID, payload: [UInt8])
+    /// `sender`'s union of its leaves' filters.
+    case superPeerFilter(sender: PeerID, filter: QueryRoutingFilter)
+
+    /// The message's kind.
+    public var kind: SuperPeerMessageKind {
+        switch self {
+        case .advert: .advert
+        case .attach: .attach
+        case .attachReply: .attachReply
+        case .filterUpdate: .filterUpdate
+        case .detach: .detach
+        case .keepalive: .keepalive
+        case .relay: .relay
+        case .superPeerFilter: .superPeerFilter
+        }
+    }
+
+    /// Bytes of a detach.
+    public static let detachSize = 1 + SuperPeerConstants.peerIDSize + 1
+    /// Bytes of a keepalive.
+    public static let keepaliveSize = 1 + SuperPeerConstants.peerIDSize + 8
+    /// Bytes of a relay besides its payload.
+    public static let relayOverhead = 1 + 2 * SuperPeerConstants.peerIDSize + 2
+
+    /// Encodes the message.
+    /// - Throws: ``WireError/unencodable(_:)`` when a list or payload is longer than
+    ///   allowed.
+    public func encode(into writer: inout ByteWriter) throws(WireError) {
+        writer.write(kind.rawValue)
+        switch self {
+        case .advert(let sender, let others):
+            guard others.count <= SuperPeerConstants.maximumAdvertEntries else {
+                throw .unencodable("\(others.count) advert entries")
+            }
+            sender.encode(into: &writer)
+            writer.write(UInt8(others.count))
+            for advert in others { advert.encode(into: &writer) }
+        case .attach(let record, let filter):
+            writer.write(bytes: record.body)
+            writer.write(bytes: record.signature)
+            filter.encode(into: &writer)
+        case .attachReply(let sender, let refusal, let alternatives):
+            guard alternatives.count <= SuperPeerConstants.maximumAlternatives else {
+                throw .unencodable("\(alternatives.count) alternatives")
+            }
+            sender.write(into: &writer)
+            writer.write(refusal?.rawValue ?? 0)
+            writer.write(UInt8(alternatives.count))
+            for alternative in alternatives {
+                alternative.id.write(into: &writer)
+                writer.writeMembershipAddress(alternative.address)
+            }
+        case .filterUpdate(let id, let filter), .superPeerFilter(let id, let filter):
+            id.write(into: &writer)
+            filter.encode(into: &writer)
+        case .detach(let sender, let reason):
+            sender.write(into: &writer)
+            writer.write(reason.rawValue)
+        case .keepalive(let leaf, let recordSequence):
+            leaf.write(into: &writer)
+            writer.write(recordSequence)
+        case .relay(let origin, let target, let payload):
+            guard payload.count <= SuperPeerConstants.maximumRelayPayload else {
+                throw .unencodable("relay payload of \(payload.count) bytes")
+            }
+            origin.write(into: &writer)
+            target.write(into: &writer)
+            writer.write(UInt16(payload.count))
+            writer.write(bytes: payload)
+        }
+        guard writer.count <= SuperPeerConstants.maximumMessageSize else {
+            throw .unencodable("super-peer message of \(writer.count) bytes")
+        }
+    }
+
+    /// The message's bytes.
+    /// - Throws: ``WireError/unencodable(_:)``.
+    public func encoded() throws(WireError) -> [UInt8] {
+        var writer = ByteWriter()
+        try encode(into: &writer)
+        return writer.bytes
+    }
+
+    /// Decodes one message that fills `bytes` exactly.
+    /// - Throws: ``WireError``: unknown kind, truncation, a bad field or trailing bytes.
+    public static func decode(_ bytes: ArraySlice<UInt8>) throws(WireError) -> SuperPeerMessage {
+        guard bytes.count <= SuperPeerConstants.maximumMessageSize else {
+            throw .lengthTooLarge(offset: 0, length: bytes.count, maximum: SuperPeerConstants.maximumMessageSize)
+        }
+        var reader = ByteReader(bytes)
+        let kindByte = try reader.readUInt8()
+        guard let kind = SuperPeerMessageKind(rawValue: kindByte) else { throw .unknownMessageType(kindByte) }
+        let message: SuperPeerMessage
+        switch kind {
+        case .advert:
+            let sender = try SuperPeerAdvert.decode(from: &reader)
+            let count = try reader.readCount(maximum: SuperPeerConstants.maximumAdvertEntries)
+            var others: [SuperPeerAdvert] = []
+            others.reserveCapacity(count)
+            for _ in 0..<count { others.append(try SuperPeerAdvert.decode(from: &reader)) }
+            message = .advert(sender: sender, others: others)
+        case .attach:
+            let record = try SignedPeerRecord.decode(from: &reader)
+            message = .attach(record: record, filter: try QueryRoutingFilter.decode(from: &reader))
+        case .attachReply:
+            let sender = try reader.readPeerID()
+            let outcomeOffset = reader.offset
+            let outcome = try reader.readUInt8()
+            var refusal: SuperPeerRefusal?
+            if outcome != 0 {
+                guard let known = SuperPeerRefusal(rawValue: outcome) else {
+                    throw .invalidValue(offset: outcomeOffset, field: "attach outcome")
+                }
+                refusal = known
+            }
+            let count = try reader.readCount(maximum: SuperPeerConstants.maximumAlternatives)
+            var alternatives: [SuperPeerAlternative] = []
+            for _ in 0..<count {
+                let id = try reader.readPeerID()
+                alternatives.append(SuperPeerAlternative(id: id, address: try reader.readMembershipAddress()))
+            }
+            message = .attachReply(sender: sender, refusal: refusal, alternatives: alternatives)
+        case .filterUpdate:
+            let leaf = try reader.readPeerID()
+            message = .filterUpdate(leaf: leaf, filter: try QueryRoutingFilter.decode(from: &reader))
+        case .detach:
+            let sender = try reader.readPeerID()
+            let reasonOffset = reader.offset
+            guard let reason = SuperPeerDetachReason(rawValue: try reader.readUInt8()) else {
+                throw .invalidValue(offset: reasonOffset, field: "detach reason")
+            }
+            message = .detach(sender: sender, reason: reason)
+        case .keepalive:
+            let leaf = try reader.readPeerID()
+            message = .keepalive(leaf: leaf, recordSequence: try reader.readUInt64())
+        case .relay:
+            let origin = try reader.readPeerID()
+            let target = try reader.readPeerID()
+            let lengthOffset = reader.offset
+            let length = Int(try reader.readUInt16())
+            guard length <= SuperPeerConstants.maximumRelayPayload else {
+                throw .lengthTooLarge(
+                    offset: lengthOffset, length: length, maximum: SuperPeerConstants.maximumRelayPayload)
+            }
+            message = .relay(origin: origin, target: target, payload: Array(try reader.readBytes(length)))
+        case .superPeerFilter:
+            let sender = try reader.readPeerID()
+            message = .superPeerFilter(sender: sender, filter: try QueryRoutingFilter.decode(from: &reader))
+        }
+        try reader.expectEnd()
+        return message
+    }
+
+    /// Decodes one message that fills `bytes` exactly.
+    /// - Throws: ``WireError``.
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> SuperPeerMessage { try decode(bytes[...]) }
+}
+
+/// Another super-peer an attach reply suggests: its ID and address.
+public struct SuperPeerAlternative: Hashable, Sendable {
+    /// The super-peer.
+    public var id: PeerID
+    /// Where it receives overlay datagrams.
+    public var address: PeerAddress
+
+    /// Wraps an ID and an address.
+    public init(id: PeerID, address: PeerAddress) {
+        self.id = id
+        self.address = address
+    }
+}

@@ -1,0 +1,48 @@
+/// A super-peer this peer knows of: its newest advert and when it last rose.
+struct KnownSuperPeer: Sendable {
+    /// The newest advert.
+    var advert: SuperPeerAdvert
+    /// When a newer advert last arrived.
+    var refreshedAt: Instant
+    /// The union of its leaves' filters, once it has sent one.
+    var filter: QueryRoutingFilter?
+    /// Whether the advert came from the super-peer itself (from its member address)
+    /// rather than passed on by another peer or named as an alternative.
+    var isFirstHand: Bool
+}
+
+/// A leaf's link to one super-peer.
+struct SuperPeerLink: Sendable {
+    /// Where the super-peer receives.
+    var address: PeerAddress
+    /// Whether the super-peer has accepted (else an attach waits for its answer).
+    var isAttached: Bool
+    /// When the attach was sent or the last answer came.
+    var lastHeard: Instant
+    /// When to send the next keepalive.
+    var nextKeepaliveAt: Instant
+    /// The link this one replaces once accepted (a move to a less loaded super-peer).
+    var replacing: PeerID?
+}
+
+/// A leaf a super-peer holds.
+struct HeldLeaf: Sendable {
+    /// The leaf's newest verified record.
+    var record: SignedPeerRecord
+    /// Its query routing filter.
+    var filter: QueryRoutingFilter
+    /// Where its attaches and keepalives come from: where relays go.
+    var address: PeerAddress
+    /// When its lease was last renewed.
+    var lastHeard: Instant
+}
+
+/// The core's timers. ``SuperPeerCore/pollTimeout()`` reports the earliest armed one.
+enum SuperPeerTimer: CaseIterable, Sendable {
+    /// When to run the next election round (every jittered election interval).
+    case election
+    /// When a super-peer sends its next adverts (every advert interval).
+    case advert
+    /// When to check attach timeouts, keepalives, leases and load (every attach timeout).
+    case maintenance
+}

@@ -1,0 +1,46 @@
+/// Counters of a ``SuperPeerCore``'s traffic, decisions and refusals.
+public struct SuperPeerStatistics: Equatable, Sendable {
+    /// Messages decoded and handled.
+    public internal(set) var messagesReceived = 0
+    /// Messages queued for sending.
+    public internal(set) var messagesSent = 0
+    /// Messages that did not decode; each was dropped.
+    public internal(set) var malformedDropped = 0
+    /// The error of the last malformed message.
+    public internal(set) var lastDecodeError: WireError?
+    /// Times this peer became a super-peer.
+    public internal(set) var promotions = 0
+    /// Times this peer went back to being a leaf.
+    public internal(set) var demotions = 0
+    /// Attaches this leaf sent.
+    public internal(set) var attachesSent = 0
+    /// Attaches that got no answer within the attach timeout.
+    public internal(set) var attachTimeouts = 0
+    /// Refusals this leaf received.
+    public internal(set) var refusalsReceived = 0
+    /// Links this leaf moved from a loaded super-peer to a lighter one.
+    public internal(set) var rebalances = 0
+    /// Attaches this super-peer refused because it held its maximum of leaves.
+    public internal(set) var leavesRefused = 0
+    /// Attaches refused because the leaf's record did not verify.
+    public internal(set) var invalidRecords = 0
+    /// Leaves this super-peer dropped because their lease ran out.
+    public internal(set) var leasesExpired = 0
+    /// Adverts of new super-peers ignored because ``SuperPeerConstants/maximumKnownSuperPeers``
+    /// were known.
+    public internal(set) var superPeersRefused = 0
+    /// Adverts ignored because they named a peer that is not an alive member.
+    public internal(set) var advertsOfNonMembers = 0
+    /// New members ignored because ``SuperPeerConstants/maximumMembers`` were tracked.
+    public internal(set) var membersRefused = 0
+    /// Relays this super-peer passed on to a leaf.
+    public internal(set) var relaysForwarded = 0
+    /// Relays dropped: the target was neither this peer nor one of its leaves.
+    public internal(set) var relaysDropped = 0
+    /// Messages that came from a peer with no standing for them (a filter update from a
+    /// leaf not held, a reply from a super-peer not asked); each was ignored.
+    public internal(set) var unexpectedMessages = 0
+
+    /// All zero.
+    public init() {}
+}

@@ -1,0 +1,409 @@
+import StarlingCore
+import StarlingTestSupport
+import Testing
+
+/// One ``SuperPeerCore`` at a time, or two or three wired by hand: attach, refusals,
+/// failover, leases, relays, forced roles and the index getters.
+@Suite struct SuperPeerCoreTests {
+    static let wallClockAtZero = UnixTime(seconds: 1_800_000_000)
+
+    /// A peer for these tests: its key, record and core.
+    struct Peer {
+        var key: IdentityKeyPair
+        var core: SuperPeerCore
+        var id: PeerID { core.localID }
+        var address: PeerAddress { core.localAddress }
+        var events: [SuperPeerEvent] = []
+
+        init(
+            _ number: UInt8, policy: SuperPeerRolePolicy = .automatic, services: [String] = [],
+            configure: (inout SuperPeerConfiguration) -> Void = { _ in }
+        ) throws {
+            var random = TestRandom(seed: UInt64(number))
+            key = IdentityKeyPair.generate(using: &random)
+            let address = PeerAddress.ipv4(10, 0, 0, number, port: 4000)
+            let record = try SuperPeerCoreTests.record(of: key, address: address, services: services)
+            var configuration = SuperPeerConfiguration.simulation
+            configuration.rolePolicy = policy
+            configure(&configuration)
+            core = try SuperPeerCore(
+                record: record, address: address, configuration: configuration,
+                wallClockAtZero: SuperPeerCoreTests.wallClockAtZero, random: TestRandom(seed: UInt64(number) + 100))
+        }
+
+        /// Takes every queued message.
+        mutating func outgoing(now: Instant) -> [(to: PeerAddress, message: SuperPeerMessage)] {
+            var buffer: [UInt8] = []
+            var sent: [(PeerAddress, SuperPeerMessage)] = []
+            while let to = core.pollTransmit(now: now, into: &buffer) {
+                sent.append((to, try! SuperPeerMessage.decode(buffer)))
+            }
+            while let event = core.pollEvent() { events.append(event) }
+            return sent
+        }
+    }
+
+    static func record(
+        of key: IdentityKeyPair, address: PeerAddress, services: [String] = [], sequence: UInt64 = 1,
+        expiresAt: UnixTime = wallClockAtZero + .seconds(86_400)
+    ) throws -> SignedPeerRecord {
+        try PeerRecord(
+            peerID: key.peerID, sequence: sequence, expiresAt: expiresAt, addresses: [address], services: services
+        ).sign(with: key)
+    }
+
+    /// Delivers messages among `peers` until none is left.
+    static func settle(_ peers: inout [Peer], now: Instant) {
+        var moved = true
+        while moved {
+            moved = false
+            for index in peers.indices {
+                for (to, message) in peers[index].outgoing(now: now) {
+                    guard let target = peers.firstIndex(where: { $0.address == to }) else { continue }
+                    peers[target].core.handleMessage(try! message.encoded()[...], from: peers[index].address, now: now)
+                    moved = true
+                }
+            }
+        }
+        for index in peers.indices { _ = peers[index].outgoing(now: now) }
+    }
+
+    /// Makes every peer a member at every other.
+    static func introduce(_ peers: inout [Peer], now: Instant) {
+        for index in peers.indices {
+            for other in peers.indices where other != index {
+                peers[index].core.memberAlive(id: peers[other].id, address: peers[other].address, now: now)
+            }
+        }
+        settle(&peers, now: now)
+    }
+
+    @Test func superPeerCore_alwaysSuperPeer_promotesAtOnce_andAdvertisesToNewMembers() throws {
+        var superPeer = try Peer(1, policy: .alwaysSuperPeer)
+        let leaf = try Peer(2)
+        superPeer.core.memberAlive(id: leaf.id, address: leaf.address, now: .zero)
+        #expect(superPeer.core.role == .superPeer)
+        let sent = superPeer.outgoing(now: .zero)
+        #expect(superPeer.events == [.roleChanged(from: .leaf, to: .superPeer)])
+        guard case .advert(let advert, _) = try #require(sent.first { $0.to == leaf.address }).message else {
+            Issue.record("no advert")
+            return
+        }
+        #expect(advert.id == superPeer.id && advert.isSuperPeer && advert.freeSlots == 180)
+    }
+
+    @Test func superPeerCore_alone_neverWakes_untilAMemberArrives() throws {
+        var peer = try Peer(1)
+        #expect(peer.core.pollTimeout() == nil)
+        let other = try Peer(2)
+        peer.core.memberAlive(id: other.id, address: other.address, now: Self.second)
+        #expect(peer.core.pollTimeout() != nil)
+        peer.core.memberGone(id: other.id, now: Self.second)
+        #expect(peer.core.pollTimeout() == nil)
+    }
+
+    @Test func superPeerCore_leafAttaches_superPeerIndexesAndAnswersForIt() throws {
+        var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2, services: ["chat.v1"])]
+        peers[1].core.setKeywords(["Jazz records"], now: .zero)
+        Self.introduce(&peers, now: .zero)
+        let (superPeer, leaf) = (peers[0], peers[1])
+        #expect(leaf.core.attachedSuperPeers == [superPeer.id])
+        #expect(leaf.events.contains(.attached(superPeer: superPeer.id)))
+        #expect(superPeer.events.contains(.leafAttached(leaf.id)))
+        #expect(superPeer.core.leaves == [leaf.id])
+        #expect(superPeer.core.proxyLookup(peer: leaf.id) == leaf.core.localRecord)
+        #expect(superPeer.core.leafAddress(of: leaf.id) == leaf.address)
+        #expect(superPeer.core.providers(service: "chat.v1").map(\.record.peerID) == [leaf.id])
+        #expect(superPeer.core.providers(service: "mail").isEmpty)
+        let query = QueryRoutingFilter.keywords(ofQuery: Array("jazz".utf8))
+        #expect(superPeer.core.leavesMatching(queryKeywords: query) == [leaf.id])
+        #expect(superPeer.core.leavesMatching(queryKeywords: ["jazz", "opera"]).isEmpty)
+        #expect(superPeer.core.leavesMatching(queryKeywords: [leaf.id.description]) == [leaf.id])
+        // New keywords reach the super-peer in a filter update.
+        peers[1].core.setKeywords(["opera"], now: .zero)
+        Self.settle(&peers, now: .zero)
+        #expect(peers[0].core.leavesMatching(queryKeywords: ["opera"]) == [leaf.id])
+        #expect(peers[0].core.leavesMatching(queryKeywords: ["jazz"]).isEmpty)
+    }
+
+    @Test func superPeerCore_full_refusesWithAlternativesAndCounts() throws {
+        let small: (inout SuperPeerConfiguration) -> Void = {
+            $0.leavesPerSuperPeer = 1
+            $0.superPeersPerLeaf = 1
+            $0.maximumLeaves = 1
+        }
+        var peers = [
+            try Peer(1, policy: .alwaysSuperPeer, configure: small),
+            try Peer(2, policy: .neverSuperPeer, configure: small),
+        ]
+        Self.introduce(&peers, now: .zero)
+        #expect(peers[1].core.attachedSuperPeers == [peers[0].id])
+        // A third leaf learns of the super-peer with no free slot and does not try it.
+        var late = try Peer(3, policy: .neverSuperPeer, configure: small)
+        peers[0].core.memberAlive(id: late.id, address: late.address, now: .zero)
+        late.core.memberAlive(id: peers[0].id, address: peers[0].address, now: .zero)
+        peers.append(late)
+        Self.settle(&peers, now: .zero)
+        #expect(peers[2].core.statistics.attachesSent == 0)
+        // One that attaches anyway (its view was stale) is refused, and counted.
+        let attach = try SuperPeerMessage.attach(record: late.core.localRecord, filter: late.core.localFilter).encoded()
+        peers[0].core.handleMessage(attach[...], from: late.address, now: .zero)
+        #expect(peers[0].core.statistics.leavesRefused == 1)
+        #expect(
+            peers[0].outgoing(now: .zero).map(\.message) == [
+                .attachReply(sender: peers[0].id, refusal: .full, alternatives: [])
+            ])
+        #expect(peers[0].core.leaves == [peers[1].id])
+    }
+
+    @Test func superPeerCore_refusedLeaf_triesTheAlternativeItIsGiven() throws {
+        let small: (inout SuperPeerConfiguration) -> Void = {
+            $0.leavesPerSuperPeer = 1
+            $0.superPeersPerLeaf = 1
+            $0.maximumLeaves = 1
+        }
+        var superPeers = [
+            try Peer(1, policy: .alwaysSuperPeer, configure: small),
+            try Peer(2, policy: .alwaysSuperPeer, configure: small),
+        ]
+        Self.introduce(&superPeers, now: .zero)
+        var (a, b) = (superPeers[0], superPeers[1])
+        var first = try Peer(3, policy: .neverSuperPeer, configure: small)
+        var second = try Peer(4, policy: .neverSuperPeer, configure: small)
+        // The second leaf hears of A while A still has room; the advert waits.
+        a.core.memberAlive(id: second.id, address: second.address, now: .zero)
+        second.core.memberAlive(id: a.id, address: a.address, now: .zero)
+        let waiting = a.outgoing(now: .zero).filter { $0.to == second.address }
+        // The first leaf takes A's only slot.
+        a.core.memberAlive(id: first.id, address: first.address, now: .zero)
+        first.core.memberAlive(id: a.id, address: a.address, now: .zero)
+        var pair = [a, first]
+        Self.settle(&pair, now: .zero)
+        (a, first) = (pair[0], pair[1])
+        #expect(a.core.leaves == [first.id])
+        // The stale advert makes the second leaf try A, which refuses and names B.
+        for (_, message) in waiting {
+            second.core.handleMessage(try message.encoded()[...], from: a.address, now: .zero)
+        }
+        second.core.memberAlive(id: b.id, address: b.address, now: .zero)
+        var all = [a, b, first, second]
+        Self.settle(&all, now: .zero)
+        #expect(all[0].core.statistics.leavesRefused == 1)
+        #expect(all[3].core.statistics.refusalsReceived == 1)
+        #expect(all[3].core.attachedSuperPeers == [b.id])
+        #expect(all[1].core.leaves == [second.id])
+    }
+
+    @Test func superPeerCore_invalidRecord_isRefused() throws {
+        var superPeer = try Peer(1, policy: .alwaysSuperPeer)
+        let leaf = try Peer(2)
+        superPeer.core.memberAlive(id: leaf.id, address: leaf.address, now: .zero)
+        _ = superPeer.outgoing(now: .zero)
+        let expired = try Self.record(of: leaf.key, address: leaf.address, expiresAt: Self.wallClockAtZero)
+        let attach = try SuperPeerMessage.attach(record: expired, filter: QueryRoutingFilter()).encoded()
+        superPeer.core.handleMessage(attach[...], from: leaf.address, now: Self.second)
+        #expect(superPeer.core.statistics.invalidRecords == 1)
+        #expect(superPeer.core.leaves.isEmpty)
+        let replies = superPeer.outgoing(now: Self.second).map(\.message)
+        #expect(replies == [.attachReply(sender: superPeer.id, refusal: .invalidRecord, alternatives: [])])
+    }
+
+    @Test func superPeerCore_keepaliveFromUnknownLeaf_answersNotAttached_andTheLeafAttachesAgain() throws {
+        var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2)]
+        Self.introduce(&peers, now: .zero)
+        let keepalive = try SuperPeerMessage.keepalive(leaf: peers[1].id, recordSequence: 1).encoded()
+        peers[0].core.handleMessage(keepalive[...], from: PeerAddress.ipv4(10, 0, 0, 9, port: 1), now: .zero)
+        #expect(
+            peers[0].outgoing(now: .zero).map(\.message) == [
+                .attachReply(sender: peers[0].id, refusal: .notAttached, alternatives: [])
+            ])
+        let refusal = try SuperPeerMessage.attachReply(sender: peers[0].id, refusal: .notAttached, alternatives: [])
+            .encoded()
+        peers[1].core.handleMessage(refusal[...], from: peers[0].address, now: .zero)
+        let sent = peers[1].outgoing(now: .zero)
+        #expect(sent.count == 1 && sent[0].to == peers[0].address)
+        guard case .attach = sent[0].message else {
+            Issue.record("expected an attach, got \(sent)")
+            return
+        }
+    }
+
+    @Test func superPeerCore_superPeerGone_leafFailsOverToAnother() throws {
+        let one: (inout SuperPeerConfiguration) -> Void = { $0.superPeersPerLeaf = 1 }
+        var peers = [
+            try Peer(1, policy: .alwaysSuperPeer, configure: one),
+            try Peer(2, policy: .alwaysSuperPeer, configure: one),
+            try Peer(3, policy: .neverSuperPeer, configure: one),
+        ]
+        Self.introduce(&peers, now: .zero)
+        let first = try #require(peers[2].core.attachedSuperPeers.first)
+        let other = peers[0].id == first ? peers[1].id : peers[0].id
+        peers[2].core.memberGone(id: first, now: Self.second)
+        let gone = peers.firstIndex { $0.id == first }!
+        var remaining = peers
+        remaining.remove(at: gone)
+        Self.settle(&remaining, now: Self.second)
+        let leaf = remaining.first { $0.core.role == .leaf }!
+        #expect(leaf.events.contains(.detached(superPeer: first, cause: .failed)))
+        #expect(leaf.core.attachedSuperPeers == [other])
+    }
+
+    @Test func superPeerCore_leafGone_isForgottenAtOnce_evenIfNeverSeenAsMember() throws {
+        var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2)]
+        Self.introduce(&peers, now: .zero)
+        peers[0].core.memberGone(id: peers[1].id, now: Self.second)
+        _ = peers[0].outgoing(now: Self.second)
+        #expect(peers[0].core.leaves.isEmpty)
+        #expect(peers[0].events.last == .leafDetached(peers[1].id, cause: .failed))
+        // A leaf that attached before membership told of it goes too.
+        var superPeer = try Peer(3, policy: .alwaysSuperPeer)
+        let stranger = try Peer(4)
+        let attach = try SuperPeerMessage.attach(record: stranger.core.localRecord, filter: stranger.core.localFilter)
+            .encoded()
+        superPeer.core.handleMessage(attach[...], from: stranger.address, now: .zero)
+        #expect(superPeer.core.leaves == [stranger.id])
+        superPeer.core.memberGone(id: stranger.id, now: Self.second)
+        #expect(superPeer.core.leaves.isEmpty)
+    }
+
+    @Test func superPeerCore_silentLeaf_leaseExpires() throws {
+        var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2)]
+        Self.introduce(&peers, now: .zero)
+        #expect(peers[0].core.leaves.count == 1)
+        var superPeer = peers[0]
+        var now = Instant.zero
+        while now < .zero + .seconds(7) {
+            now = superPeer.core.pollTimeout()!
+            superPeer.core.handleTimeout(now: now)
+            _ = superPeer.outgoing(now: now)
+        }
+        #expect(superPeer.core.leaves.isEmpty)
+        #expect(superPeer.core.statistics.leasesExpired == 1)
+        #expect(superPeer.events.contains(.leafDetached(peers[1].id, cause: .unresponsive)))
+    }
+
+    @Test func superPeerCore_keepalives_holdTheLinkAcrossManyLeases() throws {
+        var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2)]
+        Self.introduce(&peers, now: .zero)
+        var now = Instant.zero
+        while now < .zero + .seconds(30) {
+            now = min(peers[0].core.pollTimeout()!, peers[1].core.pollTimeout()!)
+            for index in peers.indices where peers[index].core.pollTimeout()! <= now {
+                peers[index].core.handleTimeout(now: now)
+            }
+            Self.settle(&peers, now: now)
+        }
+        #expect(peers[0].core.leaves == [peers[1].id])
+        #expect(peers[1].core.attachedSuperPeers == [peers[0].id])
+        #expect(peers[0].core.statistics.leasesExpired == 0)
+    }
+
+    @Test func superPeerCore_relay_passesThroughTheSuperPeerToItsLeaf() throws {
+        var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2), try Peer(3, policy: .neverSuperPeer)]
+        Self.introduce(&peers, now: .zero)
+        let target = peers[1].core.role == .leaf ? 1 : 2
+        let origin = target == 1 ? 2 : 1
+        try peers[origin].core.relay([7, 7], to: peers[target].id, via: peers[0].address, now: .zero)
+        Self.settle(&peers, now: .zero)
+        #expect(peers[0].core.statistics.relaysForwarded == 1)
+        #expect(peers[target].events.contains(.relayed(origin: peers[origin].id, payload: [7, 7])))
+        // For a peer it does not hold, the super-peer drops the relay.
+        let stray = try SuperPeerMessage.relay(
+            origin: peers[origin].id, target: peers[0].id == peers[1].id ? peers[2].id : Self.stranger, payload: [1]
+        ).encoded()
+        peers[0].core.handleMessage(stray[...], from: peers[origin].address, now: .zero)
+        #expect(peers[0].core.statistics.relaysDropped == 1)
+        #expect(throws: WireError.self) {
+            try peers[origin].core.relay(
+                [UInt8](repeating: 0, count: SuperPeerConstants.maximumRelayPayload + 1), to: peers[target].id,
+                via: peers[0].address, now: .zero)
+        }
+    }
+
+    static let second = Instant.zero + .seconds(1)
+
+    static let stranger = PeerID(publicKey: Key32([UInt8](repeating: 0xEE, count: 32))!)
+
+    @Test func superPeerCore_forcedLeafAndUnreachablePeer_neverPromote_automaticDoes() throws {
+        for (number, policy, reachable, promotes) in [
+            (UInt8(1), SuperPeerRolePolicy.neverSuperPeer, true, false), (2, .automatic, false, false),
+            (3, .automatic, true, true),
+        ] {
+            var peer = try Peer(number, policy: policy) { $0.isDirectlyReachable = reachable }
+            let other = try Peer(number + 10, policy: .neverSuperPeer)
+            peer.core.memberAlive(id: other.id, address: other.address, now: .zero)
+            var now = Instant.zero
+            // A forced leaf has no election to run and nothing to maintain: it never wakes.
+            #expect((peer.core.pollTimeout() == nil) == (policy == .neverSuperPeer))
+            while now < .zero + .seconds(60), let due = peer.core.pollTimeout() {
+                now = due
+                peer.core.handleTimeout(now: now)
+                _ = peer.outgoing(now: now)
+            }
+            #expect((peer.core.role == .superPeer) == promotes, "\(policy) reachable \(reachable)")
+        }
+    }
+
+    @Test func superPeerCore_withdrawnAdvert_detachesTheLeaf() throws {
+        var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2)]
+        Self.introduce(&peers, now: .zero)
+        let superPeer = peers[0].id
+        #expect(peers[1].core.attachedSuperPeers == [superPeer])
+        let withdrawal = SuperPeerAdvert(
+            id: superPeer, address: peers[0].address, score: 1, leafCount: 0, freeSlots: 0, superPeers: 0,
+            roleEpoch: .max, sequence: 1, isSuperPeer: false)
+        // Passed on by another member, it is only a hint: the link stays.
+        let passedOn = try SuperPeerMessage.advert(sender: withdrawal, others: []).encoded()
+        peers[1].core.handleMessage(passedOn[...], from: .ipv4(10, 0, 0, 77, port: 4000), now: .zero)
+        #expect(peers[1].core.attachedSuperPeers == [superPeer])
+        // The owner's own advert replaces the forged entry despite its lower epoch.
+        var own = withdrawal
+        (own.roleEpoch, own.isSuperPeer, own.freeSlots) = (1, true, 5)
+        let genuine = try SuperPeerMessage.advert(sender: own, others: []).encoded()
+        peers[1].core.handleMessage(genuine[...], from: peers[0].address, now: .zero)
+        #expect(peers[1].core.knownSuperPeers.map(\.roleEpoch) == [1])
+        // From the super-peer itself, the withdrawal ends the link.
+        let bytes = try SuperPeerMessage.advert(sender: withdrawal, others: []).encoded()
+        peers[1].core.handleMessage(bytes[...], from: peers[0].address, now: .zero)
+        _ = peers[1].outgoing(now: .zero)
+        #expect(peers[1].core.attachedSuperPeers.isEmpty)
+        #expect(peers[1].events.contains(.detached(superPeer: superPeer, cause: .detached(.demoted))))
+        #expect(peers[1].core.knownSuperPeers.isEmpty)
+    }
+
+    @Test func superPeerCore_advertsOfNonMembersAndMalformedInput_areCountedAndIgnored() throws {
+        var peer = try Peer(1)
+        let advert = SuperPeerAdvert(
+            id: Self.stranger, address: .ipv4(10, 9, 9, 9, port: 1), score: 1, leafCount: 0, freeSlots: 10,
+            superPeers: 1, roleEpoch: 1, sequence: 1, isSuperPeer: true)
+        let bytes = try SuperPeerMessage.advert(sender: advert, others: []).encoded()
+        peer.core.handleMessage(bytes[...], from: advert.address, now: .zero)
+        #expect(peer.core.statistics.advertsOfNonMembers == 1)
+        #expect(peer.core.knownSuperPeers.isEmpty)
+        peer.core.handleMessage([0x02, 0x01][...], from: advert.address, now: .zero)
+        peer.core.handleMessage([][...], from: advert.address, now: .zero)
+        #expect(peer.core.statistics.malformedDropped == 2)
+        #expect(peer.outgoing(now: .zero).isEmpty)
+    }
+
+    @Test func superPeerCore_superPeers_exchangeUnionFilters_forQueryRouting() throws {
+        var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2, policy: .alwaysSuperPeer), try Peer(3)]
+        peers[2].core.setKeywords(["music"], now: .zero)
+        Self.introduce(&peers, now: .zero)
+        var now = Instant.zero
+        while now < .zero + .seconds(3) {
+            now = peers.map { $0.core.pollTimeout()! }.min()!
+            for index in peers.indices where peers[index].core.pollTimeout()! <= now {
+                peers[index].core.handleTimeout(now: now)
+            }
+            Self.settle(&peers, now: now)
+        }
+        // Both super-peers hold the leaf (it wants three, there are two), and each routes
+        // a query for "music" to the other, and one for a word nobody has to neither.
+        #expect(peers[2].core.attachedSuperPeers.count == 2)
+        #expect(peers[0].core.superPeersMatching(queryKeywords: ["music"]) == [peers[1].id])
+        #expect(peers[1].core.superPeersMatching(queryKeywords: ["music"]) == [peers[0].id])
+        #expect(peers[0].core.superPeersMatching(queryKeywords: ["absentword"]).isEmpty)
+        #expect(peers[0].core.leafUnionFilter.mightMatch(queryKeywords: ["music"]))
+    }
+}
