@@ -22,15 +22,20 @@ internal import DequeModule
 ///   interval each super-peer sends its advert, with up to 16 others it knows, to its
 ///   leaves, to the other super-peers and to ``SuperPeerConfiguration/advertFanout``
 ///   random members, and to each member that joins. Only adverts of alive members are
-///   kept, the newest `(roleEpoch, sequence)` wins, one that stopped rising for
+///   kept, the newest `(roleEpoch, sequence)` wins (but the owner's own advert beats
+///   any passed on by others), one that stopped rising for
 ///   ``SuperPeerConstants/advertLifetimeIntervals`` intervals is forgotten, and a
-///   member's failure forgets it at once.
+///   member's failure forgets it at once. A leaf counts the super-peers it knows or, if
+///   more, the count its own super-peers advertise (they hear from every other directly).
 /// - **Election.** Every jittered ``SuperPeerConfiguration/electionInterval`` a peer
 ///   applies ``SuperPeerElection``: an eligible leaf (policy `.automatic`, directly
 ///   reachable, up at least ``SuperPeerConfiguration/minimumUptime``, role held at least
 ///   ``SuperPeerConfiguration/minimumRoleHold``) promotes with a probability that fills
 ///   half the shortage per round, weighted by its score against the known super-peers'
-///   median; a super-peer among the weakest of too many demotes. A forced role wins.
+///   median and raised (up to 3×) while the shortage persists; a super-peer among the
+///   weakest of too many demotes (fewest leaves, then lowest score, then lowest ID: an
+///   order all super-peers compute alike). A forced role wins. A promoted peer detaches
+///   from its super-peers; a demoted one detaches its leaves, which attach elsewhere.
 /// - **Leaves.** A leaf attaches (its signed record and filter) to super-peers chosen at
 ///   random with weight their advertised free slots; it keeps a keepalive going every
 ///   third of the lease; it drops a link when membership reports the super-peer gone,
