@@ -136,6 +136,9 @@ struct IndexOutput: Sendable {
             case .indexDown(let id): ["event": "index_down", "id": id.description]
             case .fallbackStarted: ["event": "fallback_started"]
             case .fallbackEnded: ["event": "fallback_ended"]
+            case .attached, .detached, .leafAttached, .leafDetached:
+                // Super-peer links: an index server of a hybrid overlay has none.
+                ["event": "topology", "detail": event.description]
             }
         emit(text: "topology \(event)", object)
     }

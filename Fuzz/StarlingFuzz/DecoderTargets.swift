@@ -33,6 +33,7 @@ enum DecoderTargets {
         case .spreading: spreading(Array(opened.message))
         case .addressCheck: _ = try? AddressCheckMessage.decode(opened.message)
         case .index: index(Array(opened.message))
+        case .superPeer: superPeer(Array(opened.message))
         }
     }
 
@@ -61,6 +62,28 @@ enum DecoderTargets {
         var buffer: [UInt8] = []
         while server.pollTransmit(now: .zero, into: &buffer) != nil {}
         while server.pollEvent() != nil {}
+    }
+
+    /// A super-peer message, decoded, then handed to a super-peer core that holds leaves
+    /// (and to a leaf's, for answers).
+    static func superPeer(_ bytes: [UInt8]) {
+        _ = try? SuperPeerMessage.decode(bytes[...])
+        for policy in [SuperPeerRolePolicy.alwaysSuperPeer, .neverSuperPeer] {
+            var configuration = SuperPeerConfiguration.simulation
+            configuration.rolePolicy = policy
+            guard
+                var core = try? SuperPeerCore(
+                    record: SeedCorpus.signedRecord, address: .ipv4(10, 0, 0, 1, port: 7946),
+                    configuration: configuration, wallClockAtZero: wallClock, random: FuzzRandom(seed: 3))
+            else { return }
+            let source = PeerAddress.ipv4(10, 0, 0, 2, port: 7946)
+            core.memberAlive(id: FuzzIdentities.partner.peerID, address: source, now: .zero)
+            core.handleTimeout(now: .zero + .seconds(1))
+            core.handleMessage(bytes[...], from: source, now: .zero + .seconds(1))
+            var buffer: [UInt8] = []
+            while core.pollTransmit(now: .zero + .seconds(1), into: &buffer) != nil {}
+            while core.pollEvent() != nil {}
+        }
     }
 
     /// A spreading (gossip) message.

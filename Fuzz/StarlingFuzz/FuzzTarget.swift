@@ -6,6 +6,7 @@ enum FuzzTarget: String, CaseIterable {
     case routing
     case spreading
     case index
+    case superPeer = "super-peer"
     case rpc
     case session
     case record
@@ -28,6 +29,7 @@ enum FuzzTarget: String, CaseIterable {
         case .routing: DecoderTargets.routing(Array(bytes))
         case .spreading: DecoderTargets.spreading(Array(bytes))
         case .index: DecoderTargets.index(Array(bytes))
+        case .superPeer: DecoderTargets.superPeer(Array(bytes))
         case .rpc: DecoderTargets.rpc(Array(bytes))
         case .session: DecoderTargets.session(Array(bytes))
         case .record: DecoderTargets.record(Array(bytes))

@@ -18,6 +18,7 @@ enum SeedCorpus {
             case .routing: seeds = routingMessages() + (messages[.routing] ?? [])
             case .spreading: seeds = spreadingMessages() + (messages[.spreading] ?? [])
             case .index: seeds = indexMessages()
+            case .superPeer: seeds = superPeerMessages()
             case .rpc: seeds = rpcMessages()
             case .session: seeds = Array(traffic.filter { $0.count > 1 && (2...5).contains($0[1]) }.prefix(32))
             case .record: seeds = [signedRecord.encoded, signedRecord.datagram]
@@ -160,6 +161,28 @@ enum SeedCorpus {
             .indexes(
                 request: 4,
                 entries: [IndexEntry(id: FuzzIdentities.partner.peerID, address: .ipv4(10, 0, 0, 1, port: 7946))]),
+        ]
+        return messages.compactMap { try? $0.encoded() }
+    }
+
+    /// One super-peer message of each kind.
+    static func superPeerMessages() -> [[UInt8]] {
+        let partner = FuzzIdentities.partner.peerID
+        let address = PeerAddress.ipv4(10, 0, 0, 2, port: 7946)
+        let advert = SuperPeerAdvert(
+            id: partner, address: address, score: 10, leafCount: 3, freeSlots: 7, superPeers: 2, roleEpoch: 1,
+            sequence: 1, isSuperPeer: true)
+        var filter = QueryRoutingFilter()
+        filter.insert("chat")
+        let messages: [SuperPeerMessage] = [
+            .advert(sender: advert, others: []),
+            .attach(record: signedRecord, filter: filter),
+            .attachReply(sender: partner, refusal: .full, alternatives: []),
+            .filterUpdate(leaf: partner, filter: filter),
+            .detach(sender: partner, reason: .leaving),
+            .keepalive(leaf: partner, recordSequence: 1),
+            .relay(origin: partner, target: FuzzIdentities.victim.peerID, payload: [1, 2]),
+            .superPeerFilter(sender: partner, filter: filter),
         ]
         return messages.compactMap { try? $0.encoded() }
     }

@@ -193,7 +193,7 @@ enum TopologiesBench {
         var backgroundLookupTraffic = (datagrams: 0, bytes: 0)
         for (offset, node) in swarm.nodes.enumerated() {
             let overlay = swarm.overlay(of: node)
-            let role = (overlay.hybrid?.role ?? .peer).rawValue
+            let role = overlay.role.rawValue
             let sent = overlay.statistics.totalSent - before[offset].totalSent
             perRole[role, default: (0, 0)].datagrams += sent
             perRole[role, default: (0, 0)].peers += 1

@@ -19,8 +19,10 @@ struct SwarmCommand: AsyncParsableCommand {
 
             With --topology hybrid the first --indexes peers are index servers and the rest \
             their clients: lookups go to the index servers in one round trip (and to the \
-            Kademlia overlay when none answers). The live view, the JSON and the --graph \
-            drawing then show each peer's role.
+            Kademlia overlay when none answers). With --topology super-peer every peer starts \
+            as a leaf and super-peers are elected (about one per 30 peers; none in a swarm \
+            too small to need one), each leaf attached to three. The live view, the JSON and \
+            the --graph drawing then show each peer's role.
             """
     )
 
@@ -38,7 +40,8 @@ struct SwarmCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The overlay's shape: pure (all peers equal) or hybrid (index servers).", valueName: "pure|hybrid"))
+            "The overlay's shape: pure (all peers equal), hybrid (index servers) or super-peer (elected super-peers).",
+            valueName: "pure|hybrid|super-peer"))
     var topology = "pure"
 
     @Option(help: "Hybrid: index servers among the peers (1 to 16, fewer than --peers; default 3).")
@@ -95,8 +98,11 @@ struct SwarmCommand: AsyncParsableCommand {
                 )
             }
             return .hybrid(indexServers: count)
+        case "super-peer":
+            if indexes != nil { throw ValidationError("--indexes is only used with --topology hybrid") }
+            return .superPeer
         default:
-            throw ValidationError("--topology must be pure or hybrid, not '\(topology)'")
+            throw ValidationError("--topology must be pure, hybrid or super-peer, not '\(topology)'")
         }
     }
 

@@ -97,10 +97,14 @@ struct SwarmOutcome {
             """
     }
 
-    /// The role counts for the summary: ` (3 index servers, 47 clients)` for a hybrid swarm.
+    /// The role counts for the summary: ` (3 index servers, 47 clients)` for a hybrid swarm,
+    /// ` (2 super-peers, 58 leaves)` for a super-peer one.
     private var roleText: String {
-        guard topology == "hybrid" else { return "" }
-        return " (\(roles["index", default: 0]) index servers, \(roles["client", default: 0]) clients)"
+        switch topology {
+        case "hybrid": " (\(roles["index", default: 0]) index servers, \(roles["client", default: 0]) clients)"
+        case "super-peer": " (\(roles["super-peer", default: 0]) super-peers, \(roles["leaf", default: 0]) leaves)"
+        default: ""
+        }
     }
 
     /// The JSON object of `--json`.

@@ -77,7 +77,10 @@ struct SwarmRun {
         // The views at the end of the run, before the child processes leave.
         let counts = swarm.counters.counts
         let childResults = await childRuns.asyncMap { await $0.finish() }
-        let roles = (0..<swarm.peers.count).map { configuration.role(of: $0) }
+        // Roles as the peers hold them at the end (super-peers are elected), else as started.
+        let roles =
+            statuses.count == swarm.peers.count
+            ? statuses.map(\.role) : (0..<swarm.peers.count).map { configuration.role(of: $0) }
         let graph = await activity.graph(roles: roles)
         let rss = ResidentMemory.bytes()
         await swarm.shutdown()
@@ -105,7 +108,7 @@ struct SwarmRun {
             maximumTimerLag: statuses.map(\.maximumTimerLag).max() ?? .zero,
             broadcastsSent: activity.broadcastsSent, broadcastsDelivered: counts.broadcastsDelivered,
             sessions: graph.edges.count, childrenFailed: childResults.filter { $0 == nil }.count,
-            duration: duration, loss: loss, seed: seed, graph: graph, topology: shape == .pure ? "pure" : "hybrid",
+            duration: duration, loss: loss, seed: seed, graph: graph, topology: Self.name(of: shape),
             roles: Dictionary(roles.map { ($0.rawValue, 1) }, uniquingKeysWith: +))
     }
 }
@@ -298,5 +301,16 @@ enum ResidentMemory {
             return digits * 1024
         }
         return 0
+    }
+}
+
+extension SwarmRun {
+    /// The shape's name in the summary and the JSON.
+    static func name(of shape: Swarm.Configuration.Shape) -> String {
+        switch shape {
+        case .pure: "pure"
+        case .hybrid: "hybrid"
+        case .superPeer: "super-peer"
+        }
     }
 }

@@ -264,7 +264,7 @@ public struct OverlayStatus: Sendable, Equatable {
         sent = overlay.statistics.totalSent
         received = overlay.statistics.totalReceived
         dropped = overlay.statistics.drops.values.reduce(0, +)
-        role = overlay.hybrid?.role ?? overlay.configuration.topology.role
+        role = overlay.role
         indexServers = overlay.hybrid?.knownIndexes.count ?? 0
         indexServersUp = overlay.hybrid?.upIndexes.count ?? 0
         isFallbackActive = overlay.hybrid?.isFallbackActive ?? false

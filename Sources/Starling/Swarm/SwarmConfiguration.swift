@@ -23,6 +23,10 @@ extension Swarm {
             /// in turn. With ``seeds`` set (joining another process's swarm) everybody
             /// joins through them, and the index servers are this swarm's only.
             case hybrid(indexServers: Int)
+            /// Every peer starts as a leaf and super-peers are elected as the swarm needs
+            /// them (``StarlingCore/Topology/superPeer(_:)``, with the
+            /// ``StarlingCore/SuperPeerConfiguration/local`` settings).
+            case superPeer
         }
 
         /// How many peers to launch (1 to 65,000).
@@ -76,16 +80,18 @@ extension Swarm {
         /// Index servers the swarm launches first: 0 for a pure swarm.
         public var indexServerCount: Int {
             switch shape {
-            case .pure: 0
+            case .pure, .superPeer: 0
             case .hybrid(let indexServers): indexServers
             }
         }
 
-        /// The role peer `index` holds.
+        /// The role peer `index` starts with (in a super-peer swarm the election then
+        /// promotes some leaves).
         public func role(of index: Int) -> TopologyRole {
             switch shape {
             case .pure: .peer
             case .hybrid(let indexServers): index < indexServers ? .index : .client
+            case .superPeer: .leaf
             }
         }
 
@@ -109,6 +115,7 @@ extension Swarm {
                 hybrid.limits = indexLimits
                 configuration.topology = .hybrid(hybrid)
             case .client: configuration.topology = .hybrid(.client(indexes: indexes))
+            case .leaf, .superPeer: configuration.topology = .superPeer(.local)
             }
             configuration.seeds = seeds
             if role(of: index) == .client, self.seeds.isEmpty, !indexes.isEmpty {

@@ -58,8 +58,9 @@ public struct SwarmSnapshot: Sendable, Equatable {
         self.fallbackCount = fallbackCount
     }
 
-    /// Whether any peer holds a hybrid role, so that the roles are worth showing.
-    var isHybrid: Bool { roles[.index, default: 0] + roles[.client, default: 0] > 0 }
+    /// Whether any peer holds a role other than a pure overlay's, so that the roles are
+    /// worth showing.
+    var isHybrid: Bool { roles.contains { $0.key != .peer && $0.value > 0 } }
 
     /// The role counts in ``StarlingCore/TopologyRole`` order, those of no peer left out:
     /// `3 index  27 client`.

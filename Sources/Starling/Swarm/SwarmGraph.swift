@@ -255,8 +255,8 @@ public struct SwarmGraph: Sendable, Equatable {
     private static func colour(_ role: TopologyRole) -> String {
         switch role {
         case .peer: colour(NodeState.alive)
-        case .index: "#7048e8"
-        case .client: "#1c7ed6"
+        case .index, .superPeer: "#7048e8"
+        case .client, .leaf: "#1c7ed6"
         }
     }
 

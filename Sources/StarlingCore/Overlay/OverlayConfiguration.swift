@@ -41,8 +41,8 @@ public struct OverlayConfiguration: Sendable {
     /// refused (``OverlayDrop/belowReplayFloor``). It must exceed the sealed datagrams
     /// a peer accepts in ``OverlayConstants/replayWindow``; each costs some 60 bytes.
     public var replayCacheSize: Int
-    /// The shape of the overlay: pure (the default) or hybrid, with index servers; see
-    /// ``Topology``.
+    /// The shape of the overlay: pure (the default), hybrid (index servers) or super-peer;
+    /// see ``Topology``.
     public var topology: Topology
 
     /// Creates a configuration for one swarm.
@@ -96,11 +96,19 @@ public struct OverlayConfiguration: Sendable {
             throw .rateLimit(name, Double(burst))
         }
         guard (1...(1 << 24)).contains(replayCacheSize) else { throw .replayCacheSize(replayCacheSize) }
-        if case .hybrid(let hybrid) = topology {
+        switch topology {
+        case .pure: break
+        case .hybrid(let hybrid):
             do {
                 try hybrid.validate()
             } catch {
                 throw .hybrid(error)
+            }
+        case .superPeer(let superPeer):
+            do {
+                try superPeer.validate()
+            } catch {
+                throw .superPeer(error)
             }
         }
         do {
@@ -145,6 +153,8 @@ public enum OverlayConfigurationError: Error, Equatable, Sendable, CustomStringC
     case replayCacheSize(Int)
     /// The hybrid topology's configuration is invalid.
     case hybrid(HybridConfigurationError)
+    /// The super-peer topology's configuration is invalid.
+    case superPeer(SuperPeerConfigurationError)
 
     public var description: String {
         switch self {
@@ -158,6 +168,7 @@ public enum OverlayConfigurationError: Error, Equatable, Sendable, CustomStringC
         case .rateLimit(let name, let value): "\(name) must be positive and finite (a burst at most 10⁹), not \(value)"
         case .replayCacheSize(let size): "the replay cache size must be in 1...16777216, not \(size)"
         case .hybrid(let error): "hybrid topology: \(error)"
+        case .superPeer(let error): "super-peer topology: \(error)"
         }
     }
 }

@@ -82,6 +82,8 @@ public enum OverlayProtocol: UInt8, Sendable, CaseIterable {
     case addressCheck = 0x04
     /// Registrations and lookups of the hybrid topology's index servers (``IndexMessage``).
     case index = 0x05
+    /// Election, leaf links and filters of the super-peer topology (``SuperPeerMessage``).
+    case superPeer = 0x06
 }
 
 /// Why an overlay datagram was dropped before any protocol saw it.

@@ -1,4 +1,11 @@
 extension OverlayCore {
+    /// The role this peer holds now: fixed in the pure and hybrid topologies, elected in
+    /// the super-peer one.
+    public var role: TopologyRole {
+        if let superPeer { return superPeer.role == .superPeer ? .superPeer : .leaf }
+        return hybrid?.role ?? configuration.topology.role
+    }
+
     // MARK: Joining the topology up
 
     /// Takes the hybrid core's events: topology news go to the user, lookups the
@@ -19,7 +26,7 @@ extension OverlayCore {
                     }
                 case .fallbackEnded:
                     for service in services { routing.stopProviding(service: service) }
-                case .role, .indexUp, .indexDown:
+                case .role, .indexUp, .indexDown, .attached, .detached, .leafAttached, .leafDetached:
                     break
                 }
             case .lookupFinished(let id, let result):
@@ -39,6 +46,24 @@ extension OverlayCore {
                     routingID = provided
                 }
                 fallbackLookups[routingID] = (id, requests, timeouts)
+            }
+        }
+    }
+
+    /// Reports the super-peer core's role and link changes. Relayed payloads are not
+    /// reported: nothing in this release sends them (a leaf unreachable directly is the
+    /// next pass's).
+    mutating func absorbSuperPeer() {
+        guard superPeer != nil else { return }
+        while let event = superPeer!.pollEvent() {
+            switch event {
+            case .roleChanged(_, let role):
+                events.append(.topology(.role(role == .superPeer ? .superPeer : .leaf)))
+            case .attached(let superPeer): events.append(.topology(.attached(superPeer: superPeer)))
+            case .detached(let superPeer, _): events.append(.topology(.detached(superPeer: superPeer)))
+            case .leafAttached(let leaf): events.append(.topology(.leafAttached(leaf)))
+            case .leafDetached(let leaf, _): events.append(.topology(.leafDetached(leaf)))
+            case .relayed: break
             }
         }
     }

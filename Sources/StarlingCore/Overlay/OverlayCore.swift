@@ -49,6 +49,9 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// The hybrid topology's index client (and server, on an index server); nil in a
     /// pure overlay.
     public internal(set) var hybrid: HybridCore?
+    /// The super-peer topology's election, leaf links and leaf index; nil in the other
+    /// topologies.
+    public internal(set) var superPeer: SuperPeerCore?
     /// Traffic and drop counters.
     public internal(set) var statistics = OverlayStatistics()
     /// The local peer's signed record, as routing hands it out.
@@ -140,6 +143,15 @@ public struct OverlayCore: ProtocolCore, Sendable {
             // as lateness).
             hybrid!.start(now: now)
             absorbHybrid(now: now)
+        } else if case .superPeer(let superPeerConfiguration) = configuration.topology {
+            do {
+                superPeer = try SuperPeerCore(
+                    record: localRecord, address: address, configuration: superPeerConfiguration,
+                    wallClockAtZero: wallClockAtZero, random: ForkedRandom(seed: self.random.next()), now: now)
+            } catch {
+                throw .superPeer(error)
+            }
+            events.append(.topology(.role(configuration.topology.role)))
         } else {
             events.append(.topology(.role(.peer)))
         }
@@ -275,6 +287,12 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 return
             }
             hybrid!.handleMessage(opened.message, from: source, now: now)
+        case .superPeer:
+            guard superPeer != nil else {
+                statistics.drops[.unknownProtocol, default: 0] += 1
+                return
+            }
+            superPeer!.handleMessage(opened.message, from: source, now: now)
         case .addressCheck:
             handleAddressCheck(opened.message, from: source, now: now)
             return
@@ -289,6 +307,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         if let due = routing.pollTimeout(), due <= now { routing.handleTimeout(now: now) }
         if let due = spreading.pollTimeout(), due <= now { spreading.handleTimeout(now: now) }
         if let due = hybrid?.pollTimeout(), due <= now { hybrid!.handleTimeout(now: now) }
+        if let due = superPeer?.pollTimeout(), due <= now { superPeer!.handleTimeout(now: now) }
         if recordRenewalAt <= now { renewRecord(now: now) }
         if let due = addressValidation.nextDeadline, due <= now {
             addressValidation.expireHeld(now: now)
@@ -313,6 +332,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 (kind, destination) = (.routing, to)
             } else if hybrid != nil, let to = hybrid!.pollTransmit(now: now, into: &message) {
                 (kind, destination) = (.index, to)
+            } else if superPeer != nil, let to = superPeer!.pollTransmit(now: now, into: &message) {
+                (kind, destination) = (.superPeer, to)
             } else if let to = spreading.pollTransmit(now: now, into: &message) {
                 (kind, destination) = (.spreading, to)
             } else {
@@ -337,6 +358,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         if let deadline = routing.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = spreading.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = hybrid?.pollTimeout(), deadline < earliest { earliest = deadline }
+        if let deadline = superPeer?.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = addressValidation.nextDeadline, deadline < earliest { earliest = deadline }
         return earliest
     }
@@ -368,6 +390,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 routing.markAlive(peer: member.id, address: member.address, now: now)
                 admitNeighbour(member)
                 hybrid?.memberAlive(member.id, address: member.address, now: now)
+                superPeer?.memberAlive(id: member.id, address: member.address, now: now)
             case .failed(let member), .left(let member):
                 routing.markFailed(peer: member.id, now: now)
                 refillNeighbours(dropping: member.id)
@@ -376,6 +399,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 } else {
                     hybrid?.memberGone(member.id, left: false, now: now)
                 }
+                superPeer?.memberGone(id: member.id, now: now)
             case .suspected(let member):
                 hybrid?.memberSuspected(member.id, now: now)
             }
@@ -389,6 +413,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             }
         }
         absorbHybrid(now: now)
+        absorbSuperPeer()
         while let event = routing.pollEvent() { absorbRouting(event) }
         while let event = spreading.pollEvent() { events.append(.spreading(event)) }
     }
@@ -431,6 +456,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             sequence: localRecord.record.sequence + 1, at: wallClock(at: now))
         routing.updateLocalRecord(localRecord)
         hybrid?.updateLocalRecord(localRecord, now: now)
+        superPeer?.updateLocalRecord(localRecord, now: now)
         recordRenewalAt = now + (OverlayConstants.recordLifetime - OverlayConstants.recordRenewal)
     }
 

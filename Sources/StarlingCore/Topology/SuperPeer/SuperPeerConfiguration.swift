@@ -100,6 +100,10 @@ public struct SuperPeerConfiguration: Equatable, Sendable {
     /// held a minute, elections every 10 s, adverts every 5 s, 30 s leases.
     public static let lan = SuperPeerConfiguration()
 
+    /// Peers on one host (loopback): the ``simulation`` values, since peers start
+    /// together and round trips are short.
+    public static let local = simulation
+
     /// The virtual network of StarlingSim and tests: delta from ``lan``.
     public static let simulation: SuperPeerConfiguration = {
         var configuration = SuperPeerConfiguration.lan
