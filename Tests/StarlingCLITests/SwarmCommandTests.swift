@@ -53,6 +53,21 @@ import Testing
         #expect(object["succeeded"] as? Bool == true)
     }
 
+    /// A super-peer swarm: every peer is a leaf or a super-peer (how many are elected in a
+    /// few seconds is the simulator's to test), and every lookup is answered.
+    @Test func aSuperPeerSwarmReportsItsRolesAndAnswersEveryLookup() async throws {
+        let (result, object) = try await swarm([
+            "--topology", "super-peer", "--peers", "30", "--duration", "5", "--json", "--seed", "7",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(object["topology"] as? String == "super-peer")
+        let roles = try #require(object["roles"] as? [String: Int])
+        #expect(Set(roles.keys).isSubset(of: ["leaf", "super-peer"]))
+        #expect(roles.values.reduce(0, +) == 30)
+        #expect(object["lookups_ok"] as? Int == object["lookups_total"] as? Int)
+        #expect(object["succeeded"] as? Bool == true)
+    }
+
     @Test func aPureSwarmReportsOneRole() async throws {
         let (result, object) = try await swarm(["--peers", "4", "--duration", "1", "--json", "--seed", "9"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -61,7 +76,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (["--topology", "mesh"], "--topology must be pure or hybrid, not 'mesh'"),
+        (["--topology", "mesh"], "--topology must be pure, hybrid or super-peer, not 'mesh'"),
         (["--indexes", "2"], "--indexes is only used with --topology hybrid"),
         (["--topology", "pure", "--indexes", "2"], "--indexes is only used with --topology hybrid"),
         (["--topology", "hybrid", "--peers", "3"], "--indexes must be 1 to 16 and fewer than --peers (3), not 3"),
@@ -72,6 +87,8 @@ import Testing
         (["--topology", "hybrid", "--indexes", "0"], "--indexes must be 1 to 16"),
         (["--topology", "hybrid", "--indexes", "17"], "--indexes must be 1 to 16"),
         (["--topology", "hybrid", "--processes", "2"], "--topology hybrid runs in one process"),
+        (["--topology", "super-peer", "--processes", "2"], "--topology super-peer runs in one process"),
+        (["--topology", "super-peer", "--indexes", "2"], "--indexes is only used with --topology hybrid"),
         (["--peers", "0"], "--peers must be 1 to 20,000"),
         (["--loss", "0.9"], "--loss must be from 0 to 0.5"),
         (["--duration", "0"], "--duration must be 1 to 3,600 seconds"),

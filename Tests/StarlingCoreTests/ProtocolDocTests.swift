@@ -17,7 +17,7 @@ import Testing
         "membership-ping", "membership-ack", "routing-ping", "routing-find-node", "routing-prove",
         "routing-proof", "stream-request", "spreading-gossip", "spreading-query", "overlay-open",
         "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply", "overlay-address-check",
-        "index-placement", "index-register", "index-indexes",
+        "index-placement", "index-register", "index-indexes", "super-peer-advert", "super-peer-keepalive",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -245,6 +245,24 @@ import Testing
         let listBytes = try list.encoded()
         #expect(examples["index-indexes"] == listBytes, "expected:\n\(formatted(listBytes))")
         #expect(try IndexMessage.decode(listBytes[...]) == list)
+    }
+
+    @Test func superPeerExamples_decodeAndReencode() throws {
+        let examples = try Self.examples()
+        let sender = PeerID(publicKey: Key32([UInt8](repeating: 1, count: 32))!)
+        let advert = SuperPeerMessage.advert(
+            sender: SuperPeerAdvert(
+                id: sender, address: .ipv4(10, 0, 0, 1, port: 4000), score: 16_909_060, leafCount: 90, freeSlots: 180,
+                superPeers: 2_571, roleEpoch: 7, sequence: .max, isSuperPeer: true),
+            others: [])
+        let advertBytes = try advert.encoded()
+        #expect(examples["super-peer-advert"] == advertBytes, "expected:\n\(formatted(advertBytes))")
+        #expect(try SuperPeerMessage.decode(advertBytes[...]) == advert)
+        let leaf = PeerID(publicKey: Key32([UInt8](repeating: 6, count: 32))!)
+        let keepalive = SuperPeerMessage.keepalive(leaf: leaf, recordSequence: 0x0102_0304_0506_0708)
+        let keepaliveBytes = try keepalive.encoded()
+        #expect(examples["super-peer-keepalive"] == keepaliveBytes, "expected:\n\(formatted(keepaliveBytes))")
+        #expect(try SuperPeerMessage.decode(keepaliveBytes[...]) == keepalive)
     }
 
     /// The example identity's claim: alive at incarnation 1 at 127.0.0.1:4000, public swarm.

@@ -77,14 +77,20 @@ import Testing
                 let target = live[(index * 37 + 11) % live.count]
                 guard target != asker else { continue }
                 let wanted = swarm.peerID(of: target)
-                if let id = swarm.network.command(asker, { core, now in core.withOverlay { $0.findPeer(wanted, now: now) } }) {
+                if let id = swarm.network.command(
+                    asker, { core, now in core.withOverlay { $0.findPeer(wanted, now: now) } })
+                {
                     started.append((asker, wanted, id))
                 }
             }
-            _ = swarm.run(limit: .seconds(60)) { swarm in started.allSatisfy { swarm.lookupResult($0.2, at: $0.0) != nil } }
+            _ = swarm.run(limit: .seconds(60)) { swarm in
+                started.allSatisfy { swarm.lookupResult($0.2, at: $0.0) != nil }
+            }
             for (asker, wanted, id) in started {
                 guard case .peer(let record?) = swarm.lookupResult(id, at: asker)?.outcome else {
-                    Issue.record("lookup of \(wanted) from \(asker) (\(swarm.peerID(of: asker))): \(String(describing: swarm.lookupResult(id, at: asker)))")
+                    Issue.record(
+                        "lookup of \(wanted) from \(asker) (\(swarm.peerID(of: asker))): \(String(describing: swarm.lookupResult(id, at: asker)))"
+                    )
                     continue
                 }
                 #expect(record.record.peerID == wanted)

@@ -100,6 +100,11 @@ struct SwarmCommand: AsyncParsableCommand {
             return .hybrid(indexServers: count)
         case "super-peer":
             if indexes != nil { throw ValidationError("--indexes is only used with --topology hybrid") }
+            guard processes == 1, join == nil else {
+                throw ValidationError(
+                    "--topology super-peer runs in one process: --processes must be 1 (child processes would run pure peers)"
+                )
+            }
             return .superPeer
         default:
             throw ValidationError("--topology must be pure, hybrid or super-peer, not '\(topology)'")
