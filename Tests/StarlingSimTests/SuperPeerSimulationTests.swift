@@ -16,25 +16,14 @@ import Testing
         return count
     }
 
-    static func overlay(ofPeer _: Int) -> OverlayConfiguration {
-        var overlay = OverlayConfiguration.simulation
-        overlay.topology = .superPeer(.simulation)
-        return overlay
-    }
+    static func overlay(ofPeer _: Int) -> OverlayConfiguration { NodeSwarm.superPeerOverlay() }
 
-    static func superPeers(_ swarm: NodeSwarm, among nodes: [SimNodeID]? = nil) -> [SimNodeID] {
-        (nodes ?? swarm.nodes).filter { swarm.overlay(of: $0).role == .superPeer }
-    }
+    static func superPeers(_ swarm: NodeSwarm) -> [SimNodeID] { swarm.superPeerNodes() }
 
     /// Whether every leaf of `live` holds 3 links to super-peers of `live`.
     static func everyLeafAttached(_ swarm: NodeSwarm, live: [SimNodeID]) -> Bool {
-        let liveSuperPeers = Set(superPeers(swarm, among: live).map { swarm.peerID(of: $0) })
-        return live.allSatisfy { node in
-            let core = swarm.overlay(of: node).superPeer!
-            guard core.role == .leaf else { return true }
-            let attached = core.attachedSuperPeers
-            return attached.count == 3 && attached.allSatisfy(liveSuperPeers.contains)
-        }
+        let (attached, leaves) = swarm.attachedLeaves(live: live)
+        return attached == leaves
     }
 
     @Test func superPeer_electedAtTheRatio_everyLeafOnThree_andAFifthLostIsRepaired() async throws {

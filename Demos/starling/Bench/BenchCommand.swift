@@ -47,7 +47,9 @@ struct BenchCommand: AsyncParsableCommand {
         guard (0.1...600).contains(seconds) else {
             throw ValidationError("--seconds must be from 0.1 to 600, not \(seconds)")
         }
-        if let only, only != "pure", only != "hybrid" { throw ValidationError("--only must be pure or hybrid") }
+        if let only, !["pure", "hybrid", "super-peer"].contains(only) {
+            throw ValidationError("--only must be pure, hybrid or super-peer")
+        }
         guard (20...20_000).contains(peers) else { throw ValidationError("--peers must be 20 to 20,000, not \(peers)") }
     }
 

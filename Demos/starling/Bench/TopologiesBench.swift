@@ -59,10 +59,24 @@ enum TopologiesBench {
         var allLostFound: Int
     }
 
+    /// The super-peer topology's election and failover figures.
+    struct SuperPeerFailover: Codable {
+        var superPeers: Int
+        var ratio: Double
+        var lost: Int
+        /// When 99 % and all of the leaves were on 3 live super-peers again.
+        var reattached99Seconds: Double?
+        var reattachedAllSeconds: Double?
+        var lookups: Int
+        var found: Int
+    }
+
     struct Report: Encodable {
         var pure: Figures
         var hybrid: Figures
+        var superPeer: Figures
         var failover: Failover
+        var superPeerFailover: SuperPeerFailover
         var targets: [BenchTarget]
 
         var json: String {
@@ -72,10 +86,16 @@ enum TopologiesBench {
         }
 
         var table: String {
-            func row(_ name: String, _ pure: String, _ hybrid: String) -> String {
+            func row(_ name: String, _ pure: String, _ hybrid: String, _ superPeer: String) -> String {
                 name.padding(toLength: 34, withPad: " ", startingAt: 0)
                     + pure.padding(toLength: 16, withPad: " ", startingAt: 0)
-                    + hybrid
+                    + hybrid.padding(toLength: 28, withPad: " ", startingAt: 0) + superPeer
+            }
+            func both(_ value: (Figures) -> String) -> (String, String, String) {
+                (value(pure), value(hybrid), value(superPeer))
+            }
+            func row(_ name: String, _ values: (String, String, String)) -> String {
+                row(name, values.0, values.1, values.2)
             }
             func number(_ value: Double) -> String { String(format: "%.1f", value) }
             func roles(_ figures: Figures) -> String {
@@ -84,24 +104,29 @@ enum TopologiesBench {
             }
             var lines = [
                 "topologies: \(pure.peers) simulated peers, 20 ms ± 10 ms links (pure is the baseline)",
-                row("", "pure", "hybrid (3 index servers)"),
-                row("converged (simulated s)", number(pure.convergedSeconds), number(hybrid.convergedSeconds)),
-                row("lookups found", "\(pure.found)/\(pure.lookups)", "\(hybrid.found)/\(hybrid.lookups)"),
-                row("messages per lookup", number(pure.messagesPerLookup), number(hybrid.messagesPerLookup)),
-                row("bytes per lookup", number(pure.bytesPerLookup), number(hybrid.bytesPerLookup)),
+                row("", "pure", "hybrid (3 index servers)", "super-peer"),
+                row("converged (simulated s)", both { number($0.convergedSeconds) }),
+                row("lookups found", both { "\($0.found)/\($0.lookups)" }),
+                row("messages per lookup", both { number($0.messagesPerLookup) }),
+                row("bytes per lookup", both { number($0.bytesPerLookup) }),
                 row(
                     "lookup latency p50 / p99 (ms)",
-                    "\(number(pure.latencyP50Milliseconds)) / \(number(pure.latencyP99Milliseconds))",
-                    "\(number(hybrid.latencyP50Milliseconds)) / \(number(hybrid.latencyP99Milliseconds))"),
-                row("datagrams/s per peer, by role", roles(pure), roles(hybrid)),
-                row("memory per peer (KiB)", number(pure.memoryPerPeerKiB), number(hybrid.memoryPerPeerKiB)),
-                row("wall time (s)", number(pure.wallSeconds), number(hybrid.wallSeconds)),
+                    both { "\(number($0.latencyP50Milliseconds)) / \(number($0.latencyP99Milliseconds))" }),
+                row("datagrams/s per peer, by role", both(roles)),
+                row("memory per peer (KiB)", both { number($0.memoryPerPeerKiB) }),
+                row("wall time (s)", both { number($0.wallSeconds) }),
                 "hybrid failover:",
                 "  one index server lost: \(failover.oneLostFound)/\(failover.oneLostLookups) lookups found; "
                     + "all clients counted it down after \(failover.detectedSeconds.map(number) ?? "never") s, "
                     + "re-registered after \(failover.reRegisteredSeconds.map(number) ?? "never") s",
                 "  all index servers lost: fallback after \(failover.allLostFallbackSeconds.map(number) ?? "never") s; "
                     + "\(failover.allLostFound)/\(failover.allLostLookups) lookups found",
+                "super-peer election and failover:",
+                "  \(superPeerFailover.superPeers) super-peers, ratio \(number(superPeerFailover.ratio)); "
+                    + "\(superPeerFailover.lost) lost at once: 99 % of leaves on 3 live super-peers again after "
+                    + "\(superPeerFailover.reattached99Seconds.map(number) ?? "never") s, all after "
+                    + "\(superPeerFailover.reattachedAllSeconds.map(number) ?? "never") s; "
+                    + "\(superPeerFailover.found)/\(superPeerFailover.lookups) lookups found meanwhile",
             ]
             for target in targets { lines.append("  target    \(target.text): \(target.met ? "met" : "MISSED")") }
             return lines.joined(separator: "\n")
@@ -112,15 +137,21 @@ enum TopologiesBench {
     struct Single: Codable {
         var figures: Figures
         var failover: Failover?
+        var superPeerFailover: SuperPeerFailover?
     }
 
     /// Measures each topology in a child process of its own (so that resident memory
-    /// counts one swarm only) and puts the two side by side.
+    /// counts one swarm only) and puts the three side by side.
     static func run(peers: Int) throws -> Report {
         let pure = try runChild(topology: "pure", peers: peers)
         let hybrid = try runChild(topology: "hybrid", peers: peers)
-        guard let lost = hybrid.failover else { throw BenchError.child("the hybrid run measured no failover") }
-        return report(pure: pure.figures, hybrid: hybrid.figures, failover: lost)
+        let superPeer = try runChild(topology: "super-peer", peers: peers)
+        guard let lost = hybrid.failover, let superPeerLost = superPeer.superPeerFailover else {
+            throw BenchError.child("a run measured no failover")
+        }
+        return report(
+            pure: pure.figures, hybrid: hybrid.figures, superPeer: superPeer.figures, failover: lost,
+            superPeerFailover: superPeerLost)
     }
 
     /// Runs `starling bench topologies --only TOPOLOGY` and decodes what it prints.
@@ -141,19 +172,39 @@ enum TopologiesBench {
 
     /// Measures one topology in this process.
     static func runSingle(topology: String, peers: Int) -> Single {
-        guard topology == "hybrid" else {
-            return Single(figures: measure(topology: "pure", peers: peers, seed: 1) { _ in .simulation })
+        switch topology {
+        case "hybrid":
+            var failover: Failover?
+            let figures = measure(
+                topology: "hybrid", peers: peers, seed: 1,
+                overlay: { NodeSwarm.hybridOverlay(ofPeer: $0, indexes: indexes) },
+                settled: { $0.isRegistered(indexes: indexes) }
+            ) { swarm in
+                failover = measureFailover(&swarm)
+            }
+            return Single(figures: figures, failover: failover)
+        case "super-peer":
+            var failover: SuperPeerFailover?
+            let figures = measure(
+                topology: "super-peer", peers: peers, seed: 1, overlay: { _ in NodeSwarm.superPeerOverlay() },
+                settled: { swarm in
+                    let (attached, leaves) = swarm.attachedLeaves(live: swarm.nodes)
+                    return attached == leaves && !swarm.superPeerNodes().isEmpty
+                }
+            ) { swarm in
+                failover = measureSuperPeerFailover(&swarm)
+            }
+            return Single(figures: figures, superPeerFailover: failover)
+        default:
+            return Single(
+                figures: measure(topology: "pure", peers: peers, seed: 1, overlay: { _ in .simulation }, settled: nil))
         }
-        var failover: Failover?
-        let figures = measure(topology: "hybrid", peers: peers, seed: 1) { index in
-            NodeSwarm.hybridOverlay(ofPeer: index, indexes: indexes)
-        } after: { swarm in
-            failover = measureFailover(&swarm)
-        }
-        return Single(figures: figures, failover: failover)
     }
 
-    static func report(pure: Figures, hybrid: Figures, failover lost: Failover) -> Report {
+    static func report(
+        pure: Figures, hybrid: Figures, superPeer: Figures, failover lost: Failover,
+        superPeerFailover: SuperPeerFailover
+    ) -> Report {
         let oneLostRate = Double(lost.oneLostFound) / Double(max(1, lost.oneLostLookups))
         let allLostRate = Double(lost.allLostFound) / Double(max(1, lost.allLostLookups))
         let targets = [
@@ -164,23 +215,29 @@ enum TopologiesBench {
             BenchTarget(
                 text: "hybrid lookups cost fewer messages than pure",
                 met: hybrid.messagesPerLookup < pure.messagesPerLookup),
+            BenchTarget(
+                text: "super-peer ratio 30 ± 5", met: (25...35).contains(superPeerFailover.ratio)),
+            BenchTarget(
+                text: "20 % of super-peers lost: ≥ 99 % of leaves re-attached within 5 s",
+                met: (superPeerFailover.reattached99Seconds ?? .infinity) <= 5),
         ]
-        return Report(pure: pure, hybrid: hybrid, failover: lost, targets: targets)
+        return Report(
+            pure: pure, hybrid: hybrid, superPeer: superPeer, failover: lost, superPeerFailover: superPeerFailover,
+            targets: targets)
     }
 
     /// Builds one swarm, settles it, and measures it.
     static func measure(
         topology: String, peers: Int, seed: UInt64, overlay: @escaping (Int) -> OverlayConfiguration,
-        after: ((inout NodeSwarm) -> Void)? = nil
+        settled: ((NodeSwarm) -> Bool)?, after: ((inout NodeSwarm) -> Void)? = nil
     ) -> Figures {
         let clock = ContinuousClock()
         let started = clock.now
         let memoryBefore = ResidentMemory.bytes()
         var swarm = try! NodeSwarm(seed: seed, count: peers, link: link, overlayOfPeer: overlay)
-        let hybrid = topology == "hybrid"
         swarm.joinThroughFirst(spacing: .milliseconds(1))
         _ = swarm.run(step: .milliseconds(250), limit: .seconds(600)) { swarm in
-            swarm.isConverged() && (!hybrid || swarm.isRegistered(indexes: indexes))
+            swarm.isConverged() && (settled?(swarm) ?? true)
         }
         let converged = seconds(swarm.network.now - .zero)
         let memory = Double(max(0, ResidentMemory.bytes() - memoryBefore)) / Double(peers) / 1_024
@@ -243,7 +300,7 @@ enum TopologiesBench {
     /// each of `watches` first holds.
     static func runLookups(
         _ swarm: inout NodeSwarm, count: Int, perBatch: Int, every: Duration, seed: UInt64, skip: Int = 0,
-        watches: [(NodeSwarm) -> Bool] = []
+        among: [SimNodeID]? = nil, watches: [(NodeSwarm) -> Bool] = []
     ) -> LookupOutcome {
         let finished = FinishTimes()
         swarm.network.setReaction { node, _, event, now in
@@ -253,7 +310,7 @@ enum TopologiesBench {
         }
         defer { swarm.network.setReaction(nil) }
         var random = SeededGenerator(seed: seed)
-        let askers = Array(swarm.nodes.dropFirst(skip))
+        let askers = among ?? Array(swarm.nodes.dropFirst(skip))
         precondition(askers.count >= 2, "lookups need two peers")
         let before = swarm.nodes.map { lookupTraffic(swarm.overlay(of: $0).statistics) }
         let start = swarm.network.now
@@ -349,6 +406,39 @@ enum TopologiesBench {
             case .child(let reason): reason
             }
         }
+    }
+
+    /// A fifth of the super-peers lost at once, with lookups running meanwhile.
+    static func measureSuperPeerFailover(_ swarm: inout NodeSwarm) -> SuperPeerFailover {
+        // The election runs on for a while first, so that the count is the settled one.
+        swarm.network.run(for: .seconds(30))
+        let elected = swarm.superPeerNodes()
+        let ratio = Double(swarm.nodes.count - elected.count) / Double(max(1, elected.count))
+        var random = SeededGenerator(seed: 5)
+        let lost = Array(elected.shuffled(using: &random).prefix(max(1, elected.count / 5)))
+        let lostAt = swarm.network.now
+        swarm.network.partition([lost])
+        let live = swarm.nodes.filter { !lost.contains($0) }
+        let most: (NodeSwarm) -> Bool = { swarm in
+            let (attached, leaves) = swarm.attachedLeaves(live: live)
+            return attached * 100 >= leaves * 99
+        }
+        let all: (NodeSwarm) -> Bool = { swarm in
+            let (attached, leaves) = swarm.attachedLeaves(live: live)
+            return attached == leaves
+        }
+        var outcome = runLookups(
+            &swarm, count: 500, perBatch: 10, every: .milliseconds(100), seed: 9, among: live, watches: [most, all])
+        for (index, watch) in [most, all].enumerated() where outcome.watchesMetAt[index] == nil {
+            if swarm.run(step: .milliseconds(100), limit: .seconds(60), until: watch) {
+                outcome.watchesMetAt[index] = swarm.network.now
+            }
+        }
+        return SuperPeerFailover(
+            superPeers: elected.count, ratio: ratio, lost: lost.count,
+            reattached99Seconds: outcome.watchesMetAt[0].map { seconds($0 - lostAt) },
+            reattachedAllSeconds: outcome.watchesMetAt[1].map { seconds($0 - lostAt) }, lookups: outcome.started,
+            found: outcome.found)
     }
 
     struct Key: Hashable {

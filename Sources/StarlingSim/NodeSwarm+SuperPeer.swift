@@ -1,0 +1,36 @@
+public import StarlingCore
+
+extension NodeSwarm {
+    /// The overlay of a super-peer swarm's peer: the simulation settings with
+    /// ``StarlingCore/Topology/superPeer(_:)``.
+    public static func superPeerOverlay(
+        _ superPeer: SuperPeerConfiguration = .simulation, base: OverlayConfiguration = .simulation
+    ) -> OverlayConfiguration {
+        var overlay = base
+        overlay.topology = .superPeer(superPeer)
+        return overlay
+    }
+
+    /// The peers of `nodes` (all by default) that hold the super-peer role now.
+    public func superPeerNodes(among nodes: [SimNodeID]? = nil) -> [SimNodeID] {
+        (nodes ?? self.nodes).filter { overlay(of: $0).role == .superPeer }
+    }
+
+    /// How many leaves of `live` hold `links` links (3 by default; as many as there are
+    /// when `live` has fewer super-peers), each to a super-peer of `live`, and how many
+    /// leaves `live` has.
+    public func attachedLeaves(live: [SimNodeID], links: Int = 3) -> (attached: Int, leaves: Int) {
+        let liveSuperPeers = Set(superPeerNodes(among: live).map(peerID(of:)))
+        var attached = 0
+        var leaves = 0
+        for node in live {
+            guard let core = overlay(of: node).superPeer, core.role == .leaf else { continue }
+            leaves += 1
+            let held = core.attachedSuperPeers
+            if held.count == min(links, liveSuperPeers.count), held.allSatisfy(liveSuperPeers.contains) {
+                attached += 1
+            }
+        }
+        return (attached, leaves)
+    }
+}
