@@ -402,6 +402,12 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 superPeer?.memberGone(id: member.id, now: now)
             case .suspected(let member):
                 hybrid?.memberSuspected(member.id, now: now)
+                // A leaf moves off a suspected super-peer at once (it attaches back, or
+                // elsewhere, if the suspicion is refuted); a super-peer keeps a suspected
+                // leaf until membership declares it failed.
+                if let superPeer, superPeer.role == .leaf, superPeer.attachedSuperPeers.contains(member.id) {
+                    self.superPeer!.memberGone(id: member.id, now: now)
+                }
             }
             events.append(.membership(event))
         }
