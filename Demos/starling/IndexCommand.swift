@@ -64,20 +64,7 @@ struct IndexCommand: AsyncParsableCommand {
         configuration.topology = .hybrid(.index(fellows: fellowAddresses))
         configuration.seeds = fellowAddresses
         configuration.acceptsStreams = false
-        do {
-            if let key { configuration.identity = try KeyFile.load(from: key) }
-            if let secretFile { configuration.swarmSecret = try SwarmSecretFile.load(from: secretFile) }
-        } catch let error as KeyFileError {
-            throw CLIError(error.description)
-        } catch let error as SwarmSecretFileError {
-            throw CLIError(error.description)
-        }
-        let peer: Peer
-        do {
-            peer = try await Peer.start(configuration)
-        } catch {
-            throw CLIError(error.description)
-        }
+        let peer = try await PeerCommand.start(configuration, key: key, secretFile: secretFile)
         let output = IndexOutput(json: json)
         output.started(id: peer.id, address: peer.address)
 

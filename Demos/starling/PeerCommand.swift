@@ -62,10 +62,10 @@ struct PeerCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        var configuration = PeerConfiguration()
-        configuration.listenAddress = try Self.address(listen, option: "--listen")
-        configuration.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
+    /// Starts a peer of `configuration` with the identity in `key` and the swarm secret
+    /// in `secretFile` (when given); every failure becomes a one-line ``CLIError``.
+    static func start(_ configuration: PeerConfiguration, key: String?, secretFile: String?) async throws -> Peer {
+        var configuration = configuration
         do {
             if let key { configuration.identity = try KeyFile.load(from: key) }
             if let secretFile { configuration.swarmSecret = try SwarmSecretFile.load(from: secretFile) }
@@ -74,12 +74,18 @@ struct PeerCommand: AsyncParsableCommand {
         } catch let error as SwarmSecretFileError {
             throw CLIError(error.description)
         }
-        let peer: Peer
         do {
-            peer = try await Peer.start(configuration)
+            return try await Peer.start(configuration)
         } catch {
             throw CLIError(error.description)
         }
+    }
+
+    func run() async throws {
+        var configuration = PeerConfiguration()
+        configuration.listenAddress = try Self.address(listen, option: "--listen")
+        configuration.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
+        let peer = try await Self.start(configuration, key: key, secretFile: secretFile)
         try await peer.handle("echo") { request in request.payload }
         print("peer \(peer.id)")
         print("listening \(peer.address)")

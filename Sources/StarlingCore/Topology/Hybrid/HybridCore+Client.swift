@@ -38,12 +38,7 @@ extension HybridCore {
 
     /// Takes the answer to `request`.
     mutating func handleAnswer(_ message: IndexMessage, to request: IndexRequest, now: Instant) {
-        let index: PeerID? =
-            switch request.kind {
-            case .list(let index): index
-            case .register(let index, _), .lookup(_, let index): index
-            }
-        if let index, var state = indexes[index] {
+        if let index = request.index, var state = indexes[index] {
             let wasUp = state.isUp
             state.noteAnswer(roundTrip: now - request.sentAt)
             indexes[index] = state
@@ -68,12 +63,7 @@ extension HybridCore {
             deadlines.removeMin()
             guard let request = pending.removeValue(forKey: first.request) else { continue }
             statistics.requestTimeouts += 1
-            let index: PeerID? =
-                switch request.kind {
-                case .list(let index): index
-                case .register(let index, _), .lookup(_, let index): index
-                }
-            if let index, var state = indexes[index] {
+            if let index = request.index, var state = indexes[index] {
                 let wasUp = state.isUp
                 state.noteTimeout(now: now)
                 indexes[index] = state

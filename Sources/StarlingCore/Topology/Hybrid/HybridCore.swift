@@ -291,13 +291,11 @@ public struct HybridCore: Sendable {
             nextRequest &+= 1
             if nextRequest == 0 { nextRequest = 1 }
             message = message.withRequest(nextRequest)
-            let timeout: Duration =
-                switch request {
-                case .list(let index?), .register(let index, _), .lookup(_, let index):
-                    indexes[index]?.requestTimeout(configuration) ?? configuration.maximumRequestTimeout
-                case .list(nil): configuration.maximumRequestTimeout
-                }
-            pending[nextRequest] = IndexRequest(kind: request, destination: destination, sentAt: now)
+            let pendingRequest = IndexRequest(kind: request, destination: destination, sentAt: now)
+            let timeout =
+                pendingRequest.index.flatMap { indexes[$0]?.requestTimeout(configuration) }
+                ?? configuration.maximumRequestTimeout
+            pending[nextRequest] = pendingRequest
             deadlines.insert(RequestDeadline(at: now + timeout, request: nextRequest))
             statistics.requestsSent += 1
         }
@@ -358,6 +356,14 @@ struct IndexRequest: Hashable, Sendable {
     var kind: Kind
     var destination: PeerAddress
     var sentAt: Instant
+
+    /// The index server asked, when it is a known one.
+    var index: PeerID? {
+        switch kind {
+        case .list(let index): index
+        case .register(let index, _), .lookup(_, let index): index
+        }
+    }
 }
 
 /// When a request's wait ends.
