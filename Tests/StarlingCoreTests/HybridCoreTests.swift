@@ -256,4 +256,54 @@ import Testing
         #expect(replies == [.stored: 100, .hostFull: 900])
         #expect(server.store?.count == 101)  // the flood's 100 and the index server's own record
     }
+
+    @Test func overlayIndexServer_floodOfFreeIDsThroughTheEnvelope_isBoundedByRateAndHostLimits() throws {
+        var limits = IndexLimits()
+        limits.maximumRegistrationsPerHost = 100
+        var configuration = OverlayConfiguration.simulation
+        configuration.topology = .hybrid(HybridConfiguration(role: .index, limits: limits))
+        let indexIdentity = Net.identity(0)
+        var server = try OverlayCore(
+            identity: indexIdentity, address: Net.address(0), configuration: configuration,
+            wallClockAtZero: Self.wallClock, random: TestRandom(seed: 1))
+        let envelope = OverlayEnvelope(swarmID: configuration.swarmID, swarmSecret: nil)
+        var random = TestRandom(seed: 2)
+        let attacker = PeerAddress.ipv4(192, 0, 2, 7, port: 9)
+        var datagram: [UInt8] = []
+        var buffer: [UInt8] = []
+        var now = Instant.zero
+        // 5,000 registrations of fresh IDs from one address within one second.
+        for index in 0..<5_000 {
+            var seed = [UInt8](repeating: 0xD0, count: 32)
+            seed[0] = UInt8(index & 0xFF)
+            seed[1] = UInt8(index >> 8)
+            let identity = try IdentityKeyPair(seed: seed)
+            let record = try PeerRecord(
+                peerID: identity.peerID, sequence: 1, expiresAt: Self.wallClock + .seconds(3_600),
+                addresses: [attacker],
+                services: ["spam"]
+            ).sign(with: identity)
+            let message = try IndexMessage.register(request: UInt32(index + 1), lifetime: 30, record: record).encoded()
+            envelope.encode(.index, message, sentAt: Self.wallClock, into: &datagram, using: &random)
+            now = .zero + .microseconds(Int64(index) * 200)
+            datagram.withUnsafeBytes { server.handleDatagram($0, from: attacker, now: now) }
+            while server.pollTransmit(now: now, into: &buffer) != nil {}
+        }
+        let store = try #require(server.hybrid?.store)
+        // The overlay's per-source limit (burst 2,000, then 1,000/s) let some 3,000 through
+        // to the index server, whose per-host limit stored 100 and refused the rest.
+        #expect(server.statistics.drops[.sourceRateLimited, default: 0] > 1_000)
+        #expect(store.statistics.registrations[.stored] == 100 + 1)  // and the index server's own record
+        #expect(store.statistics.registrations[.hostFull, default: 0] > 1_000)
+        #expect(store.count == 101)
+        // A client on another host still registers.
+        let client = try PeerRecord(
+            peerID: Net.identity(5).peerID, sequence: 1, expiresAt: Self.wallClock + .seconds(3_600),
+            addresses: [Net.address(5)], services: ["chat"]
+        ).sign(with: Net.identity(5))
+        let message = try IndexMessage.register(request: 1, lifetime: 30, record: client).encoded()
+        envelope.encode(.index, message, sentAt: Self.wallClock, into: &datagram, using: &random)
+        datagram.withUnsafeBytes { server.handleDatagram($0, from: Net.address(5), now: now) }
+        #expect(server.hybrid?.store?.record(of: Net.identity(5).peerID, now: now) == client)
+    }
 }
