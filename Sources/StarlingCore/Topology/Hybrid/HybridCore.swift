@@ -153,15 +153,17 @@ public struct HybridCore: Sendable {
     /// The earliest time the core wants ``handleTimeout(now:)``.
     public func pollTimeout() -> Instant? {
         guard started else { return latestNow }
+        // Called after every drain of the overlay: compared in place, nothing allocated.
         var earliest: Instant? = deadlines.min?.at
-        for candidate in [nextListAt, nextRefreshAt, nextSweepAt, bootstrap.values.min()] {
-            guard let candidate else { continue }
+        func consider(_ candidate: Instant?) {
+            guard let candidate else { return }
             if earliest == nil || candidate < earliest! { earliest = candidate }
         }
-        for state in indexes.values {
-            guard let retry = state.retryAt else { continue }
-            if earliest == nil || retry < earliest! { earliest = retry }
-        }
+        consider(nextListAt)
+        consider(nextRefreshAt)
+        consider(nextSweepAt)
+        for due in bootstrap.values { consider(due) }
+        for state in indexes.values { consider(state.retryAt) }
         return earliest
     }
 

@@ -81,10 +81,9 @@ public struct IndexStore: Sendable {
             return .stale
         }
         if existing == nil || existing!.host != host {
-            if existing == nil, entries.count >= limits.maximumRegistrations {
-                sweep(now: now)
-                guard entries.count < limits.maximumRegistrations else { return .full }
-            }
+            // Lapsed registrations go in the periodic sweep, not here: a full store
+            // under a flood must not walk every entry for each refused newcomer.
+            if existing == nil, entries.count >= limits.maximumRegistrations { return .full }
             guard registrationsPerHost[host, default: 0] < limits.maximumRegistrationsPerHost else {
                 return .hostFull
             }
