@@ -245,6 +245,10 @@ public struct OverlayStatus: Sendable, Equatable {
     public let isFallbackActive: Bool
     /// Hybrid index server: the registrations it holds.
     public let registrationsHeld: Int
+    /// Super-peer leaf: the super-peers that hold it (accepted its attach), by ID.
+    public let superPeers: [PeerID]
+    /// Super-peer: the leaves it holds.
+    public let leaves: Int
 
     init(_ overlay: OverlayCore, driver: DriverStatistics) {
         sentByProtocol = Dictionary(
@@ -269,5 +273,7 @@ public struct OverlayStatus: Sendable, Equatable {
         indexServersUp = overlay.hybrid?.upIndexes.count ?? 0
         isFallbackActive = overlay.hybrid?.isFallbackActive ?? false
         registrationsHeld = overlay.hybrid?.store?.count ?? 0
+        superPeers = overlay.superPeer?.attachedSuperPeers ?? []
+        leaves = overlay.superPeer?.leaves.count ?? 0
     }
 }

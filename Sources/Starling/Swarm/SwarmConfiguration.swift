@@ -24,8 +24,8 @@ extension Swarm {
             /// joins through them, and the index servers are this swarm's only.
             case hybrid(indexServers: Int)
             /// Every peer starts as a leaf and super-peers are elected as the swarm needs
-            /// them (``StarlingCore/Topology/superPeer(_:)``, with the
-            /// ``StarlingCore/SuperPeerConfiguration/local`` settings).
+            /// them (``StarlingCore/Topology/superPeer(_:)``, with the settings of
+            /// ``Configuration/superPeer``).
             case superPeer
         }
 
@@ -34,6 +34,9 @@ extension Swarm {
         /// The overlay's shape; default ``Shape/pure``. Its topology replaces
         /// ``overlay``'s.
         public var shape = Shape.pure
+        /// The super-peer settings of every peer in a ``Shape/superPeer`` swarm; default
+        /// ``StarlingCore/SuperPeerConfiguration/local``.
+        public var superPeer = SuperPeerConfiguration.local
         /// The overlay every peer runs; default ``StarlingCore/OverlayConfiguration/local``.
         public var overlay: OverlayConfiguration = .local
         /// The swarm ID (32 bytes; all zero is the public swarm).
@@ -115,7 +118,7 @@ extension Swarm {
                 hybrid.limits = indexLimits
                 configuration.topology = .hybrid(hybrid)
             case .client: configuration.topology = .hybrid(.client(indexes: indexes))
-            case .leaf, .superPeer: configuration.topology = .superPeer(.local)
+            case .leaf, .superPeer: configuration.topology = .superPeer(superPeer)
             }
             configuration.seeds = seeds
             if role(of: index) == .client, self.seeds.isEmpty, !indexes.isEmpty {
