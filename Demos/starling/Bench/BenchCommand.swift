@@ -40,6 +40,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Simulated peers for topologies (20 to 20,000).")
     var peers = 1_000
 
+    @Option(help: "Loopback peers for topologies, each shape as a swarm in this process (0 skips; at most 1,000).")
+    var loopbackPeers = 200
+
     @Option(help: .hidden)
     var only: String?
 
@@ -51,6 +54,9 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--only must be pure, hybrid or super-peer")
         }
         guard (20...20_000).contains(peers) else { throw ValidationError("--peers must be 20 to 20,000, not \(peers)") }
+        guard loopbackPeers == 0 || (20...1_000).contains(loopbackPeers) else {
+            throw ValidationError("--loopback-peers must be 0 or 20 to 1,000, not \(loopbackPeers)")
+        }
     }
 
     func run() async throws {
@@ -73,7 +79,7 @@ struct BenchCommand: AsyncParsableCommand {
                 print(String(decoding: try JSONEncoder().encode(single), as: UTF8.self))
                 return
             }
-            let report = try TopologiesBench.run(peers: peers)
+            let report = try await TopologiesBench.run(peers: peers, loopbackPeers: loopbackPeers)
             print(json ? report.json : report.table)
             return
         }

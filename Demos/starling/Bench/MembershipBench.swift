@@ -90,23 +90,6 @@ enum MembershipBench {
         return (swarm, converged ? (ContinuousClock.now - start).seconds : .infinity)
     }
 
-    /// Runs `body` for at most `limit`. Returns whether it finished in time.
-    private static func bounded(_ limit: Duration, _ body: @escaping @Sendable () async -> Void) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await body()
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-    }
-
     private static func format(_ value: Double) -> String { String(format: "%.3f", value) }
 }
 

@@ -2,8 +2,9 @@ import Foundation
 import StarlingCore
 import StarlingSim
 
-/// `starling bench topologies`: the pure and hybrid overlays side by side in the
-/// simulator, the pure one being the baseline measured in the same run.
+/// `starling bench topologies`: the pure, hybrid and super-peer overlays side by side in
+/// the simulator, the pure one being the baseline measured in the same run, then the
+/// same three as swarms on loopback (``TopologiesLoopback``, `--loopback-peers`).
 ///
 /// Each topology gets the same swarm: `--peers` peers (default 1,000) of whole-peer
 /// cores (``NodeSwarm``) on 20 ms ± 10 ms links, joined through the first peer; hybrid
@@ -77,6 +78,8 @@ enum TopologiesBench {
         var superPeer: Figures
         var failover: Failover
         var superPeerFailover: SuperPeerFailover
+        /// The same shapes as swarms of real peers on loopback (empty when skipped).
+        var loopback: [TopologiesLoopback.Figures]
         var targets: [BenchTarget]
 
         var json: String {
@@ -128,6 +131,19 @@ enum TopologiesBench {
                     + "\(superPeerFailover.reattachedAllSeconds.map(number) ?? "never") s; "
                     + "\(superPeerFailover.found)/\(superPeerFailover.lookups) lookups found meanwhile",
             ]
+            if let first = loopback.first {
+                lines.append("loopback: \(first.peers) peers on 127.0.0.1 in one process (wall-clock latencies)")
+                for figures in loopback {
+                    let roles = figures.datagramsPerPeerSecondByRole.sorted { $0.key < $1.key }
+                        .map { "\($0.key) \(number($0.value))" }.joined(separator: ", ")
+                    lines.append(
+                        "  \(figures.topology): settled after \(figures.settledSeconds.map(number) ?? "never") s; "
+                            + "\(figures.found)/\(figures.lookups) lookups found; "
+                            + "\(number(figures.messagesPerLookup)) messages, \(number(figures.bytesPerLookup)) bytes per lookup; "
+                            + "p50 / p99 \(number(figures.latencyP50Milliseconds)) / "
+                            + "\(number(figures.latencyP99Milliseconds)) ms; datagrams/s per peer: \(roles)")
+                }
+            }
             for target in targets { lines.append("  target    \(target.text): \(target.met ? "met" : "MISSED")") }
             return lines.joined(separator: "\n")
         }
@@ -142,16 +158,17 @@ enum TopologiesBench {
 
     /// Measures each topology in a child process of its own (so that resident memory
     /// counts one swarm only) and puts the three side by side.
-    static func run(peers: Int) throws -> Report {
+    static func run(peers: Int, loopbackPeers: Int) async throws -> Report {
         let pure = try runChild(topology: "pure", peers: peers)
         let hybrid = try runChild(topology: "hybrid", peers: peers)
         let superPeer = try runChild(topology: "super-peer", peers: peers)
         guard let lost = hybrid.failover, let superPeerLost = superPeer.superPeerFailover else {
             throw BenchError.child("a run measured no failover")
         }
+        let loopback = loopbackPeers > 0 ? try await TopologiesLoopback.run(peers: loopbackPeers) : []
         return report(
             pure: pure.figures, hybrid: hybrid.figures, superPeer: superPeer.figures, failover: lost,
-            superPeerFailover: superPeerLost)
+            superPeerFailover: superPeerLost, loopback: loopback)
     }
 
     /// Runs `starling bench topologies --only TOPOLOGY` and decodes what it prints.
@@ -203,7 +220,7 @@ enum TopologiesBench {
 
     static func report(
         pure: Figures, hybrid: Figures, superPeer: Figures, failover lost: Failover,
-        superPeerFailover: SuperPeerFailover
+        superPeerFailover: SuperPeerFailover, loopback: [TopologiesLoopback.Figures]
     ) -> Report {
         let oneLostRate = Double(lost.oneLostFound) / Double(max(1, lost.oneLostLookups))
         let allLostRate = Double(lost.allLostFound) / Double(max(1, lost.allLostLookups))
@@ -223,7 +240,7 @@ enum TopologiesBench {
         ]
         return Report(
             pure: pure, hybrid: hybrid, superPeer: superPeer, failover: lost, superPeerFailover: superPeerFailover,
-            targets: targets)
+            loopback: loopback, targets: targets)
     }
 
     /// Builds one swarm, settles it, and measures it.
@@ -276,11 +293,12 @@ enum TopologiesBench {
             memoryPerPeerKiB: memory, wallSeconds: seconds(clock.now - started))
     }
 
-    /// Routing and index datagrams and bytes sent: what lookups cost.
+    /// Routing, index and super-peer datagrams and bytes sent: what lookups cost.
     static func lookupTraffic(_ statistics: OverlayStatistics) -> (datagrams: Int, bytes: Int) {
-        (
-            (statistics.sent[.routing] ?? 0) + (statistics.sent[.index] ?? 0),
-            (statistics.sentBytes[.routing] ?? 0) + (statistics.sentBytes[.index] ?? 0)
+        let protocols: [OverlayProtocol] = [.routing, .index, .superPeer]
+        return (
+            protocols.reduce(0) { $0 + (statistics.sent[$1] ?? 0) },
+            protocols.reduce(0) { $0 + (statistics.sentBytes[$1] ?? 0) }
         )
     }
 

@@ -235,6 +235,9 @@ public struct OverlayStatus: Sendable, Equatable {
     /// Overlay datagrams sent so far, by protocol (`membership`, `routing`, `spreading`,
     /// `index`, `addressCheck`).
     public let sentByProtocol: [String: Int]
+    /// Overlay bytes sent so far (datagrams as sent, envelope included), by protocol, as
+    /// ``sentByProtocol`` names them.
+    public let sentBytesByProtocol: [String: Int]
     /// The role this peer holds in its topology (``TopologyRole``).
     public let role: TopologyRole
     /// Hybrid: the index servers this peer knows.
@@ -253,6 +256,8 @@ public struct OverlayStatus: Sendable, Equatable {
     init(_ overlay: OverlayCore, driver: DriverStatistics) {
         sentByProtocol = Dictionary(
             uniqueKeysWithValues: overlay.statistics.sent.map { (String(describing: $0.key), $0.value) })
+        sentBytesByProtocol = Dictionary(
+            uniqueKeysWithValues: overlay.statistics.sentBytes.map { (String(describing: $0.key), $0.value) })
         let membership = overlay.membership.statistics
         membershipSent = Dictionary(
             uniqueKeysWithValues: MembershipMessageKind.allCases.map { (String(describing: $0), membership.sent($0)) })
