@@ -161,6 +161,7 @@ enum SeedCorpus {
             .indexes(
                 request: 4,
                 entries: [IndexEntry(id: FuzzIdentities.partner.peerID, address: .ipv4(10, 0, 0, 1, port: 7946))]),
+            .handoff(request: 0, lifetime: 20, record: signedRecord),
         ]
         return messages.compactMap { try? $0.encoded() }
     }

@@ -171,6 +171,41 @@ import Testing
         }
     }
 
+    @Test func hybridCore_indexServerLost_fellowsCountItDown_andHandItsKeysOver_beforeClientsKnow() {
+        var net = Self.network()
+        let indexIDs = (0..<3).map { Net.identity($0).peerID }
+        let lost = indexIDs[1]
+        net.cut.insert(Net.address(1))
+        // Two heartbeats unanswered (500 ms apart): the fellows count it down.
+        net.run(for: .seconds(2))
+        let live = [indexIDs[0], indexIDs[2]]
+        for index in [0, 2] {
+            #expect(net.cores[Net.address(index)]!.indexState(lost)?.isUp == false)
+        }
+        // No client has counted it down yet, so none registered anew: the records
+        // reached the keys' new holders by handoff.
+        #expect((3..<8).allSatisfy { net.cores[Net.address($0)]!.indexState(lost)?.isUp == true })
+        let handedOver = [0, 2].reduce(0) { $0 + net.cores[Net.address($1)]!.statistics.handoffsSent }
+        #expect(handedOver > 0)
+        for client in 3..<8 {
+            let id = Net.identity(client).peerID
+            var keys = [RoutingKey(peer: id)]
+            if client % 2 == 0 { keys.append(RoutingKey(service: "chat")) }
+            for holder in Set(keys.flatMap { IndexPlacement.holders(of: $0, among: live, count: 2) }) {
+                let store = net.cores[Net.address(indexIDs.firstIndex(of: holder)!)]!.store!
+                #expect(store.record(of: id, now: net.now) != nil, "client \(client) at \(holder)")
+            }
+        }
+        // A handoff from an address that is no fellow index server is dropped.
+        var stranger = net.cores[Net.address(0)]!
+        let before = stranger.store!.count
+        let record = Net.record(9)
+        let bytes = try! IndexMessage.handoff(request: 0, lifetime: 30, record: record).encoded()
+        stranger.handleMessage(bytes[...], from: Net.address(9), now: net.now)
+        #expect(stranger.store!.count == before)
+        #expect(stranger.store!.record(of: record.record.peerID, now: net.now) == nil)
+    }
+
     @Test func hybridCore_everyIndexServerLost_fallsBack_andComesBackWhenOneAnswers() throws {
         var net = Self.network(clients: 1)
         let client = Net.address(3)

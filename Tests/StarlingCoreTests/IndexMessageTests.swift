@@ -30,6 +30,7 @@ import Testing
                 IndexEntry(id: identity.peerID, address: .ipv4(10, 0, 0, 1, port: 7946)),
                 IndexEntry(id: identity.peerID, address: try! PeerAddress("[2001:db8::1]:9")),
             ]),
+        .handoff(request: 0, lifetime: 17, record: record()),
     ]
 
     @Test func indexMessage_encodeDecode_roundTripsEveryKind() throws {
@@ -50,6 +51,8 @@ import Testing
         #expect(try IndexMessage.findService(request: 1, service: "ab").encoded() == [0x04, 0, 0, 0, 1, 2, 0x61, 0x62])
         let register = try IndexMessage.register(request: 1, lifetime: 30, record: Self.record()).encoded()
         #expect(register.count == IndexMessage.headerSize + 2 + Self.record().encoded.count)
+        let handoff = try IndexMessage.handoff(request: 0, lifetime: 17, record: Self.record()).encoded()
+        #expect(handoff == [0x08, 0, 0, 0, 0, 0, 17] + Self.record().encoded)
         let lookup = try IndexMessage.findPeer(request: 1, peer: Self.identity.peerID).encoded()
         #expect(lookup.count == IndexMessage.headerSize + 32)
     }

@@ -54,6 +54,35 @@ import Testing
         #expect(store.statistics.expired == 1)
     }
 
+    @Test func indexStore_handoffsFromAFellow_passThePerHostLimits_butNotTheTotalOrTheSignature() {
+        var limits = IndexLimits()
+        limits.maximumRegistrationsPerHost = 2
+        limits.maximumRegistrations = 4
+        var store = IndexStore(limits: limits)
+        let fellow = PeerAddress.Host.ipv4(0x0A00_0002)
+        func handOff(_ record: SignedPeerRecord) -> IndexRegistrationStatus {
+            store.takeHandoff(record, lifetime: .seconds(20), from: fellow, now: .zero, wallNow: Self.wallClock)
+        }
+        // Three records from one fellow: over its host's limit of two, and taken.
+        for index in 1...3 { #expect(handOff(Self.record(Self.identity(index))) == .stored) }
+        #expect(store.count == 3)
+        // A record held as new already is left alone; an older one is stale.
+        #expect(Self.register(&store, Self.record(Self.identity(4), sequence: 2)) == .stored)
+        #expect(handOff(Self.record(Self.identity(4), sequence: 2)) == .stored)
+        #expect(handOff(Self.record(Self.identity(4), sequence: 1)) == .stored)
+        #expect(store.record(of: Self.identity(4).peerID, now: .zero)?.record.sequence == 2)
+        // The total limit holds, and a forged record is refused.
+        #expect(handOff(Self.record(Self.identity(5))) == .full)
+        var bytes = Self.record(Self.identity(1), sequence: 9).encoded
+        bytes[bytes.count - 1] ^= 1
+        #expect(handOff(try! SignedPeerRecord.decode(bytes[...])) == .invalid)
+        #expect(store.statistics.handoffs[.stored] == 5 && store.statistics.handoffs[.full] == 1)
+        #expect(store.statistics.registrations[.stored] == 1)
+        // The peer's own registration takes a handed-over record back under its own host.
+        #expect(Self.register(&store, Self.record(Self.identity(1), sequence: 2)) == .stored)
+        #expect(store.entries[Self.identity(1).peerID]?.host == Self.host)
+    }
+
     @Test func indexStore_newerRecordReplacesOlder_olderIsStale_andServicesFollow() {
         var store = IndexStore(limits: IndexLimits())
         let alice = Self.identity(1)

@@ -18,6 +18,7 @@ import Testing
         "routing-proof", "stream-request", "spreading-gossip", "spreading-query", "overlay-open",
         "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply", "overlay-address-check",
         "index-placement", "index-register", "index-indexes", "super-peer-advert", "super-peer-keepalive",
+        "index-handoff",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -245,6 +246,11 @@ import Testing
         let listBytes = try list.encoded()
         #expect(examples["index-indexes"] == listBytes, "expected:\n\(formatted(listBytes))")
         #expect(try IndexMessage.decode(listBytes[...]) == list)
+
+        let handoff = IndexMessage.handoff(request: 0, lifetime: 17, record: record)
+        let handoffBytes = try handoff.encoded()
+        #expect(examples["index-handoff"] == handoffBytes, "expected:\n\(formatted(handoffBytes))")
+        #expect(try IndexMessage.decode(handoffBytes[...]) == handoff)
     }
 
     @Test func superPeerExamples_decodeAndReencode() throws {

@@ -34,6 +34,10 @@ public struct HybridConfiguration: Equatable, Sendable {
     /// How often a client asks an index server for the list of index servers, to find
     /// new ones.
     public var indexListInterval: Duration
+    /// How often an index server asks its fellow index servers for their lists: a
+    /// heartbeat that counts a lost fellow down within about two intervals, so that it
+    /// hands the lost one's keys to their next holders at once.
+    public var fellowProbeInterval: Duration
     /// What one index server accepts (an index server's own policy).
     public var limits: IndexLimits
 
@@ -42,7 +46,7 @@ public struct HybridConfiguration: Equatable, Sendable {
         role: Role = .client, indexes: [PeerAddress] = [], replication: Int = 2,
         registrationLifetime: Duration = .seconds(30), minimumRequestTimeout: Duration = .milliseconds(200),
         maximumRequestTimeout: Duration = .seconds(2), indexListInterval: Duration = .seconds(30),
-        limits: IndexLimits = IndexLimits()
+        fellowProbeInterval: Duration = .milliseconds(500), limits: IndexLimits = IndexLimits()
     ) {
         self.role = role
         self.indexes = indexes
@@ -51,6 +55,7 @@ public struct HybridConfiguration: Equatable, Sendable {
         self.minimumRequestTimeout = minimumRequestTimeout
         self.maximumRequestTimeout = maximumRequestTimeout
         self.indexListInterval = indexListInterval
+        self.fellowProbeInterval = fellowProbeInterval
         self.limits = limits
     }
 
@@ -79,6 +84,9 @@ public struct HybridConfiguration: Equatable, Sendable {
             maximumRequestTimeout <= .seconds(60)
         else { throw .requestTimeout(minimumRequestTimeout, maximumRequestTimeout) }
         guard indexListInterval >= .seconds(1) else { throw .indexListInterval(indexListInterval) }
+        guard fellowProbeInterval >= .milliseconds(50), fellowProbeInterval <= .seconds(60) else {
+            throw .fellowProbeInterval(fellowProbeInterval)
+        }
         try limits.validate()
     }
 }
@@ -152,6 +160,8 @@ public enum HybridConfigurationError: Error, Equatable, Sendable, CustomStringCo
     case requestTimeout(Duration, Duration)
     /// The index list interval is under 1 s.
     case indexListInterval(Duration)
+    /// The fellow probe interval is outside 50 ms...60 s.
+    case fellowProbeInterval(Duration)
     /// A limit (named) is out of range.
     case limit(String, Double)
 
@@ -166,6 +176,7 @@ public enum HybridConfigurationError: Error, Equatable, Sendable, CustomStringCo
         case .requestTimeout(let minimum, let maximum):
             "request timeouts must satisfy 1 ms ≤ minimum ≤ maximum ≤ 60 s, not \(minimum) and \(maximum)"
         case .indexListInterval(let interval): "the index list interval must be at least 1 s, not \(interval)"
+        case .fellowProbeInterval(let interval): "the fellow probe interval must be 50 ms to 60 s, not \(interval)"
         case .limit(let name, let value): "index limit \(name) is out of range: \(value)"
         }
     }

@@ -33,4 +33,10 @@ public enum HybridConstants {
     public static let sweepInterval: Duration = .seconds(5)
     /// Source hosts whose registration rate is tracked by an index server.
     public static let maximumTrackedHosts = 16_384
+    /// The most fellow index servers one heartbeat round asks (a random sample beyond).
+    public static let maximumFellowsProbed = 8
+    /// The most records an index server hands to fellows after one change of the servers
+    /// up: what one fellow's total rate accepts at once (``IndexLimits/registrationBurstPerHost``
+    /// by default); clients' own registrations refill the rest.
+    public static let maximumHandoffsPerChange = 4_096
 }

@@ -68,6 +68,8 @@ public struct HybridCore: Sendable {
     var listInterval: Duration = .seconds(1)
     var nextRefreshAt: Instant?
     var nextSweepAt: Instant?
+    /// When an index server next asks its fellows for their lists (``probeFellows(now:)``).
+    var nextFellowProbeAt: Instant?
     var isFallingBack = false
     var started = false
     var latestNow = Instant.zero
@@ -137,7 +139,10 @@ public struct HybridCore: Sendable {
         askBootstrapAddresses(now: now)
         listInterval = min(HybridConstants.firstIndexRetry, configuration.indexListInterval)
         nextListAt = now + listInterval
-        if store != nil { nextSweepAt = now + HybridConstants.sweepInterval }
+        if store != nil {
+            nextSweepAt = now + HybridConstants.sweepInterval
+            nextFellowProbeAt = now + configuration.fellowProbeInterval
+        }
         refreshRegistrations(now: now)
         drainLoopback(now: now)
     }
@@ -162,6 +167,7 @@ public struct HybridCore: Sendable {
         consider(nextListAt)
         consider(nextRefreshAt)
         consider(nextSweepAt)
+        consider(nextFellowProbeAt)
         for due in bootstrap.values { consider(due) }
         for state in indexes.values { consider(state.retryAt) }
         return earliest
@@ -199,6 +205,7 @@ public struct HybridCore: Sendable {
                     as: .list(index: id), now: now)
             }
         }
+        if let due = nextFellowProbeAt, due <= now { probeFellows(now: now) }
         if let due = nextSweepAt, due <= now {
             nextSweepAt = now + HybridConstants.sweepInterval
             store?.sweep(now: now)
@@ -259,14 +266,18 @@ public struct HybridCore: Sendable {
 
     func wallClock(at now: Instant) -> UnixTime { wallClockAtZero + (now - .zero) }
 
-    /// Reports an index server's change of state, re-places registrations, and starts
-    /// or ends the fallback.
+    /// Reports an index server's change of state, re-places registrations (an index
+    /// server hands over the records whose keys moved), and starts or ends the fallback.
     mutating func indexStatusChanged(_ peer: PeerID, wasUp: Bool, now: Instant) {
         guard let state = indexes[peer] else { return }
         if state.isUp != wasUp {
             events.append(.topology(state.isUp ? .indexUp(peer, state.address) : .indexDown(peer)))
             // Back after being down, it may have restarted empty: register with it again.
             if state.isUp { registrations[peer] = nil }
+            if store != nil {
+                let previouslyUp = state.isUp ? upIndexes.filter { $0 != peer } : upIndexes + [peer]
+                handOff(previouslyUp: previouslyUp, now: now)
+            }
         }
         let anyUp = indexes.values.contains(where: \.isUp)
         if anyUp, isFallingBack {
@@ -332,6 +343,8 @@ public struct HybridCore: Sendable {
             serve(message, from: source, now: now)
         case .listIndexes(let request, let fromIndex):
             answerIndexList(request: request, fromIndex: fromIndex, to: source, now: now)
+        case .handoff(_, let lifetime, let record):
+            takeHandoff(record, lifetime: lifetime, from: source, now: now)
         case .registered, .records, .indexes:
             guard let request = pending[message.request], request.destination == source else {
                 statistics.unexpectedAnswers += 1
@@ -406,6 +419,8 @@ public struct HybridStatistics: Equatable, Sendable {
     public internal(set) var lookupsAnswered = 0
     /// Lookups handed to the Kademlia overlay.
     public internal(set) var lookupsFallenBack = 0
+    /// Records an index server handed to fellows that took over their keys.
+    public internal(set) var handoffsSent = 0
     /// Records from index servers that did not verify.
     public internal(set) var invalidRecords = 0
     /// Messages that did not decode.
@@ -426,6 +441,7 @@ extension IndexMessage {
         case .records(_, let records): .records(request: request, records: records)
         case .listIndexes(_, let fromIndex): .listIndexes(request: request, fromIndex: fromIndex)
         case .indexes(_, let entries): .indexes(request: request, entries: entries)
+        case .handoff(_, let lifetime, let record): .handoff(request: request, lifetime: lifetime, record: record)
         }
     }
 }

@@ -16,6 +16,9 @@ public enum IndexMessageKind: UInt8, CaseIterable, Sendable {
     case listIndexes = 0x06
     /// The answer to ``listIndexes``: the responder first, then the others it knows.
     case indexes = 0x07
+    /// An index server hands a record it holds to a fellow that now holds one of its
+    /// keys (a fellow was lost or came); no answer.
+    case handoff = 0x08
 }
 
 /// What an index server did with a registration.
@@ -84,6 +87,7 @@ public struct IndexEntry: Hashable, Sendable {
 /// records      05 | request u32 | count u8 | signed record × count
 /// listIndexes  06 | request u32 | flags u8
 /// indexes      07 | request u32 | count u8 | (peer id | address) × count
+/// handoff      08 | request u32 (0) | lifetime left u16 (s) | signed record
 /// ```
 /// `listIndexes` flag bit 0: the asker is an index server itself (the receiver then
 /// asks it back and lists it). A `records` answer holds at most
@@ -106,6 +110,8 @@ public enum IndexMessage: Equatable, Sendable {
     case listIndexes(request: UInt32, fromIndex: Bool)
     /// The known index servers, the responder first.
     case indexes(request: UInt32, entries: [IndexEntry])
+    /// A record handed over by a fellow index server, held for `lifetime` more seconds.
+    case handoff(request: UInt32, lifetime: UInt16, record: SignedPeerRecord)
 
     /// The message's kind.
     public var kind: IndexMessageKind {
@@ -117,6 +123,7 @@ public enum IndexMessage: Equatable, Sendable {
         case .records: .records
         case .listIndexes: .listIndexes
         case .indexes: .indexes
+        case .handoff: .handoff
         }
     }
 
@@ -125,7 +132,7 @@ public enum IndexMessage: Equatable, Sendable {
         switch self {
         case .register(let request, _, _), .registered(let request, _, _), .findPeer(let request, _),
             .findService(let request, _), .records(let request, _), .listIndexes(let request, _),
-            .indexes(let request, _):
+            .indexes(let request, _), .handoff(let request, _, _):
             request
         }
     }
@@ -140,7 +147,7 @@ public enum IndexMessage: Equatable, Sendable {
         writer.write(kind.rawValue)
         writer.write(request)
         switch self {
-        case .register(_, let lifetime, let record):
+        case .register(_, let lifetime, let record), .handoff(_, let lifetime, let record):
             writer.write(lifetime)
             writer.write(bytes: record.body)
             writer.write(bytes: record.signature)
@@ -194,6 +201,10 @@ public enum IndexMessage: Equatable, Sendable {
         case .register:
             let lifetime = try reader.readUInt16()
             message = .register(
+                request: request, lifetime: lifetime, record: try SignedPeerRecord.decode(from: &reader))
+        case .handoff:
+            let lifetime = try reader.readUInt16()
+            message = .handoff(
                 request: request, lifetime: lifetime, record: try SignedPeerRecord.decode(from: &reader))
         case .registered:
             let offset = reader.offset

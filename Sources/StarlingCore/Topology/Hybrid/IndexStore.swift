@@ -65,15 +65,54 @@ public struct IndexStore: Sendable {
     public mutating func register(
         _ record: SignedPeerRecord, lifetime: Duration, from host: PeerAddress.Host, now: Instant, wallNow: UnixTime
     ) -> IndexRegistrationStatus {
-        let status = store(record, lifetime: lifetime, from: host, now: now, wallNow: wallNow)
+        let status = store(record, lifetime: lifetime, from: .registrant(host), now: now, wallNow: wallNow)
         statistics.registrations[status, default: 0] += 1
         return status
     }
 
-    private mutating func store(
+    /// Takes `record` from the fellow index server at `host`, which held it for
+    /// `lifetime` more and hands it over because this server now holds one of its keys.
+    ///
+    /// A handoff is verified like a registration and bounded by the total limits, but
+    /// not by the per-host ones (a fellow hands over many peers' records at once). A
+    /// record held already, as new or newer, is left as it is; the peer's own
+    /// registrations replace a handed-over one.
+    /// - Returns: what was done.
+    public mutating func takeHandoff(
         _ record: SignedPeerRecord, lifetime: Duration, from host: PeerAddress.Host, now: Instant, wallNow: UnixTime
     ) -> IndexRegistrationStatus {
-        guard hostRate.allow(host, now: now), totalRate.allow(true, now: now) else { return .rateLimited }
+        let status: IndexRegistrationStatus
+        if let existing = entries[record.record.peerID], existing.expiresAt > now,
+            existing.record.record.sequence >= record.record.sequence
+        {
+            status = .stored
+        } else {
+            status = store(record, lifetime: lifetime, from: .fellow(host), now: now, wallNow: wallNow)
+        }
+        statistics.handoffs[status, default: 0] += 1
+        return status
+    }
+
+    /// Where a registration came from.
+    private enum Source {
+        /// The peer itself (or whoever sent it) from this host: the per-host limits apply.
+        case registrant(PeerAddress.Host)
+        /// A fellow index server at this host, handing it over: they do not.
+        case fellow(PeerAddress.Host)
+
+        var host: PeerAddress.Host {
+            switch self {
+            case .registrant(let host), .fellow(let host): host
+            }
+        }
+    }
+
+    private mutating func store(
+        _ record: SignedPeerRecord, lifetime: Duration, from source: Source, now: Instant, wallNow: UnixTime
+    ) -> IndexRegistrationStatus {
+        let host = source.host
+        if case .registrant = source, !hostRate.allow(host, now: now) { return .rateLimited }
+        guard totalRate.allow(true, now: now) else { return .rateLimited }
         guard (try? record.verify(now: wallNow)) != nil else { return .invalid }
         let peer = record.record.peerID
         let existing = entries[peer]
@@ -84,7 +123,9 @@ public struct IndexStore: Sendable {
             // Lapsed registrations go in the periodic sweep, not here: a full store
             // under a flood must not walk every entry for each refused newcomer.
             if existing == nil, entries.count >= limits.maximumRegistrations { return .full }
-            guard registrationsPerHost[host, default: 0] < limits.maximumRegistrationsPerHost else {
+            if case .registrant = source,
+                registrationsPerHost[host, default: 0] >= limits.maximumRegistrationsPerHost
+            {
                 return .hostFull
             }
         }
@@ -169,6 +210,8 @@ public struct IndexStore: Sendable {
 public struct IndexStatistics: Equatable, Sendable {
     /// Registrations received, by what was done with them.
     public internal(set) var registrations: [IndexRegistrationStatus: Int] = [:]
+    /// Records handed over by fellow index servers, by what was done with them.
+    public internal(set) var handoffs: [IndexRegistrationStatus: Int] = [:]
     /// Registrations dropped when they expired.
     public internal(set) var expired = 0
     /// Peer lookups answered, and how many found the peer.
