@@ -88,6 +88,14 @@ struct SuperPeerSwarm {
         deliverAll()
     }
 
+    /// Kills peers silently: nobody is told; the others must notice by themselves.
+    mutating func vanish(_ victims: [Int]) {
+        for victim in victims {
+            deadIDs[victim] = cores[victim]!.localID
+            cores[victim] = nil
+        }
+    }
+
     /// Takes a core's messages and events.
     mutating func drain(_ index: Int) {
         guard cores[index] != nil else { return }
@@ -193,6 +201,22 @@ struct SuperPeerSwarm {
         swarm.run(for: .seconds(5))
         let bad = swarm.badlyAttachedLeaves()
         #expect(bad.isEmpty, "\(bad.count) of \(swarm.leaves.count) leaves not re-attached to 3 live super-peers")
+    }
+
+    @Test func superPeerSwarm_superPeersVanishUnannounced_leavesNoticeByMissedKeepalives_beforeTheLease() throws {
+        var swarm = try SuperPeerSwarm(count: 300, seed: 7)
+        swarm.run(for: .seconds(30))
+        #expect(swarm.badlyAttachedLeaves().isEmpty)
+        let superPeers = swarm.superPeers
+        let victims = Array(superPeers.prefix(Int((Double(superPeers.count) * 0.2).rounded(.up))))
+        // Membership says nothing: only the leaves' own keepalives can tell.
+        swarm.vanish(victims)
+        let lease = SuperPeerConfiguration.simulation.leaseDuration
+        swarm.run(for: lease * 0.75)
+        let bad = swarm.badlyAttachedLeaves()
+        #expect(bad.isEmpty, "\(bad.count) of \(swarm.leaves.count) leaves still on a vanished super-peer")
+        let missed = swarm.leaves.reduce(0) { $0 + swarm.cores[$1]!.statistics.keepalivesMissed }
+        #expect(missed > 0)
     }
 
     @Test func superPeerSwarm_churn_rolesDoNotFlap() throws {

@@ -52,6 +52,10 @@ public enum SuperPeerConstants {
     /// a shortage that one round did not fill is filled faster in the next, and the cap
     /// keeps a long shortage from making every leaf promote at once.
     public static let maximumShortageRounds = 3
+    /// Keepalives in a row left unanswered (each within the link's RTT-based reply
+    /// timeout) after which a leaf counts its super-peer unresponsive and attaches
+    /// elsewhere.
+    public static let keepalivesMissedBeforeDown = 2
     /// The most members a promotion or withdrawal is announced to at once; above it a
     /// random sample of this many is told and periodic adverts reach the rest.
     public static let maximumAnnouncements = 1_024

@@ -2,15 +2,19 @@ extension SuperPeerCore {
     /// Attaches to more super-peers while this leaf has fewer links than
     /// ``SuperPeerConfiguration/superPeersPerLeaf``: known fresh super-peers with free
     /// slots that have not refused it lately, drawn at random with weight their free
-    /// slots (so that leaves spread over the less loaded).
+    /// slots (so that leaves spread over the less loaded). Super-peers whose adverts
+    /// rose within the last 3 advert intervals go first: one lost a moment ago still
+    /// counts as fresh, but its adverts have stopped.
     mutating func fillLinks(now: Instant) {
         guard role == .leaf else { return }
         var missing = configuration.superPeersPerLeaf - links.count
         guard missing > 0 else { return }
-        var candidates = known.values.filter { entry in
+        let eligible = known.values.filter { entry in
             entry.advert.isSuperPeer && entry.advert.freeSlots > 0 && isFresh(entry) && links[entry.advert.id] == nil
                 && (refusedUntil[entry.advert.id].map { $0 <= now } ?? true)
-        }.map(\.advert).sorted { $0.id < $1.id }
+        }
+        let rising = eligible.filter { now - $0.refreshedAt < configuration.advertInterval * 3 }
+        var candidates = (rising.count >= missing ? rising : eligible).map(\.advert).sorted { $0.id < $1.id }
         while missing > 0, !candidates.isEmpty {
             let total = candidates.reduce(0) { $0 + Int($1.freeSlots) }
             var pick = Int.random(in: 0..<total, using: &random)
@@ -32,7 +36,7 @@ extension SuperPeerCore {
         links[superPeer] = SuperPeerLink(
             address: address, isAttached: isAttached, lastHeard: now,
             nextKeepaliveAt: now + configuration.leaseDuration / 3,
-            replacing: replacing ?? links[superPeer]?.replacing)
+            replacing: replacing ?? links[superPeer]?.replacing, awaitingSince: now, rtt: links[superPeer]?.rtt)
         statistics.attachesSent += 1
         send(.attach(record: localRecord, filter: localFilter), to: address)
     }
@@ -50,6 +54,12 @@ extension SuperPeerCore {
             }
             return
         }
+        if let sent = link.awaitingSince {
+            let sample = now - sent
+            link.rtt = link.rtt.map { $0.updated(with: sample) } ?? RTTEstimate(firstSample: sample)
+            link.awaitingSince = nil
+        }
+        link.missedKeepalives = 0
         guard let refusal else {
             link.lastHeard = now
             if !link.isAttached {
@@ -107,22 +117,37 @@ extension SuperPeerCore {
         }
     }
 
-    /// A leaf's periodic work: attaches that got no answer, keepalives due, links whose
-    /// super-peer stopped answering, missing links, and moving off an overloaded one.
+    /// A leaf's periodic work: attaches that got no answer, keepalives due or missed,
+    /// links whose super-peer stopped answering, missing links, and moving off an
+    /// overloaded one.
+    ///
+    /// A keepalive unanswered within the link's reply timeout (RTT-based) is sent again
+    /// at once; a second one in a row unanswered ends the link (the super-peer is
+    /// unresponsive), well before its lease would run out.
     mutating func maintainLinks(now: Instant) {
         guard role == .leaf else { return }
         for (id, link) in links.sorted(by: { $0.key < $1.key }) {
+            let unanswered = link.awaitingSince.map { now - $0 >= link.replyTimeout(configuration) } ?? false
             if !link.isAttached, now - link.lastHeard >= configuration.attachTimeout {
                 links[id] = nil
                 statistics.attachTimeouts += 1
                 refusedUntil[id] = now + configuration.refusalBackoff
-            } else if link.isAttached, now - link.lastHeard >= configuration.leaseDuration {
+            } else if link.isAttached,
+                now - link.lastHeard >= configuration.leaseDuration
+                    || (unanswered && link.missedKeepalives + 1 >= SuperPeerConstants.keepalivesMissedBeforeDown)
+            {
                 links[id] = nil
+                if unanswered { statistics.keepalivesMissed += 1 }
                 events.append(.detached(superPeer: id, cause: .unresponsive))
                 refusedUntil[id] = now + configuration.refusalBackoff
-            } else if link.isAttached, link.nextKeepaliveAt <= now {
+            } else if link.isAttached, unanswered || link.nextKeepaliveAt <= now {
                 var renewed = link
+                if unanswered {
+                    renewed.missedKeepalives += 1
+                    statistics.keepalivesMissed += 1
+                }
                 renewed.nextKeepaliveAt = now + configuration.leaseDuration / 3
+                renewed.awaitingSince = now
                 links[id] = renewed
                 send(.keepalive(leaf: localID, recordSequence: localRecord.record.sequence), to: link.address)
             }

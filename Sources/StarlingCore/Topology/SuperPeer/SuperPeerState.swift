@@ -23,6 +23,21 @@ struct SuperPeerLink: Sendable {
     var nextKeepaliveAt: Instant
     /// The link this one replaces once accepted (a move to a less loaded super-peer).
     var replacing: PeerID?
+    /// When the request now awaiting an answer (attach or keepalive) went out.
+    var awaitingSince: Instant?
+    /// Keepalives in a row that got no answer within ``replyTimeout(_:)``.
+    var missedKeepalives = 0
+    /// The round trip of the super-peer's answers (RFC 6298), once one came back.
+    var rtt: RTTEstimate?
+
+    /// How long to wait for an answer before counting a keepalive missed: the RTO of
+    /// the answers' round trips, at least a quarter and at most all of the attach
+    /// timeout (all of it before any answer came back).
+    func replyTimeout(_ configuration: SuperPeerConfiguration) -> Duration {
+        guard let rtt else { return configuration.attachTimeout }
+        return min(
+            configuration.attachTimeout, rtt.retransmissionTimeout(minimum: configuration.attachTimeout / 4))
+    }
 }
 
 /// A leaf a super-peer holds.

@@ -16,6 +16,8 @@ public struct SuperPeerStatistics: Equatable, Sendable {
     public internal(set) var attachesSent = 0
     /// Attaches that got no answer within the attach timeout.
     public internal(set) var attachTimeouts = 0
+    /// Keepalives a leaf's super-peer left unanswered within the reply timeout.
+    public internal(set) var keepalivesMissed = 0
     /// Refusals this leaf received.
     public internal(set) var refusalsReceived = 0
     /// Links this leaf moved from a loaded super-peer to a lighter one.
