@@ -35,8 +35,8 @@ extension OverlayCore {
                 candidates[id] = member.address
             }
             // The sampled super-peers that still qualify stay; the rest is drawn at random.
-            var sampled = spreading.neighbours.keys.filter { spreading.queryFilters[$0] == nil && candidates[$0] != nil }
-                .sorted().prefix(configuration.neighbourCount)
+            let current = spreading.neighbours.keys.filter { spreading.queryFilters[$0] == nil }
+            var sampled = current.filter { candidates[$0] != nil }.sorted().prefix(configuration.neighbourCount)
             if sampled.count < configuration.neighbourCount, sampled.count < candidates.count {
                 let chosen = Set(sampled)
                 let rest = candidates.keys.filter { !chosen.contains($0) }.sorted()
