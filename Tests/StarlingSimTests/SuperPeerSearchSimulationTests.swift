@@ -74,6 +74,22 @@ import Testing
             let leaves = swarm.nodes.filter { swarm.overlay(of: $0).role == .leaf }
             let superPeers = swarm.superPeerNodes()
             try #require(leaves.count > 200 && superPeers.count >= 3)
+            // Spreading neighbours follow the roles.
+            let superPeerIDs = Set(superPeers.map(swarm.peerID(of:)))
+            for leaf in leaves {
+                let overlay = swarm.overlay(of: leaf)
+                #expect(overlay.spreading.position == .leaf)
+                #expect(Set(overlay.neighbours.keys) == Set(overlay.superPeer?.attachedSuperPeers ?? []))
+            }
+            for node in superPeers {
+                let overlay = swarm.overlay(of: node)
+                let held = Set(overlay.superPeer?.leaves ?? [])
+                #expect(overlay.spreading.position == .relay)
+                #expect(Set(overlay.spreading.queryFilters.keys) == held)
+                let others = Set(overlay.neighbours.keys).subtracting(held)
+                #expect(others.isSubset(of: superPeerIDs))
+                #expect(others.count == min(overlay.configuration.neighbourCount, superPeers.count - 1))
+            }
             // 30 leaves declare a topic each, 5 others provide the printer service.
             var topicLeaves: [Int: [SimNodeID]] = [:]
             for (index, leaf) in leaves.prefix(30).enumerated() {

@@ -2,7 +2,8 @@ extension SpreadingCore {
     /// Starts an epidemic broadcast of `payload` to the whole swarm.
     ///
     /// The message, signed by this peer, goes to ``SpreadingConfiguration/fanout`` random
-    /// neighbours; this peer does not deliver its own message to itself.
+    /// neighbours (and to every leaf neighbour; from a ``SpreadingPosition/leaf``, to
+    /// every neighbour); this peer does not deliver its own message to itself.
     /// - Parameters:
     ///   - payload: the application's bytes.
     ///   - now: the current time.
