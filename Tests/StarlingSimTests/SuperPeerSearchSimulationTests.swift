@@ -185,4 +185,37 @@ import Testing
             #expect(ratio <= 0.10, "leaf query traffic \(superPeerMean) vs pure \(pureMean)")
         }
     }
+    @Test func superPeerSearch_noSuperPeerYet_leavesSpreadAsInAPureOverlay() async throws {
+        try await offThePool { () throws in
+            // No peer may become a super-peer: every leaf stays unattached.
+            var superPeer = SuperPeerConfiguration.simulation
+            superPeer.rolePolicy = .neverSuperPeer
+            var swarm = try NodeSwarm(seed: 72, count: 40, overlay: NodeSwarm.superPeerOverlay(superPeer))
+            swarm.joinThroughFirst(spacing: .milliseconds(2))
+            try #require(swarm.run(limit: .seconds(60)) { $0.isConverged() })
+            for node in swarm.nodes {
+                let overlay = swarm.overlay(of: node)
+                #expect(overlay.role == .leaf && overlay.spreading.position == .relay)
+                #expect(overlay.neighbours.count == min(overlay.configuration.neighbourCount, 39))
+            }
+            let origin = swarm.nodes[7]
+            let gossip = try #require(
+                try swarm.network.command(origin) { core, now in
+                    try core.withOverlay { try $0.broadcast([0x70], now: now) }
+                })
+            let query = try #require(
+                try swarm.network.command(origin) { core, now in
+                    try core.withOverlay { try $0.query(Array("anything".utf8), now: now) }
+                })
+            swarm.network.run(for: .seconds(3))
+            for node in swarm.nodes where node != origin {
+                let events = swarm.network.events(of: node)
+                #expect(
+                    events.contains {
+                        if case .overlay(.spreading(.delivered(gossip, _, _, _))) = $0 { true } else { false }
+                    })
+                #expect(Self.received(swarm, node, query))
+            }
+        }
+    }
 }

@@ -5,6 +5,10 @@ extension OverlayCore {
     /// - A leaf's neighbours are the super-peers that hold it, and it is a
     ///   ``SpreadingPosition/leaf``: it sends what it originates to them and forwards
     ///   nothing it receives.
+    /// - A leaf no super-peer holds yet (a young swarm, or one that lost all of its
+    ///   super-peers) spreads as a peer of a pure overlay until one does: a random sample
+    ///   of ``OverlayConfiguration/neighbourCount`` alive members (see
+    ///   ``neighboursFollowRoles``), forwarding as they do.
     /// - A super-peer's neighbours are a random sample of up to
     ///   ``OverlayConfiguration/neighbourCount`` of the other super-peers it knows (fresh
     ///   adverts of alive members; a sampled one stays while it stays a super-peer, and
@@ -19,9 +23,16 @@ extension OverlayCore {
         let position: SpreadingPosition
         switch core.role {
         case .leaf:
-            position = .leaf
             for (id, link) in core.links where link.isAttached {
                 wanted[id] = SpreadingNeighbour(address: link.address)
+            }
+            if wanted.isEmpty {
+                // No super-peer holds this leaf yet (a young swarm, or every one lost):
+                // it spreads as a peer of a pure overlay meanwhile.
+                position = .relay
+                wanted = unattachedNeighbours()
+            } else {
+                position = .leaf
             }
         case .superPeer:
             position = .relay
@@ -55,6 +66,32 @@ extension OverlayCore {
             }
         guard !unchanged else { return }
         spreading.setNeighbours(wanted, position: position)
+    }
+
+    /// Whether spreading's neighbours follow the super-peer roles now: in the super-peer
+    /// topology, but not on a leaf no super-peer holds, whose neighbours are drawn (and
+    /// re-drawn as members join) as in a pure overlay.
+    var neighboursFollowRoles: Bool {
+        guard let superPeer else { return false }
+        return superPeer.role == .superPeer || superPeer.links.contains { $0.value.isAttached }
+    }
+
+    /// The neighbours of a leaf no super-peer holds: the unfiltered neighbours it has that
+    /// are still alive members (the pure overlay's sampling keeps them random as members
+    /// join and fail), topped up at random from the alive members.
+    mutating func unattachedNeighbours() -> [PeerID: SpreadingNeighbour] {
+        var wanted: [PeerID: SpreadingNeighbour] = [:]
+        for id in spreading.neighbours.keys.sorted()
+        where spreading.queryFilters[id] == nil && wanted.count < configuration.neighbourCount {
+            guard let member = membership.member(id), member.state == .alive else { continue }
+            wanted[id] = SpreadingNeighbour(address: member.address)
+        }
+        guard wanted.count < configuration.neighbourCount, membership.aliveCount > wanted.count else { return wanted }
+        let candidates = membership.members.filter { $0.state == .alive && wanted[$0.id] == nil }
+        for member in candidates.shuffled(using: &random).prefix(configuration.neighbourCount - wanted.count) {
+            wanted[member.id] = SpreadingNeighbour(address: member.address)
+        }
+        return wanted
     }
 }
 

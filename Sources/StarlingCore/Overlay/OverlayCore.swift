@@ -430,7 +430,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// Makes `member` a neighbour while there is room, or in place of a random
     /// neighbour with probability `neighbourCount / alive members` (reservoir sampling).
     mutating func admitNeighbour(_ member: Member) {
-        guard superPeer == nil else { return refreshSuperPeerNeighbours() }
+        guard !neighboursFollowRoles else { return refreshSuperPeerNeighbours() }
         var current = spreading.neighbours
         if current[member.id] != nil {
             current[member.id] = member.address
@@ -448,7 +448,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
 
     /// Removes `peer` from the neighbours (if there) and fills up from random alive members.
     mutating func refillNeighbours(dropping peer: PeerID) {
-        guard superPeer == nil else { return refreshSuperPeerNeighbours() }
+        guard !neighboursFollowRoles else { return refreshSuperPeerNeighbours() }
         var current = spreading.neighbours
         current[peer] = nil
         if current.count < configuration.neighbourCount {
