@@ -150,6 +150,7 @@ import Testing
         await #expect(throws: PeerError.overlayDisabled) { try await peer.lookup(other.id) }
         await #expect(throws: PeerError.overlayDisabled) { try await peer.broadcast([1]) }
         await #expect(throws: PeerError.overlayDisabled) { try await peer.echo(other.id) }
+        await #expect(throws: PeerError.overlayDisabled) { try await peer.setSearchKeywords(["printer"]) }
         await peer.shutdown()
         await other.shutdown()
     }
@@ -164,6 +165,8 @@ import Testing
         await #expect(throws: PeerError.spreading(.payloadTooLarge(size: maximum + 1, maximum: maximum))) {
             try await swarm.peers[0].broadcast([UInt8](repeating: 0, count: maximum + 1))
         }
+        // Search keywords matter only in the super-peer topology; elsewhere they are ignored.
+        try await swarm.peers[0].setSearchKeywords(["printer", "colour"])
         await stranger.shutdown()
         await swarm.shutdown()
     }

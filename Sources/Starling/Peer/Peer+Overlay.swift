@@ -143,6 +143,13 @@ extension Peer {
     /// as ``Event/queryHit(id:responder:payload:)``. With `wantsNotices`, the peers where
     /// the flood stops report it, as ICMP does, in ``Event/notice(_:)``: TTL exceeded, or
     /// unreachable when a peer has no neighbour to pass it to.
+    ///
+    /// In the super-peer topology the query floods only among the super-peers (with the
+    /// TTL), and reaches a leaf only when every keyword of its text (the payload as UTF-8,
+    /// split into words of letters and digits, lowercased) is among the words of the
+    /// leaf's peer ID text, of its service names, or of the keywords it declared with
+    /// ``setSearchKeywords(_:)``; a payload that is not UTF-8 text, or has no words,
+    /// reaches no leaf (the super-peers still see it). A leaf never forwards a query.
     /// - Returns: the query's ID, which its hits and notices carry.
     /// - Throws: ``PeerError/spreading(_:)`` for a bad payload or TTL,
     ///   ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
@@ -151,6 +158,18 @@ extension Peer {
     {
         try await spreading { overlay, now throws(SpreadingError) in
             try overlay.query(payload, ttl: ttl, wantsNotices: wantsNotices, now: now)
+        }
+    }
+
+    /// Declares this peer's search keywords: in the super-peer topology, a leaf receives
+    /// a query only when each of its words is among these, the words of this peer's ID
+    /// text or those of its service names (see ``search(_:ttl:wantsNotices:)``). At most
+    /// ``StarlingCore/SuperPeerConstants/maximumKeywords`` are kept; an empty list clears
+    /// them. Ignored in the pure and hybrid topologies.
+    /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
+    public func setSearchKeywords(_ keywords: [String]) async throws(PeerError) {
+        try await onLoop { loop throws(PeerError) in
+            try loop.performOverlay { overlay, now throws(PeerError) in overlay.setSearchKeywords(keywords, now: now) }
         }
     }
 

@@ -13,7 +13,9 @@ internal import DequeModule
 ///   per peer at 1,000 peers, for contacts membership brings anyway);
 /// - spreading's neighbours are a random sample of ``OverlayConfiguration/neighbourCount``
 ///   alive members, refilled as members fail and re-drawn (reservoir style) as they
-///   join, so that the neighbour graph stays a random one;
+///   join, so that the neighbour graph stays a random one; in the super-peer topology
+///   they follow the roles instead: a leaf's are its super-peers, a super-peer's a
+///   sample of the other super-peers plus its leaves with their query filters;
 /// - the local signed record (routing hands it to `findPeer` and stores it as a
 ///   provider record) is signed again before it expires and when services change.
 ///
@@ -420,6 +422,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         }
         absorbHybrid(now: now)
         absorbSuperPeer()
+        refreshSuperPeerNeighbours()
         while let event = routing.pollEvent() { absorbRouting(event) }
         while let event = spreading.pollEvent() { events.append(.spreading(event)) }
     }
@@ -427,6 +430,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// Makes `member` a neighbour while there is room, or in place of a random
     /// neighbour with probability `neighbourCount / alive members` (reservoir sampling).
     mutating func admitNeighbour(_ member: Member) {
+        guard !neighboursFollowRoles else { return refreshSuperPeerNeighbours() }
         var current = spreading.neighbours
         if current[member.id] != nil {
             current[member.id] = member.address
@@ -444,6 +448,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
 
     /// Removes `peer` from the neighbours (if there) and fills up from random alive members.
     mutating func refillNeighbours(dropping peer: PeerID) {
+        guard !neighboursFollowRoles else { return refreshSuperPeerNeighbours() }
         var current = spreading.neighbours
         current[peer] = nil
         if current.count < configuration.neighbourCount {

@@ -2,7 +2,8 @@ extension SpreadingCore {
     /// Starts an epidemic broadcast of `payload` to the whole swarm.
     ///
     /// The message, signed by this peer, goes to ``SpreadingConfiguration/fanout`` random
-    /// neighbours; this peer does not deliver its own message to itself.
+    /// neighbours (and to every leaf neighbour; from a ``SpreadingPosition/leaf``, to
+    /// every neighbour); this peer does not deliver its own message to itself.
     /// - Parameters:
     ///   - payload: the application's bytes.
     ///   - now: the current time.
@@ -43,12 +44,32 @@ extension SpreadingCore {
         pushGossip(message, origin: origin, except: source)
     }
 
-    /// Sends `message` to `fanout` neighbours chosen uniformly at random, skipping the
-    /// origin and the neighbour at `except`.
+    /// Sends `message` to `fanout` unfiltered neighbours chosen uniformly at random and to
+    /// every leaf neighbour (one with a query filter), skipping the origin and the
+    /// neighbour at `except`. A leaf sends only what it originates, to every neighbour.
     mutating func pushGossip(_ message: SpreadingMessage, origin: PeerID, except source: PeerAddress?) {
+        let originates = origin == localID && source == nil
+        guard position == .relay || originates else { return }
         var candidates = neighbourOrder.filter { $0 != origin && neighbours[$0] != source }
+        guard !candidates.isEmpty, let bytes = try? message.encoded() else { return }
+        if position == .leaf {
+            for peer in candidates {
+                guard let address = neighbours[peer] else { continue }
+                statistics.messagesSent += 1
+                outbox.append(bytes, to: address)
+            }
+            return
+        }
+        if !queryFilters.isEmpty {
+            for peer in candidates where queryFilters[peer] != nil {
+                guard let address = neighbours[peer] else { continue }
+                statistics.messagesSent += 1
+                outbox.append(bytes, to: address)
+            }
+            candidates.removeAll { queryFilters[$0] != nil }
+        }
         let count = min(configuration.fanout, candidates.count)
-        guard count > 0, let bytes = try? message.encoded() else { return }
+        guard count > 0 else { return }
         // Partial Fisher–Yates: the first `count` candidates become a uniform sample.
         for index in 0..<count {
             let pick = Int.random(in: index..<candidates.count, using: &random)

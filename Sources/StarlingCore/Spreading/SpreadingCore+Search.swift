@@ -1,5 +1,7 @@
 extension SpreadingCore {
-    /// Floods a search query to every neighbour.
+    /// Floods a search query to every neighbour (in the super-peer topology, to every
+    /// super-peer neighbour and to the leaf neighbours whose filters might match; see
+    /// ``SpreadingNeighbour/queryFilter``).
     ///
     /// Peers up to `ttl` links away see it as a ``SpreadingEvent/query(id:origin:hops:payload:)``;
     /// their answers arrive here as ``SpreadingEvent/queryHit(id:responder:hops:payload:)``.
@@ -27,7 +29,7 @@ extension SpreadingCore {
         let message = SpreadingMessage.signedQuery(
             id: id, ttl: UInt8(ttl), hops: 0, wantsNotices: wantsNotices, payload: payload, swarmID: swarmID,
             by: identity)
-        flood(message, except: nil)
+        flood(message, origin: localID, payload: payload, except: nil)
         return id
     }
 
@@ -71,11 +73,13 @@ extension SpreadingCore {
         let travelled = hops + 1
         let remaining = min(Int(ttl), configuration.maximumTTL) - 1
         events.append(.query(id: id, origin: origin, hops: Int(travelled), payload: payload))
+        // A leaf is where a query ends: its super-peers flood among themselves.
+        guard position == .relay else { return }
         if remaining > 0 {
             let message = SpreadingMessage.query(
                 id: id, origin: origin, ttl: UInt8(remaining), hops: travelled, wantsNotices: wantsNotices,
                 payload: payload, signature: signature)
-            flood(message, except: source)
+            flood(message, origin: origin, payload: payload, except: source)
             return
         }
         // The flood dies here; it matters only if it would have gone further.
@@ -86,12 +90,24 @@ extension SpreadingCore {
         send(.ttlExceeded(id: id, origin: origin, reporter: localID, hops: travelled), to: source)
     }
 
-    /// Sends `message` to every neighbour except the one at `source`.
-    mutating func flood(_ message: SpreadingMessage, except source: PeerAddress?) {
+    /// Sends the query `message` to every neighbour except the one at `source`; a leaf
+    /// neighbour (one with a filter) only if its filter might match `payload`'s keywords
+    /// and it is not the query's `origin`.
+    mutating func flood(_ message: SpreadingMessage, origin: PeerID, payload: [UInt8], except source: PeerAddress?) {
         guard let bytes = try? message.encoded() else { return }
+        // Tokenized once per query, and only when some neighbour is a filtered leaf.
+        var keywords: [String]?
         for peer in neighbourOrder {
             guard let address = neighbours[peer], address != source else { continue }
+            if let filter = queryFilters[peer] {
+                if keywords == nil { keywords = QueryRoutingFilter.keywords(ofQuery: payload) }
+                guard peer != origin, filter.mightMatch(queryKeywords: keywords ?? []) else {
+                    statistics.queriesFiltered += 1
+                    continue
+                }
+            }
             statistics.messagesSent += 1
+            statistics.queriesSent += 1
             outbox.append(bytes, to: address)
         }
     }

@@ -21,6 +21,12 @@ internal import DequeModule
 ///   answers a ``SpreadingEvent/query(id:origin:hops:payload:)`` with
 ///   ``answer(_:payload:now:)`` and the hit travels back along that reverse path to the
 ///   originator's ``SpreadingEvent/queryHit(id:responder:hops:payload:)``.
+/// - **Super-peer topology** (``setNeighbours(_:position:)``): a leaf
+///   (``SpreadingPosition/leaf``) sends what it originates to its super-peers and
+///   forwards nothing; a super-peer floods queries to the other super-peers with the TTL
+///   and to only those leaves whose ``SpreadingNeighbour/queryFilter`` might match the
+///   query's keywords, and pushes gossip to `fanout` super-peers and to every leaf it
+///   holds. See ``SpreadingNeighbour`` for the keyword rule.
 /// - **Control** (``sendEcho(to:now:)``): echo request and reply with an identifier and
 ///   a timestamp echo; each sample feeds an RFC 6298 estimate, ``rtt(of:)``.
 ///   ``SpreadingNotice/unreachable(id:subject:reporter:)`` and
@@ -29,10 +35,10 @@ internal import DequeModule
 ///
 /// ### Driving
 /// - Getters: ``localID``, ``swarmID``, ``configuration``, ``statistics``, ``neighbours``,
-///   ``rtt(of:)``.
+///   ``queryFilters``, ``position``, ``rtt(of:)``.
 /// - Inputs: ``handleMessage(_:from:now:)`` (or ``handleDatagram(_:from:now:)``) and
 ///   ``handleTimeout(now:)``.
-/// - Commands: ``setNeighbours(_:)``, ``broadcast(_:now:)``,
+/// - Commands: ``setNeighbours(_:)``, ``setNeighbours(_:position:)``, ``broadcast(_:now:)``,
 ///   ``query(_:ttl:wantsNotices:now:)``, ``answer(_:payload:now:)``,
 ///   ``sendEcho(to:now:)``.
 /// - Outputs, polled in this order after every input: ``pollTransmit(now:into:)``
@@ -57,6 +63,11 @@ public struct SpreadingCore: ProtocolCore, Sendable {
     public internal(set) var statistics = SpreadingStatistics()
     /// The current neighbours and their addresses, as last set.
     public private(set) var neighbours: [PeerID: PeerAddress] = [:]
+    /// The query routing filters of the neighbours that are leaves this super-peer
+    /// holds, as last set; empty in a flat overlay.
+    public private(set) var queryFilters: [PeerID: QueryRoutingFilter] = [:]
+    /// Whether this peer passes on what it receives, as last set.
+    public private(set) var position = SpreadingPosition.relay
 
     /// The neighbours sorted by ID bytes: the deterministic iteration order.
     var neighbourOrder: [PeerID] = []
@@ -113,13 +124,30 @@ public struct SpreadingCore: ProtocolCore, Sendable {
 
     // MARK: Commands
 
-    /// Replaces the neighbour set: where gossip, queries and echoes go. This peer's own
-    /// ID is ignored; RTT estimates of peers no longer neighbours are forgotten.
+    /// Replaces the neighbour set of a flat overlay: where gossip, queries and echoes go,
+    /// none of them filtered, this peer a ``SpreadingPosition/relay``. This peer's own ID
+    /// is ignored; RTT estimates of peers no longer neighbours are forgotten.
     /// - Parameter neighbours: every neighbour and its address.
     public mutating func setNeighbours(_ neighbours: [PeerID: PeerAddress]) {
+        setNeighbours(neighbours.mapValues { SpreadingNeighbour(address: $0) }, position: .relay)
+    }
+
+    /// Replaces the neighbour set and this peer's position in it: the super-peer
+    /// topology's form of ``setNeighbours(_:)``.
+    ///
+    /// A leaf gives its super-peers (no filters) and ``SpreadingPosition/leaf``; a
+    /// super-peer gives other super-peers (no filters) and the leaves it holds (each
+    /// with its filter), and ``SpreadingPosition/relay``. This peer's own ID is ignored;
+    /// RTT estimates of peers no longer neighbours are forgotten.
+    /// - Parameters:
+    ///   - neighbours: every neighbour, its address and its filter if it is a leaf.
+    ///   - position: whether this peer forwards what it receives.
+    public mutating func setNeighbours(_ neighbours: [PeerID: SpreadingNeighbour], position: SpreadingPosition) {
         var kept = neighbours
         kept[localID] = nil
-        self.neighbours = kept
+        self.neighbours = kept.mapValues(\.address)
+        queryFilters = kept.compactMapValues(\.queryFilter)
+        self.position = position
         neighbourOrder = kept.keys.sorted()
         for peer in estimates.keys.sorted()
         where kept[peer] == nil {
@@ -151,6 +179,7 @@ public struct SpreadingCore: ProtocolCore, Sendable {
             handleGossip(
                 id: id, origin: origin, hops: hops, payload: payload, signature: signature, from: source, now: now)
         case .query(let id, let origin, let ttl, let hops, let wantsNotices, let payload, let signature):
+            statistics.queriesReceived += 1
             handleQuery(
                 id: id, origin: origin, ttl: ttl, hops: hops, wantsNotices: wantsNotices, payload: payload,
                 signature: signature, from: source, now: now)

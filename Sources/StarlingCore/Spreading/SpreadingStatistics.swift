@@ -16,6 +16,13 @@ public struct SpreadingStatistics: Equatable, Sendable {
     public internal(set) var queriesExpired = 0
     /// Hits and notices with no reverse path (expired or never known); each was dropped.
     public internal(set) var noRouteDropped = 0
+    /// Query messages received, copies included: the search traffic this peer carries.
+    public internal(set) var queriesReceived = 0
+    /// Query messages sent, originated or forwarded.
+    public internal(set) var queriesSent = 0
+    /// Query copies not sent to a leaf neighbour because its filter could not match (or
+    /// it was the query's origin).
+    public internal(set) var queriesFiltered = 0
     /// Echo replies that matched no outstanding request (late, forged or duplicated).
     public internal(set) var unexpectedEchoReplies = 0
     /// TTL-exceeded notices not passed on because one for the same query already was.

@@ -1,0 +1,116 @@
+extension OverlayCore {
+    /// Sets spreading's neighbours by role in the super-peer topology (Gnutella 0.6
+    /// ultrapeer rules); does nothing in the other topologies.
+    ///
+    /// - A leaf's neighbours are the super-peers that hold it, and it is a
+    ///   ``SpreadingPosition/leaf``: it sends what it originates to them and forwards
+    ///   nothing it receives.
+    /// - A leaf no super-peer holds yet (a young swarm, or one that lost all of its
+    ///   super-peers) spreads as a peer of a pure overlay until one does: a random sample
+    ///   of ``OverlayConfiguration/neighbourCount`` alive members (see
+    ///   ``neighboursFollowRoles``), forwarding as they do.
+    /// - A super-peer's neighbours are a random sample of up to
+    ///   ``OverlayConfiguration/neighbourCount`` of the other super-peers it knows (fresh
+    ///   adverts of alive members; a sampled one stays while it stays a super-peer, and
+    ///   the sample is topped up at random), plus every leaf it holds, each with its query
+    ///   routing filter, so that a query reaches a leaf only if it could match.
+    ///
+    /// Called after every input (roles, links, filters and adverts change with super-peer
+    /// messages, timeouts and membership); spreading is told only when the set changed.
+    mutating func refreshSuperPeerNeighbours() {
+        guard let core = superPeer else { return }
+        var wanted: [PeerID: SpreadingNeighbour] = [:]
+        let position: SpreadingPosition
+        switch core.role {
+        case .leaf:
+            for (id, link) in core.links where link.isAttached {
+                wanted[id] = SpreadingNeighbour(address: link.address)
+            }
+            if wanted.isEmpty {
+                // No super-peer holds this leaf yet (a young swarm, or every one lost):
+                // it spreads as a peer of a pure overlay meanwhile.
+                position = .relay
+                wanted = unattachedNeighbours()
+            } else {
+                position = .leaf
+            }
+        case .superPeer:
+            position = .relay
+            for (id, leaf) in core.held {
+                wanted[id] = SpreadingNeighbour(address: leaf.address, queryFilter: leaf.filter)
+            }
+            var candidates: [PeerID: PeerAddress] = [:]
+            for (id, entry) in core.known
+            where entry.advert.isSuperPeer && core.isFresh(entry) && wanted[id] == nil {
+                guard let member = membership.member(id), member.state == .alive else { continue }
+                candidates[id] = member.address
+            }
+            // The sampled super-peers that still qualify stay; the rest is drawn at random.
+            let current = spreading.neighbours.keys.filter { spreading.queryFilters[$0] == nil }
+            var sampled = current.filter { candidates[$0] != nil }.sorted().prefix(configuration.neighbourCount)
+            if sampled.count < configuration.neighbourCount, sampled.count < candidates.count {
+                let chosen = Set(sampled)
+                let rest = candidates.keys.filter { !chosen.contains($0) }.sorted()
+                sampled.append(
+                    contentsOf: rest.shuffled(using: &random).prefix(configuration.neighbourCount - sampled.count))
+            }
+            for id in sampled {
+                guard let address = candidates[id] else { continue }
+                wanted[id] = SpreadingNeighbour(address: address)
+            }
+        }
+        let unchanged =
+            spreading.position == position && spreading.neighbours.count == wanted.count
+            && wanted.allSatisfy { id, neighbour in
+                spreading.neighbours[id] == neighbour.address && spreading.queryFilters[id] == neighbour.queryFilter
+            }
+        guard !unchanged else { return }
+        spreading.setNeighbours(wanted, position: position)
+    }
+
+    /// Whether spreading's neighbours follow the super-peer roles now: in the super-peer
+    /// topology, but not on a leaf no super-peer holds, whose neighbours are drawn (and
+    /// re-drawn as members join) as in a pure overlay.
+    var neighboursFollowRoles: Bool {
+        guard let superPeer else { return false }
+        return superPeer.role == .superPeer || superPeer.links.contains { $0.value.isAttached }
+    }
+
+    /// The neighbours of a leaf no super-peer holds: the unfiltered neighbours it has that
+    /// are still alive members (the pure overlay's sampling keeps them random as members
+    /// join and fail), topped up at random from the alive members.
+    mutating func unattachedNeighbours() -> [PeerID: SpreadingNeighbour] {
+        var wanted: [PeerID: SpreadingNeighbour] = [:]
+        for id in spreading.neighbours.keys.sorted()
+        where spreading.queryFilters[id] == nil && wanted.count < configuration.neighbourCount {
+            guard let member = membership.member(id), member.state == .alive else { continue }
+            wanted[id] = SpreadingNeighbour(address: member.address)
+        }
+        guard wanted.count < configuration.neighbourCount, membership.aliveCount > wanted.count else { return wanted }
+        let candidates = membership.members.filter { $0.state == .alive && wanted[$0.id] == nil }
+        for member in candidates.shuffled(using: &random).prefix(configuration.neighbourCount - wanted.count) {
+            wanted[member.id] = SpreadingNeighbour(address: member.address)
+        }
+        return wanted
+    }
+}
+
+extension OverlayCore {
+    /// Declares this peer's search keywords for the super-peer topology's query routing.
+    ///
+    /// There a query reaches a leaf only when every keyword of its text
+    /// (``QueryRoutingFilter/keywords(ofQuery:)``) is among the words of this peer's ID
+    /// text, of its service names, or of `keywords`; the leaf's super-peers learn the new
+    /// filter at once. In the pure and hybrid topologies every flooded query reaches
+    /// every peer within its TTL, and the keywords are ignored.
+    /// - Parameters:
+    ///   - keywords: texts whose words match queries; at most
+    ///     ``SuperPeerConstants/maximumKeywords`` are kept, the rest ignored. An empty
+    ///     list clears them.
+    ///   - now: the current time.
+    public mutating func setSearchKeywords(_ keywords: [String], now: Instant) {
+        let now = advance(now)
+        defer { absorb(now: now) }
+        superPeer?.setKeywords(keywords, now: now)
+    }
+}
