@@ -14,6 +14,12 @@ extension Peer {
     }
 
     /// The overlay members this peer knows, itself excluded, with their states.
+    ///
+    /// The same in every topology: membership runs among all peers, index servers,
+    /// clients, super-peers and leaves alike, so a hybrid client or a super-peer leaf
+    /// lists every member too. Who holds which role is in ``overlayStatus()``
+    /// (``OverlayStatus/role``, a leaf's ``OverlayStatus/superPeers``) and in
+    /// ``Event/topology(_:)`` events.
     /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
     public func members() async throws(PeerError) -> [Member] {
         try await onLoop { loop throws(PeerError) in
@@ -252,7 +258,7 @@ public struct OverlayStatus: Sendable, Equatable {
     /// `syncRequest` and the rest): where the overlay's traffic goes.
     public let membershipSent: [String: Int]
     /// Overlay datagrams sent so far, by protocol (`membership`, `routing`, `spreading`,
-    /// `index`, `addressCheck`).
+    /// `index`, `superPeer`, `addressCheck`).
     public let sentByProtocol: [String: Int]
     /// Overlay bytes sent so far (datagrams as sent, envelope included), by protocol, as
     /// ``sentByProtocol`` names them.
