@@ -32,7 +32,8 @@ extension SuperPeerCore {
         links[superPeer] = SuperPeerLink(
             address: address, isAttached: isAttached, lastHeard: now,
             nextKeepaliveAt: now + configuration.leaseDuration / 3,
-            replacing: replacing ?? links[superPeer]?.replacing)
+            replacing: replacing ?? links[superPeer]?.replacing, sentSequence: localRecord.record.sequence,
+            heldSequence: links[superPeer]?.heldSequence ?? 0)
         statistics.attachesSent += 1
         send(.attach(record: localRecord, filter: localFilter), to: address)
     }
@@ -52,6 +53,9 @@ extension SuperPeerCore {
         }
         guard let refusal else {
             link.lastHeard = now
+            let acknowledged = link.sentSequence
+            if let acknowledged { link.heldSequence = max(link.heldSequence, acknowledged) }
+            link.sentSequence = nil
             if !link.isAttached {
                 link.isAttached = true
                 events.append(.attached(superPeer: sender))
@@ -65,6 +69,7 @@ extension SuperPeerCore {
                 }
             }
             links[sender] = link
+            if acknowledged != nil { provideAnswered(by: sender, stored: true, now: now) }
             return
         }
         statistics.refusalsReceived += 1
@@ -74,6 +79,7 @@ extension SuperPeerCore {
             return
         }
         links[sender] = nil
+        provideAnswered(by: sender, stored: false, now: now)
         if link.isAttached { events.append(.detached(superPeer: sender, cause: .refused(refusal))) }
         refusedUntil[sender] = now + configuration.refusalBackoff
         if refusal == .notSuperPeer { known[sender] = nil }

@@ -121,6 +121,14 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     var nextAdvertAt: Instant?
     var nextMaintenanceAt: Instant
     var outbox = DatagramOutbox()
+    /// Lookups running, at most ``SuperPeerConstants/maximumLookups``.
+    var lookups: [LookupID: SuperPeerLookup] = [:]
+    /// Lookup requests awaiting a reply (at most parallelism × lookups).
+    var lookupRequests: [UInt32: SuperPeerLookupRequest] = [:]
+    /// Measured lookup round trips per super-peer.
+    var lookupRoundTrips: [PeerID: RTTEstimate] = [:]
+    var nextLookup: UInt64 = 0
+    var nextLookupRequest: UInt32 = 0
     var events = Deque<SuperPeerEvent>()
 
     /// Creates the super-peer protocol of one peer, a leaf (or, with
@@ -262,6 +270,10 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
                 return
             }
             known[sender]?.filter = filter
+        case .lookup(let request, let asker, let target):
+            handleLookup(request: request, asker: asker, target: target, from: source, now: now)
+        case .lookupReply(let request, let records, let referrals):
+            handleLookupReply(request: request, records: records, referrals: referrals, from: source, now: now)
         }
     }
 
@@ -270,9 +282,11 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         handleMessage([UInt8](datagram)[...], from: source, now: now)
     }
 
-    /// Runs whatever is due: the election round, adverts, and link maintenance.
+    /// Runs whatever is due: lookup timeouts, the election round, adverts, and link
+    /// maintenance.
     public mutating func handleTimeout(now: Instant) {
         let now = advance(now)
+        if let due = nextLookupDeadline, due <= now { expireLookups(now: now) }
         if nextMaintenanceAt <= now, needsMaintenance {
             nextMaintenanceAt = now + configuration.attachTimeout
             maintainLinks(now: now)
@@ -331,6 +345,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
             if link.isAttached { events.append(.detached(superPeer: id, cause: .failed)) }
             fillLinks(now: now)
         }
+        lookupPeerGone(id, now: now)
     }
 
     /// Replaces this peer's signed record (new addresses or services): the filter is
@@ -392,6 +407,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         }
         if configuration.rolePolicy == .automatic, !memberOrder.isEmpty { consider(nextElectionAt) }
         if needsMaintenance { consider(nextMaintenanceAt) }
+        if let due = nextLookupDeadline { consider(due) }
         return earliest
     }
 

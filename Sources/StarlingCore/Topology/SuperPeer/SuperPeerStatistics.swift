@@ -37,6 +37,20 @@ public struct SuperPeerStatistics: Equatable, Sendable {
     public internal(set) var relaysForwarded = 0
     /// Relays dropped: the target was neither this peer nor one of its leaves.
     public internal(set) var relaysDropped = 0
+    /// Lookup requests this peer sent to super-peers.
+    public internal(set) var lookupRequestsSent = 0
+    /// Lookup requests that got no reply in time (or whose super-peer failed).
+    public internal(set) var lookupTimeouts = 0
+    /// Lookups this super-peer answered.
+    public internal(set) var lookupsAnswered = 0
+    /// Lookup requests ignored because the asker was not an alive member at that address.
+    public internal(set) var lookupsIgnored = 0
+    /// Lookups this peer started that finished with an answer.
+    public internal(set) var lookupsFinished = 0
+    /// Lookups this peer started that no super-peer could answer (handed to Kademlia).
+    public internal(set) var lookupsFallenBack = 0
+    /// Lookups refused because ``SuperPeerConstants/maximumLookups`` were running.
+    public internal(set) var lookupsRefused = 0
     /// Messages that came from a peer with no standing for them (a filter update from a
     /// leaf not held, a reply from a super-peer not asked); each was ignored.
     public internal(set) var unexpectedMessages = 0
