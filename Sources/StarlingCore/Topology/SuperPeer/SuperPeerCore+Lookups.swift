@@ -292,7 +292,8 @@ extension SuperPeerCore {
         }
         statistics.lookupsAnswered += 1
         let answer = localAnswer(
-            target, excluding: asker, fitting: SuperPeerConstants.maximumMessageSize - SuperPeerMessage.lookupReplyOverhead)
+            target, excluding: asker,
+            fitting: SuperPeerConstants.maximumMessageSize - SuperPeerMessage.lookupReplyOverhead)
         send(.lookupReply(request: request, records: answer.records, referrals: answer.referrals), to: source)
     }
 
