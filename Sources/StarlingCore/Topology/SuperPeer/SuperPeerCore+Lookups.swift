@@ -334,12 +334,12 @@ extension SuperPeerCore {
     }
 
     /// The other super-peers, not `excluded`, whose leaves' union filter might hold
-    /// `target`'s keywords, at their member addresses.
+    /// `target`'s keywords, at their member addresses: those whose filter matched
+    /// first, then those that have sent none yet (they might hold it too).
     func matchingReferrals(_ target: SuperPeerLookupTarget, excluding excluded: PeerID) -> [SuperPeerAlternative] {
-        superPeersMatching(queryKeywords: target.keywords).compactMap { id in
-            guard id != excluded, id != localID, let address = memberAddresses[id] else { return nil }
-            return SuperPeerAlternative(id: id, address: address)
-        }
+        let matching = superPeersMatching(queryKeywords: target.keywords).filter { $0 != excluded && $0 != localID }
+        let ordered = matching.filter { known[$0]?.filter != nil } + matching.filter { known[$0]?.filter == nil }
+        return ordered.compactMap { id in memberAddresses[id].map { SuperPeerAlternative(id: id, address: $0) } }
     }
 
     // MARK: Helpers
