@@ -291,4 +291,25 @@ import Testing
         _ = peers[2].outgoing(now: now)
         #expect(Self.lookupEvents(peers[2]).last == .fallback(lost, .provide("mail"), requests: 2, timeouts: 2))
     }
+
+    @Test func superPeerLookup_beyondTheLimit_isRefusedAndCounted_andACancelledOneIgnoresItsReply() throws {
+        var peers = try Self.bothHeld()
+        let now = Instant.zero + .milliseconds(10)
+        for _ in 0..<SuperPeerConstants.maximumLookups {
+            #expect(peers[2].core.findPeer(peers[3].id, now: now) != nil)
+        }
+        #expect(peers[2].core.findPeer(peers[3].id, now: now) == nil)
+        #expect(peers[2].core.findProviders(service: "chat.v1", now: now) == nil)
+        #expect(peers[2].core.statistics.lookupsRefused == 2)
+        #expect(peers[2].core.runningLookups == SuperPeerConstants.maximumLookups)
+        var fresh = try Self.bothHeld()
+        let started = fresh[2].core.findPeer(fresh[3].id, now: now)
+        let id = try #require(started)
+        fresh[2].core.cancelLookup(id)
+        #expect(fresh[2].core.runningLookups == 0)
+        let unexpected = fresh[2].core.statistics.unexpectedMessages
+        SuperPeerCoreTests.settle(&fresh, now: now)
+        #expect(Self.lookupEvents(fresh[2]).isEmpty)
+        #expect(fresh[2].core.statistics.unexpectedMessages == unexpected + 1)
+    }
 }

@@ -64,9 +64,11 @@ extension SuperPeerCore {
         return id
     }
 
-    /// Forgets lookup `id` (its caller gave up); replies still on the way are ignored.
+    /// Forgets lookup `id` (its caller gave up) and its requests; replies still on the
+    /// way are ignored.
     public mutating func cancelLookup(_ id: LookupID) {
-        lookups[id] = nil
+        guard lookups.removeValue(forKey: id) != nil else { return }
+        lookupRequests = lookupRequests.filter { $0.value.lookup != id }
     }
 
     /// The lookups running now.

@@ -22,7 +22,8 @@ public struct SuperPeerStatistics: Equatable, Sendable {
     public internal(set) var rebalances = 0
     /// Attaches this super-peer refused because it held its maximum of leaves.
     public internal(set) var leavesRefused = 0
-    /// Attaches refused because the leaf's record did not verify.
+    /// Attaches refused because the leaf's record did not verify, and records in lookup
+    /// replies that did not verify (or were not the peer's, or did not list the service).
     public internal(set) var invalidRecords = 0
     /// Leaves this super-peer dropped because their lease ran out.
     public internal(set) var leasesExpired = 0
