@@ -312,4 +312,56 @@ import Testing
         #expect(Self.lookupEvents(fresh[2]).isEmpty)
         #expect(fresh[2].core.statistics.unexpectedMessages == unexpected + 1)
     }
+
+    /// An overlay in the super-peer topology, alone.
+    static func overlay(_ policy: SuperPeerRolePolicy) throws -> OverlayCore {
+        var superPeer = SuperPeerConfiguration.simulation
+        superPeer.rolePolicy = policy
+        var configuration = OverlayConfiguration.simulation
+        configuration.topology = .superPeer(superPeer)
+        var random = TestRandom(seed: 40)
+        return try OverlayCore(
+            identity: IdentityKeyPair.generate(using: &random), address: .ipv4(10, 0, 1, 1, port: 4000),
+            configuration: configuration, wallClockAtZero: SuperPeerCoreTests.wallClockAtZero,
+            random: TestRandom(seed: 41))
+    }
+
+    /// The finished lookups among `overlay`'s events.
+    static func finished(_ overlay: inout OverlayCore, until end: Instant) -> [LookupID: LookupResult] {
+        var results: [LookupID: LookupResult] = [:]
+        var now = Instant.zero
+        while true {
+            while let event = overlay.pollEvent() {
+                if case .routing(.lookupFinished(let id, let result)) = event { results[id] = result }
+            }
+            var buffer: [UInt8] = []
+            while overlay.pollTransmit(now: now, into: &buffer) != nil {}
+            guard let next = overlay.pollTimeout(), next <= end else { return results }
+            now = max(now, next)
+            overlay.handleTimeout(now: now)
+        }
+    }
+
+    @Test func overlaySuperPeer_unattachedLeafGoesToKademlia_superPeerFallsBackUnderItsOwnID() throws {
+        // A leaf attached to nobody: the command goes to Kademlia at once (routing's ID).
+        var leaf = try Self.overlay(.neverSuperPeer)
+        let direct = leaf.findPeer(SuperPeerCoreTests.stranger, now: .zero)
+        #expect(direct.rawValue & SuperPeerCore.lookupIDBase == 0)
+        #expect(Self.finished(&leaf, until: .zero + .seconds(5))[direct]?.outcome == .peer(nil))
+        // A super-peer starts the lookup itself, finds nobody to ask, and hands it to
+        // Kademlia, whose result comes back under the super-peer lookup's ID.
+        var superPeer = try Self.overlay(.alwaysSuperPeer)
+        superPeer.handleTimeout(now: .zero)
+        let handedBack = superPeer.findPeer(SuperPeerCoreTests.stranger, now: .zero)
+        #expect(handedBack.rawValue & SuperPeerCore.lookupIDBase != 0)
+        let results = Self.finished(&superPeer, until: .zero + .seconds(5))
+        #expect(results[handedBack]?.outcome == .peer(nil))
+        #expect(results.count == 1)
+        #expect(superPeer.superPeer?.statistics.lookupsFallenBack == 1)
+        // Its provide answers for itself at once.
+        let provided = try superPeer.provide(service: "chat.v1", now: .zero + .seconds(5))
+        #expect(
+            Self.finished(&superPeer, until: .zero + .seconds(6))[provided]
+                == LookupResult(outcome: .provided(storedAt: 1), hops: 0, requests: 0, timeouts: 0))
+    }
 }
