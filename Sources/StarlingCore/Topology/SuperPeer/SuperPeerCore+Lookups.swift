@@ -89,7 +89,6 @@ extension SuperPeerCore {
         case .peer(let peer): lookup = SuperPeerLookup(target: .peer(peer))
         case .service(let service): lookup = SuperPeerLookup(target: .service(service))
         }
-        lookup.seen.insert(localID)
         if role == .superPeer {
             // Its own leaves and the other super-peers' filters answer the first round here.
             let answer = localAnswer(target, excluding: localID, fitting: nil)
