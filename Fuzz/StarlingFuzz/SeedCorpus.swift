@@ -184,6 +184,10 @@ enum SeedCorpus {
             .keepalive(leaf: partner, recordSequence: 1),
             .relay(origin: partner, target: FuzzIdentities.victim.peerID, payload: [1, 2]),
             .superPeerFilter(sender: partner, filter: filter),
+            .lookup(request: 1, asker: partner, target: .peer(FuzzIdentities.victim.peerID)),
+            .lookup(request: 2, asker: partner, target: .service("chat")),
+            .lookupReply(
+                request: 1, records: [signedRecord], referrals: [SuperPeerAlternative(id: partner, address: address)]),
         ]
         return messages.compactMap { try? $0.encoded() }
     }

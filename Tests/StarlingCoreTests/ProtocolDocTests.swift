@@ -18,7 +18,7 @@ import Testing
         "routing-proof", "stream-request", "spreading-gossip", "spreading-query", "overlay-open",
         "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply", "overlay-address-check",
         "index-placement", "index-register", "index-indexes", "super-peer-advert", "super-peer-keepalive",
-        "index-handoff",
+        "index-handoff", "super-peer-lookup", "super-peer-lookup-reply",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -269,6 +269,22 @@ import Testing
         let keepaliveBytes = try keepalive.encoded()
         #expect(examples["super-peer-keepalive"] == keepaliveBytes, "expected:\n\(formatted(keepaliveBytes))")
         #expect(try SuperPeerMessage.decode(keepaliveBytes[...]) == keepalive)
+        let lookup = SuperPeerMessage.lookup(
+            request: 0x0102_0304, asker: PeerID(publicKey: Key32([UInt8](repeating: 7, count: 32))!),
+            target: .peer(PeerID(publicKey: Key32([UInt8](repeating: 8, count: 32))!)))
+        let lookupBytes = try lookup.encoded()
+        #expect(examples["super-peer-lookup"] == lookupBytes, "expected:\n\(formatted(lookupBytes))")
+        #expect(try SuperPeerMessage.decode(lookupBytes[...]) == lookup)
+        let reply = SuperPeerMessage.lookupReply(
+            request: 0x0102_0304, records: [],
+            referrals: [
+                SuperPeerAlternative(
+                    id: PeerID(publicKey: Key32([UInt8](repeating: 9, count: 32))!),
+                    address: .ipv4(10, 0, 0, 9, port: 4000))
+            ])
+        let replyBytes = try reply.encoded()
+        #expect(examples["super-peer-lookup-reply"] == replyBytes, "expected:\n\(formatted(replyBytes))")
+        #expect(try SuperPeerMessage.decode(replyBytes[...]) == reply)
     }
 
     /// The example identity's claim: alive at incarnation 1 at 127.0.0.1:4000, public swarm.

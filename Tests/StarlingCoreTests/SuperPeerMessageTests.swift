@@ -58,7 +58,28 @@ import Testing
         .relay(
             origin: id(7), target: id(8), payload: [UInt8](repeating: 9, count: SuperPeerConstants.maximumRelayPayload)),
         .superPeerFilter(sender: id(9), filter: filter),
+        .lookup(request: 0x0102_0304, asker: id(7), target: .peer(id(8))),
+        .lookup(request: 1, asker: id(7), target: .service("chat.v1")),
+        .lookupReply(
+            request: 0x0102_0304, records: [],
+            referrals: [SuperPeerAlternative(id: id(9), address: .ipv4(10, 0, 0, 9, port: 4000))]),
+        .lookupReply(
+            request: .max, records: [largestRecord],
+            referrals: (1...4).map { SuperPeerAlternative(id: id($0), address: v6) }),
+        .lookupReply(
+            request: 2, records: [smallRecord, smallRecord],
+            referrals: (1...16).map { SuperPeerAlternative(id: id($0), address: v4) }),
     ]
+
+    /// A record with one IPv4 address and one service.
+    static let smallRecord: SignedPeerRecord = {
+        var random = TestRandom(seed: 6)
+        let key = IdentityKeyPair.generate(using: &random)
+        let record = PeerRecord(
+            peerID: key.peerID, sequence: 3, expiresAt: UnixTime(seconds: 1_800_000_000), addresses: [v4],
+            services: ["chat.v1"])
+        return try! record.sign(with: key)
+    }()
 
     @Test func superPeerMessage_encodeDecode_roundTripsEveryKind() throws {
         for message in Self.messages {
@@ -85,6 +106,9 @@ import Testing
         #expect(try Self.messages[8].encoded().count == SuperPeerMessage.keepaliveSize)
         #expect(try Self.messages[9].encoded().count == SuperPeerMessage.relayOverhead + 3)
         #expect(try Self.messages[0].encoded().count == 1 + 58 + 1)
+        #expect(try Self.messages[12].encoded().count == SuperPeerMessage.peerLookupSize)
+        #expect(try Self.messages[13].encoded().count == 1 + 4 + 32 + 1 + 1 + 7)
+        #expect(try Self.messages[14].encoded().count == SuperPeerMessage.lookupReplyOverhead + 32 + 7)
     }
 
     @Test func superPeerMessage_advertAndKeepalive_haveDocumentedLayout() throws {
@@ -114,6 +138,10 @@ import Testing
         #expect(try Self.messages[0].encoded() == advert && advert.count == 60)
         let keepalive = hex("06" + String(repeating: "06", count: 32) + "0102030405060708")
         #expect(try Self.messages[8].encoded() == keepalive && keepalive.count == 41)
+        let lookup = hex("09 01020304" + String(repeating: "07", count: 32) + "01" + String(repeating: "08", count: 32))
+        #expect(try Self.messages[12].encoded() == lookup && lookup.count == 70)
+        let reply = hex("0a 01020304 00 01" + String(repeating: "09", count: 32) + "04 0a000009 0fa0")
+        #expect(try Self.messages[14].encoded() == reply && reply.count == 46)
     }
 
     @Test func superPeerMessage_decode_everyTruncationThrows() throws {
@@ -130,7 +158,7 @@ import Testing
             try SuperPeerMessage.decode(try Self.messages[8].encoded() + [0])
         }
         #expect(throws: WireError.unknownMessageType(0x00)) { try SuperPeerMessage.decode([0x00]) }
-        #expect(throws: WireError.unknownMessageType(0x09)) { try SuperPeerMessage.decode([0x09]) }
+        #expect(throws: WireError.unknownMessageType(0x0B)) { try SuperPeerMessage.decode([0x0B]) }
         var badFlags = try Self.messages[0].encoded()
         badFlags[58] = 0x03
         #expect(throws: WireError.invalidValue(offset: 58, field: "advert flags")) {
@@ -169,6 +197,50 @@ import Testing
         }
     }
 
+    @Test func superPeerMessage_lookupDecode_rejectsBadTargetsAndLongLists() throws {
+        var badTarget = try Self.messages[12].encoded()
+        badTarget[37] = 0x03
+        #expect(throws: WireError.invalidValue(offset: 37, field: "lookup target")) {
+            try SuperPeerMessage.decode(badTarget)
+        }
+        var badService = try Self.messages[13].encoded()
+        badService[39] = 0x20  // a space: not a valid service name
+        #expect(throws: WireError.invalidValue(offset: 38, field: "service")) {
+            try SuperPeerMessage.decode(badService)
+        }
+        var emptyService = Array(try Self.messages[13].encoded()[0..<39])
+        emptyService[38] = 0
+        #expect(throws: WireError.self) { try SuperPeerMessage.decode(emptyService) }
+        var manyRecords = try Self.messages[14].encoded()
+        manyRecords[5] = 17
+        #expect(throws: WireError.lengthTooLarge(offset: 5, length: 17, maximum: 16)) {
+            try SuperPeerMessage.decode(manyRecords)
+        }
+        var manyReferrals = try Self.messages[14].encoded()
+        manyReferrals[6] = 17
+        #expect(throws: WireError.lengthTooLarge(offset: 6, length: 17, maximum: 16)) {
+            try SuperPeerMessage.decode(manyReferrals)
+        }
+        var badRecord = try Self.messages[16].encoded()
+        badRecord[6] ^= 0xFF  // the first record's version byte
+        #expect(throws: WireError.self) { try SuperPeerMessage.decode(badRecord) }
+    }
+
+    @Test func superPeerMessage_lookupEncode_rejectsOverlongListsAndBadServices() {
+        let manyRecords = SuperPeerMessage.lookupReply(
+            request: 1, records: Array(repeating: Self.smallRecord, count: 17), referrals: [])
+        #expect(throws: WireError.self) { try manyRecords.encoded() }
+        let manyReferrals = SuperPeerMessage.lookupReply(
+            request: 1, records: [],
+            referrals: (1...17).map { SuperPeerAlternative(id: Self.id($0), address: Self.v4) })
+        #expect(throws: WireError.self) { try manyReferrals.encoded() }
+        let oversized = SuperPeerMessage.lookupReply(
+            request: 1, records: [Self.largestRecord, Self.largestRecord], referrals: [])
+        #expect(throws: WireError.self) { try oversized.encoded() }
+        let badService = SuperPeerMessage.lookup(request: 1, asker: Self.id(1), target: .service("no spaces"))
+        #expect(throws: WireError.self) { try badService.encoded() }
+    }
+
     @Test func superPeerMessage_encode_rejectsOverlongLists() {
         let manyAdverts = SuperPeerMessage.advert(sender: Self.advert(1), others: (2...18).map { Self.advert($0) })
         #expect(throws: WireError.self) { try manyAdverts.encoded() }
@@ -187,7 +259,7 @@ import Testing
         for _ in 0..<5_000 {
             let length = Int.random(in: 0..<200, using: &random)
             var bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
-            if !bytes.isEmpty { bytes[0] = UInt8.random(in: 0...9, using: &random) }
+            if !bytes.isEmpty { bytes[0] = UInt8.random(in: 0...11, using: &random) }
             _ = try? SuperPeerMessage.decode(bytes)
         }
         for message in Self.messages {

@@ -86,4 +86,99 @@ import Testing
             }
         }
     }
+
+    /// Every finished lookup at `node`, by ID (one pass over its events).
+    static func results(at node: SimNodeID, in swarm: NodeSwarm) -> [LookupID: LookupResult] {
+        var results: [LookupID: LookupResult] = [:]
+        for event in swarm.network.events(of: node) {
+            if case .overlay(.routing(.lookupFinished(let id, let result))) = event { results[id] = result }
+        }
+        return results
+    }
+
+    @Test func superPeer_lookups_answeredBySuperPeers_inFewRequests() async throws {
+        try await offThePool { () throws in
+            let count = Self.peerCount
+            var swarm = try NodeSwarm(seed: 62, count: count, overlayOfPeer: Self.overlay(ofPeer:))
+            swarm.joinThroughFirst(spacing: .milliseconds(2))
+            let settled = swarm.run(limit: .seconds(180)) { swarm in
+                swarm.isConverged() && Self.everyLeafAttached(swarm, live: swarm.nodes)
+                    && !Self.superPeers(swarm).isEmpty
+            }
+            try #require(settled, "the election and attachments did not settle in 180 s of virtual time")
+            // Five leaves provide a service; their super-peers take the new records.
+            let superPeers = Set(Self.superPeers(swarm))
+            let leaves = swarm.nodes.filter { !superPeers.contains($0) }
+            let providers = (0..<5).map { leaves[($0 * 53 + 7) % leaves.count] }
+            var provides: [(SimNodeID, LookupID)] = []
+            for provider in providers {
+                let id = swarm.network.command(provider) { core, now in
+                    core.withOverlay { try? $0.provide(service: "chat.v1", now: now) }
+                }
+                provides.append((provider, try #require(id ?? nil)))
+            }
+            // The super-peers' union filters follow within an advert interval or two.
+            swarm.network.run(for: .seconds(5))
+            for (provider, id) in provides {
+                let result = Self.results(at: provider, in: swarm)[id]
+                #expect(
+                    result?.outcome == .provided(storedAt: 3), "provide at \(provider): \(String(describing: result))")
+            }
+
+            // Every peer looks up a random other peer; twenty look up the service.
+            var random = TestRandom(seed: 62)
+            var peerLookups: [(SimNodeID, PeerID, LookupID)] = []
+            for asker in swarm.nodes {
+                var target = asker
+                while target == asker { target = swarm.nodes.randomElement(using: &random)! }
+                let wanted = swarm.peerID(of: target)
+                let id = swarm.network.command(asker) { core, now in core.withOverlay { $0.findPeer(wanted, now: now) }
+                }
+                peerLookups.append((asker, wanted, try #require(id)))
+            }
+            var serviceLookups: [(SimNodeID, LookupID)] = []
+            for asker in swarm.nodes.prefix(20) {
+                let id = swarm.network.command(asker) { core, now in
+                    core.withOverlay { $0.findProviders(service: "chat.v1", now: now) }
+                }
+                serviceLookups.append((asker, try #require(id)))
+            }
+            swarm.network.run(for: .seconds(15))
+
+            var results: [SimNodeID: [LookupID: LookupResult]] = [:]
+            for node in swarm.nodes { results[node] = Self.results(at: node, in: swarm) }
+            var requests = 0
+            var superPeerAnswered = 0
+            for (asker, wanted, id) in peerLookups {
+                guard let result = results[asker]?[id], case .peer(let record?) = result.outcome else {
+                    Issue.record("lookup of \(wanted) from \(asker): \(String(describing: results[asker]?[id]))")
+                    continue
+                }
+                #expect(record.record.peerID == wanted)
+                requests += result.requests
+                if id.rawValue & SuperPeerCore.lookupIDBase != 0 { superPeerAnswered += 1 }
+            }
+            let wanted = Set(providers.map { swarm.peerID(of: $0) })
+            var serviceRequests = 0
+            for (asker, id) in serviceLookups {
+                guard let result = results[asker]?[id], case .providers(let records) = result.outcome else {
+                    Issue.record("providers from \(asker): \(String(describing: results[asker]?[id]))")
+                    continue
+                }
+                #expect(Set(records.map(\.record.peerID)).isSuperset(of: wanted), "providers from \(asker)")
+                serviceRequests += result.requests
+            }
+            let meanRequests = Double(requests) / Double(peerLookups.count)
+            let fallbacks = swarm.nodes.reduce(0) {
+                $0 + (swarm.overlay(of: $1).superPeer?.statistics.lookupsFallenBack ?? 0)
+            }
+            print(
+                "super-peer lookups at \(count) peers: \(meanRequests) requests per peer lookup, "
+                    + "\(Double(serviceRequests) / Double(serviceLookups.count)) per service lookup, "
+                    + "\(superPeerAnswered) of \(peerLookups.count) started at super-peers, \(fallbacks) fell back")
+            // Pure Kademlia spends some 20+ requests per lookup at these sizes.
+            #expect(meanRequests < 6, "\(meanRequests) requests per lookup")
+            #expect(superPeerAnswered == peerLookups.count)
+        }
+    }
 }

@@ -293,12 +293,14 @@ enum TopologiesBench {
             memoryPerPeerKiB: memory, wallSeconds: seconds(clock.now - started))
     }
 
-    /// Routing, index and super-peer datagrams and bytes sent: what lookups cost.
+    /// Routing, index and super-peer datagrams and bytes sent: what lookups cost (the
+    /// steady part — index registrations, adverts, keepalives — is measured beforehand
+    /// and subtracted).
     static func lookupTraffic(_ statistics: OverlayStatistics) -> (datagrams: Int, bytes: Int) {
-        let protocols: [OverlayProtocol] = [.routing, .index, .superPeer]
+        let kinds: [OverlayProtocol] = [.routing, .index, .superPeer]
         return (
-            protocols.reduce(0) { $0 + (statistics.sent[$1] ?? 0) },
-            protocols.reduce(0) { $0 + (statistics.sentBytes[$1] ?? 0) }
+            kinds.reduce(0) { $0 + (statistics.sent[$1] ?? 0) },
+            kinds.reduce(0) { $0 + (statistics.sentBytes[$1] ?? 0) }
         )
     }
 

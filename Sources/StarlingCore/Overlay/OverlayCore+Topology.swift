@@ -32,28 +32,36 @@ extension OverlayCore {
             case .lookupFinished(let id, let result):
                 events.append(.routing(.lookupFinished(id, result)))
             case .fallback(let id, let target, let requests, let timeouts):
-                let routingID: LookupID
-                switch target {
-                case .peer(let peer): routingID = routing.findPeer(peer, now: now)
-                case .service(let service): routingID = routing.findProviders(service: service, now: now)
-                case .provide(let service):
-                    guard let provided = try? routing.provide(service: service, now: now) else {
-                        let result = LookupResult(
-                            outcome: .provided(storedAt: 0), hops: 0, requests: requests, timeouts: timeouts)
-                        events.append(.routing(.lookupFinished(id, result)))
-                        continue
-                    }
-                    routingID = provided
-                }
-                fallbackLookups[routingID] = (id, requests, timeouts)
+                fallBack(id, target, requests: requests, timeouts: timeouts, now: now)
             }
         }
     }
 
-    /// Reports the super-peer core's role and link changes. Relayed payloads are not
-    /// reported: nothing in this release sends them (a leaf unreachable directly is the
-    /// next pass's).
-    mutating func absorbSuperPeer() {
+    /// Runs lookup `id`, which the topology (index servers, super-peers) could not
+    /// answer, in the Kademlia overlay; its result is reported under `id`, with the
+    /// `requests` and `timeouts` the topology already spent added.
+    mutating func fallBack(_ id: LookupID, _ target: LookupTarget, requests: Int, timeouts: Int, now: Instant) {
+        let routingID: LookupID
+        switch target {
+        case .peer(let peer): routingID = routing.findPeer(peer, now: now)
+        case .service(let service): routingID = routing.findProviders(service: service, now: now)
+        case .provide(let service):
+            guard let provided = try? routing.provide(service: service, now: now) else {
+                let result = LookupResult(
+                    outcome: .provided(storedAt: 0), hops: 0, requests: requests, timeouts: timeouts)
+                events.append(.routing(.lookupFinished(id, result)))
+                return
+            }
+            routingID = provided
+        }
+        fallbackLookups[routingID] = (id, requests, timeouts)
+    }
+
+    /// Reports the super-peer core's role and link changes and its lookups: those the
+    /// super-peers answered as routing's would be, and those none could answer go on in
+    /// the Kademlia overlay. Relayed payloads are not reported: nothing in this release
+    /// sends them (a leaf unreachable directly is the next pass's).
+    mutating func absorbSuperPeer(now: Instant) {
         guard superPeer != nil else { return }
         while let event = superPeer!.pollEvent() {
             switch event {
@@ -64,6 +72,9 @@ extension OverlayCore {
             case .leafAttached(let leaf): events.append(.topology(.leafAttached(leaf)))
             case .leafDetached(let leaf, _): events.append(.topology(.leafDetached(leaf)))
             case .relayed: break
+            case .lookupFinished(let id, let result): events.append(.routing(.lookupFinished(id, result)))
+            case .fallback(let id, let target, let requests, let timeouts):
+                fallBack(id, target, requests: requests, timeouts: timeouts, now: now)
             }
         }
     }

@@ -75,8 +75,9 @@ public struct OverlayCore: ProtocolCore, Sendable {
     var replayCache: OverlayReplayCache
     /// Credit, proofs and held datagrams per remote address: no amplification.
     var addressValidation: AddressValidation
-    /// Lookups the routing core runs for a hybrid lookup no index server could answer:
-    /// routing's ID → the hybrid lookup's, with the index requests already spent.
+    /// Lookups the routing core runs for a topology lookup (hybrid or super-peer) the
+    /// topology could not answer: routing's ID → the topology lookup's, with the
+    /// topology's requests already spent.
     var fallbackLookups: [LookupID: (id: LookupID, requests: Int, timeouts: Int)] = [:]
     /// Routing lookups started by the overlay itself (provides during a fallback), whose
     /// results nobody waits for.
@@ -189,26 +190,46 @@ public struct OverlayCore: ProtocolCore, Sendable {
     }
 
     /// Looks up `peer`'s signed record; reports ``LookupResult/Outcome/peer(_:)``.
+    ///
+    /// In a pure overlay the Kademlia overlay answers. In a hybrid one the index servers
+    /// that hold the peer do, in one round trip. In a super-peer one the super-peers do:
+    /// a leaf asks its attached super-peers and follows their referrals to the
+    /// super-peer that holds the peer (iteratively, as DNS referrals), usually in one or
+    /// two round trips (``SuperPeerCore/findPeer(_:now:)``).
+    /// Whenever the topology cannot answer (no index server up, no attached super-peer,
+    /// nobody had the record), the lookup goes on in the Kademlia overlay under the same
+    /// ID, and its result counts the requests already spent.
     @discardableResult
     public mutating func findPeer(_ peer: PeerID, now: Instant) -> LookupID {
         let now = advance(now)
         defer { absorb(now: now) }
-        if let id = hybrid?.findPeer(peer, now: now) { return id }
+        if let id = hybrid?.findPeer(peer, now: now) ?? superPeer?.findPeer(peer, now: now) { return id }
         return routing.findPeer(peer, now: now)
     }
 
     /// Finds the providers of `service`; reports ``LookupResult/Outcome/providers(_:)``.
+    ///
+    /// Answered as ``findPeer(_:now:)`` is: by Kademlia, the index servers, or the
+    /// super-peers — a leaf's attached super-peer refers it to every super-peer whose
+    /// leaves' filters might hold the service, which are asked in parallel and whose
+    /// verified records are merged — with the same Kademlia fallback.
     @discardableResult
     public mutating func findProviders(service: String, now: Instant) -> LookupID {
         let now = advance(now)
         defer { absorb(now: now) }
-        if let id = hybrid?.findProviders(service: service, now: now) { return id }
+        if let id = hybrid?.findProviders(service: service, now: now)
+            ?? superPeer?.findProviders(service: service, now: now)
+        {
+            return id
+        }
         return routing.findProviders(service: service, now: now)
     }
 
     /// Announces this peer as a provider of `service`: the service joins the local
     /// record (signed again with the next sequence number) and the record is stored
-    /// at the peers closest to the service; reports ``LookupResult/Outcome/provided(storedAt:)``.
+    /// at the peers closest to the service (with the index servers that hold it, in a
+    /// hybrid overlay; with the attached super-peers, in a super-peer one, or in Kademlia
+    /// while none is attached); reports ``LookupResult/Outcome/provided(storedAt:)``.
     /// - Throws: ``RoutingError/invalidServiceName(_:)``, or
     ///   ``RoutingError/serviceNotInRecord(_:)`` when the record already lists the most
     ///   services it can hold.
@@ -221,7 +242,9 @@ public struct OverlayCore: ProtocolCore, Sendable {
             renewRecord(now: now)
         }
         defer { absorb(now: now) }
-        if let id = hybrid?.provide(service: service, now: now) { return id }
+        if let id = hybrid?.provide(service: service, now: now) ?? superPeer?.provide(service: service, now: now) {
+            return id
+        }
         return try routing.provide(service: service, now: now)
     }
 
@@ -421,7 +444,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             }
         }
         absorbHybrid(now: now)
-        absorbSuperPeer()
+        absorbSuperPeer(now: now)
         refreshSuperPeerNeighbours()
         while let event = routing.pollEvent() { absorbRouting(event) }
         while let event = spreading.pollEvent() { events.append(.spreading(event)) }

@@ -11,15 +11,8 @@ public enum HybridEvent: Hashable, Sendable {
 
 /// A lookup sent to index servers: the holders of its key, asked one after the other.
 public struct HybridLookup: Hashable, Sendable {
-    /// What is looked up.
-    public enum Target: Hashable, Sendable {
-        /// A peer's record.
-        case peer(PeerID)
-        /// The providers of a service.
-        case service(String)
-        /// The local record stored with the holders of a service (after `provide`).
-        case provide(String)
-    }
+    /// What is looked up (shared with the super-peer topology's lookups).
+    public typealias Target = LookupTarget
 
     /// What is looked up.
     public let target: Target

@@ -30,6 +30,11 @@ public enum SuperPeerConstants {
     /// The largest payload a relay message carries: the message limit less kind (1),
     /// two peer IDs (64) and the length (2).
     public static let maximumRelayPayload = maximumMessageSize - 1 - 2 * peerIDSize - 2
+    /// The most records one lookup reply carries (the message limit cuts sooner for
+    /// large records).
+    public static let maximumLookupRecords = 16
+    /// The most other super-peers one lookup reply refers to.
+    public static let maximumReferrals = 16
 
     // MARK: Implementation
 
@@ -59,4 +64,21 @@ public enum SuperPeerConstants {
     /// The most members a promotion or withdrawal is announced to at once; above it a
     /// random sample of this many is told and periodic adverts reach the rest.
     public static let maximumAnnouncements = 1_024
+    /// The most lookups (peer, service, provide) running at once; beyond it a lookup is
+    /// refused, counted (``SuperPeerStatistics/lookupsRefused``) and left to the Kademlia
+    /// overlay.
+    public static let maximumLookups = 256
+    /// The most requests one service lookup has in flight at once (its fan-out to the
+    /// referred super-peers).
+    public static let lookupParallelism = 32
+    /// The most super-peers one lookup asks in all (its requests).
+    public static let maximumLookupQueries = 32
+    /// The shortest wait for a super-peer's lookup reply, whatever its measured round trip.
+    public static let minimumLookupTimeout: Duration = .milliseconds(200)
+    /// The longest wait for a super-peer's lookup reply (also the wait before any round
+    /// trip to it was measured).
+    public static let maximumLookupTimeout: Duration = .seconds(2)
+    /// The most super-peers whose lookup round trips are remembered; beyond it new
+    /// ones are timed with ``maximumLookupTimeout``.
+    public static let maximumLookupRoundTrips = maximumKnownSuperPeers
 }

@@ -29,7 +29,9 @@ extension SuperPeerCore {
     /// the one held is not: the owner's word beats any version others passed on, so a
     /// forged entry with a huge epoch lasts only until the owner's next advert. Only a
     /// first-hand withdrawal ends this leaf's link to that peer; a new super-peer is a
-    /// chance to fill missing links.
+    /// chance to fill missing links. A super-peer sends a super-peer it did not know as
+    /// one (new, back, or in a new role epoch) its leaves' union filter at once, so that
+    /// lookups and queries are routed to it without waiting for the union to change.
     mutating func learn(_ advert: SuperPeerAdvert, firstHand: Bool, now: Instant) {
         guard advert.id != localID else { return }
         guard memberAddresses[advert.id] != nil else {
@@ -41,12 +43,16 @@ extension SuperPeerCore {
             let filter = advert.roleEpoch == current.advert.roleEpoch ? current.filter : nil
             known[advert.id] = KnownSuperPeer(
                 advert: advert, refreshedAt: now, filter: filter, isFirstHand: firstHand)
+            if advert.isSuperPeer, !current.advert.isSuperPeer || advert.roleEpoch != current.advert.roleEpoch {
+                sendUnionFilter(to: advert.id)
+            }
         } else {
             guard known.count < SuperPeerConstants.maximumKnownSuperPeers else {
                 statistics.superPeersRefused += 1
                 return
             }
             known[advert.id] = KnownSuperPeer(advert: advert, refreshedAt: now, filter: nil, isFirstHand: firstHand)
+            if advert.isSuperPeer { sendUnionFilter(to: advert.id) }
         }
         if !advert.isSuperPeer {
             if firstHand, let link = links.removeValue(forKey: advert.id) {
@@ -76,6 +82,12 @@ extension SuperPeerCore {
             let filter = SuperPeerMessage.superPeerFilter(sender: localID, filter: leafUnionFilter)
             for id in superPeers { if let address = memberAddresses[id] { send(filter, to: address) } }
         }
+    }
+
+    /// Sends `superPeer` this super-peer's union filter (when this peer is a super-peer).
+    mutating func sendUnionFilter(to superPeer: PeerID) {
+        guard role == .superPeer, let address = memberAddresses[superPeer] else { return }
+        send(.superPeerFilter(sender: localID, filter: leafUnionFilter), to: address)
     }
 
     /// Tells every member (a random ``SuperPeerConstants/maximumAnnouncements`` of them

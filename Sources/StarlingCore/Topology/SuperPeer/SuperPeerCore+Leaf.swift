@@ -36,7 +36,8 @@ extension SuperPeerCore {
         links[superPeer] = SuperPeerLink(
             address: address, isAttached: isAttached, lastHeard: now,
             nextKeepaliveAt: now + configuration.leaseDuration / 3,
-            replacing: replacing ?? links[superPeer]?.replacing, awaitingSince: now, rtt: links[superPeer]?.rtt)
+            replacing: replacing ?? links[superPeer]?.replacing, sentSequence: localRecord.record.sequence,
+            heldSequence: links[superPeer]?.heldSequence ?? 0, awaitingSince: now, rtt: links[superPeer]?.rtt)
         statistics.attachesSent += 1
         send(.attach(record: localRecord, filter: localFilter), to: address)
     }
@@ -62,6 +63,9 @@ extension SuperPeerCore {
         link.missedKeepalives = 0
         guard let refusal else {
             link.lastHeard = now
+            let acknowledged = link.sentSequence
+            if let acknowledged { link.heldSequence = max(link.heldSequence, acknowledged) }
+            link.sentSequence = nil
             if !link.isAttached {
                 link.isAttached = true
                 events.append(.attached(superPeer: sender))
@@ -75,6 +79,7 @@ extension SuperPeerCore {
                 }
             }
             links[sender] = link
+            if acknowledged != nil { provideAnswered(by: sender, stored: true, now: now) }
             return
         }
         statistics.refusalsReceived += 1
@@ -84,6 +89,7 @@ extension SuperPeerCore {
             return
         }
         links[sender] = nil
+        provideAnswered(by: sender, stored: false, now: now)
         if link.isAttached { events.append(.detached(superPeer: sender, cause: .refused(refusal))) }
         refusedUntil[sender] = now + configuration.refusalBackoff
         if refusal == .notSuperPeer { known[sender] = nil }

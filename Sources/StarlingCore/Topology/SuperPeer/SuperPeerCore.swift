@@ -46,7 +46,21 @@ internal import DequeModule
 /// - **Super-peers.** A super-peer verifies each attach's record, holds at most
 ///   ``SuperPeerConfiguration/maximumLeaves`` leaves (refusing with alternatives beyond),
 ///   forgets a leaf whose lease runs out, and sends the other super-peers the union of
-///   its leaves' filters each advert round when it changed.
+///   its leaves' filters each advert round when it changed (and to a super-peer it newly
+///   learns of, at once).
+/// - **Lookups.** Iterative, as DNS referrals: a super-peer answers a
+///   ``SuperPeerMessage/lookup(request:asker:target:)`` from an alive member (at its
+///   member address only: a reply may be larger than the request) with the matching
+///   records it holds, as their owners signed them, and referrals to the other
+///   super-peers whose union filters might match, within
+///   ``SuperPeerConstants/maximumMessageSize``. The asker — a leaf starting at its
+///   attached super-peers, a super-peer at its own answer — follows referrals: a peer
+///   lookup one super-peer at a time until a record verifies, a service lookup up to
+///   ``SuperPeerConstants/lookupParallelism`` at once, merging verified providers. Each
+///   request waits for the RFC 6298 RTO of that super-peer's measured round trips
+///   (``SuperPeerConstants/minimumLookupTimeout`` to
+///   ``SuperPeerConstants/maximumLookupTimeout``). What no super-peer answers is handed
+///   back for the Kademlia overlay (``SuperPeerEvent/fallback(_:_:requests:timeouts:)``).
 ///
 /// ### Wiring into the overlay
 /// The overlay carries these messages under its protocol byte 0x06 and feeds membership:
@@ -54,9 +68,15 @@ internal import DequeModule
 /// one that fails or leaves → ``memberGone(id:now:)``; every renewal of the local record
 /// → ``updateLocalRecord(_:now:)``. For a query it forwards to
 /// ``leavesMatching(queryKeywords:)`` and ``superPeersMatching(queryKeywords:)`` instead
-/// of flooding; for "who has" and service lookups it answers from
-/// ``proxyLookup(peer:)`` and ``providers(service:)`` (records pass on as their owners
-/// signed them; the asker verifies them). A leaf that others cannot reach directly (NAT)
+/// of flooding. Its `findPeer`, `findProviders` and `provide` go to ``findPeer(_:now:)``,
+/// ``findProviders(service:now:)`` and ``provide(service:now:)`` first (their lookup IDs
+/// carry bit 62, ``lookupIDBase``, apart from routing's and the hybrid topology's); a nil
+/// ID (not attached, or too many lookups) sends the command to Kademlia at once, and a
+/// ``SuperPeerEvent/fallback(_:_:requests:timeouts:)`` event continues it there under
+/// the same ID; ``SuperPeerEvent/lookupFinished(_:_:)`` is reported as routing's
+/// lookups are. Super-peers answer from ``proxyLookup(peer:)`` and
+/// ``providers(service:)`` (records pass on as their owners signed them; the asker
+/// verifies them). A leaf that others cannot reach directly (NAT)
 /// is reached with ``relay(_:to:via:now:)``: its super-peer forwards to the address its
 /// keepalives come from, which its own outbound keepalives hold open.
 ///
@@ -65,14 +85,16 @@ internal import DequeModule
 ///   ``knownSuperPeers``, ``attachedSuperPeers``, ``leaves``, ``proxyLookup(peer:)``,
 ///   ``leafAddress(of:)``, ``providers(service:)``, ``leavesMatching(queryKeywords:)``,
 ///   ``superPeersMatching(queryKeywords:)``, ``leafUnionFilter``, ``localFilter``,
-///   ``localRecord``, ``aliveMembers``.
+///   ``localRecord``, ``aliveMembers``, ``runningLookups``.
 /// - Inputs: ``handleMessage(_:from:now:)`` (or ``handleDatagram(_:from:now:)``),
 ///   ``handleTimeout(now:)``, ``memberAlive(id:address:now:)``, ``memberGone(id:now:)``.
 /// - Commands: ``updateLocalRecord(_:now:)``, ``setKeywords(_:now:)``,
-///   ``relay(_:to:via:now:)``.
+///   ``relay(_:to:via:now:)``, ``findPeer(_:now:)``, ``findProviders(service:now:)``,
+///   ``provide(service:now:)``, ``cancelLookup(_:)``.
 /// - Outputs, polled in this order after every input: ``pollTransmit(now:into:)`` until
 ///   `nil` (message bytes for the overlay's protocol byte 0x06, no envelope), then
-///   ``pollTimeout()``, then ``pollEvent()`` until `nil`.
+///   ``pollTimeout()`` (lookup timeouts included), then ``pollEvent()`` until `nil`
+///   (lookup results and fallbacks among the events).
 ///
 /// `now` must never go backwards; an earlier `now` is treated as the latest seen.
 /// Malformed input is dropped and counted in ``statistics``; it never traps.
@@ -121,6 +143,14 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     var nextAdvertAt: Instant?
     var nextMaintenanceAt: Instant
     var outbox = DatagramOutbox()
+    /// Lookups running, at most ``SuperPeerConstants/maximumLookups``.
+    var lookups: [LookupID: SuperPeerLookup] = [:]
+    /// Lookup requests awaiting a reply (at most parallelism × lookups).
+    var lookupRequests: [UInt32: SuperPeerLookupRequest] = [:]
+    /// Measured lookup round trips per super-peer.
+    var lookupRoundTrips: [PeerID: RTTEstimate] = [:]
+    var nextLookup: UInt64 = 0
+    var nextLookupRequest: UInt32 = 0
     var events = Deque<SuperPeerEvent>()
 
     /// Creates the super-peer protocol of one peer, a leaf (or, with
@@ -262,6 +292,10 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
                 return
             }
             known[sender]?.filter = filter
+        case .lookup(let request, let asker, let target):
+            handleLookup(request: request, asker: asker, target: target, from: source, now: now)
+        case .lookupReply(let request, let records, let referrals):
+            handleLookupReply(request: request, records: records, referrals: referrals, from: source, now: now)
         }
     }
 
@@ -270,9 +304,11 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         handleMessage([UInt8](datagram)[...], from: source, now: now)
     }
 
-    /// Runs whatever is due: the election round, adverts, and link maintenance.
+    /// Runs whatever is due: lookup timeouts, the election round, adverts, and link
+    /// maintenance.
     public mutating func handleTimeout(now: Instant) {
         let now = advance(now)
+        if let due = nextLookupDeadline, due <= now { expireLookups(now: now) }
         if nextMaintenanceAt <= now, needsMaintenance {
             nextMaintenanceAt = now + configuration.attachTimeout
             maintainLinks(now: now)
@@ -331,6 +367,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
             if link.isAttached { events.append(.detached(superPeer: id, cause: .failed)) }
             fillLinks(now: now)
         }
+        lookupPeerGone(id, now: now)
     }
 
     /// Replaces this peer's signed record (new addresses or services): the filter is
@@ -392,6 +429,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         }
         if configuration.rolePolicy == .automatic, !memberOrder.isEmpty { consider(nextElectionAt) }
         if needsMaintenance { consider(nextMaintenanceAt) }
+        if let due = nextLookupDeadline { consider(due) }
         return earliest
     }
 

@@ -13,6 +13,12 @@ public enum SuperPeerEvent: Equatable, Sendable {
     /// A relayed `payload` from `origin` reached this peer (unauthenticated at this
     /// layer: the payload carries its own proof when it needs one).
     case relayed(origin: PeerID, payload: [UInt8])
+    /// A lookup the super-peers answered finished (``SuperPeerCore/findPeer(_:now:)``,
+    /// ``SuperPeerCore/findProviders(service:now:)``, ``SuperPeerCore/provide(service:now:)``).
+    case lookupFinished(LookupID, LookupResult)
+    /// No super-peer could answer lookup `id`: the overlay must finish it through the
+    /// Kademlia overlay, adding the requests and timeouts already spent.
+    case fallback(LookupID, LookupTarget, requests: Int, timeouts: Int)
 }
 
 /// Why a link between a leaf and a super-peer ended.

@@ -18,6 +18,38 @@ public enum SuperPeerMessageKind: UInt8, CaseIterable, Sendable {
     case relay = 0x07
     /// A super-peer's union of its leaves' filters, to the other super-peers.
     case superPeerFilter = 0x08
+    /// Any peer asks a super-peer for a peer's record or a service's providers.
+    case lookup = 0x09
+    /// A super-peer's answer to a ``lookup``: the matching records it holds and other
+    /// super-peers to ask.
+    case lookupReply = 0x0A
+}
+
+/// What a ``SuperPeerMessage/lookup(request:asker:target:)`` asks for.
+///
+/// ONLY APPEND — the target kinds (`01` peer, `02` service) are protocol.
+public enum SuperPeerLookupTarget: Hashable, Sendable {
+    /// The signed record of this peer.
+    case peer(PeerID)
+    /// The signed records of the peers that provide this service.
+    case service(String)
+
+    /// The kind byte on the wire.
+    var kindByte: UInt8 {
+        switch self {
+        case .peer: 0x01
+        case .service: 0x02
+        }
+    }
+
+    /// The keywords that select the super-peers whose leaves might match: those of the
+    /// peer ID's text (what every leaf inserts into its filter) or of the service name.
+    public var keywords: [String] {
+        switch self {
+        case .peer(let peer): QueryRoutingFilter.keywords(of: Array(peer.description.utf8))
+        case .service(let service): QueryRoutingFilter.keywords(of: Array(service.utf8))
+        }
+    }
 }
 
 /// Why a super-peer refused an attach or a keepalive.
@@ -66,12 +98,18 @@ public enum SuperPeerDetachReason: UInt8, CaseIterable, Sendable {
 /// keepalive        06 | leaf id | record sequence u64
 /// relay            07 | origin id | target id | length u16 | payload
 /// superPeerFilter  08 | sender id | filter
+/// lookup           09 | request u32 | asker id | 01 | peer id
+///                  09 | request u32 | asker id | 02 | length u8 | service (UTF-8)
+/// lookupReply      0a | request u32 | count u8 | count × record
+///                     | count u8 | count × (id | address)
 /// ```
 /// An advert carries at most ``SuperPeerConstants/maximumAdvertEntries`` others' adverts;
 /// an attach reply's outcome is 0 (accepted) or a ``SuperPeerRefusal``, followed by at
 /// most ``SuperPeerConstants/maximumAlternatives`` other super-peers to try. A detach
 /// reason is a ``SuperPeerDetachReason``. A relay payload is at most
-/// ``SuperPeerConstants/maximumRelayPayload`` bytes. Every message fits
+/// ``SuperPeerConstants/maximumRelayPayload`` bytes. A lookup reply carries at most
+/// ``SuperPeerConstants/maximumLookupRecords`` records (as their owners signed them) and
+/// ``SuperPeerConstants/maximumReferrals`` referrals. Every message fits
 /// ``SuperPeerConstants/maximumMessageSize`` bytes and must fill its datagram exactly.
 ///
 /// ### Example
@@ -87,6 +125,16 @@ public enum SuperPeerDetachReason: UInt8, CaseIterable, Sendable {
 /// ```
 /// 06 0606060606060606060606060606060606060606060606060606060606060606
 ///    0102030405060708
+/// ```
+/// A lookup by peer `0707…07` (request 0x01020304) for peer `0808…08` (70 bytes):
+/// ```
+/// 09 01020304 0707070707070707070707070707070707070707070707070707070707070707
+///    01 0808080808080808080808080808080808080808080808080808080808080808
+/// ```
+/// Its reply with no record and one referral, super-peer `0909…09` at 10.0.0.9:4000 (46 bytes):
+/// ```
+/// 0a 01020304 00 01 0909090909090909090909090909090909090909090909090909090909090909
+///    04 0a000009 0fa0
 /// ```
 public enum SuperPeerMessage: Equatable, Sendable {
     /// `sender`'s own advert and up to 16 others it knows.
@@ -106,6 +154,12 @@ public enum SuperPeerMessage: Equatable, Sendable {
     case relay(origin: PeerID, target: PeerID, payload: [UInt8])
     /// `sender`'s union of its leaves' filters.
     case superPeerFilter(sender: PeerID, filter: QueryRoutingFilter)
+    /// `asker` (its member ID: only alive members are answered) asks for `target`;
+    /// the reply echoes `request`.
+    case lookup(request: UInt32, asker: PeerID, target: SuperPeerLookupTarget)
+    /// The answer to lookup `request`: the matching `records` the super-peer holds, as
+    /// their owners signed them, and `referrals`, other super-peers whose leaves might match.
+    case lookupReply(request: UInt32, records: [SignedPeerRecord], referrals: [SuperPeerAlternative])
 
     /// The message's kind.
     public var kind: SuperPeerMessageKind {
@@ -118,6 +172,8 @@ public enum SuperPeerMessage: Equatable, Sendable {
         case .keepalive: .keepalive
         case .relay: .relay
         case .superPeerFilter: .superPeerFilter
+        case .lookup: .lookup
+        case .lookupReply: .lookupReply
         }
     }
 
@@ -125,6 +181,10 @@ public enum SuperPeerMessage: Equatable, Sendable {
     public static let detachSize = 1 + SuperPeerConstants.peerIDSize + 1
     /// Bytes of a keepalive.
     public static let keepaliveSize = 1 + SuperPeerConstants.peerIDSize + 8
+    /// Bytes of a lookup for a peer.
+    public static let peerLookupSize = 1 + 4 + 2 * SuperPeerConstants.peerIDSize + 1
+    /// Bytes of a lookup reply with no record and no referral.
+    public static let lookupReplyOverhead = 1 + 4 + 1 + 1
     /// Bytes of a relay besides its payload.
     public static let relayOverhead = 1 + 2 * SuperPeerConstants.peerIDSize + 2
 
@@ -173,6 +233,34 @@ public enum SuperPeerMessage: Equatable, Sendable {
             target.write(into: &writer)
             writer.write(UInt16(payload.count))
             writer.write(bytes: payload)
+        case .lookup(let request, let asker, let target):
+            writer.write(request)
+            asker.write(into: &writer)
+            writer.write(target.kindByte)
+            switch target {
+            case .peer(let peer): peer.write(into: &writer)
+            case .service(let service):
+                guard PeerRecord.isValidServiceName(service) else { throw .unencodable("service name \(service)") }
+                try writer.writeShortString(service, maximum: RecordConstants.maximumServiceNameLength)
+            }
+        case .lookupReply(let request, let records, let referrals):
+            guard records.count <= SuperPeerConstants.maximumLookupRecords else {
+                throw .unencodable("\(records.count) lookup records")
+            }
+            guard referrals.count <= SuperPeerConstants.maximumReferrals else {
+                throw .unencodable("\(referrals.count) referrals")
+            }
+            writer.write(request)
+            writer.write(UInt8(records.count))
+            for record in records {
+                writer.write(bytes: record.body)
+                writer.write(bytes: record.signature)
+            }
+            writer.write(UInt8(referrals.count))
+            for referral in referrals {
+                referral.id.write(into: &writer)
+                writer.writeMembershipAddress(referral.address)
+            }
         }
         guard writer.count <= SuperPeerConstants.maximumMessageSize else {
             throw .unencodable("super-peer message of \(writer.count) bytes")
@@ -252,6 +340,36 @@ public enum SuperPeerMessage: Equatable, Sendable {
         case .superPeerFilter:
             let sender = try reader.readPeerID()
             message = .superPeerFilter(sender: sender, filter: try QueryRoutingFilter.decode(from: &reader))
+        case .lookup:
+            let request = try reader.readUInt32()
+            let asker = try reader.readPeerID()
+            let targetOffset = reader.offset
+            switch try reader.readUInt8() {
+            case 0x01:
+                message = .lookup(request: request, asker: asker, target: .peer(try reader.readPeerID()))
+            case 0x02:
+                let offset = reader.offset
+                let service = try reader.readShortString(
+                    maximum: RecordConstants.maximumServiceNameLength, allowEmpty: false)
+                guard PeerRecord.isValidServiceName(service) else {
+                    throw .invalidValue(offset: offset, field: "service")
+                }
+                message = .lookup(request: request, asker: asker, target: .service(service))
+            default:
+                throw .invalidValue(offset: targetOffset, field: "lookup target")
+            }
+        case .lookupReply:
+            let request = try reader.readUInt32()
+            let recordCount = try reader.readCount(maximum: SuperPeerConstants.maximumLookupRecords)
+            var records: [SignedPeerRecord] = []
+            for _ in 0..<recordCount { records.append(try SignedPeerRecord.decode(from: &reader)) }
+            let referralCount = try reader.readCount(maximum: SuperPeerConstants.maximumReferrals)
+            var referrals: [SuperPeerAlternative] = []
+            for _ in 0..<referralCount {
+                let id = try reader.readPeerID()
+                referrals.append(SuperPeerAlternative(id: id, address: try reader.readMembershipAddress()))
+            }
+            message = .lookupReply(request: request, records: records, referrals: referrals)
         }
         try reader.expectEnd()
         return message
@@ -262,7 +380,8 @@ public enum SuperPeerMessage: Equatable, Sendable {
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> SuperPeerMessage { try decode(bytes[...]) }
 }
 
-/// Another super-peer an attach reply suggests: its ID and address.
+/// Another super-peer an attach reply suggests, or a lookup reply refers to: its ID
+/// and address.
 public struct SuperPeerAlternative: Hashable, Sendable {
     /// The super-peer.
     public var id: PeerID

@@ -23,6 +23,10 @@ struct SuperPeerLink: Sendable {
     var nextKeepaliveAt: Instant
     /// The link this one replaces once accepted (a move to a less loaded super-peer).
     var replacing: PeerID?
+    /// The record sequence of the attach awaiting the super-peer's answer, if any.
+    var sentSequence: UInt64?
+    /// The newest record sequence the super-peer accepted.
+    var heldSequence: UInt64 = 0
     /// When the request now awaiting an answer (attach or keepalive) went out.
     var awaitingSince: Instant?
     /// Keepalives in a row that got no answer within ``replyTimeout(_:)``.
@@ -60,4 +64,6 @@ enum SuperPeerTimer: CaseIterable, Sendable {
     case advert
     /// When to check attach timeouts, keepalives, leases and load (every attach timeout).
     case maintenance
+    /// When a lookup request or a provide stops waiting for its answer.
+    case lookup
 }

@@ -24,7 +24,8 @@ public struct SuperPeerStatistics: Equatable, Sendable {
     public internal(set) var rebalances = 0
     /// Attaches this super-peer refused because it held its maximum of leaves.
     public internal(set) var leavesRefused = 0
-    /// Attaches refused because the leaf's record did not verify.
+    /// Attaches refused because the leaf's record did not verify, and records in lookup
+    /// replies that did not verify (or were not the peer's, or did not list the service).
     public internal(set) var invalidRecords = 0
     /// Leaves this super-peer dropped because their lease ran out.
     public internal(set) var leasesExpired = 0
@@ -39,6 +40,20 @@ public struct SuperPeerStatistics: Equatable, Sendable {
     public internal(set) var relaysForwarded = 0
     /// Relays dropped: the target was neither this peer nor one of its leaves.
     public internal(set) var relaysDropped = 0
+    /// Lookup requests this peer sent to super-peers.
+    public internal(set) var lookupRequestsSent = 0
+    /// Lookup requests that got no reply in time (or whose super-peer failed).
+    public internal(set) var lookupTimeouts = 0
+    /// Lookups this super-peer answered.
+    public internal(set) var lookupsAnswered = 0
+    /// Lookup requests ignored because the asker was not an alive member at that address.
+    public internal(set) var lookupsIgnored = 0
+    /// Lookups this peer started that finished with an answer.
+    public internal(set) var lookupsFinished = 0
+    /// Lookups this peer started that no super-peer could answer (handed to Kademlia).
+    public internal(set) var lookupsFallenBack = 0
+    /// Lookups refused because ``SuperPeerConstants/maximumLookups`` were running.
+    public internal(set) var lookupsRefused = 0
     /// Messages that came from a peer with no standing for them (a filter update from a
     /// leaf not held, a reply from a super-peer not asked); each was ignored.
     public internal(set) var unexpectedMessages = 0
