@@ -46,9 +46,11 @@ extension Peer {
 
     // MARK: Routing
 
-    /// Finds `peer`'s signed, verified record: through the index servers that hold it in
-    /// a hybrid overlay (one round trip), else (or when none answers) through the
-    /// overlay's routing (Kademlia).
+    /// Finds `peer`'s signed, verified record, by topology: in a pure overlay through its
+    /// routing (Kademlia); in a hybrid one through the index servers that hold it (one
+    /// round trip); in a super-peer one through this peer's super-peers, which answer
+    /// for their leaves and refer it to the super-peer holding `peer` (about two round
+    /// trips). When no index server or super-peer can answer, through Kademlia.
     /// - Returns: the record; its addresses say where `peer` listens.
     /// - Throws: ``PeerError/peerNotFound(_:)``, ``PeerError/overlayDisabled``,
     ///   ``PeerError/cancelled`` when the calling task is cancelled first (the lookup
@@ -89,7 +91,9 @@ extension Peer {
     }
 
     /// Announces this peer as a provider of `service` in the overlay, and keeps
-    /// announcing it.
+    /// announcing it: at the peers closest to the service in a pure overlay, at the index
+    /// servers that hold it in a hybrid one, at this leaf's super-peers in a super-peer
+    /// one (or in Kademlia while none is there to take it).
     /// - Returns: how many peers stored the announcement.
     /// - Throws: ``PeerError/routing(_:)`` for an invalid name, ``PeerError/overlayDisabled``,
     ///   ``PeerError/cancelled`` or ``PeerError/shutDown``.
@@ -112,7 +116,9 @@ extension Peer {
         return storedAt
     }
 
-    /// The verified records of peers that provide `service` (empty when none is found).
+    /// The verified records of peers that provide `service` (empty when none is found),
+    /// asked where ``lookup(_:)`` asks; in a super-peer overlay every super-peer whose
+    /// leaves might provide it is asked, and their answers merged.
     /// - Throws: ``PeerError/overlayDisabled``, ``PeerError/cancelled`` or ``PeerError/shutDown``.
     public func findProviders(_ service: String) async throws(PeerError) -> [SignedPeerRecord] {
         let result = try await runLookup { overlay, now throws(PeerError) in

@@ -36,12 +36,7 @@ extension SuperPeerCore {
     ///   too many lookups run.
     public mutating func provide(service: String, now: Instant) -> LookupID? {
         let now = advance(now)
-        let attached = links.filter(\.value.isAttached).sorted { $0.key < $1.key }
-        guard role == .superPeer || !attached.isEmpty else { return nil }
-        guard lookups.count < SuperPeerConstants.maximumLookups else {
-            statistics.lookupsRefused += 1
-            return nil
-        }
+        guard let attached = linksForNewLookup() else { return nil }
         let id = makeLookupID()
         var lookup = SuperPeerLookup(target: .provide(service))
         if role == .superPeer {
@@ -76,13 +71,21 @@ extension SuperPeerCore {
 
     // MARK: Asking
 
-    private mutating func startLookup(_ target: SuperPeerLookupTarget, now: Instant) -> LookupID? {
+    /// The attached links, by super-peer ID, when this peer may start a lookup: a
+    /// super-peer, or a leaf attached to one, with fewer than
+    /// ``SuperPeerConstants/maximumLookups`` running (a refusal is counted); else nil.
+    private mutating func linksForNewLookup() -> [(key: PeerID, value: SuperPeerLink)]? {
         let attached = links.filter(\.value.isAttached).sorted { $0.key < $1.key }
         guard role == .superPeer || !attached.isEmpty else { return nil }
         guard lookups.count < SuperPeerConstants.maximumLookups else {
             statistics.lookupsRefused += 1
             return nil
         }
+        return attached
+    }
+
+    private mutating func startLookup(_ target: SuperPeerLookupTarget, now: Instant) -> LookupID? {
+        guard let attached = linksForNewLookup() else { return nil }
         let id = makeLookupID()
         var lookup: SuperPeerLookup
         switch target {
