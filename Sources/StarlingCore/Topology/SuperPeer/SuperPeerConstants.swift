@@ -57,6 +57,10 @@ public enum SuperPeerConstants {
     /// a shortage that one round did not fill is filled faster in the next, and the cap
     /// keeps a long shortage from making every leaf promote at once.
     public static let maximumShortageRounds = 3
+    /// A super-peer's periodic advert reaches each of its leaves every this many advert
+    /// rounds (the other super-peers every round): leaves need its load and the
+    /// super-peers it knows for rebalancing and failover, not every second.
+    public static let leafAdvertRounds = 4
     /// Keepalives in a row left unanswered (each within the link's RTT-based reply
     /// timeout) after which a leaf counts its super-peer unresponsive and attaches
     /// elsewhere.

@@ -64,12 +64,17 @@ extension SuperPeerCore {
         }
     }
 
-    /// A super-peer's periodic adverts: to its leaves, the other super-peers and a few
-    /// random members; and its leaves' union filter to the other super-peers when it
-    /// changed.
+    /// A super-peer's periodic adverts: to the other super-peers, a few random members
+    /// and a share of its leaves (each leaf every
+    /// ``SuperPeerConstants/leafAdvertRounds`` rounds, by the first byte of its ID, so
+    /// that a super-peer's leaves cost it a fraction of an advert each per round); and its
+    /// leaves' union filter to the other super-peers when it changed.
     mutating func advertRound(now: Instant) {
         guard role == .superPeer else { return }
-        var recipients = Set(held.values.map(\.address))
+        advertRounds &+= 1
+        let rounds = SuperPeerConstants.leafAdvertRounds
+        var recipients = Set(
+            held.filter { Int($0.key.publicKey.leadingByte) % rounds == advertRounds % rounds }.values.map(\.address))
         let superPeers = known.filter { $0.value.advert.isSuperPeer && isFresh($0.value) }.keys.sorted()
         for id in superPeers { if let address = memberAddresses[id] { recipients.insert(address) } }
         for id in randomMembers(configuration.advertFanout) {

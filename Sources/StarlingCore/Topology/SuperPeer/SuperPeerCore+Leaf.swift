@@ -181,7 +181,9 @@ extension SuperPeerCore {
                 && (refusedUntil[entry.advert.id].map { $0 <= now } ?? true)
         }.min { ($0.advert.leafCount, $0.advert.id) < ($1.advert.leafCount, $1.advert.id) }
         guard let lightest, let address = memberAddresses[lightest.advert.id] else { return }
-        let rounds = max(1.0, configuration.advertInterval / configuration.attachTimeout)
+        // A leaf hears its super-peers' load every leafAdvertRounds advert intervals.
+        let refresh = configuration.advertInterval * SuperPeerConstants.leafAdvertRounds
+        let rounds = max(1.0, refresh / configuration.attachTimeout)
         let chance = Double(heaviest.1 - fair) / Double(heaviest.1) / rounds
         guard Double.random(in: 0..<1, using: &random) < chance else { return }
         sendAttach(to: lightest.advert.id, address: address, now: now, replacing: heaviest.0)

@@ -129,6 +129,9 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// Consecutive election rounds in which this leaf found the swarm short of super-peers.
     var shortageRounds = 0
     var advertSequence: UInt32 = 0
+    /// Advert rounds run as a super-peer: which share of the leaves this round's advert
+    /// goes to.
+    var advertRounds = 0
     var latestNow: Instant
     /// Alive members, itself excluded, with an index for random picks.
     var memberAddresses: [PeerID: PeerAddress] = [:]
