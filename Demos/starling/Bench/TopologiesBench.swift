@@ -233,6 +233,9 @@ enum TopologiesBench {
                 text: "hybrid lookups cost fewer messages than pure",
                 met: hybrid.messagesPerLookup < pure.messagesPerLookup),
             BenchTarget(
+                text: "super-peer lookups cost fewer messages than pure",
+                met: superPeer.messagesPerLookup < pure.messagesPerLookup),
+            BenchTarget(
                 text: "super-peer ratio 30 ± 5", met: (25...35).contains(superPeerFailover.ratio)),
             BenchTarget(
                 text: "20 % of super-peers lost: ≥ 99 % of leaves re-attached within 5 s",

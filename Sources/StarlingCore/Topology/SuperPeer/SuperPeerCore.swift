@@ -19,9 +19,10 @@ internal import DequeModule
 ///   everywhere. Super-peers are known from adverts (``SuperPeerAdvert``): a peer that
 ///   promotes or demotes announces it to every member (at most
 ///   ``SuperPeerConstants/maximumAnnouncements``, a random sample beyond); every advert
-///   interval each super-peer sends its advert, with up to 16 others it knows, to its
-///   leaves, to the other super-peers and to ``SuperPeerConfiguration/advertFanout``
-///   random members, and to each member that joins. Only adverts of alive members are
+///   interval each super-peer sends its advert, with up to 16 others it knows, to the
+///   other super-peers, to ``SuperPeerConfiguration/advertFanout`` random members and to
+///   a share of its leaves (each every ``SuperPeerConstants/leafAdvertRounds`` rounds),
+///   and to each member that joins. Only adverts of alive members are
 ///   kept, the newest `(roleEpoch, sequence)` wins (but the owner's own advert beats
 ///   any passed on by others), one that stopped rising for
 ///   ``SuperPeerConstants/advertLifetimeIntervals`` intervals is forgotten, and a
@@ -39,8 +40,10 @@ internal import DequeModule
 /// - **Leaves.** A leaf attaches (its signed record and filter) to super-peers chosen at
 ///   random with weight their advertised free slots; it keeps a keepalive going every
 ///   third of the lease; it drops a link when membership reports the super-peer gone,
-///   when it withdraws or detaches, when it refuses, or when it stops answering, and
-///   attaches elsewhere at once. A leaf whose super-peer holds more than
+///   when it withdraws or detaches, when it refuses, or when it stops answering
+///   (``SuperPeerConstants/keepalivesMissedBeforeDown`` keepalives in a row unanswered
+///   within an RTT-based reply timeout), and attaches elsewhere at once, first to
+///   super-peers whose adverts still rise. A leaf whose super-peer holds more than
 ///   `(1 + margin)` times its fair share moves, with a probability that moves the
 ///   excess, to the least loaded super-peer below the fair share.
 /// - **Super-peers.** A super-peer verifies each attach's record, holds at most
