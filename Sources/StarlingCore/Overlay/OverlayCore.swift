@@ -285,9 +285,12 @@ public struct OverlayCore: ProtocolCore, Sendable {
         defer { absorb(now: now) }
         if spreading.neighbours[peer] == nil {
             guard let member = membership.member(peer), member.state == .alive else { throw .unknownPeer(peer) }
-            var widened = spreading.neighbours
-            widened[peer] = member.address
-            spreading.setNeighbours(widened)
+            // Widened for the echo alone; filters and position kept (super-peer topology).
+            var widened = spreading.neighbours.map { id, address in
+                (id, SpreadingNeighbour(address: address, queryFilter: spreading.queryFilters[id]))
+            }
+            widened.append((peer, SpreadingNeighbour(address: member.address)))
+            spreading.setNeighbours(Dictionary(uniqueKeysWithValues: widened), position: spreading.position)
             defer { refillNeighbours(dropping: peer) }
             return try spreading.sendEcho(to: peer, now: now)
         }
