@@ -228,6 +228,23 @@ import Testing
         }
     }
 
+    @Test func superPeerCore_keepaliveNamingANewerRecordThanHeld_answersNotAttached() throws {
+        var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2, policy: .neverSuperPeer)]
+        Self.introduce(&peers, now: .zero)
+        #expect(peers[0].core.leaves == [peers[1].id])
+        let held = try #require(peers[0].core.proxyLookup(peer: peers[1].id)).record.sequence
+        // The held record's keepalive renews; one naming a newer record (its attach was
+        // lost) makes the leaf attach again.
+        for (sequence, refusal) in [(held, nil), (held + 1, SuperPeerRefusal.notAttached)] {
+            let keepalive = try SuperPeerMessage.keepalive(leaf: peers[1].id, recordSequence: sequence).encoded()
+            peers[0].core.handleMessage(keepalive[...], from: peers[1].address, now: .zero)
+            #expect(
+                peers[0].outgoing(now: .zero).map(\.message) == [
+                    .attachReply(sender: peers[0].id, refusal: refusal, alternatives: [])
+                ])
+        }
+    }
+
     @Test func superPeerCore_superPeerGone_leafFailsOverToAnother() throws {
         let one: (inout SuperPeerConfiguration) -> Void = { $0.superPeersPerLeaf = 1 }
         var peers = [

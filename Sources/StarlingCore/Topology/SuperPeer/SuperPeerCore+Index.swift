@@ -44,12 +44,14 @@ extension SuperPeerCore {
 
     /// A leaf's keepalive: renews its lease, or tells it to attach again (with no
     /// alternatives: the answer stays smaller than the keepalive).
-    mutating func handleKeepalive(from leaf: PeerID, source: PeerAddress, now: Instant) {
+    /// A keepalive naming a newer record than the one held is answered the same way: the
+    /// leaf's attach with that record was lost, and the leaf sends it again in full.
+    mutating func handleKeepalive(from leaf: PeerID, recordSequence: UInt64, source: PeerAddress, now: Instant) {
         guard role == .superPeer else {
             send(.attachReply(sender: localID, refusal: .notSuperPeer, alternatives: []), to: source)
             return
         }
-        guard var entry = held[leaf], entry.address == source else {
+        guard var entry = held[leaf], entry.address == source, entry.record.record.sequence >= recordSequence else {
             send(.attachReply(sender: localID, refusal: .notAttached, alternatives: []), to: source)
             return
         }

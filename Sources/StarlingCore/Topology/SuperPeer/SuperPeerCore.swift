@@ -288,8 +288,8 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
             unionChanged = true
         case .detach(let sender, let reason):
             handleDetach(from: sender, at: source, reason: reason, now: now)
-        case .keepalive(let leaf, _):
-            handleKeepalive(from: leaf, source: source, now: now)
+        case .keepalive(let leaf, let recordSequence):
+            handleKeepalive(from: leaf, recordSequence: recordSequence, source: source, now: now)
         case .relay(let origin, let target, let payload):
             handleRelay(origin: origin, target: target, payload: payload, bytes: bytes, now: now)
         case .superPeerFilter(let sender, let filter):
