@@ -126,6 +126,13 @@ import Testing
         #expect(peers[0].core.leavesMatching(queryKeywords: ["jazz"]).isEmpty)
     }
 
+    @Test func superPeerCore_configuredSearchKeywords_areInTheFilterFromTheStart() throws {
+        let keywords: (inout SuperPeerConfiguration) -> Void = { $0.searchKeywords = ["Blue Note"] }
+        let leaf = try Peer(2, configure: keywords)
+        #expect(leaf.core.localFilter.mightMatch(queryKeywords: ["blue", "note"]))
+        #expect(!leaf.core.localFilter.mightMatch(queryKeywords: ["opera"]))
+    }
+
     @Test func superPeerCore_full_refusesWithAlternativesAndCounts() throws {
         let small: (inout SuperPeerConfiguration) -> Void = {
             $0.leavesPerSuperPeer = 1

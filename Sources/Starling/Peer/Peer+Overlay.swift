@@ -177,7 +177,8 @@ extension Peer {
     /// a query only when each of its words is among these, the words of this peer's ID
     /// text or those of its service names (see ``search(_:ttl:wantsNotices:)``). At most
     /// ``StarlingCore/SuperPeerConstants/maximumKeywords`` are kept; an empty list clears
-    /// them. Ignored in the pure and hybrid topologies.
+    /// them. Ignored in the pure and hybrid topologies. To start with keywords, set
+    /// ``StarlingCore/SuperPeerConfiguration/searchKeywords`` in the topology.
     /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
     public func setSearchKeywords(_ keywords: [String]) async throws(PeerError) {
         try await onLoop { loop throws(PeerError) in

@@ -66,6 +66,10 @@ public struct SuperPeerConfiguration: Equatable, Sendable {
     public var filterLog2Bits: Int
     /// Bit positions each keyword sets in the filter (1 to 8).
     public var filterHashes: Int
+    /// The search keywords this peer starts with (see
+    /// ``SuperPeerCore/setKeywords(_:now:)``): as a leaf, queries with these words reach
+    /// it. At most ``SuperPeerConstants/maximumKeywords`` are kept; empty by default.
+    public var searchKeywords: [String] = []
 
     /// Creates a configuration; every argument defaults to the ``lan`` value.
     public init(

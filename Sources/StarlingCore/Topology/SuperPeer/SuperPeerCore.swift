@@ -186,6 +186,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         latestNow = now
         nextElectionAt = now
         nextMaintenanceAt = now + configuration.attachTimeout
+        keywords = Array(configuration.searchKeywords.prefix(SuperPeerConstants.maximumKeywords))
         rebuildLocalFilter()
         nextElectionAt = now + jittered(configuration.electionInterval)
     }
