@@ -15,8 +15,9 @@ extension OverlayCore {
     ///   the sample is topped up at random), plus every leaf it holds, each with its query
     ///   routing filter, so that a query reaches a leaf only if it could match.
     ///
-    /// Called after every input (roles, links, filters and adverts change with super-peer
-    /// messages, timeouts and membership); spreading is told only when the set changed.
+    /// Called after the inputs that can change it (super-peer messages, timeouts and
+    /// membership news: ``superPeerNeighboursStale``); spreading is told only when the set
+    /// changed.
     mutating func refreshSuperPeerNeighbours() {
         guard let core = superPeer else { return }
         var wanted: [PeerID: SpreadingNeighbour] = [:]

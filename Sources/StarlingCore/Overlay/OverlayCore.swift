@@ -79,6 +79,11 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// topology could not answer: routing's ID → the topology lookup's, with the
     /// topology's requests already spent.
     var fallbackLookups: [LookupID: (id: LookupID, requests: Int, timeouts: Int)] = [:]
+    /// Whether the super-peer topology's spreading neighbours may be out of date: set by
+    /// the inputs that can change roles, links, held leaves, known super-peers or
+    /// membership (super-peer messages, timeouts, membership news), so that a spreading
+    /// or routing datagram does not pay for working them out again.
+    var superPeerNeighboursStale = true
     /// Routing lookups started by the overlay itself (provides during a fallback), whose
     /// results nobody waits for.
     var internalLookups: Set<LookupID> = []
@@ -321,6 +326,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 return
             }
             superPeer!.handleMessage(opened.message, from: source, now: now)
+            superPeerNeighboursStale = true
         case .addressCheck:
             handleAddressCheck(opened.message, from: source, now: now)
             return
@@ -331,6 +337,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// Runs whatever is due in the three protocols, and renews the local record.
     public mutating func handleTimeout(now: Instant) {
         let now = advance(now)
+        superPeerNeighboursStale = true
         if let due = membership.pollTimeout(), due <= now { membership.handleTimeout(now: now) }
         if let due = routing.pollTimeout(), due <= now { routing.handleTimeout(now: now) }
         if let due = spreading.pollTimeout(), due <= now { spreading.handleTimeout(now: now) }
@@ -437,6 +444,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
                     self.superPeer!.memberGone(id: member.id, now: now)
                 }
             }
+            superPeerNeighboursStale = true
             events.append(.membership(event))
         }
         // Membership is the source of liveness: a member routing dropped for slow
@@ -448,7 +456,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
         }
         absorbHybrid(now: now)
         absorbSuperPeer(now: now)
-        refreshSuperPeerNeighbours()
+        if superPeerNeighboursStale {
+            superPeerNeighboursStale = false
+            refreshSuperPeerNeighbours()
+        }
         while let event = routing.pollEvent() { absorbRouting(event) }
         while let event = spreading.pollEvent() { events.append(.spreading(event)) }
     }
