@@ -18,7 +18,7 @@ import Testing
         "routing-proof", "stream-request", "spreading-gossip", "spreading-query", "overlay-open",
         "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply", "overlay-address-check",
         "index-placement", "index-register", "index-indexes", "super-peer-advert", "super-peer-keepalive",
-        "index-handoff", "super-peer-lookup", "super-peer-lookup-reply",
+        "index-handoff", "super-peer-lookup", "super-peer-lookup-reply", "super-peer-relay",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -285,6 +285,13 @@ import Testing
         let replyBytes = try reply.encoded()
         #expect(examples["super-peer-lookup-reply"] == replyBytes, "expected:\n\(formatted(replyBytes))")
         #expect(try SuperPeerMessage.decode(replyBytes[...]) == reply)
+        let relay = SuperPeerMessage.relay(
+            origin: PeerID(publicKey: Key32([UInt8](repeating: 0x0a, count: 32))!),
+            target: PeerID(publicKey: Key32([UInt8](repeating: 0x0b, count: 32))!),
+            payload: [0x01, 0x04, 0x00, 0x00, 0xca, 0xfe])
+        let relayBytes = try relay.encoded()
+        #expect(examples["super-peer-relay"] == relayBytes, "expected:\n\(formatted(relayBytes))")
+        #expect(try SuperPeerMessage.decode(relayBytes[...]) == relay)
     }
 
     /// The example identity's claim: alive at incarnation 1 at 127.0.0.1:4000, public swarm.

@@ -330,7 +330,8 @@ import Testing
         try peers[origin].core.relay([7, 7], to: peers[target].id, via: peers[0].address, now: .zero)
         Self.settle(&peers, now: .zero)
         #expect(peers[0].core.statistics.relaysForwarded == 1)
-        #expect(peers[target].events.contains(.relayed(origin: peers[origin].id, payload: [7, 7])))
+        #expect(
+            peers[target].events.contains(.relayed(origin: peers[origin].id, payload: [7, 7], via: peers[0].address)))
         // For a peer it does not hold, the super-peer drops the relay.
         let stray = try SuperPeerMessage.relay(
             origin: peers[origin].id, target: peers[0].id == peers[1].id ? peers[2].id : Self.stranger, payload: [1]

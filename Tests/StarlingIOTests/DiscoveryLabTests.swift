@@ -55,7 +55,7 @@ struct DiscoveryLabTests {
             }
             if transport == .multicast { try await lab.waitForGroupMembers(Self.group, lab.hosts) }
             let opened = sockets
-            let finished = try await Self.runOnThread {
+            let finished = try await LabSockets.runOnThread {
                 try Self.drive(sockets: opened, destination: destination)
             }
             try #require(finished.allDiscovered, "not every host discovered every other: \(finished.summary)")
@@ -107,7 +107,7 @@ struct DiscoveryLabTests {
         configuration.swarmSecret = secret
         configuration.beaconInterval = .milliseconds(300)
         configuration.minimumBeaconInterval = .milliseconds(100)
-        let start = monotonicNow()
+        let start = LabSockets.monotonicNow()
         let wall = UnixTime(seconds: UInt64(time(nil)))
         var peers: [Peer] = []
         for (index, socket) in sockets.enumerated() {
@@ -134,7 +134,9 @@ struct DiscoveryLabTests {
             }
         }
         let discoveryDeadline = start + deadline
-        while !allDiscovered() && monotonicNow() < discoveryDeadline { step(&peers, now: monotonicNow()) }
+        while !allDiscovered() && LabSockets.monotonicNow() < discoveryDeadline {
+            step(&peers, now: LabSockets.monotonicNow())
+        }
         let discovered = allDiscovered()
 
         // The injections, all from host 0's socket to the beacon destination.
@@ -153,9 +155,9 @@ struct DiscoveryLabTests {
             otherSwarm.encode(
                 .beacon(try makeRecord(outsiderKey, sequence: 1, wall: wall, octet: 201)), sentAt: wall, using: &random),
         ]
-        for bytes in injections { try send(bytes, from: peers[0].socket, to: destination) }
-        let settle = monotonicNow() + .milliseconds(1500)
-        while monotonicNow() < settle { step(&peers, now: monotonicNow()) }
+        for bytes in injections { try LabSockets.send(bytes, from: peers[0].socket, to: destination) }
+        let settle = LabSockets.monotonicNow() + .milliseconds(1500)
+        while LabSockets.monotonicNow() < settle { step(&peers, now: LabSockets.monotonicNow()) }
 
         return Outcome(
             peers: peers,
@@ -171,14 +173,16 @@ struct DiscoveryLabTests {
             var buffer: [UInt8] = []
             while let destination = peers[index].core.pollTransmit(now: now, into: &buffer) {
                 sent(index, buffer)
-                try? send(buffer, from: peers[index].socket, to: destination)
+                try? LabSockets.send(buffer, from: peers[index].socket, to: destination)
             }
         }
         var descriptors = peers.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
         guard poll(&descriptors, nfds_t(descriptors.count), 20) > 0 else { return }
         for index in peers.indices where descriptors[index].revents & Int16(POLLIN) != 0 {
-            while let (bytes, source) = receive(from: peers[index].socket) {
-                bytes.withUnsafeBytes { peers[index].core.handleDatagram($0, from: source, now: monotonicNow()) }
+            while let (bytes, source) = LabSockets.receive(from: peers[index].socket) {
+                bytes.withUnsafeBytes {
+                    peers[index].core.handleDatagram($0, from: source, now: LabSockets.monotonicNow())
+                }
             }
             while let event = peers[index].core.pollEvent() { peers[index].events.append(event) }
         }
@@ -190,127 +194,29 @@ struct DiscoveryLabTests {
     /// `0.0.0.0:port` with broadcast allowed and multicast leaving through `hostAddress`
     /// with TTL 1, joined to `group` on that interface when given.
     static func makeSocket(namespace: String, hostAddress: String, joining group: String?) throws -> Int32 {
-        let result = LockedResult()
-        let thread = Thread {
-            result.value = Result { try openSocketHere(namespace: namespace, hostAddress: hostAddress, group: group) }
-            result.done.signal()
-        }
-        thread.start()
-        result.done.wait()
-        return try result.value!.get()
-    }
-
-    /// The result of the socket thread.
-    final class LockedResult: @unchecked Sendable {
-        // @unchecked: `value` is written by the thread before `done` is signalled and
-        // read only after waiting on it.
-        var value: Result<Int32, any Error>?
-        let done = DispatchSemaphore(value: 0)
-    }
-
-    /// A failed socket call, with errno.
-    struct SocketError: Error, CustomStringConvertible {
-        let call: String
-        let code: Int32
-        var description: String { "\(call) failed: \(String(cString: strerror(code)))" }
-    }
-
-    /// Enters the namespace on the calling (dedicated, short-lived) thread and opens the socket.
-    private static func openSocketHere(namespace: String, hostAddress: String, group: String?) throws -> Int32 {
-        typealias SetNamespace = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(nil, "setns") else { throw SocketError(call: "dlsym(setns)", code: ENOSYS) }
-        let setNamespace = unsafeBitCast(symbol, to: SetNamespace.self)
-        let namespaceFD = open("/var/run/netns/\(namespace)", O_RDONLY)
-        guard namespaceFD >= 0 else { throw SocketError(call: "open netns", code: errno) }
-        defer { close(namespaceFD) }
-        guard setNamespace(namespaceFD, 0x4000_0000 /* CLONE_NEWNET */) == 0 else {
-            throw SocketError(call: "setns", code: errno)
-        }
-
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard socket >= 0 else { throw SocketError(call: "socket", code: errno) }
-        var one: Int32 = 1
-        var ttl: UInt8 = 1
-        var local = in_addr()
-        inet_pton(AF_INET, hostAddress, &local)
-        func check(_ status: Int32, _ call: String) throws {
-            if status != 0 {
-                let code = errno
-                close(socket)
-                throw SocketError(call: call, code: code)
-            }
-        }
-        try check(setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &one, 4), "SO_REUSEADDR")
-        try check(setsockopt(socket, SOL_SOCKET, SO_BROADCAST, &one, 4), "SO_BROADCAST")
-        try check(setsockopt(socket, Int32(IPPROTO_IP), IP_MULTICAST_TTL, &ttl, 1), "IP_MULTICAST_TTL")
-        try check(
-            setsockopt(socket, Int32(IPPROTO_IP), IP_MULTICAST_IF, &local, socklen_t(MemoryLayout<in_addr>.size)),
-            "IP_MULTICAST_IF")
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        try check(bound, "bind")
-        if let group {
+        try LabSockets.open(namespace: namespace, port: port) { socket in
+            var one: Int32 = 1
+            var ttl: UInt8 = 1
+            var local = in_addr()
+            inet_pton(AF_INET, hostAddress, &local)
+            try LabSockets.check(setsockopt(socket, SOL_SOCKET, SO_BROADCAST, &one, 4), "SO_BROADCAST")
+            try LabSockets.check(
+                setsockopt(socket, Int32(IPPROTO_IP), IP_MULTICAST_TTL, &ttl, 1), "IP_MULTICAST_TTL")
+            try LabSockets.check(
+                setsockopt(socket, Int32(IPPROTO_IP), IP_MULTICAST_IF, &local, socklen_t(MemoryLayout<in_addr>.size)),
+                "IP_MULTICAST_IF")
+            guard let group else { return }
             var request = ip_mreq()
             inet_pton(AF_INET, group, &request.imr_multiaddr)
             request.imr_interface = local
-            try check(
+            try LabSockets.check(
                 setsockopt(
                     socket, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &request, socklen_t(MemoryLayout<ip_mreq>.size)),
                 "IP_ADD_MEMBERSHIP")
         }
-        try check(fcntl(socket, F_SETFL, fcntl(socket, F_GETFL) | O_NONBLOCK) == -1 ? -1 : 0, "O_NONBLOCK")
-        return socket
-    }
-
-    /// Sends `bytes` from `socket` to an IPv4 `destination`.
-    static func send(_ bytes: [UInt8], from socket: Int32, to destination: PeerAddress) throws {
-        guard case .ipv4(let host) = destination.host else { return }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = destination.port.bigEndian
-        address.sin_addr.s_addr = host.bigEndian
-        let sent = bytes.withUnsafeBytes { payload in
-            withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(socket, payload.baseAddress, payload.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-        }
-        if sent < 0 { throw SocketError(call: "sendto", code: errno) }
-    }
-
-    /// One datagram waiting on the non-blocking `socket`, if any, with its source.
-    static func receive(from socket: Int32) -> ([UInt8], PeerAddress)? {
-        var buffer = [UInt8](repeating: 0, count: 2048)
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let count = buffer.withUnsafeMutableBytes { storage in
-            withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    recvfrom(socket, storage.baseAddress, storage.count, 0, $0, &length)
-                }
-            }
-        }
-        guard count >= 0 else { return nil }
-        let source = PeerAddress(
-            host: .ipv4(UInt32(bigEndian: address.sin_addr.s_addr)), port: UInt16(bigEndian: address.sin_port))
-        return (Array(buffer[0..<count]), source)
     }
 
     // MARK: Helpers
-
-    /// The monotonic clock as an ``Instant``.
-    static func monotonicNow() -> Instant {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Instant(nanoseconds: UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec))
-    }
 
     /// A signed record of `key` reachable at `192.0.2.octet`.
     static func makeRecord(_ key: IdentityKeyPair, sequence: UInt64, wall: UnixTime, octet: UInt8) throws
@@ -320,13 +226,6 @@ struct DiscoveryLabTests {
             peerID: key.peerID, sequence: sequence, expiresAt: wall + .seconds(3600),
             addresses: [.ipv4(192, 0, 2, octet, port: port)], services: []
         ).sign(with: key)
-    }
-
-    /// Runs the blocking `body` on a thread of its own, off the test's cooperative pool.
-    static func runOnThread<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
     }
 }
 

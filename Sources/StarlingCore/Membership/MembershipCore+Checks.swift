@@ -7,7 +7,9 @@ extension MembershipCore {
     /// or verdict) leads here and nowhere else: only a check or a regular probe that goes
     /// unanswered lets a suspicion become a failure (``noteOwnProbeFailed(of:now:)``).
     /// A check asks no relays: the accuser's own probe already did, and a suspicion
-    /// still leaves the suspect its timeout to refute (the check's ping tells it).
+    /// still leaves the suspect its timeout to refute (the check's ping tells it). A
+    /// member this peer reaches only through another (``reachedThrough(_:)``) is checked
+    /// through that one, with a ping request, not with a direct ping that cannot arrive.
     mutating func requestCheck(of id: PeerID, now: Instant) {
         guard probe?.target != id, !checks.contains(where: { $0.target == id }), !pendingChecks.contains(id),
             pendingChecks.count < MembershipConstants.pendingChecksHeld
@@ -22,11 +24,17 @@ extension MembershipCore {
             let id = pendingChecks.removeFirst()
             guard let member = table[id], member.state.isLive, probe?.target != id else { continue }
             let sequence = makeSequence()
-            send(
-                .ping(
-                    sequence: sequence, target: id, sender: localID, digest: digest.total,
-                    updates: buddyNotice(for: member)),
-                to: member.address)
+            if let helper = indirectRoutes[id].flatMap({ table[$0] }), helper.state == .alive {
+                send(
+                    .pingRequest(sequence: sequence, target: id, targetAddress: member.address, sender: localID),
+                    to: helper.address)
+            } else {
+                send(
+                    .ping(
+                        sequence: sequence, target: id, sender: localID, digest: digest.total,
+                        updates: buddyNotice(for: member)),
+                    to: member.address)
+            }
             checks.append(
                 ProbeInFlight(
                     sequence: sequence, target: id, indirectAt: nil,

@@ -55,8 +55,7 @@ extension MembershipCore {
             return
         }
         current.indirectAt = nil
-        let targetID = current.target
-        let relays = sampleLiveMembers(configuration.indirectChecks) { $0.id != targetID && $0.state == .alive }
+        let relays = indirectHelpers(for: current.target)
         var chosen = 0
         for relay in relays {
             if let address = table[relay]?.address {
@@ -90,8 +89,34 @@ extension MembershipCore {
         noteOwnProbeFailed(of: current.target, now: now)
     }
 
+    /// Up to ``MembershipConfiguration/indirectChecks`` alive members to ask to ping
+    /// `target`: first the one that relayed its last ack, then the preferred helpers
+    /// (super-peers, ``setPreferredHelpers(_:)``) at random, then others at random.
+    mutating func indirectHelpers(for target: PeerID) -> [PeerID] {
+        let wanted = configuration.indirectChecks
+        let localID = localID
+        func isHelper(_ member: Member) -> Bool {
+            member.id != target && member.id != localID && member.state == .alive
+        }
+        var chosen: [PeerID] = []
+        if let last = indirectRoutes[target], let member = table[last], isHelper(member) { chosen.append(last) }
+        if chosen.count < wanted, !preferredHelpers.isEmpty {
+            let preferred = preferredHelpers.filter { id in
+                table[id].map(isHelper) ?? false && !chosen.contains(id)
+            }
+            chosen += preferred.shuffled(using: &random).prefix(wanted - chosen.count)
+        }
+        guard chosen.count < wanted else { return chosen }
+        let taken = chosen
+        return chosen + sampleLiveMembers(wanted - chosen.count) { isHelper($0) && !taken.contains($0.id) }
+    }
+
     /// Matches an ack to a relay or to the current probe.
-    mutating func handleAck(sequence: UInt32, now: Instant) {
+    ///
+    /// An ack for the current probe from its target shows the target reachable
+    /// directly; one from another member (relayed after ping requests) shows it
+    /// reachable only through that member, which ``reachedThrough(_:)`` then names.
+    mutating func handleAck(sequence: UInt32, from sender: PeerID, now: Instant) {
         if let index = checks.firstIndex(where: { $0.sequence == sequence }) {
             noteOwnProbeAnswered(by: checks.remove(at: index).target, now: now)
             return
@@ -112,6 +137,7 @@ extension MembershipCore {
         }
         probe = nil
         localHealth.apply(-1)
+        noteReachability(of: current.target, through: sender == current.target ? nil : sender)
         noteOwnProbeAnswered(by: current.target, now: now)
         // Only a direct ack measures the round trip; one relayed after ping requests does not.
         if current.indirectAt != nil { timing.addSample(now - current.sentAt) }
@@ -171,6 +197,7 @@ extension MembershipCore {
         guard !stale.isEmpty else { return }
         for id in stale {
             if let member = table.removeValue(forKey: id) { stateCounts[Int(member.state.rawValue)] -= 1 }
+            indirectRoutes[id] = nil
         }
         let staleSet = Set(stale)
         order.removeAll { staleSet.contains($0) }

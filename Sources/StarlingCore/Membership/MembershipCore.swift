@@ -101,6 +101,14 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var pendingChecks: [PeerID] = []
     /// This peer's own probes of suspects, besides the regular probe.
     var checks: [ProbeInFlight] = []
+    /// Members whose latest probe went unanswered directly but was answered through a
+    /// ping request, with the member that relayed the ack (see ``reachedThrough(_:)``).
+    var indirectRoutes: [PeerID: PeerID] = [:]
+    /// Members whose ``indirectRoutes`` entry changed and was not yet taken
+    /// (``takeReachabilityChanges()``).
+    var reachabilityChanges: Set<PeerID> = []
+    /// Members asked first to ping a target for this peer (``setPreferredHelpers(_:)``).
+    var preferredHelpers: [PeerID] = []
 
     /// Creates the membership core of one peer, alone in its cluster until it joins.
     ///
@@ -391,7 +399,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
             relayProbe(sequence: sequence, target: target, address: targetAddress, requester: source, now: now)
         case .ack(let sequence, let sender, let theirs, let updates):
             apply(updates, now: now)
-            handleAck(sequence: sequence, now: now)
+            handleAck(sequence: sequence, from: sender, now: now)
             compareDigest(theirs, of: sender, at: source, now: now)
         case .nack(let sequence, _):
             handleNack(sequence: sequence)

@@ -3,7 +3,10 @@
 ///
 /// Overlay datagrams (``MessageType/overlay``) go to the overlay; everything else to the
 /// session layer, which counts what it cannot use. Without an overlay, overlay datagrams
-/// reach the session layer too and are dropped there as an unknown type.
+/// reach the session layer too and are dropped there as an unknown type. In the
+/// super-peer topology, session datagrams to a peer reachable only through a super-peer
+/// go out in relays, and relayed ones reach the session layer as if from their origin
+/// (``OverlayCore/relaySessionDatagram(_:to:now:)``).
 ///
 /// The overlay is changed only through this core (``installOverlay(_:)``,
 /// ``withOverlay(_:)`` and the inputs), which keeps its next deadline at hand: the driver
@@ -32,6 +35,8 @@ public struct NodeCore: ProtocolCore, Sendable {
     private var overlayDeadline: Instant?
     /// Whether the overlay is unchanged since ``overlayDeadline`` was worked out.
     private var overlayDeadlineIsCurrent = true
+    /// A relayed session datagram on its way to the session layer; reused.
+    private var relayed: [UInt8] = []
 
     /// Creates the core of one socket.
     public init(peer: PeerCore, overlay: OverlayCore?) {
@@ -59,6 +64,10 @@ public struct NodeCore: ProtocolCore, Sendable {
         if hasOverlay, datagram.count >= DatagramHeader.size, datagram[1] == MessageType.overlay.rawValue {
             overlay!.handleDatagram(datagram, from: source, now: now)
             overlayDeadlineIsCurrent = false
+            // Session datagrams relayed by a super-peer, as if from their origin.
+            while let origin = overlay!.pollRelayedDatagram(into: &relayed) {
+                relayed.withUnsafeBytes { peer.handleDatagram($0, from: origin, now: now) }
+            }
         } else {
             peer.handleDatagram(datagram, from: source, now: now)
         }
@@ -80,7 +89,20 @@ public struct NodeCore: ProtocolCore, Sendable {
     }
 
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
-        if let destination = peer.pollTransmit(now: now, into: &buffer) { return destination }
+        while let destination = peer.pollTransmit(now: now, into: &buffer) {
+            guard hasOverlay else { return destination }
+            // A peer reached only through a super-peer gets its datagrams in relays,
+            // which the overlay sends below.
+            if overlay!.hasRelayRoutes, overlay!.relaySessionDatagram(buffer, to: destination, now: now) {
+                overlayDeadlineIsCurrent = false
+                continue
+            }
+            if buffer.count >= DatagramHeader.size, buffer[1] == MessageType.handshakeInitiation.rawValue {
+                overlay!.noteHandshake(to: destination, now: now)
+                overlayDeadlineIsCurrent = false
+            }
+            return destination
+        }
         guard hasOverlay else { return nil }
         if let destination = overlay!.pollTransmit(now: now, into: &buffer) { return destination }
         refreshOverlayDeadline()

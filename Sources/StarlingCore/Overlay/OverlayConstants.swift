@@ -66,6 +66,11 @@ public enum OverlayConstants {
     public static let heldLifetime: Duration = .seconds(5)
     /// Address check messages (challenges and responses) queued to send at once.
     public static let maximumQueuedChecks = 1_024
+    /// Peers whose session datagrams go through a super-peer at once; routes to more are
+    /// refused (``OverlayStatistics/relayRoutesRefused``).
+    public static let maximumRelayRoutes = 4_096
+    /// Relayed session datagrams received and not yet taken by the session layer.
+    public static let maximumRelayedWaiting = 256
 }
 
 /// Which overlay protocol a message belongs to: the byte in front of it.

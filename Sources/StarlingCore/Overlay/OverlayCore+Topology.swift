@@ -59,8 +59,8 @@ extension OverlayCore {
 
     /// Reports the super-peer core's role and link changes and its lookups: those the
     /// super-peers answered as routing's would be, and those none could answer go on in
-    /// the Kademlia overlay. Relayed payloads are not reported: nothing in this release
-    /// sends them (a leaf unreachable directly is the next pass's).
+    /// the Kademlia overlay. Relayed payloads go to the session layer
+    /// (``acceptRelayed(origin:payload:via:)``), not to the events.
     mutating func absorbSuperPeer(now: Instant) {
         guard superPeer != nil else { return }
         while let event = superPeer!.pollEvent() {
@@ -71,7 +71,7 @@ extension OverlayCore {
             case .detached(let superPeer, _): events.append(.topology(.detached(superPeer: superPeer)))
             case .leafAttached(let leaf): events.append(.topology(.leafAttached(leaf)))
             case .leafDetached(let leaf, _): events.append(.topology(.leafDetached(leaf)))
-            case .relayed: break
+            case .relayed(let origin, let payload, let via): acceptRelayed(origin: origin, payload: payload, via: via)
             case .lookupFinished(let id, let result): events.append(.routing(.lookupFinished(id, result)))
             case .fallback(let id, let target, let requests, let timeouts):
                 fallBack(id, target, requests: requests, timeouts: timeouts, now: now)

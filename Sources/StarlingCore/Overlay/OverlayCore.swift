@@ -87,6 +87,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// Routing lookups started by the overlay itself (provides during a fallback), whose
     /// results nobody waits for.
     var internalLookups: Set<LookupID> = []
+    /// The peers reached only through a super-peer (``OverlayCore+Relays``).
+    var relayRoutes = RelayRoutes()
+    /// Relayed session datagrams for the session layer, with the origin's member address.
+    var relayedWaiting = Deque<(payload: [UInt8], origin: PeerAddress)>()
 
     /// Creates the overlay of one peer, alone until it joins.
     ///
@@ -435,6 +439,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
                     hybrid?.memberGone(member.id, left: false, now: now)
                 }
                 superPeer?.memberGone(id: member.id, now: now)
+                relayRoutes.remove(peer: member.id)
             case .suspected(let member):
                 hybrid?.memberSuspected(member.id, now: now)
                 // A leaf moves off a suspected super-peer at once (it attaches back, or
@@ -447,6 +452,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             superPeerNeighboursStale = true
             events.append(.membership(event))
         }
+        updateRelayRoutes()
         // Membership is the source of liveness: a member routing dropped for slow
         // answers, but that membership still finds alive, goes back in.
         for peer in routing.takeTimeoutEvictions() {
@@ -459,6 +465,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         if superPeerNeighboursStale {
             superPeerNeighboursStale = false
             refreshSuperPeerNeighbours()
+            preferSuperPeersAsHelpers()
         }
         while let event = routing.pollEvent() { absorbRouting(event) }
         while let event = spreading.pollEvent() { events.append(.spreading(event)) }

@@ -32,6 +32,16 @@ public struct OverlayStatistics: Equatable, Sendable {
     public internal(set) var drops: [OverlayDrop: Int] = [:]
     /// Messages a protocol produced that exceeded one overlay datagram and were not sent.
     public internal(set) var oversized = 0
+    /// Session datagrams sent through a super-peer because their peer is reachable only
+    /// through one (super-peer topology).
+    public internal(set) var relayedSent = 0
+    /// Relayed session datagrams received and handed to the session layer.
+    public internal(set) var relayedReceived = 0
+    /// Relayed datagrams refused: from an address that is no alive super-peer's, from an
+    /// origin that is no live member, too long to relay, or too many waiting.
+    public internal(set) var relaysRefused = 0
+    /// Relay routes not made because ``OverlayConstants/maximumRelayRoutes`` were held.
+    public internal(set) var relayRoutesRefused = 0
 
     /// All overlay datagrams sent.
     public var totalSent: Int { sent.values.reduce(0, +) }

@@ -60,19 +60,38 @@ extension SuperPeerCore {
         send(.attachReply(sender: localID, refusal: nil, alternatives: []), to: source)
     }
 
-    /// A relay: delivered here, passed on to a held leaf, or dropped.
+    /// A relay: delivered here, or passed on by a super-peer, or dropped.
+    ///
+    /// A super-peer passes a relay on to a leaf it holds, at the address the leaf's
+    /// keepalives come from (which they hold open through a NAT), from anyone; and to
+    /// any other alive member, at its member address, only when the origin sent the relay
+    /// itself (from its member or leaf address). So a relay makes one hop through one
+    /// super-peer, and nobody can have a super-peer send in another member's name.
     mutating func handleRelay(
-        origin: PeerID, target: PeerID, payload: [UInt8], bytes: ArraySlice<UInt8>, now: Instant
+        origin: PeerID, target: PeerID, payload: [UInt8], bytes: ArraySlice<UInt8>, from source: PeerAddress,
+        now: Instant
     ) {
         if target == localID {
-            events.append(.relayed(origin: origin, payload: payload))
-        } else if role == .superPeer, let leaf = held[target] {
-            statistics.relaysForwarded += 1
-            statistics.messagesSent += 1
-            outbox.append(Array(bytes), to: leaf.address)
-        } else {
-            statistics.relaysDropped += 1
+            events.append(.relayed(origin: origin, payload: payload, via: source))
+            return
         }
+        let destination: PeerAddress?
+        if role != .superPeer {
+            destination = nil
+        } else if let leaf = held[target] {
+            destination = leaf.address
+        } else if source == memberAddresses[origin] || source == held[origin]?.address {
+            destination = memberAddresses[target]
+        } else {
+            destination = nil
+        }
+        guard let destination else {
+            statistics.relaysDropped += 1
+            return
+        }
+        statistics.relaysForwarded += 1
+        statistics.messagesSent += 1
+        outbox.append(Array(bytes), to: destination)
     }
 
     /// Forgets leaves whose lease ran out.

@@ -79,9 +79,10 @@ internal import DequeModule
 /// the same ID; ``SuperPeerEvent/lookupFinished(_:_:)`` is reported as routing's
 /// lookups are. Super-peers answer from ``proxyLookup(peer:)`` and
 /// ``providers(service:)`` (records pass on as their owners signed them; the asker
-/// verifies them). A leaf that others cannot reach directly (NAT)
-/// is reached with ``relay(_:to:via:now:)``: its super-peer forwards to the address its
-/// keepalives come from, which its own outbound keepalives hold open.
+/// verifies them). A peer that others cannot reach directly (another subnet, a NAT)
+/// is reached with ``relay(_:to:via:now:)``: a super-peer forwards to a leaf it holds at
+/// the address its keepalives come from (which they hold open), and from a member that
+/// sends the relay itself to any other alive member.
 ///
 /// ### Driving
 /// - Getters: ``localID``, ``role``, ``statistics``, ``score``, ``superPeerCount``,
@@ -201,6 +202,28 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         known.values.filter { $0.advert.isSuperPeer && isFresh($0) }.map(\.advert).sorted { $0.id < $1.id }
     }
 
+    /// The super-peers this peer knows (fresh adverts) that are alive members, by ID:
+    /// the members to ask first when a direct ping goes unanswered.
+    public var reachableSuperPeers: [PeerID] {
+        known.filter { $0.value.advert.isSuperPeer && isFresh($0.value) && memberAddresses[$0.key] != nil }
+            .keys.sorted()
+    }
+
+    /// The member address of `id` when it is a super-peer this peer knows (a fresh advert
+    /// or a link) and an alive member.
+    public func superPeerAddress(of id: PeerID) -> PeerAddress? {
+        guard let address = memberAddresses[id] else { return nil }
+        if links[id]?.isAttached == true { return address }
+        guard let entry = known[id], entry.advert.isSuperPeer, isFresh(entry) else { return nil }
+        return address
+    }
+
+    /// The super-peer this peer knows whose member address is `address`, if any.
+    public func superPeer(at address: PeerAddress) -> PeerID? {
+        if let link = links.first(where: { $0.value.isAttached && $0.value.address == address }) { return link.key }
+        return known.first { superPeerAddress(of: $0.key) == address }?.key
+    }
+
     /// The super-peers that hold this leaf (accepted attaches), by ID.
     public var attachedSuperPeers: [PeerID] { links.filter { $0.value.isAttached }.keys.sorted() }
 
@@ -292,7 +315,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         case .keepalive(let leaf, let recordSequence):
             handleKeepalive(from: leaf, recordSequence: recordSequence, source: source, now: now)
         case .relay(let origin, let target, let payload):
-            handleRelay(origin: origin, target: target, payload: payload, bytes: bytes, now: now)
+            handleRelay(origin: origin, target: target, payload: payload, bytes: bytes, from: source, now: now)
         case .superPeerFilter(let sender, let filter):
             guard known[sender] != nil else {
                 statistics.unexpectedMessages += 1
@@ -403,8 +426,10 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         unionChanged = true
     }
 
-    /// Sends `payload` to the leaf `target` through its super-peer at `superPeer` (found
-    /// with a proxy lookup), or, as a super-peer, straight to a leaf it holds.
+    /// Sends `payload` to `target` through the super-peer at `superPeer` (one that holds
+    /// `target`, or any super-peer that can reach it: see ``SuperPeerEvent/relayed(origin:payload:via:)``
+    /// and the forwarding rule in PROTOCOL.md), or, as a super-peer, straight to a leaf it
+    /// holds.
     /// - Throws: ``WireError/unencodable(_:)`` when `payload` is longer than
     ///   ``SuperPeerConstants/maximumRelayPayload``.
     public mutating func relay(_ payload: [UInt8], to target: PeerID, via superPeer: PeerAddress, now: Instant)

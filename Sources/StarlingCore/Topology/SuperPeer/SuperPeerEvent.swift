@@ -10,9 +10,10 @@ public enum SuperPeerEvent: Equatable, Sendable {
     case leafAttached(PeerID)
     /// This super-peer no longer holds `leaf`.
     case leafDetached(PeerID, cause: SuperPeerLinkEnd)
-    /// A relayed `payload` from `origin` reached this peer (unauthenticated at this
-    /// layer: the payload carries its own proof when it needs one).
-    case relayed(origin: PeerID, payload: [UInt8])
+    /// A relayed `payload` from `origin` reached this peer through the super-peer at
+    /// `via` (unauthenticated at this layer: the payload carries its own proof when it
+    /// needs one).
+    case relayed(origin: PeerID, payload: [UInt8], via: PeerAddress)
     /// A lookup the super-peers answered finished (``SuperPeerCore/findPeer(_:now:)``,
     /// ``SuperPeerCore/findProviders(service:now:)``, ``SuperPeerCore/provide(service:now:)``).
     case lookupFinished(LookupID, LookupResult)

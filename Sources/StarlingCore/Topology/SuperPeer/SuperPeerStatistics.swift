@@ -36,9 +36,10 @@ public struct SuperPeerStatistics: Equatable, Sendable {
     public internal(set) var advertsOfNonMembers = 0
     /// New members ignored because ``SuperPeerConstants/maximumMembers`` were tracked.
     public internal(set) var membersRefused = 0
-    /// Relays this super-peer passed on to a leaf.
+    /// Relays this super-peer passed on, to a leaf it holds or from a member to another.
     public internal(set) var relaysForwarded = 0
-    /// Relays dropped: the target was neither this peer nor one of its leaves.
+    /// Relays dropped: this peer is no super-peer, or the target was neither this peer,
+    /// nor one of its leaves, nor an alive member the origin itself sent the relay to.
     public internal(set) var relaysDropped = 0
     /// Lookup requests this peer sent to super-peers.
     public internal(set) var lookupRequestsSent = 0

@@ -1,0 +1,99 @@
+internal import DequeModule
+
+/// Relays for peers this peer cannot reach directly, in the super-peer topology.
+///
+/// Membership shows who they are: a member whose direct ping goes unanswered but whose
+/// ping request to a super-peer is answered is alive and reachable through that
+/// super-peer (``MembershipCore/reachedThrough(_:)``; ping requests go to super-peers
+/// first, ``MembershipCore/setPreferredHelpers(_:)``). The session layer's datagrams to
+/// that member's address then go to the super-peer in a relay message, which forwards
+/// them (``SuperPeerCore/relay(_:to:via:now:)``); the member answers the way the relay
+/// came. A direct answer to a later ping ends the route, and traffic goes direct again.
+extension OverlayCore {
+    /// Whether any peer is reached through a relay now; while not, session datagrams
+    /// need no look-up in ``relaySessionDatagram(_:to:now:)``.
+    public var hasRelayRoutes: Bool { !relayRoutes.isEmpty }
+
+    /// The super-peer through which this peer reaches `peer`, if it needs one.
+    public func relay(toPeer peer: PeerID) -> PeerID? { relayRoutes.route(toPeer: peer)?.superPeer }
+
+    /// Sends a session datagram for `destination` through a super-peer when the peer
+    /// there is reachable only through one.
+    /// - Returns: `true` when the datagram was taken (sent in a relay, or dropped as too
+    ///   long to relay); `false` when `destination` needs no relay and the datagram should
+    ///   go out as it is.
+    public mutating func relaySessionDatagram(_ datagram: [UInt8], to destination: PeerAddress, now: Instant) -> Bool {
+        guard let route = relayRoutes.route(to: destination), superPeer != nil else { return false }
+        let now = advance(now)
+        do {
+            try superPeer!.relay(datagram, to: route.peer, via: route.via, now: now)
+            statistics.relayedSent += 1
+        } catch {
+            statistics.relaysRefused += 1
+        }
+        return true
+    }
+
+    /// Notes a handshake initiation the session layer sends to `destination` directly: in
+    /// the super-peer topology, the member there is probed next, so that a relay is
+    /// found within a probe or two if it turns out to need one (the handshake's own
+    /// retransmissions then go through it).
+    public mutating func noteHandshake(to destination: PeerAddress, now: Instant) {
+        guard superPeer != nil else { return }
+        _ = advance(now)
+        membership.probeNext(at: destination)
+    }
+
+    /// Writes the next relayed session datagram into `buffer` and returns the address
+    /// of the peer it came from (its member address, where the session layer knows it),
+    /// or `nil` when none is waiting.
+    public mutating func pollRelayedDatagram(into buffer: inout [UInt8]) -> PeerAddress? {
+        guard let next = relayedWaiting.popFirst() else { return nil }
+        buffer = next.payload
+        return next.origin
+    }
+
+    /// Takes a relay that reached this peer: accepted from an alive super-peer for an
+    /// origin that is a live member, queued for the session layer as if from the origin's
+    /// member address, and the origin is answered through the same super-peer unless a
+    /// route of this peer's own says otherwise.
+    mutating func acceptRelayed(origin: PeerID, payload: [UInt8], via: PeerAddress) {
+        guard let superPeer, let sender = superPeer.superPeer(at: via),
+            let member = membership.member(origin), member.state.isLive,
+            relayedWaiting.count < OverlayConstants.maximumRelayedWaiting
+        else {
+            statistics.relaysRefused += 1
+            return
+        }
+        statistics.relayedReceived += 1
+        relayedWaiting.append((payload, member.address))
+        if relayRoutes.route(toPeer: origin) == nil {
+            let route = RelayRoutes.Route(peer: origin, superPeer: sender, via: via)
+            if !relayRoutes.set(route, at: member.address) { statistics.relayRoutesRefused += 1 }
+        }
+    }
+
+    /// Brings the routes of the members membership has news of up to date: through the
+    /// super-peer that relayed the latest ack, or direct again after a direct ack (which
+    /// also ends a route learnt from relays).
+    mutating func updateRelayRoutes() {
+        let changed = membership.takeReachabilityChanges()
+        guard let superPeer, !changed.isEmpty else { return }
+        for id in changed {
+            guard let member = membership.member(id), member.state.isLive,
+                let helper = membership.reachedThrough(id), let via = superPeer.superPeerAddress(of: helper)
+            else {
+                relayRoutes.removeRoute(to: id)
+                continue
+            }
+            let route = RelayRoutes.Route(peer: id, superPeer: helper, via: via)
+            if !relayRoutes.set(route, at: member.address) { statistics.relayRoutesRefused += 1 }
+        }
+    }
+
+    /// Tells membership to ask super-peers first when a direct ping goes unanswered.
+    mutating func preferSuperPeersAsHelpers() {
+        guard let superPeer else { return }
+        membership.setPreferredHelpers(superPeer.reachableSuperPeers)
+    }
+}
