@@ -19,8 +19,6 @@ struct RelayRoutes: Sendable {
 
     /// Whether no peer needs a relay (the session layer's datagrams then go out untouched).
     var isEmpty: Bool { byAddress.isEmpty }
-    /// How many peers need a relay.
-    var count: Int { byAddress.count }
 
     /// The route for datagrams to `address`, if they need one.
     func route(to address: PeerAddress) -> Route? { byAddress[address] }
