@@ -121,12 +121,7 @@ public struct NamespaceLab: Sendable {
     /// Creates the host's veth pair, enslaves the bridge end and addresses the host end.
     private static func plug(_ host: Host, into bridge: NetworkNamespace) throws {
         try host.namespace.setUpLoopback(multicast: false)
-        try bridge.ip([
-            "link", "add", host.bridgePort, "type", "veth",
-            "peer", "name", host.interface, "netns", host.name,
-        ])
-        try bridge.ip(["link", "set", host.bridgePort, "master", "br0"])
-        try bridge.ip(["link", "set", host.bridgePort, "up"])
+        try bridge.plug(host.namespace, as: host.interface, intoBridge: "br0", port: host.bridgePort)
         try host.namespace.ip([
             "addr", "add", "\(host.address)/\(prefixLength)", "brd", "+", "dev", host.interface,
         ])

@@ -75,6 +75,15 @@ public final class NetworkNamespace: Sendable {
         try ip(["route", "add", "224.0.0.0/4", "dev", "lo"])
     }
 
+    /// Plugs `host` into `bridge`, a bridge of this namespace: a veth pair whose end
+    /// `port` is a port of the bridge, up, and whose other end is `interface` in `host`
+    /// (down and unaddressed: the lab addresses it).
+    func plug(_ host: NetworkNamespace, as interface: String, intoBridge bridge: String, port: String) throws {
+        try ip(["link", "add", port, "type", "veth", "peer", "name", interface, "netns", host.name])
+        try ip(["link", "set", port, "master", bridge])
+        try ip(["link", "set", port, "up"])
+    }
+
     /// Runs `ip -n <name> <arguments>`, that is, `ip` acting on this namespace.
     ///
     /// - Parameter arguments: the `ip` arguments, for example `["-j", "link", "show", "lo"]`.

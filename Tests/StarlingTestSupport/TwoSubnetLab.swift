@@ -78,11 +78,8 @@ public struct TwoSubnetLab: Sendable {
                 let namespace = try NetworkNamespace.create(role: "\(bridge.last!)\(index)")
                 created.append(namespace)
                 let host = Host(namespace: namespace, address: "\(prefix).\(10 + index)")
-                let port = "\(bridge.last!)\(index)"
                 try namespace.setUpLoopback(multicast: false)
-                try router.ip(["link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", namespace.name])
-                try router.ip(["link", "set", port, "master", bridge])
-                try router.ip(["link", "set", port, "up"])
+                try router.plug(namespace, as: "eth0", intoBridge: bridge, port: "\(bridge.last!)\(index)")
                 try namespace.ip(["addr", "add", "\(host.address)/24", "dev", "eth0"])
                 try namespace.ip(["link", "set", "eth0", "up"])
                 try namespace.ip(["route", "add", "default", "via", gateway])

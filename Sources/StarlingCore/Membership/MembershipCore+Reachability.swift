@@ -4,9 +4,17 @@ extension MembershipCore {
     /// peer cannot reach it directly (another subnet, a NAT, a one-way filter). `nil`
     /// when the latest answered probe was answered directly, or none was.
     ///
-    /// Learnt as probes come round (each member once per probe round), and forgotten as
-    /// soon as `member` answers a ping directly again.
+    /// Learnt as probes come round (each member once per probe round), or from the
+    /// super-peer a relay from `member` came through (``noteReachedThrough(_:via:)``), and
+    /// forgotten as soon as `member` answers a ping directly again.
     public func reachedThrough(_ member: PeerID) -> PeerID? { indirectRoutes[member] }
+
+    /// Notes that `member` reached this peer through `helper` (a relay came through it),
+    /// unless membership already knows a way to it that is not direct.
+    public mutating func noteReachedThrough(_ member: PeerID, via helper: PeerID) {
+        guard indirectRoutes[member] == nil, table[member]?.state.isLive == true else { return }
+        noteReachability(of: member, through: helper)
+    }
 
     /// Sets the members asked first to ping a target for this peer when its direct ping
     /// goes unanswered: in the super-peer topology, the super-peers, which are elected
@@ -32,19 +40,17 @@ extension MembershipCore {
         return id
     }
 
-    /// Records how the latest answered probe of `member` was answered: directly
-    /// (`through` is `nil`) or through a ping request to `through`.
+    /// Records how `member` was last reached: directly (`through` is `nil`: a probe it
+    /// answered itself) or through `through` (a probe answered after a ping request to
+    /// it, or a relay from `member` that came through it).
     mutating func noteReachability(of member: PeerID, through helper: PeerID?) {
-        // A direct answer is news every time: it also ends a route the overlay learnt
-        // from relays that reached it (the member could not reach this peer once).
-        guard indirectRoutes[member] != helper || helper == nil else { return }
+        guard indirectRoutes[member] != helper else { return }
         indirectRoutes[member] = helper
         reachabilityChanges.insert(member)
     }
 
-    /// The members whose ``reachedThrough(_:)`` changed, or who answered a probe
-    /// directly, since the last call, in ID order (at most one entry per member, so the
-    /// set stays bounded when nobody takes it).
+    /// The members whose ``reachedThrough(_:)`` changed since the last call, in ID order
+    /// (at most one entry per member, so the set stays bounded when nobody takes it).
     mutating func takeReachabilityChanges() -> [PeerID] {
         guard !reachabilityChanges.isEmpty else { return [] }
         defer { reachabilityChanges.removeAll(keepingCapacity: true) }

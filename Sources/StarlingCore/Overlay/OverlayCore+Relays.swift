@@ -55,8 +55,9 @@ extension OverlayCore {
 
     /// Takes a relay that reached this peer: accepted from an alive super-peer for an
     /// origin that is a live member, queued for the session layer as if from the origin's
-    /// member address, and the origin is answered through the same super-peer unless a
-    /// route of this peer's own says otherwise.
+    /// member address. Membership learns that the origin is reached through that
+    /// super-peer (unless it knows another way already), so the origin is answered the
+    /// way the relay came, until it answers a ping directly.
     mutating func acceptRelayed(origin: PeerID, payload: [UInt8], via: PeerAddress) {
         guard let superPeer, let sender = superPeer.superPeer(at: via),
             let member = membership.member(origin), member.state.isLive,
@@ -67,15 +68,12 @@ extension OverlayCore {
         }
         statistics.relayedReceived += 1
         relayedWaiting.append((payload, member.address))
-        if relayRoutes.route(toPeer: origin) == nil {
-            let route = RelayRoutes.Route(peer: origin, superPeer: sender, via: via)
-            if !relayRoutes.set(route, at: member.address) { statistics.relayRoutesRefused += 1 }
-        }
+        membership.noteReachedThrough(origin, via: sender)
     }
 
-    /// Brings the routes of the members membership has news of up to date: through the
-    /// super-peer that relayed the latest ack, or direct again after a direct ack (which
-    /// also ends a route learnt from relays).
+    /// Brings the routes of the members whose reachability membership found changed up
+    /// to date: through the super-peer that relayed the latest ack (or relay), or direct
+    /// again.
     mutating func updateRelayRoutes() {
         let changed = membership.takeReachabilityChanges()
         guard let superPeer, !changed.isEmpty else { return }
@@ -91,9 +89,11 @@ extension OverlayCore {
         }
     }
 
-    /// Tells membership to ask super-peers first when a direct ping goes unanswered.
+    /// Tells membership to ask the super-peers this peer knows first when a direct ping
+    /// goes unanswered. Called before membership's timers run, where ping requests are
+    /// sent, rather than after every input.
     mutating func preferSuperPeersAsHelpers() {
         guard let superPeer else { return }
-        membership.setPreferredHelpers(superPeer.reachableSuperPeers)
+        membership.setPreferredHelpers(superPeer.knownSuperPeers.map(\.id))
     }
 }

@@ -342,7 +342,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
     public mutating func handleTimeout(now: Instant) {
         let now = advance(now)
         superPeerNeighboursStale = true
-        if let due = membership.pollTimeout(), due <= now { membership.handleTimeout(now: now) }
+        if let due = membership.pollTimeout(), due <= now {
+            preferSuperPeersAsHelpers()
+            membership.handleTimeout(now: now)
+        }
         if let due = routing.pollTimeout(), due <= now { routing.handleTimeout(now: now) }
         if let due = spreading.pollTimeout(), due <= now { spreading.handleTimeout(now: now) }
         if let due = hybrid?.pollTimeout(), due <= now { hybrid!.handleTimeout(now: now) }
@@ -452,7 +455,6 @@ public struct OverlayCore: ProtocolCore, Sendable {
             superPeerNeighboursStale = true
             events.append(.membership(event))
         }
-        updateRelayRoutes()
         // Membership is the source of liveness: a member routing dropped for slow
         // answers, but that membership still finds alive, goes back in.
         for peer in routing.takeTimeoutEvictions() {
@@ -462,10 +464,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
         }
         absorbHybrid(now: now)
         absorbSuperPeer(now: now)
+        updateRelayRoutes()
         if superPeerNeighboursStale {
             superPeerNeighboursStale = false
             refreshSuperPeerNeighbours()
-            preferSuperPeersAsHelpers()
         }
         while let event = routing.pollEvent() { absorbRouting(event) }
         while let event = spreading.pollEvent() { events.append(.spreading(event)) }

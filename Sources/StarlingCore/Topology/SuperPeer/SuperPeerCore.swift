@@ -202,13 +202,6 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         known.values.filter { $0.advert.isSuperPeer && isFresh($0) }.map(\.advert).sorted { $0.id < $1.id }
     }
 
-    /// The super-peers this peer knows (fresh adverts) that are alive members, by ID:
-    /// the members to ask first when a direct ping goes unanswered.
-    public var reachableSuperPeers: [PeerID] {
-        known.filter { $0.value.advert.isSuperPeer && isFresh($0.value) && memberAddresses[$0.key] != nil }
-            .keys.sorted()
-    }
-
     /// The member address of `id` when it is a super-peer this peer knows (a fresh advert
     /// or a link) and an alive member.
     public func superPeerAddress(of id: PeerID) -> PeerAddress? {
