@@ -318,6 +318,51 @@ struct OverlayBench {
         #expect(!validation.isProven(peer, at: now + OverlayConstants.addressProofLifetime))
     }
 
+    @Test func proveAhead_challengesOnce_untilProven_andNotAProvenAddress() {
+        var validation = AddressValidation(checkSize: 29, seed: 1)
+        let peer = OverlayBench.address(1)
+        var now = Instant.zero
+        validation.noteReceived(from: peer, bytes: 200, now: now)
+        validation.proveAhead(peer, now: now)
+        guard case .check(.challenge(let nonce), to: peer) = validation.pollOutbound() else {
+            Issue.record("expected a challenge")
+            return
+        }
+        // Waiting for the answer: no second challenge, until the retry interval.
+        validation.proveAhead(peer, now: now)
+        #expect(validation.pollOutbound() == nil)
+        validation.handle(.response(nonce), from: peer, now: now)
+        #expect(validation.isProven(peer, at: now))
+        now = now + OverlayConstants.addressCheckRetry
+        validation.proveAhead(peer, now: now)
+        #expect(validation.pollOutbound() == nil)
+        #expect(validation.statistics.challengesSent == 1)
+        // Once the proof lapses, the next call proves it again.
+        now = now + OverlayConstants.addressProofLifetime
+        validation.proveAhead(peer, now: now)
+        guard case .check(.challenge, to: peer) = validation.pollOutbound() else {
+            Issue.record("expected a challenge after the proof lapsed")
+            return
+        }
+    }
+
+    @Test func indexServers_keepTheirFellowsProven_soThatHandoffsAreNeverHeld() throws {
+        var bench = try OverlayBench(count: 0)
+        bench.cores = try (0..<3).map { index in
+            try OverlayBench.makeCore(index: index) {
+                $0.topology = .hybrid(.index(fellows: [OverlayBench.address(0)]))
+            }
+        }
+        let converged = bench.joinAndConverge()
+        #expect(converged)
+        bench.run(for: .seconds(5))
+        for (index, core) in bench.cores.enumerated() {
+            let fellows = core.hybrid!.upFellowAddresses
+            #expect(Set(fellows) == Set((0..<3).filter { $0 != index }.map(OverlayBench.address)))
+            for fellow in fellows { #expect(core.addressValidation.isProven(fellow, at: bench.now)) }
+        }
+    }
+
     @Test func heldDatagrams_expire_andAreBoundedPerAddress() {
         var validation = AddressValidation(checkSize: 29, seed: 1)
         let victim = OverlayBench.address(2)

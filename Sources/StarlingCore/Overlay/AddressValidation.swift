@@ -27,6 +27,8 @@ internal import DequeModule
 /// or a run of one-way membership gossip, and it costs that datagram one round trip.
 /// The exception is spreading, one-way from a peer to its neighbours and sensitive to
 /// order: its first datagram to an unproven address is followed by a challenge at once.
+/// And an index server keeps its fellows proven (``proveAhead(_:now:)``): a lost
+/// fellow's records go to them all at once, far more than any credit or hold.
 /// Challenging every address up front would prove each pair at once but double the
 /// datagrams of a large swarm, where a member meets another only every few minutes.
 ///
@@ -250,6 +252,21 @@ struct AddressValidation: Sendable {
             statistics.droppedHeldDatagrams += 1
             return .held
         }
+    }
+
+    /// Challenges `address` now unless it is proven, a challenge to it waits for its
+    /// answer, datagrams to it are held already (a challenge went with them), or its
+    /// credit cannot pay one: for an address this peer may have to send much more than
+    /// it receives from at once (a fellow index server taking over a lost one's
+    /// records), which would overflow the hold and lose the rest.
+    mutating func proveAhead(_ address: PeerAddress, now: Instant) {
+        let (checkSize, allowance) = (checkSize, allowance)
+        let due = update(address, fresh: allowance, now: now) { entry in
+            entry.lapseProof(at: now, allowance: allowance)
+            return entry.provenUntil == nil && entry.held.isEmpty && entry.challengeDue(at: now)
+                && entry.credit >= checkSize
+        }
+        if due { challenge(address, now: now) }
     }
 
     /// Drops the held datagrams whose time is up.

@@ -348,7 +348,11 @@ public struct OverlayCore: ProtocolCore, Sendable {
         }
         if let due = routing.pollTimeout(), due <= now { routing.handleTimeout(now: now) }
         if let due = spreading.pollTimeout(), due <= now { spreading.handleTimeout(now: now) }
-        if let due = hybrid?.pollTimeout(), due <= now { hybrid!.handleTimeout(now: now) }
+        if let due = hybrid?.pollTimeout(), due <= now {
+            hybrid!.handleTimeout(now: now)
+            // A lost fellow's records go to the others all at once: keep them proven.
+            for address in hybrid!.upFellowAddresses { addressValidation.proveAhead(address, now: now) }
+        }
         if let due = superPeer?.pollTimeout(), due <= now { superPeer!.handleTimeout(now: now) }
         if recordRenewalAt <= now { renewRecord(now: now) }
         if let due = addressValidation.nextDeadline, due <= now {

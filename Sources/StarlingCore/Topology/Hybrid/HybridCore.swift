@@ -111,6 +111,14 @@ public struct HybridCore: Sendable {
     /// The index servers that count as up.
     public var upIndexes: [PeerID] { indexes.filter { $0.value.isUp }.map(\.key) }
 
+    /// On an index server, where the fellow index servers that are up receive (none on
+    /// a client): the overlay keeps them proven, so that the records handed to them when
+    /// a fellow is lost (``HybridStatistics/handoffsSent``) go out at once, however many.
+    public var upFellowAddresses: [PeerAddress] {
+        guard store != nil else { return [] }
+        return indexes.filter { $0.key != localID && $0.value.isUp }.map(\.value.address)
+    }
+
     /// Whether lookups currently go to the Kademlia overlay because no index server is up.
     public var isFallbackActive: Bool { isFallingBack }
 

@@ -61,6 +61,15 @@ public enum SuperPeerConstants {
     /// rounds (the other super-peers every round): leaves need its load and the
     /// super-peers it knows for rebalancing and failover, not every second.
     public static let leafAdvertRounds = 4
+    /// A super-peer sends the other super-peers its leaves' union filter every this many
+    /// advert rounds even when it did not change, so that a filter lost on the way (or
+    /// refused) is mended: a super-peer whose filter another lacks is referred for
+    /// every lookup there.
+    public static let unionFilterRefreshRounds = 10
+    /// The most union filters a super-peer holds for senders whose advert has not
+    /// arrived yet (a filter goes out as soon as its sender learns of a super-peer, and
+    /// may overtake the advert that tells the receiver of the sender).
+    public static let maximumWaitingFilters = 256
     /// Keepalives in a row left unanswered (each within the link's RTT-based reply
     /// timeout) after which a leaf counts its super-peer unresponsive and attaches
     /// elsewhere.

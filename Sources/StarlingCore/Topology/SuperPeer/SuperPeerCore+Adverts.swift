@@ -40,7 +40,10 @@ extension SuperPeerCore {
         }
         if let current = known[advert.id] {
             guard advert.supersedes(current.advert) || (firstHand && !current.isFirstHand) else { return }
-            let filter = advert.roleEpoch == current.advert.roleEpoch ? current.filter : nil
+            let filter =
+                advert.roleEpoch == current.advert.roleEpoch
+                ? current.filter ?? waitingFilters.removeValue(forKey: advert.id)
+                : waitingFilters.removeValue(forKey: advert.id)
             known[advert.id] = KnownSuperPeer(
                 advert: advert, refreshedAt: now, filter: filter, isFirstHand: firstHand)
             if advert.isSuperPeer, !current.advert.isSuperPeer || advert.roleEpoch != current.advert.roleEpoch {
@@ -51,7 +54,9 @@ extension SuperPeerCore {
                 statistics.superPeersRefused += 1
                 return
             }
-            known[advert.id] = KnownSuperPeer(advert: advert, refreshedAt: now, filter: nil, isFirstHand: firstHand)
+            known[advert.id] = KnownSuperPeer(
+                advert: advert, refreshedAt: now, filter: waitingFilters.removeValue(forKey: advert.id),
+                isFirstHand: firstHand)
             if advert.isSuperPeer { sendUnionFilter(to: advert.id) }
         }
         if !advert.isSuperPeer {
@@ -82,10 +87,30 @@ extension SuperPeerCore {
         }
         let message = SuperPeerMessage.advert(sender: ownAdvert(), others: sampleAdverts())
         for address in recipients.sorted(by: { $0.description < $1.description }) { send(message, to: address) }
-        if unionChanged {
+        if unionChanged || advertRounds % SuperPeerConstants.unionFilterRefreshRounds == 0 {
             unionChanged = false
             let filter = SuperPeerMessage.superPeerFilter(sender: localID, filter: leafUnionFilter)
             for id in superPeers { if let address = memberAddresses[id] { send(filter, to: address) } }
+        }
+    }
+
+    /// Takes a super-peer's union filter, sent from its member address (anyone else's is
+    /// dropped and counted: a forged filter would keep lookups from being referred to
+    /// that super-peer). A filter from a member not known as a super-peer yet waits for
+    /// its advert: a super-peer sends its filter as soon as it learns of this one, so it
+    /// may overtake the advert that tells this peer of the sender. At most
+    /// ``SuperPeerConstants/maximumWaitingFilters`` wait.
+    mutating func takeUnionFilter(_ filter: QueryRoutingFilter, of sender: PeerID, from source: PeerAddress) {
+        guard sender != localID, memberAddresses[sender] == source else {
+            statistics.unexpectedMessages += 1
+            return
+        }
+        if known[sender]?.advert.isSuperPeer == true {
+            known[sender]?.filter = filter
+        } else if waitingFilters[sender] != nil || waitingFilters.count < SuperPeerConstants.maximumWaitingFilters {
+            waitingFilters[sender] = filter
+        } else {
+            statistics.unexpectedMessages += 1
         }
     }
 

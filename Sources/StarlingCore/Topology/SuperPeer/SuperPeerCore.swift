@@ -49,8 +49,11 @@ internal import DequeModule
 /// - **Super-peers.** A super-peer verifies each attach's record, holds at most
 ///   ``SuperPeerConfiguration/maximumLeaves`` leaves (refusing with alternatives beyond),
 ///   forgets a leaf whose lease runs out, and sends the other super-peers the union of
-///   its leaves' filters each advert round when it changed (and to a super-peer it newly
-///   learns of, at once).
+///   its leaves' filters each advert round when it changed, every
+///   ``SuperPeerConstants/unionFilterRefreshRounds`` rounds when it did not (a lost one
+///   is mended), and to a super-peer it newly learns of at once. It takes a union filter
+///   only from its sender's member address, and holds one that overtook its sender's
+///   advert until the advert arrives.
 /// - **Lookups.** Iterative, as DNS referrals: a super-peer answers a
 ///   ``SuperPeerMessage/lookup(request:asker:target:)`` from an alive member (at its
 ///   member address only: a reply may be larger than the request) with the matching
@@ -146,6 +149,9 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     var refusedUntil: [PeerID: Instant] = [:]
     var held: [PeerID: HeldLeaf] = [:]
     var unionChanged = false
+    /// Union filters of members whose advert as a super-peer has not arrived yet
+    /// (``takeUnionFilter(_:of:from:)``).
+    var waitingFilters: [PeerID: QueryRoutingFilter] = [:]
     var nextElectionAt: Instant
     var nextAdvertAt: Instant?
     var nextMaintenanceAt: Instant
@@ -310,11 +316,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         case .relay(let origin, let target, let payload):
             handleRelay(origin: origin, target: target, payload: payload, bytes: bytes, from: source, now: now)
         case .superPeerFilter(let sender, let filter):
-            guard known[sender] != nil else {
-                statistics.unexpectedMessages += 1
-                return
-            }
-            known[sender]?.filter = filter
+            takeUnionFilter(filter, of: sender, from: source)
         case .lookup(let request, let asker, let target):
             handleLookup(request: request, asker: asker, target: target, from: source, now: now)
         case .lookupReply(let request, let records, let referrals):
@@ -381,6 +383,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
             }
         }
         known[id] = nil
+        waitingFilters[id] = nil
         refusedUntil[id] = nil
         if held.removeValue(forKey: id) != nil {
             unionChanged = true
