@@ -53,12 +53,15 @@ import Testing
     }
 
     /// Delivers messages among `peers` until none is left.
-    static func settle(_ peers: inout [Peer], now: Instant) {
+    /// Delivers what `peers` send until nothing moves, leaving out what `dropped` picks.
+    static func settle(
+        _ peers: inout [Peer], now: Instant, dropping dropped: (SuperPeerMessage) -> Bool = { _ in false }
+    ) {
         var moved = true
         while moved {
             moved = false
             for index in peers.indices {
-                for (to, message) in peers[index].outgoing(now: now) {
+                for (to, message) in peers[index].outgoing(now: now) where !dropped(message) {
                     guard let target = peers.firstIndex(where: { $0.address == to }) else { continue }
                     peers[target].core.handleMessage(try! message.encoded()[...], from: peers[index].address, now: now)
                     moved = true

@@ -17,8 +17,12 @@ import Testing
         SuperPeerCoreTests.settle(&peers, now: now)
     }
 
-    /// Runs every peer's timers (delivering at once) until `end`.
-    static func run(_ peers: inout [Peer], from start: Instant, until end: Instant) -> Instant {
+    /// Runs every peer's timers (delivering at once, leaving out what `dropped` picks)
+    /// until `end`.
+    static func run(
+        _ peers: inout [Peer], from start: Instant, until end: Instant,
+        dropping dropped: (SuperPeerMessage) -> Bool = { _ in false }
+    ) -> Instant {
         var now = start
         while true {
             guard let next = peers.compactMap({ $0.core.pollTimeout() }).min(), next <= end else { break }
@@ -26,7 +30,7 @@ import Testing
             for index in peers.indices where (peers[index].core.pollTimeout().map { $0 <= now } ?? false) {
                 peers[index].core.handleTimeout(now: now)
             }
-            SuperPeerCoreTests.settle(&peers, now: now)
+            SuperPeerCoreTests.settle(&peers, now: now, dropping: dropped)
         }
         return end
     }

@@ -23,35 +23,6 @@ import Testing
         if case .superPeerFilter = message { true } else { false }
     }
 
-    /// Delivers what `peers` send until nothing moves, leaving out what `dropped` picks.
-    static func settle(_ peers: inout [Peer], now: Instant, dropping dropped: (SuperPeerMessage) -> Bool) {
-        var moved = true
-        while moved {
-            moved = false
-            for index in peers.indices {
-                for (to, message) in peers[index].outgoing(now: now) where !dropped(message) {
-                    guard let target = peers.firstIndex(where: { $0.address == to }) else { continue }
-                    peers[target].core.handleMessage(try! message.encoded()[...], from: peers[index].address, now: now)
-                    moved = true
-                }
-            }
-        }
-    }
-
-    /// Runs every peer's timers until `end`, delivering as ``settle(_:now:dropping:)``.
-    static func run(
-        _ peers: inout [Peer], from start: Instant, until end: Instant, dropping dropped: (SuperPeerMessage) -> Bool
-    ) {
-        var now = start
-        while let next = peers.compactMap({ $0.core.pollTimeout() }).min(), next <= end {
-            now = max(now, next)
-            for index in peers.indices where (peers[index].core.pollTimeout().map { $0 <= now } ?? false) {
-                peers[index].core.handleTimeout(now: now)
-            }
-            settle(&peers, now: now, dropping: dropped)
-        }
-    }
-
     /// Whether `peer` holds `other`'s union filter: a super-peer whose filter it lacks
     /// is referred for every keyword, one whose filter it holds only for what it holds.
     static func holdsFilter(_ peer: Peer, of other: Peer) -> Bool {
@@ -102,13 +73,13 @@ import Testing
         // rounds (their unions changed when they promoted) is lost.
         let interval = SuperPeerConfiguration.simulation.advertInterval
         let lossEnds = Instant.zero + interval * 2
-        Self.settle(&peers, now: .zero, dropping: Self.isFilter)
-        Self.run(&peers, from: .zero, until: lossEnds, dropping: Self.isFilter)
+        SuperPeerCoreTests.settle(&peers, now: .zero, dropping: Self.isFilter)
+        _ = SuperPeerLookupTests.run(&peers, from: .zero, until: lossEnds, dropping: Self.isFilter)
         #expect(peers[0].core.knownSuperPeers.map(\.id) == [peers[1].id])
         #expect(!Self.holdsFilter(peers[0], of: peers[1]))
         // Nothing changes either union from here on; the refresh alone sends them again.
         let rounds = SuperPeerConstants.unionFilterRefreshRounds
-        Self.run(&peers, from: lossEnds, until: lossEnds + interval * rounds) { _ in false }
+        _ = SuperPeerLookupTests.run(&peers, from: lossEnds, until: lossEnds + interval * rounds)
         #expect(Self.holdsFilter(peers[0], of: peers[1]))
         #expect(Self.holdsFilter(peers[1], of: peers[0]))
     }

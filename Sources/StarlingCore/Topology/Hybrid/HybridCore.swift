@@ -114,7 +114,7 @@ public struct HybridCore: Sendable {
     /// On an index server, where the fellow index servers that are up receive (none on
     /// a client): the overlay keeps them proven, so that the records handed to them when
     /// a fellow is lost (``HybridStatistics/handoffsSent``) go out at once, however many.
-    public var upFellowAddresses: [PeerAddress] {
+    var upFellowAddresses: [PeerAddress] {
         guard store != nil else { return [] }
         return indexes.filter { $0.key != localID && $0.value.isUp }.map(\.value.address)
     }

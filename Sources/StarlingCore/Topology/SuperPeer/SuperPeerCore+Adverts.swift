@@ -40,10 +40,11 @@ extension SuperPeerCore {
         }
         if let current = known[advert.id] {
             guard advert.supersedes(current.advert) || (firstHand && !current.isFirstHand) else { return }
+            // A waiting filter came after the one held (it waited because the entry was no
+            // super-peer's); one of an earlier role epoch no longer counts.
             let filter =
-                advert.roleEpoch == current.advert.roleEpoch
-                ? current.filter ?? waitingFilters.removeValue(forKey: advert.id)
-                : waitingFilters.removeValue(forKey: advert.id)
+                waitingFilters.removeValue(forKey: advert.id)
+                ?? (advert.roleEpoch == current.advert.roleEpoch ? current.filter : nil)
             known[advert.id] = KnownSuperPeer(
                 advert: advert, refreshedAt: now, filter: filter, isFirstHand: firstHand)
             if advert.isSuperPeer, !current.advert.isSuperPeer || advert.roleEpoch != current.advert.roleEpoch {
