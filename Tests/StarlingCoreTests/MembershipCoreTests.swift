@@ -148,15 +148,17 @@ import Testing
         }
         #expect(target == Self.id(1))
         // The target answers: the relay forwards an ack with the requester's sequence.
-        let ack = try MembershipMessage.ack(sequence: relaySequence, sender: Self.id(1), digest: 0, updates: [])
-            .encoded()
+        let ack = try MembershipMessage.ack(
+            sequence: relaySequence, sender: Self.id(1), digest: 0, coordinate: .origin, updates: []
+        )
+        .encoded()
         relay.handleMessage(ack[...], from: Self.address(1), now: Self.at(milliseconds: 10))
         let answer = relay.pollTransmit()
         let forwarded = try #require(answer)
         #expect(forwarded.destination == requester)
         #expect(
             try MembershipMessage.decode(forwarded.bytes)
-                == .ack(sequence: 42, sender: Self.id(5), digest: relay.viewDigest, updates: []))
+                == .ack(sequence: 42, sender: Self.id(5), digest: relay.viewDigest, coordinate: .origin, updates: []))
 
         // A second request whose target stays silent ends in a nack at 80 % of the timeout.
         relay.handleMessage(request[...], from: requester, now: Self.at(milliseconds: 20))
@@ -570,8 +572,10 @@ import Testing
                     acks.append(
                         (
                             destination,
-                            try MembershipMessage.ack(sequence: sequence, sender: target, digest: 0, updates: [])
-                                .encoded()
+                            try MembershipMessage.ack(
+                                sequence: sequence, sender: target, digest: 0, coordinate: .origin, updates: []
+                            )
+                            .encoded()
                         ))
                 default: break
                 }

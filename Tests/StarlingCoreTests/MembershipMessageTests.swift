@@ -26,8 +26,12 @@ import Testing
         .ping(sequence: .max, target: id(1), sender: id(2), digest: .max, updates: updates),
         .pingRequest(sequence: 9, target: id(3), targetAddress: v6, sender: id(4)),
         .pingRequest(sequence: 9, target: id(3), targetAddress: v4, sender: id(4)),
-        .ack(sequence: 5, sender: id(5), digest: 0x0123_4567_89AB_CDEF, updates: updates),
-        .ack(sequence: 0, sender: id(5), digest: 0, updates: []),
+        .ack(
+            sequence: 5, sender: id(5), digest: 0x0123_4567_89AB_CDEF,
+            coordinate: NetworkCoordinate(
+                vector: [0.5, -0.25, 0, 0, 0, 0, 0, 0.125], height: 0.0009765625, error: 0.75, adjustment: -0.0625),
+            updates: updates),
+        .ack(sequence: 0, sender: id(5), digest: 0, coordinate: .origin, updates: []),
         .nack(sequence: 77, sender: id(8)),
         .pushPull(sender: id(9), replyRequested: true, isJoin: true, isPartial: false, members: updates),
         .pushPull(sender: id(9), replyRequested: false, isJoin: false, isPartial: true, members: []),

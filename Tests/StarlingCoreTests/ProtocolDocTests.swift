@@ -327,21 +327,28 @@ import Testing
         #expect(try message.encoded() == bytes)
     }
 
+    /// The coordinate of the ack example: every value exact in binary32.
+    static let exampleCoordinate = NetworkCoordinate(
+        vector: [0.015625, -0.00390625, 0, 0, 0, 0, 0, 0], height: 0.0009765625, error: 0.25,
+        adjustment: -0.0001220703125)
+
     @Test func membershipAck_example_decodesAndReencodes() throws {
         let bytes = try #require(try Self.examples()["membership-ack"])
         let suspicion = MemberUpdate(
             state: .suspect, incarnation: 2, member: Self.thirdKey.peerID, address: .ipv4(10, 0, 0, 3, port: 4000),
             accuser: Self.secondKey.peerID)
         let expected = try MembershipMessage.ack(
-            sequence: 7, sender: Self.secondKey.peerID, digest: 0x8899_AABB_CCDD_EEFF, updates: [suspicion]
+            sequence: 7, sender: Self.secondKey.peerID, digest: 0x8899_AABB_CCDD_EEFF,
+            coordinate: Self.exampleCoordinate, updates: [suspicion]
         ).encoded()
         #expect(bytes == expected, "expected:\n\(formatted(expected))")
         let message = try MembershipMessage.decode(bytes)
         #expect(message.kind == .ack)
         #expect(
             message
-                == .ack(sequence: 7, sender: Self.secondKey.peerID, digest: 0x8899_AABB_CCDD_EEFF, updates: [suspicion])
-        )
+                == .ack(
+                    sequence: 7, sender: Self.secondKey.peerID, digest: 0x8899_AABB_CCDD_EEFF,
+                    coordinate: Self.exampleCoordinate, updates: [suspicion]))
         #expect(try message.encoded() == bytes)
     }
 

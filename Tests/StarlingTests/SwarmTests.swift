@@ -116,6 +116,18 @@ import Testing
             try await peers[5].findProviders("printer").map(\.record.peerID) == [peers[3].id]
         }
         #expect(found)
+        // Anycast: the one provider answers, and is ranked with an estimate once probed.
+        try await peers[3].handle("whoami") { _ in Array("printer-3".utf8) }
+        let answered = await Self.retrying {
+            let answer = try await peers[5].requestNearest("whoami", [], service: "printer")
+            return answer.provider == peers[3].id && answer.payload == Array("printer-3".utf8)
+        }
+        #expect(answered)
+        let ranked = try await peers[5].nearestProviders(of: "printer")
+        #expect(ranked.map(\.id) == [peers[3].id])
+        await #expect(throws: PeerError.anycast(.invalidRequest(.invalidMethod("")))) {
+            try await peers[5].requestNearest("", [], service: "printer")
+        }
 
         let echoed = await Self.retrying { try await peers[1].echo(peers[2].id) > .zero }
         #expect(echoed)
@@ -151,6 +163,7 @@ import Testing
         await #expect(throws: PeerError.overlayDisabled) { try await peer.broadcast([1]) }
         await #expect(throws: PeerError.overlayDisabled) { try await peer.echo(other.id) }
         await #expect(throws: PeerError.overlayDisabled) { try await peer.setSearchKeywords(["printer"]) }
+        await #expect(throws: PeerError.anycast(.noOverlay)) { try await peer.requestNearest("m", [], service: "s") }
         await peer.shutdown()
         await other.shutdown()
     }

@@ -26,6 +26,7 @@ struct BenchCommand: AsyncParsableCommand {
         case membership
         case idle
         case topologies
+        case anycast
     }
 
     @Argument(help: "What to measure: \(Case.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -71,6 +72,7 @@ struct BenchCommand: AsyncParsableCommand {
         case .lookup: result = LookupBench.run(seconds: seconds)
         case .membership: result = try await MembershipBench.run(seconds: seconds)
         case .idle: result = try await IdleBench.run()
+        case .anycast: result = AnycastBench.run()
         case .topologies:
             // Side by side rather than one figure against a baseline: a report of its own,
             // each topology measured in a child process (`--only`).

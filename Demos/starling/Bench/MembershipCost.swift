@@ -81,7 +81,8 @@ struct MembershipCost {
             ),
             (
                 "ack (unexpected)",
-                try MembershipMessage.ack(sequence: 7, sender: sender, digest: 0, updates: []).encoded()
+                try MembershipMessage.ack(sequence: 7, sender: sender, digest: 0, coordinate: .origin, updates: [])
+                    .encoded()
             ),
             (
                 "gossip of 25 known",

@@ -38,6 +38,8 @@ public enum PeerError: Error, Equatable, Sendable {
     case spreading(SpreadingError)
     /// An echo request to the peer got no reply in time.
     case echoTimedOut(PeerID)
+    /// An anycast request (``Peer/requestNearest(_:_:service:timeout:)``) failed.
+    case anycast(AnycastError)
 }
 
 extension PeerError: CustomStringConvertible {
@@ -57,6 +59,7 @@ extension PeerError: CustomStringConvertible {
         case .peerNotFound(let peer): "no record of \(peer.shortDescription) was found"
         case .routing(let error): "routing: \(error)"
         case .spreading(let error): "spreading: \(error)"
+        case .anycast(let error): "anycast: \(error)"
         case .echoTimedOut(let peer): "no echo reply from \(peer.shortDescription)"
         }
     }

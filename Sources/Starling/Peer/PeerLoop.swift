@@ -21,6 +21,11 @@ final class PeerLoop {
     /// once); `nil` outside that call.
     var lookupsFinishedEarly: [LookupID: LookupResult]?
     var echoes: [UInt32: CheckedContinuation<Result<Duration, PeerError>, Never>] = [:]
+    /// Callers of ``Peer/requestNearest(_:_:service:timeout:)``, by anycast ID.
+    var anycasts: [AnycastID: CheckedContinuation<Result<AnycastAnswer, PeerError>, Never>] = [:]
+    /// Anycasts that ended during the call that started one, before its caller waited;
+    /// `nil` outside that call.
+    var anycastsFinishedEarly: [AnycastID: Result<AnycastAnswer, AnycastError>]?
     var requests: [RequestID: CheckedContinuation<Result<[UInt8], PeerError>, Never>] = [:]
     /// Callers of stream requests, by the core's request ID (a numbering of its own).
     var streamRequests: [RequestID: CheckedContinuation<Result<[UInt8], PeerError>, Never>] = [:]
@@ -46,7 +51,7 @@ final class PeerLoop {
     /// How many callers wait for an answer: connects, requests (datagram and stream),
     /// lookups and echoes.
     var pendingCallCount: Int {
-        connects.count + requests.count + streamRequests.count + lookups.count + echoes.count
+        connects.count + requests.count + streamRequests.count + lookups.count + echoes.count + anycasts.count
     }
 
     /// Runs `body` with the core and sends what it queued, on the socket and on streams.
@@ -98,6 +103,12 @@ final class PeerLoop {
         switch event {
         case .peer(let event): handle(event)
         case .overlay(let event): handle(event)
+        case .anycast(.finished(let id, let result)):
+            if let waiter = anycasts.removeValue(forKey: id) {
+                waiter.resume(returning: result.mapError { .anycast($0) })
+            } else {
+                anycastsFinishedEarly?[id] = result
+            }
         }
     }
 
@@ -308,6 +319,43 @@ final class PeerLoop {
 
     /// Gives up waiting for request `id` (its caller was cancelled); the core still
     /// finishes it, and its response is ignored.
+    /// Starts an anycast request and registers its caller, or answers the caller at once
+    /// when it could not start or ended within the call.
+    func requestNearest(
+        _ method: String, _ payload: [UInt8], service: String, timeout: Duration,
+        continuation: CheckedContinuation<Result<AnycastAnswer, PeerError>, Never>
+    ) -> AnycastID? {
+        guard !isShutDown, let driver else {
+            continuation.resume(returning: .failure(.shutDown))
+            return nil
+        }
+        anycastsFinishedEarly = [:]
+        defer { anycastsFinishedEarly = nil }
+        let started = driver.perform { core, now in
+            Result { () throws(AnycastError) in
+                try core.requestNearest(service: service, method: method, payload: payload, timeout: timeout, now: now)
+            }
+        }
+        switch started {
+        case .failure(let error):
+            continuation.resume(returning: .failure(.anycast(error)))
+            return nil
+        case .success(let id):
+            if let result = anycastsFinishedEarly?[id] {
+                continuation.resume(returning: result.mapError { .anycast($0) })
+                return nil
+            }
+            anycasts[id] = continuation
+            return id
+        }
+    }
+
+    /// Answers an anycast's caller with ``PeerError/cancelled``; the request itself runs
+    /// on until it ends, unheard.
+    func cancelAnycast(_ id: AnycastID) {
+        anycasts.removeValue(forKey: id)?.resume(returning: .failure(.cancelled))
+    }
+
     func cancelRequest(_ id: RequestID) {
         requests.removeValue(forKey: id)?.resume(returning: .failure(.cancelled))
     }
@@ -452,6 +500,8 @@ final class PeerLoop {
         lookups.removeAll()
         for (_, continuation) in echoes { continuation.resume(returning: .failure(.shutDown)) }
         echoes.removeAll()
+        for (_, continuation) in anycasts { continuation.resume(returning: .failure(.shutDown)) }
+        anycasts.removeAll()
         handlers.removeAll()
         driver?.perform { core, now in
             // Members learn of a graceful leave at once instead of by failure detection.

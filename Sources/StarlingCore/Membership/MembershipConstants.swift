@@ -28,6 +28,10 @@ public enum MembershipConstants {
     public static let claimVerificationsPerSecond = 2_000.0
     /// See ``claimVerificationsPerSecond``.
     public static let claimVerificationBurst = 4_000.0
+    /// Round trips held for the owner to take (``MembershipCore/takeRoundTrips()``);
+    /// one probe a probe interval measures at most one, so an owner that takes them
+    /// after every input never comes near.
+    public static let roundTripsHeld = 64
     /// Members waiting for a check at most: those suspected by hearsay, which this peer
     /// probes itself before it believes anything (``MembershipCore``).
     public static let pendingChecksHeld = 64

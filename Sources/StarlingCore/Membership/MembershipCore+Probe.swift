@@ -116,14 +116,21 @@ extension MembershipCore {
     /// An ack for the current probe from its target shows the target reachable
     /// directly; one from another member (relayed after ping requests) shows it
     /// reachable only through that member, which ``reachedThrough(_:)`` then names.
-    mutating func handleAck(sequence: UInt32, from sender: PeerID, now: Instant) {
+    ///
+    /// A direct ack from the probe's target, from its member address, is a round trip
+    /// sample (``takeRoundTrips()``), with the coordinate the target reported.
+    mutating func handleAck(
+        sequence: UInt32, from sender: PeerID, at source: PeerAddress, coordinate: NetworkCoordinate, now: Instant
+    ) {
         if let index = checks.firstIndex(where: { $0.sequence == sequence }) {
             noteOwnProbeAnswered(by: checks.remove(at: index).target, now: now)
             return
         }
         if let relay = relays.removeValue(forKey: sequence) {
             send(
-                .ack(sequence: relay.requesterSequence, sender: localID, digest: digest.total, updates: []),
+                .ack(
+                    sequence: relay.requesterSequence, sender: localID, digest: digest.total,
+                    coordinate: localCoordinate, updates: []),
                 to: relay.requester)
             return
         }
@@ -139,6 +146,11 @@ extension MembershipCore {
         localHealth.apply(-1)
         noteReachability(of: current.target, through: sender == current.target ? nil : sender)
         noteOwnProbeAnswered(by: current.target, now: now)
+        if sender == current.target, table[sender]?.address == source,
+            roundTrips.count < MembershipConstants.roundTripsHeld
+        {
+            roundTrips.append(ProbeRoundTrip(member: sender, rtt: now - current.sentAt, coordinate: coordinate))
+        }
         // Only a direct ack measures the round trip; one relayed after ping requests does not.
         if current.indirectAt != nil { timing.addSample(now - current.sentAt) }
     }
@@ -158,7 +170,10 @@ extension MembershipCore {
         sequence: UInt32, target: PeerID, address: PeerAddress, requester: PeerAddress, now: Instant
     ) {
         guard target != localID else {
-            send(.ack(sequence: sequence, sender: localID, digest: digest.total, updates: []), to: requester)
+            send(
+                .ack(
+                    sequence: sequence, sender: localID, digest: digest.total, coordinate: localCoordinate, updates: []),
+                to: requester)
             return
         }
         guard relays.count < MembershipConstants.relaysHeld else {

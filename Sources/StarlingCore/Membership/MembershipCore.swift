@@ -109,6 +109,11 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var reachabilityChanges: Set<PeerID> = []
     /// Members asked first to ping a target for this peer (``setPreferredHelpers(_:)``).
     var preferredHelpers: [PeerID] = []
+    /// Round trips measured by direct acks since the owner last took them.
+    var roundTrips: [ProbeRoundTrip] = []
+    /// This peer's network coordinate, which its acks carry; its owner keeps it current
+    /// (membership only carries it).
+    public var localCoordinate = NetworkCoordinate.origin
 
     /// Creates the membership core of one peer, alone in its cluster until it joins.
     ///
@@ -392,14 +397,16 @@ public struct MembershipCore: ProtocolCore, Sendable {
             apply(updates, now: now)
             let budget = configuration.maxMessageSize - MembershipMessage.ackHeaderSize
             send(
-                .ack(sequence: sequence, sender: localID, digest: digest.total, updates: piggyback(budget: budget)),
+                .ack(
+                    sequence: sequence, sender: localID, digest: digest.total, coordinate: localCoordinate,
+                    updates: piggyback(budget: budget)),
                 to: source)
             compareDigest(theirs, of: sender, at: source, now: now)
         case .pingRequest(let sequence, let target, let targetAddress, _):
             relayProbe(sequence: sequence, target: target, address: targetAddress, requester: source, now: now)
-        case .ack(let sequence, let sender, let theirs, let updates):
+        case .ack(let sequence, let sender, let theirs, let coordinate, let updates):
             apply(updates, now: now)
-            handleAck(sequence: sequence, from: sender, now: now)
+            handleAck(sequence: sequence, from: sender, at: source, coordinate: coordinate, now: now)
             compareDigest(theirs, of: sender, at: source, now: now)
         case .nack(let sequence, _):
             handleNack(sequence: sequence)

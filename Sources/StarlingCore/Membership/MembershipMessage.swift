@@ -28,7 +28,7 @@ public enum MembershipMessageKind: UInt8, CaseIterable, Sendable {
 /// ```
 /// ping         01 | sequence u32 | target id | sender id | digest u64 | updates
 /// pingRequest  02 | sequence u32 | target id | target address | sender id
-/// ack          03 | sequence u32 | sender id | digest u64 | updates
+/// ack          03 | sequence u32 | sender id | digest u64 | coordinate | updates
 /// nack         04 | sequence u32 | sender id
 /// pushPull     05 | flags u8 | sender id | count u16 | count × MemberUpdate
 /// gossip       06 | sender id | updates
@@ -36,7 +36,9 @@ public enum MembershipMessageKind: UInt8, CaseIterable, Sendable {
 /// ```
 /// An address is a family byte (4 or 6), the host bytes and a u16 port. Push-pull flags:
 /// bit 0 = reply requested, bit 1 = join, bit 2 = partial (a sample of the sender's
-/// members). A digest summarizes whom the sender holds live (``MembershipDigest``); a
+/// members). An ack carries its sender's network coordinate (44 bytes,
+/// ``NetworkCoordinate``), so that a prober learns where the peers it probes are at no
+/// extra datagram. A digest summarizes whom the sender holds live (``MembershipDigest``); a
 /// sync request carries the requester's own record (alive, at its address) and a level
 /// of at most ``MembershipConstants/maximumSyncLevel``. A message
 /// must fill its datagram exactly.
@@ -46,7 +48,7 @@ public enum MembershipMessage: Equatable, Sendable {
     /// Asks the receiver to ping `target` at `targetAddress` and relay the answer.
     case pingRequest(sequence: UInt32, target: PeerID, targetAddress: PeerAddress, sender: PeerID)
     /// The answer to the ping (or ping request) numbered `sequence`.
-    case ack(sequence: UInt32, sender: PeerID, digest: UInt64, updates: [MemberUpdate])
+    case ack(sequence: UInt32, sender: PeerID, digest: UInt64, coordinate: NetworkCoordinate, updates: [MemberUpdate])
     /// A relay's report that the target of ping request `sequence` did not answer.
     case nack(sequence: UInt32, sender: PeerID)
     /// Part or all of the sender's member list; `isPartial` when `members` is only a
@@ -62,7 +64,7 @@ public enum MembershipMessage: Equatable, Sendable {
     /// The member that sent the message.
     public var sender: PeerID {
         switch self {
-        case .ping(_, _, let sender, _, _), .pingRequest(_, _, _, let sender), .ack(_, let sender, _, _),
+        case .ping(_, _, let sender, _, _), .pingRequest(_, _, _, let sender), .ack(_, let sender, _, _, _),
             .nack(_, let sender), .pushPull(let sender, _, _, _, _), .gossip(let sender, _):
             sender
         case .syncRequest(let requester, _, _):
@@ -85,8 +87,8 @@ public enum MembershipMessage: Equatable, Sendable {
 
     /// Bytes before the update list of a ping (kind, sequence, two IDs, digest, count).
     public static let pingHeaderSize = 1 + 4 + 2 * MembershipConstants.peerIDSize + 8 + 1
-    /// Bytes before the update list of an ack (kind, sequence, ID, digest, count).
-    public static let ackHeaderSize = 1 + 4 + MembershipConstants.peerIDSize + 8 + 1
+    /// Bytes before the update list of an ack (kind, sequence, ID, digest, coordinate, count).
+    public static let ackHeaderSize = 1 + 4 + MembershipConstants.peerIDSize + 8 + CoordinateConstants.encodedSize + 1
     /// Bytes of a sync request besides the requester's record and the buckets (kind, level).
     public static let syncRequestHeaderSize = 1 + 1
     /// Bytes before the update list of a gossip message (kind, ID, count).
@@ -110,10 +112,11 @@ public enum MembershipMessage: Equatable, Sendable {
             target.write(into: &writer)
             writer.writeMembershipAddress(targetAddress)
             sender.write(into: &writer)
-        case .ack(let sequence, let sender, let digest, let updates):
+        case .ack(let sequence, let sender, let digest, let coordinate, let updates):
             writer.write(sequence)
             sender.write(into: &writer)
             writer.write(digest)
+            coordinate.encode(into: &writer)
             try Self.encodeUpdates(updates, into: &writer)
         case .nack(let sequence, let sender):
             writer.write(sequence)
@@ -177,7 +180,10 @@ public enum MembershipMessage: Equatable, Sendable {
             let sequence = try reader.readUInt32()
             let sender = try reader.readPeerID()
             let digest = try reader.readUInt64()
-            message = .ack(sequence: sequence, sender: sender, digest: digest, updates: try decodeUpdates(&reader))
+            let coordinate = try NetworkCoordinate.decode(from: &reader)
+            message = .ack(
+                sequence: sequence, sender: sender, digest: digest, coordinate: coordinate,
+                updates: try decodeUpdates(&reader))
         case .nack:
             let sequence = try reader.readUInt32()
             message = .nack(sequence: sequence, sender: try reader.readPeerID())

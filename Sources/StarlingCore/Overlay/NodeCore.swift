@@ -23,6 +23,9 @@ public struct NodeCore: ProtocolCore, Sendable {
         case peer(PeerEvent)
         /// A membership, routing or spreading event.
         case overlay(OverlayEvent)
+        /// How an anycast request (``requestNearest(service:method:payload:timeout:now:)``)
+        /// ended.
+        case anycast(AnycastEvent)
     }
 
     /// Sessions and RPC.
@@ -37,6 +40,8 @@ public struct NodeCore: ProtocolCore, Sendable {
     private var overlayDeadlineIsCurrent = true
     /// A relayed session datagram on its way to the session layer; reused.
     private var relayed: [UInt8] = []
+    /// Anycast requests in flight, and the events held while they are.
+    var anycast = AnycastCalls()
 
     /// Creates the core of one socket.
     public init(peer: PeerCore, overlay: OverlayCore?) {
@@ -71,6 +76,7 @@ public struct NodeCore: ProtocolCore, Sendable {
         } else {
             peer.handleDatagram(datagram, from: source, now: now)
         }
+        advanceAnycasts(now: now)
     }
 
     public mutating func noteLoad(_ load: DriverLoad, now: Instant) {
@@ -86,6 +92,7 @@ public struct NodeCore: ProtocolCore, Sendable {
             overlay!.handleTimeout(now: now)
             overlayDeadlineIsCurrent = false
         }
+        advanceAnycasts(now: now)
     }
 
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
@@ -121,14 +128,18 @@ public struct NodeCore: ProtocolCore, Sendable {
     private static func deadline(of overlay: inout OverlayCore) -> Instant? { overlay.pollTimeout() }
 
     public func pollTimeout() -> Instant? {
+        let parts: Instant?
         switch (peer.pollTimeout(), overlayDeadline) {
-        case (let first?, let second?): min(first, second)
-        case (let first, nil): first
-        case (nil, let second): second
+        case (let first?, let second?): parts = min(first, second)
+        case (let first, nil): parts = first
+        case (nil, let second): parts = second
         }
+        guard !anycast.calls.isEmpty, let attempt = anycast.earliestDeadline else { return parts }
+        return parts.map { min($0, attempt) } ?? attempt
     }
 
     public mutating func pollEvent() -> Event? {
+        if let event = anycast.events.popFirst() { return event }
         if let event = peer.pollEvent() { return .peer(event) }
         guard hasOverlay else { return nil }
         return overlay!.pollEvent().map { .overlay($0) }

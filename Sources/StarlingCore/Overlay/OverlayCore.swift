@@ -54,6 +54,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// The super-peer topology's election, leaf links and leaf index; nil in the other
     /// topologies.
     public internal(set) var superPeer: SuperPeerCore?
+    /// This peer's network coordinate, the coordinates of others and the round trips
+    /// measured to them: fed by membership's probes and by echoes
+    /// (``OverlayCore+Distances``).
+    public internal(set) var distances = PeerDistances()
     /// Traffic and drop counters.
     public internal(set) var statistics = OverlayStatistics()
     /// The local peer's signed record, as routing hands it out.
@@ -447,6 +451,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 }
                 superPeer?.memberGone(id: member.id, now: now)
                 relayRoutes.remove(peer: member.id)
+                distances.forget(member.id)
             case .suspected(let member):
                 hybrid?.memberSuspected(member.id, now: now)
                 // A leaf moves off a suspected super-peer at once (it attaches back, or
@@ -459,6 +464,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             superPeerNeighboursStale = true
             events.append(.membership(event))
         }
+        takeRoundTrips(now: now)
         // Membership is the source of liveness: a member routing dropped for slow
         // answers, but that membership still finds alive, goes back in.
         for peer in routing.takeTimeoutEvictions() {
@@ -474,7 +480,13 @@ public struct OverlayCore: ProtocolCore, Sendable {
             refreshSuperPeerNeighbours()
         }
         while let event = routing.pollEvent() { absorbRouting(event) }
-        while let event = spreading.pollEvent() { events.append(.spreading(event)) }
+        while let event = spreading.pollEvent() {
+            if case .echoReply(let peer, _, let rtt) = event {
+                distances.observe(rtt: rtt, of: peer, coordinate: nil, now: now)
+                membership.localCoordinate = distances.localCoordinate
+            }
+            events.append(.spreading(event))
+        }
     }
 
     /// Makes `member` a neighbour while there is room, or in place of a random
