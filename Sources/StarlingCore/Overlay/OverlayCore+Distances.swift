@@ -15,7 +15,8 @@ extension OverlayCore {
     /// the coordinates' estimate otherwise, and those of which neither is known last.
     ///
     /// A peer that stops answering leaves the ranking when failure detection declares
-    /// it failed (a suspect stays, ranked as before).
+    /// it failed (a suspect stays, ranked as before). This peer itself is never ranked:
+    /// anycast asks others.
     /// - Parameters:
     ///   - peers: the candidates, for example the providers of a service.
     ///   - now: the current time.
