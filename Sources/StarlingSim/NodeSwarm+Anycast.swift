@@ -16,6 +16,26 @@ extension NodeSwarm {
         }
     }
 
+    /// A swarm for anycast runs: one peer per peer of `matrix`, on its latencies, each
+    /// answering `method` with an empty payload, joined through the first; once every
+    /// peer sees every other (within a minute), the peers at `providers` provide
+    /// `service`, and a minute of probes gives round trips and coordinates.
+    /// - Returns: the swarm, and whether it converged.
+    /// - Throws: as ``init(seed:count:session:overlay:link:host:overlayOfPeer:)``.
+    public static func anycastLab(
+        seed: UInt64, matrix: LatencyMatrix, providers: [Int], service: String, method: String,
+        overlayOfPeer: ((Int) -> OverlayConfiguration)? = nil
+    ) throws -> (swarm: NodeSwarm, converged: Bool) {
+        var swarm = try NodeSwarm(seed: seed, count: matrix.count, overlayOfPeer: overlayOfPeer)
+        swarm.setLatencies(matrix)
+        try swarm.serve(method) { _ in [] }
+        swarm.joinThroughFirst()
+        let converged = swarm.run(limit: .seconds(60)) { $0.isConverged() }
+        swarm.provide(service, at: providers.map { swarm.nodes[$0] })
+        swarm.network.run(for: .seconds(60))
+        return (swarm, converged)
+    }
+
     /// Makes each node of `providers` provide `service`.
     public mutating func provide(_ service: String, at providers: [SimNodeID]) {
         for node in providers {
@@ -34,6 +54,20 @@ extension NodeSwarm {
             }
         }
         return try started.get()
+    }
+
+    /// Runs an anycast request from `node` to its end, in steps of `step`, for at most
+    /// `limit` of virtual time.
+    /// - Returns: how it ended (nil if not within `limit`) and the virtual time it took.
+    /// - Throws: what ``requestNearest(at:service:method:payload:timeout:)`` throws.
+    public mutating func runAnycast(
+        at node: SimNodeID, service: String, method: String, step: Duration = .milliseconds(100),
+        limit: Duration = .seconds(30)
+    ) throws(AnycastError) -> (result: Result<AnycastAnswer, AnycastError>?, took: Duration) {
+        let start = network.now
+        let id = try requestNearest(at: node, service: service, method: method)
+        _ = run(step: step, limit: limit) { $0.anycastResult(id, at: node) != nil }
+        return (anycastResult(id, at: node), network.now - start)
     }
 
     /// How anycast request `id` made at `node` ended, once it did.

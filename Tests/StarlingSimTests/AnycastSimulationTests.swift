@@ -30,21 +30,15 @@ import Testing
     /// A converged swarm on the matrix whose providers provide "svc" and serve "where",
     /// after a minute of probes (coordinates and round trips).
     static func swarm(_ shape: Shape = .pure, seed: UInt64 = 7) throws -> NodeSwarm {
-        var swarm = try NodeSwarm(seed: seed, count: matrix.count, overlayOfPeer: shape.overlay(ofPeer:))
-        swarm.setLatencies(matrix)
-        try swarm.serve("where") { _ in [] }
-        swarm.joinThroughFirst()
-        #expect(swarm.run(limit: .seconds(60)) { $0.isConverged() })
-        swarm.provide("svc", at: providers.map { swarm.nodes[$0] })
-        swarm.network.run(for: .seconds(60))
-        return swarm
+        let lab = try NodeSwarm.anycastLab(
+            seed: seed, matrix: matrix, providers: providers, service: "svc", method: "where",
+            overlayOfPeer: shape.overlay(ofPeer:))
+        #expect(lab.converged)
+        return lab.swarm
     }
 
     static func ask(_ swarm: inout NodeSwarm, from asker: Int) throws -> Result<AnycastAnswer, AnycastError>? {
-        let node = swarm.nodes[asker]
-        let id = try swarm.requestNearest(at: node, service: "svc", method: "where")
-        _ = swarm.run(limit: .seconds(30)) { $0.anycastResult(id, at: node) != nil }
-        return swarm.anycastResult(id, at: node)
+        try swarm.runAnycast(at: swarm.nodes[asker], service: "svc", method: "where").result
     }
 
     @Test(arguments: Shape.allCases)

@@ -170,20 +170,18 @@ enum AnycastBench {
     /// The virtual seconds one anycast call from `asker` takes, with `silenced` cut off
     /// first; nil if it failed.
     static func timedCall(matrix: LatencyMatrix, providers: [Int], asker: Int, silenced: Int?) -> Double? {
-        guard var swarm = try? NodeSwarm(seed: 7, count: matrix.count), (try? swarm.serve("where") { _ in [] }) != nil
+        guard
+            let lab = try? NodeSwarm.anycastLab(
+                seed: 7, matrix: matrix, providers: providers, service: "svc", method: "where"),
+            lab.converged
         else { return nil }
-        swarm.setLatencies(matrix)
-        swarm.joinThroughFirst()
-        guard swarm.run(limit: .seconds(60), until: { $0.isConverged() }) else { return nil }
-        swarm.provide("svc", at: providers.map { swarm.nodes[$0] })
-        swarm.network.run(for: .seconds(60))
+        var swarm = lab.swarm
         if let silenced { swarm.network.partition([[swarm.nodes[silenced]]]) }
-        let node = swarm.nodes[asker]
-        let start = swarm.network.now
-        guard let id = try? swarm.requestNearest(at: node, service: "svc", method: "where"),
-            swarm.run(step: .milliseconds(1), limit: .seconds(30), until: { $0.anycastResult(id, at: node) != nil }),
-            case .success = swarm.anycastResult(id, at: node)
+        guard
+            let call = try? swarm.runAnycast(
+                at: swarm.nodes[asker], service: "svc", method: "where", step: .milliseconds(1)),
+            case .success = call.result
         else { return nil }
-        return Double((swarm.network.now - start).nanosecondsClamped) / 1e9
+        return Double(call.took.nanosecondsClamped) / 1e9
     }
 }

@@ -24,10 +24,10 @@ extension NodeCore {
         now: Instant
     ) throws(AnycastError) -> AnycastID {
         guard hasOverlay else { throw .noOverlay }
-        guard RPCRequest.isValidMethod(method) else { throw .invalidRequest(.invalidMethod(method)) }
-        let maximum = RPCConstants.maximumRequestPayload(methodLength: method.utf8.count)
-        guard payload.count <= maximum else {
-            throw .invalidRequest(.payloadTooLarge(size: payload.count, maximum: maximum))
+        do throws(RPCError) {
+            try RPCRequest.check(method: method, payloadCount: payload.count)
+        } catch {
+            throw .invalidRequest(error)
         }
         guard anycast.calls.count < AnycastConstants.maximumInFlight else { throw .tooManyInFlight }
         let id = AnycastID(rawValue: anycast.nextID)
@@ -39,13 +39,10 @@ extension NodeCore {
         return id
     }
 
-    /// Anycast requests in flight.
-    public var anycastsInFlight: Int { anycast.calls.count }
-
     /// Takes the events of the node's parts while anycast requests are in flight (or
     /// given-up requests may still end): the lookups, sessions and responses that
     /// concern them move them on, everything else waits in order for ``pollEvent()``.
-    /// Gives up on the providers whose time is up. Called after every input.
+    /// Called after every input.
     mutating func advanceAnycasts(now: Instant) {
         guard !anycast.isIdle else { return }
         while let event = peer.pollEvent() {
@@ -74,6 +71,11 @@ extension NodeCore {
                 }
             }
         }
+    }
+
+    /// Gives up on the providers whose time is up (``pollTimeout()`` includes the
+    /// earliest), for the next. Called when the timer fires.
+    mutating func expireAnycastAttempts(now: Instant) {
         for (id, call) in anycast.calls {
             guard let deadline = call.attemptDeadline, deadline <= now, let request = call.request else { continue }
             anycast.requests[request] = nil

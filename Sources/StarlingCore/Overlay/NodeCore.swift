@@ -93,6 +93,7 @@ public struct NodeCore: ProtocolCore, Sendable {
             overlayDeadlineIsCurrent = false
         }
         advanceAnycasts(now: now)
+        if !anycast.calls.isEmpty { expireAnycastAttempts(now: now) }
     }
 
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {

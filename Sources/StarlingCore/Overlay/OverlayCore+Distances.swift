@@ -1,12 +1,16 @@
 extension OverlayCore {
-    /// Feeds the round trips membership's probes measured to ``distances``, and gives
-    /// membership the moved coordinate for its next acks.
+    /// Feeds the round trips membership's probes measured to ``distances``.
     mutating func takeRoundTrips(now: Instant) {
-        let samples = membership.takeRoundTrips()
-        guard !samples.isEmpty else { return }
-        for sample in samples {
-            distances.observe(rtt: sample.rtt, of: sample.member, coordinate: sample.coordinate, now: now)
+        for sample in membership.takeRoundTrips() {
+            observeRoundTrip(sample.rtt, of: sample.member, coordinate: sample.coordinate, now: now)
         }
+    }
+
+    /// Feeds one round trip (a probe's, with the coordinate its ack carried, or an
+    /// echo's) to ``distances``, and gives membership the moved coordinate for its next
+    /// acks.
+    mutating func observeRoundTrip(_ rtt: Duration, of peer: PeerID, coordinate: NetworkCoordinate?, now: Instant) {
+        distances.observe(rtt: rtt, of: peer, coordinate: coordinate, now: now)
         membership.localCoordinate = distances.localCoordinate
     }
 

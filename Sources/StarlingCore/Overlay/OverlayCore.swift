@@ -482,8 +482,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         while let event = routing.pollEvent() { absorbRouting(event) }
         while let event = spreading.pollEvent() {
             if case .echoReply(let peer, _, let rtt) = event {
-                distances.observe(rtt: rtt, of: peer, coordinate: nil, now: now)
-                membership.localCoordinate = distances.localCoordinate
+                observeRoundTrip(rtt, of: peer, coordinate: nil, now: now)
             }
             events.append(.spreading(event))
         }

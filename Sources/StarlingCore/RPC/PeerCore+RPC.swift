@@ -70,9 +70,7 @@ extension PeerCore {
         _ method: String, _ payload: [UInt8], to peer: PeerID, address: PeerAddress? = nil,
         timeout: Duration = RPCConstants.defaultTimeout, now: Instant
     ) throws(RPCError) -> RequestID {
-        guard RPCRequest.isValidMethod(method) else { throw .invalidMethod(method) }
-        let maximum = RPCConstants.maximumRequestPayload(methodLength: method.utf8.count)
-        guard payload.count <= maximum else { throw .payloadTooLarge(size: payload.count, maximum: maximum) }
+        try RPCRequest.check(method: method, payloadCount: payload.count)
         let established = endpoint.isEstablished(with: peer)
         guard established || address != nil || connecting[peer] != nil else { throw .unreachable }
         let id = makeRequestID()

@@ -68,6 +68,16 @@ public struct RPCRequest: Equatable, Sendable {
         isValidMethod(utf8: method.utf8)
     }
 
+    /// Checks that a request for `method` with `payloadCount` bytes can go out in one
+    /// datagram.
+    /// - Throws: ``RPCError/invalidMethod(_:)`` or ``RPCError/payloadTooLarge(size:maximum:)``
+    ///   (above ``RPCConstants/maximumRequestPayload(methodLength:)``).
+    public static func check(method: String, payloadCount: Int) throws(RPCError) {
+        guard isValidMethod(method) else { throw .invalidMethod(method) }
+        let maximum = RPCConstants.maximumRequestPayload(methodLength: method.utf8.count)
+        guard payloadCount <= maximum else { throw .payloadTooLarge(size: payloadCount, maximum: maximum) }
+    }
+
     /// The message's bytes, channel byte first.
     /// - Parameter maximumSize: the largest message allowed: one datagram's
     ///   ``RPCConstants/maximumMessageSize`` by default, the stream's maximum message
