@@ -139,7 +139,8 @@ struct PeerCommand: AsyncParsableCommand {
                 print("message from \(other.shortDescription): \(payload.count) bytes")
             case .handshakeFailed(let address, _, let error):
                 print("handshake failed \(address): \(error)")
-            case .membership, .topology, .broadcast, .query, .queryHit, .notice:
+            case .membership, .topology, .broadcast, .query, .queryHit, .notice, .groupJoined, .groupMessage,
+                .groupSendFailed:
                 // `starling peer` runs no overlay; `starling swarm` does.
                 break
             }

@@ -34,6 +34,7 @@ enum DecoderTargets {
         case .addressCheck: _ = try? AddressCheckMessage.decode(opened.message)
         case .index: index(Array(opened.message))
         case .superPeer: superPeer(Array(opened.message))
+        case .group: group(Array(opened.message))
         }
     }
 
@@ -62,6 +63,25 @@ enum DecoderTargets {
         var buffer: [UInt8] = []
         while server.pollTransmit(now: .zero, into: &buffer) != nil {}
         while server.pollEvent() != nil {}
+    }
+
+    /// A group message, decoded, then handed to a member of a group (as if from a live
+    /// member, on the LAN channel and off it).
+    static func group(_ bytes: [UInt8]) {
+        guard let message = try? GroupMessage.decode(bytes[...]) else { return }
+        var core = GroupsCore(
+            localID: FuzzIdentities.victim.peerID, localAddress: .ipv4(10, 0, 0, 1, port: 7946),
+            wallClock: wallClock, seed: 5, now: .zero)
+        try? core.join(SeedCorpus.fuzzGroup, now: .zero)
+        core.setLANChannel(.ipv4(239, 255, 0, 9, port: 7947), now: .zero)
+        let sender = GroupMember(id: message.sender, address: .ipv4(10, 0, 0, 2, port: 7946))
+        for viaLAN in [false, true] {
+            core.handleMessage(message, from: sender, viaLAN: viaLAN, now: .zero + .seconds(1))
+        }
+        core.handleTimeout(now: .zero + .seconds(3))
+        var buffer: [UInt8] = []
+        while core.pollTransmit(now: .zero, into: &buffer) != nil {}
+        while core.pollEvent() != nil {}
     }
 
     /// A super-peer message, decoded, then handed to a super-peer core that holds leaves

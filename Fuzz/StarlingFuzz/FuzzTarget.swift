@@ -7,6 +7,7 @@ enum FuzzTarget: String, CaseIterable {
     case spreading
     case index
     case superPeer = "super-peer"
+    case group
     case rpc
     case session
     case record
@@ -30,6 +31,7 @@ enum FuzzTarget: String, CaseIterable {
         case .spreading: DecoderTargets.spreading(Array(bytes))
         case .index: DecoderTargets.index(Array(bytes))
         case .superPeer: DecoderTargets.superPeer(Array(bytes))
+        case .group: DecoderTargets.group(Array(bytes))
         case .rpc: DecoderTargets.rpc(Array(bytes))
         case .session: DecoderTargets.session(Array(bytes))
         case .record: DecoderTargets.record(Array(bytes))

@@ -19,6 +19,7 @@ enum SeedCorpus {
             case .spreading: seeds = spreadingMessages() + (messages[.spreading] ?? [])
             case .index: seeds = indexMessages()
             case .superPeer: seeds = superPeerMessages()
+            case .group: seeds = groupMessages()
             case .rpc: seeds = rpcMessages()
             case .session: seeds = Array(traffic.filter { $0.count > 1 && (2...5).contains($0[1]) }.prefix(32))
             case .record: seeds = [signedRecord.encoded, signedRecord.datagram]
@@ -164,6 +165,44 @@ enum SeedCorpus {
             .handoff(request: 0, lifetime: 20, record: signedRecord),
         ]
         return messages.compactMap { try? $0.encoded() }
+    }
+
+    /// The group the group target's member has joined.
+    static let fuzzGroup = GroupKey(name: "fuzz", swarmID: DecoderTargets.swarmID, swarmSecret: nil)
+
+    /// One group message of each kind, the data message sealed under ``fuzzGroup``'s key.
+    static func groupMessages() -> [[UInt8]] {
+        let partner = FuzzIdentities.partner.peerID
+        let group = fuzzGroup.id
+        let entries = [GroupReportEntry(group: group, flags: GroupReportEntry.wantsMembers)]
+        var sender = GroupsCore(
+            localID: partner, localAddress: .ipv4(10, 0, 0, 2, port: 7946), wallClock: DecoderTargets.wallClock,
+            seed: 9, now: .zero)
+        try? sender.join(fuzzGroup, now: .zero)
+        let victim = GroupMember(id: FuzzIdentities.victim.peerID, address: .ipv4(10, 0, 0, 1, port: 7946))
+        sender.handleMessage(.link(sender: victim.id, group: group), from: victim, viaLAN: false, now: .zero)
+        let id = try? sender.send([1, 2, 3], to: fuzzGroup, now: .zero)
+        var buffer: [UInt8] = []
+        var data: [UInt8] = []
+        while sender.pollTransmit(now: .zero, into: &buffer) != nil {
+            if buffer.first == GroupMessageKind.data.rawValue { data = buffer }
+        }
+        let messageID = id ?? GroupMessageID(origin: partner, sequence: 1)
+        let messages: [GroupMessage] = [
+            .report(sender: partner, entries: entries),
+            .lanReport(sender: partner, entries: entries),
+            .members(
+                sender: partner,
+                answers: [
+                    GroupMembersAnswer(group: group, members: [victim]), GroupMembersAnswer(group: group, members: []),
+                ]),
+            .link(sender: partner, group: group),
+            .unlink(sender: partner, group: group),
+            .prune(sender: partner, group: group),
+            .iHave(sender: partner, group: group, ids: [messageID]),
+            .graft(sender: partner, group: group, id: messageID),
+        ]
+        return messages.compactMap { try? $0.encoded() } + (data.isEmpty ? [] : [data])
     }
 
     /// One super-peer message of each kind.

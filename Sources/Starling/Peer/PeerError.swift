@@ -40,6 +40,8 @@ public enum PeerError: Error, Equatable, Sendable {
     case echoTimedOut(PeerID)
     /// An anycast request (``Peer/requestNearest(_:_:service:timeout:)``) failed.
     case anycast(AnycastError)
+    /// A group command was refused (bad name, payload too large, too many groups).
+    case group(GroupError)
 }
 
 extension PeerError: CustomStringConvertible {
@@ -60,6 +62,7 @@ extension PeerError: CustomStringConvertible {
         case .routing(let error): "routing: \(error)"
         case .spreading(let error): "spreading: \(error)"
         case .anycast(let error): "anycast: \(error)"
+        case .group(let error): "group: \(error)"
         case .echoTimedOut(let peer): "no echo reply from \(peer.shortDescription)"
         }
     }

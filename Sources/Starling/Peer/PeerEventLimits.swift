@@ -37,11 +37,13 @@ extension Peer {
         /// larger than this bound (see ``PeerConfiguration/maximumMessageSize``) is
         /// always dropped, so keep it above that.
         public var messageBytes = 64 << 20
-        /// ``Event/membership(_:)`` and ``Event/topology(_:)`` events. Default 16,384: a
+        /// ``Event/membership(_:)``, ``Event/topology(_:)``, ``Event/groupJoined(group:)``
+        /// and ``Event/groupSendFailed(group:messages:reason:)`` events. Default 16,384: a
         /// swarm of thousands joining
         /// at once reports one event per member.
         public var membership = 16_384
-        /// ``Event/broadcast(origin:payload:)`` events. Default 65,536.
+        /// ``Event/broadcast(origin:payload:)`` and ``Event/groupMessage(_:)`` events.
+        /// Default 65,536.
         public var broadcasts = 65_536
         /// ``Event/query(id:origin:payload:)`` events. Default 4,096.
         public var queries = 4_096
@@ -103,8 +105,8 @@ extension Peer.Event {
         case .sessionUp, .sessionDown, .handshakeFailed: .session
         case .datagram: .datagram
         case .message: .message
-        case .membership, .topology: .membership
-        case .broadcast: .broadcast
+        case .membership, .topology, .groupJoined, .groupSendFailed: .membership
+        case .broadcast, .groupMessage: .broadcast
         case .query: .query
         case .queryHit: .queryHit
         case .notice: .notice

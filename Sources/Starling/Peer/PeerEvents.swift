@@ -32,6 +32,33 @@ extension Peer {
         /// A control message about this peer's query (``Peer/search(_:ttl:wantsNotices:)``
         /// with notices): where it exceeded its TTL, or found no way on.
         case notice(SpreadingNotice)
+        /// A join (``Peer/join(group:secret:)``) took effect: messages sent to the group
+        /// from now on reach this peer. Counted against the membership bound.
+        case groupJoined(group: String)
+        /// A message sent to a group this peer has joined arrived (once per message).
+        /// Counted against the broadcast bound.
+        case groupMessage(GroupDelivery)
+        /// Messages this peer sent to a group it is no member of were dropped: nobody
+        /// answered for the group, or it has no members. Counted against the membership
+        /// bound.
+        case groupSendFailed(group: String, messages: Int, reason: GroupSendFailure)
+    }
+
+    /// A message of a group, as ``Event/groupMessage(_:)`` delivers it.
+    public struct GroupDelivery: Equatable, Sendable {
+        /// The group's name.
+        public var group: String
+        /// The member that sent it.
+        public var origin: PeerID
+        /// The origin's sequence number: increasing per origin, across its groups.
+        public var sequence: UInt64
+        /// The application's bytes.
+        public var payload: [UInt8]
+        /// Whether it came as one IP multicast datagram on the LAN segment
+        /// (``PeerConfiguration/groupLAN``).
+        public var viaLAN: Bool
+        /// Overlay links it crossed from its origin.
+        public var hops: Int
     }
 
     /// The events of one ``Peer``, in the order they happened; it finishes when the

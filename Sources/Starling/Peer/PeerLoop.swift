@@ -34,6 +34,8 @@ final class PeerLoop {
     /// Callers of ``Peer/connect(to:expecting:timeout:)``, by the core's connect ID.
     var connects: [ConnectID: CheckedContinuation<Result<PeerID, PeerError>, Never>] = [:]
     var handlers: [String: Handler] = [:]
+    /// The names of the groups this peer joined or sent to, for their events.
+    var groupNames: [GroupID: String] = [:]
     var isShutDown = false
     /// Brings the drop counters in swift-metrics up to date once a second.
     var metricsReporter: RepeatedTask?
@@ -136,6 +138,26 @@ final class PeerLoop {
             echoes.removeValue(forKey: identifier)?.resume(returning: .failure(.echoTimedOut(peer)))
         case .spreading(.notice(let notice)):
             events.yield(.notice(notice))
+        case .group(let event):
+            handle(event)
+        }
+    }
+
+    func handle(_ event: GroupEvent) {
+        switch event {
+        case .joined(let group):
+            guard let name = groupNames[group] else { return }
+            events.yield(.groupJoined(group: name))
+        case .message(let group, let id, let hops, let payload, let viaLAN):
+            guard let name = groupNames[group] else { return }
+            events.yield(
+                .groupMessage(
+                    Peer.GroupDelivery(
+                        group: name, origin: id.origin, sequence: id.sequence, payload: payload, viaLAN: viaLAN,
+                        hops: hops)))
+        case .sendFailed(let group, let messages, let reason):
+            guard let name = groupNames[group] else { return }
+            events.yield(.groupSendFailed(group: name, messages: messages, reason: reason))
         }
     }
 

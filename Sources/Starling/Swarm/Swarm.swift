@@ -306,7 +306,9 @@ public final class SwarmCounters: Sendable {
             case .queryHit: state.counts.queryHits += 1
             case .sessionUp: state.counts.sessionsUp += 1
             case .sessionDown: state.counts.sessionsDown += 1
-            case .handshakeFailed, .datagram, .message, .notice, .topology: break
+            case .handshakeFailed, .datagram, .message, .notice, .topology, .groupJoined, .groupMessage,
+                .groupSendFailed:
+                break
             }
             guard !state.waiters.isEmpty else { return [] }
             let counts = state.counts

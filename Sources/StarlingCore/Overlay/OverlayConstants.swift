@@ -89,6 +89,8 @@ public enum OverlayProtocol: UInt8, Sendable, CaseIterable {
     case index = 0x05
     /// Election, leaf links and filters of the super-peer topology (``SuperPeerMessage``).
     case superPeer = 0x06
+    /// Overlay multicast groups: reports, links and messages (``GroupMessage``).
+    case group = 0x07
 }
 
 /// Why an overlay datagram was dropped before any protocol saw it.

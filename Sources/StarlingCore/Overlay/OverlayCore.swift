@@ -58,6 +58,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// measured to them: fed by membership's probes and by echoes
     /// (``OverlayCore+Distances``).
     public internal(set) var distances = PeerDistances()
+    /// Overlay multicast groups (``OverlayCore+Groups``).
+    public internal(set) var groups: GroupsCore
     /// Traffic and drop counters.
     public internal(set) var statistics = OverlayStatistics()
     /// The local peer's signed record, as routing hands it out.
@@ -142,6 +144,9 @@ public struct OverlayCore: ProtocolCore, Sendable {
         routing = RoutingCore(
             identity: identity, record: localRecord, configuration: configuration.routing,
             wallClockAtZero: wallClockAtZero, random: ForkedRandom(seed: random.next()), now: now)
+        groups = GroupsCore(
+            localID: identity.peerID, localAddress: address, wallClock: wallClockAtZero + (now - .zero),
+            seed: random.next(), now: now)
         self.random = random
         recordRenewalAt = now + (OverlayConstants.recordLifetime - OverlayConstants.recordRenewal)
         latestNow = now
@@ -338,6 +343,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
         case .addressCheck:
             handleAddressCheck(opened.message, from: source, now: now)
             return
+        case .group:
+            handleGroupMessage(opened.message, from: source, viaLAN: false, now: now)
         }
         absorb(now: now)
     }
@@ -358,6 +365,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             for address in hybrid!.upFellowAddresses { addressValidation.proveAhead(address, now: now) }
         }
         if let due = superPeer?.pollTimeout(), due <= now { superPeer!.handleTimeout(now: now) }
+        if let due = groups.pollTimeout(), due <= now { groups.handleTimeout(now: now) }
         if recordRenewalAt <= now { renewRecord(now: now) }
         if let due = addressValidation.nextDeadline, due <= now {
             addressValidation.expireHeld(now: now)
@@ -384,6 +392,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 (kind, destination) = (.index, to)
             } else if superPeer != nil, let to = superPeer!.pollTransmit(now: now, into: &message) {
                 (kind, destination) = (.superPeer, to)
+            } else if let to = groups.pollTransmit(now: now, into: &message) {
+                (kind, destination) = (.group, to)
             } else if let to = spreading.pollTransmit(now: now, into: &message) {
                 (kind, destination) = (.spreading, to)
             } else {
@@ -394,7 +404,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 continue
             }
             envelope.encode(kind, message, sentAt: wallClock(at: now), into: &buffer, using: &random)
-            guard admitToSend(buffer, kind: kind, to: destination, now: now) else { continue }
+            // The LAN group channel is a multicast address: it never answers an address
+            // check, and what goes there reaches only the LAN segment.
+            guard destination == groups.lanChannel || admitToSend(buffer, kind: kind, to: destination, now: now)
+            else { continue }
             statistics.sent[kind, default: 0] += 1
             statistics.sentBytes[kind, default: 0] += buffer.count
             return destination
@@ -409,6 +422,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         if let deadline = spreading.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = hybrid?.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = superPeer?.pollTimeout(), deadline < earliest { earliest = deadline }
+        if let deadline = groups.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = addressValidation.nextDeadline, deadline < earliest { earliest = deadline }
         return earliest
     }
@@ -452,6 +466,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 superPeer?.memberGone(id: member.id, now: now)
                 relayRoutes.remove(peer: member.id)
                 distances.forget(member.id)
+                groups.peerGone(member.id, now: now)
             case .suspected(let member):
                 hybrid?.memberSuspected(member.id, now: now)
                 // A leaf moves off a suspected super-peer at once (it attaches back, or
@@ -480,6 +495,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             refreshSuperPeerNeighbours()
         }
         while let event = routing.pollEvent() { absorbRouting(event) }
+        absorbGroups(now: now)
         while let event = spreading.pollEvent() {
             if case .echoReply(let peer, _, let rtt) = event {
                 observeRoundTrip(rtt, of: peer, coordinate: nil, now: now)

@@ -9,6 +9,8 @@ public enum OverlayEvent: Equatable, Sendable, CustomStringConvertible {
     /// The peer's role, and (hybrid) index servers found and lost, fallback started and
     /// ended.
     case topology(TopologyEvent)
+    /// A group join took effect, a group message arrived, or a non-member's send failed.
+    case group(GroupEvent)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum OverlayEvent: Equatable, Sendable, CustomStringConvertible {
         case .routing(.lookupFinished(let id, let result)): "routing \(id) finished after \(result.hops) hops"
         case .spreading(let event): "spreading \(event)"
         case .topology(let event): "topology \(event)"
+        case .group(let event): "group \(event)"
         }
     }
 }
