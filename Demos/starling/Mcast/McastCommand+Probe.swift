@@ -106,7 +106,8 @@ extension McastCommand {
                 UDPCommand.emit(
                     "probe \(McastOutput.senderText(senderID)): sent \(total) of \(count) probes of \(size) bytes "
                         + "to \(resolved.groupText) on \(resolved.interface.name) in "
-                        + "\(String(format: "%.2f", seconds)) s (\(rate)/s asked, \(String(format: "%.1f", achieved))/s sent)"
+                        + "\(String(format: "%.2f", seconds)) s "
+                        + "(\(rate)/s asked, \(String(format: "%.1f", achieved))/s sent)"
                         + (interrupted ? "; interrupted" : ""))
             }
         }

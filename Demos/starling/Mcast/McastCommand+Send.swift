@@ -76,8 +76,8 @@ extension McastCommand {
             if raw {
                 guard bytes.count <= ProbeConstants.maximumPacketSize else {
                     throw ValidationError(
-                        "a message of \(bytes.count) bytes does not fit in one datagram (at most \(ProbeConstants.maximumPacketSize))"
-                    )
+                        "a message of \(bytes.count) bytes does not fit in one datagram "
+                            + "(at most \(ProbeConstants.maximumPacketSize))")
                 }
                 return bytes
             }

@@ -89,12 +89,12 @@ struct McastReport: Encodable {
 
     /// The table `listen` prints at the end, without `--json`.
     var table: String {
+        let plural = { (count: Int, noun: String) in "\(count) \(noun)\(count == 1 ? "" : "s")" }
         let total =
-            "stopped by \(stoppedBy) after \(String(format: "%.1f", seconds)) s: \(datagrams) datagram\(datagrams == 1 ? "" : "s")"
+            "stopped by \(stoppedBy) after \(String(format: "%.1f", seconds)) s: \(plural(datagrams, "datagram"))"
         guard !raw else { return total }
         var lines = [
-            total
-                + " (\(messages) message\(messages == 1 ? "" : "s"), \(foreign) not lab packets, \(malformed) unreadable)"
+            total + " (\(plural(messages, "message")), \(foreign) not lab packets, \(malformed) unreadable)"
         ]
         guard !senders.isEmpty else {
             lines.append("no probes received")

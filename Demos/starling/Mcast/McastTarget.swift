@@ -67,8 +67,8 @@ struct McastTarget {
         guard let source else {
             if groupAddress.isSourceSpecificMulticast {
                 throw ValidationError(
-                    "--group \(group) is a source-specific group (232.0.0.0/8, ff3x::/32): name the sender with --source ADDR"
-                )
+                    "--group \(group) is a source-specific group (232.0.0.0/8, ff3x::/32): "
+                        + "name the sender with --source ADDR")
             }
             return nil
         }

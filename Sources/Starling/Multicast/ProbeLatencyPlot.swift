@@ -141,8 +141,8 @@ public struct ProbeLatencyPlot: Sendable, Equatable {
         }
         var legendX = frame.left
         for (index, one) in series.enumerated() {
-            out +=
-                "<rect x=\"\(Self.number(legendX))\" y=\"36\" width=\"10\" height=\"10\" fill=\"\(Self.colour(index))\"/>\n"
+            out += "<rect x=\"\(Self.number(legendX))\" y=\"36\" width=\"10\" height=\"10\" "
+            out += "fill=\"\(Self.colour(index))\"/>\n"
             out += "<text x=\"\(Self.number(legendX + 14))\" y=\"45\" font-size=\"11\">"
             out += "\(SwarmGraph.escapeXML(one.label))</text>\n"
             legendX += 150

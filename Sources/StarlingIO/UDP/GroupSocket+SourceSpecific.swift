@@ -14,7 +14,7 @@ extension GroupSocket {
     /// names the source, so a snooping switch or a router forwards only that source's
     /// traffic, and it drops the group's datagrams from other sources before this socket
     /// sees them. The source-specific ranges are 232.0.0.0/8 and ff3x::/32
-    /// (``NIOCore/SocketAddress/isSourceSpecificMulticast``); the kernel also accepts a
+    /// (`SocketAddress.isSourceSpecificMulticast`); the kernel also accepts a
     /// source filter on other groups, so this call does not insist on them.
     ///
     /// - Parameters:

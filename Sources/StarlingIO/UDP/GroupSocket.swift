@@ -20,9 +20,10 @@ public struct ReceivedDatagram: Sendable {
 /// ### Purpose
 /// `GroupSocket` is the small, explicit form of every UDP feature Starling's
 /// LAN discovery and group experiments need: bind, join and leave IPv4 and
-/// IPv6 multicast groups on a named interface, choose the outgoing multicast
-/// interface, its TTL (hop limit) and loopback, allow broadcast, send, and
-/// receive. It runs on a SwiftNIO event loop.
+/// IPv6 multicast groups on a named interface, for any source or for one
+/// (``join(_:source:on:)``), choose the outgoing multicast interface, its TTL
+/// (hop limit) and loopback, allow broadcast, send, and receive. It runs on a
+/// SwiftNIO event loop.
 ///
 /// ### Usage
 /// ```swift
