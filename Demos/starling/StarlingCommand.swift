@@ -15,6 +15,7 @@ struct StarlingCommand: AsyncParsableCommand {
             IndexCommand.self,
             LANCommand.self,
             UDPCommand.self,
+            McastCommand.self,
             BenchCommand.self,
         ]
     )

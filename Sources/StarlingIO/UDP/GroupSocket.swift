@@ -20,9 +20,10 @@ public struct ReceivedDatagram: Sendable {
 /// ### Purpose
 /// `GroupSocket` is the small, explicit form of every UDP feature Starling's
 /// LAN discovery and group experiments need: bind, join and leave IPv4 and
-/// IPv6 multicast groups on a named interface, choose the outgoing multicast
-/// interface, its TTL (hop limit) and loopback, allow broadcast, send, and
-/// receive. It runs on a SwiftNIO event loop.
+/// IPv6 multicast groups on a named interface, for any source or for one
+/// (``join(_:source:on:)``), choose the outgoing multicast interface, its TTL
+/// (hop limit) and loopback, allow broadcast, send, and receive. It runs on a
+/// SwiftNIO event loop.
 ///
 /// ### Usage
 /// ```swift
@@ -160,6 +161,31 @@ public struct GroupSocket: Sendable {
         }
     }
 
+    /// Sets whether the socket receives datagrams for every group joined on this host,
+    /// or only for the groups (and sources) it joined itself.
+    ///
+    /// Linux delivers a group datagram to every socket bound to the port whose address
+    /// matches, including the wildcard, once any socket of the host has joined the group
+    /// (IP_MULTICAST_ALL / IPV6_MULTICAST_ALL, on by default). Turned off, a socket sees
+    /// only its own memberships, and a source-specific join filters by source as it says.
+    /// - Parameter enabled: false to receive only the socket's own groups.
+    /// - Throws: NIO's errors when the kernel refuses (a kernel older than 4.20 has no
+    ///   IPV6_MULTICAST_ALL).
+    public func setReceivesAllGroups(_ enabled: Bool) async throws {
+        let options = try optionProvider()
+        let value: CInt = enabled ? 1 : 0
+        switch localAddress {
+        case .v6:
+            try await options.unsafeSetSocketOption(
+                level: .ipv6, name: NIOBSDSocket.Option(rawValue: CInt(IPV6_MULTICAST_ALL)), value: value
+            ).get()
+        default:
+            try await options.unsafeSetSocketOption(
+                level: .ip, name: NIOBSDSocket.Option(rawValue: CInt(IP_MULTICAST_ALL)), value: value
+            ).get()
+        }
+    }
+
     /// Allows or forbids sending to broadcast addresses (SO_BROADCAST, IPv4 only).
     ///
     /// Without it the kernel refuses sends to a broadcast address with EACCES.
@@ -203,7 +229,8 @@ public struct GroupSocket: Sendable {
         return multicast
     }
 
-    private func optionProvider() throws -> any SocketOptionProvider {
+    /// The channel's socket options, for the option setters here and in extensions.
+    func optionProvider() throws -> any SocketOptionProvider {
         guard let options = channel as? any SocketOptionProvider else { throw ChannelError.operationUnsupported }
         return options
     }

@@ -22,6 +22,8 @@ public enum UDPError: Error, Equatable, CustomStringConvertible {
     case addressFamilyMismatch(socket: SocketAddress, other: SocketAddress)
     /// The interfaces could not be listed.
     case enumerationFailed(reason: String)
+    /// A source-specific join named a source that is not a unicast host address.
+    case notUnicastSource(SocketAddress)
 
     public var description: String {
         switch self {
@@ -43,6 +45,8 @@ public enum UDPError: Error, Equatable, CustomStringConvertible {
                 + "bound to \(socket.ipAddress ?? "\(socket)")"
         case .enumerationFailed(let reason):
             "could not list the network interfaces: \(reason)"
+        case .notUnicastSource(let address):
+            "\(address.ipAddress ?? "\(address)") cannot be a multicast source: give the unicast address of the sender"
         }
     }
 }
