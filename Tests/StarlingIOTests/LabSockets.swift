@@ -91,6 +91,32 @@ enum LabSockets {
         return socket
     }
 
+    /// Makes IPv4 multicast sent from `socket` leave through the interface that holds
+    /// `interface` (an IPv4 address), crossing at most `ttl` routers, and (unless
+    /// `loopback`) not come back to this host's own sockets.
+    static func setMulticastSender(_ socket: Int32, interface: String, ttl: UInt8, loopback: Bool) throws {
+        var request = ip_mreqn()
+        inet_pton(AF_INET, interface, &request.imr_address)
+        try check(
+            setsockopt(socket, Int32(IPPROTO_IP), IP_MULTICAST_IF, &request, socklen_t(MemoryLayout<ip_mreqn>.size)),
+            "IP_MULTICAST_IF")
+        var hops = Int32(ttl)
+        try check(setsockopt(socket, Int32(IPPROTO_IP), IP_MULTICAST_TTL, &hops, 4), "IP_MULTICAST_TTL")
+        var loop = Int32(loopback ? 1 : 0)
+        try check(setsockopt(socket, Int32(IPPROTO_IP), IP_MULTICAST_LOOP, &loop, 4), "IP_MULTICAST_LOOP")
+    }
+
+    /// Joins `socket` to the IPv4 multicast `group` on the interface that holds
+    /// `interface` (an IPv4 address): `IP_ADD_MEMBERSHIP`, which also sends the IGMP report.
+    static func joinMulticast(_ socket: Int32, group: String, interface: String) throws {
+        var request = ip_mreqn()
+        inet_pton(AF_INET, group, &request.imr_multiaddr)
+        inet_pton(AF_INET, interface, &request.imr_address)
+        try check(
+            setsockopt(socket, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &request, socklen_t(MemoryLayout<ip_mreqn>.size)),
+            "IP_ADD_MEMBERSHIP")
+    }
+
     /// Sends `bytes` from `socket` to an IPv4 `destination`.
     static func send(_ bytes: [UInt8], from socket: Int32, to destination: PeerAddress) throws {
         guard case .ipv4(let host) = destination.host else { return }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Two subnets joined by a router namespace that does not forward between them.
+/// Two subnets joined by a router namespace that does not forward between them, or
+/// forwards only unicast between them.
 ///
 /// ### Purpose
 /// Peers that cannot reach each other directly must still find and reach each other
@@ -20,6 +21,14 @@ import Foundation
 /// TEST-NET-1 and TEST-NET-2 (RFC 5737) and exist only inside the lab; the lab sends no
 /// multicast or broadcast of its own. Everything is deleted when the body returns or
 /// throws.
+///
+/// With `forwardsUnicast`, the router forwards IPv4 unicast between the subnets
+/// (`net.ipv4.ip_forward=1` in its namespace), so every host reaches every other, while
+/// IP multicast still stays on the subnet it was sent on: Linux routes multicast only
+/// when a multicast routing daemon has installed routes (`MRT_INIT`, as `smcroute` or
+/// `pimd` do), and the lab runs none. The bridges do no IGMP snooping, so a multicast
+/// datagram reaches every host of its own subnet, as on a plain switch; TTL 1 (the
+/// sender's choice) would keep it there even behind a multicast router.
 public struct TwoSubnetLab: Sendable {
     /// One host of a subnet.
     public struct Host: Sendable {
@@ -35,7 +44,8 @@ public struct TwoSubnetLab: Sendable {
     /// The most hosts per subnet (addresses .10 to .254).
     public static let maximumHostsPerSubnet = 245
 
-    /// The router: it holds both subnets' gateway addresses and forwards nothing.
+    /// The router: it holds both subnets' gateway addresses, and forwards nothing or
+    /// (``with(hostsPerSubnet:forwardsUnicast:isolation:_:)``) IPv4 unicast only.
     public let router: NetworkNamespace
     /// The router's address on subnet A.
     public let routerAddressA = "192.0.2.1"
@@ -45,14 +55,22 @@ public struct TwoSubnetLab: Sendable {
     public let subnetA: [Host]
     /// The hosts of subnet B (198.51.100.0/24), in order.
     public let subnetB: [Host]
+    /// Whether the router forwards IPv4 unicast between the subnets.
+    public let forwardsUnicast: Bool
 
     /// Builds a lab with `count` hosts on each subnet, runs `body`, and removes the lab
     /// even when `body` throws.
     ///
+    /// - Parameters:
+    ///   - count: hosts per subnet, 1 to ``maximumHostsPerSubnet``.
+    ///   - forwardsUnicast: whether the router forwards IPv4 unicast between the subnets
+    ///     (never multicast); default false, the subnets cannot reach each other.
+    ///   - body: the test code.
     /// - Throws: ``NamespaceError`` when the lab cannot be built, or what `body` throws.
     @discardableResult
     public static func with<Result>(
         hostsPerSubnet count: Int,
+        forwardsUnicast: Bool = false,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (TwoSubnetLab) async throws -> Result
     ) async throws -> Result {
@@ -63,14 +81,17 @@ public struct TwoSubnetLab: Sendable {
         let router = try NetworkNamespace.create(role: "rt")
         created.append(router)
         try router.setUpLoopback(multicast: false)
-        // A new namespace may inherit forwarding from the machine's own: turn it off.
-        // (`sh`, not `sysctl`: procps may be missing on a minimal machine.)
+        // A new namespace may inherit forwarding from the machine's own: set it either way.
+        // (`sh`, not `sysctl`: procps may be missing on a minimal machine.) Multicast is
+        // never forwarded: that needs a multicast routing daemon, which the lab lacks.
         try SystemTool.ip.run([
-            "netns", "exec", router.name, "/bin/sh", "-c", "echo 0 > /proc/sys/net/ipv4/ip_forward",
+            "netns", "exec", router.name, "/bin/sh", "-c",
+            "echo \(forwardsUnicast ? 1 : 0) > /proc/sys/net/ipv4/ip_forward",
         ])
         var subnets: [[Host]] = []
         for (bridge, prefix, gateway) in [("br-a", "192.0.2", "192.0.2.1"), ("br-b", "198.51.100", "198.51.100.1")] {
-            try router.ip(["link", "add", bridge, "type", "bridge"])
+            // No IGMP snooping: multicast floods the subnet, as on a plain switch.
+            try router.ip(["link", "add", bridge, "type", "bridge", "mcast_snooping", "0"])
             try router.ip(["addr", "add", "\(gateway)/24", "dev", bridge])
             try router.ip(["link", "set", bridge, "up"])
             var hosts: [Host] = []
@@ -87,6 +108,7 @@ public struct TwoSubnetLab: Sendable {
             }
             subnets.append(hosts)
         }
-        return try await body(TwoSubnetLab(router: router, subnetA: subnets[0], subnetB: subnets[1]))
+        return try await body(
+            TwoSubnetLab(router: router, subnetA: subnets[0], subnetB: subnets[1], forwardsUnicast: forwardsUnicast))
     }
 }

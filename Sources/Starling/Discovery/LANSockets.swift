@@ -66,7 +66,7 @@ enum LANSockets {
     }
 
     /// The interface called `name` in this thread's namespace.
-    private static func lookUp(_ name: String) throws(LANDiscoveryError) -> NetworkInterface {
+    static func lookUp(_ name: String) throws(LANDiscoveryError) -> NetworkInterface {
         do {
             return try InterfaceSelection.interface(named: name)
         } catch let error as UDPError {
@@ -211,7 +211,7 @@ enum LANSockets {
     }
 
     /// Sets one socket option to `value`.
-    private static func setOption<Value>(
+    static func setOption<Value>(
         _ socket: Int32, _ level: Int32, _ name: Int32, _ value: Value, _ label: String
     ) throws(LANDiscoveryError) {
         var value = value
@@ -222,7 +222,7 @@ enum LANSockets {
     }
 
     /// Moves the calling thread into the network namespace `/var/run/netns/<name>`.
-    private static func enterNamespace(_ name: String) throws(LANDiscoveryError) {
+    static func enterNamespace(_ name: String) throws(LANDiscoveryError) {
         typealias SetNamespace = @convention(c) (Int32, Int32) -> Int32
         guard let symbol = dlsym(nil, "setns") else {
             throw .socket(operation: "entering namespace \(name)", reason: "setns is not available")
@@ -236,7 +236,7 @@ enum LANSockets {
     }
 
     /// The error for a failed system call, with `errno`'s text.
-    private static func systemError(_ operation: String) -> LANDiscoveryError {
+    static func systemError(_ operation: String) -> LANDiscoveryError {
         .socket(operation: operation, reason: String(cString: strerror(errno)))
     }
 }

@@ -3,6 +3,12 @@ public import NIOPosix
 public import StarlingCore
 import StarlingIO
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A Starling peer: client and server at once, over authenticated, encrypted sessions.
 ///
 /// ### Purpose
@@ -68,13 +74,16 @@ public final class Peer: Sendable {
 
     /// The LAN discovery this peer runs, if configured.
     private let discovery: LANDiscovery?
+    /// The socket of the LAN group channel, if configured (``PeerConfiguration/groupLAN``).
+    private let groupChannel: (any Channel)?
 
     private init(
         id: PeerID, address: PeerAddress, events: Events, channel: any Channel, loop: NIOLoopBound<PeerLoop>,
-        streams: StreamHub, discovery: LANDiscovery?, connectTimeout: Duration
+        streams: StreamHub, discovery: LANDiscovery?, groupChannel: (any Channel)?, connectTimeout: Duration
     ) {
         self.streams = streams
         self.discovery = discovery
+        self.groupChannel = groupChannel
         self.id = id
         self.address = address
         self.events = events
@@ -129,23 +138,39 @@ public final class Peer: Sendable {
         } catch {
             throw .shutDown
         }
-        let (channel, address, listener) = try await bindSockets(configuration, identity, core, eventLoop, group, loop)
+        // The LAN group channel first: a missing or unsuitable interface is a configuration
+        // error, reported before any socket of the peer is bound.
+        var lanSocket: GroupLANSockets.Opened?
+        if let lan = configuration.groupLAN {
+            lanSocket = try await GroupLANSockets.open(
+                lan, listenAddress: configuration.listenAddress, namespace: configuration.networkNamespace)
+        }
+        let (channel, address, listener): (any Channel, PeerAddress, StreamListener?)
+        do {
+            (channel, address, listener) = try await bindSockets(configuration, identity, core, eventLoop, group, loop)
+        } catch {
+            if let lanSocket { close(lanSocket.descriptor) }
+            throw error
+        }
         let streams = StreamHub(
             identity: identity, configuration: configuration.streams, group: group, listener: listener, loop: loop)
         try? await eventLoop.submit { loop.value.streams = streams }.get()
         await streams.start()
         let discovery: LANDiscovery?
+        var groupChannel: (any Channel)?
         do {
+            groupChannel = try await startGroupLAN(configuration, lanSocket, at: address, on: channel, loop)
             discovery = try await startDiscovery(configuration, identity, address, group, loop)
         } catch {
             await streams.close()
             try? await eventLoop.submit { loop.value.shutDown() }.get()
+            try? await groupChannel?.close()
             try? await channel.close()
             throw error
         }
         return Peer(
             id: identity.peerID, address: address, events: events,
-            channel: channel, loop: loop, streams: streams, discovery: discovery,
+            channel: channel, loop: loop, streams: streams, discovery: discovery, groupChannel: groupChannel,
             connectTimeout: configuration.connectTimeout)
     }
 
@@ -187,9 +212,24 @@ public final class Peer: Sendable {
             attempts += 1
             let bound: (channel: any Channel, driver: NIOLoopBound<CoreDriver<NodeCore>>)
             do {
-                bound = try await DatagramBinding.bind(
-                    core: core, to: SocketAddress(requested), group: eventLoop, options: configuration.datagrams
-                ) { event in loop.value.handle(event) }
+                if let namespace = configuration.networkNamespace {
+                    let descriptor = try await NamespaceThread.run(in: namespace) { () throws(PeerError) in
+                        do throws(LANDiscoveryError) {
+                            return try GroupLANSockets.bind(requested, reuseAddress: false)
+                        } catch {
+                            throw .bindFailed(address: requested, reason: error.description)
+                        }
+                    }
+                    bound = try await DatagramBinding.bind(
+                        core: core, adopting: descriptor, group: eventLoop, options: configuration.datagrams
+                    ) { event in loop.value.handle(event) }
+                } else {
+                    bound = try await DatagramBinding.bind(
+                        core: core, to: SocketAddress(requested), group: eventLoop, options: configuration.datagrams
+                    ) { event in loop.value.handle(event) }
+                }
+            } catch let error as PeerError {
+                throw error
             } catch {
                 throw .bindFailed(address: requested, reason: String(describing: error))
             }
@@ -457,6 +497,7 @@ public final class Peer: Sendable {
         try? await eventLoop.submit { loop.value.shutDown(leavingOverlay: leavingOverlay) }.get()
         await discovery?.shutdown()
         await streams.close()
+        try? await groupChannel?.close()
         try? await channel.close()
     }
 

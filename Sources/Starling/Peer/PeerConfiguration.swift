@@ -71,6 +71,16 @@ public struct PeerConfiguration: Sendable {
     /// discovers is joined into the overlay, so it needs ``overlay``, and a
     /// ``listenAddress`` on that interface (the address the beacons advertise).
     public var lanDiscovery: LANDiscoveryConfiguration?
+    /// LAN acceleration of overlay multicast groups (one IP multicast datagram per
+    /// message for the members on this peer's LAN segment), or `nil` (the default):
+    /// nothing is multicast unless set. Needs ``overlay``, and a ``listenAddress`` on
+    /// the configuration's interface (the multicast's source, which receivers check).
+    public var groupLAN: GroupLANConfiguration?
+    /// The network namespace (a name under `/var/run/netns`) to open the UDP socket and
+    /// the LAN group channel's socket in, instead of the caller's; Linux only, needs
+    /// `CAP_SYS_ADMIN`, and ``acceptsStreams`` off (the TCP listener is not moved). For
+    /// tests that run several hosts in one process.
+    package var networkNamespace: String?
     /// Whether the peer opens its TCP listener at start (the default). Without it the
     /// peer uses one file descriptor, makes outgoing streams, and refuses incoming
     /// ones; a ``Swarm`` of thousands of peers turns it off to stay within the
@@ -124,6 +134,23 @@ public struct PeerConfiguration: Sendable {
                     "lanDiscovery advertises the listen address, so it must be an address on \(lanDiscovery.interface), "
                         + "not \(listenAddress)")
             }
+        }
+        if let groupLAN {
+            try groupLAN.validate()
+            guard overlay != nil else { throw .invalidConfiguration("groupLAN needs an overlay") }
+            guard !listenAddress.isLoopback, !listenAddress.isUnspecified else {
+                throw .invalidConfiguration(
+                    "groupLAN multicasts from the listen address, so it must be an address on \(groupLAN.interface), "
+                        + "not \(listenAddress)")
+            }
+            guard listenAddress.isIPv4 == groupLAN.channel.isIPv4 else {
+                throw .invalidConfiguration(
+                    "groupLAN: the channel \(groupLAN.channel) and the listen address \(listenAddress) "
+                        + "must be of one address family")
+            }
+        }
+        if networkNamespace != nil, acceptsStreams {
+            throw .invalidConfiguration("networkNamespace needs acceptsStreams off")
         }
         if let overlay {
             try checkSwarm(of: overlay)

@@ -81,6 +81,36 @@ public enum DatagramBinding {
         core: Core, to address: SocketAddress, group: any EventLoopGroup, options: DatagramOptions = .standard,
         onEvent: @escaping @Sendable (Core.Event) -> Void
     ) async throws -> (channel: any Channel, driver: NIOLoopBound<CoreDriver<Core>>) {
+        let channel = try await bootstrap(core: core, group: group, options: options, onEvent: onEvent)
+            .bind(to: address).get()
+        return (channel, try await driver(of: channel))
+    }
+
+    /// Runs a driver for `core` on a UDP socket that is already bound (opened, for
+    /// example, in another network namespace), on one event loop of `group`.
+    ///
+    /// - Parameters:
+    ///   - core: the protocol core the channel runs.
+    ///   - descriptor: the bound, non-blocking UDP socket; NIO owns it from now on.
+    ///   - group: the event loop group; the channel is pinned to one of its loops.
+    ///   - options: socket settings.
+    ///   - onEvent: receives the core's events on the channel's event loop.
+    /// - Returns: the channel and its driver (touch the driver only on `channel.eventLoop`).
+    /// - Throws: NIO's errors when the socket cannot be registered.
+    public static func bind<Core: ProtocolCore & Sendable>(
+        core: Core, adopting descriptor: NIOBSDSocket.Handle, group: any EventLoopGroup,
+        options: DatagramOptions = .standard, onEvent: @escaping @Sendable (Core.Event) -> Void
+    ) async throws -> (channel: any Channel, driver: NIOLoopBound<CoreDriver<Core>>) {
+        let channel = try await bootstrap(core: core, group: group, options: options, onEvent: onEvent)
+            .withBoundSocket(descriptor).get()
+        return (channel, try await driver(of: channel))
+    }
+
+    /// The bootstrap of a driven channel: read sizes, buffers, offloads, the driver.
+    private static func bootstrap<Core: ProtocolCore & Sendable>(
+        core: Core, group: any EventLoopGroup, options: DatagramOptions,
+        onEvent: @escaping @Sendable (Core.Event) -> Void
+    ) -> DatagramBootstrap {
         let gso = options.segmentationOffload && System.supportsUDPSegmentationOffload
         let gro = options.receiveOffload && System.supportsUDPReceiveOffload
         // NIO's vector read splits one receive buffer evenly between the messages, so
@@ -99,16 +129,21 @@ public enum DatagramBinding {
                 .channelOption(.datagramReceiveOffload, value: true)
                 .channelOption(.datagramReceiveSegmentSize, value: true)
         }
-        let channel = try await bootstrap.channelInitializer { channel in
+        return bootstrap.channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
                 let driver = CoreDriver(
                     core: core, useSegmentationOffload: gso, injectedLoss: options.injectedLoss, onEvent: onEvent)
                 try channel.pipeline.syncOperations.addHandler(driver)
             }
-        }.bind(to: address).get()
-        let driver = try await channel.pipeline.handler(type: CoreDriver<Core>.self).map {
+        }
+    }
+
+    /// The driver installed on `channel`.
+    private static func driver<Core: ProtocolCore & Sendable>(
+        of channel: any Channel
+    ) async throws -> NIOLoopBound<CoreDriver<Core>> {
+        try await channel.pipeline.handler(type: CoreDriver<Core>.self).map {
             NIOLoopBound($0, eventLoop: channel.eventLoop)
         }.get()
-        return (channel, driver)
     }
 }
