@@ -19,6 +19,7 @@ import Testing
         "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply", "overlay-address-check",
         "index-placement", "index-register", "index-indexes", "super-peer-advert", "super-peer-keepalive",
         "index-handoff", "super-peer-lookup", "super-peer-lookup-reply", "super-peer-relay",
+        "group-id", "group-key", "group-report", "group-members", "group-data", "group-ihave",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
@@ -430,6 +431,45 @@ import Testing
     }
 
     /// Sixteen space-separated bytes per line, as the document writes them.
+    @Test func groupExamples_deriveDecodeAndReencode() throws {
+        let examples = try Self.examples()
+        let swarmID = [UInt8](repeating: 0x11, count: 32)
+        let key = GroupKey(name: "chat", swarmID: swarmID, swarmSecret: nil)
+        #expect(examples["group-id"] == key.id.key.bytes, "expected:\n\(formatted(key.id.key.bytes))")
+        let keyBytes = SwarmSealKey.deriveBytes(
+            swarmID: key.id.key.bytes, swarmSecret: swarmID, domain: GroupConstants.keyDomain)
+        #expect(examples["group-key"] == keyBytes, "expected:\n\(formatted(keyBytes))")
+
+        let sender = Self.exampleKey.peerID
+        let report = GroupMessage.report(
+            sender: sender, entries: [GroupReportEntry(group: key.id, flags: GroupReportEntry.wantsMembers)])
+        let reportBytes = try report.encoded()
+        #expect(examples["group-report"] == reportBytes, "expected:\n\(formatted(reportBytes))")
+        #expect(try GroupMessage.decode(reportBytes[...]) == report)
+
+        let member = GroupMember(id: Self.secondKey.peerID, address: .ipv4(127, 0, 0, 1, port: 4001))
+        let members = GroupMessage.members(
+            sender: sender, answers: [GroupMembersAnswer(group: key.id, members: [member])])
+        let membersBytes = try members.encoded()
+        #expect(examples["group-members"] == membersBytes, "expected:\n\(formatted(membersBytes))")
+        #expect(try GroupMessage.decode(membersBytes[...]) == members)
+
+        let id = GroupMessageID(origin: Self.secondKey.peerID, sequence: 1_800_000_000_000_000)
+        let nonce = [UInt8](0..<24)
+        let sealed = key.seal.seal(
+            nonce: nonce, ad: GroupKey.additionalData(group: key.id, origin: id.origin, sequence: id.sequence),
+            plaintext: Array("hi".utf8))
+        let data = GroupMessage.data(sender: sender, group: key.id, id: id, hops: 2, nonce: nonce, sealed: sealed)
+        let dataBytes = try data.encoded()
+        #expect(examples["group-data"] == dataBytes, "expected:\n\(formatted(dataBytes))")
+        #expect(try GroupMessage.decode(dataBytes[...]) == data)
+
+        let iHave = GroupMessage.iHave(sender: sender, group: key.id, ids: [id])
+        let iHaveBytes = try iHave.encoded()
+        #expect(examples["group-ihave"] == iHaveBytes, "expected:\n\(formatted(iHaveBytes))")
+        #expect(try GroupMessage.decode(iHaveBytes[...]) == iHave)
+    }
+
     func formatted(_ bytes: [UInt8]) -> String {
         stride(from: 0, to: bytes.count, by: 16).map { start in
             bytes[start..<min(start + 16, bytes.count)].map { hexString([$0]) }.joined(separator: " ")

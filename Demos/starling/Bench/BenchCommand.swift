@@ -27,6 +27,7 @@ struct BenchCommand: AsyncParsableCommand {
         case idle
         case topologies
         case anycast
+        case groups
     }
 
     @Argument(help: "What to measure: \(Case.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -38,7 +39,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
-    @Option(help: "Simulated peers for topologies (20 to 20,000).")
+    @Option(help: "Simulated peers for topologies (20 to 20,000); group members for groups.")
     var peers = 1_000
 
     @Option(help: "Loopback peers for topologies, each shape as a swarm in this process (0 skips; at most 1,000).")
@@ -73,6 +74,7 @@ struct BenchCommand: AsyncParsableCommand {
         case .membership: result = try await MembershipBench.run(seconds: seconds)
         case .idle: result = try await IdleBench.run()
         case .anycast: result = AnycastBench.run()
+        case .groups: result = GroupsBench.run(members: peers)
         case .topologies:
             // Side by side rather than one figure against a baseline: a report of its own,
             // each topology measured in a child process (`--only`).

@@ -60,8 +60,16 @@ public enum GroupConstants {
     /// Times a missing message is asked for (of its announcers in turn) before it is
     /// given up.
     public static let maximumGrafts = 6
-    /// How long a link asked for waits for its confirmation before it is given up.
-    public static let linkTimeout: Duration = .seconds(2)
+    /// How long a link asked for waits for its confirmation before it is asked again
+    /// (at least; longer when the measured delays are).
+    public static let linkTimeout: Duration = .seconds(1)
+    /// Times a link is asked for before it is given up (and `unlink` sent).
+    public static let maximumLinkAsks = 3
+    /// How long a message is announced again, once a second to ``reannounceLinks``
+    /// random links.
+    public static let reannounceWindow: Duration = .seconds(3)
+    /// Links a member announces its recent messages to, once a second.
+    public static let reannounceLinks = 2
     /// How often expired registrations, origins and LAN-mates are swept out.
     public static let tablePruneInterval: Duration = .seconds(10)
     /// How long report entries wait for others to share their datagram.

@@ -15,10 +15,11 @@ extension GroupsCore {
         let window = windows[origin]?.window
         if let window, !window.check(message.id.sequence) {
             statistics.duplicates += 1
-            // Plumtree's prune; also to a sender that is no link here (a link given up
-            // while its confirmation was late), which pushes to this peer all the same.
-            if !viaLAN, state.links[sender.id]?.state != .lazy {
-                if state.links[sender.id] != nil { joined[message.group]!.links[sender.id]!.state = .lazy }
+            guard !viaLAN else { return }
+            guard let link = state.links[sender.id] else { return refuseHalfLink(message.group, from: sender) }
+            // Plumtree's prune.
+            if link.state != .lazy {
+                joined[message.group]!.links[sender.id]!.state = .lazy
                 statistics.prunes += 1
                 outbox.append((.prune(sender: localID, group: message.group), sender.address))
             }
@@ -45,9 +46,14 @@ extension GroupsCore {
             let gap = now - announced.announcedAt
             announceGap = announceGap?.updated(with: gap) ?? RTTEstimate(firstSample: gap)
         }
-        // Plumtree: the link a new message came on is eager.
-        if !viaLAN, let link = joined[message.group]!.links[sender.id], link.state == .lazy {
-            joined[message.group]!.links[sender.id]!.state = .eager
+        // Plumtree: the link a new message came on is eager. A member with no link here
+        // holds half of one (a non-member's fanout push is answered alike, and ignored).
+        if !viaLAN {
+            if let link = joined[message.group]!.links[sender.id] {
+                if link.state == .lazy { joined[message.group]!.links[sender.id]!.state = .eager }
+            } else {
+                refuseHalfLink(message.group, from: sender)
+            }
         }
         statistics.delivered += 1
         if viaLAN { statistics.deliveredViaLAN += 1 }
@@ -57,6 +63,7 @@ extension GroupsCore {
         var onward = message
         onward.hops = message.hops == .max ? .max : message.hops + 1
         retained.insert(message.id, onward, now: now)
+        noteRecent(message.id, in: message.group, now: now)
         forward(onward, from: sender.id, viaLAN: viaLAN, now: now)
     }
 
@@ -78,9 +85,33 @@ extension GroupsCore {
             if link.state == .eager, !(onTheLAN && (multicast || viaLAN)) {
                 statistics.pushed += 1
                 outbox.append((message.data(from: localID), link.address))
-            } else {
+            } else if link.isActive {
                 announce(message.id, in: message.group, to: peer, now: now)
             }
+        }
+    }
+
+    /// Remembers a message for the re-announcements of the next
+    /// ``GroupConstants/reannounceWindow``.
+    mutating func noteRecent(_ id: GroupMessageID, in group: GroupID, now: Instant) {
+        guard joined[group] != nil else { return }
+        joined[group]!.recent.append((id, now))
+        if joined[group]!.recent.count > GroupConstants.maximumIHaveEntries {
+            joined[group]!.recent.removeFirst(joined[group]!.recent.count - GroupConstants.maximumIHaveEntries)
+        }
+    }
+
+    /// Announces the group's recent messages to ``GroupConstants/reannounceLinks``
+    /// random confirmed links.
+    mutating func reannounce(_ group: GroupID, now: Instant) {
+        guard var state = joined[group], !state.recent.isEmpty else { return }
+        state.recent.removeAll { $0.at + GroupConstants.reannounceWindow <= now }
+        joined[group] = state
+        guard !state.recent.isEmpty else { return }
+        let active = state.linkOrder.filter { state.links[$0]!.isActive }
+        let ids = state.recent.map(\.id)
+        for peer in active.shuffled(using: &random).prefix(GroupConstants.reannounceLinks) {
+            outbox.append((.iHave(sender: localID, group: group, ids: ids), state.links[peer]!.address))
         }
     }
 
@@ -116,9 +147,7 @@ extension GroupsCore {
     /// Announced messages: the ones not received are waited for, then asked for.
     mutating func handleIHave(_ ids: [GroupMessageID], in group: GroupID, from sender: GroupMember, now: Instant) {
         guard joined[group] != nil else { return }
-        if joined[group]!.links[sender.id] == nil, joined[group]!.links.count < GroupConstants.maximumLinks {
-            joined[group]!.links[sender.id] = GroupLink(address: sender.address, state: .lazy)
-        }
+        guard joined[group]!.links[sender.id] != nil else { return refuseHalfLink(group, from: sender) }
         for id in ids where id.origin != localID {
             if let window = windows[id.origin]?.window, !window.check(id.sequence) { continue }
             if var entry = missing[id] {

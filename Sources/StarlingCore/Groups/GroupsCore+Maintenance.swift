@@ -28,11 +28,20 @@ extension GroupsCore {
         for group in joined.keys.sorted() {
             var state = joined[group]!
             for peer in state.linkOrder {
-                guard case .pending(let since) = state.links[peer]!.state,
-                    since + GroupConstants.linkTimeout <= now
-                else { continue }
-                state.links[peer] = nil
-                statistics.linksRefused += 1
+                guard case .pending(let since, let asks) = state.links[peer]!.state, since + linkRetry <= now else {
+                    continue
+                }
+                let address = state.links[peer]!.address
+                if asks < GroupConstants.maximumLinkAsks {
+                    // The request or its confirmation may have been lost: ask again.
+                    state.links[peer]!.state = .pending(since: now, asks: asks + 1)
+                    outbox.append((.link(sender: localID, group: group), address))
+                } else {
+                    // Given up: tell the peer, which may hold its half of the link.
+                    state.links[peer] = nil
+                    statistics.linksRefused += 1
+                    outbox.append((.unlink(sender: localID, group: group), address))
+                }
             }
             if state.reportAt <= now {
                 state.reportAt = now + GroupConstants.reportInterval
@@ -43,8 +52,14 @@ extension GroupsCore {
             }
             joined[group] = state
             linkIfShort(group, now: now)
+            reannounce(group, now: now)
         }
     }
+
+    /// How long a link request waits for its confirmation before it is asked again:
+    /// ``GroupConstants/linkTimeout``, or longer where announcements arrive late (a slow
+    /// network or a busy machine).
+    var linkRetry: Duration { max(GroupConstants.linkTimeout, graftDelay * 4) }
 
     /// Non-members' sends: members asked for again while unanswered, then given up.
     mutating func maintainFanouts(now: Instant) {

@@ -15,7 +15,13 @@ extension GroupsCore {
                 if entry.flags & GroupReportEntry.leaving != 0 {
                     lanMembers[entry.group]?[sender.id] = nil
                 } else {
+                    let known = lanMembers[entry.group]?[sender.id] != nil
                     lanMembers[entry.group, default: [:]][sender.id] = now + GroupConstants.registrationLifetime
+                    // A new LAN-mate learns of this member at once, not at its next report.
+                    if !known {
+                        lanReports.append(GroupReportEntry(group: entry.group, flags: 0))
+                        scheduleReports(now: now)
+                    }
                 }
             }
         case .members(_, let answers):
@@ -31,8 +37,8 @@ extension GroupsCore {
                 RetainedMessage(group: group, id: id, hops: hops, nonce: nonce, sealed: sealed), from: sender,
                 viaLAN: viaLAN, now: now)
         case .prune(_, let group):
-            guard joined[group]?.links[sender.id]?.state == .eager else { return }
-            joined[group]!.links[sender.id]!.state = .lazy
+            guard joined[group]?.links[sender.id] != nil else { return refuseHalfLink(group, from: sender) }
+            if joined[group]!.links[sender.id]!.state == .eager { joined[group]!.links[sender.id]!.state = .lazy }
         case .iHave(_, let group, let ids):
             handleIHave(ids, in: group, from: sender, now: now)
         case .graft(_, let group, let id):
@@ -57,11 +63,22 @@ extension GroupsCore {
         let sample = registrations.sample(
             of: entry.group, excluding: member.id, count: GroupConstants.maximumSampleSize, now: now, using: &random)
         if member.id == localID {
-            handleMembers(sample, of: entry.group, now: now)
+            // A rendezvous peer answering itself knows only its own registrations: an
+            // empty answer says the group is empty only when it is the sole rendezvous.
+            let sole = joined[entry.group]?.rendezvous.count ?? 1 <= 1
+            if !sample.isEmpty || sole { handleMembers(sample, of: entry.group, now: now) }
         } else {
             answers[member.id, default: (member.address, [])].answers.append(
                 GroupMembersAnswer(group: entry.group, members: sample))
         }
+    }
+
+    /// Answers mesh traffic from a member this peer has no link with (the link was given
+    /// up here, or its confirmation lost) with `unlink`, so that the sender drops its half
+    /// of the link and links elsewhere instead of counting on one that carries nothing.
+    mutating func refuseHalfLink(_ group: GroupID, from sender: GroupMember) {
+        guard joined[group] != nil else { return }
+        outbox.append((.unlink(sender: localID, group: group), sender.address))
     }
 
     /// A rendezvous peer's sample: new candidates for a member, who links to them if it
@@ -139,7 +156,7 @@ extension GroupsCore {
         let choices = state.candidates.keys.sorted().shuffled(using: &random)
         for peer in choices.prefix(GroupConstants.targetLinks - state.links.count) {
             let address = state.candidates.removeValue(forKey: peer)!
-            state.links[peer] = GroupLink(address: address, state: .pending(since: now))
+            state.links[peer] = GroupLink(address: address, state: .pending(since: now, asks: 1))
             outbox.append((.link(sender: localID, group: group), address))
         }
         joined[group] = state

@@ -195,6 +195,7 @@ public struct GroupsCore: Sendable {
             nextSequence += 1
             statistics.originated += 1
             retained.insert(id, message, now: now)
+            noteRecent(id, in: key.id, now: now)
             forward(message, from: nil, viaLAN: false, now: now)
             return id
         }
@@ -276,6 +277,7 @@ public struct GroupsCore: Sendable {
         lanMembers = [:]
         lanReports = channel == nil ? [] : joined.keys.sorted().map { GroupReportEntry(group: $0, flags: 0) }
         lanReportAt = now + GroupConstants.reportInterval
+        if !lanReports.isEmpty { scheduleReports(now: now) }
     }
 
     /// Forgets a peer that failed or left: its links, its place as a candidate or

@@ -2,8 +2,9 @@
 /// announces them to (lazy), as Plumtree keeps them.
 struct GroupLink: Sendable {
     enum State: Equatable, Sendable {
-        /// Asked for, not yet confirmed: announced to, not pushed to.
-        case pending(since: Instant)
+        /// Asked for `asks` times, last at `since`, not yet confirmed: announced to, not
+        /// pushed to.
+        case pending(since: Instant, asks: Int)
         /// Messages are pushed to it whole.
         case eager
         /// Messages are announced to it (`ihave`); it grafts what it misses.
@@ -33,6 +34,10 @@ struct JoinedGroup: Sendable {
     var answered = false
     /// Whether ``GroupEvent/joined(_:)`` was reported.
     var reportedJoined = false
+    /// Messages received or sent lately, newest last: announced again to a random link
+    /// once a second for ``GroupConstants/reannounceWindow`` (gossipsub's gossip), which
+    /// repairs what a lost push and lost announcements left out.
+    var recent: [(id: GroupMessageID, at: Instant)] = []
     /// When the next membership report is due.
     var reportAt: Instant
     /// When members may be asked for next (too few links, no candidate left).
