@@ -12,20 +12,7 @@ import Testing
     static let providers = [4, 9, 13, 18, 22, 27]
     static let askers = [0, 1, 2, 5, 7, 11, 16, 20]
 
-    /// The topologies anycast must work the same in.
-    enum Shape: String, CaseIterable {
-        case pure, hybrid, superPeer
-
-        /// Peer `index`'s overlay: hybrid with three index servers, super-peer with the
-        /// simulation's election.
-        func overlay(ofPeer index: Int) -> OverlayConfiguration {
-            switch self {
-            case .pure: .simulation
-            case .hybrid: NodeSwarm.hybridOverlay(ofPeer: index, indexes: 3)
-            case .superPeer: NodeSwarm.superPeerOverlay()
-            }
-        }
-    }
+    typealias Shape = TopologyShape
 
     /// A converged swarm on the matrix whose providers provide "svc" and serve "where",
     /// after a minute of probes (coordinates and round trips).

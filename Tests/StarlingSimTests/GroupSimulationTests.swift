@@ -17,18 +17,7 @@ import Testing
         return count
     }
 
-    /// The topologies groups must work the same in.
-    enum Shape: String, CaseIterable {
-        case pure, hybrid, superPeer
-
-        func overlay(ofPeer index: Int) -> OverlayConfiguration {
-            switch self {
-            case .pure: .simulation
-            case .hybrid: NodeSwarm.hybridOverlay(ofPeer: index, indexes: 3)
-            case .superPeer: NodeSwarm.superPeerOverlay()
-            }
-        }
-    }
+    typealias Shape = TopologyShape
 
     /// A converged swarm of `count` peers.
     static func swarm(_ count: Int, shape: Shape = .pure, link: LinkConditions = .lan, seed: UInt64 = 11) throws

@@ -16,6 +16,7 @@ extension GroupsCore {
         if let window, !window.check(message.id.sequence) {
             statistics.duplicates += 1
             guard !viaLAN else { return }
+            noteInformed(sender.id, of: message.id, in: message.group)
             guard let link = state.links[sender.id] else { return refuseHalfLink(message.group, from: sender) }
             // Plumtree's prune.
             if link.state != .lazy {
@@ -63,7 +64,7 @@ extension GroupsCore {
         var onward = message
         onward.hops = message.hops == .max ? .max : message.hops + 1
         retained.insert(message.id, onward, now: now)
-        noteRecent(message.id, in: message.group, now: now)
+        noteRecent(message.id, in: message.group, from: sender.id, now: now)
         forward(onward, from: sender.id, viaLAN: viaLAN, now: now)
     }
 
@@ -92,27 +93,44 @@ extension GroupsCore {
     }
 
     /// Remembers a message for the re-announcements of the next
-    /// ``GroupConstants/reannounceWindow``.
-    mutating func noteRecent(_ id: GroupMessageID, in group: GroupID, now: Instant) {
+    /// ``GroupConstants/reannounceWindow``; `sender` has it already.
+    mutating func noteRecent(_ id: GroupMessageID, in group: GroupID, from sender: PeerID?, now: Instant) {
         guard joined[group] != nil else { return }
-        joined[group]!.recent.append((id, now))
+        joined[group]!.recent.append(RecentMessage(id: id, at: now, informed: sender.map { [$0] } ?? []))
         if joined[group]!.recent.count > GroupConstants.maximumIHaveEntries {
             joined[group]!.recent.removeFirst(joined[group]!.recent.count - GroupConstants.maximumIHaveEntries)
         }
     }
 
+    /// Notes that `peer` has message `id` (it sent or announced it), so that it is not
+    /// announced it again.
+    mutating func noteInformed(_ peer: PeerID, of id: GroupMessageID, in group: GroupID) {
+        guard let index = joined[group]?.recent.firstIndex(where: { $0.id == id }) else { return }
+        var entry = joined[group]!.recent[index]
+        guard !entry.informed.contains(peer), entry.informed.count < RecentMessage.maximumInformed else { return }
+        entry.informed.append(peer)
+        joined[group]!.recent[index] = entry
+    }
+
     /// Announces the group's recent messages to ``GroupConstants/reannounceLinks``
-    /// random confirmed links.
+    /// random confirmed links, each the messages it is not known to have; those links
+    /// then count as told.
     mutating func reannounce(_ group: GroupID, now: Instant) {
         guard var state = joined[group], !state.recent.isEmpty else { return }
         state.recent.removeAll { $0.at + GroupConstants.reannounceWindow <= now }
-        joined[group] = state
-        guard !state.recent.isEmpty else { return }
         let active = state.linkOrder.filter { state.links[$0]!.isActive }
-        let ids = state.recent.map(\.id)
-        for peer in active.shuffled(using: &random).prefix(GroupConstants.reannounceLinks) {
+        let uninformed = active.filter { peer in state.recent.contains { !$0.informed.contains(peer) } }
+        for peer in uninformed.shuffled(using: &random).prefix(GroupConstants.reannounceLinks) {
+            var ids: [GroupMessageID] = []
+            for index in state.recent.indices where !state.recent[index].informed.contains(peer) {
+                ids.append(state.recent[index].id)
+                if state.recent[index].informed.count < RecentMessage.maximumInformed {
+                    state.recent[index].informed.append(peer)
+                }
+            }
             outbox.append((.iHave(sender: localID, group: group, ids: ids), state.links[peer]!.address))
         }
+        joined[group] = state
     }
 
     /// Sends a non-member's message to `members`: ``GroupConstants/fanoutCopies`` of
@@ -135,10 +153,8 @@ extension GroupsCore {
         iHaveDue = nil
         for key in iHaves.keys.sorted(by: { ($0.group, $0.peer) < ($1.group, $1.peer) }) {
             guard let address = joined[key.group]?.links[key.peer]?.address else { continue }
-            let ids = iHaves[key]!
-            for start in stride(from: 0, to: ids.count, by: GroupConstants.maximumIHaveEntries) {
-                let chunk = ids[start..<min(ids.count, start + GroupConstants.maximumIHaveEntries)]
-                outbox.append((.iHave(sender: localID, group: key.group, ids: Array(chunk)), address))
+            for batch in Self.batches(iHaves[key]!, of: GroupConstants.maximumIHaveEntries) {
+                outbox.append((.iHave(sender: localID, group: key.group, ids: batch), address))
             }
         }
         iHaves.removeAll(keepingCapacity: true)
@@ -149,7 +165,10 @@ extension GroupsCore {
         guard joined[group] != nil else { return }
         guard joined[group]!.links[sender.id] != nil else { return refuseHalfLink(group, from: sender) }
         for id in ids where id.origin != localID {
-            if let window = windows[id.origin]?.window, !window.check(id.sequence) { continue }
+            if let window = windows[id.origin]?.window, !window.check(id.sequence) {
+                noteInformed(sender.id, of: id, in: group)
+                continue
+            }
             if var entry = missing[id] {
                 if entry.announcers.count < GroupConstants.maximumAnnouncers, !entry.announcers.contains(sender.id) {
                     entry.announcers.append(sender.id)

@@ -195,7 +195,7 @@ public struct GroupsCore: Sendable {
             nextSequence += 1
             statistics.originated += 1
             retained.insert(id, message, now: now)
-            noteRecent(id, in: key.id, now: now)
+            noteRecent(id, in: key.id, from: nil, now: now)
             forward(message, from: nil, viaLAN: false, now: now)
             return id
         }
@@ -369,17 +369,20 @@ public struct GroupsCore: Sendable {
         reportsDue = nil
         for peer in reports.keys.sorted() {
             let (address, entries) = reports[peer]!
-            for start in stride(from: 0, to: entries.count, by: GroupConstants.maximumReportEntries) {
-                let chunk = entries[start..<min(entries.count, start + GroupConstants.maximumReportEntries)]
-                outbox.append((.report(sender: localID, entries: Array(chunk)), address))
+            for batch in Self.batches(entries, of: GroupConstants.maximumReportEntries) {
+                outbox.append((.report(sender: localID, entries: batch), address))
             }
         }
         reports.removeAll(keepingCapacity: true)
         guard let lanChannel, !lanReports.isEmpty else { return }
-        for start in stride(from: 0, to: lanReports.count, by: GroupConstants.maximumReportEntries) {
-            let chunk = lanReports[start..<min(lanReports.count, start + GroupConstants.maximumReportEntries)]
-            outbox.append((.lanReport(sender: localID, entries: Array(chunk)), lanChannel))
+        for batch in Self.batches(lanReports, of: GroupConstants.maximumReportEntries) {
+            outbox.append((.lanReport(sender: localID, entries: batch), lanChannel))
         }
         lanReports.removeAll(keepingCapacity: true)
+    }
+
+    /// `items` in runs of at most `size`, in order.
+    static func batches<Item>(_ items: [Item], of size: Int) -> [[Item]] {
+        stride(from: 0, to: items.count, by: size).map { Array(items[$0..<min(items.count, $0 + size)]) }
     }
 }

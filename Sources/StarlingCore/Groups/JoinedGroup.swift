@@ -34,10 +34,10 @@ struct JoinedGroup: Sendable {
     var answered = false
     /// Whether ``GroupEvent/joined(_:)`` was reported.
     var reportedJoined = false
-    /// Messages received or sent lately, newest last: announced again to a random link
+    /// Messages received or sent lately, newest last: announced again to random links
     /// once a second for ``GroupConstants/reannounceWindow`` (gossipsub's gossip), which
     /// repairs what a lost push and lost announcements left out.
-    var recent: [(id: GroupMessageID, at: Instant)] = []
+    var recent: [RecentMessage] = []
     /// When the next membership report is due.
     var reportAt: Instant
     /// When members may be asked for next (too few links, no candidate left).
@@ -106,6 +106,17 @@ struct MissingMessage: Sendable {
     var due: Instant
     /// Whether an announcer was asked: its arrival then says nothing of the tree's delay.
     var asked = false
+}
+
+/// A message announced again for a while, with the links known to have it or told of
+/// it (they sent it, announced it, or were announced it), which need no announcement.
+struct RecentMessage: Sendable {
+    var id: GroupMessageID
+    var at: Instant
+    var informed: [PeerID]
+
+    /// Links remembered as informed, per message.
+    static let maximumInformed = 8
 }
 
 /// An announcement batch's destination: one link of one group.
