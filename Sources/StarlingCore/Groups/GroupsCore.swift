@@ -281,23 +281,24 @@ public struct GroupsCore: Sendable {
     }
 
     /// Forgets a peer that failed or left: its links, its place as a candidate or
-    /// rendezvous peer (the group's rendezvous peers are worked out again), its
-    /// registrations stay until they expire.
+    /// rendezvous peer (the group's rendezvous peers are worked out again). Its
+    /// registrations stay until they expire, and its origin window until
+    /// ``GroupConstants/originLifetime``: a peer declared failed by mistake comes back,
+    /// and copies of its messages must still count as seen.
     public mutating func peerGone(_ peer: PeerID, now: Instant) {
         for group in joined.keys.sorted() {
             var state = joined[group]!
-            let wasLinked = state.links.removeValue(forKey: peer) != nil
-            let wasCandidate = state.candidates.removeValue(forKey: peer) != nil
+            state.links[peer] = nil
+            state.candidates[peer] = nil
             if state.rendezvous.contains(where: { $0.id == peer }) {
                 state.rendezvous.removeAll { $0.id == peer }
                 rendezvousWanted.insert(group)
             }
             lanMembers[group]?[peer] = nil
-            if wasLinked || wasCandidate { joined[group] = state } else { joined[group]!.rendezvous = state.rendezvous }
+            joined[group] = state
         }
         for key in iHaves.keys where key.peer == peer { iHaves[key] = nil }
         for group in fanouts.keys { fanouts[group]!.members.removeAll { $0.id == peer } }
-        windows[peer] = nil
     }
 
     // MARK: Outputs
