@@ -6,6 +6,7 @@ extension GroupsCore {
     /// when it came on the LAN group channel.
     public mutating func handleMessage(_ message: GroupMessage, from sender: GroupMember, viaLAN: Bool, now: Instant) {
         guard sender.id != localID else { return }
+        wake(now: now)
         switch message {
         case .report(_, let entries):
             for entry in entries { handleReport(entry, from: sender, now: now) }

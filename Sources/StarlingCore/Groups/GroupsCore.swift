@@ -142,6 +142,7 @@ public struct GroupsCore: Sendable {
         guard joined.count < GroupConstants.maximumJoinedGroups else {
             throw .tooManyGroups(maximum: GroupConstants.maximumJoinedGroups)
         }
+        wake(now: now)
         joined[key.id] = JoinedGroup(key: key, now: now)
         fanouts[key.id] = nil
         rendezvousWanted.insert(key.id)
@@ -191,6 +192,7 @@ public struct GroupsCore: Sendable {
             nonce: nonce, ad: GroupKey.additionalData(group: key.id, origin: localID, sequence: id.sequence),
             plaintext: payload)
         let message = RetainedMessage(group: key.id, id: id, hops: 0, nonce: nonce, sealed: sealed)
+        wake(now: now)
         if joined[key.id] != nil {
             nextSequence += 1
             statistics.originated += 1
@@ -316,13 +318,28 @@ public struct GroupsCore: Sendable {
         return nil
     }
 
+    /// Whether nothing needs the once-a-second upkeep: no group joined or sent to, no
+    /// registration, origin or LAN-mate to expire. A peer that uses no groups then has no
+    /// timer of them.
+    var isIdle: Bool {
+        joined.isEmpty && fanouts.isEmpty && registrations.count == 0 && windows.isEmpty && lanMembers.isEmpty
+    }
+
+    /// Makes the upkeep run from `now` on when it was idle (its last deadline is past).
+    mutating func wake(now: Instant) {
+        if maintenanceAt <= now { maintenanceAt = now + GroupConstants.meshInterval }
+    }
+
     /// The earliest deadline: announcements and reports to flush, a missing message to
-    /// ask for, mesh maintenance.
+    /// ask for, mesh maintenance (none while idle).
     public func pollTimeout() -> Instant? {
-        var earliest = maintenanceAt
-        if let due = iHaveDue, due < earliest { earliest = due }
-        if let due = reportsDue, due < earliest { earliest = due }
-        if !missing.isEmpty, let due = missing.values.lazy.map(\.due).min(), due < earliest { earliest = due }
+        var earliest: Instant? = isIdle ? nil : maintenanceAt
+        func consider(_ due: Instant?) {
+            if let due, earliest.map({ due < $0 }) ?? true { earliest = due }
+        }
+        consider(iHaveDue)
+        consider(reportsDue)
+        if !missing.isEmpty { consider(missing.values.lazy.map(\.due).min()) }
         return earliest
     }
 

@@ -144,9 +144,6 @@ public struct OverlayCore: ProtocolCore, Sendable {
         routing = RoutingCore(
             identity: identity, record: localRecord, configuration: configuration.routing,
             wallClockAtZero: wallClockAtZero, random: ForkedRandom(seed: random.next()), now: now)
-        groups = GroupsCore(
-            localID: identity.peerID, localAddress: address, wallClock: wallClockAtZero + (now - .zero),
-            seed: random.next(), now: now)
         self.random = random
         recordRenewalAt = now + (OverlayConstants.recordLifetime - OverlayConstants.recordRenewal)
         latestNow = now
@@ -155,6 +152,11 @@ public struct OverlayCore: ProtocolCore, Sendable {
         let checkSeed = self.random.next()
         addressValidation = AddressValidation(
             checkSize: envelope.overhead + OverlayConstants.addressCheckMessageSize, seed: checkSeed)
+        // Seeded from a value drawn already: one more draw would move every later random
+        // choice of the overlay, so that a swarm without groups would run differently.
+        groups = GroupsCore(
+            localID: identity.peerID, localAddress: address, wallClock: wallClockAtZero + (now - .zero),
+            seed: checkSeed ^ 0x6772_6F75_7073_0001, now: now)
         if case .hybrid(let hybridConfiguration) = configuration.topology {
             hybrid = HybridCore(
                 configuration: hybridConfiguration, record: localRecord, address: address,
