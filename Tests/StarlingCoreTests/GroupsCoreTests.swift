@@ -162,6 +162,8 @@ import Testing
     @Test func membersFindEachOtherAndEveryMessageArrivesOnce() {
         var bench = Bench(count: 5)
         bench.joinAll()
+        // Core 0, the rendezvous peer, registered every member, itself included.
+        #expect(bench.cores[0].registrationCount == 5)
         for index in bench.cores.indices {
             #expect(bench.cores[index].links(of: Self.key.id).contains { $0.eager != nil }, "core \(index) unlinked")
         }

@@ -86,6 +86,7 @@ import Testing
         #expect(swarm.groupMessages(at: sender).isEmpty)
         // After a leave, nothing more arrives at the one who left; the others still get all.
         swarm.leaveGroup("news", at: [late])
+        #expect(!swarm.overlay(of: late).groups.isJoined(group))
         let after = try swarm.sendToGroup("news", [3], from: members[0])
         swarm.network.run(for: .seconds(3))
         #expect(Self.deliveries(of: [after], at: late, in: swarm) == [0])
