@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import StarlingCore
 
 #if canImport(Glibc)
@@ -45,6 +46,44 @@ enum LabSockets {
         if status != 0 { throw SocketError(call: call, code: errno) }
     }
 
+    /// An event loop group of one thread that lives in the namespace `namespace`: NIO
+    /// sockets made on it are the namespace's, so whatever they send stays in the lab.
+    /// The thread is started by a short-lived thread that entered the namespace, and
+    /// Linux gives a new thread its creator's network namespace. Shut it down after use.
+    static func eventLoopGroup(in namespace: String) throws -> MultiThreadedEventLoopGroup {
+        let made = LockedGroup()
+        let thread = Thread {
+            made.value = Result {
+                try enter(namespace: namespace)
+                return MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            }
+            made.done.signal()
+        }
+        thread.start()
+        made.done.wait()
+        return try made.value!.get()
+    }
+
+    /// The result of the event loop group's thread.
+    private final class LockedGroup: @unchecked Sendable {
+        // @unchecked: as ``LockedResult``.
+        var value: Result<MultiThreadedEventLoopGroup, any Error>?
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    /// Moves the calling thread (a dedicated, short-lived one) into the namespace.
+    private static func enter(namespace: String) throws {
+        typealias SetNamespace = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(nil, "setns") else { throw SocketError(call: "dlsym(setns)", code: ENOSYS) }
+        let setNamespace = unsafeBitCast(symbol, to: SetNamespace.self)
+        let namespaceFD = Glibc.open("/var/run/netns/\(namespace)", O_RDONLY)
+        guard namespaceFD >= 0 else { throw SocketError(call: "open netns", code: errno) }
+        defer { close(namespaceFD) }
+        guard setNamespace(namespaceFD, 0x4000_0000 /* CLONE_NEWNET */) == 0 else {
+            throw SocketError(call: "setns", code: errno)
+        }
+    }
+
     /// The result of the socket thread.
     private final class LockedResult: @unchecked Sendable {
         // @unchecked: `value` is written by the thread before `done` is signalled and
@@ -57,15 +96,7 @@ enum LabSockets {
     private static func openHere(
         namespace: String, host: String, port: UInt16, configure: (Int32) throws -> Void
     ) throws -> Int32 {
-        typealias SetNamespace = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(nil, "setns") else { throw SocketError(call: "dlsym(setns)", code: ENOSYS) }
-        let setNamespace = unsafeBitCast(symbol, to: SetNamespace.self)
-        let namespaceFD = Glibc.open("/var/run/netns/\(namespace)", O_RDONLY)
-        guard namespaceFD >= 0 else { throw SocketError(call: "open netns", code: errno) }
-        defer { close(namespaceFD) }
-        guard setNamespace(namespaceFD, 0x4000_0000 /* CLONE_NEWNET */) == 0 else {
-            throw SocketError(call: "setns", code: errno)
-        }
+        try enter(namespace: namespace)
 
         let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard socket >= 0 else { throw SocketError(call: "socket", code: errno) }

@@ -1,12 +1,15 @@
 import NIOCore
 import StarlingIO
+import StarlingTestSupport
 import Testing
 
 /// The address checks behind source-specific joins, and `GroupSocket`'s refusals of a bad
 /// source-specific join before any system call.
 ///
-/// Nothing here joins a group or sends multicast: the namespace lab tests of
-/// `starling mcast` (McastCommandTests) do that, inside namespaces.
+/// Nothing here should join a group or send multicast (the namespace lab tests of
+/// `starling mcast`, McastCommandTests, do that). The socket test still runs inside a
+/// namespace of its own, so that a refusal that regressed into a real join would stay
+/// there.
 struct McastSourceSpecificTests {
     static let loopback = try! SocketAddress(ipAddress: "127.0.0.1", port: 0)
 
@@ -33,10 +36,27 @@ struct McastSourceSpecificTests {
         #expect(Self.address(text).isUnicastHost == expected)
     }
 
-    @Test func groupSocket_joinSource_refusesBadAddressesBeforeAnySystemCall() async throws {
-        let lo = try InterfaceSelection.interface(named: "lo")
+    @Test(.requiresNetworkNamespaces)
+    func groupSocket_joinSource_refusesBadAddressesBeforeAnySystemCall() async throws {
+        try await NetworkNamespace.withFresh { namespace in
+            let loop = try LabSockets.eventLoopGroup(in: namespace.name)
+            do {
+                // Looked up on the loop's thread: the namespace's own `lo`.
+                let lo = try await loop.next().submit { try InterfaceSelection.interface(named: "lo") }.get()
+                try await Self.checkRefusals(on: lo, eventLoopGroup: loop)
+            } catch {
+                try? await loop.shutdownGracefully()
+                throw error
+            }
+            try await loop.shutdownGracefully()
+        }
+    }
+
+    /// Binds a socket on `eventLoopGroup` and checks each bad source-specific join and
+    /// leave is refused with its error.
+    static func checkRefusals(on lo: NetworkInterface, eventLoopGroup: any EventLoopGroup) async throws {
         let group = Self.address("232.1.1.1")
-        try await GroupSocket.withBound(to: Self.loopback) { socket in
+        try await GroupSocket.withBound(to: Self.loopback, eventLoopGroup: eventLoopGroup) { socket in
             let unicastGroup = Self.address("192.0.2.1")
             await #expect(throws: UDPError.notMulticastAddress(unicastGroup)) {
                 try await socket.join(unicastGroup, source: Self.address("192.0.2.10"), on: lo)
