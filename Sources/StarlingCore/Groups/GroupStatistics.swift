@@ -12,7 +12,7 @@ public struct GroupStatistics: Equatable, Sendable {
     public internal(set) var multicast = 0
     /// Copies received that were delivered before.
     public internal(set) var duplicates = 0
-    /// Messages that did not open under the group key, or whose sequence was refused.
+    /// Messages that did not open under the group key (forged, or sealed with another).
     public internal(set) var unauthentic = 0
     /// Messages for a group this peer has not joined.
     public internal(set) var notMember = 0

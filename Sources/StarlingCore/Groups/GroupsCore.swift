@@ -84,6 +84,8 @@ public struct GroupsCore: Sendable {
     var lanReports: [GroupReportEntry] = []
     var lanReportAt: Instant
     var outbox = Deque<(message: GroupMessage, destination: PeerAddress)>()
+    /// Where ``pollTransmit(now:into:)`` encodes; its storage is reused.
+    var encoder = ByteWriter(capacity: OverlayConstants.maximumMessageSize)
     var events = Deque<GroupEvent>()
     var nextSequence: UInt64
     var random: ForkedRandom
@@ -159,13 +161,7 @@ public struct GroupsCore: Sendable {
         for peer in state.linkOrder {
             outbox.append((.unlink(sender: localID, group: group), state.links[peer]!.address))
         }
-        for rendezvous in state.rendezvous {
-            if rendezvous.id == localID {
-                registrations.remove(localID, from: group)
-            } else {
-                queueReport(GroupReportEntry(group: group, flags: GroupReportEntry.leaving), to: rendezvous, now: now)
-            }
-        }
+        report(GroupReportEntry(group: group, flags: GroupReportEntry.leaving), to: state.rendezvous, now: now)
         lanMembers[group] = nil
         rendezvousWanted.remove(group)
         if lanChannel != nil {
@@ -243,28 +239,14 @@ public struct GroupsCore: Sendable {
             let wants = state.wantsMembers(now: now)
             if wants { state.asked(now: now) }
             joined[group] = state
-            let flags = wants ? GroupReportEntry.wantsMembers : 0
-            for peer in peers {
-                if peer.id == localID {
-                    handleReport(
-                        GroupReportEntry(group: group, flags: flags),
-                        from: GroupMember(id: localID, address: localAddress),
-                        now: now)
-                } else {
-                    queueReport(GroupReportEntry(group: group, flags: flags), to: peer, now: now)
-                }
-            }
+            report(
+                GroupReportEntry(group: group, flags: wants ? GroupReportEntry.wantsMembers : 0), to: peers, now: now)
         } else if var fanout = fanouts[group], !fanout.waiting.isEmpty {
             fanout.members = []
             fanouts[group] = fanout
-            let entry = GroupReportEntry(group: group, flags: GroupReportEntry.wantsMembers | GroupReportEntry.sendOnly)
-            for peer in peers {
-                if peer.id == localID {
-                    handleReport(entry, from: GroupMember(id: localID, address: localAddress), now: now)
-                } else {
-                    queueReport(entry, to: peer, now: now)
-                }
-            }
+            report(
+                GroupReportEntry(group: group, flags: GroupReportEntry.wantsMembers | GroupReportEntry.sendOnly),
+                to: peers, now: now)
             if peers.isEmpty { failFanout(group, reason: .noRendezvous) }
         }
     }
@@ -309,10 +291,11 @@ public struct GroupsCore: Sendable {
     /// returns where it goes, oldest first.
     public mutating func pollTransmit(now: Instant, into buffer: inout [UInt8]) -> PeerAddress? {
         while let (message, destination) = outbox.popFirst() {
-            var writer = ByteWriter(capacity: 128)
+            encoder.reset()
             // Built here within the protocol's limits; one that is not is a bug, dropped.
-            guard (try? message.encode(into: &writer)) != nil else { continue }
-            buffer = writer.bytes
+            guard (try? message.encode(into: &encoder)) != nil else { continue }
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: encoder.bytes)
             return destination
         }
         return nil
@@ -347,6 +330,18 @@ public struct GroupsCore: Sendable {
     public mutating func pollEvent() -> GroupEvent? { events.popFirst() }
 
     // MARK: Helpers
+
+    /// Reports `entry` to each of `peers`: queued for the others, handled at once when
+    /// this peer is one of them.
+    mutating func report(_ entry: GroupReportEntry, to peers: [GroupMember], now: Instant) {
+        for peer in peers {
+            if peer.id == localID {
+                handleReport(entry, from: GroupMember(id: localID, address: localAddress), now: now)
+            } else {
+                queueReport(entry, to: peer, now: now)
+            }
+        }
+    }
 
     /// Queues `entry` for `rendezvous`'s next report message.
     mutating func queueReport(_ entry: GroupReportEntry, to rendezvous: GroupMember, now: Instant) {

@@ -80,6 +80,9 @@ extension OverlayCore {
     mutating func admitToSend(_ datagram: [UInt8], kind: OverlayProtocol, to destination: PeerAddress, now: Instant)
         -> Bool
     {
+        // The LAN group channel is the multicast group this peer was configured with: it
+        // never answers an address check, and what goes there stays on the segment.
+        if destination == groups.lanChannel { return true }
         let admission = addressValidation.admit(datagram, kind: kind, to: destination, now: now)
         return admission == .send
     }

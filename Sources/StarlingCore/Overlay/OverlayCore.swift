@@ -406,10 +406,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 continue
             }
             envelope.encode(kind, message, sentAt: wallClock(at: now), into: &buffer, using: &random)
-            // The LAN group channel is a multicast address: it never answers an address
-            // check, and what goes there reaches only the LAN segment.
-            guard destination == groups.lanChannel || admitToSend(buffer, kind: kind, to: destination, now: now)
-            else { continue }
+            guard admitToSend(buffer, kind: kind, to: destination, now: now) else { continue }
             statistics.sent[kind, default: 0] += 1
             statistics.sentBytes[kind, default: 0] += buffer.count
             return destination
