@@ -94,13 +94,23 @@ public struct NodeSwarm {
         return overlay
     }
 
-    /// Whether every peer of `live` (by default all) sees every other one alive.
+    /// Whether every peer of `live` (by default all) sees every other one alive; a peer
+    /// with a partial view (a super-peer topology's leaf in a large swarm,
+    /// ``StarlingCore/MembershipView``) every super-peer of `live`.
     public func isConverged(among live: [SimNodeID]? = nil) -> Bool {
         let live = live ?? nodes
         let ids = live.map(peerID(of:))
+        var superPeerIDs: [PeerID]?
         return live.allSatisfy { node in
             let membership = overlay(of: node).membership
-            return ids.allSatisfy { $0 == peerID(of: node) || membership.member($0)?.state == .alive }
+            let wanted: [PeerID]
+            if membership.view == .full {
+                wanted = ids
+            } else {
+                if superPeerIDs == nil { superPeerIDs = superPeerNodes(among: live).map(peerID(of:)) }
+                wanted = superPeerIDs ?? []
+            }
+            return wanted.allSatisfy { $0 == peerID(of: node) || membership.member($0)?.state == .alive }
         }
     }
 

@@ -455,10 +455,11 @@ import Testing
         // The answer was a partial list asking no reply, and no full exchange happened.
         #expect(
             harness.log.contains {
-                guard case .pushPull(_, false, _, true, let members) = $0.message else { return false }
+                guard case .pushPull(_, false, _, true, _, let members) = $0.message else { return false }
                 return $0.to == Self.address(1) && members.contains { $0.member == Self.id(2) }
             })
-        #expect(!harness.log.contains { if case .pushPull(_, true, _, false, _) = $0.message { true } else { false } })
+        #expect(
+            !harness.log.contains { if case .pushPull(_, true, _, false, _, _) = $0.message { true } else { false } })
         // Once the views agree, probes carry equal digests and start no more syncs.
         #expect(Set(harness.cores.map(\.viewDigest)).count == 1)
         let requests = harness.cores.map(\.statistics.syncRequests)
@@ -484,7 +485,8 @@ import Testing
         var answered: [MemberUpdate] = []
         while let (destination, bytes) = core.pollTransmit() {
             #expect(destination == Self.address(1))
-            guard case .pushPull(_, false, false, true, let records) = try MembershipMessage.decode(bytes[...]) else {
+            guard case .pushPull(_, false, false, true, _, let records) = try MembershipMessage.decode(bytes[...])
+            else {
                 Issue.record("not a partial push-pull")
                 continue
             }
@@ -623,7 +625,7 @@ import Testing
     }
 
     static func isPull(_ message: MembershipMessage) -> Bool {
-        if case .pushPull(_, true, _, true, _) = message { true } else { false }
+        if case .pushPull(_, true, _, true, _, _) = message { true } else { false }
     }
 
     @Test func membershipCore_earlyExchanges_pushASmallListAndOnlyPullALargeOne() throws {
@@ -631,7 +633,7 @@ import Testing
         #expect(core.hasJoined)
         // Within a probe interval: a full push-pull of the small list (itself and 3).
         let first = try Self.pushPulls(of: &core, from: .zero, until: Self.at(milliseconds: 1_000))
-        guard first.count == 1, case .pushPull(_, true, false, false, let records) = first[0].message else {
+        guard first.count == 1, case .pushPull(_, true, false, false, _, let records) = first[0].message else {
             Issue.record("expected one full push-pull, got \(first)")
             return
         }
@@ -640,7 +642,7 @@ import Testing
         for part in Self.manyMembers() { try Self.deliver(part, from: 2, to: &core, now: Self.at(milliseconds: 1_000)) }
         let next = try Self.pushPulls(
             of: &core, from: Self.at(milliseconds: 1_000), until: Self.at(milliseconds: 4_000))
-        guard next.count == 1, case .pushPull(_, true, false, true, let pulled) = next[0].message else {
+        guard next.count == 1, case .pushPull(_, true, false, true, _, let pulled) = next[0].message else {
             Issue.record("expected one pull, got \(next)")
             return
         }

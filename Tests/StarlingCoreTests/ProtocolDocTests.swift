@@ -260,7 +260,7 @@ import Testing
         let advert = SuperPeerMessage.advert(
             sender: SuperPeerAdvert(
                 id: sender, address: .ipv4(10, 0, 0, 1, port: 4000), score: 16_909_060, leafCount: 90, freeSlots: 180,
-                superPeers: 2_571, roleEpoch: 7, sequence: .max, isSuperPeer: true),
+                superPeers: 2_571, members: 10_000, roleEpoch: 7, sequence: .max, isSuperPeer: true),
             others: [])
         let advertBytes = try advert.encoded()
         #expect(examples["super-peer-advert"] == advertBytes, "expected:\n\(formatted(advertBytes))")

@@ -15,7 +15,7 @@ import Testing
     static func advert(_ byte: UInt8, address: PeerAddress = v4, isSuperPeer: Bool = true) -> SuperPeerAdvert {
         SuperPeerAdvert(
             id: id(byte), address: address, score: 0x0102_0304, leafCount: 90, freeSlots: 0x00B4,
-            superPeers: 0x0A0B, roleEpoch: 7, sequence: 0xFFFF_FFFF, isSuperPeer: isSuperPeer)
+            superPeers: 0x0A0B, members: 10_000, roleEpoch: 7, sequence: 0xFFFF_FFFF, isSuperPeer: isSuperPeer)
     }
 
     /// The largest record there is: 8 IPv6 addresses and 16 services of 32 bytes.
@@ -95,8 +95,8 @@ import Testing
             #expect(try message.encoded().count <= SuperPeerConstants.maximumMessageSize)
         }
         // The largest advert: 17 IPv6 adverts; the largest attach: largest record and table.
-        #expect(try Self.messages[1].encoded().count == 1 + 70 + 1 + 16 * 70)
-        #expect(SuperPeerAdvert.maximumSize == 70)
+        #expect(try Self.messages[1].encoded().count == 1 + 74 + 1 + 16 * 74)
+        #expect(SuperPeerAdvert.maximumSize == 74)
         #expect(try Self.messages[3].encoded().count == 1 + RecordConstants.maximumSignedSize + 2 + 512)
         #expect(try Self.messages[10].encoded().count == SuperPeerConstants.maximumMessageSize)
     }
@@ -105,7 +105,7 @@ import Testing
         #expect(try Self.messages[7].encoded().count == SuperPeerMessage.detachSize)
         #expect(try Self.messages[8].encoded().count == SuperPeerMessage.keepaliveSize)
         #expect(try Self.messages[9].encoded().count == SuperPeerMessage.relayOverhead + 3)
-        #expect(try Self.messages[0].encoded().count == 1 + 58 + 1)
+        #expect(try Self.messages[0].encoded().count == 1 + 62 + 1)
         #expect(try Self.messages[12].encoded().count == SuperPeerMessage.peerLookupSize)
         #expect(try Self.messages[13].encoded().count == 1 + 4 + 32 + 1 + 1 + 7)
         #expect(try Self.messages[14].encoded().count == SuperPeerMessage.lookupReplyOverhead + 32 + 7)
@@ -119,8 +119,9 @@ import Testing
         #expect(Array(bytes[40..<44]) == [1, 2, 3, 4])
         #expect(Array(bytes[44..<48]) == [0, 90, 0, 0xB4])
         #expect(Array(bytes[48..<50]) == [0x0A, 0x0B])
-        #expect(Array(bytes[50..<58]) == [0, 0, 0, 7, 0xFF, 0xFF, 0xFF, 0xFF])
-        #expect(Array(bytes[58...]) == [0x01, 0x00])
+        #expect(Array(bytes[50..<54]) == [0, 0, 0x27, 0x10])
+        #expect(Array(bytes[54..<62]) == [0, 0, 0, 7, 0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(Array(bytes[62...]) == [0x01, 0x00])
         let keepalive = try Self.messages[8].encoded()
         #expect(keepalive[0] == 0x06 && keepalive[1] == 6 && keepalive[32] == 6)
         #expect(Array(keepalive[33...]) == [1, 2, 3, 4, 5, 6, 7, 8])
@@ -134,8 +135,8 @@ import Testing
     @Test func superPeerMessage_documentedExamples_encodeExactly() throws {
         let advert = hex(
             "01" + String(repeating: "01", count: 32)
-                + "04 0a000001 0fa0 01020304 005a 00b4 0a0b 00000007 ffffffff 01" + "00")
-        #expect(try Self.messages[0].encoded() == advert && advert.count == 60)
+                + "04 0a000001 0fa0 01020304 005a 00b4 0a0b 00002710 00000007 ffffffff 01" + "00")
+        #expect(try Self.messages[0].encoded() == advert && advert.count == 64)
         let keepalive = hex("06" + String(repeating: "06", count: 32) + "0102030405060708")
         #expect(try Self.messages[8].encoded() == keepalive && keepalive.count == 41)
         let lookup = hex("09 01020304" + String(repeating: "07", count: 32) + "01" + String(repeating: "08", count: 32))
@@ -160,13 +161,13 @@ import Testing
         #expect(throws: WireError.unknownMessageType(0x00)) { try SuperPeerMessage.decode([0x00]) }
         #expect(throws: WireError.unknownMessageType(0x0B)) { try SuperPeerMessage.decode([0x0B]) }
         var badFlags = try Self.messages[0].encoded()
-        badFlags[58] = 0x03
-        #expect(throws: WireError.invalidValue(offset: 58, field: "advert flags")) {
+        badFlags[62] = 0x03
+        #expect(throws: WireError.invalidValue(offset: 62, field: "advert flags")) {
             try SuperPeerMessage.decode(badFlags)
         }
         var manyAdverts = try Self.messages[0].encoded()
-        manyAdverts[59] = 17
-        #expect(throws: WireError.lengthTooLarge(offset: 59, length: 17, maximum: 16)) {
+        manyAdverts[63] = 17
+        #expect(throws: WireError.lengthTooLarge(offset: 63, length: 17, maximum: 16)) {
             try SuperPeerMessage.decode(manyAdverts)
         }
         var badOutcome = try Self.messages[4].encoded()

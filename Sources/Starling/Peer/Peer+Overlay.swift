@@ -15,9 +15,13 @@ extension Peer {
 
     /// The overlay members this peer knows, itself excluded, with their states.
     ///
-    /// The same in every topology: membership runs among all peers, index servers,
-    /// clients, super-peers and leaves alike, so a hybrid client or a super-peer leaf
-    /// lists every member too. Who holds which role is in ``overlayStatus()``
+    /// Membership runs among all peers, index servers, clients, super-peers and leaves
+    /// alike, so a hybrid client lists every member too, and so does a super-peer leaf
+    /// in a swarm smaller than ``StarlingCore/SuperPeerConfiguration/leafViewThreshold``
+    /// (500 members by default). In a larger one a leaf holds only the super-peers
+    /// (``StarlingCore/MembershipView/partial``) and lists those; its super-peers find
+    /// any other peer for it (``lookup(_:)``, ``connect(resolving:timeout:)``). Who
+    /// holds which role is in ``overlayStatus()``
     /// (``OverlayStatus/role``, a leaf's ``OverlayStatus/superPeers``) and in
     /// ``Event/topology(_:)`` events.
     /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.

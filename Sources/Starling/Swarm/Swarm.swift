@@ -334,6 +334,7 @@ extension MembershipEvent {
         case .left: "left"
         case .aliveAgain: "aliveAgain"
         case .addressChanged: "addressChanged"
+        case .forgotten: "forgotten"
         }
     }
 }

@@ -58,6 +58,9 @@ public enum MembershipConstants {
     /// Push-pull flag: the records are a sample of the sender's members, not all of them
     /// (a partial answer, or a request that only pulls).
     public static let pushPullPartial: UInt8 = 0x04
+    /// Push-pull flag: the sender holds a partial view (``MembershipView/partial``); a
+    /// request asks only for the featured members, a reply holds only those.
+    public static let pushPullScoped: UInt8 = 0x08
 
     /// The finest split of a sync request: `2^8` buckets, one per value of an ID's first
     /// byte (``MembershipMessage/syncRequest(requester:level:buckets:)``).

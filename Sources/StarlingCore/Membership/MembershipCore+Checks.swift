@@ -31,7 +31,7 @@ extension MembershipCore {
             } else {
                 send(
                     .ping(
-                        sequence: sequence, target: id, sender: localID, digest: digest.total,
+                        sequence: sequence, target: id, sender: localID, digest: sentDigest,
                         updates: buddyNotice(for: member)),
                     to: member.address)
             }

@@ -10,7 +10,7 @@ extension MembershipCore {
             budget: configuration.maxMessageSize - MembershipMessage.pingHeaderSize
                 - updates.reduce(0) { $0 + $1.encodedSize })
         send(
-            .ping(sequence: sequence, target: target, sender: localID, digest: digest.total, updates: updates),
+            .ping(sequence: sequence, target: target, sender: localID, digest: sentDigest, updates: updates),
             to: member.address)
         probe = ProbeInFlight(
             sequence: sequence, target: target, indirectAt: now + localHealth.scale(adaptedProbeTimeout),
@@ -129,7 +129,7 @@ extension MembershipCore {
         if let relay = relays.removeValue(forKey: sequence) {
             send(
                 .ack(
-                    sequence: relay.requesterSequence, sender: localID, digest: digest.total,
+                    sequence: relay.requesterSequence, sender: localID, digest: sentDigest,
                     coordinate: localCoordinate, updates: []),
                 to: relay.requester)
             return
@@ -172,7 +172,7 @@ extension MembershipCore {
         guard target != localID else {
             send(
                 .ack(
-                    sequence: sequence, sender: localID, digest: digest.total, coordinate: localCoordinate, updates: []),
+                    sequence: sequence, sender: localID, digest: sentDigest, coordinate: localCoordinate, updates: []),
                 to: requester)
             return
         }
@@ -184,7 +184,7 @@ extension MembershipCore {
         let budget = configuration.maxMessageSize - MembershipMessage.pingHeaderSize
         send(
             .ping(
-                sequence: relaySequence, target: target, sender: localID, digest: digest.total,
+                sequence: relaySequence, target: target, sender: localID, digest: sentDigest,
                 updates: piggyback(budget: budget)),
             to: address)
         relays[relaySequence] = Relay(

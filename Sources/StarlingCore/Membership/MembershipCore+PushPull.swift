@@ -56,10 +56,16 @@ extension MembershipCore {
 
     // MARK: Push-pull
 
-    /// Merges a peer's state and answers `source` with this peer's when asked.
+    /// Merges a peer's state and answers `source` with this peer's when asked: only the
+    /// featured members when the request is scoped. The records of a scoped answer from a
+    /// member this peer holds, at its address, are the ones a partial view takes new
+    /// members from (``MembershipView``).
     mutating func handlePushPull(
-        replyRequested: Bool, isPartial: Bool, records: [MemberUpdate], source: PeerAddress, now: Instant
+        from sender: PeerID, replyRequested: Bool, isPartial: Bool, isScoped: Bool, records: [MemberUpdate],
+        source: PeerAddress, now: Instant
     ) {
+        admittingScoped = isScoped && !replyRequested && table[sender]?.address == source
+        defer { admittingScoped = false }
         if !replyRequested {
             if pendingJoin != nil || pushPullRamp != nil { scheduleEarlyPull(afterAnswer: isPartial, now: now) }
             pendingJoin = nil
@@ -78,7 +84,9 @@ extension MembershipCore {
             }
         }
         guard replyRequested else { return }
-        if takeStateReplyToken(now: now) {
+        if isScoped {
+            sendScopedState(to: source, now: now)
+        } else if takeStateReplyToken(now: now) {
             sendState(to: source, replyRequested: false)
         } else {
             statistics.partialStateReplies += 1
@@ -194,7 +202,7 @@ extension MembershipCore {
     /// gets one answer.
     mutating func sendRecords(
         _ records: [MemberUpdate], to destination: PeerAddress, replyRequested: Bool, isJoin: Bool,
-        isPartial: Bool, maximumMessages: Int = .max
+        isPartial: Bool, isScoped: Bool = false, maximumMessages: Int = .max
     ) {
         let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize
         var part: [MemberUpdate] = []
@@ -204,7 +212,7 @@ extension MembershipCore {
             core.send(
                 .pushPull(
                     sender: core.localID, replyRequested: replyRequested && sent == 0, isJoin: isJoin,
-                    isPartial: isPartial, members: part),
+                    isPartial: isPartial, isScoped: isScoped, members: part),
                 to: destination)
             sent += 1
         }
@@ -234,7 +242,18 @@ extension MembershipCore {
                 pushPullRamp = nil
             }
         }
-        guard let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id] else { return }
+        // Featured members (a super-peer topology's super-peers) hold every member, and
+        // leaves of a large swarm hold only them: state is exchanged among the featured.
+        let featured = self.featured
+        let partners: (Member) -> Bool =
+            featured.isEmpty ? { $0.state == .alive } : { $0.state == .alive && featured.contains($0.id) }
+        guard
+            let id = sampleLiveMembers(1, where: partners).first
+                ?? sampleLiveMembers(1, where: { $0.state == .alive }).first,
+            let member = table[id]
+        else { return }
+        // A partial view only ever pulls the featured members.
+        guard view == .full else { return sendScopedPull(to: member.address) }
         // Early on, a small list is pushed too (one message or a few); a large one is only
         // pulled, so that a thousand newcomers do not each push it to the members they
         // happen to know first.

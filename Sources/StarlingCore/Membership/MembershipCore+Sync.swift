@@ -21,7 +21,7 @@ extension MembershipCore {
     /// joins on a machine so busy that gossip rounds are shed. A late peer syncs all the
     /// same, for the same reason.
     mutating func compareDigest(_ theirs: UInt64, of sender: PeerID, at source: PeerAddress, now: Instant) {
-        guard theirs != digest.total, hasJoined, now >= nextSyncAt,
+        guard view == .full, theirs != 0, theirs != digest.total, hasJoined, now >= nextSyncAt,
             let member = table[sender], member.state.isLive, member.address == source
         else { return }
         nextSyncAt = now + configuration.probeInterval * MembershipConstants.syncProbeIntervals

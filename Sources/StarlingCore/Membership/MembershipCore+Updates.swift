@@ -23,6 +23,10 @@ extension MembershipCore {
             return
         }
         guard var member = table[update.member] else {
+            guard admitsNewMembers else {
+                statistics.outOfViewIgnored += 1
+                return
+            }
             guard table.count < configuration.maximumMembers else {
                 statistics.membersRefused += 1
                 return

@@ -114,6 +114,17 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// This peer's network coordinate, which its acks carry; its owner keeps it current
     /// (membership only carries it).
     public var localCoordinate = NetworkCoordinate.origin
+    /// Which members this peer holds (``MembershipView``): all of them unless the owner
+    /// narrows the view with ``setView(_:now:)``.
+    public internal(set) var view = MembershipView.full
+    /// The members a partial view holds and a scoped answer carries, as the owner names
+    /// them (``setFeatured(_:now:)``).
+    public internal(set) var featured: Set<PeerID> = []
+    /// Set while the records of a scoped answer are applied: a partial view takes new
+    /// members from those only.
+    var admittingScoped = false
+    /// The earliest time for this peer's next scoped pull brought forward.
+    var nextViewRefreshAt = Instant.zero
 
     /// Creates the membership core of one peer, alone in its cluster until it joins.
     ///
@@ -398,7 +409,7 @@ public struct MembershipCore: ProtocolCore, Sendable {
             let budget = configuration.maxMessageSize - MembershipMessage.ackHeaderSize
             send(
                 .ack(
-                    sequence: sequence, sender: localID, digest: digest.total, coordinate: localCoordinate,
+                    sequence: sequence, sender: localID, digest: sentDigest, coordinate: localCoordinate,
                     updates: piggyback(budget: budget)),
                 to: source)
             compareDigest(theirs, of: sender, at: source, now: now)
@@ -410,9 +421,10 @@ public struct MembershipCore: ProtocolCore, Sendable {
             compareDigest(theirs, of: sender, at: source, now: now)
         case .nack(let sequence, _):
             handleNack(sequence: sequence)
-        case .pushPull(_, let replyRequested, _, let isPartial, let records):
+        case .pushPull(let sender, let replyRequested, _, let isPartial, let isScoped, let records):
             handlePushPull(
-                replyRequested: replyRequested, isPartial: isPartial, records: records, source: source, now: now)
+                from: sender, replyRequested: replyRequested, isPartial: isPartial, isScoped: isScoped,
+                records: records, source: source, now: now)
         case .gossip(_, let updates):
             apply(updates, now: now)
         case .syncRequest(let requester, let level, let buckets):

@@ -12,12 +12,15 @@ public enum MembershipEvent: Equatable, Sendable, CustomStringConvertible {
     case aliveAgain(Member)
     /// A member announced a new address.
     case addressChanged(Member, previous: PeerAddress)
+    /// This peer stopped holding a member that its partial view no longer includes
+    /// (``MembershipView``); the member itself may well be alive.
+    case forgotten(Member)
 
     /// The member the event is about.
     public var member: Member {
         switch self {
         case .joined(let member), .suspected(let member), .failed(let member), .left(let member),
-            .aliveAgain(let member), .addressChanged(let member, _):
+            .aliveAgain(let member), .addressChanged(let member, _), .forgotten(let member):
             member
         }
     }
@@ -31,6 +34,7 @@ public enum MembershipEvent: Equatable, Sendable, CustomStringConvertible {
         case .left(let member): "left \(member.id.shortDescription)"
         case .aliveAgain(let member): "aliveAgain \(member.id.shortDescription)"
         case .addressChanged(let member, _): "addressChanged \(member.id.shortDescription) \(member.address)"
+        case .forgotten(let member): "forgotten \(member.id.shortDescription)"
         }
     }
 }

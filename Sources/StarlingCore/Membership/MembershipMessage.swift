@@ -36,7 +36,8 @@ public enum MembershipMessageKind: UInt8, CaseIterable, Sendable {
 /// ```
 /// An address is a family byte (4 or 6), the host bytes and a u16 port. Push-pull flags:
 /// bit 0 = reply requested, bit 1 = join, bit 2 = partial (a sample of the sender's
-/// members). An ack carries its sender's network coordinate (44 bytes,
+/// members), bit 3 = scoped (the sender holds a partial view, ``MembershipView``: a
+/// request asks for the featured members only, and a reply holds only those). An ack carries its sender's network coordinate (44 bytes,
 /// ``NetworkCoordinate``), so that a prober learns where the peers it probes are at no
 /// extra datagram. A digest summarizes whom the sender holds live (``MembershipDigest``); a
 /// sync request carries the requester's own record (alive, at its address) and a level
@@ -53,7 +54,9 @@ public enum MembershipMessage: Equatable, Sendable {
     case nack(sequence: UInt32, sender: PeerID)
     /// Part or all of the sender's member list; `isPartial` when `members` is only a
     /// sample of it (a partial answer, or a pull that carries only the sender).
-    case pushPull(sender: PeerID, replyRequested: Bool, isJoin: Bool, isPartial: Bool, members: [MemberUpdate])
+    case pushPull(
+        sender: PeerID, replyRequested: Bool, isJoin: Bool, isPartial: Bool, isScoped: Bool = false,
+        members: [MemberUpdate])
     /// Updates sent on their own.
     case gossip(sender: PeerID, updates: [MemberUpdate])
     /// Asks for the members of every bucket whose hash differs from the requester's; the
@@ -65,7 +68,7 @@ public enum MembershipMessage: Equatable, Sendable {
     public var sender: PeerID {
         switch self {
         case .ping(_, _, let sender, _, _), .pingRequest(_, _, _, let sender), .ack(_, let sender, _, _, _),
-            .nack(_, let sender), .pushPull(let sender, _, _, _, _), .gossip(let sender, _):
+            .nack(_, let sender), .pushPull(let sender, _, _, _, _, _), .gossip(let sender, _):
             sender
         case .syncRequest(let requester, _, _):
             requester.member
@@ -121,7 +124,7 @@ public enum MembershipMessage: Equatable, Sendable {
         case .nack(let sequence, let sender):
             writer.write(sequence)
             sender.write(into: &writer)
-        case .pushPull(let sender, let replyRequested, let isJoin, let isPartial, let members):
+        case .pushPull(let sender, let replyRequested, let isJoin, let isPartial, let isScoped, let members):
             guard members.count <= MembershipConstants.maximumPushPullRecords else {
                 throw .unencodable("\(members.count) push-pull records")
             }
@@ -129,6 +132,7 @@ public enum MembershipMessage: Equatable, Sendable {
             if replyRequested { flags |= MembershipConstants.pushPullReplyRequested }
             if isJoin { flags |= MembershipConstants.pushPullJoin }
             if isPartial { flags |= MembershipConstants.pushPullPartial }
+            if isScoped { flags |= MembershipConstants.pushPullScoped }
             writer.write(flags)
             sender.write(into: &writer)
             writer.write(UInt16(members.count))
@@ -198,7 +202,8 @@ public enum MembershipMessage: Equatable, Sendable {
             message = .pushPull(
                 sender: sender, replyRequested: flags & MembershipConstants.pushPullReplyRequested != 0,
                 isJoin: flags & MembershipConstants.pushPullJoin != 0,
-                isPartial: flags & MembershipConstants.pushPullPartial != 0, members: members)
+                isPartial: flags & MembershipConstants.pushPullPartial != 0,
+                isScoped: flags & MembershipConstants.pushPullScoped != 0, members: members)
         case .gossip:
             let sender = try reader.readPeerID()
             message = .gossip(sender: sender, updates: try decodeUpdates(&reader))

@@ -55,6 +55,12 @@ public struct MembershipStatistics: Equatable, Sendable {
     public internal(set) var checksStarted = 0
     /// Ping requests dropped because ``MembershipConstants/relaysHeld`` were in flight.
     public internal(set) var relaysRefused = 0
+    /// News of members outside this peer's partial view, ignored (``MembershipView``).
+    public internal(set) var outOfViewIgnored = 0
+    /// Members dropped from this peer's partial view (``MembershipEvent/forgotten(_:)``).
+    public internal(set) var membersForgotten = 0
+    /// Scoped answers sent: this peer's own record and its featured members.
+    public internal(set) var scopedAnswers = 0
     /// The error of the last malformed datagram.
     public internal(set) var lastDecodeError: WireError?
 

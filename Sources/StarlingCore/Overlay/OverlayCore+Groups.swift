@@ -71,7 +71,11 @@ extension OverlayCore {
     // MARK: Joining up
 
     /// A received group message: its sender must be an alive (or suspected) member at
-    /// the datagram's source address.
+    /// the datagram's source address. A leaf that holds only the super-peers
+    /// (``MembershipView/partial``) does not hold its group mates: it takes one it does
+    /// not hold at a source address that answered an address check (return
+    /// routability); the first message from an unproven one is dropped and the address
+    /// challenged, and the sender's retries (links, grafts) come through once it answers.
     mutating func handleGroupMessage(_ bytes: ArraySlice<UInt8>, from source: PeerAddress, viaLAN: Bool, now: Instant) {
         let message: GroupMessage
         do {
@@ -80,13 +84,22 @@ extension OverlayCore {
             groups.statistics.malformed += 1
             return
         }
-        guard let member = membership.member(message.sender), member.address == source,
-            member.state == .alive || member.state == .suspect
-        else {
+        if let member = membership.member(message.sender) {
+            guard member.address == source, member.state == .alive || member.state == .suspect else {
+                groups.statistics.unknownSenders += 1
+                return
+            }
+        } else if membership.view == .partial, !viaLAN, message.sender != localID {
+            guard addressValidation.isProven(source, at: now) else {
+                groups.statistics.unknownSenders += 1
+                addressValidation.proveAhead(source, now: now)
+                return
+            }
+        } else {
             groups.statistics.unknownSenders += 1
             return
         }
-        groups.handleMessage(message, from: GroupMember(id: member.id, address: source), viaLAN: viaLAN, now: now)
+        groups.handleMessage(message, from: GroupMember(id: message.sender, address: source), viaLAN: viaLAN, now: now)
     }
 
     /// Works out the rendezvous peers the groups asked for, and reports their events.

@@ -40,25 +40,30 @@ extension OverlayCore {
             for (id, leaf) in core.held {
                 wanted[id] = SpreadingNeighbour(address: leaf.address, queryFilter: leaf.filter)
             }
-            var candidates: [PeerID: PeerAddress] = [:]
-            for (id, entry) in core.known
-            where entry.advert.isSuperPeer && core.isFresh(entry) && wanted[id] == nil {
-                guard let member = membership.member(id), member.state == .alive else { continue }
-                candidates[id] = member.address
+            // A candidate: a super-peer it knows (a fresh advert), alive, not held as a leaf.
+            // Asked of the sample (at most `neighbourCount`) and, only when it must be
+            // topped up, of every known super-peer: this runs after most inputs, and a
+            // swarm of 10,000 peers has some 330 super-peers.
+            func candidate(_ id: PeerID) -> PeerAddress? {
+                guard wanted[id] == nil, core.superPeerAddress(of: id) != nil,
+                    let member = membership.member(id), member.state == .alive
+                else { return nil }
+                return member.address
             }
             // The sampled super-peers that still qualify stay; the rest is drawn at random.
-            let current = spreading.neighbours.keys.filter { spreading.queryFilters[$0] == nil }
-            var sampled = current.filter { candidates[$0] != nil }.sorted().prefix(configuration.neighbourCount)
-            if sampled.count < configuration.neighbourCount, sampled.count < candidates.count {
-                let chosen = Set(sampled)
-                let rest = candidates.keys.filter { !chosen.contains($0) }.sorted()
-                sampled.append(
-                    contentsOf: rest.shuffled(using: &random).prefix(configuration.neighbourCount - sampled.count))
+            var sampled: [(PeerID, PeerAddress)] = []
+            for id in spreading.neighbours.keys.sorted() where spreading.queryFilters[id] == nil {
+                guard sampled.count < configuration.neighbourCount, let address = candidate(id) else { continue }
+                sampled.append((id, address))
             }
-            for id in sampled {
-                guard let address = candidates[id] else { continue }
-                wanted[id] = SpreadingNeighbour(address: address)
+            if sampled.count < configuration.neighbourCount {
+                let chosen = Set(sampled.map(\.0))
+                let rest = core.known.keys.filter { !chosen.contains($0) }.sorted().compactMap { id in
+                    candidate(id).map { (id, $0) }
+                }
+                sampled += rest.shuffled(using: &random).prefix(configuration.neighbourCount - sampled.count)
             }
+            for (id, address) in sampled { wanted[id] = SpreadingNeighbour(address: address) }
         }
         let unchanged =
             spreading.position == position && spreading.neighbours.count == wanted.count

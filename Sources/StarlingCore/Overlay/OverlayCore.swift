@@ -87,8 +87,9 @@ public struct OverlayCore: ProtocolCore, Sendable {
     var fallbackLookups: [LookupID: (id: LookupID, requests: Int, timeouts: Int)] = [:]
     /// Whether the super-peer topology's spreading neighbours may be out of date: set by
     /// the inputs that can change roles, links, held leaves, known super-peers or
-    /// membership (super-peer messages, timeouts, membership news), so that a spreading
-    /// or routing datagram does not pay for working them out again.
+    /// membership (super-peer messages, the super-peer core's timers, news of members
+    /// that are or could be neighbours), so that other datagrams and timers do not pay
+    /// for working them out again.
     var superPeerNeighboursStale = true
     /// Routing lookups started by the overlay itself (provides during a fallback), whose
     /// results nobody waits for.
@@ -97,6 +98,12 @@ public struct OverlayCore: ProtocolCore, Sendable {
     var relayRoutes = RelayRoutes()
     /// Relayed session datagrams for the session layer, with the origin's member address.
     var relayedWaiting = Deque<(payload: [UInt8], origin: PeerAddress)>()
+    /// The super-peer core's ``SuperPeerCore/featuredVersion`` membership last took.
+    var featuredVersion: UInt64 = 0
+    /// The featured version membership's partial view was last trimmed to, and when to
+    /// trim it again (``followLeafView(now:)``).
+    var retainedVersion: UInt64 = 0
+    var nextRetainAt = Instant.zero
 
     /// Creates the overlay of one peer, alone until it joins.
     ///
@@ -354,7 +361,6 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// Runs whatever is due in the three protocols, and renews the local record.
     public mutating func handleTimeout(now: Instant) {
         let now = advance(now)
-        superPeerNeighboursStale = true
         if let due = membership.pollTimeout(), due <= now {
             preferSuperPeersAsHelpers()
             membership.handleTimeout(now: now)
@@ -366,7 +372,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
             // A lost fellow's records go to the others all at once: keep them proven.
             for address in hybrid!.upFellowAddresses { addressValidation.proveAhead(address, now: now) }
         }
-        if let due = superPeer?.pollTimeout(), due <= now { superPeer!.handleTimeout(now: now) }
+        if let due = superPeer?.pollTimeout(), due <= now {
+            superPeer!.handleTimeout(now: now)
+            superPeerNeighboursStale = true
+        }
         if let due = groups.pollTimeout(), due <= now { groups.handleTimeout(now: now) }
         if recordRenewalAt <= now { renewRecord(now: now) }
         if let due = addressValidation.nextDeadline, due <= now {
@@ -447,14 +456,18 @@ public struct OverlayCore: ProtocolCore, Sendable {
 
     /// Takes every protocol's events, acts on membership's, and reports them all.
     mutating func absorb(now: Instant) {
+        followLeafView(now: now)
         while let event = membership.pollEvent() {
+            // Most members are nobody's neighbour in the super-peer topology: news of them
+            // leaves the neighbours as they are (asked before the news is applied).
+            if superPeer?.affectsNeighbours(event.member.id) ?? false { superPeerNeighboursStale = true }
             switch event {
             case .joined(let member), .aliveAgain(let member), .addressChanged(let member, _):
                 routing.markAlive(peer: member.id, address: member.address, now: now)
                 admitNeighbour(member)
                 hybrid?.memberAlive(member.id, address: member.address, now: now)
                 superPeer?.memberAlive(id: member.id, address: member.address, now: now)
-            case .failed(let member), .left(let member):
+            case .failed(let member), .left(let member), .forgotten(let member):
                 routing.markFailed(peer: member.id, now: now)
                 refillNeighbours(dropping: member.id)
                 if case .left = event {
@@ -475,7 +488,6 @@ public struct OverlayCore: ProtocolCore, Sendable {
                     self.superPeer!.memberGone(id: member.id, now: now)
                 }
             }
-            superPeerNeighboursStale = true
             events.append(.membership(event))
         }
         takeRoundTrips(now: now)
@@ -505,8 +517,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
 
     /// Makes `member` a neighbour while there is room, or in place of a random
     /// neighbour with probability `neighbourCount / alive members` (reservoir sampling).
+    /// Where the super-peer roles decide the neighbours, ``absorb(now:)`` marks them
+    /// stale instead when the news concerns them.
     mutating func admitNeighbour(_ member: Member) {
-        guard !neighboursFollowRoles else { return refreshSuperPeerNeighbours() }
+        guard !neighboursFollowRoles else { return }
         var current = spreading.neighbours
         if current[member.id] != nil {
             current[member.id] = member.address
@@ -524,7 +538,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
 
     /// Removes `peer` from the neighbours (if there) and fills up from random alive members.
     mutating func refillNeighbours(dropping peer: PeerID) {
-        guard !neighboursFollowRoles else { return refreshSuperPeerNeighbours() }
+        guard !neighboursFollowRoles else {
+            superPeerNeighboursStale = true
+            return
+        }
         var current = spreading.neighbours
         current[peer] = nil
         if current.count < configuration.neighbourCount {

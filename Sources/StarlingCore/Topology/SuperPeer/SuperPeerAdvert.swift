@@ -18,7 +18,7 @@
 /// ### Wire format
 /// ```
 /// id (32) | address | score u32 | leaf count u16 | free slots u16 |
-/// super-peers u16 | role epoch u32 | sequence u32 | flags u8
+/// super-peers u16 | members u32 | role epoch u32 | sequence u32 | flags u8
 /// ```
 /// An address is a family byte (4 or 6), the host bytes and a u16 port. Flags: bit 0 =
 /// super-peer (clear: the peer has withdrawn, and leaves should detach from it).
@@ -37,6 +37,10 @@ public struct SuperPeerAdvert: Hashable, Sendable {
     /// directly, so their count is the swarm's best; a leaf takes the largest its own
     /// super-peers report when it exceeds its own count.
     public var superPeers: UInt16
+    /// The alive members a super-peer counts, itself included (super-peers hold every
+    /// member); 0 in a leaf's advert. Leaves that hold only the super-peers
+    /// (``SuperPeerConfiguration/leafViewThreshold``) count the swarm by these.
+    public var members: UInt32
     /// Set at each of its role changes (see above).
     public var roleEpoch: UInt32
     /// Raised at each of its adverts.
@@ -47,7 +51,7 @@ public struct SuperPeerAdvert: Hashable, Sendable {
     /// Creates an advert.
     public init(
         id: PeerID, address: PeerAddress, score: UInt32, leafCount: UInt16, freeSlots: UInt16, superPeers: UInt16,
-        roleEpoch: UInt32, sequence: UInt32, isSuperPeer: Bool
+        members: UInt32 = 0, roleEpoch: UInt32, sequence: UInt32, isSuperPeer: Bool
     ) {
         self.id = id
         self.address = address
@@ -55,13 +59,14 @@ public struct SuperPeerAdvert: Hashable, Sendable {
         self.leafCount = leafCount
         self.freeSlots = freeSlots
         self.superPeers = superPeers
+        self.members = members
         self.roleEpoch = roleEpoch
         self.sequence = sequence
         self.isSuperPeer = isSuperPeer
     }
 
     /// The most bytes one advert takes (with an IPv6 address).
-    public static let maximumSize = SuperPeerConstants.peerIDSize + 19 + 4 + 2 + 2 + 2 + 4 + 4 + 1
+    public static let maximumSize = SuperPeerConstants.peerIDSize + 19 + 4 + 2 + 2 + 2 + 4 + 4 + 4 + 1
 
     /// Whether this advert replaces `other`: a higher role epoch, or the same epoch and
     /// a higher sequence.
@@ -77,6 +82,7 @@ public struct SuperPeerAdvert: Hashable, Sendable {
         writer.write(leafCount)
         writer.write(freeSlots)
         writer.write(superPeers)
+        writer.write(members)
         writer.write(roleEpoch)
         writer.write(sequence)
         writer.write(isSuperPeer ? SuperPeerConstants.advertSuperPeerFlag : 0)
@@ -91,6 +97,7 @@ public struct SuperPeerAdvert: Hashable, Sendable {
         let leafCount = try reader.readUInt16()
         let freeSlots = try reader.readUInt16()
         let superPeers = try reader.readUInt16()
+        let members = try reader.readUInt32()
         let roleEpoch = try reader.readUInt32()
         let sequence = try reader.readUInt32()
         let flagsOffset = reader.offset
@@ -100,7 +107,7 @@ public struct SuperPeerAdvert: Hashable, Sendable {
         }
         return SuperPeerAdvert(
             id: id, address: address, score: score, leafCount: leafCount, freeSlots: freeSlots,
-            superPeers: superPeers, roleEpoch: roleEpoch, sequence: sequence,
+            superPeers: superPeers, members: members, roleEpoch: roleEpoch, sequence: sequence,
             isSuperPeer: flags & SuperPeerConstants.advertSuperPeerFlag != 0)
     }
 }

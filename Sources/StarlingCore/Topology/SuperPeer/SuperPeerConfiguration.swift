@@ -66,6 +66,17 @@ public struct SuperPeerConfiguration: Equatable, Sendable {
     public var filterLog2Bits: Int
     /// Bit positions each keyword sets in the filter (1 to 8).
     public var filterHashes: Int
+    /// The swarm size (as the super-peers' adverts count it) from which a leaf holds
+    /// only the super-peers in its membership view, not every member
+    /// (``MembershipView/partial``); it goes back to a full view below half of it.
+    /// 0: leaves always hold every member.
+    ///
+    /// A leaf then carries memory and membership traffic for the super-peers (about one
+    /// in 30) instead of the whole swarm, and finds anyone else through them. It gives
+    /// up relays to other leaves (found by membership's probes) and echoes to peers it
+    /// does not hold: set 0 for a swarm whose leaves sit behind NATs or on subnets that
+    /// do not route to each other.
+    public var leafViewThreshold: Int = 500
     /// The search keywords this peer starts with (see
     /// ``SuperPeerCore/setKeywords(_:now:)``): as a leaf, queries with these words reach
     /// it. At most ``SuperPeerConstants/maximumKeywords`` are kept; empty by default.
@@ -150,6 +161,7 @@ public struct SuperPeerConfiguration: Equatable, Sendable {
             ),
             ("filterHashes", filterHashes, 1, SuperPeerConstants.maximumFilterHashes),
             ("maximumLeaves", maximumLeaves, leavesPerSuperPeer * superPeersPerLeaf, 65_535),
+            ("leafViewThreshold", leafViewThreshold, 0, 1_000_000),
         ] where value < low || value > high {
             throw .outOfRange(field: name, value: value, minimum: low, maximum: high)
         }

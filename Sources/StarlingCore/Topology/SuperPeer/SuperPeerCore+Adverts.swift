@@ -6,7 +6,8 @@ extension SuperPeerCore {
         return SuperPeerAdvert(
             id: localID, address: localAddress, score: score, leafCount: UInt16(clamping: held.count),
             freeSlots: role == .superPeer ? UInt16(clamping: free) : 0,
-            superPeers: UInt16(clamping: superPeerCount), roleEpoch: roleEpoch,
+            superPeers: UInt16(clamping: superPeerCount),
+            members: role == .superPeer ? UInt32(clamping: memberOrder.count + 1) : 0, roleEpoch: roleEpoch,
             sequence: advertSequence, isSuperPeer: role == .superPeer)
     }
 
@@ -36,6 +37,8 @@ extension SuperPeerCore {
         guard advert.id != localID else { return }
         guard memberAddresses[advert.id] != nil else {
             statistics.advertsOfNonMembers += 1
+            // A leaf that holds only the super-peers has not taken this one yet.
+            if advert.isSuperPeer { heardOfUnheldSuperPeer = true }
             return
         }
         if let current = known[advert.id] {

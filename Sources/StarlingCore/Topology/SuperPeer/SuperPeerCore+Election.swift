@@ -5,7 +5,7 @@ extension SuperPeerCore {
         guard configuration.rolePolicy == .automatic else { return }
         let holdPassed = !hasChangedRole || now - roleChangedAt >= configuration.minimumRoleHold
         guard holdPassed else { return }
-        let members = memberOrder.count + 1
+        let members = estimatedMembers
         let superPeers = estimatedSuperPeers
         let ratio = configuration.leavesPerSuperPeer
         let margin = configuration.hysteresisMargin
@@ -73,6 +73,7 @@ extension SuperPeerCore {
         }
         links = [:]
         events.append(.roleChanged(from: .leaf, to: .superPeer))
+        refreshLeafView()
         announceRole()
         nextAdvertAt = now + configuration.advertInterval
         unionChanged = true
@@ -91,6 +92,7 @@ extension SuperPeerCore {
         }
         held = [:]
         events.append(.roleChanged(from: .superPeer, to: .leaf))
+        refreshLeafView()
         announceRole()
         nextAdvertAt = nil
         fillLinks(now: now)

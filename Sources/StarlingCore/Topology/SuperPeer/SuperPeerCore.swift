@@ -152,6 +152,17 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// Union filters of members whose advert as a super-peer has not arrived yet
     /// (``takeUnionFilter(_:of:from:)``).
     var waitingFilters: [PeerID: QueryRoutingFilter] = [:]
+    /// The super-peers this peer knows (fresh adverts and links), as of the last
+    /// maintenance: the members a leaf's partial membership view holds.
+    public internal(set) var featuredMembers: Set<PeerID> = []
+    /// Raised whenever ``featuredMembers`` changes.
+    public internal(set) var featuredVersion: UInt64 = 0
+    /// Whether this peer should hold only the super-peers in its membership view (see
+    /// ``SuperPeerConfiguration/leafViewThreshold``), as of the last maintenance.
+    public internal(set) var prefersPartialView = false
+    /// Set when an advert of a super-peer that is not a member here arrived: a leaf with
+    /// a partial view should pull the super-peers (``takeHeardOfUnheldSuperPeer()``).
+    var heardOfUnheldSuperPeer = false
     var nextElectionAt: Instant
     var nextAdvertAt: Instant?
     var nextMaintenanceAt: Instant
@@ -339,6 +350,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
             maintainLinks(now: now)
             expireLeases(now: now)
             forgetStale(now: now)
+            refreshLeafView()
         }
         if nextElectionAt <= now, !memberOrder.isEmpty {
             nextElectionAt = now + jittered(configuration.electionInterval)

@@ -1,0 +1,124 @@
+extension MembershipCore {
+    // MARK: Partial views (MembershipView)
+
+    /// The digest this peer's pings and acks carry: 0, "none", with a partial view.
+    var sentDigest: UInt64 { view == .full ? digest.total : 0 }
+
+    /// Whether a member this peer does not hold may be taken now: always with a full
+    /// view; with a partial one only from a scoped answer.
+    var admitsNewMembers: Bool { view == .full || admittingScoped }
+
+    /// Names the featured members: those a partial view holds and a scoped answer
+    /// carries (a super-peer topology's super-peers). With a partial view, a featured
+    /// member not held yet brings a scoped pull forward (``refreshView(now:)``).
+    ///
+    /// - Parameters:
+    ///   - ids: the featured members; this peer's own ID is ignored.
+    ///   - now: the current time.
+    public mutating func setFeatured(_ ids: Set<PeerID>, now: Instant) {
+        let now = advance(now)
+        featured = ids
+        guard view == .partial, ids.contains(where: { $0 != localID && table[$0] == nil }) else { return }
+        refreshView(now: now)
+    }
+
+    /// Switches this peer's view. To ``MembershipView/partial``: every member that is not
+    /// featured is forgotten at once. To ``MembershipView/full``: a random live member's
+    /// whole state is pulled at once (sync fills in the rest as probes go).
+    ///
+    /// - Parameters:
+    ///   - newView: the view to hold.
+    ///   - now: the current time.
+    public mutating func setView(_ newView: MembershipView, now: Instant) {
+        let now = advance(now)
+        guard newView != view, !hasLeft else { return }
+        view = newView
+        switch newView {
+        case .partial:
+            retain(featured, now: now)
+            refreshView(now: now)
+        case .full:
+            guard let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id] else {
+                return
+            }
+            sendState(to: member.address, replyRequested: true)
+        }
+    }
+
+    /// With a partial view, asks a random live member for its featured members (a scoped
+    /// pull) now, at most once per ``MembershipConstants/syncProbeIntervals`` probe
+    /// intervals; the regular push-pull timer does the same at its own pace.
+    /// - Parameter now: the current time.
+    public mutating func refreshView(now: Instant) {
+        let now = advance(now)
+        guard view == .partial, !hasLeft, now >= nextViewRefreshAt,
+            let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id]
+        else { return }
+        nextViewRefreshAt = now + configuration.probeInterval * MembershipConstants.syncProbeIntervals
+        sendScopedPull(to: member.address)
+    }
+
+    /// With a partial view, forgets every member outside `keep` that has been held in its
+    /// current state for `grace` or longer (one taken more recently may be featured before
+    /// the owner has heard so), each with a ``MembershipEvent/forgotten(_:)`` event.
+    ///
+    /// - Parameters:
+    ///   - keep: the members to keep holding.
+    ///   - grace: members whose state changed more recently are kept too.
+    ///   - now: the current time.
+    public mutating func retain(_ keep: Set<PeerID>, grace: Duration = .zero, now: Instant) {
+        let now = advance(now)
+        guard view == .partial else { return }
+        var dropped = Set<PeerID>()
+        for id in order where !keep.contains(id) {
+            guard let member = table[id], now - member.stateChangedAt >= grace else { continue }
+            dropped.insert(id)
+        }
+        guard !dropped.isEmpty else { return }
+        for id in order where dropped.contains(id) {
+            guard let member = table.removeValue(forKey: id) else { continue }
+            stateCounts[Int(member.state.rawValue)] -= 1
+            if member.state.isLive { digest.toggle(id, incarnation: member.incarnation) }
+            suspicions.remove(id)
+            indirectRoutes[id] = nil
+            statistics.membersForgotten += 1
+            events.append(.forgotten(member))
+        }
+        order.removeAll { dropped.contains($0) }
+        let before = probeList[..<min(probeIndex, probeList.count)].count { dropped.contains($0) }
+        probeList.removeAll { dropped.contains($0) }
+        probeIndex = max(0, probeIndex - before)
+        pendingChecks.removeAll { dropped.contains($0) }
+        checks.removeAll { dropped.contains($0.target) }
+        if let target = probe?.target, dropped.contains(target) { probe = nil }
+    }
+
+    /// Asks `destination` for its featured members only, with this peer's own record.
+    mutating func sendScopedPull(to destination: PeerAddress) {
+        send(
+            .pushPull(
+                sender: localID, replyRequested: true, isJoin: false, isPartial: true, isScoped: true,
+                members: [ownRecord]),
+            to: destination)
+    }
+
+    /// Answers a scoped request: this peer's own record and the featured members it holds
+    /// live, as their own claims, drawing on the budget of state answers.
+    mutating func sendScopedState(to destination: PeerAddress, now: Instant) {
+        var records = [ownRecord]
+        for id in order where featured.contains(id) {
+            if let member = table[id], member.state.isLive { records.append(member.claim) }
+        }
+        let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize
+        let size = records.reduce(0) { $0 + $1.encodedSize }
+        let granted = takeStateReplyTokens(upTo: size / budget + 1, now: now)
+        guard granted > 0 else {
+            statistics.syncAnswersShed += 1
+            return
+        }
+        statistics.scopedAnswers += 1
+        sendRecords(
+            records, to: destination, replyRequested: false, isJoin: false, isPartial: true, isScoped: true,
+            maximumMessages: granted)
+    }
+}

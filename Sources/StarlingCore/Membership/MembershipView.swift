@@ -1,0 +1,36 @@
+/// Which members a ``MembershipCore`` holds.
+///
+/// SWIM gives every peer every member, which is what failure detection among equals
+/// needs. A super-peer topology's leaf needs far less: its super-peers answer for
+/// everyone else, so it holds them alone (the super-peers hold everyone). In a swarm of
+/// `N` peers and `S` super-peers that is `S` members a leaf instead of `N`, and
+/// `N × S` (peer, member) pairs in the swarm instead of `N²`.
+///
+/// ### Rules of a partial view
+/// - **Featured members.** The owner names them (``MembershipCore/setFeatured(_:now:)``):
+///   the super-peers it knows. Every peer answers a *scoped* request (push-pull flag
+///   ``MembershipConstants/pushPullScoped``) with its own record and the featured
+///   members it holds live, nobody else.
+/// - **Admission.** A peer with a partial view takes a member it does not hold only
+///   from a scoped answer of a member it holds, sent from that member's address (the
+///   answerer vouches that it is featured; the claim is still the member's own, signed
+///   and verified); news of others in gossip, pings and acks
+///   is ignored and counted (``MembershipStatistics/outOfViewIgnored``). News of members
+///   it holds, and of itself, is applied as usual.
+/// - **State exchange.** Its push-pulls are scoped pulls (its own record, nothing
+///   more), and a featured member it does not hold yet (a new super-peer) brings the
+///   next one forward (``MembershipCore/refreshView(now:)``).
+/// - **Digests.** Its pings and acks carry the digest 0, which means "no digest": no
+///   sync is asked of it or by it, since its view differs from everyone's on purpose.
+/// - **Forgetting.** ``MembershipCore/retain(_:grace:now:)`` drops the
+///   members the owner no longer wants (a super-peer that stepped down) with a
+///   ``MembershipEvent/forgotten(_:)`` event: the member is not gone, this peer just
+///   stops holding it.
+/// - **Back to full.** ``MembershipCore/setView(_:now:)`` with ``full`` pulls a random
+///   member's whole state at once, and SWIM's sync fills in the rest.
+public enum MembershipView: Equatable, Sendable {
+    /// Every member (SWIM as usual).
+    case full
+    /// Only the featured members: a super-peer topology's leaf in a large swarm.
+    case partial
+}

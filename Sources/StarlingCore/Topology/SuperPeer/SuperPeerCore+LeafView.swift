@@ -1,0 +1,60 @@
+extension SuperPeerCore {
+    // MARK: Leaf views
+
+    /// The swarm's size as this peer counts it, itself included: a super-peer holds every
+    /// member; a leaf takes the median of what the super-peers it hears from count (their
+    /// adverts' ``SuperPeerAdvert/members``; the median, so that one lying advert moves
+    /// nothing) when that is more than it holds itself, as it is once it holds only the
+    /// super-peers.
+    public var estimatedMembers: Int {
+        let own = memberOrder.count + 1
+        guard role == .leaf else { return own }
+        let reported = known.values.compactMap { entry in
+            entry.advert.isSuperPeer && entry.advert.members > 0 && isFresh(entry) ? Int(entry.advert.members) : nil
+        }.sorted()
+        guard !reported.isEmpty else { return own }
+        return max(own, reported[reported.count / 2])
+    }
+
+    /// Whether news of member `id` may change this peer's spreading neighbours (see
+    /// ``OverlayCore``): any member's for a leaf no super-peer holds yet (it samples the
+    /// members as a pure overlay's peer does), otherwise only a super-peer it knows, a
+    /// super-peer it links to or a leaf it holds.
+    public func affectsNeighbours(_ id: PeerID) -> Bool {
+        if role == .leaf, !links.values.contains(where: \.isAttached) { return true }
+        return known[id] != nil || links[id] != nil || held[id] != nil
+    }
+
+    /// How long a member a leaf's partial view took stays even if no advert names it a
+    /// super-peer: long enough for its adverts to arrive (the life of an advert).
+    public var featuredGrace: Duration {
+        configuration.advertInterval * SuperPeerConstants.advertLifetimeIntervals
+    }
+
+    /// Whether an advert of a super-peer that is not a member here arrived since the last
+    /// call (a leaf with a partial view then pulls the super-peers).
+    public mutating func takeHeardOfUnheldSuperPeer() -> Bool {
+        defer { heardOfUnheldSuperPeer = false }
+        return heardOfUnheldSuperPeer
+    }
+
+    /// Works out ``featuredMembers`` and ``prefersPartialView`` again: at each
+    /// maintenance and role change. A leaf holds only the super-peers once it knows some
+    /// and the swarm counts ``SuperPeerConfiguration/leafViewThreshold`` members or more,
+    /// and holds every member again below half of that (hysteresis) or once it promotes.
+    mutating func refreshLeafView() {
+        var featured = Set(links.keys)
+        for (id, entry) in known where entry.advert.isSuperPeer && isFresh(entry) { featured.insert(id) }
+        if featured != featuredMembers {
+            featuredMembers = featured
+            featuredVersion &+= 1
+        }
+        let threshold = configuration.leafViewThreshold
+        guard role == .leaf, threshold > 0, !featured.isEmpty else {
+            prefersPartialView = false
+            return
+        }
+        let members = estimatedMembers
+        prefersPartialView = prefersPartialView ? members >= threshold / 2 : members >= threshold
+    }
+}

@@ -1,0 +1,110 @@
+import StarlingTestSupport
+import Testing
+
+@testable import StarlingCore
+
+/// Partial membership views (``MembershipView``): what a peer that holds only the
+/// featured members takes, asks for, answers and forgets.
+@Suite struct MembershipViewTests {
+    typealias Harness = MembershipCoreTests.Harness
+
+    static func id(_ index: Int) -> PeerID { MembershipCoreTests.id(index) }
+
+    /// Five cores that all know each other; core 0 then holds a partial view featuring
+    /// cores 1 and 2 (say, its super-peers), and every core features them.
+    static func partialHarness() throws -> Harness {
+        var harness = try Harness(count: 5)
+        harness.introduceAll()
+        let featured: Set<PeerID> = [id(1), id(2)]
+        for index in harness.cores.indices { harness.cores[index].setFeatured(featured, now: harness.now) }
+        _ = harness.drainEvents(0)
+        harness.cores[0].setView(.partial, now: harness.now)
+        return harness
+    }
+
+    @Test func partialView_forgetsWhoIsNotFeatured_andIgnoresNewsOfThem() throws {
+        var harness = try Self.partialHarness()
+        let forgotten = harness.drainEvents(0).compactMap { if case .forgotten(let m) = $0 { m.id } else { nil } }
+        #expect(Set(forgotten) == [Self.id(3), Self.id(4)])
+        #expect(Set(harness.cores[0].members.map(\.id)) == [Self.id(1), Self.id(2)])
+        #expect(harness.cores[0].statistics.membersForgotten == 2)
+
+        // Gossip of a stranger is ignored; news of a held member is applied.
+        let stranger = try Harness(count: 7).cores[6].ownRecord
+        var newer = harness.cores[1].ownRecord
+        harness.cores[1].refute(above: newer.incarnation, penalize: false)
+        newer = harness.cores[1].ownRecord
+        let gossip = try MembershipMessage.gossip(sender: Self.id(2), updates: [stranger, newer]).encoded()
+        harness.cores[0].handleMessage(gossip[...], from: MembershipCoreTests.address(2), now: harness.now)
+        #expect(harness.cores[0].member(stranger.member) == nil)
+        #expect(harness.cores[0].statistics.outOfViewIgnored == 1)
+        #expect(harness.cores[0].member(Self.id(1))?.incarnation == newer.incarnation)
+    }
+
+    @Test func partialView_pullsOnlyTheFeatured_andTakesNewOnesFromAScopedAnswer() throws {
+        var harness = try Self.partialHarness()
+        harness.flush()
+        // Core 3 becomes featured everywhere (a new super-peer): core 0 pulls at once
+        // (it pulled when it went partial, so the pull waits for the spacing first).
+        let featured: Set<PeerID> = [Self.id(1), Self.id(2), Self.id(3)]
+        for index in 1..<5 { harness.cores[index].setFeatured(featured, now: harness.now) }
+        harness.now = harness.now + .seconds(10)
+        harness.log.removeAll()
+        harness.cores[0].setFeatured(featured, now: harness.now)
+        harness.flush()
+        let pulls = harness.log.filter { $0.from == 0 }.compactMap { entry -> [MemberUpdate]? in
+            guard case .pushPull(_, true, false, true, true, let records) = entry.message else { return nil }
+            return records
+        }
+        #expect(pulls.count == 1 && pulls.first?.map(\.member) == [Self.id(0)], "one scoped pull of its own record")
+        let answers = harness.log.filter { $0.to == MembershipCoreTests.address(0) }.compactMap {
+            entry -> [PeerID]? in
+            guard case .pushPull(_, false, _, true, true, let records) = entry.message else { return nil }
+            return records.map(\.member)
+        }
+        #expect(answers.count == 1)
+        #expect(Set(answers.first ?? []).isSubset(of: featured), "a scoped answer holds the featured only")
+        #expect(harness.cores[0].member(Self.id(3))?.state == .alive, "taken from the scoped answer")
+        #expect(harness.cores[0].member(Self.id(4)) == nil)
+    }
+
+    @Test func partialView_sendsNoDigest_andNobodySyncsWithIt() throws {
+        var harness = try Self.partialHarness()
+        harness.log.removeAll()
+        harness.run(until: harness.now + .seconds(30))
+        for entry in harness.log where entry.from == 0 {
+            switch entry.message {
+            case .ping(_, _, _, let digest, _), .ack(_, _, let digest, _, _): #expect(digest == 0)
+            case .syncRequest: Issue.record("a partial view asked for a sync")
+            default: break
+            }
+        }
+        #expect(
+            !harness.log.contains {
+                if case .syncRequest = $0.message { $0.to == MembershipCoreTests.address(0) } else { false }
+            })
+        #expect(Set(harness.cores[0].members.map(\.id)) == [Self.id(1), Self.id(2)], "nothing crept back in")
+        #expect(harness.cores[3].member(Self.id(0))?.state == .alive, "the others still hold it")
+    }
+
+    @Test func retain_waitsOutTheGrace_andAFullViewAgainPullsEverything() throws {
+        var harness = try Self.partialHarness()
+        _ = harness.drainEvents(0)
+        // Feature only core 1: core 2 goes once it has been held for the grace.
+        harness.cores[0].retain([Self.id(1)], grace: .seconds(3_600), now: harness.now)
+        #expect(harness.cores[0].member(Self.id(2)) != nil, "still within its grace")
+        harness.cores[0].retain([Self.id(1)], grace: .zero, now: harness.now)
+        #expect(harness.cores[0].member(Self.id(2)) == nil)
+        #expect(
+            harness.drainEvents(0).contains { if case .forgotten(let m) = $0 { m.id == Self.id(2) } else { false } })
+
+        harness.log.removeAll()
+        harness.cores[0].setView(.full, now: harness.now)
+        harness.flush()
+        #expect(
+            harness.log.contains { entry in
+                if case .pushPull(_, true, false, false, false, _) = entry.message { entry.from == 0 } else { false }
+            })
+        #expect(harness.cores[0].members.count == 4, "the whole state came back")
+    }
+}
