@@ -399,6 +399,40 @@ import Testing
         #expect(peers[1].core.knownSuperPeers.isEmpty)
     }
 
+    @Test func superPeerCore_leafCountsTheSwarmFromAdverts_byTheMedian_andPrefersAPartialViewWithHysteresis() throws {
+        var leaf = try Peer(10) { $0.leafViewThreshold = 1_000 }
+        let superPeers = try (1...3).map { try Peer(UInt8($0), policy: .alwaysSuperPeer) }
+        for peer in superPeers { leaf.core.memberAlive(id: peer.id, address: peer.address, now: .zero) }
+        func advertise(_ counts: [UInt32], sequence: UInt32, now: Instant) throws {
+            for (peer, members) in zip(superPeers, counts) {
+                let advert = SuperPeerAdvert(
+                    id: peer.id, address: peer.address, score: 1, leafCount: 30, freeSlots: 150, superPeers: 3,
+                    members: members, roleEpoch: 1, sequence: sequence, isSuperPeer: true)
+                let bytes = try SuperPeerMessage.advert(sender: advert, others: []).encoded()
+                leaf.core.handleMessage(bytes[...], from: peer.address, now: now)
+            }
+            leaf.core.handleTimeout(now: now + .seconds(1))
+        }
+        // One super-peer lies (a billion): the median is what counts.
+        try advertise([1_200, 1_250, 1_000_000_000], sequence: 1, now: .zero)
+        #expect(leaf.core.estimatedMembers == 1_250)
+        #expect(leaf.core.prefersPartialView)
+        #expect(leaf.core.featuredMembers == Set(superPeers.map(\.id)))
+        // Below the threshold but above half of it, the partial view stays (hysteresis).
+        try advertise([700, 700, 700], sequence: 2, now: .zero + .seconds(2))
+        #expect(leaf.core.prefersPartialView)
+        // Below half of it, the leaf holds everyone again.
+        try advertise([400, 400, 400], sequence: 3, now: .zero + .seconds(4))
+        #expect(!leaf.core.prefersPartialView)
+        #expect(leaf.core.estimatedMembers == 400)
+        // A threshold of 0 never narrows the view.
+        var never = try Peer(11) { $0.leafViewThreshold = 0 }
+        for peer in superPeers { never.core.memberAlive(id: peer.id, address: peer.address, now: .zero) }
+        swap(&leaf, &never)
+        try advertise([5_000, 5_000, 5_000], sequence: 4, now: .zero + .seconds(6))
+        #expect(!leaf.core.prefersPartialView)
+    }
+
     @Test func superPeerCore_advertsOfNonMembersAndMalformedInput_areCountedAndIgnored() throws {
         var peer = try Peer(1)
         let advert = SuperPeerAdvert(
