@@ -123,11 +123,11 @@ extension SimNetwork {
         let firstDatagram = nodes[index].hosting!.inbox.first?.sequence
         if let due = nodes[index].hosting!.dueTimer, firstDatagram.map({ due.sequence < $0 }) ?? true {
             nodes[index].hosting!.dueTimer = nil
-            if let deadline = nodes[index].core.pollTimeout(), deadline <= now {
+            if let deadline = deadline(ofCore: index), deadline <= now {
                 delay = now - due.since
                 reportLoad(of: node, timerLag: now - deadline, beforeTimer: true)
                 trace.noteTimer(at: now, node: node)
-                nodes[index].core.handleTimeout(now: now)
+                cores[index].handleTimeout(now: now)
                 cost = cpu.timerCost
                 hosts[host.rawValue].statistics.timersServed += 1
             }
@@ -137,12 +137,12 @@ extension SimNetwork {
             trace.noteDelivered(at: now, node: node, from: datagram.from, size: datagram.payload.count)
             let source = nodes[datagram.from.rawValue].address
             datagram.payload.withUnsafeBytes { bytes in
-                nodes[index].core.handleDatagram(bytes, from: source, now: now)
+                cores[index].handleDatagram(bytes, from: source, now: now)
             }
             cost = cpu.receiveCost(bytes: datagram.payload.count)
             hosts[host.rawValue].statistics.datagramsServed += 1
         }
-        while let destination = nodes[index].core.pollTransmit(now: now, into: &transmitBuffer) {
+        while let destination = cores[index].pollTransmit(now: now, into: &transmitBuffer) {
             cost += cpu.sendCost(bytes: transmitBuffer.count)
             nodes[index].hosting!.outputs.append((destination, transmitBuffer.withUnsafeBufferPointer { [UInt8]($0) }))
         }
@@ -166,7 +166,7 @@ extension SimNetwork {
         let load = DriverLoad(timerLag: timerLag, receiveDrops: drops, unreadBytes: unread)
         guard !load.isEmpty else { return }
         let now = clock.now
-        nodes[index].core.noteLoad(load, now: now)
+        cores[index].noteLoad(load, now: now)
         hosts[nodes[index].hosting!.host.rawValue].statistics.loadReports += 1
         trace.noteLoadReported(at: now, node: node, load)
     }

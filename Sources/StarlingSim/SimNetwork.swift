@@ -52,11 +52,11 @@ public struct SimNodeID: Hashable, Comparable, Sendable, CustomStringConvertible
 ///   Copying it copies the whole simulation; with value-type cores the copy runs on
 ///   independently (a fork), while class-type cores would be shared.
 public struct SimNetwork<Core: ProtocolCore> {
-    /// One simulated host.
+    /// One simulated host, but for its core (kept in ``cores``, so that reading a node's
+    /// address or hosting never copies a core).
     struct Node {
         var name: String
         var address: PeerAddress
-        var core: Core
         /// Draws this node's link randomness (loss, delay, duplication).
         var generator: SeededGenerator
         var events: [Core.Event] = []
@@ -68,6 +68,8 @@ public struct SimNetwork<Core: ProtocolCore> {
     public static var defaultPort: UInt16 { 4000 }
 
     var nodes: [Node] = []
+    /// Each node's core, by ``SimNodeID``.
+    var cores: [Core] = []
     private var addressBook: [PeerAddress: SimNodeID] = [:]
     var queue = SimEventQueue()
     var links: SimLinkTable
@@ -119,11 +121,11 @@ public struct SimNetwork<Core: ProtocolCore> {
     public func node(at address: PeerAddress) -> SimNodeID? { addressBook[address] }
 
     /// A read-only view of `node`'s core; change it through ``command(_:_:)``.
-    public subscript(core node: SimNodeID) -> Core { nodes[node.rawValue].core }
+    public subscript(core node: SimNodeID) -> Core { cores[node.rawValue] }
 
     /// Calls `body` with `node`'s core, read-only.
     public func withCore<Result>(_ node: SimNodeID, _ body: (Core) throws -> Result) rethrows -> Result {
-        try body(nodes[node.rawValue].core)
+        try body(cores[node.rawValue])
     }
 
     /// The events `node`'s core has reported and nobody has drained yet, oldest first.
@@ -162,11 +164,12 @@ public struct SimNetwork<Core: ProtocolCore> {
         let resolved = address ?? nextFreeAddress()
         precondition(addressBook[resolved] == nil, "\(resolved) already belongs to another node")
         addressBook[resolved] = id
-        var node = Node(name: name, address: resolved, core: core, generator: nodeSeeds.split())
+        var node = Node(name: name, address: resolved, generator: nodeSeeds.split())
         if let host {
             node.hosting = SimHostedNode(host: host, configuration: hosts[host.rawValue].host)
         }
         nodes.append(node)
+        cores.append(core)
         queue.addNode()
         drive(id)
         return id
@@ -191,7 +194,7 @@ public struct SimNetwork<Core: ProtocolCore> {
         _ node: SimNodeID, _ body: (inout Core, Instant) throws -> Result
     ) rethrows -> Result {
         defer { drive(node) }
-        return try body(&nodes[node.rawValue].core, clock.now)
+        return try body(&cores[node.rawValue], clock.now)
     }
 
     /// What a driver does with an event as it collects it, as a peer's event loop
@@ -305,7 +308,7 @@ public struct SimNetwork<Core: ProtocolCore> {
             let source = nodes[from.rawValue].address
             let now = clock.now
             payload.withUnsafeBytes { bytes in
-                nodes[to.rawValue].core.handleDatagram(bytes, from: source, now: now)
+                cores[to.rawValue].handleDatagram(bytes, from: source, now: now)
             }
             drive(to)
         case .timer(let node, _):
@@ -314,7 +317,7 @@ public struct SimNetwork<Core: ProtocolCore> {
                 return
             }
             trace.noteTimer(at: clock.now, node: node)
-            nodes[node.rawValue].core.handleTimeout(now: clock.now)
+            cores[node.rawValue].handleTimeout(now: clock.now)
             drive(node)
         }
     }
@@ -327,22 +330,30 @@ public struct SimNetwork<Core: ProtocolCore> {
         var reacted = true
         while reacted {
             reacted = false
-            while let destination = nodes[index].core.pollTransmit(now: now, into: &transmitBuffer) {
+            while let destination = cores[index].pollTransmit(now: now, into: &transmitBuffer) {
                 send(from: node, to: destination)
             }
             if nodes[index].hosting?.dueTimer == nil {
-                queue.armTimer(for: node, at: nodes[index].core.pollTimeout(), now: now)
+                queue.armTimer(for: node, at: deadline(ofCore: index), now: now)
             }
-            while let event = nodes[index].core.pollEvent() {
+            while let event = cores[index].pollEvent() {
                 trace.noteEvent(at: now, node: node, String(describing: event))
                 nodes[index].events.append(event)
                 if let reaction {
-                    reaction(node, &nodes[index].core, event, now)
+                    reaction(node, &cores[index], event, now)
                     reacted = true
                 }
             }
         }
     }
+
+    /// The next deadline of core `index`, read in place: a non-mutating method called on
+    /// an array's element runs on a copy of it, and a core is large.
+    mutating func deadline(ofCore index: Int) -> Instant? {
+        Self.deadline(of: &cores[index])
+    }
+
+    private static func deadline(of core: inout Core) -> Instant? { core.pollTimeout() }
 
     /// Applies the link's conditions to the datagram in ``transmitBuffer`` and schedules it.
     private mutating func send(from node: SimNodeID, to destination: PeerAddress) {

@@ -34,7 +34,7 @@ enum GroupsBench {
         let group = Array(swarm.nodes[20...])
         let others = Array(swarm.nodes[..<20])
         guard (try? swarm.joinGroup("bench", at: group)) != nil else { return failed("join refused") }
-        swarm.network.run(for: .seconds(10))
+        swarm.run(for: .seconds(10))
         var random = SeededGenerator(seed: 9)
         _ = send(&swarm, count: 10, size: 1_024, from: group, using: &random)
 
@@ -99,9 +99,9 @@ enum GroupsBench {
             if let id = try? swarm.sendToGroup("bench", [UInt8](repeating: 7, count: size), from: origin) {
                 sent.append((id, origin))
             }
-            swarm.network.run(for: .milliseconds(200))
+            swarm.run(for: .milliseconds(200))
         }
-        swarm.network.run(for: .seconds(5))
+        swarm.run(for: .seconds(5))
         return sent
     }
 
@@ -190,7 +190,7 @@ enum GroupsBench {
         swarm.network.partition([cut])
         let live = members.filter { !cut.contains($0) }
         let sent = send(&swarm, count: 20, size: 200, from: live, using: &random)
-        swarm.network.run(for: .seconds(5))
+        swarm.run(for: .seconds(5))
         return deliveries(sent, live: live, in: swarm)
     }
 
@@ -213,7 +213,7 @@ enum GroupsBench {
         }
         let took = Double((swarm.network.now - start).nanosecondsClamped) / 1e9
         let before = swarm.overlay(of: busy).statistics.sent[.group] ?? 0
-        swarm.network.run(for: GroupConstants.reportInterval * 5)
+        swarm.run(for: GroupConstants.reportInterval * 5)
         let perInterval = Double((swarm.overlay(of: busy).statistics.sent[.group] ?? 0) - before) / 5
         return (
             String(

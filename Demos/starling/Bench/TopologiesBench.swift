@@ -256,8 +256,12 @@ enum TopologiesBench {
         let memoryBefore = ResidentMemory.bytes()
         var swarm = try! NodeSwarm(seed: seed, count: peers, link: link, overlayOfPeer: overlay)
         swarm.joinThroughFirst(spacing: .milliseconds(1))
-        _ = swarm.run(step: .milliseconds(250), limit: .seconds(600)) { swarm in
-            swarm.isConverged() && (settled?(swarm) ?? true)
+        var progress = SettleProgress(topology: topology, started: started)
+        while !(swarm.isConverged() && (settled?(swarm) ?? true)), swarm.network.now < .zero + .seconds(600) {
+            swarm.run(for: .milliseconds(250))
+            // Nothing reads the settling's events; kept, they grow by the square of the swarm.
+            for node in swarm.nodes { _ = swarm.network.drainEvents(of: node) }
+            progress.report(swarm)
         }
         let converged = seconds(swarm.network.now - .zero)
         let memory = Double(max(0, ResidentMemory.bytes() - memoryBefore)) / Double(peers) / 1_024
@@ -265,7 +269,7 @@ enum TopologiesBench {
         // Steady traffic, by role.
         let window: Duration = .seconds(10)
         let before = swarm.nodes.map { swarm.overlay(of: $0).statistics }
-        swarm.network.run(for: window)
+        swarm.run(for: window)
         var perRole: [String: (datagrams: Int, peers: Int)] = [:]
         var backgroundLookupTraffic = (datagrams: 0, bytes: 0)
         for (offset, node) in swarm.nodes.enumerated() {
@@ -357,7 +361,7 @@ enum TopologiesBench {
                     started.append((Key(node: asker, id: id), wanted, at))
                 }
             }
-            swarm.network.run(for: every)
+            swarm.run(for: every)
             check(swarm)
         }
         _ = swarm.run(step: .milliseconds(50), limit: .seconds(120)) { swarm in
@@ -389,7 +393,7 @@ enum TopologiesBench {
         let clients = Array(swarm.nodes.dropFirst(indexes))
         // Registrations made while clients still knew fewer index servers lapse first,
         // so that only the holders by placement hold each record.
-        swarm.network.run(for: .seconds(35))
+        swarm.run(for: .seconds(35))
         let lostAt = swarm.network.now
         swarm.network.partition([[indexNodes[1]]])
         let live = indexNodes.filter { $0 != indexNodes[1] }
@@ -434,7 +438,7 @@ enum TopologiesBench {
     /// A fifth of the super-peers lost at once, with lookups running meanwhile.
     static func measureSuperPeerFailover(_ swarm: inout NodeSwarm) -> SuperPeerFailover {
         // The election runs on for a while first, so that the count is the settled one.
-        swarm.network.run(for: .seconds(30))
+        swarm.run(for: .seconds(30))
         let elected = swarm.superPeerNodes()
         let ratio = Double(swarm.nodes.count - elected.count) / Double(max(1, elected.count))
         var random = SeededGenerator(seed: 5)

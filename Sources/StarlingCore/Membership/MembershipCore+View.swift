@@ -106,7 +106,8 @@ extension MembershipCore {
     /// live, as their own claims, drawing on the budget of state answers.
     mutating func sendScopedState(to destination: PeerAddress, now: Instant) {
         var records = [ownRecord]
-        for id in order where featured.contains(id) {
+        // By ID: the featured are a few hundred of perhaps thousands of members.
+        for id in featured.sorted() {
             if let member = table[id], member.state.isLive { records.append(member.claim) }
         }
         let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize

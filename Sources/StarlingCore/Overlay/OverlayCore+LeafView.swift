@@ -8,8 +8,10 @@ extension OverlayCore {
     /// forget are reported in the same pass; a few comparisons when nothing changed.
     mutating func followLeafView(now: Instant) {
         // In place: this runs after every input, and a copy of the core is not cheap.
-        guard let heard = superPeer?.takeHeardOfUnheldSuperPeer() else { return }
-        let version = superPeer!.featuredVersion
+        guard let (heard, version, prefersPartialView) = withSuperPeerCore({ core in
+            (core.takeHeardOfUnheldSuperPeer(), core.featuredVersion, core.prefersPartialView)
+        })
+        else { return }
         if version != featuredVersion {
             featuredVersion = version
             membership.setFeatured(superPeer!.featuredMembers, now: now)
@@ -21,7 +23,7 @@ extension OverlayCore {
             nextRetainAt = now + superPeer!.configuration.advertInterval
             membership.retain(superPeer!.featuredMembers, grace: superPeer!.featuredGrace, now: now)
         }
-        let wanted: MembershipView = superPeer!.prefersPartialView ? .partial : .full
+        let wanted: MembershipView = prefersPartialView ? .partial : .full
         if wanted != membership.view { membership.setView(wanted, now: now) }
         if heard { membership.refreshView(now: now) }
     }

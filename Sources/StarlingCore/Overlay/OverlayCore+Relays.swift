@@ -23,10 +23,11 @@ extension OverlayCore {
     ///   long to relay); `false` when `destination` needs no relay and the datagram should
     ///   go out as it is.
     public mutating func relaySessionDatagram(_ datagram: [UInt8], to destination: PeerAddress, now: Instant) -> Bool {
-        guard let route = relayRoutes.route(to: destination), superPeer != nil else { return false }
+        guard let route = relayRoutes.route(to: destination), hasSuperPeer else { return false }
         let now = advance(now)
         do {
             try superPeer!.relay(datagram, to: route.peer, via: route.via, now: now)
+            superPeerDeadline = superPeer!.pollTimeout()
             statistics.relayedSent += 1
         } catch {
             statistics.relaysRefused += 1
@@ -39,7 +40,7 @@ extension OverlayCore {
     /// found within a probe or two if it turns out to need one (the handshake's own
     /// retransmissions then go through it).
     public mutating func noteHandshake(to destination: PeerAddress, now: Instant) {
-        guard superPeer != nil else { return }
+        guard hasSuperPeer else { return }
         _ = advance(now)
         membership.probeNext(at: destination)
     }
@@ -76,7 +77,7 @@ extension OverlayCore {
     /// again.
     mutating func updateRelayRoutes() {
         let changed = membership.takeReachabilityChanges()
-        guard let superPeer, !changed.isEmpty else { return }
+        guard !changed.isEmpty, let superPeer else { return }
         for id in changed {
             guard let member = membership.member(id), member.state.isLive,
                 let helper = membership.reachedThrough(id), let via = superPeer.superPeerAddress(of: helper)
@@ -92,8 +93,12 @@ extension OverlayCore {
     /// Tells membership to ask the super-peers this peer knows first when a direct ping
     /// goes unanswered. Called before membership's timers run, where ping requests are
     /// sent, rather than after every input.
+    ///
+    /// Worked out again only when the super-peers known changed
+    /// (``SuperPeerCore/superPeersVersion``): this runs at every probe.
     mutating func preferSuperPeersAsHelpers() {
-        guard let superPeer else { return }
-        membership.setPreferredHelpers(superPeer.knownSuperPeers.map(\.id))
+        guard let version = withSuperPeerCore(\.superPeersVersion), version != helpersVersion else { return }
+        helpersVersion = version
+        membership.setPreferredHelpers(superPeer!.knownSuperPeers.map(\.id))
     }
 }

@@ -78,8 +78,9 @@ extension OverlayCore {
     /// topology, but not on a leaf no super-peer holds, whose neighbours are drawn (and
     /// re-drawn as members join) as in a pure overlay.
     var neighboursFollowRoles: Bool {
-        guard let superPeer else { return false }
-        return superPeer.role == .superPeer || superPeer.links.contains { $0.value.isAttached }
+        mutating get {
+            withSuperPeerCore { $0.role == .superPeer || $0.links.contains { $0.value.isAttached } } ?? false
+        }
     }
 
     /// The neighbours of a leaf no super-peer holds: the unfiltered neighbours it has that

@@ -62,7 +62,7 @@ extension OverlayCore {
     /// the Kademlia overlay. Relayed payloads go to the session layer
     /// (``acceptRelayed(origin:payload:via:)``), not to the events.
     mutating func absorbSuperPeer(now: Instant) {
-        guard superPeer != nil else { return }
+        guard hasSuperPeer else { return }
         while let event = superPeer!.pollEvent() {
             switch event {
             case .roleChanged(_, let role):

@@ -54,6 +54,14 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// The super-peer topology's election, leaf links and leaf index; nil in the other
     /// topologies.
     public internal(set) var superPeer: SuperPeerCore?
+    /// Whether ``superPeer`` is set. Inside the overlay, read this and reach the core
+    /// through ``withSuperPeerCore(_:)``: `superPeer != nil` and `superPeer?.…` reads
+    /// copy the whole super-peer core, and they run after every input.
+    private(set) var hasSuperPeer = false
+    /// The super-peer core's ``SuperPeerCore/pollTimeout()`` as of the end of the last
+    /// input (every input that changes the core ends in ``absorb(now:)``), so that
+    /// ``pollTimeout()``, which cannot reach the core in place, does not copy it.
+    var superPeerDeadline: Instant?
     /// This peer's network coordinate, the coordinates of others and the round trips
     /// measured to them: fed by membership's probes and by echoes
     /// (``OverlayCore+Distances``).
@@ -85,12 +93,18 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// topology could not answer: routing's ID → the topology lookup's, with the
     /// topology's requests already spent.
     var fallbackLookups: [LookupID: (id: LookupID, requests: Int, timeouts: Int)] = [:]
-    /// Whether the super-peer topology's spreading neighbours may be out of date: set by
-    /// the inputs that can change roles, links, held leaves, known super-peers or
-    /// membership (super-peer messages, the super-peer core's timers, news of members
-    /// that are or could be neighbours), so that other datagrams and timers do not pay
-    /// for working them out again.
+    /// Whether the super-peer topology's spreading neighbours may be out of date: set
+    /// when the super-peer core's ``SuperPeerCore/neighbourVersion`` moved (a role, a
+    /// link, a held leaf or a known super-peer changed), at its timers (adverts age), and
+    /// by news of members that are or could be neighbours, so that other inputs (most
+    /// keepalives and adverts among them) do not pay for working them out again.
     var superPeerNeighboursStale = true
+    /// The super-peer core's ``SuperPeerCore/neighbourVersion`` the neighbours were last
+    /// worked out at.
+    var appliedNeighbourVersion: UInt64 = 0
+    /// The super-peer core's ``SuperPeerCore/superPeersVersion`` membership's preferred
+    /// helpers were last set at (``preferSuperPeersAsHelpers()``).
+    var helpersVersion: UInt64?
     /// Routing lookups started by the overlay itself (provides during a fallback), whose
     /// results nobody waits for.
     var internalLookups: Set<LookupID> = []
@@ -178,6 +192,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 superPeer = try SuperPeerCore(
                     record: localRecord, address: address, configuration: superPeerConfiguration,
                     wallClockAtZero: wallClockAtZero, random: ForkedRandom(seed: self.random.next()), now: now)
+                hasSuperPeer = true
+                superPeerDeadline = superPeer!.pollTimeout()
             } catch {
                 throw .superPeer(error)
             }
@@ -343,12 +359,11 @@ public struct OverlayCore: ProtocolCore, Sendable {
             }
             hybrid!.handleMessage(opened.message, from: source, now: now)
         case .superPeer:
-            guard superPeer != nil else {
+            guard hasSuperPeer else {
                 statistics.drops[.unknownProtocol, default: 0] += 1
                 return
             }
             superPeer!.handleMessage(opened.message, from: source, now: now)
-            superPeerNeighboursStale = true
         case .addressCheck:
             handleAddressCheck(opened.message, from: source, now: now)
             return
@@ -372,7 +387,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             // A lost fellow's records go to the others all at once: keep them proven.
             for address in hybrid!.upFellowAddresses { addressValidation.proveAhead(address, now: now) }
         }
-        if let due = superPeer?.pollTimeout(), due <= now {
+        if let due = withSuperPeerCore({ $0.pollTimeout() }) ?? nil, due <= now {
             superPeer!.handleTimeout(now: now)
             superPeerNeighboursStale = true
         }
@@ -401,7 +416,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 (kind, destination) = (.routing, to)
             } else if hybrid != nil, let to = hybrid!.pollTransmit(now: now, into: &message) {
                 (kind, destination) = (.index, to)
-            } else if superPeer != nil, let to = superPeer!.pollTransmit(now: now, into: &message) {
+            } else if hasSuperPeer, let to = superPeer!.pollTransmit(now: now, into: &message) {
                 (kind, destination) = (.superPeer, to)
             } else if let to = groups.pollTransmit(now: now, into: &message) {
                 (kind, destination) = (.group, to)
@@ -429,7 +444,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         if let deadline = routing.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = spreading.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = hybrid?.pollTimeout(), deadline < earliest { earliest = deadline }
-        if let deadline = superPeer?.pollTimeout(), deadline < earliest { earliest = deadline }
+        if let deadline = superPeerDeadline, deadline < earliest { earliest = deadline }
         if let deadline = groups.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = addressValidation.nextDeadline, deadline < earliest { earliest = deadline }
         return earliest
@@ -454,13 +469,22 @@ public struct OverlayCore: ProtocolCore, Sendable {
         return latestNow
     }
 
+    /// Calls `body` with the super-peer core in place, if there is one (see
+    /// ``hasSuperPeer``).
+    mutating func withSuperPeerCore<Result>(_ body: (inout SuperPeerCore) -> Result) -> Result? {
+        guard hasSuperPeer else { return nil }
+        return body(&superPeer!)
+    }
+
     /// Takes every protocol's events, acts on membership's, and reports them all.
     mutating func absorb(now: Instant) {
         followLeafView(now: now)
         while let event = membership.pollEvent() {
             // Most members are nobody's neighbour in the super-peer topology: news of them
             // leaves the neighbours as they are (asked before the news is applied).
-            if superPeer?.affectsNeighbours(event.member.id) ?? false { superPeerNeighboursStale = true }
+            if withSuperPeerCore({ $0.affectsNeighbours(event.member.id) }) ?? false {
+                superPeerNeighboursStale = true
+            }
             switch event {
             case .joined(let member), .aliveAgain(let member), .addressChanged(let member, _):
                 routing.markAlive(peer: member.id, address: member.address, now: now)
@@ -484,8 +508,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 // A leaf moves off a suspected super-peer at once (it attaches back, or
                 // elsewhere, if the suspicion is refuted); a super-peer keeps a suspected
                 // leaf until membership declares it failed.
-                if let superPeer, superPeer.role == .leaf, superPeer.attachedSuperPeers.contains(member.id) {
-                    self.superPeer!.memberGone(id: member.id, now: now)
+                if withSuperPeerCore({ $0.role == .leaf && $0.attachedSuperPeers.contains(member.id) }) ?? false {
+                    superPeer!.memberGone(id: member.id, now: now)
                 }
             }
             events.append(.membership(event))
@@ -501,10 +525,15 @@ public struct OverlayCore: ProtocolCore, Sendable {
         absorbHybrid(now: now)
         absorbSuperPeer(now: now)
         updateRelayRoutes()
+        if let version = withSuperPeerCore(\.neighbourVersion), version != appliedNeighbourVersion {
+            appliedNeighbourVersion = version
+            superPeerNeighboursStale = true
+        }
         if superPeerNeighboursStale {
             superPeerNeighboursStale = false
             refreshSuperPeerNeighbours()
         }
+        superPeerDeadline = withSuperPeerCore { $0.pollTimeout() } ?? nil
         while let event = routing.pollEvent() { absorbRouting(event) }
         absorbGroups(now: now)
         while let event = spreading.pollEvent() {

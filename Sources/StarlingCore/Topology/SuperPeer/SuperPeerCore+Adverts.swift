@@ -25,6 +25,21 @@ extension SuperPeerCore {
         return chosen
     }
 
+    /// The advert a super-peer sends each member it learns of, so that the member learns
+    /// of it (and of others) at once: its own and a sample of others, drawn anew when the
+    /// last was drawn an advert interval ago, or the super-peers known or the number of
+    /// leaves held (its free slots) have changed since. A join storm brings thousands of
+    /// members within seconds, and drawing for each costs a pass over every known
+    /// super-peer.
+    mutating func welcomeAdvert(now: Instant) -> SuperPeerMessage {
+        if let welcome, welcome.version == superPeersVersion, welcome.leaves == held.count, now < welcome.until {
+            return welcome.message
+        }
+        let message = SuperPeerMessage.advert(sender: ownAdvert(), others: sampleAdverts())
+        welcome = (superPeersVersion, held.count, now + configuration.advertInterval, message)
+        return message
+    }
+
     /// Takes an advert: kept when it names an alive member and is newer than the one
     /// held, or when it is `firstHand` (sent by its subject from its member address) and
     /// the one held is not: the owner's word beats any version others passed on, so a
@@ -48,6 +63,7 @@ extension SuperPeerCore {
             let filter =
                 waitingFilters.removeValue(forKey: advert.id)
                 ?? (advert.roleEpoch == current.advert.roleEpoch ? current.filter : nil)
+            if advert.isSuperPeer != current.advert.isSuperPeer || !isFresh(current) { superPeersChanged() }
             known[advert.id] = KnownSuperPeer(
                 advert: advert, refreshedAt: now, filter: filter, isFirstHand: firstHand)
             if advert.isSuperPeer, !current.advert.isSuperPeer || advert.roleEpoch != current.advert.roleEpoch {
@@ -61,10 +77,12 @@ extension SuperPeerCore {
             known[advert.id] = KnownSuperPeer(
                 advert: advert, refreshedAt: now, filter: waitingFilters.removeValue(forKey: advert.id),
                 isFirstHand: firstHand)
+            superPeersChanged()
             if advert.isSuperPeer { sendUnionFilter(to: advert.id) }
         }
         if !advert.isSuperPeer {
             if firstHand, let link = links.removeValue(forKey: advert.id) {
+                neighbourVersion &+= 1
                 if link.isAttached { events.append(.detached(superPeer: advert.id, cause: .detached(.demoted))) }
                 fillLinks(now: now)
             }
@@ -82,18 +100,17 @@ extension SuperPeerCore {
         guard role == .superPeer else { return }
         advertRounds &+= 1
         let rounds = SuperPeerConstants.leafAdvertRounds
-        var recipients = Set(
-            held.filter { Int($0.key.publicKey.leadingByte) % rounds == advertRounds % rounds }.values.map(\.address))
+        // In an order that does not depend on hashing (runs must repeat), each once.
         let superPeers = known.filter { $0.value.advert.isSuperPeer && isFresh($0.value) }.keys.sorted()
-        for id in superPeers { if let address = memberAddresses[id] { recipients.insert(address) } }
-        for id in randomMembers(configuration.advertFanout) {
-            if let address = memberAddresses[id] { recipients.insert(address) }
-        }
+        let leaves = held.keys.filter { Int($0.publicKey.leadingByte) % rounds == advertRounds % rounds }.sorted()
+        var recipients: [PeerAddress] = leaves.compactMap { held[$0]?.address }
+        recipients += (superPeers + randomMembers(configuration.advertFanout)).compactMap { memberAddresses[$0] }
+        var sent = Set<PeerAddress>()
         let message = SuperPeerMessage.advert(sender: ownAdvert(), others: sampleAdverts())
-        for address in recipients.sorted(by: { $0.description < $1.description }) { send(message, to: address) }
+        for address in recipients where sent.insert(address).inserted { send(message, to: address) }
         if unionChanged || advertRounds % SuperPeerConstants.unionFilterRefreshRounds == 0 {
             unionChanged = false
-            let filter = SuperPeerMessage.superPeerFilter(sender: localID, filter: leafUnionFilter)
+            let filter = SuperPeerMessage.superPeerFilter(sender: localID, filter: currentUnionFilter())
             for id in superPeers { if let address = memberAddresses[id] { send(filter, to: address) } }
         }
     }
@@ -121,7 +138,7 @@ extension SuperPeerCore {
     /// Sends `superPeer` this super-peer's union filter (when this peer is a super-peer).
     mutating func sendUnionFilter(to superPeer: PeerID) {
         guard role == .superPeer, let address = memberAddresses[superPeer] else { return }
-        send(.superPeerFilter(sender: localID, filter: leafUnionFilter), to: address)
+        send(.superPeerFilter(sender: localID, filter: currentUnionFilter()), to: address)
     }
 
     /// Tells every member (a random ``SuperPeerConstants/maximumAnnouncements`` of them

@@ -64,6 +64,8 @@ extension SuperPeerCore {
     mutating func promote(now: Instant) {
         guard role == .leaf else { return }
         role = .superPeer
+        neighbourVersion &+= 1
+        welcome = nil
         advanceRoleEpoch(now: now)
         hasChangedRole = true
         statistics.promotions += 1
@@ -83,6 +85,8 @@ extension SuperPeerCore {
     mutating func demote(now: Instant) {
         guard role == .superPeer else { return }
         role = .leaf
+        neighbourVersion &+= 1
+        welcome = nil
         advanceRoleEpoch(now: now)
         hasChangedRole = true
         statistics.demotions += 1

@@ -22,6 +22,7 @@ extension SuperPeerCore {
             return
         }
         if var entry = held[leaf] {
+            if entry.filter != filter || entry.address != source { neighbourVersion &+= 1 }
             if record.record.sequence >= entry.record.record.sequence { entry.record = record }
             entry.filter = filter
             entry.address = source
@@ -36,6 +37,7 @@ extension SuperPeerCore {
                 return
             }
             held[leaf] = HeldLeaf(record: record, filter: filter, address: source, lastHeard: now)
+            neighbourVersion &+= 1
             events.append(.leafAttached(leaf))
         }
         unionChanged = true
@@ -100,6 +102,7 @@ extension SuperPeerCore {
         for (id, leaf) in held.sorted(by: { $0.key < $1.key }) where now - leaf.lastHeard >= configuration.leaseDuration
         {
             held[id] = nil
+            neighbourVersion &+= 1
             unionChanged = true
             statistics.leasesExpired += 1
             events.append(.leafDetached(id, cause: .unresponsive))

@@ -33,6 +33,7 @@ extension SuperPeerCore {
     /// Sends this leaf's record and filter to `superPeer`; the link waits for the answer.
     mutating func sendAttach(to superPeer: PeerID, address: PeerAddress, now: Instant, replacing: PeerID? = nil) {
         let isAttached = links[superPeer]?.isAttached ?? false
+        if isAttached, links[superPeer]?.address != address { neighbourVersion &+= 1 }
         links[superPeer] = SuperPeerLink(
             address: address, isAttached: isAttached, lastHeard: now,
             nextKeepaliveAt: now + configuration.leaseDuration / 3,
@@ -68,11 +69,13 @@ extension SuperPeerCore {
             link.sentSequence = nil
             if !link.isAttached {
                 link.isAttached = true
+                neighbourVersion &+= 1
                 events.append(.attached(superPeer: sender))
             }
             if let replaced = link.replacing {
                 link.replacing = nil
                 if let old = links.removeValue(forKey: replaced) {
+                    neighbourVersion &+= 1
                     send(.detach(sender: localID, reason: .leaving), to: old.address)
                     if old.isAttached { events.append(.detached(superPeer: replaced, cause: .local)) }
                     statistics.rebalances += 1
@@ -89,10 +92,11 @@ extension SuperPeerCore {
             return
         }
         links[sender] = nil
+        neighbourVersion &+= 1
         provideAnswered(by: sender, stored: false, now: now)
         if link.isAttached { events.append(.detached(superPeer: sender, cause: .refused(refusal))) }
         refusedUntil[sender] = now + configuration.refusalBackoff
-        if refusal == .notSuperPeer { known[sender] = nil }
+        if refusal == .notSuperPeer, known.removeValue(forKey: sender) != nil { superPeersChanged() }
         for alternative in alternatives where known[alternative.id] == nil && alternative.id != localID {
             // A hint: tried like an advert with one free slot; a wrong one refuses.
             guard memberAddresses[alternative.id] != nil, known.count < SuperPeerConstants.maximumKnownSuperPeers
@@ -101,6 +105,7 @@ extension SuperPeerCore {
                 id: alternative.id, address: alternative.address, score: 0, leafCount: 0, freeSlots: 1,
                 superPeers: 0, roleEpoch: 0, sequence: 0, isSuperPeer: true)
             known[alternative.id] = KnownSuperPeer(advert: hint, refreshedAt: now, filter: nil, isFirstHand: false)
+            superPeersChanged()
         }
         fillLinks(now: now)
     }
@@ -112,13 +117,15 @@ extension SuperPeerCore {
     {
         if held[sender]?.address == source {
             held[sender] = nil
+            neighbourVersion &+= 1
             unionChanged = true
             events.append(.leafDetached(sender, cause: .detached(reason)))
         }
         if let link = links[sender], link.address == source {
             links[sender] = nil
+            neighbourVersion &+= 1
             if link.isAttached { events.append(.detached(superPeer: sender, cause: .detached(reason))) }
-            if reason == .demoted { known[sender] = nil }
+            if reason == .demoted, known.removeValue(forKey: sender) != nil { superPeersChanged() }
             fillLinks(now: now)
         }
     }
@@ -136,6 +143,7 @@ extension SuperPeerCore {
             let unanswered = link.awaitingSince.map { now - $0 >= link.replyTimeout(configuration) } ?? false
             if !link.isAttached, now - link.lastHeard >= configuration.attachTimeout {
                 links[id] = nil
+                neighbourVersion &+= 1
                 statistics.attachTimeouts += 1
                 refusedUntil[id] = now + configuration.refusalBackoff
             } else if link.isAttached,
@@ -143,6 +151,7 @@ extension SuperPeerCore {
                     || (unanswered && link.missedKeepalives + 1 >= SuperPeerConstants.keepalivesMissedBeforeDown)
             {
                 links[id] = nil
+                neighbourVersion &+= 1
                 if unanswered { statistics.keepalivesMissed += 1 }
                 events.append(.detached(superPeer: id, cause: .unresponsive))
                 refusedUntil[id] = now + configuration.refusalBackoff

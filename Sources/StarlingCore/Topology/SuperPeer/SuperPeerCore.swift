@@ -124,7 +124,9 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// This peer's signed record, as it attaches with it.
     public internal(set) var localRecord: SignedPeerRecord
     /// This peer's filter: its ID, services and keywords.
-    public internal(set) var localFilter: QueryRoutingFilter
+    public internal(set) var localFilter: QueryRoutingFilter {
+        didSet { unionFilter = nil }
+    }
 
     let wallClockAtZero: UnixTime
     var random: InjectedRandom
@@ -147,7 +149,12 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     var known: [PeerID: KnownSuperPeer] = [:]
     var links: [PeerID: SuperPeerLink] = [:]
     var refusedUntil: [PeerID: Instant] = [:]
-    var held: [PeerID: HeldLeaf] = [:]
+    var held: [PeerID: HeldLeaf] = [:] {
+        didSet { unionFilter = nil }
+    }
+    /// ``leafUnionFilter`` while neither ``held`` nor ``localFilter`` changes
+    /// (``currentUnionFilter()``).
+    var unionFilter: QueryRoutingFilter?
     var unionChanged = false
     /// Union filters of members whose advert as a super-peer has not arrived yet
     /// (``takeUnionFilter(_:of:from:)``).
@@ -163,6 +170,17 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// Set when an advert of a super-peer that is not a member here arrived: a leaf with
     /// a partial view should pull the super-peers (``takeHeardOfUnheldSuperPeer()``).
     var heardOfUnheldSuperPeer = false
+    /// Raised whenever something that decides spreading's neighbours here changes: the
+    /// role, a leaf held (or its address or filter), a link attached or gone, a super-peer
+    /// known or forgotten. The overlay recomputes its neighbours only then (and at
+    /// timeouts, when adverts age), not after every keepalive and advert.
+    public internal(set) var neighbourVersion: UInt64 = 0
+    /// Raised whenever the super-peers known change (one learned, forgotten, withdrawn or
+    /// fresh again); each such change raises ``neighbourVersion`` as well.
+    public internal(set) var superPeersVersion: UInt64 = 0
+    /// The advert a new member is welcomed with, kept while it is current
+    /// (``welcomeAdvert(now:)``).
+    var welcome: (version: UInt64, leaves: Int, until: Instant, message: SuperPeerMessage)?
     var nextElectionAt: Instant
     var nextAdvertAt: Instant?
     var nextMaintenanceAt: Instant
@@ -268,6 +286,22 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     }
 
     /// The union of the held leaves' filters (this peer's own included).
+    /// ``leafUnionFilter``, worked out again only after ``held`` or ``localFilter``
+    /// changed: it is sent to every super-peer learned of, and in a large swarm that is
+    /// hundreds within seconds.
+    mutating func currentUnionFilter() -> QueryRoutingFilter {
+        if let unionFilter { return unionFilter }
+        let filter = leafUnionFilter
+        unionFilter = filter
+        return filter
+    }
+
+    /// Marks a change of the super-peers known (``superPeersVersion``).
+    mutating func superPeersChanged() {
+        superPeersVersion &+= 1
+        neighbourVersion &+= 1
+    }
+
     public var leafUnionFilter: QueryRoutingFilter {
         held.values.reduce(localFilter) { $0.union($1.filter) ?? $0 }
     }
@@ -316,6 +350,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
                 statistics.unexpectedMessages += 1
                 return
             }
+            if entry.filter != filter { neighbourVersion &+= 1 }
             entry.filter = filter
             entry.lastHeard = now
             held[leaf] = entry
@@ -375,10 +410,11 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
             memberOrder.append(id)
             memberAddresses[id] = address
             // A new member learns of this super-peer (and of others) at once.
-            if role == .superPeer { send(.advert(sender: ownAdvert(), others: sampleAdverts()), to: address) }
-        } else {
+            if role == .superPeer { send(welcomeAdvert(now: now), to: address) }
+        } else if memberAddresses[id] != address {
             memberAddresses[id] = address
             links[id]?.address = address
+            neighbourVersion &+= 1
         }
     }
 
@@ -394,14 +430,16 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
                 memberIndex[last] = index
             }
         }
-        known[id] = nil
+        if known.removeValue(forKey: id) != nil { superPeersChanged() }
         waitingFilters[id] = nil
         refusedUntil[id] = nil
         if held.removeValue(forKey: id) != nil {
+            neighbourVersion &+= 1
             unionChanged = true
             events.append(.leafDetached(id, cause: .failed))
         }
         if let link = links.removeValue(forKey: id) {
+            neighbourVersion &+= 1
             if link.isAttached { events.append(.detached(superPeer: id, cause: .failed)) }
             fillLinks(now: now)
         }
@@ -521,7 +559,10 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
 
     /// Forgets adverts that stopped rising and refusals that ran out.
     mutating func forgetStale(now: Instant) {
-        for (id, entry) in known where !isFresh(entry) { known[id] = nil }
+        for (id, entry) in known where !isFresh(entry) {
+            known[id] = nil
+            superPeersChanged()
+        }
         for (id, until) in refusedUntil where until <= now { refusedUntil[id] = nil }
     }
 }

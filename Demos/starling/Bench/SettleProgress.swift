@@ -1,0 +1,40 @@
+import Foundation
+import StarlingCore
+import StarlingSim
+
+/// How a large simulated swarm is settling, written to standard error every 10 s of
+/// simulated time (standard output carries the JSON the parent reads): simulated and
+/// wall time, roles, how many peers see the whole swarm (or, with a partial view,
+/// every super-peer), and resident memory.
+struct SettleProgress {
+    let topology: String
+    let started: ContinuousClock.Instant
+    private var next: Instant = .zero + .seconds(10)
+
+    init(topology: String, started: ContinuousClock.Instant) {
+        self.topology = topology
+        self.started = started
+    }
+
+    mutating func report(_ swarm: NodeSwarm) {
+        guard swarm.network.now >= next else { return }
+        next = swarm.network.now + .seconds(10)
+        let superPeers = swarm.superPeerNodes()
+        var complete = 0
+        var held = 0
+        for node in swarm.nodes {
+            let membership = swarm.overlay(of: node).membership
+            held += membership.aliveCount
+            let wanted = membership.view == .full ? swarm.nodes.count - 1 : superPeers.count
+            if membership.aliveCount >= wanted { complete += 1 }
+        }
+        let (attached, leaves) = swarm.attachedLeaves(live: swarm.nodes)
+        let wall = ContinuousClock.now - started
+        let line =
+            "\(topology): simulated \(Int((swarm.network.now - .zero).components.seconds)) s, wall "
+            + "\(wall.components.seconds) s; super-peers \(superPeers.count), leaves attached \(attached)/\(leaves); "
+            + "complete views \(complete)/\(swarm.nodes.count), alive members held \(held); "
+            + "resident \(ResidentMemory.bytes() / 1_048_576) MiB\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}
