@@ -8,9 +8,10 @@ extension OverlayCore {
     /// forget are reported in the same pass; a few comparisons when nothing changed.
     mutating func followLeafView(now: Instant) {
         // In place: this runs after every input, and a copy of the core is not cheap.
-        guard let (heard, version, prefersPartialView) = withSuperPeerCore({ core in
-            (core.takeHeardOfUnheldSuperPeer(), core.featuredVersion, core.prefersPartialView)
-        })
+        guard
+            let (heard, version, prefersPartialView) = withSuperPeerCore({ core in
+                (core.takeHeardOfUnheldSuperPeer(), core.featuredVersion, core.prefersPartialView)
+            })
         else { return }
         if version != featuredVersion {
             featuredVersion = version
