@@ -34,3 +34,21 @@ extension NodeSwarm {
         return (attached, leaves)
     }
 }
+
+extension NodeSwarm {
+    /// Whether every leaf of `live` (by default all) sees alive the super-peers it is
+    /// attached to.
+    ///
+    /// ``isConverged(among:)`` asks more: every super-peer sees every peer, and a leaf
+    /// with a partial view every live super-peer. In a swarm of thousands of peers a
+    /// leaf knows the super-peers its adverts told it of, a changing sample, and a
+    /// super-peer's view completes only as push-pulls go; neither is needed to look up,
+    /// to search or to relay.
+    public func leavesSeeTheirSuperPeers(among live: [SimNodeID]? = nil) -> Bool {
+        (live ?? nodes).allSatisfy { node in
+            let overlay = overlay(of: node)
+            guard let core = overlay.superPeer, core.role == .leaf else { return true }
+            return core.attachedSuperPeers.allSatisfy { overlay.membership.member($0)?.state == .alive }
+        }
+    }
+}

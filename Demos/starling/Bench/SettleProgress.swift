@@ -22,18 +22,32 @@ struct SettleProgress {
         let superPeers = swarm.superPeerNodes()
         var complete = 0
         var held = 0
+        var superPeersComplete = 0
+        // Of the live super-peers, how many partial leaves hold, in all.
+        var superPeersHeldByLeaves = 0
+        var partialLeaves = 0
+        let superPeerIDs = Set(superPeers.map(swarm.peerID(of:)))
         for node in swarm.nodes {
             let membership = swarm.overlay(of: node).membership
             held += membership.aliveCount
             let wanted = membership.view == .full ? swarm.nodes.count - 1 : superPeers.count
             if membership.aliveCount >= wanted { complete += 1 }
+            if superPeerIDs.contains(swarm.peerID(of: node)) {
+                if membership.aliveCount >= wanted { superPeersComplete += 1 }
+            } else if membership.view == .partial {
+                partialLeaves += 1
+                superPeersHeldByLeaves += superPeerIDs.count { membership.member($0)?.state == .alive }
+            }
         }
+        let leafShare = Double(superPeersHeldByLeaves) / Double(max(1, partialLeaves * superPeers.count)) * 100
         let (attached, leaves) = swarm.attachedLeaves(live: swarm.nodes)
         let wall = ContinuousClock.now - started
         let line =
             "\(topology): simulated \(Int((swarm.network.now - .zero).components.seconds)) s, wall "
             + "\(wall.components.seconds) s; super-peers \(superPeers.count), leaves attached \(attached)/\(leaves); "
-            + "complete views \(complete)/\(swarm.nodes.count), alive members held \(held); "
+            + "complete views \(complete)/\(swarm.nodes.count) (super-peers \(superPeersComplete)), "
+            + "partial leaves \(partialLeaves) holding \(String(format: "%.1f", leafShare)) % of the super-peers, "
+            + "alive members held \(held); "
             + "resident \(ResidentMemory.bytes() / 1_048_576) MiB\n"
         FileHandle.standardError.write(Data(line.utf8))
     }

@@ -9,7 +9,10 @@ import StarlingSim
 /// Each topology gets the same swarm: `--peers` peers (default 1,000) of whole-peer
 /// cores (``NodeSwarm``) on 20 ms ± 10 ms links, joined through the first peer; hybrid
 /// adds 3 index servers (the first three peers) that share the key space. Once every
-/// peer sees every other alive (and, hybrid, every record is where it belongs):
+/// peer sees every other alive (hybrid: and every record is where it belongs;
+/// super-peer: every leaf is on 3 super-peers it sees alive, whatever else the views
+/// hold, see ``StarlingSim/NodeSwarm/leavesSeeTheirSuperPeers(among:)``), with progress
+/// on standard error every 10 s of simulated time while settling:
 /// - steady traffic: overlay datagrams sent per peer per second over 10 s, by role;
 /// - lookups: 2,000 `findPeer` lookups from random peers to random peers, 100 every
 ///   100 ms: success, lookup messages and bytes (routing and index datagrams, less
@@ -204,6 +207,7 @@ enum TopologiesBench {
             var failover: SuperPeerFailover?
             let figures = measure(
                 topology: "super-peer", peers: peers, seed: 1, overlay: { _ in NodeSwarm.superPeerOverlay() },
+                converged: { $0.leavesSeeTheirSuperPeers() },
                 settled: { swarm in
                     let (attached, leaves) = swarm.attachedLeaves(live: swarm.nodes)
                     return attached == leaves && !swarm.superPeerNodes().isEmpty
@@ -249,7 +253,8 @@ enum TopologiesBench {
     /// Builds one swarm, settles it, and measures it.
     static func measure(
         topology: String, peers: Int, seed: UInt64, overlay: @escaping (Int) -> OverlayConfiguration,
-        settled: ((NodeSwarm) -> Bool)?, after: ((inout NodeSwarm) -> Void)? = nil
+        converged: (NodeSwarm) -> Bool = { $0.isConverged() }, settled: ((NodeSwarm) -> Bool)?,
+        after: ((inout NodeSwarm) -> Void)? = nil
     ) -> Figures {
         let clock = ContinuousClock()
         let started = clock.now
@@ -257,7 +262,7 @@ enum TopologiesBench {
         var swarm = try! NodeSwarm(seed: seed, count: peers, link: link, overlayOfPeer: overlay)
         swarm.joinThroughFirst(spacing: .milliseconds(1))
         var progress = SettleProgress(topology: topology, started: started)
-        while !(swarm.isConverged() && (settled?(swarm) ?? true)), swarm.network.now < .zero + .seconds(600) {
+        while !(converged(swarm) && (settled?(swarm) ?? true)), swarm.network.now < .zero + .seconds(600) {
             swarm.run(for: .milliseconds(250))
             // Nothing reads the settling's events; kept, they grow by the square of the swarm.
             for node in swarm.nodes { _ = swarm.network.drainEvents(of: node) }

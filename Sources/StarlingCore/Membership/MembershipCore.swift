@@ -119,7 +119,11 @@ public struct MembershipCore: ProtocolCore, Sendable {
     public internal(set) var view = MembershipView.full
     /// The members a partial view holds and a scoped answer carries, as the owner names
     /// them (``setFeatured(_:now:)``).
-    public internal(set) var featured: Set<PeerID> = []
+    public internal(set) var featured: Set<PeerID> = [] {
+        didSet { featuredOrder = featured.sorted() }
+    }
+    /// ``featured`` in ID order, for random picks that do not depend on hashing.
+    var featuredOrder: [PeerID] = []
     /// Set while the records of a scoped answer are applied: a partial view takes new
     /// members from those only.
     var admittingScoped = false
@@ -479,13 +483,34 @@ public struct MembershipCore: ProtocolCore, Sendable {
             return
         }
         let budget = configuration.maxMessageSize - MembershipMessage.gossipHeaderSize
-        for id in sampleLiveMembers(configuration.gossipNodes) {
+        for id in gossipTargets() {
             guard let address = table[id]?.address else { continue }
             let updates = piggyback(budget: budget)
             // Earlier takes used up every update's retransmits.
             guard !updates.isEmpty else { return }
             send(.gossip(sender: localID, updates: updates), to: address)
         }
+    }
+
+    /// Whom a gossip round goes to: ``MembershipConfiguration/gossipNodes`` random live
+    /// members and, at a peer with a full view and featured members (a super-peer), as
+    /// many random live featured ones besides. Peers with partial views (the leaves)
+    /// pass on only news of the members they hold, so news of everyone else must cross
+    /// the featured members (the super-peers) on its own: drawn from all members alone,
+    /// most copies would end at leaves.
+    mutating func gossipTargets() -> [PeerID] {
+        var targets = sampleLiveMembers(configuration.gossipNodes)
+        guard view == .full, !featuredOrder.isEmpty else { return targets }
+        var draws = 4 * configuration.gossipNodes
+        var added = 0
+        while added < configuration.gossipNodes, draws > 0 {
+            draws -= 1
+            let id = featuredOrder[Int.random(in: 0..<featuredOrder.count, using: &random)]
+            guard id != localID, table[id]?.state.isLive == true, !targets.contains(id) else { continue }
+            targets.append(id)
+            added += 1
+        }
+        return targets
     }
 
     /// Up to `count` distinct random members for which `isWanted` holds (default: live
