@@ -12,7 +12,11 @@ import Testing
 #endif
 
 /// Encrypted streams over real TCP on 127.0.0.1, port 0 only.
-@Suite(.timeLimit(.minutes(3))) struct StreamLoopbackTests {
+///
+/// Each test bounds itself by ``hangGuardSeconds`` with a clear error; the suite's limit
+/// lies beyond it, only against a hang the guard cannot catch (16 MiB each way on a
+/// loaded machine took more than 3 minutes).
+@Suite(.timeLimit(.minutes(6))) struct StreamLoopbackTests {
     static let loopback = try! SocketAddress(ipAddress: "127.0.0.1", port: 0)
     static let serverIdentity = try! IdentityKeyPair(seed: [UInt8](repeating: 0x51, count: 32))
     static let clientIdentity = try! IdentityKeyPair(seed: [UInt8](repeating: 0x52, count: 32))
