@@ -10,6 +10,9 @@ struct SettleProgress {
     let topology: String
     let started: ContinuousClock.Instant
     private var next: Instant = .zero + .seconds(10)
+    /// Scoped answers, state answers shed and members forgotten, swarm-wide, at the last
+    /// report.
+    private var previous = (scoped: 0, shed: 0, forgotten: 0)
 
     init(topology: String, started: ContinuousClock.Instant) {
         self.topology = topology
@@ -26,10 +29,14 @@ struct SettleProgress {
         // Of the live super-peers, how many partial leaves hold, in all.
         var superPeersHeldByLeaves = 0
         var partialLeaves = 0
+        var totals = (scoped: 0, shed: 0, forgotten: 0)
         let superPeerIDs = Set(superPeers.map(swarm.peerID(of:)))
         for node in swarm.nodes {
             let membership = swarm.overlay(of: node).membership
             held += membership.aliveCount
+            totals.scoped += membership.statistics.scopedAnswers
+            totals.shed += membership.statistics.syncAnswersShed
+            totals.forgotten += membership.statistics.membersForgotten
             let wanted = membership.view == .full ? swarm.nodes.count - 1 : superPeers.count
             if membership.aliveCount >= wanted { complete += 1 }
             if superPeerIDs.contains(swarm.peerID(of: node)) {
@@ -47,8 +54,10 @@ struct SettleProgress {
             + "\(wall.components.seconds) s; super-peers \(superPeers.count), leaves attached \(attached)/\(leaves); "
             + "complete views \(complete)/\(swarm.nodes.count) (super-peers \(superPeersComplete)), "
             + "partial leaves \(partialLeaves) holding \(String(format: "%.1f", leafShare)) % of the super-peers, "
-            + "alive members held \(held); "
+            + "alive members held \(held); in these 10 s \(totals.scoped - previous.scoped) scoped answers, "
+            + "\(totals.shed - previous.shed) state answers shed, \(totals.forgotten - previous.forgotten) members forgotten; "
             + "resident \(ResidentMemory.bytes() / 1_048_576) MiB\n"
+        previous = totals
         FileHandle.standardError.write(Data(line.utf8))
     }
 }
