@@ -90,9 +90,7 @@ public struct NodeSwarm {
 
     /// The overlay of `node`.
     public func overlay(of node: SimNodeID) -> OverlayCore {
-        guard let overlay = network.withCore(node, \.overlay) else {
-            preconditionFailure("every swarm peer has an overlay")
-        }
+        guard let overlay = network[core: node].overlay else { preconditionFailure("every swarm peer has an overlay") }
         return overlay
     }
 
@@ -175,7 +173,7 @@ public struct NodeSwarm {
 
     /// Runs for `duration` of virtual time; the same as `network.run(for:)`, but compiled
     /// for ``StarlingCore/NodeCore`` in this module, which a caller in another module
-    /// (a bench) does not get from the generic ``SimNetwork``: several times faster.
+    /// (a bench) does not get from the generic ``SimNetwork``, which it runs unspecialised.
     /// - Returns: the number of deliveries, timers and ends of hosts' services carried out.
     @discardableResult
     public mutating func run(for duration: Duration) -> Int {

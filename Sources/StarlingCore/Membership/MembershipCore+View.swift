@@ -106,8 +106,8 @@ extension MembershipCore {
     /// live, as their own claims, drawing on the budget of state answers.
     mutating func sendScopedState(to destination: PeerAddress, now: Instant) {
         var records = [ownRecord]
-        // By ID: the featured are a few hundred of perhaps thousands of members.
-        for id in featured.sorted() {
+        // The featured are a few hundred of perhaps thousands of members.
+        for id in featuredOrder {
             if let member = table[id], member.state.isLive { records.append(member.claim) }
         }
         let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize

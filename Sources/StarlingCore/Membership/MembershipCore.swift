@@ -499,26 +499,22 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// the featured members (the super-peers) on its own: drawn from all members alone,
     /// most copies would end at leaves.
     mutating func gossipTargets() -> [PeerID] {
-        var targets = sampleLiveMembers(configuration.gossipNodes)
+        let targets = sampleLiveMembers(configuration.gossipNodes)
         guard view == .full, !featuredOrder.isEmpty else { return targets }
-        var draws = 4 * configuration.gossipNodes
-        var added = 0
-        while added < configuration.gossipNodes, draws > 0 {
-            draws -= 1
-            let id = featuredOrder[Int.random(in: 0..<featuredOrder.count, using: &random)]
-            guard id != localID, table[id]?.state.isLive == true, !targets.contains(id) else { continue }
-            targets.append(id)
-            added += 1
-        }
         return targets
+            + sampleLiveMembers(configuration.gossipNodes, from: featuredOrder) {
+                $0.state.isLive && !targets.contains($0.id)
+            }
     }
 
-    /// Up to `count` distinct random members for which `isWanted` holds (default: live
-    /// ones), in O(count) expected time: random draws from the member list, and a scan
-    /// of the whole list only when the draws found too few of many wanted members.
+    /// Up to `count` distinct random members of `pool` (by default every member) for
+    /// which `isWanted` holds (default: live ones), in O(count) expected time: random
+    /// draws from the pool, and a scan of the whole pool only when the draws found too
+    /// few of many wanted members.
     mutating func sampleLiveMembers(
-        _ count: Int, where isWanted: (Member) -> Bool = { $0.state.isLive }
+        _ count: Int, from pool: [PeerID]? = nil, where isWanted: (Member) -> Bool = { $0.state.isLive }
     ) -> [PeerID] {
+        let order = pool ?? self.order
         guard count > 0, !order.isEmpty else { return [] }
         var chosen: [PeerID] = []
         chosen.reserveCapacity(count)
