@@ -68,6 +68,26 @@ import Testing
         #expect(harness.cores[0].member(Self.id(4)) == nil)
     }
 
+    @Test func refreshView_bringsAPullForward_onlyOncePerSpacing() throws {
+        var harness = try Self.partialHarness()
+        harness.flush()
+        func pulls(at offset: Duration, spacing: Duration?) -> Int {
+            harness.log.removeAll()
+            harness.cores[0].refreshView(spacing: spacing, now: harness.now + offset)
+            harness.flush()
+            return harness.log.count { entry in
+                if case .pushPull(_, true, false, true, true, _) = entry.message { entry.from == 0 } else { false }
+            }
+        }
+        let minute = Duration.seconds(60)
+        #expect(pulls(at: .seconds(10), spacing: minute) == 0, "it pulled when it went partial, 10 s ago")
+        #expect(pulls(at: .seconds(61), spacing: minute) == 1)
+        let probeInterval = harness.cores[0].configuration.probeInterval
+        #expect(pulls(at: .seconds(61) + probeInterval / 2, spacing: minute) == 0)
+        #expect(pulls(at: .seconds(61) + probeInterval / 2, spacing: nil) == 0, "membership's own spacing")
+        #expect(pulls(at: .seconds(61) + probeInterval, spacing: nil) == 1)
+    }
+
     @Test func partialView_sendsNoDigest_andNobodySyncsWithIt() throws {
         var harness = try Self.partialHarness()
         harness.log.removeAll()

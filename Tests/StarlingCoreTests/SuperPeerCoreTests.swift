@@ -275,6 +275,23 @@ import Testing
         #expect(leaf.core.attachedSuperPeers == [other])
     }
 
+    @Test func superPeerCore_leafShortOfSuperPeers_pullsThemSoonerThanOneOnAll() throws {
+        let two: (inout SuperPeerConfiguration) -> Void = { $0.superPeersPerLeaf = 2 }
+        var peers = [
+            try Peer(1, policy: .alwaysSuperPeer, configure: two),
+            try Peer(2, policy: .alwaysSuperPeer, configure: two),
+            try Peer(3, policy: .neverSuperPeer, configure: two),
+        ]
+        #expect(peers[2].core.unheldSuperPeerPullSpacing == nil, "on none of its 2: membership's own spacing")
+        Self.introduce(&peers, now: .zero)
+        #expect(peers[2].core.attachedSuperPeers.count == 2)
+        #expect(peers[2].core.unheldSuperPeerPullSpacing == peers[2].core.featuredGrace)
+        #expect(peers[0].core.unheldSuperPeerPullSpacing == peers[0].core.featuredGrace, "a super-peer has no rush")
+        let first = peers[2].core.attachedSuperPeers[0]
+        peers[2].core.memberGone(id: first, now: Self.second)
+        #expect(peers[2].core.unheldSuperPeerPullSpacing == nil, "short of one again")
+    }
+
     @Test func superPeerCore_leafGone_isForgottenAtOnce_evenIfNeverSeenAsMember() throws {
         var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2)]
         Self.introduce(&peers, now: .zero)

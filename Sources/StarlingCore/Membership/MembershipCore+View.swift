@@ -10,7 +10,7 @@ extension MembershipCore {
 
     /// Names the featured members: those a partial view holds and a scoped answer
     /// carries (a super-peer topology's super-peers). With a partial view, a featured
-    /// member not held yet brings a scoped pull forward (``refreshView(now:)``).
+    /// member not held yet brings a scoped pull forward (``refreshView(spacing:now:)``).
     ///
     /// - Parameters:
     ///   - ids: the featured members; this peer's own ID is ignored.
@@ -46,15 +46,20 @@ extension MembershipCore {
     }
 
     /// With a partial view, asks a random live member for its featured members (a scoped
-    /// pull) now, at most once per ``MembershipConstants/syncProbeIntervals`` probe
-    /// intervals; the regular push-pull timer does the same at its own pace.
-    /// - Parameter now: the current time.
-    public mutating func refreshView(now: Instant) {
+    /// pull) now, unless the last such pull went out less than `spacing` ago; the regular
+    /// push-pull timer does the same at its own pace.
+    ///
+    /// - Parameters:
+    ///   - spacing: the least time between two pulls brought forward; by default
+    ///     ``MembershipConstants/syncProbeIntervals`` probe intervals.
+    ///   - now: the current time.
+    public mutating func refreshView(spacing: Duration? = nil, now: Instant) {
         let now = advance(now)
-        guard view == .partial, !hasLeft, now >= nextViewRefreshAt,
+        let spacing = spacing ?? configuration.probeInterval * MembershipConstants.syncProbeIntervals
+        guard view == .partial, !hasLeft, lastViewRefreshAt.map({ now - $0 >= spacing }) ?? true,
             let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id]
         else { return }
-        nextViewRefreshAt = now + configuration.probeInterval * MembershipConstants.syncProbeIntervals
+        lastViewRefreshAt = now
         sendScopedPull(to: member.address)
     }
 

@@ -127,8 +127,8 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// Set while the records of a scoped answer are applied: a partial view takes new
     /// members from those only.
     var admittingScoped = false
-    /// The earliest time for this peer's next scoped pull brought forward.
-    var nextViewRefreshAt = Instant.zero
+    /// When this peer last brought a scoped pull forward (``refreshView(spacing:now:)``).
+    var lastViewRefreshAt: Instant?
 
     /// Creates the membership core of one peer, alone in its cluster until it joins.
     ///

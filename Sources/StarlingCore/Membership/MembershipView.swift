@@ -19,7 +19,7 @@
 ///   it holds, and of itself, is applied as usual.
 /// - **State exchange.** Its push-pulls are scoped pulls (its own record, nothing
 ///   more), and a featured member it does not hold yet (a new super-peer) brings the
-///   next one forward (``MembershipCore/refreshView(now:)``).
+///   next one forward (``MembershipCore/refreshView(spacing:now:)``).
 /// - **Digests.** Its pings and acks carry the digest 0, which means "no digest": no
 ///   sync is asked of it or by it, since its view differs from everyone's on purpose.
 /// - **Forgetting.** ``MembershipCore/retain(_:grace:now:)`` drops the

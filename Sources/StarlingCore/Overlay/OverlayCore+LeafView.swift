@@ -3,14 +3,18 @@ extension OverlayCore {
     /// the featured members are the super-peers this peer knows; a leaf of a large swarm
     /// holds only those (``SuperPeerConfiguration/leafViewThreshold``), forgets the
     /// members that are not (or no longer) super-peers once their grace ran out, and
-    /// pulls the super-peers from one of them when it hears of one it does not hold.
+    /// pulls the super-peers from one of them when it hears of one it does not hold (at
+    /// most every few advert intervals once it is on all its super-peers).
     /// Called first in every ``absorb(now:)``, so that the members it makes membership
     /// forget are reported in the same pass; a few comparisons when nothing changed.
     mutating func followLeafView(now: Instant) {
         // In place: this runs after every input, and a copy of the core is not cheap.
         guard
-            let (heard, version, prefersPartialView) = withSuperPeerCore({ core in
-                (core.takeHeardOfUnheldSuperPeer(), core.featuredVersion, core.prefersPartialView)
+            let (heard, spacing, version, prefersPartialView) = withSuperPeerCore({ core in
+                (
+                    core.takeHeardOfUnheldSuperPeer(), core.unheldSuperPeerPullSpacing, core.featuredVersion,
+                    core.prefersPartialView
+                )
             })
         else { return }
         if version != featuredVersion {
@@ -26,6 +30,6 @@ extension OverlayCore {
         }
         let wanted: MembershipView = prefersPartialView ? .partial : .full
         if wanted != membership.view { membership.setView(wanted, now: now) }
-        if heard { membership.refreshView(now: now) }
+        if heard { membership.refreshView(spacing: spacing, now: now) }
     }
 }

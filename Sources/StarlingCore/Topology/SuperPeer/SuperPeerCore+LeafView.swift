@@ -38,6 +38,19 @@ extension SuperPeerCore {
         return heardOfUnheldSuperPeer
     }
 
+    /// The least time between two pulls of the super-peers that news of one not held
+    /// brings forward (see ``MembershipCore/refreshView(spacing:now:)``): membership's
+    /// own for a leaf short of super-peers, which needs candidates now; the life of an
+    /// advert (``featuredGrace``) for one on all its super-peers. Every answer carries
+    /// every super-peer, and a leaf holds only those its adverts name: with hundreds of
+    /// super-peers it forgets, one grace later, most of those a pull brought, and hears of
+    /// them again. Pulling at each such advert kept the super-peers of a 10,000-peer swarm
+    /// answering while its election settled.
+    public var unheldSuperPeerPullSpacing: Duration? {
+        guard role != .leaf || links.count >= configuration.superPeersPerLeaf else { return nil }
+        return featuredGrace
+    }
+
     /// Works out ``featuredMembers`` and ``prefersPartialView`` again: at each
     /// maintenance and role change. A leaf holds only the super-peers once it knows some
     /// and the swarm counts ``SuperPeerConfiguration/leafViewThreshold`` members or more,
