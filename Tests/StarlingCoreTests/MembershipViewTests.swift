@@ -88,6 +88,47 @@ import Testing
         #expect(pulls(at: .seconds(61) + probeInterval, spacing: nil) == 1)
     }
 
+    @Test func fullView_answersAPartialViewsSilence_bySyncingWithAFeaturedMember() throws {
+        var harness = try Self.partialHarness()
+        harness.flush()
+        harness.now = harness.now + .seconds(5)
+        func syncRequests(afterPingingCore index: Int) throws -> [PeerAddress] {
+            harness.log.removeAll()
+            // From core 0, whose partial view sends the digest 0 ("none").
+            let ping = try MembershipMessage.ping(
+                sequence: 1, target: Self.id(index), sender: Self.id(0), digest: 0, updates: []
+            ).encoded()
+            harness.cores[index].handleMessage(ping[...], from: MembershipCoreTests.address(0), now: harness.now)
+            harness.flush()
+            return harness.log.compactMap { entry in
+                if case .syncRequest = entry.message, entry.from == index { entry.to } else { nil }
+            }
+        }
+        let requests = try syncRequests(afterPingingCore: 3)
+        #expect(requests.count == 1)
+        #expect(
+            requests.allSatisfy { [MembershipCoreTests.address(1), MembershipCoreTests.address(2)].contains($0) },
+            "a featured member is asked, not the silent sender")
+        // A full view that features nobody takes the digest 0 as saying nothing.
+        harness.cores[4].setFeatured([], now: harness.now)
+        #expect(try syncRequests(afterPingingCore: 4).isEmpty)
+    }
+
+    @Test func backToFull_pullsAgainSoon_whenTheFirstAnswerIsLost() throws {
+        var harness = try Self.partialHarness()
+        harness.flush()
+        harness.now = harness.now + .seconds(5)
+        harness.cores[0].setView(.full, now: harness.now)
+        while harness.cores[0].pollTransmit() != nil {}  // the pull is lost
+        harness.log.removeAll()
+        let probeInterval = harness.cores[0].configuration.probeInterval
+        harness.run(until: harness.now + probeInterval * 1.5)
+        #expect(
+            harness.log.contains { entry in
+                if case .pushPull(_, true, false, _, false, _) = entry.message { entry.from == 0 } else { false }
+            }, "a second exchange within a probe interval, as after a join")
+    }
+
     @Test func partialView_sendsNoDigest_andNobodySyncsWithIt() throws {
         var harness = try Self.partialHarness()
         harness.log.removeAll()

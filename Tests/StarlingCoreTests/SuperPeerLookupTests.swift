@@ -245,13 +245,26 @@ import Testing
         _ = lonely.outgoing(now: .zero)
     }
 
-    @Test func superPeerLookup_requestFromANonMember_isIgnored_andALeafAnswersEmpty() throws {
+    @Test func superPeerLookup_requestFromAnotherAddressOfAMember_isIgnored_andALeafAnswersEmpty() throws {
         var peers = try Self.bothHeld()
         let now = Instant.zero + .milliseconds(10)
         let lookup = SuperPeerMessage.lookup(request: 7, asker: peers[2].id, target: .peer(peers[3].id))
-        // Claims a member's ID from another address: no reply (no amplification).
+        // Claims a member's ID from another address: no reply.
         peers[0].core.handleMessage(try lookup.encoded()[...], from: .ipv4(192, 0, 2, 1, port: 9), now: now)
         #expect(peers[0].outgoing(now: now).isEmpty)
+        #expect(peers[0].core.statistics.lookupsIgnored == 1)
+        // An asker not held (yet) is answered: the overlay's address validation keeps the
+        // reply within what its address sent until that address proves it receives.
+        let stranger = try Peer(9)
+        let strangers = SuperPeerMessage.lookup(request: 8, asker: stranger.id, target: .peer(peers[3].id))
+        peers[0].core.handleMessage(try strangers.encoded()[...], from: stranger.address, now: now)
+        let replies = peers[0].outgoing(now: now)
+        #expect(replies.map(\.to) == [stranger.address])
+        guard case .lookupReply(8, let records, _)? = replies.first?.message else {
+            Issue.record("no reply to the stranger")
+            return
+        }
+        #expect(records.map(\.record.peerID) == [peers[3].id])
         #expect(peers[0].core.statistics.lookupsIgnored == 1)
         // A leaf asked answers with nothing, smaller than the request.
         peers[3].core.handleMessage(try lookup.encoded()[...], from: peers[2].address, now: now)

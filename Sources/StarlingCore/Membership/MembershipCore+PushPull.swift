@@ -244,11 +244,9 @@ extension MembershipCore {
         }
         // Featured members (a super-peer topology's super-peers) hold every member, and
         // leaves of a large swarm hold only them: state is exchanged among the featured.
-        let featured = self.featured
-        let partners: (Member) -> Bool =
-            featured.isEmpty ? { $0.state == .alive } : { $0.state == .alive && featured.contains($0.id) }
+        let partners = featured.isEmpty ? nil : featuredOrder()
         guard
-            let id = sampleLiveMembers(1, where: partners).first
+            let id = sampleLiveMembers(1, from: partners, where: { $0.state == .alive }).first
                 ?? sampleLiveMembers(1, where: { $0.state == .alive }).first,
             let member = table[id]
         else { return }

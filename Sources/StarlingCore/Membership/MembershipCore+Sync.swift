@@ -20,14 +20,29 @@ extension MembershipCore {
     /// health, and scaling again would starve the one path that still carries news of
     /// joins on a machine so busy that gossip rounds are shed. A late peer syncs all the
     /// same, for the same reason.
+    ///
+    /// The digest 0 of a partial view (a leaf's) says nothing. A peer that holds featured
+    /// members (a super-peer, which probes leaves far more often than super-peers) then
+    /// sends its request to a random live featured member instead, unasked: the
+    /// featured hold every member too, and otherwise two super-peers of a large swarm
+    /// compared views only when one happened to probe the other.
     mutating func compareDigest(_ theirs: UInt64, of sender: PeerID, at source: PeerAddress, now: Instant) {
-        guard view == .full, theirs != 0, theirs != digest.total, hasJoined, now >= nextSyncAt,
-            let member = table[sender], member.state.isLive, member.address == source
-        else { return }
+        guard view == .full, theirs != digest.total, hasJoined, now >= nextSyncAt else { return }
+        let destination: PeerAddress
+        if theirs == 0 {
+            guard !featured.isEmpty,
+                let id = sampleLiveMembers(1, from: featuredOrder(), where: { $0.state == .alive }).first,
+                let member = table[id]
+            else { return }
+            destination = member.address
+        } else {
+            guard let member = table[sender], member.state.isLive, member.address == source else { return }
+            destination = source
+        }
         nextSyncAt = now + configuration.probeInterval * MembershipConstants.syncProbeIntervals
         let level = MembershipDigest.level(forMembers: liveCount + 1, maximum: maximumSyncLevel)
         statistics.syncRequests += 1
-        send(.syncRequest(requester: ownRecord, level: level, buckets: digest.folded(level: level)), to: source)
+        send(.syncRequest(requester: ownRecord, level: level, buckets: digest.folded(level: level)), to: destination)
     }
 
     /// The finest sync request that fits in a message.

@@ -17,14 +17,15 @@ extension MembershipCore {
     ///   - now: the current time.
     public mutating func setFeatured(_ ids: Set<PeerID>, now: Instant) {
         let now = advance(now)
-        featured = ids
+        if ids != featured { featured = ids }
         guard view == .partial, ids.contains(where: { $0 != localID && table[$0] == nil }) else { return }
         refreshView(now: now)
     }
 
     /// Switches this peer's view. To ``MembershipView/partial``: every member that is not
     /// featured is forgotten at once. To ``MembershipView/full``: a random live member's
-    /// whole state is pulled at once (sync fills in the rest as probes go).
+    /// whole state is pulled at once, and early exchanges follow as after a join until a
+    /// whole answer has come (sync fills in the rest as probes go).
     ///
     /// - Parameters:
     ///   - newView: the view to hold.
@@ -42,6 +43,11 @@ extension MembershipCore {
                 return
             }
             sendState(to: member.address, replyRequested: true)
+            // As after a join: the answer may be cut short (everyone else's view is full
+            // and large, and many promote at once), so early exchanges follow until a
+            // full one has come.
+            pushPullRamp = 1
+            nextPushPullAt = min(nextPushPullAt ?? now, now + configuration.probeInterval)
         }
     }
 
@@ -112,7 +118,7 @@ extension MembershipCore {
     mutating func sendScopedState(to destination: PeerAddress, now: Instant) {
         var records = [ownRecord]
         // The featured are a few hundred of perhaps thousands of members.
-        for id in featuredOrder {
+        for id in featuredOrder() {
             if let member = table[id], member.state.isLive { records.append(member.claim) }
         }
         let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize

@@ -120,10 +120,11 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// The members a partial view holds and a scoped answer carries, as the owner names
     /// them (``setFeatured(_:now:)``).
     public internal(set) var featured: Set<PeerID> = [] {
-        didSet { featuredOrder = featured.sorted() }
+        didSet { sortedFeatured = nil }
     }
-    /// ``featured`` in ID order, for random picks that do not depend on hashing.
-    var featuredOrder: [PeerID] = []
+    /// ``featured`` in ID order (``featuredOrder()``), sorted at its first use after a
+    /// change: a leaf's featured change at nearly every advert while a large swarm elects.
+    var sortedFeatured: [PeerID]? = []
     /// Set while the records of a scoped answer are applied: a partial view takes new
     /// members from those only.
     var admittingScoped = false
@@ -500,11 +501,19 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// most copies would end at leaves.
     mutating func gossipTargets() -> [PeerID] {
         let targets = sampleLiveMembers(configuration.gossipNodes)
-        guard view == .full, !featuredOrder.isEmpty else { return targets }
+        guard view == .full, !featured.isEmpty else { return targets }
         return targets
-            + sampleLiveMembers(configuration.gossipNodes, from: featuredOrder) {
+            + sampleLiveMembers(configuration.gossipNodes, from: featuredOrder()) {
                 $0.state.isLive && !targets.contains($0.id)
             }
+    }
+
+    /// ``featured`` in ID order, for random picks that do not depend on hashing.
+    mutating func featuredOrder() -> [PeerID] {
+        if let sortedFeatured { return sortedFeatured }
+        let sorted = featured.sorted()
+        sortedFeatured = sorted
+        return sorted
     }
 
     /// Up to `count` distinct random members of `pool` (by default every member) for

@@ -27,7 +27,8 @@
 ///   ``MembershipEvent/forgotten(_:)`` event: the member is not gone, this peer just
 ///   stops holding it.
 /// - **Back to full.** ``MembershipCore/setView(_:now:)`` with ``full`` pulls a random
-///   member's whole state at once, and SWIM's sync fills in the rest.
+///   member's whole state at once and again, as after a join, until a whole answer has
+///   come; SWIM's sync fills in the rest.
 public enum MembershipView: Equatable, Sendable {
     /// Every member (SWIM as usual).
     case full

@@ -94,11 +94,22 @@ extension OverlayCore {
     /// goes unanswered. Called before membership's timers run, where ping requests are
     /// sent, rather than after every input.
     ///
-    /// Worked out again only when the super-peers known changed
-    /// (``SuperPeerCore/superPeersVersion``): this runs at every probe.
-    mutating func preferSuperPeersAsHelpers() {
-        guard let version = withSuperPeerCore(\.superPeersVersion), version != helpersVersion else { return }
-        helpersVersion = version
-        membership.setPreferredHelpers(superPeer!.knownSuperPeers.map(\.id))
+    /// This runs at every probe, so the list is worked out again only when the
+    /// super-peers known changed (``SuperPeerCore/superPeersVersion``), and then at most
+    /// once per ``SuperPeerConstants/leafAdvertRounds`` advert intervals (how often a leaf
+    /// hears its super-peers): while a large swarm elects, they change at nearly every
+    /// advert.
+    mutating func preferSuperPeersAsHelpers(now: Instant) {
+        let (appliedVersion, setAt) = (helpersVersion, helpersSetAt)
+        guard
+            let (version, helpers) = withSuperPeerCore({ core -> (UInt64, [PeerID])? in
+                let spacing = core.configuration.advertInterval * SuperPeerConstants.leafAdvertRounds
+                guard core.superPeersVersion != appliedVersion, setAt.map({ now - $0 >= spacing }) ?? true
+                else { return nil }
+                return (core.superPeersVersion, core.knownSuperPeerIDs)
+            }) ?? nil
+        else { return }
+        (helpersVersion, helpersSetAt) = (version, now)
+        membership.setPreferredHelpers(helpers)
     }
 }

@@ -103,8 +103,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// worked out at.
     var appliedNeighbourVersion: UInt64 = 0
     /// The super-peer core's ``SuperPeerCore/superPeersVersion`` membership's preferred
-    /// helpers were last set at (``preferSuperPeersAsHelpers()``).
+    /// helpers were last set at (``preferSuperPeersAsHelpers(now:)``).
     var helpersVersion: UInt64?
+    /// When membership's preferred helpers were last set.
+    var helpersSetAt: Instant?
     /// Routing lookups started by the overlay itself (provides during a fallback), whose
     /// results nobody waits for.
     var internalLookups: Set<LookupID> = []
@@ -377,7 +379,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
     public mutating func handleTimeout(now: Instant) {
         let now = advance(now)
         if let due = membership.pollTimeout(), due <= now {
-            preferSuperPeersAsHelpers()
+            preferSuperPeersAsHelpers(now: now)
             membership.handleTimeout(now: now)
         }
         if let due = routing.pollTimeout(), due <= now { routing.handleTimeout(now: now) }

@@ -184,17 +184,18 @@ extension SuperPeerCore {
         guard let heaviest = loads.max(by: { ($0.1, $0.0) < ($1.1, $1.0) }),
             Double(heaviest.1) > Double(fair) * (1 + configuration.hysteresisMargin)
         else { return }
+        // A leaf hears its super-peers' load every leafAdvertRounds advert intervals.
+        let refresh = configuration.advertInterval * SuperPeerConstants.leafAdvertRounds
+        let rounds = max(1.0, refresh / configuration.attachTimeout)
+        let chance = Double(heaviest.1 - fair) / Double(heaviest.1) / rounds
+        // Drawn before the known super-peers are searched: most rounds move nothing.
+        guard Double.random(in: 0..<1, using: &random) < chance else { return }
         let lightest = known.values.filter { entry in
             entry.advert.isSuperPeer && isFresh(entry) && links[entry.advert.id] == nil
                 && Int(entry.advert.leafCount) < fair && entry.advert.freeSlots > 0
                 && (refusedUntil[entry.advert.id].map { $0 <= now } ?? true)
         }.min { ($0.advert.leafCount, $0.advert.id) < ($1.advert.leafCount, $1.advert.id) }
         guard let lightest, let address = memberAddresses[lightest.advert.id] else { return }
-        // A leaf hears its super-peers' load every leafAdvertRounds advert intervals.
-        let refresh = configuration.advertInterval * SuperPeerConstants.leafAdvertRounds
-        let rounds = max(1.0, refresh / configuration.attachTimeout)
-        let chance = Double(heaviest.1 - fair) / Double(heaviest.1) / rounds
-        guard Double.random(in: 0..<1, using: &random) < chance else { return }
         sendAttach(to: lightest.advert.id, address: address, now: now, replacing: heaviest.0)
     }
 }

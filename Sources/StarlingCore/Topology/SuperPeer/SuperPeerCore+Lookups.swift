@@ -278,15 +278,19 @@ extension SuperPeerCore {
 
     // MARK: Answering
 
-    /// A lookup from `asker`: answered only to an alive member at its member address (a
-    /// reply may be larger than the request), from the held leaves, this peer's own
-    /// record and the other super-peers whose filters might match, within
-    /// ``SuperPeerConstants/maximumMessageSize``. A peer that is not a super-peer answers
-    /// with nothing (a reply smaller than the request), so the asker moves on at once.
+    /// A lookup from `asker`: answered from the held leaves, this peer's own record and
+    /// the other super-peers whose filters might match, within
+    /// ``SuperPeerConstants/maximumMessageSize``, unless `asker` is a member held at
+    /// another address. An asker not held is answered too (in a large swarm a
+    /// super-peer may not have heard of a new leaf when another super-peer refers it
+    /// here); the overlay's address validation keeps a reply to an address that has not
+    /// proved it receives within the bytes that address sent. A peer that is not a
+    /// super-peer answers with nothing (a reply smaller than the request), so the asker
+    /// moves on at once.
     mutating func handleLookup(
         request: UInt32, asker: PeerID, target: SuperPeerLookupTarget, from source: PeerAddress, now: Instant
     ) {
-        guard asker != localID, memberAddresses[asker] == source else {
+        guard asker != localID, memberAddresses[asker].map({ $0 == source }) ?? true else {
             statistics.lookupsIgnored += 1
             return
         }

@@ -237,6 +237,11 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         known.values.filter { $0.advert.isSuperPeer && isFresh($0) }.map(\.advert).sorted { $0.id < $1.id }
     }
 
+    /// The IDs of ``knownSuperPeers``, in order.
+    public var knownSuperPeerIDs: [PeerID] {
+        known.keys.filter { id in known[id].map { $0.advert.isSuperPeer && isFresh($0) } ?? false }.sorted()
+    }
+
     /// The member address of `id` when it is a super-peer this peer knows (a fresh advert
     /// or a link) and an alive member.
     public func superPeerAddress(of id: PeerID) -> PeerAddress? {
@@ -535,6 +540,12 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     mutating func send(_ message: SuperPeerMessage, to destination: PeerAddress) {
         guard let bytes = try? message.encoded() else { return }
         statistics.messagesSent += 1
+        switch message {
+        case .lookup, .lookupReply:
+            statistics.lookupMessagesSent += 1
+            statistics.lookupBytesSent += bytes.count
+        default: break
+        }
         outbox.append(bytes, to: destination)
     }
 

@@ -47,8 +47,12 @@ public struct SuperPeerStatistics: Equatable, Sendable {
     public internal(set) var lookupTimeouts = 0
     /// Lookups this super-peer answered.
     public internal(set) var lookupsAnswered = 0
-    /// Lookup requests ignored because the asker was not an alive member at that address.
+    /// Lookup requests ignored because the asker was a member held at another address.
     public internal(set) var lookupsIgnored = 0
+    /// Lookup requests and replies this peer sent (every reply, an empty one included).
+    public internal(set) var lookupMessagesSent = 0
+    /// The bytes of those messages (without the overlay's envelope).
+    public internal(set) var lookupBytesSent = 0
     /// Lookups this peer started that finished with an answer.
     public internal(set) var lookupsFinished = 0
     /// Lookups this peer started that no super-peer could answer (handed to Kademlia).
