@@ -389,6 +389,36 @@ import Testing
         }
     }
 
+    @Test func superPeerCore_leafThatKnowsASuperPeerWithRoom_attachesRatherThanPromotes() throws {
+        // 200 members and one super-peer known: the swarm is short of super-peers. A leaf
+        // not on that super-peer (its attaches go unanswered here) promotes only when
+        // the super-peer has no room for it.
+        for freeSlots in [UInt16(5), 0] {
+            var leaf = try Peer(1)
+            for number in UInt8(2)...UInt8(200) {
+                let other = try Peer(number, policy: .neverSuperPeer)
+                leaf.core.memberAlive(id: other.id, address: other.address, now: .zero)
+            }
+            let superPeer = try Peer(201, policy: .alwaysSuperPeer)
+            leaf.core.memberAlive(id: superPeer.id, address: superPeer.address, now: .zero)
+            var now = Instant.zero
+            var sequence: UInt32 = 0
+            while now < .zero + .seconds(300), leaf.core.role == .leaf, let due = leaf.core.pollTimeout() {
+                now = due
+                sequence += 1
+                let advert = SuperPeerAdvert(
+                    id: superPeer.id, address: superPeer.address, score: 1, leafCount: 0, freeSlots: freeSlots,
+                    superPeers: 1, roleEpoch: 1, sequence: sequence, isSuperPeer: true)
+                let bytes = try SuperPeerMessage.advert(sender: advert, others: []).encoded()
+                leaf.core.handleMessage(bytes[...], from: superPeer.address, now: now)
+                leaf.core.handleTimeout(now: now)
+                _ = leaf.outgoing(now: now)
+            }
+            #expect(leaf.core.attachedSuperPeers.isEmpty)
+            #expect((leaf.core.role == .superPeer) == (freeSlots == 0), "free slots \(freeSlots)")
+        }
+    }
+
     @Test func superPeerCore_withdrawnAdvert_detachesTheLeaf() throws {
         var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2)]
         Self.introduce(&peers, now: .zero)

@@ -13,6 +13,7 @@ extension SuperPeerCore {
         switch role {
         case .leaf:
             guard configuration.isDirectlyReachable, now - startedAt >= configuration.minimumUptime,
+                isOnASuperPeer || !knowsSuperPeerWithRoom,
                 SuperPeerElection.needsMore(members: members, superPeers: superPeers, ratio: ratio, margin: margin)
             else {
                 shortageRounds = 0
@@ -34,6 +35,18 @@ extension SuperPeerCore {
             }
             if weaker < SuperPeerElection.demotionCount(superPeers: superPeers, target: target) { demote(now: now) }
         }
+    }
+
+    /// Whether a link of this leaf's is attached.
+    var isOnASuperPeer: Bool { links.values.contains(where: \.isAttached) }
+
+    /// Whether a super-peer this peer knows has free slots. A leaf that knows one but is
+    /// on none yet does not promote: it has heard of a sample of the super-peers and
+    /// counts too few (in a 10,000-peer swarm such leaves made the super-peers half as
+    /// many again as the target); it attaches first and judges by what its super-peers
+    /// count.
+    var knowsSuperPeerWithRoom: Bool {
+        known.values.contains { $0.advert.isSuperPeer && $0.advert.freeSlots > 0 && isFresh($0) }
     }
 
     /// The super-peers this peer counts, or, for a leaf, the most any of its own

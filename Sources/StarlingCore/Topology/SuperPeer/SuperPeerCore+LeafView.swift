@@ -21,7 +21,7 @@ extension SuperPeerCore {
     /// members as a pure overlay's peer does), otherwise only a super-peer it knows, a
     /// super-peer it links to or a leaf it holds.
     public func affectsNeighbours(_ id: PeerID) -> Bool {
-        if role == .leaf, !links.values.contains(where: \.isAttached) { return true }
+        if role == .leaf, !isOnASuperPeer { return true }
         return known[id] != nil || links[id] != nil || held[id] != nil
     }
 
