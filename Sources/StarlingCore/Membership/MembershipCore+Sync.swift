@@ -77,20 +77,36 @@ extension MembershipCore {
             anyDiffers = true
         }
         guard anyDiffers else { return }
-        var byBucket = [[MemberUpdate]](repeating: [], count: ours.count)
-        byBucket[MembershipDigest.bucket(of: localID, level: level)].append(ownRecord)
+        var byBucket = [[PeerID]](repeating: [], count: ours.count)
         for id in order {
             let bucket = MembershipDigest.bucket(of: id, level: level)
-            if differs[bucket], let member = table[id] { byBucket[bucket].append(stateRecord(of: member)) }
+            if differs[bucket] { byBucket[bucket].append(id) }
         }
         // From a random bucket on: an answer cut short mends other buckets next time.
-        let start = Int.random(in: 0..<ours.count, using: &random)
-        let records = (0..<ours.count).flatMap { offset in
-            let bucket = (start + offset) % ours.count
-            return differs[bucket] ? byBucket[bucket] : []
-        }
+        // Records are taken only until they fill the most messages an answer may hold
+        // (a view that lacks thousands differs in every bucket).
         let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize
-        let size = records.reduce(0) { $0 + $1.encodedSize }
+        let capacity = budget * MembershipConstants.syncAnswerMessages
+        let ownBucket = MembershipDigest.bucket(of: localID, level: level)
+        let start = Int.random(in: 0..<ours.count, using: &random)
+        var records: [MemberUpdate] = []
+        var size = 0
+        buckets: for offset in 0..<ours.count {
+            let bucket = (start + offset) % ours.count
+            guard differs[bucket] else { continue }
+            guard size < capacity else { break }
+            if bucket == ownBucket {
+                records.append(ownRecord)
+                size += ownRecord.encodedSize
+            }
+            for id in byBucket[bucket] {
+                guard size < capacity else { break buckets }
+                guard let member = table[id] else { continue }
+                let record = stateRecord(of: member)
+                records.append(record)
+                size += record.encodedSize
+            }
+        }
         let wanted = min(size / budget + 1, MembershipConstants.syncAnswerMessages)
         let granted = takeStateReplyTokens(upTo: wanted, now: now)
         guard granted > 0 else {
