@@ -4,7 +4,7 @@ extension OverlayCore {
     /// holds only those (``SuperPeerConfiguration/leafViewThreshold``), forgets the
     /// members that are not (or no longer) super-peers once their grace ran out, and
     /// pulls the super-peers from one of them when it hears of one it does not hold (at
-    /// most every few advert intervals once it is on all its super-peers).
+    /// most once per advert lifetime once it is on all its super-peers).
     /// Called first in every ``absorb(now:)``, so that the members it makes membership
     /// forget are reported in the same pass; a few comparisons when nothing changed.
     mutating func followLeafView(now: Instant) {
