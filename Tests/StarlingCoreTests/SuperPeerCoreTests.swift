@@ -255,13 +255,18 @@ import Testing
         }
     }
 
-    @Test func superPeerCore_superPeerGone_leafFailsOverToAnother() throws {
-        let one: (inout SuperPeerConfiguration) -> Void = { $0.superPeersPerLeaf = 1 }
-        var peers = [
-            try Peer(1, policy: .alwaysSuperPeer, configure: one),
-            try Peer(2, policy: .alwaysSuperPeer, configure: one),
-            try Peer(3, policy: .neverSuperPeer, configure: one),
+    /// Peers 1 and 2 always super-peers, peer 3 never, each leaf on `superPeersPerLeaf`.
+    static func twoSuperPeersAndALeaf(superPeersPerLeaf: Int) throws -> [Peer] {
+        let configure: (inout SuperPeerConfiguration) -> Void = { $0.superPeersPerLeaf = superPeersPerLeaf }
+        return [
+            try Peer(1, policy: .alwaysSuperPeer, configure: configure),
+            try Peer(2, policy: .alwaysSuperPeer, configure: configure),
+            try Peer(3, policy: .neverSuperPeer, configure: configure),
         ]
+    }
+
+    @Test func superPeerCore_superPeerGone_leafFailsOverToAnother() throws {
+        var peers = try Self.twoSuperPeersAndALeaf(superPeersPerLeaf: 1)
         Self.introduce(&peers, now: .zero)
         let first = try #require(peers[2].core.attachedSuperPeers.first)
         let other = peers[0].id == first ? peers[1].id : peers[0].id
@@ -276,12 +281,7 @@ import Testing
     }
 
     @Test func superPeerCore_leafShortOfSuperPeers_pullsThemSoonerThanOneOnAll() throws {
-        let two: (inout SuperPeerConfiguration) -> Void = { $0.superPeersPerLeaf = 2 }
-        var peers = [
-            try Peer(1, policy: .alwaysSuperPeer, configure: two),
-            try Peer(2, policy: .alwaysSuperPeer, configure: two),
-            try Peer(3, policy: .neverSuperPeer, configure: two),
-        ]
+        var peers = try Self.twoSuperPeersAndALeaf(superPeersPerLeaf: 2)
         #expect(peers[2].core.unheldSuperPeerPullSpacing == nil, "on none of its 2: membership's own spacing")
         Self.introduce(&peers, now: .zero)
         #expect(peers[2].core.attachedSuperPeers.count == 2)

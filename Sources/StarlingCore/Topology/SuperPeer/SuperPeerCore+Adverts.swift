@@ -101,7 +101,7 @@ extension SuperPeerCore {
         advertRounds &+= 1
         let rounds = SuperPeerConstants.leafAdvertRounds
         // In an order that does not depend on hashing (runs must repeat), each once.
-        let superPeers = known.filter { $0.value.advert.isSuperPeer && isFresh($0.value) }.keys.sorted()
+        let superPeers = knownSuperPeerIDs
         let leaves = held.keys.filter { Int($0.publicKey.leadingByte) % rounds == advertRounds % rounds }.sorted()
         var recipients: [PeerAddress] = leaves.compactMap { held[$0]?.address }
         recipients += (superPeers + randomMembers(configuration.advertFanout)).compactMap { memberAddresses[$0] }

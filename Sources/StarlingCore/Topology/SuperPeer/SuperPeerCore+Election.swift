@@ -29,7 +29,7 @@ extension SuperPeerCore {
             else { return }
             let me = (leaves: self.held.count, score: score, id: localID)
             let weaker = known.values.count { entry in
-                entry.advert.isSuperPeer && isFresh(entry)
+                isFreshSuperPeer(entry)
                     && SuperPeerElection.isWeaker(
                         (Int(entry.advert.leafCount), entry.advert.score, entry.advert.id), than: me)
             }
@@ -46,7 +46,7 @@ extension SuperPeerCore {
     /// many again as the target); it attaches first and judges by what its super-peers
     /// count.
     var knowsSuperPeerWithRoom: Bool {
-        known.values.contains { $0.advert.isSuperPeer && $0.advert.freeSlots > 0 && isFresh($0) }
+        known.values.contains { isFreshSuperPeer($0) && $0.advert.freeSlots > 0 }
     }
 
     /// The super-peers this peer counts, or, for a leaf, the most any of its own
@@ -69,7 +69,7 @@ extension SuperPeerCore {
 
     /// The median score of the known super-peers, 0 when none is known.
     var medianSuperPeerScore: UInt32 {
-        let scores = known.values.filter { $0.advert.isSuperPeer && isFresh($0) }.map(\.advert.score).sorted()
+        let scores = known.values.filter(isFreshSuperPeer).map(\.advert.score).sorted()
         return scores.isEmpty ? 0 : scores[scores.count / 2]
     }
 

@@ -191,7 +191,7 @@ extension SuperPeerCore {
         // Drawn before the known super-peers are searched: most rounds move nothing.
         guard Double.random(in: 0..<1, using: &random) < chance else { return }
         let lightest = known.values.filter { entry in
-            entry.advert.isSuperPeer && isFresh(entry) && links[entry.advert.id] == nil
+            isFreshSuperPeer(entry) && links[entry.advert.id] == nil
                 && Int(entry.advert.leafCount) < fair && entry.advert.freeSlots > 0
                 && (refusedUntil[entry.advert.id].map { $0 <= now } ?? true)
         }.min { ($0.advert.leafCount, $0.advert.id) < ($1.advert.leafCount, $1.advert.id) }

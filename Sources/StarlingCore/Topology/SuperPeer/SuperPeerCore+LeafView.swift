@@ -57,7 +57,7 @@ extension SuperPeerCore {
     /// and holds every member again below half of that (hysteresis) or once it promotes.
     mutating func refreshLeafView() {
         var featured = Set(links.keys)
-        for (id, entry) in known where entry.advert.isSuperPeer && isFresh(entry) { featured.insert(id) }
+        for (id, entry) in known where isFreshSuperPeer(entry) { featured.insert(id) }
         if featured != featuredMembers {
             featuredMembers = featured
             featuredVersion &+= 1

@@ -234,12 +234,12 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
 
     /// The super-peers this peer knows of (itself excluded), newest adverts, by ID.
     public var knownSuperPeers: [SuperPeerAdvert] {
-        known.values.filter { $0.advert.isSuperPeer && isFresh($0) }.map(\.advert).sorted { $0.id < $1.id }
+        known.values.filter(isFreshSuperPeer).map(\.advert).sorted { $0.id < $1.id }
     }
 
     /// The IDs of ``knownSuperPeers``, in order.
     public var knownSuperPeerIDs: [PeerID] {
-        known.keys.filter { id in known[id].map { $0.advert.isSuperPeer && isFresh($0) } ?? false }.sorted()
+        known.compactMap { isFreshSuperPeer($0.value) ? $0.key : nil }.sorted()
     }
 
     /// The member address of `id` when it is a super-peer this peer knows (a fresh advert
@@ -285,7 +285,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// leaves' union filter might match, and those that have sent none yet.
     public func superPeersMatching(queryKeywords: [String]) -> [PeerID] {
         known.filter { entry in
-            entry.value.advert.isSuperPeer && isFresh(entry.value)
+            isFreshSuperPeer(entry.value)
                 && (entry.value.filter?.mightMatch(queryKeywords: queryKeywords) ?? true)
         }.keys.sorted()
     }
@@ -320,7 +320,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
 
     /// The super-peers this peer counts, itself included when it is one.
     public var superPeerCount: Int {
-        known.values.count { $0.advert.isSuperPeer && isFresh($0) } + (role == .superPeer ? 1 : 0)
+        known.values.count(where: isFreshSuperPeer) + (role == .superPeer ? 1 : 0)
     }
 
     // MARK: Inputs
@@ -552,6 +552,11 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// `duration` scaled by a random factor in `[0.5, 1.5)`.
     mutating func jittered(_ duration: Duration) -> Duration {
         duration * Double.random(in: 0.5..<1.5, using: &random)
+    }
+
+    /// Whether a known advert is a super-peer's and still fresh.
+    func isFreshSuperPeer(_ entry: KnownSuperPeer) -> Bool {
+        entry.advert.isSuperPeer && isFresh(entry)
     }
 
     /// Whether a known advert is still fresh.
