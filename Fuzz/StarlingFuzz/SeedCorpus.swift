@@ -160,7 +160,7 @@ enum SeedCorpus {
             .records(request: 2, records: [signedRecord]),
             .listIndexes(request: 4, fromIndex: true),
             .indexes(
-                request: 4,
+                request: 4, members: 3,
                 entries: [IndexEntry(id: FuzzIdentities.partner.peerID, address: .ipv4(10, 0, 0, 1, port: 7946))]),
             .handoff(request: 0, lifetime: 20, record: signedRecord),
         ]

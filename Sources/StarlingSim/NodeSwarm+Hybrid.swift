@@ -3,13 +3,17 @@ public import StarlingCore
 extension NodeSwarm {
     /// The overlay of peer `index` in a hybrid swarm whose first `indexes` peers are
     /// index servers: they know the first one, and every other peer is a client told only
-    /// the first index server's address (it learns the others from it).
+    /// the first index server's address (it learns the others from it), holding a
+    /// partial view from `clientViewThreshold` members on
+    /// (``StarlingCore/HybridConfiguration/clientViewThreshold``; 0, never, by default).
     public static func hybridOverlay(
-        ofPeer index: Int, indexes: Int, base: OverlayConfiguration = .simulation
+        ofPeer index: Int, indexes: Int, clientViewThreshold: Int = 0, base: OverlayConfiguration = .simulation
     ) -> OverlayConfiguration {
         var overlay = base
         let first = address(ofPeer: 0)
-        overlay.topology = .hybrid(index < indexes ? .index(fellows: [first]) : .client(indexes: [first]))
+        var hybrid: HybridConfiguration = index < indexes ? .index(fellows: [first]) : .client(indexes: [first])
+        hybrid.clientViewThreshold = clientViewThreshold
+        overlay.topology = .hybrid(hybrid)
         return overlay
     }
 

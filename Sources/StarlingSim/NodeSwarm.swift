@@ -95,23 +95,30 @@ public struct NodeSwarm {
     }
 
     /// Whether every peer of `live` (by default all) sees every other one alive; a peer
-    /// with a partial view (a super-peer topology's leaf in a large swarm,
-    /// ``StarlingCore/MembershipView``) every super-peer of `live`.
+    /// with a partial view (a super-peer topology's leaf or a hybrid client in a large
+    /// swarm, ``StarlingCore/MembershipView``) every featured peer of `live`
+    /// (``featuredNodes(among:)``).
     public func isConverged(among live: [SimNodeID]? = nil) -> Bool {
         let live = live ?? nodes
         let ids = live.map(peerID(of:))
-        var superPeerIDs: [PeerID]?
+        var featuredIDs: [PeerID]?
         return live.allSatisfy { node in
             let membership = overlay(of: node).membership
             let wanted: [PeerID]
             if membership.view == .full {
                 wanted = ids
             } else {
-                if superPeerIDs == nil { superPeerIDs = superPeerNodes(among: live).map(peerID(of:)) }
-                wanted = superPeerIDs ?? []
+                if featuredIDs == nil { featuredIDs = featuredNodes(among: live).map(peerID(of:)) }
+                wanted = featuredIDs ?? []
             }
             return wanted.allSatisfy { $0 == peerID(of: node) || membership.member($0)?.state == .alive }
         }
+    }
+
+    /// The peers of `nodes` (by default all) that a partial view holds: the super-peers
+    /// and the index servers.
+    public func featuredNodes(among nodes: [SimNodeID]? = nil) -> [SimNodeID] {
+        (nodes ?? self.nodes).filter { [.superPeer, .index].contains(overlay(of: $0).role) }
     }
 
     /// How many times peers of `live` reported another peer of `live` failed.

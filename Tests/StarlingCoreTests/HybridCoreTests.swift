@@ -227,6 +227,81 @@ import Testing
         #expect(net.result(id, at: 3).0?.outcome == .peer(Net.record(3)))
     }
 
+    @Test func hybridCore_clientWhoseIndexServerIsTooBusy_asksMembersForTheList() {
+        var net = Self.network(clients: 1)
+        // A newcomer configured with index server 0, which is too busy to answer it.
+        net.cut.insert(Net.address(0))
+        net.add(4, .client(indexes: [Net.address(0)]))
+        net.run(for: .seconds(2))
+        #expect(net.cores[Net.address(4)]!.knownIndexes.isEmpty)
+        // Membership brings it members (its join was answered): it asks one of them at
+        // its next retry.
+        net.cores[Net.address(4)]!.memberAlive(Net.identity(3).peerID, address: Net.address(3), now: net.now)
+        net.run(for: .seconds(2))
+        let known = Set(net.cores[Net.address(4)]!.knownIndexes.map(\.id))
+        #expect(known == Set((0..<3).map { Net.identity($0).peerID }), "client 3 listed the index servers")
+        // Once it knows an index server, members are not asked any more.
+        let delivered = net.delivered
+        net.cores[Net.address(4)]!.memberAlive(Net.identity(5).peerID, address: Net.address(5), now: net.now)
+        net.settle()
+        #expect(net.delivered == delivered)
+    }
+
+    @Test func hybridCore_clientOfALargeSwarm_holdsOnlyTheIndexServers_byTheirMedianCount() {
+        var net = Net()
+        for index in 0..<3 {
+            var server = HybridConfiguration.index(fellows: [Net.address(0)])
+            server.clientViewThreshold = 500
+            net.add(index, server)
+        }
+        var large = HybridConfiguration.client(indexes: [Net.address(0)])
+        large.clientViewThreshold = 500
+        net.add(3, large)
+        net.add(4, .client(indexes: [Net.address(0)]))
+        net.run(for: .seconds(2))
+        let clients = [Net.address(3), Net.address(4)]
+        let indexIDs = Set((0..<3).map { Net.identity($0).peerID })
+        func loseEveryIndexServer() {
+            for client in clients {
+                for index in 0..<3 {
+                    net.cores[client]!.memberGone(Net.identity(index).peerID, left: false, now: net.now)
+                }
+            }
+        }
+        /// The index servers come to hold `counts` members; the clients hear each count
+        /// (membership called every server gone, so each is asked for its list again).
+        func report(_ counts: [Int]) {
+            for index in 0..<3 { net.cores[Net.address(index)]!.setHeldMembers(counts[index]) }
+            loseEveryIndexServer()
+            net.run(for: .seconds(2))
+            #expect(net.cores[clients[0]]!.upIndexes.count == 3)
+        }
+        func prefersPartialView(_ client: Int = 0) -> Bool { net.cores[clients[client]]!.prefersPartialView }
+        #expect(!prefersPartialView())
+        #expect(net.cores[clients[0]]!.featuredMembers.isEmpty, "a full view features nobody")
+        #expect(
+            net.cores[Net.address(0)]!.featuredMembers == indexIDs.subtracting([Net.identity(0).peerID]),
+            "an index server features its fellows")
+        #expect(
+            Self.network(clients: 0).cores[Net.address(0)]!.featuredMembers.isEmpty,
+            "unless its threshold is 0, the default")
+
+        report([10_000, 12, 12])
+        #expect(!prefersPartialView(), "one server's count moves nothing (the median counts)")
+        report([600, 600, 12])
+        #expect(prefersPartialView(), "the threshold is 500")
+        #expect(net.cores[clients[0]]!.featuredMembers == indexIDs)
+        #expect(!prefersPartialView(1), "the default threshold, 0: never")
+        #expect(!net.cores[Net.address(0)]!.prefersPartialView, "an index server holds every member")
+        loseEveryIndexServer()
+        #expect(prefersPartialView(), "the fallback keeps the partial view")
+        report([300, 300, 300])
+        #expect(prefersPartialView(), "half the threshold keeps it (hysteresis)")
+        report([200, 200, 200])
+        #expect(!prefersPartialView())
+        #expect(net.cores[clients[0]]!.featuredMembers.isEmpty)
+    }
+
     @Test func hybridCore_indexServersMembershipCallsGone_areAskedAgain_andAnAnswerBringsThemBack() {
         var net = Self.network(clients: 1)
         let client = Net.address(3)

@@ -25,7 +25,7 @@ import Testing
         .listIndexes(request: 8, fromIndex: false),
         .listIndexes(request: 9, fromIndex: true),
         .indexes(
-            request: .max,
+            request: .max, members: 10_000,
             entries: [
                 IndexEntry(id: identity.peerID, address: .ipv4(10, 0, 0, 1, port: 7946)),
                 IndexEntry(id: identity.peerID, address: try! PeerAddress("[2001:db8::1]:9")),

@@ -243,7 +243,8 @@ import Testing
         #expect(try IndexMessage.decode(registerBytes[...]) == register)
 
         let list = IndexMessage.indexes(
-            request: 2, entries: [IndexEntry(id: Self.exampleKey.peerID, address: .ipv4(127, 0, 0, 1, port: 4000))])
+            request: 2, members: 1_000,
+            entries: [IndexEntry(id: Self.exampleKey.peerID, address: .ipv4(127, 0, 0, 1, port: 4000))])
         let listBytes = try list.encoded()
         #expect(examples["index-indexes"] == listBytes, "expected:\n\(formatted(listBytes))")
         #expect(try IndexMessage.decode(listBytes[...]) == list)

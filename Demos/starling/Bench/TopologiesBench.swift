@@ -8,7 +8,9 @@ import StarlingSim
 ///
 /// Each topology gets the same swarm: `--peers` peers (default 1,000) of whole-peer
 /// cores (``NodeSwarm``) on 20 ms ± 10 ms links, joined through the first peer; hybrid
-/// adds 3 index servers (the first three peers) that share the key space. Once every
+/// adds 3 index servers (the first three peers) that share the key space, and its
+/// clients hold only the index servers from 500 members on (`clientViewThreshold`, as
+/// super-peer leaves do by default: 10,000 full views do not fit in memory). Once every
 /// peer sees every other alive (hybrid: and every record is where it belongs;
 /// super-peer: every leaf is on 3 super-peers it sees alive, whatever else the views
 /// hold, see ``StarlingSim/NodeSwarm/leavesSeeTheirSuperPeers(among:)``), with progress
@@ -31,6 +33,8 @@ enum TopologiesBench {
     /// Link conditions of every simulated link.
     static let link = LinkConditions(latency: .milliseconds(20), jitter: .milliseconds(10))
     static let indexes = 3
+    /// The hybrid clients' ``StarlingCore/HybridConfiguration/clientViewThreshold``.
+    static let clientViewThreshold = 500
     static let lookups = 2_000
 
     /// One topology's figures.
@@ -197,7 +201,9 @@ enum TopologiesBench {
             var failover: Failover?
             let figures = measure(
                 topology: "hybrid", peers: peers, seed: 1,
-                overlay: { NodeSwarm.hybridOverlay(ofPeer: $0, indexes: indexes) },
+                overlay: {
+                    NodeSwarm.hybridOverlay(ofPeer: $0, indexes: indexes, clientViewThreshold: clientViewThreshold)
+                },
                 settled: { $0.isRegistered(indexes: indexes) }
             ) { swarm in
                 failover = measureFailover(&swarm)

@@ -16,11 +16,13 @@ extension Peer {
     /// The overlay members this peer knows, itself excluded, with their states.
     ///
     /// Membership runs among all peers, index servers, clients, super-peers and leaves
-    /// alike, so a hybrid client lists every member too, and so does a super-peer leaf
-    /// in a swarm smaller than ``StarlingCore/SuperPeerConfiguration/leafViewThreshold``
-    /// (500 members by default). In a larger one a leaf holds only the super-peers
-    /// (``StarlingCore/MembershipView/partial``) and lists those; its super-peers find
-    /// any other peer for it (``lookup(_:)``, ``connect(resolving:timeout:)``). Who
+    /// alike, so a hybrid client lists every member too in a swarm smaller than
+    /// ``StarlingCore/HybridConfiguration/clientViewThreshold``, and so does a super-peer
+    /// leaf in one smaller than ``StarlingCore/SuperPeerConfiguration/leafViewThreshold``
+    /// (500 members by default; the client's is 0, never, by default). In a larger one a client holds only the index
+    /// servers and a leaf only the super-peers (``StarlingCore/MembershipView/partial``),
+    /// and each lists those; the index servers or super-peers find any other peer for it
+    /// (``lookup(_:)``, ``connect(resolving:timeout:)``). Who
     /// holds which role is in ``overlayStatus()``
     /// (``OverlayStatus/role``, a leaf's ``OverlayStatus/superPeers``) and in
     /// ``Event/topology(_:)`` events.

@@ -244,12 +244,7 @@ extension MembershipCore {
         }
         // Featured members (a super-peer topology's super-peers) hold every member, and
         // leaves of a large swarm hold only them: state is exchanged among the featured.
-        let partners = featured.isEmpty ? nil : featuredOrder()
-        guard
-            let id = sampleLiveMembers(1, from: partners, where: { $0.state == .alive }).first
-                ?? sampleLiveMembers(1, where: { $0.state == .alive }).first,
-            let member = table[id]
-        else { return }
+        guard let member = randomAliveFeatured() ?? randomAliveMember() else { return }
         // A partial view only ever pulls the featured members.
         guard view == .full else { return sendScopedPull(to: member.address) }
         // Early on, a small list is pushed too (one message or a few); a large one is only

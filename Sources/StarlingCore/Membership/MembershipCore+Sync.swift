@@ -30,10 +30,7 @@ extension MembershipCore {
         guard view == .full, theirs != digest.total, hasJoined, now >= nextSyncAt else { return }
         let destination: PeerAddress
         if theirs == 0 {
-            guard !featured.isEmpty,
-                let id = sampleLiveMembers(1, from: featuredOrder(), where: { $0.state == .alive }).first,
-                let member = table[id]
-            else { return }
+            guard let member = randomAliveFeatured() else { return }
             destination = member.address
         } else {
             guard let member = table[sender], member.state.isLive, member.address == source else { return }

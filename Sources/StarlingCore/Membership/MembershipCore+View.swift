@@ -39,9 +39,7 @@ extension MembershipCore {
             retain(featured, now: now)
             refreshView(now: now)
         case .full:
-            guard let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id] else {
-                return
-            }
+            guard let member = randomAliveMember() else { return }
             sendState(to: member.address, replyRequested: true)
             // As after a join: the answer may be cut short (everyone else's view is full
             // and large, and many promote at once), so early exchanges follow until a
@@ -63,7 +61,7 @@ extension MembershipCore {
         let now = advance(now)
         let spacing = spacing ?? configuration.probeInterval * MembershipConstants.syncProbeIntervals
         guard view == .partial, !hasLeft, lastViewRefreshAt.map({ now - $0 >= spacing }) ?? true,
-            let id = sampleLiveMembers(1, where: { $0.state == .alive }).first, let member = table[id]
+            let member = randomAliveMember()
         else { return }
         lastViewRefreshAt = now
         sendScopedPull(to: member.address)

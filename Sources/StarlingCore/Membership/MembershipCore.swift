@@ -516,6 +516,17 @@ public struct MembershipCore: ProtocolCore, Sendable {
         return sorted
     }
 
+    /// A random alive member, if any.
+    mutating func randomAliveMember() -> Member? {
+        sampleLiveMembers(1, where: { $0.state == .alive }).first.flatMap { table[$0] }
+    }
+
+    /// A random alive featured member, if any.
+    mutating func randomAliveFeatured() -> Member? {
+        guard !featured.isEmpty else { return nil }
+        return sampleLiveMembers(1, from: featuredOrder(), where: { $0.state == .alive }).first.flatMap { table[$0] }
+    }
+
     /// Up to `count` distinct random members of `pool` (by default every member) for
     /// which `isWanted` holds (default: live ones), in O(count) expected time: random
     /// draws from the pool, and a scan of the whole pool only when the draws found too

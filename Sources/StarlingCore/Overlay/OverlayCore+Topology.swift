@@ -14,6 +14,7 @@ extension OverlayCore {
     /// peer's services are provided in the Kademlia overlay as well.
     mutating func absorbHybrid(now: Instant) {
         guard hybrid != nil else { return }
+        hybrid!.setHeldMembers(membership.liveCount + 1)
         while let event = hybrid!.pollEvent() {
             switch event {
             case .topology(let change):

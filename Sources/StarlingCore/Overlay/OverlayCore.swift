@@ -114,7 +114,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
     var relayRoutes = RelayRoutes()
     /// Relayed session datagrams for the session layer, with the origin's member address.
     var relayedWaiting = Deque<(payload: [UInt8], origin: PeerAddress)>()
-    /// The super-peer core's ``SuperPeerCore/featuredVersion`` membership last took.
+    /// The topology's featured version (``SuperPeerCore/featuredVersion``,
+    /// ``HybridCore/featuredVersion``) membership last took.
     var featuredVersion: UInt64 = 0
     /// The featured version membership's partial view was last trimmed to, and when to
     /// trim it again (``followLeafView(now:)``).
@@ -493,6 +494,13 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 admitNeighbour(member)
                 hybrid?.memberAlive(member.id, address: member.address, now: now)
                 superPeer?.memberAlive(id: member.id, address: member.address, now: now)
+            case .forgotten(let member) where hybrid != nil && member.state.isLive:
+                // A hybrid client that holds only the index servers forgets members that
+                // are alive: its Kademlia table (the fallback's) and its spreading
+                // neighbours keep them, and routing finds out the ones that fail. (A
+                // failed member forgotten after its retention goes as before.)
+                relayRoutes.remove(peer: member.id)
+                distances.forget(member.id)
             case .failed(let member), .left(let member), .forgotten(let member):
                 routing.markFailed(peer: member.id, now: now)
                 refillNeighbours(dropping: member.id)
@@ -522,6 +530,9 @@ public struct OverlayCore: ProtocolCore, Sendable {
         for peer in routing.takeTimeoutEvictions() {
             if let member = membership.member(peer), member.state == .alive {
                 routing.markAlive(peer: peer, address: member.address, now: now)
+            } else if membership.view == .partial, spreading.neighbours[peer] != nil {
+                // A neighbour a partial view does not hold: routing is all that tells.
+                refillNeighbours(dropping: peer)
             }
         }
         absorbHybrid(now: now)
@@ -576,9 +587,19 @@ public struct OverlayCore: ProtocolCore, Sendable {
         var current = spreading.neighbours
         current[peer] = nil
         if current.count < configuration.neighbourCount {
-            let candidates = membership.members.filter { $0.state == .alive && current[$0.id] == nil }
-            for member in candidates.shuffled(using: &random).prefix(configuration.neighbourCount - current.count) {
-                current[member.id] = member.address
+            var candidates = membership.members.filter { $0.state == .alive && current[$0.id] == nil }.map {
+                RoutingContact(peerID: $0.id, address: $0.address)
+            }
+            // A partial view (a hybrid client's) holds only the index servers: the
+            // Kademlia table samples the rest of the swarm.
+            if membership.view == .partial {
+                let held = Set(candidates.map(\.peerID))
+                candidates += routing.table.contacts.filter {
+                    current[$0.peerID] == nil && $0.peerID != peer && !held.contains($0.peerID)
+                }
+            }
+            for contact in candidates.shuffled(using: &random).prefix(configuration.neighbourCount - current.count) {
+                current[contact.peerID] = contact.address
             }
         }
         spreading.setNeighbours(current)

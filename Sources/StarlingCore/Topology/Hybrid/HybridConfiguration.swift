@@ -40,13 +40,30 @@ public struct HybridConfiguration: Equatable, Sendable {
     public var fellowProbeInterval: Duration
     /// What one index server accepts (an index server's own policy).
     public var limits: IndexLimits
+    /// The swarm size (as the index servers count it) from which a client holds only the
+    /// index servers in its membership view instead of every member (a partial view,
+    /// ``MembershipView``); it holds every member again below half of it. 0 (the
+    /// default) keeps every member always. Set it on the index servers too: one whose
+    /// threshold is set features its fellows, so that its answers to clients' scoped
+    /// pulls carry them.
+    ///
+    /// A member costs about 2 KB, so a full view of 10,000 members is some 20 MB: fine
+    /// for a process, too much for 10,000 simulated peers in one, and perhaps for a small
+    /// device. Lookups go to the index servers either way, and the Kademlia table a client
+    /// built while it held every member stays for the fallback. What a partial view
+    /// gives up: a broadcast reaches peers that joined since a client drew its
+    /// neighbours only after it draws them again (every index list interval), echoes
+    /// reach only the index servers, and an index server that restarts empty relearns
+    /// the members from their pulls rather than from the answer to its join.
+    public var clientViewThreshold: Int
 
     /// Creates a configuration.
     public init(
         role: Role = .client, indexes: [PeerAddress] = [], replication: Int = 2,
         registrationLifetime: Duration = .seconds(30), minimumRequestTimeout: Duration = .milliseconds(200),
         maximumRequestTimeout: Duration = .seconds(2), indexListInterval: Duration = .seconds(30),
-        fellowProbeInterval: Duration = .milliseconds(500), limits: IndexLimits = IndexLimits()
+        fellowProbeInterval: Duration = .milliseconds(500), limits: IndexLimits = IndexLimits(),
+        clientViewThreshold: Int = 0
     ) {
         self.role = role
         self.indexes = indexes
@@ -57,6 +74,7 @@ public struct HybridConfiguration: Equatable, Sendable {
         self.indexListInterval = indexListInterval
         self.fellowProbeInterval = fellowProbeInterval
         self.limits = limits
+        self.clientViewThreshold = clientViewThreshold
     }
 
     /// A client of the index servers at `indexes`.
@@ -86,6 +104,9 @@ public struct HybridConfiguration: Equatable, Sendable {
         guard indexListInterval >= .seconds(1) else { throw .indexListInterval(indexListInterval) }
         guard fellowProbeInterval >= .milliseconds(50), fellowProbeInterval <= .seconds(60) else {
             throw .fellowProbeInterval(fellowProbeInterval)
+        }
+        guard (0...1_000_000).contains(clientViewThreshold) else {
+            throw .limit("clientViewThreshold", Double(clientViewThreshold))
         }
         try limits.validate()
     }

@@ -31,6 +31,9 @@ public enum HybridConstants {
     public static let maximumIndexRetry: Duration = .seconds(30)
     /// How often an index server sweeps expired registrations.
     public static let sweepInterval: Duration = .seconds(5)
+    /// Members a client that knows no index server yet asks for the index list too (its
+    /// configured index servers may be too busy to answer, as in a join storm).
+    public static let bootstrapMembers = 4
     /// Source hosts whose registration rate is tracked by an index server.
     public static let maximumTrackedHosts = 16_384
     /// The most fellow index servers one heartbeat round asks (a random sample beyond).

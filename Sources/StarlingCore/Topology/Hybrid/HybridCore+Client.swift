@@ -4,6 +4,10 @@ extension HybridCore {
     /// Asks every configured address that is due for its index list; each is asked
     /// again after a doubling back-off until one answers.
     mutating func askBootstrapAddresses(now: Instant) {
+        // Not the first time: the configured index servers did not answer.
+        if bootstrapBackoff > HybridConstants.firstIndexRetry {
+            for member in bootstrapMembers where bootstrap[member] == nil { bootstrap[member] = now }
+        }
         let due = bootstrap.filter { $0.value <= now }.map(\.key)
         guard !due.isEmpty else { return }
         for address in due {
@@ -13,9 +17,21 @@ extension HybridCore {
         bootstrapBackoff = min(bootstrapBackoff * 2, HybridConstants.maximumIndexRetry)
     }
 
-    /// Takes an index list: the responder (first, when it is an index server) is up;
-    /// servers it lists are learned.
-    mutating func learnIndexes(_ entries: [IndexEntry], from source: PeerAddress, now: Instant) {
+    /// While no index server is known, keeps a member at `address` to ask for the list
+    /// too, up to ``HybridConstants/bootstrapMembers`` of them: they are asked (at the
+    /// bootstrap back-off) once the configured index servers left a request unanswered.
+    /// Every hybrid peer answers with the index servers it knows up, so that a join storm
+    /// on the configured index servers does not leave newcomers without any.
+    mutating func keepMemberForIndexes(at address: PeerAddress) {
+        guard bootstrapMembers.count < HybridConstants.bootstrapMembers, address != localAddress,
+            !bootstrapMembers.contains(address), bootstrap[address] == nil
+        else { return }
+        bootstrapMembers.append(address)
+    }
+
+    /// Takes an index list: the responder (first, when it is an index server) is up, and
+    /// holds `members`; servers it lists are learned.
+    mutating func learnIndexes(_ entries: [IndexEntry], members: UInt32, from source: PeerAddress, now: Instant) {
         for (position, entry) in entries.enumerated() where entry.id != localID {
             let isResponder = position == 0 && entry.address == source
             if var state = indexes[entry.id] {
@@ -26,11 +42,15 @@ extension HybridCore {
                 indexes[entry.id] = state
                 indexStatusChanged(entry.id, wasUp: wasUp, now: now)
             } else {
-                guard indexes.count < HybridConstants.maximumIndexes else { return }
+                guard indexes.count < HybridConstants.maximumIndexes else { break }
                 indexes[entry.id] = IndexServerState(address: entry.address)
                 bootstrap[entry.address] = nil
+                for member in bootstrapMembers { bootstrap[member] = nil }
+                bootstrapMembers = []
+                refreshFeatured()
                 indexStatusChanged(entry.id, wasUp: false, now: now)
             }
+            if isResponder { noteReportedMembers(members, by: entry.id) }
         }
     }
 
@@ -45,8 +65,8 @@ extension HybridCore {
             indexStatusChanged(index, wasUp: wasUp, now: now)
         }
         switch (request.kind, message) {
-        case (.list, .indexes(_, let entries)):
-            learnIndexes(entries, from: request.destination, now: now)
+        case (.list, .indexes(_, let members, let entries)):
+            learnIndexes(entries, members: members, from: request.destination, now: now)
         case (.register(let index, let sequence), .registered(_, let status, let lifetime)):
             registrationAnswered(at: index, sequence: sequence, status: status, lifetime: lifetime, now: now)
         case (.lookup(let id, let index), .records(_, let records)):

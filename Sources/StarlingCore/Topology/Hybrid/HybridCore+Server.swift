@@ -54,7 +54,8 @@ extension HybridCore {
             entries.append(IndexEntry(id: id, address: state.address))
         }
         store?.statistics.indexListsSent += 1
-        send(.indexes(request: request, entries: entries), to: source, as: nil, now: now)
+        let members = store != nil ? UInt32(clamping: heldMembers) : 0
+        send(.indexes(request: request, members: members, entries: entries), to: source, as: nil, now: now)
         if fromIndex, store != nil, !indexes.values.contains(where: { $0.address == source }) {
             send(.listIndexes(request: 0, fromIndex: true), to: source, as: .list(index: nil), now: now)
         }

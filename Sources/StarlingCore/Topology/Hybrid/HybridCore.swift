@@ -58,6 +58,9 @@ public struct HybridCore: Sendable {
     var lookups: OrderedDictionary<LookupID, HybridLookup> = [:]
     var registrations: [PeerID: Registration] = [:]
     var bootstrap: OrderedDictionary<PeerAddress, Instant> = [:]
+    /// The members among ``bootstrap`` (``HybridConstants/bootstrapMembers``), dropped
+    /// from it once an index server is known.
+    var bootstrapMembers: [PeerAddress] = []
     var bootstrapBackoff = HybridConstants.firstIndexRetry
     var nextRequest: UInt32 = 0
     var nextLookup: UInt64 = 0
@@ -71,6 +74,17 @@ public struct HybridCore: Sendable {
     /// When an index server next asks its fellows for their lists (``probeFellows(now:)``).
     var nextFellowProbeAt: Instant?
     var isFallingBack = false
+    /// The members membership holds, this peer included (``setHeldMembers(_:)``).
+    var heldMembers = 1
+    /// The median of the member counts the index servers reported (0 before any did).
+    var reportedMembers = 0
+    /// The members a partial view holds (see ``prefersPartialView``).
+    public internal(set) var featuredMembers: Set<PeerID> = []
+    /// Raised whenever ``featuredMembers`` changes.
+    public internal(set) var featuredVersion: UInt64 = 0
+    /// Whether this peer should hold a partial membership view (see
+    /// ``HybridConfiguration/clientViewThreshold``).
+    public internal(set) var prefersPartialView = false
     var started = false
     var latestNow = Instant.zero
     /// A message being encoded; reused.
@@ -225,6 +239,7 @@ public struct HybridCore: Sendable {
     /// Membership found `peer` alive at `address` (joined, came back, or moved).
     public mutating func memberAlive(_ peer: PeerID, address: PeerAddress, now: Instant) {
         let now = advance(now)
+        if indexes.isEmpty { keepMemberForIndexes(at: address) }
         guard peer != localID, var state = indexes[peer] else { return }
         let wasUp = state.isUp
         state.noteAliveByMembership()
@@ -448,7 +463,7 @@ extension IndexMessage {
         case .findService(_, let service): .findService(request: request, service: service)
         case .records(_, let records): .records(request: request, records: records)
         case .listIndexes(_, let fromIndex): .listIndexes(request: request, fromIndex: fromIndex)
-        case .indexes(_, let entries): .indexes(request: request, entries: entries)
+        case .indexes(_, let members, let entries): .indexes(request: request, members: members, entries: entries)
         case .handoff(_, let lifetime, let record): .handoff(request: request, lifetime: lifetime, record: record)
         }
     }

@@ -86,11 +86,14 @@ public struct IndexEntry: Hashable, Sendable {
 /// findService  04 | request u32 | service
 /// records      05 | request u32 | count u8 | signed record × count
 /// listIndexes  06 | request u32 | flags u8
-/// indexes      07 | request u32 | count u8 | (peer id | address) × count
+/// indexes      07 | request u32 | members u32 | count u8 | (peer id | address) × count
 /// handoff      08 | request u32 (0) | lifetime left u16 (s) | signed record
 /// ```
 /// `listIndexes` flag bit 0: the asker is an index server itself (the receiver then
-/// asks it back and lists it). A `records` answer holds at most
+/// asks it back and lists it). An `indexes` answer's `members` is the number of members
+/// the responder holds (itself included) when it is an index server, 0 otherwise: clients
+/// of a large swarm hold a partial view (``HybridConfiguration/clientViewThreshold``) by
+/// the count. A `records` answer holds at most
 /// ``HybridConstants/maximumRecordsPerAnswer`` records and an `indexes` answer at most
 /// ``HybridConstants/maximumIndexes`` entries. A message must fill its datagram exactly.
 ///
@@ -108,8 +111,9 @@ public enum IndexMessage: Equatable, Sendable {
     case records(request: UInt32, records: [SignedPeerRecord])
     /// A request for the known index servers; `fromIndex` when the asker is one.
     case listIndexes(request: UInt32, fromIndex: Bool)
-    /// The known index servers, the responder first.
-    case indexes(request: UInt32, entries: [IndexEntry])
+    /// The known index servers, the responder first, and the number of members the
+    /// responder holds (0 from a client).
+    case indexes(request: UInt32, members: UInt32, entries: [IndexEntry])
     /// A record handed over by a fellow index server, held for `lifetime` more seconds.
     case handoff(request: UInt32, lifetime: UInt16, record: SignedPeerRecord)
 
@@ -132,7 +136,7 @@ public enum IndexMessage: Equatable, Sendable {
         switch self {
         case .register(let request, _, _), .registered(let request, _, _), .findPeer(let request, _),
             .findService(let request, _), .records(let request, _), .listIndexes(let request, _),
-            .indexes(let request, _), .handoff(let request, _, _):
+            .indexes(let request, _, _), .handoff(let request, _, _):
             request
         }
     }
@@ -170,7 +174,8 @@ public enum IndexMessage: Equatable, Sendable {
             }
         case .listIndexes(_, let fromIndex):
             writer.write(fromIndex ? UInt8(1) : 0)
-        case .indexes(_, let entries):
+        case .indexes(_, let members, let entries):
+            writer.write(members)
             guard entries.count <= HybridConstants.maximumIndexes else {
                 throw .unencodable("more than \(HybridConstants.maximumIndexes) index entries")
             }
@@ -232,6 +237,7 @@ public enum IndexMessage: Equatable, Sendable {
             guard flags & ~1 == 0 else { throw .invalidValue(offset: offset, field: "flags") }
             message = .listIndexes(request: request, fromIndex: flags == 1)
         case .indexes:
+            let members = try reader.readUInt32()
             let count = try reader.readCount(maximum: HybridConstants.maximumIndexes)
             var entries: [IndexEntry] = []
             entries.reserveCapacity(count)
@@ -239,7 +245,7 @@ public enum IndexMessage: Equatable, Sendable {
                 let contact = try RoutingContact.decode(from: &reader)
                 entries.append(IndexEntry(id: contact.peerID, address: contact.address))
             }
-            message = .indexes(request: request, entries: entries)
+            message = .indexes(request: request, members: members, entries: entries)
         }
         try reader.expectEnd()
         return message

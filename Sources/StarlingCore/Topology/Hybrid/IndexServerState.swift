@@ -21,6 +21,8 @@ public struct IndexServerState: Equatable, Sendable {
     var retryAt: Instant?
     /// The back-off before the next retry.
     var retryBackoff = HybridConstants.firstIndexRetry
+    /// The members it last said it holds (in an `indexes` answer; 0 before one came).
+    var reportedMembers: UInt32 = 0
 
     init(address: PeerAddress) {
         self.address = address
