@@ -115,6 +115,16 @@ public struct NodeSwarm {
         }
     }
 
+    /// The peers other than `origin` that were not delivered broadcast `id`.
+    public func missed(broadcast id: SpreadingID, from origin: SimNodeID) -> [SimNodeID] {
+        nodes.filter { node in
+            node != origin
+                && !network.events(of: node).contains {
+                    if case .overlay(.spreading(.delivered(id, _, _, _))) = $0 { true } else { false }
+                }
+        }
+    }
+
     /// The peers of `nodes` (by default all) that a partial view holds: the super-peers
     /// and the index servers.
     public func featuredNodes(among nodes: [SimNodeID]? = nil) -> [SimNodeID] {

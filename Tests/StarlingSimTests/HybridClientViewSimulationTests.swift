@@ -66,12 +66,7 @@ import Testing
                     try core.withOverlay { try $0.broadcast([0x48], now: now) }
                 })
             swarm.network.run(for: .seconds(3))
-            let missed = swarm.nodes.filter { node in
-                node != origin
-                    && !swarm.network.events(of: node).contains {
-                        if case .overlay(.spreading(.delivered(gossip, _, _, _))) = $0 { true } else { false }
-                    }
-            }
+            let missed = swarm.missed(broadcast: gossip, from: origin)
             #expect(missed.isEmpty, "the broadcast missed \(missed.count) peers")
 
             // Every index server is lost: lookups go through the Kademlia table.

@@ -162,12 +162,7 @@ import Testing
                     try core.withOverlay { try $0.broadcast([0x60, 0x61], now: now) }
                 })
             swarm.network.run(for: .seconds(3))
-            let missed = swarm.nodes.filter { node in
-                node != origin
-                    && !swarm.network.events(of: node).contains {
-                        if case .overlay(.spreading(.delivered(gossip, _, _, _))) = $0 { true } else { false }
-                    }
-            }
+            let missed = swarm.missed(broadcast: gossip, from: origin)
             #expect(missed.isEmpty, "the broadcast missed \(missed.count) peers")
 
             // The same queries in a pure swarm of the same size and seed.
@@ -208,14 +203,8 @@ import Testing
                     try core.withOverlay { try $0.query(Array("anything".utf8), now: now) }
                 })
             swarm.network.run(for: .seconds(3))
-            for node in swarm.nodes where node != origin {
-                let events = swarm.network.events(of: node)
-                #expect(
-                    events.contains {
-                        if case .overlay(.spreading(.delivered(gossip, _, _, _))) = $0 { true } else { false }
-                    })
-                #expect(Self.received(swarm, node, query))
-            }
+            #expect(swarm.missed(broadcast: gossip, from: origin).isEmpty)
+            for node in swarm.nodes where node != origin { #expect(Self.received(swarm, node, query)) }
         }
     }
 }
