@@ -70,13 +70,10 @@ import Testing
             #expect(missed.isEmpty, "the broadcast missed \(missed.count) peers")
 
             // Every index server is lost: lookups go through the Kademlia table.
-            let indexes = HybridSimulationTests.indexes(of: swarm)
             let clients = Array(swarm.nodes.dropFirst(HybridSimulationTests.indexCount))
-            swarm.network.partition([indexes])
-            let fellBack = swarm.run(limit: .seconds(30)) { swarm in
-                clients.allSatisfy { swarm.overlay(of: $0).hybrid?.isFallbackActive == true }
-            }
-            #expect(fellBack, "clients did not notice that every index server is gone")
+            #expect(
+                HybridSimulationTests.loseEveryIndexServer(&swarm),
+                "clients did not notice that every index server is gone")
             #expect(
                 clients.allSatisfy { swarm.overlay(of: $0).membership.view == .partial }, "the fallback keeps views")
             let (fallback, fallbackResults) = HybridSimulationTests.lookUpOthers(&swarm, perPeer: 1)

@@ -37,6 +37,17 @@ import Testing
 
     static func indexes(of swarm: NodeSwarm) -> [SimNodeID] { Array(swarm.nodes.prefix(indexCount)) }
 
+    /// Cuts every index server off and runs until every client falls back to the
+    /// Kademlia overlay (at most 30 s).
+    /// - Returns: whether every client did.
+    static func loseEveryIndexServer(_ swarm: inout NodeSwarm) -> Bool {
+        let clients = Array(swarm.nodes.dropFirst(indexCount))
+        swarm.network.partition([indexes(of: swarm)])
+        return swarm.run(limit: .seconds(30)) { swarm in
+            clients.allSatisfy { swarm.overlay(of: $0).hybrid?.isFallbackActive == true }
+        }
+    }
+
     static func isRegistered(_ swarm: NodeSwarm, live: [SimNodeID]? = nil) -> Bool {
         swarm.isRegistered(indexes: indexCount, live: live)
     }
@@ -157,11 +168,7 @@ import Testing
             var swarm = try Self.settledSwarm(seed: 43, count: Self.indexCount + Self.peerCount)
             let indexes = Self.indexes(of: swarm)
             let clients = Array(swarm.nodes.dropFirst(Self.indexCount))
-            swarm.network.partition([indexes])
-            let fellBack = swarm.run(limit: .seconds(30)) { swarm in
-                clients.allSatisfy { swarm.overlay(of: $0).hybrid?.isFallbackActive == true }
-            }
-            #expect(fellBack, "clients did not notice that every index server is gone")
+            #expect(Self.loseEveryIndexServer(&swarm), "clients did not notice that every index server is gone")
             let (failures, results) = Self.lookUpOthers(&swarm, perPeer: 1)
             #expect(failures.isEmpty, "\(failures.prefix(5))")
             #expect(results.contains { $0.hops > 1 }, "no lookup went through the Kademlia overlay")

@@ -32,6 +32,16 @@
 public enum MembershipView: Equatable, Sendable {
     /// Every member (SWIM as usual).
     case full
-    /// Only the featured members: a super-peer topology's leaf in a large swarm.
+    /// Only the featured members: a super-peer topology's leaf or a hybrid client in a
+    /// large swarm.
     case partial
+
+    /// The view a peer that counts `members` in its swarm should hold, given the one it
+    /// holds now: partial from `threshold` members on, full again below half of it
+    /// (hysteresis, so that a count near the threshold does not flip the view), always
+    /// full with a threshold of 0.
+    static func wanted(forMembers members: Int, threshold: Int, now current: MembershipView) -> MembershipView {
+        guard threshold > 0 else { return .full }
+        return members >= (current == .partial ? threshold / 2 : threshold) ? .partial : .full
+    }
 }

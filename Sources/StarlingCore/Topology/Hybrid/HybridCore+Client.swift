@@ -4,10 +4,6 @@ extension HybridCore {
     /// Asks every configured address that is due for its index list; each is asked
     /// again after a doubling back-off until one answers.
     mutating func askBootstrapAddresses(now: Instant) {
-        // Not the first time: the configured index servers did not answer.
-        if bootstrapBackoff > HybridConstants.firstIndexRetry {
-            for member in bootstrapMembers where bootstrap[member] == nil { bootstrap[member] = now }
-        }
         let due = bootstrap.filter { $0.value <= now }.map(\.key)
         guard !due.isEmpty else { return }
         for address in due {
@@ -17,16 +13,18 @@ extension HybridCore {
         bootstrapBackoff = min(bootstrapBackoff * 2, HybridConstants.maximumIndexRetry)
     }
 
-    /// While no index server is known, keeps a member at `address` to ask for the list
-    /// too, up to ``HybridConstants/bootstrapMembers`` of them: they are asked (at the
-    /// bootstrap back-off) once the configured index servers left a request unanswered.
-    /// Every hybrid peer answers with the index servers it knows up, so that a join storm
-    /// on the configured index servers does not leave newcomers without any.
+    /// While no index server is known, adds a member at `address` to the bootstrap
+    /// addresses, up to ``HybridConstants/bootstrapMembers`` of them, due with the
+    /// configured ones' next retry: asked only once those left a request unanswered, then
+    /// at the same back-off. Every hybrid peer answers with the index servers it knows
+    /// up, so that a join storm on the configured index servers does not leave newcomers
+    /// without any.
     mutating func keepMemberForIndexes(at address: PeerAddress) {
         guard bootstrapMembers.count < HybridConstants.bootstrapMembers, address != localAddress,
-            !bootstrapMembers.contains(address), bootstrap[address] == nil
+            bootstrap[address] == nil
         else { return }
         bootstrapMembers.append(address)
+        bootstrap[address] = bootstrap.values.min() ?? latestNow
     }
 
     /// Takes an index list: the responder (first, when it is an index server) is up, and

@@ -34,13 +34,14 @@ extension HybridCore {
     /// it (hysteresis). Reports stay when their index servers are lost: a client whose
     /// lookups fell back to the Kademlia overlay keeps its partial view.
     mutating func updateViewPreference() {
-        let threshold = configuration.clientViewThreshold
         // A partial view counts by the reports alone once there are any.
         let members =
             prefersPartialView && reportedMembers > 0 ? reportedMembers : max(heldMembers, reportedMembers)
         let prefers =
-            role == .client && threshold > 0 && !indexes.isEmpty
-            && (prefersPartialView ? members >= threshold / 2 : members >= threshold)
+            role == .client && !indexes.isEmpty
+            && MembershipView.wanted(
+                forMembers: members, threshold: configuration.clientViewThreshold,
+                now: prefersPartialView ? .partial : .full) == .partial
         guard prefers != prefersPartialView else { return }
         prefersPartialView = prefers
         refreshFeatured()

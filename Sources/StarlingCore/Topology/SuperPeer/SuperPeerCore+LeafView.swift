@@ -67,7 +67,9 @@ extension SuperPeerCore {
             prefersPartialView = false
             return
         }
-        let members = estimatedMembers
-        prefersPartialView = prefersPartialView ? members >= threshold / 2 : members >= threshold
+        prefersPartialView =
+            MembershipView.wanted(
+                forMembers: estimatedMembers, threshold: threshold, now: prefersPartialView ? .partial : .full)
+            == .partial
     }
 }
