@@ -162,7 +162,7 @@ enum SeedCorpus {
             .indexes(
                 request: 4, members: 3,
                 entries: [IndexEntry(id: FuzzIdentities.partner.peerID, address: .ipv4(10, 0, 0, 1, port: 7946))]),
-            .handoff(request: 0, lifetime: 20, record: signedRecord),
+            .handoff(request: 0, records: [HandedRecord(lifetime: 20, record: signedRecord)]),
         ]
         return messages.compactMap { try? $0.encoded() }
     }

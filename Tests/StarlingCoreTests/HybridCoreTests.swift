@@ -200,7 +200,8 @@ import Testing
         var stranger = net.cores[Net.address(0)]!
         let before = stranger.store!.count
         let record = Net.record(9)
-        let bytes = try! IndexMessage.handoff(request: 0, lifetime: 30, record: record).encoded()
+        let bytes = try! IndexMessage.handoff(request: 0, records: [HandedRecord(lifetime: 30, record: record)])
+            .encoded()
         stranger.handleMessage(bytes[...], from: Net.address(9), now: net.now)
         #expect(stranger.store!.count == before)
         #expect(stranger.store!.record(of: record.record.peerID, now: net.now) == nil)

@@ -1,6 +1,7 @@
-import StarlingCore
 import StarlingTestSupport
 import Testing
+
+@testable import StarlingCore
 
 /// Index messages: round trips, documented layout, every truncation, hostile bytes.
 @Suite struct IndexMessageTests {
@@ -30,7 +31,13 @@ import Testing
                 IndexEntry(id: identity.peerID, address: .ipv4(10, 0, 0, 1, port: 7946)),
                 IndexEntry(id: identity.peerID, address: try! PeerAddress("[2001:db8::1]:9")),
             ]),
-        .handoff(request: 0, lifetime: 17, record: record()),
+        .handoff(request: 0, records: [HandedRecord(lifetime: 17, record: record())]),
+        .handoff(
+            request: 0,
+            records: [
+                HandedRecord(lifetime: 17, record: record()), HandedRecord(lifetime: 1, record: record(sequence: 2)),
+            ]
+        ),
     ]
 
     @Test func indexMessage_encodeDecode_roundTripsEveryKind() throws {
@@ -51,8 +58,11 @@ import Testing
         #expect(try IndexMessage.findService(request: 1, service: "ab").encoded() == [0x04, 0, 0, 0, 1, 2, 0x61, 0x62])
         let register = try IndexMessage.register(request: 1, lifetime: 30, record: Self.record()).encoded()
         #expect(register.count == IndexMessage.headerSize + 2 + Self.record().encoded.count)
-        let handoff = try IndexMessage.handoff(request: 0, lifetime: 17, record: Self.record()).encoded()
-        #expect(handoff == [0x08, 0, 0, 0, 0, 0, 17] + Self.record().encoded)
+        let handed = [
+            HandedRecord(lifetime: 17, record: Self.record()), HandedRecord(lifetime: 1, record: Self.record()),
+        ]
+        let handoff = try IndexMessage.handoff(request: 0, records: handed).encoded()
+        #expect(handoff == [0x08, 0, 0, 0, 0, 2, 0, 17] + Self.record().encoded + [0, 1] + Self.record().encoded)
         let lookup = try IndexMessage.findPeer(request: 1, peer: Self.identity.peerID).encoded()
         #expect(lookup.count == IndexMessage.headerSize + 32)
     }
@@ -76,6 +86,23 @@ import Testing
         #expect(throws: WireError.self) {
             try IndexMessage.records(request: 1, records: Array(repeating: Self.record(), count: 17)).encoded()
         }
+        // A handoff carries 1 to 16 records.
+        #expect(throws: WireError.self) { try IndexMessage.decode([0x08, 0, 0, 0, 0, 0][...]) }
+        #expect(throws: WireError.self) { try IndexMessage.decode([0x08, 0, 0, 0, 0, 17][...]) }
+        #expect(throws: WireError.self) { try IndexMessage.handoff(request: 0, records: []).encoded() }
+    }
+
+    @Test func handoffs_carryAsManyRecordsAsFitOneMessage() throws {
+        let handed = HandedRecord(lifetime: 30, record: Self.record())
+        var batch: [HandedRecord] = []
+        while HybridCore.fits(handed, after: batch) { batch.append(handed) }
+        #expect(batch.count > 1 && batch.count <= HybridConstants.maximumRecordsPerAnswer)
+        let bytes = try IndexMessage.handoff(request: 0, records: batch).encoded()
+        #expect(bytes.count <= OverlayConstants.maximumMessageSize)
+        // Full by size or by count.
+        #expect(
+            bytes.count + handed.encodedSize > OverlayConstants.maximumMessageSize
+                || batch.count == HybridConstants.maximumRecordsPerAnswer)
     }
 
     @Test func indexMessage_randomBytes_neverTrap() {

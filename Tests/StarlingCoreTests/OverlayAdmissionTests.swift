@@ -363,6 +363,36 @@ struct OverlayBench {
         }
     }
 
+    @Test func theAddressTable_growsWithTheMembersHeld_soThatProofsAreKept() {
+        /// Proves `peer` as a first large answer would: held, challenged, answered.
+        func prove(_ peer: PeerAddress, in validation: inout AddressValidation) {
+            let big = [UInt8](repeating: 1, count: 1_400)
+            _ = validation.admit(big, kind: .membership, to: peer, now: .zero)
+            _ = validation.admit(big, kind: .membership, to: peer, now: .zero)
+            while let outbound = validation.pollOutbound() {
+                if case .check(.challenge(let nonce), to: peer) = outbound {
+                    validation.handle(.response(nonce), from: peer, now: .zero)
+                }
+            }
+        }
+        let peers = (1...16).map(OverlayBench.address)
+        // Sized for the 8 members held: all 16 addresses stay proven.
+        var grown = AddressValidation(checkSize: 29, seed: 1, capacity: 8)
+        grown.track(members: 8)
+        for peer in peers { prove(peer, in: &grown) }
+        #expect(peers.allSatisfy { grown.isProven($0, at: .zero) })
+        // At the table's own size, proofs are forgotten in turn.
+        var fixed = AddressValidation(checkSize: 29, seed: 1, capacity: 8)
+        for peer in peers { prove(peer, in: &fixed) }
+        #expect(peers.count { fixed.isProven($0, at: .zero) } <= 8)
+        // Fewer members held: the table shrinks at the next address added, never below
+        // the size it was made with.
+        grown.track(members: 1)
+        #expect(grown.capacity == 8)
+        prove(OverlayBench.address(17), in: &grown)
+        #expect(grown.entries.count <= 8)
+    }
+
     @Test func heldDatagrams_expire_andAreBoundedPerAddress() {
         var validation = AddressValidation(checkSize: 29, seed: 1)
         let victim = OverlayBench.address(2)

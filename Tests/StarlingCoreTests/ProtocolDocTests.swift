@@ -249,7 +249,7 @@ import Testing
         #expect(examples["index-indexes"] == listBytes, "expected:\n\(formatted(listBytes))")
         #expect(try IndexMessage.decode(listBytes[...]) == list)
 
-        let handoff = IndexMessage.handoff(request: 0, lifetime: 17, record: record)
+        let handoff = IndexMessage.handoff(request: 0, records: [HandedRecord(lifetime: 17, record: record)])
         let handoffBytes = try handoff.encoded()
         #expect(examples["index-handoff"] == handoffBytes, "expected:\n\(formatted(handoffBytes))")
         #expect(try IndexMessage.decode(handoffBytes[...]) == handoff)

@@ -524,6 +524,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             }
             events.append(.membership(event))
         }
+        addressValidation.track(members: membership.liveCount)
         takeRoundTrips(now: now)
         // Membership is the source of liveness: a member routing dropped for slow
         // answers, but that membership still finds alive, goes back in.

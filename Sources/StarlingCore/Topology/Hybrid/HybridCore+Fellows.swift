@@ -21,9 +21,9 @@ extension HybridCore {
 
     /// Hands the records this index server holds to the fellows that hold one of their
     /// keys now and did not while `previouslyUp` were the servers up: a lost fellow's
-    /// keys reach their next holders in one message each, without waiting for every
-    /// client to learn of the loss and register again, and a fellow that came back
-    /// (perhaps restarted empty) is refilled at once.
+    /// keys reach their next holders at once, as many to a message as fit, without
+    /// waiting for every client to learn of the loss and register again, and a fellow
+    /// that came back (perhaps restarted empty) is refilled at once.
     ///
     /// Of a key's previous holders, the first still up hands over, so that one copy
     /// goes. At most ``HybridConstants/maximumHandoffsPerChange`` records go per change,
@@ -32,8 +32,9 @@ extension HybridCore {
         guard let store else { return }
         let up = upIndexes
         let replication = configuration.replication
+        var batches: [PeerID: [HandedRecord]] = [:]
         var sent = 0
-        for (peer, entry) in store.entries.sorted(by: { $0.key < $1.key }) where entry.expiresAt > now {
+        handing: for (peer, entry) in store.entries.sorted(by: { $0.key < $1.key }) where entry.expiresAt > now {
             var targets: [PeerID] = []
             for key in [RoutingKey(peer: peer)] + entry.record.record.services.map({ RoutingKey(service: $0) }) {
                 let before = IndexPlacement.holders(of: key, among: previouslyUp, count: replication)
@@ -43,26 +44,45 @@ extension HybridCore {
                     targets.append(holder)
                 }
             }
-            for target in targets {
-                guard sent < HybridConstants.maximumHandoffsPerChange else { return }
-                guard let address = indexes[target]?.address else { continue }
-                let left = UInt16(clamping: max(1, (entry.expiresAt - now).components.seconds))
-                send(.handoff(request: 0, lifetime: left, record: entry.record), to: address, as: nil, now: now)
-                statistics.handoffsSent += 1
+            let left = UInt16(clamping: max(1, (entry.expiresAt - now).components.seconds))
+            let handed = HandedRecord(lifetime: left, record: entry.record)
+            for target in targets where indexes[target] != nil {
+                guard sent < HybridConstants.maximumHandoffsPerChange else { break handing }
+                if !Self.fits(handed, after: batches[target] ?? []) {
+                    sendHandoff(batches.removeValue(forKey: target)!, to: target, now: now)
+                }
+                batches[target, default: []].append(handed)
                 sent += 1
             }
         }
+        for (target, records) in batches { sendHandoff(records, to: target, now: now) }
     }
 
-    /// Takes a record a fellow index server handed over. Only a known fellow's
+    /// Whether a `handoff` of `batch` has room for `handed` as well.
+    static func fits(_ handed: HandedRecord, after batch: [HandedRecord]) -> Bool {
+        guard batch.count < HybridConstants.maximumRecordsPerAnswer else { return false }
+        let size = batch.reduce(IndexMessage.headerSize + 1 + handed.encodedSize) { $0 + $1.encodedSize }
+        return size <= OverlayConstants.maximumMessageSize
+    }
+
+    /// Sends one `handoff` of `records` to fellow `target`.
+    mutating func sendHandoff(_ records: [HandedRecord], to target: PeerID, now: Instant) {
+        send(.handoff(request: 0, records: records), to: indexes[target]!.address, as: nil, now: now)
+        statistics.handoffsSent += records.count
+    }
+
+    /// Takes the records a fellow index server handed over. Only a known fellow's
     /// handoffs count; anyone else's are dropped.
-    mutating func takeHandoff(_ record: SignedPeerRecord, lifetime: UInt16, from source: PeerAddress, now: Instant) {
+    mutating func takeHandoff(_ records: [HandedRecord], from source: PeerAddress, now: Instant) {
         guard store != nil, indexes.contains(where: { $0.key != localID && $0.value.address == source }) else {
             statistics.unexpectedAnswers += 1
             return
         }
-        let granted = min(lifetime, UInt16(clamping: configuration.registrationLifetime.components.seconds))
-        _ = store!.takeHandoff(
-            record, lifetime: .seconds(Int64(granted)), from: source.host, now: now, wallNow: wallClock(at: now))
+        let wallNow = wallClock(at: now)
+        for handed in records {
+            let granted = min(handed.lifetime, UInt16(clamping: configuration.registrationLifetime.components.seconds))
+            _ = store!.takeHandoff(
+                handed.record, lifetime: .seconds(Int64(granted)), from: source.host, now: now, wallNow: wallNow)
+        }
     }
 }

@@ -342,6 +342,13 @@ public struct HybridCore: Sendable {
             loopback.append(writer.bytes)
         } else {
             outbox.append(writer.bytes, to: destination)
+            switch message {
+            case .findPeer, .findService, .records:
+                statistics.lookupMessagesSent += 1
+                statistics.lookupBytesSent += writer.bytes.count
+            default:
+                break
+            }
         }
     }
 
@@ -366,8 +373,8 @@ public struct HybridCore: Sendable {
             serve(message, from: source, now: now)
         case .listIndexes(let request, let fromIndex):
             answerIndexList(request: request, fromIndex: fromIndex, to: source, now: now)
-        case .handoff(_, let lifetime, let record):
-            takeHandoff(record, lifetime: lifetime, from: source, now: now)
+        case .handoff(_, let records):
+            takeHandoff(records, from: source, now: now)
         case .registered, .records, .indexes:
             guard let request = pending[message.request], request.destination == source else {
                 statistics.unexpectedAnswers += 1
@@ -442,6 +449,11 @@ public struct HybridStatistics: Equatable, Sendable {
     public internal(set) var lookupsAnswered = 0
     /// Lookups handed to the Kademlia overlay.
     public internal(set) var lookupsFallenBack = 0
+    /// Lookup requests (`findPeer`, `findService`) and their `records` answers this peer
+    /// sent to others.
+    public internal(set) var lookupMessagesSent = 0
+    /// The bytes of those messages (without the overlay's envelope).
+    public internal(set) var lookupBytesSent = 0
     /// Records an index server handed to fellows that took over their keys.
     public internal(set) var handoffsSent = 0
     /// Records from index servers that did not verify.
@@ -464,7 +476,7 @@ extension IndexMessage {
         case .records(_, let records): .records(request: request, records: records)
         case .listIndexes(_, let fromIndex): .listIndexes(request: request, fromIndex: fromIndex)
         case .indexes(_, let members, let entries): .indexes(request: request, members: members, entries: entries)
-        case .handoff(_, let lifetime, let record): .handoff(request: request, lifetime: lifetime, record: record)
+        case .handoff(_, let records): .handoff(request: request, records: records)
         }
     }
 }

@@ -16,7 +16,7 @@ public enum IndexMessageKind: UInt8, CaseIterable, Sendable {
     case listIndexes = 0x06
     /// The answer to ``listIndexes``: the responder first, then the others it knows.
     case indexes = 0x07
-    /// An index server hands a record it holds to a fellow that now holds one of its
+    /// An index server hands records it holds to a fellow that now holds one of their
     /// keys (a fellow was lost or came); no answer.
     case handoff = 0x08
 }
@@ -71,6 +71,24 @@ public struct IndexEntry: Hashable, Sendable {
     }
 }
 
+/// A record an index server hands to a fellow (``IndexMessage/handoff(request:records:)``),
+/// with the lifetime its registration has left.
+public struct HandedRecord: Equatable, Sendable {
+    /// Seconds the registration has left.
+    public var lifetime: UInt16
+    /// The record, as its owner registered it.
+    public var record: SignedPeerRecord
+
+    /// Creates a handed record.
+    public init(lifetime: UInt16, record: SignedPeerRecord) {
+        self.lifetime = lifetime
+        self.record = record
+    }
+
+    /// Bytes it takes in a `handoff`.
+    var encodedSize: Int { 2 + record.body.count + record.signature.count }
+}
+
 /// A message between a hybrid client and an index server (overlay protocol `0x05`).
 ///
 /// ### Wire format
@@ -87,14 +105,15 @@ public struct IndexEntry: Hashable, Sendable {
 /// records      05 | request u32 | count u8 | signed record × count
 /// listIndexes  06 | request u32 | flags u8
 /// indexes      07 | request u32 | members u32 | count u8 | (peer id | address) × count
-/// handoff      08 | request u32 (0) | lifetime left u16 (s) | signed record
+/// handoff      08 | request u32 (0) | count u8 | (lifetime left u16 (s) | signed record) × count
 /// ```
 /// `listIndexes` flag bit 0: the asker is an index server itself (the receiver then
 /// asks it back and lists it). An `indexes` answer's `members` is the number of members
 /// the responder holds (itself included) when it is an index server, 0 otherwise: clients
 /// of a large swarm hold a partial view (``HybridConfiguration/clientViewThreshold``) by
 /// the count. A `records` answer holds at most
-/// ``HybridConstants/maximumRecordsPerAnswer`` records and an `indexes` answer at most
+/// ``HybridConstants/maximumRecordsPerAnswer`` records, a `handoff` 1 to as many, and an
+/// `indexes` answer at most
 /// ``HybridConstants/maximumIndexes`` entries. A message must fill its datagram exactly.
 ///
 /// Index servers pass records on unchanged: a client verifies every record it is given.
@@ -114,8 +133,8 @@ public enum IndexMessage: Equatable, Sendable {
     /// The known index servers, the responder first, and the number of members the
     /// responder holds (0 from a client).
     case indexes(request: UInt32, members: UInt32, entries: [IndexEntry])
-    /// A record handed over by a fellow index server, held for `lifetime` more seconds.
-    case handoff(request: UInt32, lifetime: UInt16, record: SignedPeerRecord)
+    /// Records handed over by a fellow index server, each held for its lifetime left.
+    case handoff(request: UInt32, records: [HandedRecord])
 
     /// The message's kind.
     public var kind: IndexMessageKind {
@@ -136,7 +155,7 @@ public enum IndexMessage: Equatable, Sendable {
         switch self {
         case .register(let request, _, _), .registered(let request, _, _), .findPeer(let request, _),
             .findService(let request, _), .records(let request, _), .listIndexes(let request, _),
-            .indexes(let request, _, _), .handoff(let request, _, _):
+            .indexes(let request, _, _), .handoff(let request, _):
             request
         }
     }
@@ -151,10 +170,20 @@ public enum IndexMessage: Equatable, Sendable {
         writer.write(kind.rawValue)
         writer.write(request)
         switch self {
-        case .register(_, let lifetime, let record), .handoff(_, let lifetime, let record):
+        case .register(_, let lifetime, let record):
             writer.write(lifetime)
             writer.write(bytes: record.body)
             writer.write(bytes: record.signature)
+        case .handoff(_, let records):
+            guard (1...HybridConstants.maximumRecordsPerAnswer).contains(records.count) else {
+                throw .unencodable("a handoff of \(records.count) records")
+            }
+            writer.write(UInt8(records.count))
+            for handed in records {
+                writer.write(handed.lifetime)
+                writer.write(bytes: handed.record.body)
+                writer.write(bytes: handed.record.signature)
+            }
         case .registered(_, let status, let lifetime):
             writer.write(status.rawValue)
             writer.write(lifetime)
@@ -208,9 +237,16 @@ public enum IndexMessage: Equatable, Sendable {
             message = .register(
                 request: request, lifetime: lifetime, record: try SignedPeerRecord.decode(from: &reader))
         case .handoff:
-            let lifetime = try reader.readUInt16()
-            message = .handoff(
-                request: request, lifetime: lifetime, record: try SignedPeerRecord.decode(from: &reader))
+            let offset = reader.offset
+            let count = try reader.readCount(maximum: HybridConstants.maximumRecordsPerAnswer)
+            guard count > 0 else { throw .invalidValue(offset: offset, field: "record count") }
+            var records: [HandedRecord] = []
+            records.reserveCapacity(count)
+            for _ in 0..<count {
+                let lifetime = try reader.readUInt16()
+                records.append(HandedRecord(lifetime: lifetime, record: try SignedPeerRecord.decode(from: &reader)))
+            }
+            message = .handoff(request: request, records: records)
         case .registered:
             let offset = reader.offset
             guard let status = IndexRegistrationStatus(rawValue: try reader.readUInt8()) else {
