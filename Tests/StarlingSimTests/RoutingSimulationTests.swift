@@ -60,6 +60,35 @@ import Testing
         }
     }
 
+    /// More providers than one `PROVIDERS` reply carries: each holder answers with a
+    /// random sample, so the answers of the closest holders together name them all
+    /// (answers of the same first 8 hid the rest from every seeker).
+    @Test func providers_moreThanOneReplyCarries_areAllFound() async throws {
+        try await offThePool {
+            var swarm = try Self.swarm(seed: 3, count: 200)
+            let nodes = swarm.network.nodeIDs
+            let providerIndices = Array(stride(from: 5, to: 200, by: 13))
+            #expect(providerIndices.count > RoutingConstants.maximumProvidersPerMessage)
+            for index in providerIndices {
+                let id = try swarm.network.command(nodes[index]) { core, now in
+                    try core.provide(service: Self.service, now: now)
+                }
+                #expect(swarm.await(id, at: nodes[index]) != nil, "provide \(index) did not finish")
+            }
+            let expected = Set(providerIndices.map { swarm.identities[$0].peerID })
+            for seeker in [0, 61, 199] {
+                let id = swarm.network.command(nodes[seeker]) { core, now in
+                    core.findProviders(service: Self.service, now: now)
+                }
+                guard case .providers(let records)? = swarm.await(id, at: nodes[seeker])?.outcome else {
+                    Issue.record("findProviders did not finish")
+                    return
+                }
+                #expect(Set(records.map(\.record.peerID)) == expected, "seeker \(seeker)")
+            }
+        }
+    }
+
     @Test func providers_foundByOthersAndExpireWhenNotRepublished() async throws {
         try await offThePool {
             var swarm = try Self.swarm(seed: 2, count: 200)

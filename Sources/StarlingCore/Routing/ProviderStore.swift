@@ -85,18 +85,24 @@ public struct ProviderStore: Sendable {
         return .stored
     }
 
-    /// Up to `limit` unexpired records for `service`, soonest to expire last.
-    public func providers(of service: String, now: Instant, limit: Int) -> [SignedPeerRecord] {
+    /// Up to `limit` unexpired records for `service`: all of them, soonest to expire
+    /// last, when there are no more; else a random sample. Every holder of a service
+    /// answering with the same `limit` would hide the rest from a lookup, which collects
+    /// the union of the answers of the `k` closest holders (with 10 providers and
+    /// answers of 8, the same 2 were never found).
+    public func providers(
+        of service: String, now: Instant, limit: Int, using generator: inout some RandomNumberGenerator
+    ) -> [SignedPeerRecord] {
         guard let byProvider = entries[service] else { return [] }
-        return byProvider.values
-            .filter { $0.expiresAt > now }
-            .sorted {
-                ($0.expiresAt, $0.record.record.peerID.description) > (
-                    $1.expiresAt, $1.record.record.peerID.description
-                )
-            }
-            .prefix(max(0, limit))
-            .map(\.record)
+        var live = byProvider.values.filter { $0.expiresAt > now }
+        if live.count > limit {
+            live.shuffle(using: &generator)
+            return live.prefix(max(0, limit)).map(\.record)
+        }
+        return live.sorted {
+            ($0.expiresAt, $0.record.record.peerID.description) > ($1.expiresAt, $1.record.record.peerID.description)
+        }
+        .map(\.record)
     }
 
     /// Drops every entry that expired at or before `now`.

@@ -48,7 +48,7 @@ extension RoutingCore {
                 record: record, closer: table.closest(to: RoutingKey(peer: target), count: k, excluding: sender.peerID))
         case .getProviders(let service):
             let records = providerStore.providers(
-                of: service, now: now, limit: RoutingConstants.maximumProvidersPerMessage)
+                of: service, now: now, limit: RoutingConstants.maximumProvidersPerMessage, using: &random)
             reply = .providers(
                 records: records,
                 closer: table.closest(to: RoutingKey(service: service), count: k, excluding: sender.peerID))
