@@ -68,6 +68,23 @@ import Testing
         #expect(harness.cores[0].member(Self.id(4)) == nil)
     }
 
+    @Test func swarmSize_slowsAPartialViewsPulls_onceItHoldsEveryFeaturedMember() throws {
+        var harness = try Self.partialHarness()
+        let configured = harness.cores[0].configuration.pushPullInterval
+        #expect(harness.cores[0].pushPullInterval == configured)
+        // A swarm of 10,000: pulls at the pace of a full view of that size (memberlist's
+        // scale: 32 members, then one more interval per doubling).
+        harness.cores[0].setSwarmSize(10_000)
+        #expect(harness.cores[0].pushPullInterval == configured * 10)
+        // A featured member it does not hold yet: back to its own pace, until a scoped
+        // answer brings it.
+        harness.cores[0].setFeatured([Self.id(1), Self.id(2), Self.id(3)], now: harness.now)
+        #expect(harness.cores[0].pushPullInterval == configured)
+        // A full view goes by what it holds.
+        harness.cores[1].setSwarmSize(10_000)
+        #expect(harness.cores[1].pushPullInterval == configured)
+    }
+
     @Test func refreshView_bringsAPullForward_onlyOncePerSpacing() throws {
         var harness = try Self.partialHarness()
         harness.flush()

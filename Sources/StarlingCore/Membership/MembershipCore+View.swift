@@ -22,6 +22,21 @@ extension MembershipCore {
         refreshView(now: now)
     }
 
+    /// Tells membership how many members the swarm holds, when its view is partial and
+    /// the owner counts them (a hybrid client, by its index servers' reports): a partial
+    /// view's push-pulls, scoped pulls from the few members it holds, then run at the
+    /// interval of a full view of that size once it holds every featured member (until
+    /// then, at the configured interval). Every partial view of a swarm pulls from the
+    /// same few featured members; at the configured interval, 10,000 clients sent their
+    /// 3 index servers 760 pulls a second, which drained the index servers' budget of
+    /// state answers (a third were shed, and clients took minutes to hold every index
+    /// server).
+    ///
+    /// - Parameter members: the swarm's members; 0 when unknown.
+    public mutating func setSwarmSize(_ members: Int) {
+        swarmSize = max(0, members)
+    }
+
     /// Switches this peer's view. To ``MembershipView/partial``: every member that is not
     /// featured is forgotten at once. To ``MembershipView/full``: a random live member's
     /// whole state is pulled at once, and early exchanges follow as after a join until a

@@ -130,6 +130,9 @@ public struct MembershipCore: ProtocolCore, Sendable {
     var admittingScoped = false
     /// When this peer last brought a scoped pull forward (``refreshView(spacing:now:)``).
     var lastViewRefreshAt: Instant?
+    /// How many members the owner counts in the swarm (``setSwarmSize(_:)``); 0 when it
+    /// does not say.
+    var swarmSize = 0
 
     /// Creates the membership core of one peer, alone in its cluster until it joins.
     ///
@@ -371,9 +374,15 @@ public struct MembershipCore: ProtocolCore, Sendable {
         return .nanoseconds(Int64.random(in: 0..<nanoseconds, using: &random))
     }
 
-    /// The push-pull interval scaled for the cluster size (memberlist `pushPullScale`).
+    /// The push-pull interval scaled for the cluster size (memberlist `pushPullScale`):
+    /// for a partial view that holds every featured member, the swarm's size as the owner
+    /// counts it when that is more (``setSwarmSize(_:)``); one that lacks some keeps
+    /// pulling at its own size's pace until a scoped answer brings them.
     var pushPullInterval: Duration {
-        let members = liveCount + 1
+        var members = liveCount + 1
+        if view == .partial, swarmSize > members, featured.allSatisfy({ $0 == localID || table[$0] != nil }) {
+            members = swarmSize
+        }
         let threshold = MembershipConstants.pushPullScaleThreshold
         guard members > threshold else { return configuration.pushPullInterval }
         var multiplier = 1

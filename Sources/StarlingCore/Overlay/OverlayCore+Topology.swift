@@ -15,6 +15,7 @@ extension OverlayCore {
     mutating func absorbHybrid(now: Instant) {
         guard hybrid != nil else { return }
         hybrid!.setHeldMembers(membership.liveCount + 1)
+        membership.setSwarmSize(hybrid!.reportedMembers)
         while let event = hybrid!.pollEvent() {
             switch event {
             case .topology(let change):
