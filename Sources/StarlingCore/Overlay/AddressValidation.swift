@@ -112,7 +112,6 @@ struct AddressValidation: Sendable {
     /// The credit of an address that sent nothing: one datagram
     /// (``OverlayConstants/unprovenAllowance``) and the challenge that follows it.
     var allowance: Int { OverlayConstants.unprovenAllowance + checkSize }
-    /// Most addresses tracked.
     /// The most addresses tracked now: ``minimumCapacity``, or more for a peer that holds
     /// many members (``track(members:)``).
     private(set) var capacity: Int

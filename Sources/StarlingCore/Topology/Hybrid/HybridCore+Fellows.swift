@@ -48,8 +48,9 @@ extension HybridCore {
             let handed = HandedRecord(lifetime: left, record: entry.record)
             for target in targets where indexes[target] != nil {
                 guard sent < HybridConstants.maximumHandoffsPerChange else { break handing }
-                if !Self.fits(handed, after: batches[target] ?? []) {
-                    sendHandoff(batches.removeValue(forKey: target)!, to: target, now: now)
+                if let batch = batches[target], !Self.fits(handed, after: batch) {
+                    sendHandoff(batch, to: target, now: now)
+                    batches[target] = nil
                 }
                 batches[target, default: []].append(handed)
                 sent += 1
