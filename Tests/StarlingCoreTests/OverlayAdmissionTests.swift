@@ -318,6 +318,38 @@ struct OverlayBench {
         #expect(!validation.isProven(peer, at: now + OverlayConstants.addressProofLifetime))
     }
 
+    @Test func aRequestSmallerThanAChallenge_stillGetsItsLargerAnswer() throws {
+        var validation = AddressValidation(checkSize: 29, seed: 1)
+        let asker = OverlayBench.address(1)
+        // A 20-byte request (an index list request in its envelope) and a 300-byte answer.
+        validation.noteReceived(from: asker, bytes: 20, now: .zero)
+        let answer = [UInt8](repeating: 3, count: 300)
+        #expect(validation.admit(answer, kind: .index, to: asker, now: .zero) == .held)
+        guard case .check(.challenge(let nonce), to: asker) = validation.pollOutbound() else {
+            Issue.record("expected a challenge, paid from the 20 bytes received")
+            return
+        }
+        #expect(validation.pollOutbound() == nil)
+        validation.handle(.response(nonce), from: asker, now: .zero)
+        guard case .released(let held, to: asker) = validation.pollOutbound() else {
+            Issue.record("expected the held answer")
+            return
+        }
+        #expect(held.bytes == answer)
+        // One challenge a retry interval: a second small request does not buy another
+        // while the first is unanswered.
+        let other = OverlayBench.address(2)
+        validation.noteReceived(from: other, bytes: 20, now: .zero)
+        _ = validation.admit(answer, kind: .index, to: other, now: .zero)
+        validation.noteReceived(from: other, bytes: 20, now: .zero)
+        _ = validation.admit(answer, kind: .index, to: other, now: .zero)
+        var challenges = 0
+        while let outbound = validation.pollOutbound() {
+            if case .check(.challenge, to: other) = outbound { challenges += 1 }
+        }
+        #expect(challenges == 1)
+    }
+
     @Test func proveAhead_challengesOnce_untilProven_andNotAProvenAddress() {
         var validation = AddressValidation(checkSize: 29, seed: 1)
         let peer = OverlayBench.address(1)

@@ -17,7 +17,10 @@ internal import DequeModule
 /// A datagram goes out only while it leaves the credit of one challenge. One that
 /// does not is *held* (in order, at most ``OverlayConstants/maximumHeldBytesPerAddress``
 /// per address and ``OverlayConstants/maximumHeldBytes`` in all) and an
-/// ``AddressCheckMessage`` challenge goes out, paid from that reserve. An address is
+/// ``AddressCheckMessage`` challenge goes out, paid from that reserve, or from whatever
+/// credit the address has when it sent less than a challenge (a request of a few bytes
+/// whose answer is larger: the challenge then exceeds what it sent by at most its own
+/// size, once per ``OverlayConstants/addressCheckRetry``). An address is
 /// *proven* when it echoes the challenge's nonce; then the held datagrams go out, in
 /// order, and nothing to it is capped for ``OverlayConstants/addressProofLifetime``.
 /// Held datagrams not released within ``OverlayConstants/heldLifetime`` are dropped.
@@ -176,7 +179,7 @@ struct AddressValidation: Sendable {
             entry.lapseProof(at: now, allowance: allowance)
             guard entry.provenUntil == nil else { return false }
             entry.credit = min(entry.credit + bytes, OverlayConstants.maximumAddressCredit)
-            return !isCheck && !entry.held.isEmpty && entry.challengeDue(at: now) && entry.credit >= checkSize
+            return !isCheck && !entry.held.isEmpty && entry.challengeDue(at: now) && entry.credit > 0
         }
         if wantsChallenge { challenge(address, now: now) }
     }
@@ -246,7 +249,9 @@ struct AddressValidation: Sendable {
                 // followed by a challenge at once (one per neighbour).
                 return (.send, kind == .spreading && entry.challengeDue(at: now), false)
             }
-            let wantsChallenge = entry.challengeDue(at: now) && entry.credit >= checkSize
+            // A request smaller than a challenge (a 6-byte index list request) still pays
+            // for one: its answer would otherwise wait for a credit that never comes.
+            let wantsChallenge = entry.challengeDue(at: now) && entry.credit > 0
             guard entry.heldBytes + size <= OverlayConstants.maximumHeldBytesPerAddress,
                 heldBytes + size <= OverlayConstants.maximumHeldBytes,
                 !entry.held.isEmpty || !holdsFull
