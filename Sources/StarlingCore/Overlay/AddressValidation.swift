@@ -173,7 +173,7 @@ struct AddressValidation: Sendable {
     /// a challenge is kept for its response (two peers that challenge each other at once
     /// would otherwise each spend on a challenge what the other's response needs).
     mutating func noteReceived(from address: PeerAddress, bytes: Int, isCheck: Bool = false, now: Instant) {
-        let (checkSize, allowance) = (checkSize, allowance)
+        let allowance = allowance
         let wantsChallenge = update(address, fresh: 0, now: now) { entry in
             entry.lastActive = now
             entry.lapseProof(at: now, allowance: allowance)
