@@ -94,8 +94,8 @@ import Testing
 
     @Test func handoffs_carryAsManyRecordsAsFitOneMessage() throws {
         let handed = HandedRecord(lifetime: 30, record: Self.record())
-        var batch: [HandedRecord] = []
-        while HybridCore.fits(handed, after: batch) { batch.append(handed) }
+        let batch = Array(
+            repeating: handed, count: IndexMessage.fittingCount(repeatElement(handed.encodedSize, count: 64)))
         #expect(batch.count > 1 && batch.count <= HybridConstants.maximumRecordsPerAnswer)
         let bytes = try IndexMessage.handoff(request: 0, records: batch).encoded()
         #expect(bytes.count <= OverlayConstants.maximumMessageSize)

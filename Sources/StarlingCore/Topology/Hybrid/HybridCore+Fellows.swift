@@ -32,8 +32,8 @@ extension HybridCore {
         guard let store else { return }
         let up = upIndexes
         let replication = configuration.replication
-        var batches: [PeerID: [HandedRecord]] = [:]
-        var sent = 0
+        var handed: [PeerID: [HandedRecord]] = [:]
+        var count = 0
         handing: for (peer, entry) in store.entries.sorted(by: { $0.key < $1.key }) where entry.expiresAt > now {
             var targets: [PeerID] = []
             for key in [RoutingKey(peer: peer)] + entry.record.record.services.map({ RoutingKey(service: $0) }) {
@@ -45,31 +45,21 @@ extension HybridCore {
                 }
             }
             let left = UInt16(clamping: max(1, (entry.expiresAt - now).components.seconds))
-            let handed = HandedRecord(lifetime: left, record: entry.record)
             for target in targets where indexes[target] != nil {
-                guard sent < HybridConstants.maximumHandoffsPerChange else { break handing }
-                if let batch = batches[target], !Self.fits(handed, after: batch) {
-                    sendHandoff(batch, to: target, now: now)
-                    batches[target] = nil
-                }
-                batches[target, default: []].append(handed)
-                sent += 1
+                guard count < HybridConstants.maximumHandoffsPerChange else { break handing }
+                handed[target, default: []].append(HandedRecord(lifetime: left, record: entry.record))
+                count += 1
             }
         }
-        for (target, records) in batches { sendHandoff(records, to: target, now: now) }
-    }
-
-    /// Whether a `handoff` of `batch` has room for `handed` as well.
-    static func fits(_ handed: HandedRecord, after batch: [HandedRecord]) -> Bool {
-        guard batch.count < HybridConstants.maximumRecordsPerAnswer else { return false }
-        let size = batch.reduce(IndexMessage.headerSize + 1 + handed.encodedSize) { $0 + $1.encodedSize }
-        return size <= OverlayConstants.maximumMessageSize
-    }
-
-    /// Sends one `handoff` of `records` to fellow `target`.
-    mutating func sendHandoff(_ records: [HandedRecord], to target: PeerID, now: Instant) {
-        send(.handoff(request: 0, records: records), to: indexes[target]!.address, as: nil, now: now)
-        statistics.handoffsSent += records.count
+        for (target, records) in handed {
+            var rest = records[...]
+            while !rest.isEmpty {
+                let batch = rest.prefix(IndexMessage.fittingCount(rest.lazy.map(\.encodedSize)))
+                send(.handoff(request: 0, records: Array(batch)), to: indexes[target]!.address, as: nil, now: now)
+                rest = rest.dropFirst(batch.count)
+            }
+        }
+        statistics.handoffsSent += count
     }
 
     /// Takes the records a fellow index server handed over. Only a known fellow's

@@ -32,14 +32,7 @@ extension HybridCore {
 
     /// The longest prefix of `records` whose answer fits one overlay message.
     static func fitting(_ records: [SignedPeerRecord]) -> [SignedPeerRecord] {
-        var size = IndexMessage.headerSize + 1
-        var count = 0
-        for record in records {
-            size += record.body.count + record.signature.count
-            guard size <= OverlayConstants.maximumMessageSize else { break }
-            count += 1
-        }
-        return Array(records.prefix(count))
+        Array(records.prefix(IndexMessage.fittingCount(records.lazy.map { $0.body.count + $0.signature.count })))
     }
 
     /// Answers a request for the index servers known: this peer first when it is one,

@@ -163,6 +163,22 @@ public enum IndexMessage: Equatable, Sendable {
     /// Bytes before a message's body: kind and request ID.
     public static let headerSize = 1 + HybridConstants.requestIDSize
 
+    /// How many of the leading items of `sizes` (records of a `records` answer or a
+    /// `handoff`, in bytes) one message carries: as many as fit one overlay message after
+    /// the header and the count byte, at most ``HybridConstants/maximumRecordsPerAnswer``.
+    static func fittingCount(_ sizes: some Sequence<Int>) -> Int {
+        var size = headerSize + 1
+        var count = 0
+        for itemSize in sizes {
+            size += itemSize
+            guard size <= OverlayConstants.maximumMessageSize,
+                count < HybridConstants.maximumRecordsPerAnswer
+            else { break }
+            count += 1
+        }
+        return count
+    }
+
     /// Writes the message into `writer`.
     /// - Throws: ``WireError/unencodable(_:)`` for an invalid service name or a
     ///   list over its maximum.
