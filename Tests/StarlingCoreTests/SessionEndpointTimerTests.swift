@@ -276,6 +276,27 @@ func justBefore(_ instant: Instant) -> Instant { instant + .nanoseconds(-1) }
         #expect(pair.nonDatagramEvents().count == 2)
     }
 
+    @Test func retryHandshakes_aNewWayToTheAddress_resendsTheUnansweredInitiationAtOnce() throws {
+        var pair = try EndpointPair(seed: 140)
+        pair.a.connect(to: pair.addressB, expecting: pair.idB, now: pair.now)
+        // The first initiation is lost (B cannot be reached directly, say).
+        #expect(pair.takeOutbound().map(\.type) == [.handshakeInitiation])
+        pair.now = pair.now + .milliseconds(500)
+        #expect(try #require(pair.a.pollTimeout()) > pair.now, "the backoff's retransmission is not due")
+        pair.a.retryHandshakes(to: pair.addressA, now: pair.now)
+        #expect(pair.takeOutbound().isEmpty, "no handshake goes to that address")
+        // A way to B was found (a relay): the initiation goes again at once, and completes.
+        pair.a.retryHandshakes(to: pair.addressB, now: pair.now)
+        let again = pair.takeOutbound()
+        #expect(again.map(\.type) == [.handshakeInitiation])
+        for held in again { pair.deliver(held) }
+        pair.pump()
+        #expect(pair.a.isEstablished(with: pair.idB) && pair.b.isEstablished(with: pair.idA))
+        // Nothing is left unanswered: asked again, it sends nothing.
+        pair.a.retryHandshakes(to: pair.addressB, now: pair.now)
+        #expect(pair.takeOutbound().isEmpty)
+    }
+
     @Test(arguments: [UInt64(110), 111, 112], [true, false])
     func reject_bothSidesSendOnRejectedKeys_crossedHandshakesCarryBothQueues(seed: UInt64, aFirst: Bool) throws {
         var pair = try EndpointPair(seed: seed)

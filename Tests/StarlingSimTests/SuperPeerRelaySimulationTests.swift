@@ -97,6 +97,10 @@ import Testing
             swarm.network.run(for: .seconds(60))
             #expect(swarm.isConverged())
             #expect(swarm.falseFailures() == 0, "leaves of the other subnet were declared failed")
+            // Nor suspected: a leaf asks the super-peers to ping for it as soon as it knows
+            // them, never a leaf that cannot reach the target either.
+            let refutations = swarm.nodes.reduce(0) { $0 + swarm.overlay(of: $1).membership.statistics.refutations }
+            #expect(refutations == 0, "leaves were suspected across the cut")
         }
     }
 }

@@ -73,6 +73,7 @@ public struct NodeCore: ProtocolCore, Sendable {
             while let origin = overlay!.pollRelayedDatagram(into: &relayed) {
                 relayed.withUnsafeBytes { peer.handleDatagram($0, from: origin, now: now) }
             }
+            retryHandshakesThroughNewRelays(now: now)
         } else {
             peer.handleDatagram(datagram, from: source, now: now)
         }
@@ -91,6 +92,7 @@ public struct NodeCore: ProtocolCore, Sendable {
         if let due = overlayDeadline, due <= now {
             overlay!.handleTimeout(now: now)
             overlayDeadlineIsCurrent = false
+            retryHandshakesThroughNewRelays(now: now)
         }
         advanceAnycasts(now: now)
         if !anycast.calls.isEmpty { expireAnycastAttempts(now: now) }
@@ -115,6 +117,14 @@ public struct NodeCore: ProtocolCore, Sendable {
         if let destination = overlay!.pollTransmit(now: now, into: &buffer) { return destination }
         refreshOverlayDeadline()
         return nil
+    }
+
+    /// Sends the handshakes waiting for an answer from a peer that a relay was just found
+    /// for again at once, through the relay: the backoff's next retransmission may be
+    /// seconds away.
+    private mutating func retryHandshakesThroughNewRelays(now: Instant) {
+        guard overlay!.hasRelayRoutes else { return }
+        for address in overlay!.takeNewRelayRoutes() { peer.retryHandshakes(to: address, now: now) }
     }
 
     /// Works the overlay's deadline out again if the overlay changed since.

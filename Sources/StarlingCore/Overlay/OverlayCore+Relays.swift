@@ -86,8 +86,22 @@ extension OverlayCore {
                 continue
             }
             let route = RelayRoutes.Route(peer: id, superPeer: helper, via: via)
-            if !relayRoutes.set(route, at: member.address) { statistics.relayRoutesRefused += 1 }
+            let isNew = relayRoutes.route(to: member.address) != route
+            if !relayRoutes.set(route, at: member.address) {
+                statistics.relayRoutesRefused += 1
+            } else if isNew, newRelayRoutes.count < OverlayConstants.maximumRelayRoutes {
+                newRelayRoutes.append(member.address)
+            }
         }
+    }
+
+    /// The addresses of the members a relay route was set to since the last call: a
+    /// handshake waiting for an answer from one of them should be sent again at once,
+    /// through the relay (``PeerCore/retryHandshakes(to:now:)``; ``NodeCore`` does so).
+    public mutating func takeNewRelayRoutes() -> [PeerAddress] {
+        guard !newRelayRoutes.isEmpty else { return [] }
+        defer { newRelayRoutes.removeAll() }
+        return newRelayRoutes
     }
 
     /// Tells membership to ask the super-peers this peer knows first when a direct ping
@@ -98,13 +112,18 @@ extension OverlayCore {
     /// super-peers known changed (``SuperPeerCore/superPeersVersion``), and then at most
     /// once per ``SuperPeerConstants/leafAdvertRounds`` advert intervals (how often a leaf
     /// hears its super-peers): while a large swarm elects, they change at nearly every
-    /// advert.
+    /// advert. A list shorter than the ping requests a probe sends
+    /// (``MembershipConfiguration/indirectChecks``) is worked out again at once: with it, a
+    /// probe asks other members too, and in a network where leaves cannot reach each other
+    /// those leaves cannot help, so young leaves suspected live members across it (each
+    /// suspicion raised the accused's local health, and its probes slowed down).
     mutating func preferSuperPeersAsHelpers(now: Instant) {
         let (appliedVersion, setAt) = (helpersVersion, helpersSetAt)
+        let isShort = membership.preferredHelpers.count < membership.configuration.indirectChecks
         guard
             let (version, helpers) = withSuperPeerCore({ core -> (UInt64, [PeerID])? in
                 let spacing = core.configuration.advertInterval * SuperPeerConstants.leafAdvertRounds
-                guard core.superPeersVersion != appliedVersion, setAt.map({ now - $0 >= spacing }) ?? true
+                guard core.superPeersVersion != appliedVersion, isShort || setAt.map({ now - $0 >= spacing }) ?? true
                 else { return nil }
                 return (core.superPeersVersion, core.knownSuperPeerIDs)
             }) ?? nil

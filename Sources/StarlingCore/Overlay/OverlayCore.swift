@@ -112,6 +112,9 @@ public struct OverlayCore: ProtocolCore, Sendable {
     var internalLookups: Set<LookupID> = []
     /// The peers reached only through a super-peer (``OverlayCore+Relays``).
     var relayRoutes = RelayRoutes()
+    /// The addresses of members a relay route was set to since
+    /// ``takeNewRelayRoutes()`` last ran (at most ``OverlayConstants/maximumRelayRoutes``).
+    var newRelayRoutes: [PeerAddress] = []
     /// Relayed session datagrams for the session layer, with the origin's member address.
     var relayedWaiting = Deque<(payload: [UInt8], origin: PeerAddress)>()
     /// The topology's featured version (``SuperPeerCore/featuredVersion``,

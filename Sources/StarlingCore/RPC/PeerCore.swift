@@ -129,6 +129,13 @@ public struct PeerCore: ProtocolCore, Sendable {
         absorbSessionEvents(now: now)
     }
 
+    /// Retransmits the unanswered handshakes to `address` at once; see
+    /// ``SessionEndpoint/retryHandshakes(to:now:)``.
+    public mutating func retryHandshakes(to address: PeerAddress, now: Instant) {
+        endpoint.retryHandshakes(to: address, now: now)
+        absorbSessionEvents(now: now)
+    }
+
     /// Closes the session with `peer`. Its pending requests fail with
     /// ``RPCError/unreachable``.
     public mutating func close(_ peer: PeerID) {

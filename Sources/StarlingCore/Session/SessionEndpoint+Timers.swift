@@ -137,6 +137,28 @@ extension SessionEndpoint {
         }
     }
 
+    /// Retransmits at once every handshake initiation to `address` that has had no
+    /// response yet: a new way to that address was found (in the super-peer topology, a
+    /// relay through a super-peer, ``OverlayCore/takeNewRelayRoutes()``), and the backoff's
+    /// next retransmission may be seconds away (after the third attempt, 4 s). The
+    /// retransmission counts as one of the handshake's attempts (``HandshakeBackoff``).
+    ///
+    /// - Parameters:
+    ///   - address: where the handshakes go.
+    ///   - now: the current time.
+    public mutating func retryHandshakes(to address: PeerAddress, now: Instant) {
+        defer { settleDeadlines() }
+        let waiting = initiations.compactMap { index, pending in
+            pending.address == address && pending.confirming == nil && pending.deadline > now ? index : nil
+        }
+        for index in waiting.sorted() {
+            guard var pending = initiations[index] else { continue }
+            pending.deadline = now
+            initiations[index] = pending
+            expiredRetransmitHandshake(index, now: now)
+        }
+    }
+
     /// Forgets keys that the peer never confirmed.
     mutating func discardUnconfirmedKeys(_ localIndex: UInt32, of peer: PeerID) {
         keyOwners[localIndex] = nil
