@@ -105,6 +105,37 @@ import Testing
         #expect(pulls(at: .seconds(61) + probeInterval, spacing: nil) == 1)
     }
 
+    @Test func fullView_pullsTheFeaturedWhenAsked_andTakesThemBeforeSyncWould() throws {
+        // Cores 1–3 know each other and feature 2 and 3 (say, super-peers); core 0, with a
+        // full view, holds only core 1 so far (a new super-peer in a large swarm).
+        var harness = try Harness(count: 4)
+        for index in 1..<4 {
+            let others = (1..<4).filter { $0 != index }.map { harness.cores[$0].ownRecord }
+            let gossip = try MembershipMessage.gossip(sender: Self.id(index % 3 + 1), updates: others).encoded()
+            harness.cores[index].handleMessage(
+                gossip[...], from: MembershipCoreTests.address(index % 3 + 1), now: harness.now)
+            harness.cores[index].setFeatured([Self.id(2), Self.id(3)], now: harness.now)
+        }
+        let first = try MembershipMessage.gossip(sender: Self.id(1), updates: [harness.cores[1].ownRecord]).encoded()
+        harness.cores[0].handleMessage(first[...], from: MembershipCoreTests.address(1), now: harness.now)
+        harness.flush()
+        #expect(harness.cores[0].view == .full)
+        #expect(harness.cores[0].member(Self.id(2)) == nil && harness.cores[0].member(Self.id(3)) == nil)
+
+        // Asked (it heard of a super-peer it does not hold): one scoped pull, to core 1,
+        // whose answer brings the featured; asked again within the spacing: nothing.
+        harness.log.removeAll()
+        harness.cores[0].refreshView(now: harness.now)
+        harness.cores[0].refreshView(now: harness.now)
+        harness.flush()
+        let pulls = harness.log.filter { entry in
+            if case .pushPull(_, true, _, _, true, _) = entry.message { entry.from == 0 } else { false }
+        }
+        #expect(pulls.map(\.to) == [MembershipCoreTests.address(1)])
+        #expect(harness.cores[0].member(Self.id(2))?.state == .alive, "taken from the scoped answer")
+        #expect(harness.cores[0].member(Self.id(3))?.state == .alive)
+    }
+
     @Test func fullView_answersAPartialViewsSilence_bySyncingWithAFeaturedMember() throws {
         var harness = try Self.partialHarness()
         harness.flush()

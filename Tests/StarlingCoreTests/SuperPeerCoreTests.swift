@@ -286,10 +286,37 @@ import Testing
         Self.introduce(&peers, now: .zero)
         #expect(peers[2].core.attachedSuperPeers.count == 2)
         #expect(peers[2].core.unheldSuperPeerPullSpacing == peers[2].core.featuredGrace)
-        #expect(peers[0].core.unheldSuperPeerPullSpacing == peers[0].core.featuredGrace, "a super-peer has no rush")
+        #expect(
+            peers[0].core.unheldSuperPeerPullSpacing == peers[0].core.configuration.advertInterval,
+            "a super-peer: news of super-peers comes at the advert pace")
         let first = peers[2].core.attachedSuperPeers[0]
         peers[2].core.memberGone(id: first, now: Self.second)
         #expect(peers[2].core.unheldSuperPeerPullSpacing == nil, "short of one again")
+    }
+
+    @Test func superPeerCore_advertOfAnUnheldSuperPeer_makesASuperPeerPull_notALeafWithAFullView() throws {
+        var peers = try Self.twoSuperPeersAndALeaf(superPeersPerLeaf: 1)
+        // Peers 1 and 3 know each other; super-peer 2 knows both, and neither holds it.
+        peers[0].core.memberAlive(id: peers[2].id, address: peers[2].address, now: .zero)
+        peers[2].core.memberAlive(id: peers[0].id, address: peers[0].address, now: .zero)
+        Self.settle(&peers, now: .zero)
+        let heardBefore = [peers[0].core.takeHeardOfUnheldSuperPeer(), peers[2].core.takeHeardOfUnheldSuperPeer()]
+        #expect(heardBefore == [false, false])
+        for index in [0, 2] {
+            peers[1].core.memberAlive(id: peers[index].id, address: peers[index].address, now: .zero)
+        }
+        let adverts = peers[1].outgoing(now: .zero).filter { if case .advert = $0.message { true } else { false } }
+        #expect(adverts.count == 2)
+        for (to, message) in adverts {
+            let index = try #require(peers.firstIndex { $0.address == to })
+            peers[index].core.handleMessage(try message.encoded()[...], from: peers[1].address, now: .zero)
+        }
+        #expect(peers[0].core.statistics.advertsOfNonMembers == 1 && peers[2].core.statistics.advertsOfNonMembers == 1)
+        let superPeerHeard = [peers[0].core.takeHeardOfUnheldSuperPeer(), peers[0].core.takeHeardOfUnheldSuperPeer()]
+        #expect(superPeerHeard == [true, false], "a super-peer pulls the super-peers, once per news")
+        #expect(!peers[2].core.prefersPartialView)
+        let leafHeard = peers[2].core.takeHeardOfUnheldSuperPeer()
+        #expect(!leafHeard, "a leaf with a full view waits for sync")
     }
 
     @Test func superPeerCore_leafGone_isForgottenAtOnce_evenIfNeverSeenAsMember() throws {
@@ -478,6 +505,35 @@ import Testing
         swap(&leaf, &never)
         try advertise([5_000, 5_000, 5_000], sequence: 4, now: .zero + .seconds(6))
         #expect(!leaf.core.prefersPartialView)
+    }
+
+    @Test func superPeerCore_superPeerCountsTheSwarmByTheLeavesInAdverts_whenItHoldsFewerMembers() throws {
+        var superPeer = try Peer(1, policy: .alwaysSuperPeer)
+        let others = try (2...3).map { try Peer(UInt8($0), policy: .alwaysSuperPeer) }
+        for peer in others { superPeer.core.memberAlive(id: peer.id, address: peer.address, now: .zero) }
+        #expect(superPeer.core.estimatedMembers == 3, "itself and the two it holds")
+        func advertise(_ leafCounts: [UInt16], sequence: UInt32) throws {
+            for (peer, leaves) in zip(others, leafCounts) {
+                let advert = SuperPeerAdvert(
+                    id: peer.id, address: peer.address, score: 1, leafCount: leaves, freeSlots: 0, superPeers: 3,
+                    members: 3, roleEpoch: 1, sequence: sequence, isSuperPeer: true)
+                let bytes = try SuperPeerMessage.advert(sender: advert, others: []).encoded()
+                superPeer.core.handleMessage(bytes[...], from: peer.address, now: .zero)
+            }
+        }
+        // 3 super-peers and 150 leaf links among the other two, each leaf on 3 of them:
+        // 3 + 150 / 3 members, more than the 3 it holds (its sync is behind).
+        try advertise([90, 60], sequence: 1)
+        #expect(superPeer.core.estimatedMembers == 53)
+        _ = superPeer.outgoing(now: .zero)
+        superPeer.core.handleTimeout(now: .zero + .seconds(1))
+        let sent = superPeer.outgoing(now: .zero + .seconds(1))
+        let counts = sent.compactMap { if case .advert(let advert, _) = $0.message { advert.members } else { nil } }
+        #expect(!counts.isEmpty && counts.allSatisfy { $0 == 53 }, "its adverts tell the leaves so")
+        // A lying advert counts at most `maximumLeaves` leaves.
+        try advertise([UInt16.max, 60], sequence: 2)
+        let maximum = superPeer.core.configuration.maximumLeaves
+        #expect(superPeer.core.estimatedMembers == 3 + (maximum + 60) / 3)
     }
 
     @Test func superPeerCore_advertsOfNonMembersAndMalformedInput_areCountedAndIgnored() throws {

@@ -28,6 +28,8 @@ struct SettleProgress {
         var held = 0
         var featuredComplete = 0
         var heldByFeatured = 0
+        // Of the other featured, how many the featured hold (and know as such), in all.
+        var featuredHeldByFeatured = 0
         // Of the featured, how many partial views hold, in all.
         var featuredHeldByPartial = 0
         var partialViews = 0
@@ -44,6 +46,12 @@ struct SettleProgress {
             if featuredIDs.contains(swarm.peerID(of: node)) {
                 if membership.aliveCount >= wanted { featuredComplete += 1 }
                 heldByFeatured += membership.aliveCount
+                // Held and, in the super-peer topology, known as a super-peer (a fresh advert).
+                let superPeer = swarm.overlay(of: node).superPeer
+                featuredHeldByFeatured += featuredIDs.count { id in
+                    guard membership.member(id)?.state == .alive else { return false }
+                    return superPeer.map { $0.superPeerAddress(of: id) != nil } ?? true
+                }
             } else if membership.view == .partial {
                 partialViews += 1
                 featuredHeldByPartial += featuredIDs.count { membership.member($0)?.state == .alive }
@@ -51,6 +59,8 @@ struct SettleProgress {
         }
         let featuredShare =
             Double(heldByFeatured) / Double(max(1, featured.count * (swarm.nodes.count - 1))) * 100
+        let featuredOfFeatured =
+            Double(featuredHeldByFeatured) / Double(max(1, featured.count * (featured.count - 1))) * 100
         let partialShare = Double(featuredHeldByPartial) / Double(max(1, partialViews * featured.count)) * 100
         let (attached, leaves) = swarm.attachedLeaves(live: swarm.nodes)
         let wall = ContinuousClock.now - started
@@ -58,7 +68,8 @@ struct SettleProgress {
             "\(topology): simulated \(Int((swarm.network.now - .zero).components.seconds)) s, wall "
             + "\(wall.components.seconds) s; featured \(featured.count), leaves attached \(attached)/\(leaves); "
             + "complete views \(complete)/\(swarm.nodes.count) (featured \(featuredComplete), holding "
-            + "\(String(format: "%.1f", featuredShare)) % of the members), "
+            + "\(String(format: "%.1f", featuredShare)) % of the members and "
+            + "\(String(format: "%.1f", featuredOfFeatured)) % of the other featured, known as such), "
             + "partial views \(partialViews) holding \(String(format: "%.1f", partialShare)) % of the featured, "
             + "alive members held \(held); in these 10 s \(totals.scoped - previous.scoped) scoped answers, "
             + "\(totals.shed - previous.shed) state answers shed, \(totals.forgotten - previous.forgotten) members forgotten; "

@@ -64,9 +64,12 @@ extension MembershipCore {
         }
     }
 
-    /// With a partial view, asks a random live member for its featured members (a scoped
-    /// pull) now, unless the last such pull went out less than `spacing` ago; the regular
-    /// push-pull timer does the same at its own pace.
+    /// Asks a random live member for its featured members (a scoped pull) now, unless the
+    /// last such pull went out less than `spacing` ago: with a partial view (the regular
+    /// push-pull timer does the same at its own pace), or with a full view when its owner
+    /// asks (a super-peer that heard of a super-peer it does not hold: the featured come
+    /// in one answer, long before sync has brought the rest of a large swarm, and the
+    /// super-peers must know each other to route among themselves).
     ///
     /// - Parameters:
     ///   - spacing: the least time between two pulls brought forward; by default
@@ -75,7 +78,7 @@ extension MembershipCore {
     public mutating func refreshView(spacing: Duration? = nil, now: Instant) {
         let now = advance(now)
         let spacing = spacing ?? configuration.probeInterval * MembershipConstants.syncProbeIntervals
-        guard view == .partial, !hasLeft, lastViewRefreshAt.map({ now - $0 >= spacing }) ?? true,
+        guard !hasLeft, lastViewRefreshAt.map({ now - $0 >= spacing }) ?? true,
             let member = randomAliveMember()
         else { return }
         lastViewRefreshAt = now

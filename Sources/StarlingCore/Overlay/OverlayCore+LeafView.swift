@@ -4,9 +4,9 @@ extension OverlayCore {
     /// index servers (hybrid); a leaf or client of a large swarm holds only those
     /// (``SuperPeerConfiguration/leafViewThreshold``,
     /// ``HybridConfiguration/clientViewThreshold``) and forgets the members that are not
-    /// (or no longer) featured once their grace ran out. A super-peer topology's leaf
-    /// pulls the super-peers from one of them when it hears of one it does not hold (at
-    /// most once per advert lifetime once it is on all its super-peers).
+    /// (or no longer) featured once their grace ran out. A super-peer topology's leaf with
+    /// a partial view, or super-peer, pulls the super-peers from a member when it hears of
+    /// one it does not hold (``SuperPeerCore/unheldSuperPeerPullSpacing`` apart).
     /// Called first in every ``absorb(now:)``, so that the members it makes membership
     /// forget are reported in the same pass; a few comparisons when nothing changed.
     mutating func followLeafView(now: Instant) {

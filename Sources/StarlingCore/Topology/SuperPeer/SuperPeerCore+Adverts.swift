@@ -7,7 +7,7 @@ extension SuperPeerCore {
             id: localID, address: localAddress, score: score, leafCount: UInt16(clamping: held.count),
             freeSlots: role == .superPeer ? UInt16(clamping: free) : 0,
             superPeers: UInt16(clamping: superPeerCount),
-            members: role == .superPeer ? UInt32(clamping: memberOrder.count + 1) : 0, roleEpoch: roleEpoch,
+            members: role == .superPeer ? UInt32(clamping: estimatedMembers) : 0, roleEpoch: roleEpoch,
             sequence: advertSequence, isSuperPeer: role == .superPeer)
     }
 
@@ -52,8 +52,11 @@ extension SuperPeerCore {
         guard advert.id != localID else { return }
         guard memberAddresses[advert.id] != nil else {
             statistics.advertsOfNonMembers += 1
-            // A leaf that holds only the super-peers has not taken this one yet.
-            if advert.isSuperPeer { heardOfUnheldSuperPeer = true }
+            // A leaf that holds only the super-peers has not taken this one yet; a
+            // super-peer's full view has not reached it yet (in a large swarm, sync fills a
+            // new super-peer's view over minutes). Both pull the super-peers. A leaf with a
+            // full view has it from sync in due course; it needs no super-peer but its own.
+            if advert.isSuperPeer, role == .superPeer || prefersPartialView { heardOfUnheldSuperPeer = true }
             return
         }
         if let current = known[advert.id] {

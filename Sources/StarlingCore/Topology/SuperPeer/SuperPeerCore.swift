@@ -167,8 +167,9 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// Whether this peer should hold only the super-peers in its membership view (see
     /// ``SuperPeerConfiguration/leafViewThreshold``), as of the last maintenance.
     public internal(set) var prefersPartialView = false
-    /// Set when an advert of a super-peer that is not a member here arrived: a leaf with
-    /// a partial view should pull the super-peers (``takeHeardOfUnheldSuperPeer()``).
+    /// Set when an advert of a super-peer that is not a member here arrived at a leaf with
+    /// a partial view or a super-peer: it should pull the super-peers
+    /// (``takeHeardOfUnheldSuperPeer()``).
     var heardOfUnheldSuperPeer = false
     /// Raised whenever something that decides spreading's neighbours here changes: the
     /// role, a leaf held (or its address or filter), a link attached or gone, a super-peer
