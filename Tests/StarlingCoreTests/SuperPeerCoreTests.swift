@@ -507,35 +507,6 @@ import Testing
         #expect(!leaf.core.prefersPartialView)
     }
 
-    @Test func superPeerCore_superPeerCountsTheSwarmByTheLeavesInAdverts_whenItHoldsFewerMembers() throws {
-        var superPeer = try Peer(1, policy: .alwaysSuperPeer)
-        let others = try (2...3).map { try Peer(UInt8($0), policy: .alwaysSuperPeer) }
-        for peer in others { superPeer.core.memberAlive(id: peer.id, address: peer.address, now: .zero) }
-        #expect(superPeer.core.estimatedMembers == 3, "itself and the two it holds")
-        func advertise(_ leafCounts: [UInt16], sequence: UInt32) throws {
-            for (peer, leaves) in zip(others, leafCounts) {
-                let advert = SuperPeerAdvert(
-                    id: peer.id, address: peer.address, score: 1, leafCount: leaves, freeSlots: 0, superPeers: 3,
-                    members: 3, roleEpoch: 1, sequence: sequence, isSuperPeer: true)
-                let bytes = try SuperPeerMessage.advert(sender: advert, others: []).encoded()
-                superPeer.core.handleMessage(bytes[...], from: peer.address, now: .zero)
-            }
-        }
-        // 3 super-peers and 150 leaf links among the other two, each leaf on 3 of them:
-        // 3 + 150 / 3 members, more than the 3 it holds (its sync is behind).
-        try advertise([90, 60], sequence: 1)
-        #expect(superPeer.core.estimatedMembers == 53)
-        _ = superPeer.outgoing(now: .zero)
-        superPeer.core.handleTimeout(now: .zero + .seconds(1))
-        let sent = superPeer.outgoing(now: .zero + .seconds(1))
-        let counts = sent.compactMap { if case .advert(let advert, _) = $0.message { advert.members } else { nil } }
-        #expect(!counts.isEmpty && counts.allSatisfy { $0 == 53 }, "its adverts tell the leaves so")
-        // A lying advert counts at most `maximumLeaves` leaves.
-        try advertise([UInt16.max, 60], sequence: 2)
-        let maximum = superPeer.core.configuration.maximumLeaves
-        #expect(superPeer.core.estimatedMembers == 3 + (maximum + 60) / 3)
-    }
-
     @Test func superPeerCore_advertsOfNonMembersAndMalformedInput_areCountedAndIgnored() throws {
         var peer = try Peer(1)
         let advert = SuperPeerAdvert(

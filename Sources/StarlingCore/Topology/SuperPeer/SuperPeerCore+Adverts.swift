@@ -7,7 +7,7 @@ extension SuperPeerCore {
             id: localID, address: localAddress, score: score, leafCount: UInt16(clamping: held.count),
             freeSlots: role == .superPeer ? UInt16(clamping: free) : 0,
             superPeers: UInt16(clamping: superPeerCount),
-            members: role == .superPeer ? UInt32(clamping: estimatedMembers) : 0, roleEpoch: roleEpoch,
+            members: role == .superPeer ? UInt32(clamping: memberOrder.count + 1) : 0, roleEpoch: roleEpoch,
             sequence: advertSequence, isSuperPeer: role == .superPeer)
     }
 
