@@ -119,11 +119,10 @@ public struct NodeCore: ProtocolCore, Sendable {
         return nil
     }
 
-    /// Sends the handshakes waiting for an answer from a peer that a relay was just found
-    /// for again at once, through the relay: the backoff's next retransmission may be
-    /// seconds away.
+    /// Sends the unanswered handshakes to each peer the overlay just found a relay for
+    /// again at once, through the relay: the backoff's next retransmission may be seconds
+    /// away.
     private mutating func retryHandshakesThroughNewRelays(now: Instant) {
-        guard overlay!.hasRelayRoutes else { return }
         for address in overlay!.takeNewRelayRoutes() { peer.retryHandshakes(to: address, now: now) }
     }
 
