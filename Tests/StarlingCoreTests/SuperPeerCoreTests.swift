@@ -316,7 +316,7 @@ import Testing
         #expect(superPeerHeard == [true, false], "a super-peer pulls the super-peers, once per news")
         #expect(!peers[2].core.prefersPartialView)
         let leafHeard = peers[2].core.takeHeardOfUnheldSuperPeer()
-        #expect(!leafHeard, "a leaf with a full view waits for sync")
+        #expect(!leafHeard, "a leaf with a full view on a super-peer waits for sync")
     }
 
     @Test func superPeerCore_leafGone_isForgottenAtOnce_evenIfNeverSeenAsMember() throws {
@@ -404,6 +404,8 @@ import Testing
             var peer = try Peer(number, policy: policy) { $0.isDirectlyReachable = reachable }
             let other = try Peer(number + 10, policy: .neverSuperPeer)
             peer.core.memberAlive(id: other.id, address: other.address, now: .zero)
+            // Membership has held the other's whole list: the swarm is these two.
+            peer.core.membershipHeldFullState = true
             var now = Instant.zero
             // A forced leaf has no election to run and nothing to maintain: it never wakes.
             #expect((peer.core.pollTimeout() == nil) == (policy == .neverSuperPeer))
@@ -444,6 +446,61 @@ import Testing
             #expect(leaf.core.attachedSuperPeers.isEmpty)
             #expect((leaf.core.role == .superPeer) == (freeSlots == 0), "free slots \(freeSlots)")
         }
+    }
+
+    @Test func superPeerCore_leafOnNoSuperPeer_countsTheSuperPeersAsTheAdvertsDo_andSoDoesNotPromote() throws {
+        // A leaf new to a large swarm holds 3 full super-peers, whose adverts report
+        // 3,500 members and 300 super-peers: it counts 300 super-peers, not the 3 it
+        // holds, and 3,500 members are no shortage for them.
+        var leaf = try Peer(10)
+        let superPeers = try (1...3).map { try Peer(UInt8($0), policy: .alwaysSuperPeer) }
+        for peer in superPeers { leaf.core.memberAlive(id: peer.id, address: peer.address, now: .zero) }
+        var now = Instant.zero
+        var sequence: UInt32 = 0
+        while now < .zero + .seconds(400), let due = leaf.core.pollTimeout() {
+            now = due
+            sequence += 1
+            for (peer, reported) in zip(superPeers, [(3_400, 280), (3_500, 300), (3_600, 320)]) {
+                let advert = SuperPeerAdvert(
+                    id: peer.id, address: peer.address, score: 1, leafCount: 150, freeSlots: 0,
+                    superPeers: UInt16(reported.1), members: UInt32(reported.0), roleEpoch: 1, sequence: sequence,
+                    isSuperPeer: true)
+                let bytes = try SuperPeerMessage.advert(sender: advert, others: []).encoded()
+                leaf.core.handleMessage(bytes[...], from: peer.address, now: now)
+            }
+            leaf.core.handleTimeout(now: now)
+            _ = leaf.outgoing(now: now)
+        }
+        #expect(leaf.core.attachedSuperPeers.isEmpty && leaf.core.superPeerCount == 3)
+        #expect(leaf.core.estimatedMembers == 3_500 && leaf.core.estimatedSuperPeers == 300)
+        #expect(leaf.core.role == .leaf && leaf.core.statistics.promotions == 0)
+    }
+
+    @Test func superPeerCore_leafOnNoSuperPeer_keepsAdvertsOfNonMembers_untilMembershipBringsThem() throws {
+        var leaf = try Peer(10)
+        let sender = try Peer(1, policy: .alwaysSuperPeer)
+        let others = try (2...3).map { try Peer(UInt8($0), policy: .alwaysSuperPeer) }
+        leaf.core.memberAlive(id: sender.id, address: sender.address, now: .zero)
+        func advert(of peer: Peer, freeSlots: UInt16) -> SuperPeerAdvert {
+            SuperPeerAdvert(
+                id: peer.id, address: peer.address, score: 1, leafCount: 0, freeSlots: freeSlots, superPeers: 3,
+                members: 40, roleEpoch: 1, sequence: 1, isSuperPeer: true)
+        }
+        // The sender is full and passes on two super-peers the leaf does not hold.
+        let bytes = try SuperPeerMessage.advert(
+            sender: advert(of: sender, freeSlots: 0), others: others.map { advert(of: $0, freeSlots: 5) }
+        ).encoded()
+        leaf.core.handleMessage(bytes[...], from: sender.address, now: .zero)
+        #expect(leaf.core.superPeerCount == 1 && leaf.core.statistics.advertsOfNonMembers == 2)
+        let heard = leaf.core.takeHeardOfUnheldSuperPeer()
+        #expect(heard, "a leaf on no super-peer pulls the super-peers")
+        // Membership brings one at its advert's address, the other at another address.
+        leaf.core.memberAlive(id: others[0].id, address: others[0].address, now: .zero)
+        leaf.core.memberAlive(id: others[1].id, address: .ipv4(10, 9, 9, 9, port: 1), now: .zero)
+        #expect(leaf.core.knownSuperPeers.map(\.id).sorted() == [sender.id, others[0].id].sorted())
+        // The one with room is attached to at once.
+        let attaches = leaf.outgoing(now: .zero).filter { if case .attach = $0.message { true } else { false } }
+        #expect(attaches.map(\.to) == [others[0].address])
     }
 
     @Test func superPeerCore_withdrawnAdvert_detachesTheLeaf() throws {
@@ -505,6 +562,35 @@ import Testing
         swap(&leaf, &never)
         try advertise([5_000, 5_000, 5_000], sequence: 4, now: .zero + .seconds(6))
         #expect(!leaf.core.prefersPartialView)
+    }
+
+    @Test func superPeerCore_superPeerCountsTheSwarmByTheLeavesInAdverts_whenItHoldsFewerMembers() throws {
+        var superPeer = try Peer(1, policy: .alwaysSuperPeer)
+        let others = try (2...3).map { try Peer(UInt8($0), policy: .alwaysSuperPeer) }
+        for peer in others { superPeer.core.memberAlive(id: peer.id, address: peer.address, now: .zero) }
+        #expect(superPeer.core.estimatedMembers == 3, "itself and the two it holds")
+        func advertise(_ leafCounts: [UInt16], sequence: UInt32) throws {
+            for (peer, leaves) in zip(others, leafCounts) {
+                let advert = SuperPeerAdvert(
+                    id: peer.id, address: peer.address, score: 1, leafCount: leaves, freeSlots: 0, superPeers: 3,
+                    members: 3, roleEpoch: 1, sequence: sequence, isSuperPeer: true)
+                let bytes = try SuperPeerMessage.advert(sender: advert, others: []).encoded()
+                superPeer.core.handleMessage(bytes[...], from: peer.address, now: .zero)
+            }
+        }
+        // 3 super-peers and 150 leaf links among the other two, each leaf on 3 of them:
+        // 3 + 150 / 3 members, more than the 3 it holds (its sync is behind).
+        try advertise([90, 60], sequence: 1)
+        #expect(superPeer.core.estimatedMembers == 53)
+        _ = superPeer.outgoing(now: .zero)
+        superPeer.core.handleTimeout(now: .zero + .seconds(1))
+        let sent = superPeer.outgoing(now: .zero + .seconds(1))
+        let counts = sent.compactMap { if case .advert(let advert, _) = $0.message { advert.members } else { nil } }
+        #expect(!counts.isEmpty && counts.allSatisfy { $0 == 53 }, "its adverts tell the leaves so")
+        // A lying advert counts at most `maximumLeaves` leaves.
+        try advertise([UInt16.max, 60], sequence: 2)
+        let maximum = superPeer.core.configuration.maximumLeaves
+        #expect(superPeer.core.estimatedMembers == 3 + (maximum + 60) / 3)
     }
 
     @Test func superPeerCore_advertsOfNonMembersAndMalformedInput_areCountedAndIgnored() throws {

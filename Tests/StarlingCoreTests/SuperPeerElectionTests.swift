@@ -30,12 +30,22 @@ import Testing
         #expect(abs(probability * 300 - 5) < 1e-9)
         #expect(SuperPeerElection.promotionProbability(members: 300, superPeers: 8, target: 10, weight: 4) < 0.03)
         #expect(SuperPeerElection.promotionProbability(members: 2, superPeers: 0, target: 1, weight: 4) == 1)
+        #expect(SuperPeerElection.promotionProbability(members: 300, superPeers: 12, target: 10, weight: 4) == 0)
         // A shortage that persists raises the chance, up to three times.
         let third = SuperPeerElection.promotionProbability(
             members: 300, superPeers: 8, target: 10, weight: 1, rounds: 3)
         let tenth = SuperPeerElection.promotionProbability(
             members: 300, superPeers: 8, target: 10, weight: 1, rounds: 10)
         #expect(abs(third - 3 * 2 / 584) < 1e-9 && third == tenth)
+        // 13 members that may be a sample of a large swarm aim at 13/31 super-peers, not
+        // at 1: 10,000 such leaves then promote about 10,000/62 in a round, not 10,000/26.
+        let share = SuperPeerElection.share(members: 13, ratio: 30)
+        #expect(abs(share - 13.0 / 31) < 1e-12)
+        let sampled = SuperPeerElection.promotionProbability(members: 13, superPeers: 0, target: share, weight: 1)
+        #expect(abs(sampled - 1.0 / 62) < 1e-12)
+        let whole = SuperPeerElection.promotionProbability(
+            members: 13, superPeers: 0, target: Double(SuperPeerElection.target(members: 13, ratio: 30)), weight: 1)
+        #expect(abs(whole - 1.0 / 26) < 1e-12)
         #expect(SuperPeerElection.demotionCount(superPeers: 12, target: 10) == 1)
         #expect(SuperPeerElection.demotionCount(superPeers: 20, target: 10) == 5)
     }

@@ -66,6 +66,7 @@ extension MembershipCore {
     ) {
         admittingScoped = isScoped && !replyRequested && table[sender]?.address == source
         defer { admittingScoped = false }
+        if !isPartial, !isScoped { hasHeldFullState = true }
         if !replyRequested {
             if pendingJoin != nil || pushPullRamp != nil { scheduleEarlyPull(afterAnswer: isPartial, now: now) }
             pendingJoin = nil

@@ -48,6 +48,10 @@ public struct MembershipCore: ProtocolCore, Sendable {
     public internal(set) var hasLeft = false
     /// Whether a seed has answered a join (or another member has found this one).
     public internal(set) var hasJoined = false
+    /// Whether a member's whole list has come (a state exchange neither cut short nor
+    /// scoped): until then this peer's view may be a sample of a larger swarm (a join
+    /// answered in a join storm holds a few of thousands).
+    public internal(set) var hasHeldFullState = false
 
     var table: [PeerID: Member] = [:]
     /// Every known member in the order first seen: the deterministic iteration order.

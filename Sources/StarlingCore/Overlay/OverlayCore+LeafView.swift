@@ -12,8 +12,10 @@ extension OverlayCore {
     mutating func followLeafView(now: Instant) {
         // In place: this runs after every input, and a copy of the core is not cheap.
         let policy: (heard: Bool, spacing: Duration?, version: UInt64, prefersPartialView: Bool)
+        let heldFullState = membership.hasHeldFullState
         if let superPeerPolicy = withSuperPeerCore({ core in
-            (
+            core.membershipHeldFullState = heldFullState
+            return (
                 core.takeHeardOfUnheldSuperPeer(), core.unheldSuperPeerPullSpacing, core.featuredVersion,
                 core.prefersPartialView
             )

@@ -38,8 +38,9 @@ public struct SuperPeerAdvert: Hashable, Sendable {
     /// super-peers report when it exceeds its own count.
     public var superPeers: UInt16
     /// The alive members a super-peer counts, itself included (super-peers hold every
-    /// member); 0 in a leaf's advert. Leaves that hold only the super-peers
-    /// (``SuperPeerConfiguration/leafViewThreshold``) count the swarm by these.
+    /// member; see ``SuperPeerCore/estimatedMembers``); 0 in a leaf's advert. Leaves that
+    /// hold only the super-peers (``SuperPeerConfiguration/leafViewThreshold``) count the
+    /// swarm by these.
     public var members: UInt32
     /// Set at each of its role changes (see above).
     public var roleEpoch: UInt32

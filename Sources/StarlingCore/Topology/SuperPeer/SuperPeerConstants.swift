@@ -70,6 +70,9 @@ public enum SuperPeerConstants {
     /// arrived yet (a filter goes out as soon as its sender learns of a super-peer, and
     /// may overtake the advert that tells the receiver of the sender).
     public static let maximumWaitingFilters = 256
+    /// The most adverts of super-peers not yet members that a leaf on no super-peer keeps
+    /// until membership brings their members (four adverts' worth of entries).
+    public static let maximumAdvertsAwaitingMembers = 4 * maximumAdvertEntries
     /// Keepalives in a row left unanswered (each within the link's RTT-based reply
     /// timeout) after which a leaf counts its super-peer unresponsive and attaches
     /// elsewhere.

@@ -7,7 +7,7 @@ extension SuperPeerCore {
             id: localID, address: localAddress, score: score, leafCount: UInt16(clamping: held.count),
             freeSlots: role == .superPeer ? UInt16(clamping: free) : 0,
             superPeers: UInt16(clamping: superPeerCount),
-            members: role == .superPeer ? UInt32(clamping: memberOrder.count + 1) : 0, roleEpoch: roleEpoch,
+            members: role == .superPeer ? UInt32(clamping: estimatedMembers) : 0, roleEpoch: roleEpoch,
             sequence: advertSequence, isSuperPeer: role == .superPeer)
     }
 
@@ -54,9 +54,14 @@ extension SuperPeerCore {
             statistics.advertsOfNonMembers += 1
             // A leaf that holds only the super-peers has not taken this one yet; a
             // super-peer's full view has not reached it yet (in a large swarm, sync fills a
-            // new super-peer's view over minutes). Both pull the super-peers. A leaf with a
-            // full view has it from sync in due course; it needs no super-peer but its own.
-            if advert.isSuperPeer, role == .superPeer || prefersPartialView { heardOfUnheldSuperPeer = true }
+            // new super-peer's view over minutes); a leaf on no super-peer yet has joined a
+            // swarm whose super-peers it does not hold (at 10,000 peers such leaves held 13
+            // members for seconds, and promoted for want of a super-peer they knew). All
+            // pull the super-peers. A leaf with a full view on a super-peer has the rest
+            // from sync in due course; it needs no super-peer but its own.
+            guard advert.isSuperPeer else { return }
+            if role == .superPeer || prefersPartialView || !isOnASuperPeer { heardOfUnheldSuperPeer = true }
+            if role == .leaf, !isOnASuperPeer { awaitMember(advert) }
             return
         }
         if let current = known[advert.id] {
@@ -115,6 +120,17 @@ extension SuperPeerCore {
             unionChanged = false
             let filter = SuperPeerMessage.superPeerFilter(sender: localID, filter: currentUnionFilter())
             for id in superPeers { if let address = memberAddresses[id] { send(filter, to: address) } }
+        }
+    }
+
+    /// Keeps `advert` until its member is reported alive (``advertsAwaitingMembers``):
+    /// a newer version replaces an older one, and a new super-peer is kept only while
+    /// fewer than ``SuperPeerConstants/maximumAdvertsAwaitingMembers`` wait.
+    mutating func awaitMember(_ advert: SuperPeerAdvert) {
+        if let waiting = advertsAwaitingMembers[advert.id] {
+            if advert.supersedes(waiting) { advertsAwaitingMembers[advert.id] = advert }
+        } else if advertsAwaitingMembers.count < SuperPeerConstants.maximumAdvertsAwaitingMembers {
+            advertsAwaitingMembers[advert.id] = advert
         }
     }
 

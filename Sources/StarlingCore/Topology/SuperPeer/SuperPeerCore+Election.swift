@@ -21,8 +21,11 @@ extension SuperPeerCore {
             }
             shortageRounds = min(shortageRounds + 1, SuperPeerConstants.maximumShortageRounds)
             let weight = SuperPeerElection.promotionWeight(score: score, reference: medianSuperPeerScore)
+            let aim =
+                membershipHeldFullState
+                ? Double(target) : SuperPeerElection.share(members: members, ratio: ratio)
             let chance = SuperPeerElection.promotionProbability(
-                members: members, superPeers: superPeers, target: target, weight: weight, rounds: shortageRounds)
+                members: members, superPeers: superPeers, target: aim, weight: weight, rounds: shortageRounds)
             if Double.random(in: 0..<1, using: &random) < chance { promote(now: now) }
         case .superPeer:
             guard SuperPeerElection.hasTooMany(members: members, superPeers: superPeers, ratio: ratio, margin: margin)
@@ -49,13 +52,25 @@ extension SuperPeerCore {
         known.values.contains { isFreshSuperPeer($0) && $0.advert.freeSlots > 0 }
     }
 
-    /// The super-peers this peer counts, or, for a leaf, the most any of its own
-    /// super-peers reports when that is more: super-peers hear from every other
-    /// directly, while a leaf hears of most through samples passed on.
-    var estimatedSuperPeers: Int {
+    /// The super-peers this peer counts, or, for a leaf, what its super-peers report when
+    /// that is more: the most any of its own super-peers reports or, on none yet, the
+    /// median of what the super-peers it knows report (the same adverts its count of the
+    /// members, ``estimatedMembers``, comes from). Super-peers hear from every other
+    /// directly, while a leaf hears of most through samples passed on: a leaf on no
+    /// super-peer of a 10,000-peer swarm knew 1 super-peer and took the 3,500 members the
+    /// adverts reported, and promoted on that.
+    public var estimatedSuperPeers: Int {
         let own = superPeerCount
         guard role == .leaf else { return own }
-        let reported = links.keys.compactMap { id in known[id].map { Int($0.advert.superPeers) } }.max() ?? 0
+        let reported: Int
+        if links.isEmpty {
+            let counts = known.values.compactMap { entry in
+                entry.advert.members > 0 && isFreshSuperPeer(entry) ? Int(entry.advert.superPeers) : nil
+            }.sorted()
+            reported = counts.isEmpty ? 0 : counts[counts.count / 2]
+        } else {
+            reported = links.keys.compactMap { id in known[id].map { Int($0.advert.superPeers) } }.max() ?? 0
+        }
         return max(own, reported)
     }
 

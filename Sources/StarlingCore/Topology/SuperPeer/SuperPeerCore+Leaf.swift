@@ -71,6 +71,7 @@ extension SuperPeerCore {
                 link.isAttached = true
                 neighbourVersion &+= 1
                 events.append(.attached(superPeer: sender))
+                advertsAwaitingMembers = [:]
             }
             if let replaced = link.replacing {
                 link.replacing = nil

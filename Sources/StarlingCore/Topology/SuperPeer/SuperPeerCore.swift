@@ -159,6 +159,17 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// Union filters of members whose advert as a super-peer has not arrived yet
     /// (``takeUnionFilter(_:of:from:)``).
     var waitingFilters: [PeerID: QueryRoutingFilter] = [:]
+    /// Adverts of super-peers that were not members here yet, kept while this peer is a
+    /// leaf on no super-peer (at most ``SuperPeerConstants/maximumAdvertsAwaitingMembers``)
+    /// and taken when membership reports the member alive at the advert's address: the
+    /// pull they trigger (``heardOfUnheldSuperPeer``) brings the members, and a leaf that
+    /// waited for the next adverts instead knew no super-peer for seconds.
+    var advertsAwaitingMembers: [PeerID: SuperPeerAdvert] = [:]
+    /// Whether membership has held a member's whole list
+    /// (``MembershipCore/hasHeldFullState``), as the overlay last said: until then the
+    /// members this peer holds may be a sample of the swarm, and its election counts
+    /// the super-peers they need as a fraction (``runElection(now:)``).
+    public var membershipHeldFullState = false
     /// The super-peers this peer knows (fresh adverts and links), as of the last
     /// maintenance: the members a leaf's partial membership view holds.
     public internal(set) var featuredMembers: Set<PeerID> = []
@@ -168,7 +179,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// ``SuperPeerConfiguration/leafViewThreshold``), as of the last maintenance.
     public internal(set) var prefersPartialView = false
     /// Set when an advert of a super-peer that is not a member here arrived at a leaf with
-    /// a partial view or a super-peer: it should pull the super-peers
+    /// a partial view or on no super-peer, or at a super-peer: it should pull the super-peers
     /// (``takeHeardOfUnheldSuperPeer()``).
     var heardOfUnheldSuperPeer = false
     /// Raised whenever something that decides spreading's neighbours here changes: the
@@ -417,6 +428,9 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
             memberAddresses[id] = address
             // A new member learns of this super-peer (and of others) at once.
             if role == .superPeer { send(welcomeAdvert(now: now), to: address) }
+            if let advert = advertsAwaitingMembers.removeValue(forKey: id), advert.address == address {
+                learn(advert, firstHand: false, now: now)
+            }
         } else if memberAddresses[id] != address {
             memberAddresses[id] = address
             links[id]?.address = address
@@ -438,6 +452,7 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         }
         if known.removeValue(forKey: id) != nil { superPeersChanged() }
         waitingFilters[id] = nil
+        advertsAwaitingMembers[id] = nil
         refusedUntil[id] = nil
         if held.removeValue(forKey: id) != nil {
             neighbourVersion &+= 1

@@ -9,7 +9,9 @@
 ///   ``promotionProbability(members:superPeers:target:weight:rounds:)`` each election
 ///   round, so that the swarm fills about half of the shortage `T − S` per round (more
 ///   in the rounds after one that left a shortage: leaves weaker than the super-peers
-///   weigh less than 1) and the announcements of those who promoted stop the others;
+///   weigh less than 1) and the announcements of those who promoted stop the others; a
+///   leaf whose members may be a sample of the swarm aims at `N / (r + 1)` as a fraction
+///   (``share(members:ratio:)``), since it cannot tell a swarm of 13 from 13 of 10,000;
 /// - it **has too many** when `S > 1` and `N − S < S × r × (1 − m)`: then the
 ///   ``demotionCount(superPeers:target:)`` weakest super-peers (fewest leaves, then
 ///   lowest score, then lowest ID: an order every peer computes alike) demote.
@@ -32,18 +34,30 @@ public enum SuperPeerElection {
         superPeers > 1 && Double(members - superPeers) < Double(superPeers) * Double(ratio) * (1 - margin)
     }
 
+    /// The super-peers `members` need, as a fraction: `N / (r + 1)`. A leaf whose members
+    /// may be a sample of the swarm (``SuperPeerCore/membershipHeldFullState``) aims at
+    /// this rather than at ``target(members:ratio:)``, which is at least 1: leaves of a
+    /// 10,000-peer swarm that grew by 1,000 a second held 13 members and no super-peer
+    /// each in their first seconds, and each aiming at 1 super-peer for 13 members made
+    /// them promote 400 super-peers in 10 s for a target of 323.
+    public static func share(members: Int, ratio: Int) -> Double {
+        Double(max(1, members)) / Double(ratio + 1)
+    }
+
     /// The chance that one eligible leaf promotes in one election round:
-    /// `rounds × weight × (T − S) / (2 × (N − S))`, at most 1, where `rounds` counts the
-    /// consecutive rounds (1 to ``SuperPeerConstants/maximumShortageRounds``) in which the
-    /// leaf has found the swarm short. Over the `N − S` leaves the swarm then expects
-    /// about half the shortage to promote in the first round (weights averaging 1).
+    /// `rounds × weight × (T − S) / (2 × (N − S))`, at most 1, where `T` is the target
+    /// (``target(members:ratio:)``, or ``share(members:ratio:)`` for a sample) and
+    /// `rounds` counts the consecutive rounds (1 to
+    /// ``SuperPeerConstants/maximumShortageRounds``) in which the leaf has found the
+    /// swarm short. Over the `N − S` leaves the swarm then expects about half the
+    /// shortage to promote in the first round (weights averaging 1).
     public static func promotionProbability(
-        members: Int, superPeers: Int, target: Int, weight: Double, rounds: Int = 1
+        members: Int, superPeers: Int, target: Double, weight: Double, rounds: Int = 1
     ) -> Double {
-        let shortage = max(1, target - superPeers)
+        let shortage = max(0, target - Double(superPeers))
         let candidates = max(1, members - superPeers)
         let escalation = Double(min(max(1, rounds), SuperPeerConstants.maximumShortageRounds))
-        return min(1, escalation * weight * Double(shortage) / Double(2 * candidates))
+        return min(1, escalation * weight * shortage / Double(2 * candidates))
     }
 
     /// How many of the weakest super-peers demote in one round when there are too many:
