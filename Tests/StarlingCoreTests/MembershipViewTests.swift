@@ -202,6 +202,9 @@ import Testing
         // Feature only core 1: core 2 goes once it has been held for the grace.
         harness.cores[0].retain([Self.id(1)], grace: .seconds(3_600), now: harness.now)
         #expect(harness.cores[0].member(Self.id(2)) != nil, "still within its grace")
+        // Featuring only members it does not hold, it keeps everyone: it pulls from them.
+        harness.cores[0].retain([Self.id(9)], grace: .zero, now: harness.now)
+        #expect(harness.cores[0].member(Self.id(2)) != nil, "kept: nothing featured is held")
         harness.cores[0].retain([Self.id(1)], grace: .zero, now: harness.now)
         #expect(harness.cores[0].member(Self.id(2)) == nil)
         #expect(

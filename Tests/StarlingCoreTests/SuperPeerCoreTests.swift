@@ -148,22 +148,59 @@ import Testing
         ]
         Self.introduce(&peers, now: .zero)
         #expect(peers[1].core.attachedSuperPeers == [peers[0].id])
-        // A third leaf learns of the super-peer with no free slot and does not try it.
+        // A third leaf learns of the super-peer with no free slot, and knows no other: it
+        // attaches once all the same, to be named others with room (none here).
         var late = try Peer(3, policy: .neverSuperPeer, configure: small)
         peers[0].core.memberAlive(id: late.id, address: late.address, now: .zero)
         late.core.memberAlive(id: peers[0].id, address: peers[0].address, now: .zero)
         peers.append(late)
         Self.settle(&peers, now: .zero)
-        #expect(peers[2].core.statistics.attachesSent == 0)
+        #expect(peers[2].core.statistics.attachesSent == 1 && peers[2].core.statistics.refusalsReceived == 1)
+        #expect(peers[0].core.statistics.leavesRefused == 1)
         // One that attaches anyway (its view was stale) is refused, and counted.
         let attach = try SuperPeerMessage.attach(record: late.core.localRecord, filter: late.core.localFilter).encoded()
         peers[0].core.handleMessage(attach[...], from: late.address, now: .zero)
-        #expect(peers[0].core.statistics.leavesRefused == 1)
+        #expect(peers[0].core.statistics.leavesRefused == 2)
         #expect(
             peers[0].outgoing(now: .zero).map(\.message) == [
                 .attachReply(sender: peers[0].id, refusal: .full, alternatives: [])
             ])
         #expect(peers[0].core.leaves == [peers[1].id])
+    }
+
+    @Test func superPeerCore_leafThatKnowsOnlyAFullSuperPeer_asksIt_andTakesAnAlternativeItDoesNotHoldYet() throws {
+        let small: (inout SuperPeerConfiguration) -> Void = {
+            $0.leavesPerSuperPeer = 1
+            $0.superPeersPerLeaf = 1
+            $0.maximumLeaves = 1
+        }
+        var peers = [
+            try Peer(1, policy: .alwaysSuperPeer, configure: small),
+            try Peer(2, policy: .alwaysSuperPeer, configure: small),
+            try Peer(3, policy: .neverSuperPeer, configure: small),
+        ]
+        // A holds everyone; the first leaf holds A only and takes its one slot; B has room.
+        for index in 1...2 {
+            peers[0].core.memberAlive(id: peers[index].id, address: peers[index].address, now: .zero)
+            peers[index].core.memberAlive(id: peers[0].id, address: peers[0].address, now: .zero)
+        }
+        peers[1].core.memberAlive(id: peers[2].id, address: peers[2].address, now: .zero)
+        Self.settle(&peers, now: .zero)
+        #expect(peers[0].core.leaves == [peers[2].id] && peers[1].core.leaves.isEmpty)
+        // A late leaf holds A only, and A is full: it asks A, which refuses and names B, a
+        // super-peer the late leaf does not hold yet.
+        var late = try Peer(4, policy: .neverSuperPeer, configure: small)
+        peers[0].core.memberAlive(id: late.id, address: late.address, now: .zero)
+        late.core.memberAlive(id: peers[0].id, address: peers[0].address, now: .zero)
+        peers.append(late)
+        Self.settle(&peers, now: .zero)
+        #expect(peers[3].core.statistics.refusalsReceived == 1 && peers[3].core.attachedSuperPeers.isEmpty)
+        let heard = peers[3].core.takeHeardOfUnheldSuperPeer()
+        #expect(heard, "it pulls the super-peers")
+        // Membership brings B (at the address A named): the leaf attaches to it.
+        peers[3].core.memberAlive(id: peers[1].id, address: peers[1].address, now: .zero)
+        Self.settle(&peers, now: .zero)
+        #expect(peers[3].core.attachedSuperPeers == [peers[1].id])
     }
 
     @Test func superPeerCore_refusedLeaf_triesTheAlternativeItIsGiven() throws {
@@ -498,9 +535,10 @@ import Testing
         leaf.core.memberAlive(id: others[0].id, address: others[0].address, now: .zero)
         leaf.core.memberAlive(id: others[1].id, address: .ipv4(10, 9, 9, 9, port: 1), now: .zero)
         #expect(leaf.core.knownSuperPeers.map(\.id).sorted() == [sender.id, others[0].id].sorted())
-        // The one with room is attached to at once.
+        // It asked the full sender for others (unanswered here), and attaches at once to
+        // the one with room.
         let attaches = leaf.outgoing(now: .zero).filter { if case .attach = $0.message { true } else { false } }
-        #expect(attaches.map(\.to) == [others[0].address])
+        #expect(attaches.map(\.to) == [sender.address, others[0].address])
     }
 
     @Test func superPeerCore_withdrawnAdvert_detachesTheLeaf() throws {

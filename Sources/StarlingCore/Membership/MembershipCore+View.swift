@@ -95,7 +95,12 @@ extension MembershipCore {
     ///   - now: the current time.
     public mutating func retain(_ keep: Set<PeerID>, grace: Duration = .zero, now: Instant) {
         let now = advance(now)
-        guard view == .partial else { return }
+        // A view that holds none of `keep` live keeps what it holds: it pulls from those
+        // (at 10,000 peers a leaf whose super-peers' adverts had aged out forgot every
+        // member, went back to a full view of nobody, and was never heard of again).
+        guard view == .partial, keep.contains(where: { $0 != localID && table[$0]?.state.isLive == true }) else {
+            return
+        }
         var dropped = Set<PeerID>()
         for id in order where !keep.contains(id) {
             guard let member = table[id], now - member.stateChangedAt >= grace else { continue }

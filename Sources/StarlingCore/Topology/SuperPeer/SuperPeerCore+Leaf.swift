@@ -4,7 +4,10 @@ extension SuperPeerCore {
     /// slots that have not refused it lately, drawn at random with weight their free
     /// slots (so that leaves spread over the less loaded). Super-peers whose adverts
     /// rose within the last 3 advert intervals go first: one lost a moment ago still
-    /// counts as fresh, but its adverts have stopped.
+    /// counts as fresh, but its adverts have stopped. When every super-peer it knows is
+    /// full, it attaches to one of them anyway, to be refused with others that have room
+    /// (a leaf of a 10,000-peer swarm that knew one full super-peer waited for adverts
+    /// that never came).
     mutating func fillLinks(now: Instant) {
         guard role == .leaf else { return }
         var missing = configuration.superPeersPerLeaf - links.count
@@ -15,6 +18,21 @@ extension SuperPeerCore {
         }
         let rising = eligible.filter { now - $0.refreshedAt < configuration.advertInterval * 3 }
         var candidates = (rising.count >= missing ? rising : eligible).map(\.advert).sorted { $0.id < $1.id }
+        if candidates.isEmpty, links.values.allSatisfy(\.isAttached),
+            askedFullSuperPeerAt.map({ now - $0 >= configuration.advertInterval }) ?? true
+        {
+            // Every super-peer known is full: one, refusing, names others with room (at
+            // most one asked per advert interval; a swarm that is full elects more).
+            let full = known.values.filter { entry in
+                isFreshSuperPeer(entry) && links[entry.advert.id] == nil
+                    && (refusedUntil[entry.advert.id].map { $0 <= now } ?? true)
+            }.map(\.advert.id).sorted()
+            if let asked = full.randomElement(using: &random), let address = memberAddresses[asked] {
+                askedFullSuperPeerAt = now
+                sendAttach(to: asked, address: address, now: now)
+            }
+            return
+        }
         while missing > 0, !candidates.isEmpty {
             let total = candidates.reduce(0) { $0 + Int($1.freeSlots) }
             var pick = Int.random(in: 0..<total, using: &random)
@@ -100,11 +118,19 @@ extension SuperPeerCore {
         if refusal == .notSuperPeer, known.removeValue(forKey: sender) != nil { superPeersChanged() }
         for alternative in alternatives where known[alternative.id] == nil && alternative.id != localID {
             // A hint: tried like an advert with one free slot; a wrong one refuses.
-            guard memberAddresses[alternative.id] != nil, known.count < SuperPeerConstants.maximumKnownSuperPeers
-            else { continue }
             let hint = SuperPeerAdvert(
                 id: alternative.id, address: alternative.address, score: 0, leafCount: 0, freeSlots: 1,
                 superPeers: 0, roleEpoch: 0, sequence: 0, isSuperPeer: true)
+            guard memberAddresses[alternative.id] != nil else {
+                // Not held: as an advert of a super-peer not held (pulled, and kept until
+                // membership brings it).
+                if role == .leaf, !isOnASuperPeer {
+                    heardOfUnheldSuperPeer = true
+                    awaitMember(hint)
+                }
+                continue
+            }
+            guard known.count < SuperPeerConstants.maximumKnownSuperPeers else { continue }
             known[alternative.id] = KnownSuperPeer(advert: hint, refreshedAt: now, filter: nil, isFirstHand: false)
             superPeersChanged()
         }

@@ -149,6 +149,9 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     var known: [PeerID: KnownSuperPeer] = [:]
     var links: [PeerID: SuperPeerLink] = [:]
     var refusedUntil: [PeerID: Instant] = [:]
+    /// When this leaf last attached to a full super-peer to learn of others
+    /// (``fillLinks(now:)``).
+    var askedFullSuperPeerAt: Instant?
     var held: [PeerID: HeldLeaf] = [:] {
         didSet { unionFilter = nil }
     }
