@@ -110,6 +110,19 @@ import Testing
                     own, LookupResult(outcome: .peer(peers[4].core.localRecord), hops: 0, requests: 0, timeouts: 0)))
     }
 
+    @Test func superPeerLookup_referralToASuperPeerTheLeafDoesNotHold_isAskedAllTheSame() throws {
+        var (peers, now) = try Self.twoIslands()
+        // Leaf 2 holds only its own super-peer (a partial view): super-peer 1 is no member.
+        peers[2].core.memberGone(id: peers[1].id, now: now)
+        let target = peers[3].id
+        let idStarted = peers[2].core.findPeer(target, now: now)
+        let id = try #require(idStarted)
+        SuperPeerCoreTests.settle(&peers, now: now)
+        let result = LookupResult(outcome: .peer(peers[3].core.localRecord), hops: 2, requests: 2, timeouts: 0)
+        #expect(Self.lookupEvents(peers[2]) == [.lookupFinished(id, result)])
+        #expect(peers[1].core.statistics.lookupsAnswered == 1)
+    }
+
     @Test func superPeerLookup_serviceProviders_areMergedAcrossSuperPeers() throws {
         var (peers, now) = try Self.twoIslands()
         let idStarted = peers[2].core.findProviders(service: "chat.v1", now: now)
