@@ -71,6 +71,13 @@ import Testing
         for index in peers.indices { _ = peers[index].outgoing(now: now) }
     }
 
+    /// One leaf per super-peer, one super-peer per leaf: a super-peer with a leaf is full.
+    static let oneSlot: @Sendable (inout SuperPeerConfiguration) -> Void = {
+        $0.leavesPerSuperPeer = 1
+        $0.superPeersPerLeaf = 1
+        $0.maximumLeaves = 1
+    }
+
     /// Makes every peer a member at every other.
     static func introduce(_ peers: inout [Peer], now: Instant) {
         for index in peers.indices {
@@ -137,20 +144,15 @@ import Testing
     }
 
     @Test func superPeerCore_full_refusesWithAlternativesAndCounts() throws {
-        let small: (inout SuperPeerConfiguration) -> Void = {
-            $0.leavesPerSuperPeer = 1
-            $0.superPeersPerLeaf = 1
-            $0.maximumLeaves = 1
-        }
         var peers = [
-            try Peer(1, policy: .alwaysSuperPeer, configure: small),
-            try Peer(2, policy: .neverSuperPeer, configure: small),
+            try Peer(1, policy: .alwaysSuperPeer, configure: Self.oneSlot),
+            try Peer(2, policy: .neverSuperPeer, configure: Self.oneSlot),
         ]
         Self.introduce(&peers, now: .zero)
         #expect(peers[1].core.attachedSuperPeers == [peers[0].id])
         // A third leaf learns of the super-peer with no free slot, and knows no other: it
         // attaches once all the same, to be named others with room (none here).
-        var late = try Peer(3, policy: .neverSuperPeer, configure: small)
+        var late = try Peer(3, policy: .neverSuperPeer, configure: Self.oneSlot)
         peers[0].core.memberAlive(id: late.id, address: late.address, now: .zero)
         late.core.memberAlive(id: peers[0].id, address: peers[0].address, now: .zero)
         peers.append(late)
@@ -169,15 +171,10 @@ import Testing
     }
 
     @Test func superPeerCore_leafThatKnowsOnlyAFullSuperPeer_asksIt_andTakesAnAlternativeItDoesNotHoldYet() throws {
-        let small: (inout SuperPeerConfiguration) -> Void = {
-            $0.leavesPerSuperPeer = 1
-            $0.superPeersPerLeaf = 1
-            $0.maximumLeaves = 1
-        }
         var peers = [
-            try Peer(1, policy: .alwaysSuperPeer, configure: small),
-            try Peer(2, policy: .alwaysSuperPeer, configure: small),
-            try Peer(3, policy: .neverSuperPeer, configure: small),
+            try Peer(1, policy: .alwaysSuperPeer, configure: Self.oneSlot),
+            try Peer(2, policy: .alwaysSuperPeer, configure: Self.oneSlot),
+            try Peer(3, policy: .neverSuperPeer, configure: Self.oneSlot),
         ]
         // A holds everyone; the first leaf holds A only and takes its one slot; B has room.
         for index in 1...2 {
@@ -189,7 +186,7 @@ import Testing
         #expect(peers[0].core.leaves == [peers[2].id] && peers[1].core.leaves.isEmpty)
         // A late leaf holds A only, and A is full: it asks A, which refuses and names B, a
         // super-peer the late leaf does not hold yet.
-        var late = try Peer(4, policy: .neverSuperPeer, configure: small)
+        var late = try Peer(4, policy: .neverSuperPeer, configure: Self.oneSlot)
         peers[0].core.memberAlive(id: late.id, address: late.address, now: .zero)
         late.core.memberAlive(id: peers[0].id, address: peers[0].address, now: .zero)
         peers.append(late)
@@ -204,19 +201,14 @@ import Testing
     }
 
     @Test func superPeerCore_refusedLeaf_triesTheAlternativeItIsGiven() throws {
-        let small: (inout SuperPeerConfiguration) -> Void = {
-            $0.leavesPerSuperPeer = 1
-            $0.superPeersPerLeaf = 1
-            $0.maximumLeaves = 1
-        }
         var superPeers = [
-            try Peer(1, policy: .alwaysSuperPeer, configure: small),
-            try Peer(2, policy: .alwaysSuperPeer, configure: small),
+            try Peer(1, policy: .alwaysSuperPeer, configure: Self.oneSlot),
+            try Peer(2, policy: .alwaysSuperPeer, configure: Self.oneSlot),
         ]
         Self.introduce(&superPeers, now: .zero)
         var (a, b) = (superPeers[0], superPeers[1])
-        var first = try Peer(3, policy: .neverSuperPeer, configure: small)
-        var second = try Peer(4, policy: .neverSuperPeer, configure: small)
+        var first = try Peer(3, policy: .neverSuperPeer, configure: Self.oneSlot)
+        var second = try Peer(4, policy: .neverSuperPeer, configure: Self.oneSlot)
         // The second leaf hears of A while A still has room; the advert waits.
         a.core.memberAlive(id: second.id, address: second.address, now: .zero)
         second.core.memberAlive(id: a.id, address: a.address, now: .zero)
