@@ -59,9 +59,7 @@ extension SuperPeerCore {
             // members for seconds, and promoted for want of a super-peer they knew). All
             // pull the super-peers. A leaf with a full view on a super-peer has the rest
             // from sync in due course; it needs no super-peer but its own.
-            guard advert.isSuperPeer else { return }
-            if role == .superPeer || prefersPartialView || !isOnASuperPeer { heardOfUnheldSuperPeer = true }
-            if role == .leaf, !isOnASuperPeer { awaitMember(advert) }
+            if advert.isSuperPeer { heardOfUnheld(advert) }
             return
         }
         if let current = known[advert.id] {
@@ -123,10 +121,15 @@ extension SuperPeerCore {
         }
     }
 
-    /// Keeps `advert` until its member is reported alive (``advertsAwaitingMembers``):
-    /// a newer version replaces an older one, and a new super-peer is kept only while
-    /// fewer than ``SuperPeerConstants/maximumAdvertsAwaitingMembers`` wait.
-    mutating func awaitMember(_ advert: SuperPeerAdvert) {
+    /// News of a super-peer that is not a member here (`advert`, or a hint built like
+    /// one): a super-peer, a leaf with a partial view and a leaf on no super-peer pull
+    /// the super-peers (``heardOfUnheldSuperPeer``); a leaf on no super-peer also keeps
+    /// the advert until its member is reported alive (``advertsAwaitingMembers``), a
+    /// newer version replacing an older one, a new super-peer kept only while fewer than
+    /// ``SuperPeerConstants/maximumAdvertsAwaitingMembers`` wait.
+    mutating func heardOfUnheld(_ advert: SuperPeerAdvert) {
+        if role == .superPeer || prefersPartialView || !isOnASuperPeer { heardOfUnheldSuperPeer = true }
+        guard role == .leaf, !isOnASuperPeer else { return }
         if let waiting = advertsAwaitingMembers[advert.id] {
             if advert.supersedes(waiting) { advertsAwaitingMembers[advert.id] = advert }
         } else if advertsAwaitingMembers.count < SuperPeerConstants.maximumAdvertsAwaitingMembers {

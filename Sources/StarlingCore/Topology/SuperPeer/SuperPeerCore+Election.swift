@@ -62,16 +62,11 @@ extension SuperPeerCore {
     public var estimatedSuperPeers: Int {
         let own = superPeerCount
         guard role == .leaf else { return own }
-        let reported: Int
-        if links.isEmpty {
-            let counts = known.values.compactMap { entry in
-                entry.advert.members > 0 && isFreshSuperPeer(entry) ? Int(entry.advert.superPeers) : nil
-            }.sorted()
-            reported = counts.isEmpty ? 0 : counts[counts.count / 2]
-        } else {
-            reported = links.keys.compactMap { id in known[id].map { Int($0.advert.superPeers) } }.max() ?? 0
-        }
-        return max(own, reported)
+        let reported =
+            links.isEmpty
+            ? medianReport(\.superPeers)
+            : links.keys.compactMap { id in known[id].map { Int($0.advert.superPeers) } }.max()
+        return max(own, reported ?? 0)
     }
 
     /// Sets the role epoch for a role change at `now`: the wall-clock second, or one more

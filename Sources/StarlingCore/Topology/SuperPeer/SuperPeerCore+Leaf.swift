@@ -122,12 +122,7 @@ extension SuperPeerCore {
                 id: alternative.id, address: alternative.address, score: 0, leafCount: 0, freeSlots: 1,
                 superPeers: 0, roleEpoch: 0, sequence: 0, isSuperPeer: true)
             guard memberAddresses[alternative.id] != nil else {
-                // Not held: as an advert of a super-peer not held (pulled, and kept until
-                // membership brings it).
-                if role == .leaf, !isOnASuperPeer {
-                    heardOfUnheldSuperPeer = true
-                    awaitMember(hint)
-                }
+                heardOfUnheld(hint)
                 continue
             }
             guard known.count < SuperPeerConstants.maximumKnownSuperPeers else { continue }

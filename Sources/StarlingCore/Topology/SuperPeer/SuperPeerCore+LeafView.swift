@@ -10,11 +10,17 @@ extension SuperPeerCore {
     public var estimatedMembers: Int {
         let own = memberOrder.count + 1
         guard role == .leaf else { return max(own, membersInAdverts) }
+        return max(own, medianReport(\.members) ?? 0)
+    }
+
+    /// The median of what the fresh adverts of super-peers that count the swarm (their
+    /// ``SuperPeerAdvert/members`` above 0) report in `field`, nil when there is none:
+    /// the median, so that one lying advert moves nothing.
+    func medianReport<Field: BinaryInteger>(_ field: KeyPath<SuperPeerAdvert, Field>) -> Int? {
         let reported = known.values.compactMap { entry in
-            entry.advert.isSuperPeer && entry.advert.members > 0 && isFresh(entry) ? Int(entry.advert.members) : nil
+            entry.advert.members > 0 && isFreshSuperPeer(entry) ? Int(entry.advert[keyPath: field]) : nil
         }.sorted()
-        guard !reported.isEmpty else { return own }
-        return max(own, reported[reported.count / 2])
+        return reported.isEmpty ? nil : reported[reported.count / 2]
     }
 
     /// The members the super-peers' adverts account for: the super-peers this peer knows
