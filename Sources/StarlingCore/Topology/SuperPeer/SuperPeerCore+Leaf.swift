@@ -122,7 +122,8 @@ extension SuperPeerCore {
                 id: alternative.id, address: alternative.address, score: 0, leafCount: 0, freeSlots: 1,
                 superPeers: 0, roleEpoch: 0, sequence: 0, isSuperPeer: true)
             guard memberAddresses[alternative.id] != nil else {
-                heardOfUnheld(hint)
+                // Not held: news of a super-peer not held, to a leaf looking for any.
+                if !isOnASuperPeer { heardOfUnheld(hint) }
                 continue
             }
             guard known.count < SuperPeerConstants.maximumKnownSuperPeers else { continue }
