@@ -97,16 +97,25 @@ public struct NodeSwarm {
     /// Whether every peer of `live` (by default all) sees every other one alive; a peer
     /// with a partial view (a super-peer topology's leaf or a hybrid client in a large
     /// swarm, ``StarlingCore/MembershipView``) every featured peer of `live`
-    /// (``featuredNodes(among:)``).
+    /// (``featuredNodes(among:)``); a pure overlay's peer with a partial view every
+    /// contact of its Kademlia table (its own featured members), of which it has at least
+    /// a bucket's worth or every other peer of `live`.
     public func isConverged(among live: [SimNodeID]? = nil) -> Bool {
         let live = live ?? nodes
         let ids = live.map(peerID(of:))
         var featuredIDs: [PeerID]?
         return live.allSatisfy { node in
-            let membership = overlay(of: node).membership
+            let overlay = overlay(of: node)
+            let membership = overlay.membership
             let wanted: [PeerID]
             if membership.view == .full {
                 wanted = ids
+            } else if membership.featuredKind == .own {
+                let contacts = overlay.routing.table.contacts
+                guard contacts.count >= min(overlay.routing.configuration.bucketSize, live.count - 1) else {
+                    return false
+                }
+                wanted = contacts.map(\.peerID)
             } else {
                 if featuredIDs == nil { featuredIDs = featuredNodes(among: live).map(peerID(of:)) }
                 wanted = featuredIDs ?? []

@@ -219,4 +219,69 @@ import Testing
             })
         #expect(harness.cores[0].members.count == 4, "the whole state came back")
     }
+
+    /// Five cores that all know each other, each featuring members of its own
+    /// (``FeaturedKind/own``, a pure overlay's Kademlia contacts); core 0 then holds a
+    /// partial view featuring cores 1 and 2.
+    static func ownFeaturedHarness() throws -> Harness {
+        var harness = try Harness(count: 5)
+        harness.introduceAll()
+        for index in harness.cores.indices { harness.cores[index].featuredKind = .own }
+        harness.cores[0].setFeatured([id(1), id(2)], now: harness.now)
+        harness.cores[0].setView(.partial, now: harness.now)
+        harness.flush()
+        _ = harness.drainEvents(0)
+        return harness
+    }
+
+    @Test func ownFeatured_partialView_takesAFeaturedMembersClaimFromAnyMessage_andNobodyElse() throws {
+        var harness = try Self.ownFeaturedHarness()
+        #expect(Set(harness.cores[0].members.map(\.id)) == [Self.id(1), Self.id(2)])
+        // Gossip from core 1 of cores 3 and 4: neither featured, both ignored.
+        let records = [harness.cores[3].ownRecord, harness.cores[4].ownRecord]
+        let gossip = try MembershipMessage.gossip(sender: Self.id(1), updates: records).encoded()
+        harness.cores[0].handleMessage(gossip[...], from: MembershipCoreTests.address(1), now: harness.now)
+        #expect(harness.cores[0].member(Self.id(3)) == nil && harness.cores[0].member(Self.id(4)) == nil)
+        #expect(harness.cores[0].statistics.outOfViewIgnored == 2)
+        // Core 3 joins the featured (it entered the Kademlia table): the same gossip
+        // brings it, in no scoped answer, and still not core 4.
+        harness.cores[0].setFeatured([Self.id(1), Self.id(2), Self.id(3)], now: harness.now)
+        harness.cores[0].handleMessage(gossip[...], from: MembershipCoreTests.address(1), now: harness.now)
+        #expect(harness.cores[0].member(Self.id(3))?.state == .alive)
+        #expect(harness.cores[0].member(Self.id(4)) == nil)
+    }
+
+    @Test func ownFeatured_introduce_asksTheMemberItself_onceASpacing_andItsAnswerCarriesItAlone() throws {
+        var harness = try Self.ownFeaturedHarness()
+        // Core 4 features others of its own: its scoped answer must not carry them.
+        harness.cores[4].setFeatured([Self.id(1), Self.id(2), Self.id(3)], now: harness.now)
+        harness.cores[0].setFeatured([Self.id(1), Self.id(2), Self.id(4)], now: harness.now)
+        harness.log.removeAll()
+        harness.cores[0].introduce(Self.id(4), at: MembershipCoreTests.address(4), now: harness.now)
+        // Not featured: nobody is asked.
+        harness.cores[0].introduce(Self.id(3), at: MembershipCoreTests.address(3), now: harness.now)
+        harness.flush()
+        let pulls = harness.log.filter { entry in
+            if case .pushPull(_, true, _, _, true, _) = entry.message { entry.from == 0 } else { false }
+        }
+        #expect(pulls.map(\.to) == [MembershipCoreTests.address(4)])
+        let answers = harness.log.compactMap { entry -> [PeerID]? in
+            guard entry.from == 4, case .pushPull(_, false, _, _, true, let records) = entry.message else { return nil }
+            return records.map(\.member)
+        }
+        #expect(answers == [[Self.id(4)]])
+        #expect(harness.cores[0].member(Self.id(4))?.state == .alive)
+        #expect(harness.cores[0].member(Self.id(3)) == nil)
+
+        // A claim asked for and lost is asked for again only after the spacing.
+        harness.cores[0].setFeatured([Self.id(1), Self.id(2), Self.id(3)], now: harness.now)
+        harness.unreachable = [MembershipCoreTests.address(3)]
+        harness.log.removeAll()
+        let probeInterval = harness.cores[0].configuration.probeInterval
+        for offset in [Duration.zero, probeInterval, probeInterval * MembershipConstants.syncProbeIntervals] {
+            harness.cores[0].introduce(Self.id(3), at: MembershipCoreTests.address(3), now: harness.now + offset)
+        }
+        harness.flush()
+        #expect(harness.log.count { $0.from == 0 && $0.to == MembershipCoreTests.address(3) } == 2)
+    }
 }

@@ -284,6 +284,9 @@ struct OverlayBench {
         configuration = .lan
         configuration.replayCacheSize = 0
         #expect(throws: OverlayConfigurationError.replayCacheSize(0)) { try configuration.validate() }
+        configuration = .lan
+        configuration.pureViewThreshold = -1
+        #expect(throws: OverlayConfigurationError.pureViewThreshold(-1)) { try configuration.validate() }
     }
 
     @Test func unprovenAddress_getsOneDatagramOfAllowance_thenAChallengeProvesIt() throws {

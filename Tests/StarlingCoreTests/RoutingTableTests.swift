@@ -177,4 +177,32 @@ import Testing
         #expect(asks == 1 + RoutingConstants.targetRetries)
         #expect(lookup.isComplete(bucketSize: 20))
     }
+
+    @Test func estimatedPeers_countsASwarmFromItsNearestContacts() {
+        // Fewer contacts than a bucket holds: the table holds everyone it could.
+        var small = RoutingTable(localKey: RoutingKey(peer: Self.peer(0)), bucketSize: 20)
+        for seed in 1...10 { small.insert(Self.contact(UInt64(seed)), now: .zero) }
+        #expect(small.estimatedPeers == 11)
+        // Swarms of 1,000 and 20,000: the nearest contacts all find room in the deep
+        // buckets, and the fit lands within a factor of 1.5 of the truth.
+        for size in [1_000, 20_000] {
+            var table = RoutingTable(localKey: RoutingKey(peer: Self.peer(0)), bucketSize: 20)
+            for seed in 1..<size { table.insert(Self.contact(UInt64(seed)), now: .zero) }
+            let estimate = Double(table.estimatedPeers)
+            #expect(estimate > Double(size) / 1.5 && estimate < Double(size) * 1.5, "\(size): \(estimate)")
+        }
+    }
+
+    @Test func version_changesWhenAContactComesOrGoes_notWhenOneIsSeenAgain() {
+        var table = RoutingTable(localKey: RoutingKey(peer: Self.peer(0)), bucketSize: 20)
+        let start = table.version
+        table.insert(Self.contact(1), now: .zero)
+        let added = table.version
+        #expect(added != start)
+        table.insert(Self.contact(1), now: .zero + .seconds(1))
+        #expect(table.version == added)
+        let removed = table.recordFailure(of: Self.peer(1), now: .zero, immediately: true)
+        #expect(removed)
+        #expect(table.version != added)
+    }
 }

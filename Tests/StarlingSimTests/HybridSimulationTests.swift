@@ -52,10 +52,13 @@ import Testing
         swarm.isRegistered(indexes: indexCount, live: live)
     }
 
-    /// Every client looks up `perPeer` others at once and the swarm runs until all end.
+    /// Every client (or every peer of `peers`) looks up `perPeer` others at once and the
+    /// swarm runs until all end.
     /// - Returns: the failed lookups, described, and the results.
-    static func lookUpOthers(_ swarm: inout NodeSwarm, perPeer: Int) -> (failures: [String], results: [LookupResult]) {
-        let clients = Array(swarm.nodes.dropFirst(indexCount))
+    static func lookUpOthers(
+        _ swarm: inout NodeSwarm, perPeer: Int, among peers: [SimNodeID]? = nil
+    ) -> (failures: [String], results: [LookupResult]) {
+        let clients = peers ?? Array(swarm.nodes.dropFirst(indexCount))
         var started: [(asker: SimNodeID, wanted: SimNodeID, id: LookupID)] = []
         for (index, asker) in clients.enumerated() {
             for offset in 1...perPeer {

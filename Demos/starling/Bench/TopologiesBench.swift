@@ -35,6 +35,9 @@ enum TopologiesBench {
     static let indexes = 3
     /// The hybrid clients' ``StarlingCore/HybridConfiguration/clientViewThreshold``.
     static let clientViewThreshold = 500
+    /// The pure peers' ``StarlingCore/OverlayConfiguration/pureViewThreshold``: above the
+    /// 1,000-peer run, so that it measures full views as before, and far below 10,000.
+    static let pureViewThreshold = 2_000
     static let lookups = 2_000
 
     /// One topology's figures.
@@ -224,7 +227,13 @@ enum TopologiesBench {
             return Single(figures: figures, superPeerFailover: failover)
         default:
             return Single(
-                figures: measure(topology: "pure", peers: peers, seed: 1, overlay: { _ in .simulation }, settled: nil))
+                figures: measure(
+                    topology: "pure", peers: peers, seed: 1,
+                    overlay: { _ in
+                        var overlay = OverlayConfiguration.simulation
+                        overlay.pureViewThreshold = pureViewThreshold
+                        return overlay
+                    }, settled: nil))
         }
     }
 

@@ -246,8 +246,13 @@ extension MembershipCore {
         // Featured members (a super-peer topology's super-peers) hold every member, and
         // leaves of a large swarm hold only them: state is exchanged among the featured.
         guard let member = randomAliveFeatured() ?? randomAliveMember() else { return }
-        // A partial view only ever pulls the featured members.
-        guard view == .full else { return sendScopedPull(to: member.address) }
+        // A partial view only ever pulls the featured members, and only shared ones: a
+        // scoped answer of this peer's own featured members carries their own records,
+        // held already.
+        guard view == .full else {
+            if featuredKind == .shared { sendScopedPull(to: member.address) }
+            return
+        }
         // Early on, a small list is pushed too (one message or a few); a large one is only
         // pulled, so that a thousand newcomers do not each push it to the members they
         // happen to know first.

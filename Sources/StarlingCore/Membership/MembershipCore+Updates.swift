@@ -23,7 +23,7 @@ extension MembershipCore {
             return
         }
         guard var member = table[update.member] else {
-            guard admitsNewMembers else {
+            guard admitsNewMember(update.member) else {
                 statistics.outOfViewIgnored += 1
                 return
             }

@@ -4,9 +4,16 @@ extension MembershipCore {
     /// The digest this peer's pings and acks carry: 0, "none", with a partial view.
     var sentDigest: UInt64 { view == .full ? digest.total : 0 }
 
-    /// Whether a member this peer does not hold may be taken now: always with a full
-    /// view; with a partial one only from a scoped answer.
-    var admitsNewMembers: Bool { view == .full || admittingScoped }
+    /// Whether `id`, a member this peer does not hold, may be taken now: always with a
+    /// full view; with a partial one of shared featured members only from a scoped
+    /// answer, and with one of its own featured members only if `id` is one of them.
+    func admitsNewMember(_ id: PeerID) -> Bool {
+        switch (view, featuredKind) {
+        case (.full, _): true
+        case (.partial, .shared): admittingScoped
+        case (.partial, .own): featured.contains(id)
+        }
+    }
 
     /// Names the featured members: those a partial view holds and a scoped answer
     /// carries (a super-peer topology's super-peers). With a partial view, a featured
@@ -65,7 +72,8 @@ extension MembershipCore {
     }
 
     /// Asks a random live member for its featured members (a scoped pull) now, unless the
-    /// last such pull went out less than `spacing` ago: with a partial view (the regular
+    /// last such pull went out less than `spacing` ago or the featured are this peer's own
+    /// (``FeaturedKind/own``: ``introduce(_:at:now:)`` asks each): with a partial view (the regular
     /// push-pull timer does the same at its own pace), or with a full view when its owner
     /// asks (a super-peer that heard of a super-peer it does not hold: the featured come
     /// in one answer, long before sync has brought the rest of a large swarm, and the
@@ -78,7 +86,7 @@ extension MembershipCore {
     public mutating func refreshView(spacing: Duration? = nil, now: Instant) {
         let now = advance(now)
         let spacing = spacing ?? configuration.probeInterval * MembershipConstants.syncProbeIntervals
-        guard !hasLeft, lastViewRefreshAt.map({ now - $0 >= spacing }) ?? true,
+        guard !hasLeft, featuredKind == .shared, lastViewRefreshAt.map({ now - $0 >= spacing }) ?? true,
             let member = randomAliveMember()
         else { return }
         lastViewRefreshAt = now
@@ -101,6 +109,7 @@ extension MembershipCore {
         guard view == .partial, keep.contains(where: { $0 != localID && table[$0]?.state.isLive == true }) else {
             return
         }
+        introductions = introductions.filter { keep.contains($0.key) && table[$0.key] == nil }
         var dropped = Set<PeerID>()
         for id in order where !keep.contains(id) {
             guard let member = table[id], now - member.stateChangedAt >= grace else { continue }
@@ -125,6 +134,26 @@ extension MembershipCore {
         if let target = probe?.target, dropped.contains(target) { probe = nil }
     }
 
+    /// Asks `id`, a featured member this partial view does not hold, for its claim at
+    /// `address` (a scoped pull: the answer carries its own record), unless it was asked
+    /// less than ``MembershipConstants/syncProbeIntervals`` probe intervals ago. For
+    /// featured members of this peer's own (``FeaturedKind/own``), whom no other peer's
+    /// scoped answer carries.
+    ///
+    /// - Parameters:
+    ///   - id: the featured member.
+    ///   - address: where to ask it.
+    ///   - now: the current time.
+    public mutating func introduce(_ id: PeerID, at address: PeerAddress, now: Instant) {
+        let now = advance(now)
+        let spacing = configuration.probeInterval * MembershipConstants.syncProbeIntervals
+        guard view == .partial, !hasLeft, id != localID, table[id] == nil, featured.contains(id),
+            introductions[id].map({ now - $0 >= spacing }) ?? true
+        else { return }
+        introductions[id] = now
+        sendScopedPull(to: address)
+    }
+
     /// Asks `destination` for its featured members only, with this peer's own record.
     mutating func sendScopedPull(to destination: PeerAddress) {
         send(
@@ -138,8 +167,9 @@ extension MembershipCore {
     /// live, as their own claims, drawing on the budget of state answers.
     mutating func sendScopedState(to destination: PeerAddress, now: Instant) {
         var records = [ownRecord]
-        // The featured are a few hundred of perhaps thousands of members.
-        for id in featuredOrder() {
+        // The featured are a few hundred of perhaps thousands of members, and only the
+        // shared kind is anyone else's business.
+        for id in featuredKind == .shared ? featuredOrder() : [] {
             if let member = table[id], member.state.isLive { records.append(member.claim) }
         }
         let budget = configuration.maxMessageSize - MembershipMessage.pushPullHeaderSize

@@ -129,9 +129,15 @@ public struct MembershipCore: ProtocolCore, Sendable {
     /// ``featured`` in ID order (``featuredOrder()``), sorted at its first use after a
     /// change: a leaf's featured change at nearly every advert while a large swarm elects.
     var sortedFeatured: [PeerID]? = []
-    /// Set while the records of a scoped answer are applied: a partial view takes new
-    /// members from those only.
+    /// Whose featured members these are (``FeaturedKind``): the same for the whole swarm
+    /// (the default) or this peer's own.
+    public var featuredKind = FeaturedKind.shared
+    /// Set while the records of a scoped answer are applied: a partial view of shared
+    /// featured members takes new members from those only.
     var admittingScoped = false
+    /// When each featured member this peer does not hold was last asked for its claim
+    /// (``introduce(_:at:now:)``); trimmed to the featured by ``retain(_:grace:now:)``.
+    var introductions: [PeerID: Instant] = [:]
     /// When this peer last brought a scoped pull forward (``refreshView(spacing:now:)``).
     var lastViewRefreshAt: Instant?
     /// How many members the owner counts in the swarm (``setSwarmSize(_:)``); 0 when it

@@ -6,6 +6,11 @@
 /// `N` peers and `S` super-peers that is `S` members a leaf instead of `N`, and
 /// `N × S` (peer, member) pairs in the swarm instead of `N²`.
 ///
+/// A pure overlay's peer in a very large swarm holds only the contacts of its Kademlia
+/// table (``OverlayConfiguration/pureViewThreshold``): featured members of its own
+/// (``FeaturedKind/own``), which changes admission, asking and answering as that type
+/// says.
+///
 /// ### Rules of a partial view
 /// - **Featured members.** The owner names them (``MembershipCore/setFeatured(_:now:)``):
 ///   the super-peers it knows. Every peer answers a *scoped* request (push-pull flag
@@ -32,8 +37,8 @@
 public enum MembershipView: Equatable, Sendable {
     /// Every member (SWIM as usual).
     case full
-    /// Only the featured members: a super-peer topology's leaf or a hybrid client in a
-    /// large swarm.
+    /// Only the featured members: a super-peer topology's leaf, a hybrid client or a
+    /// pure overlay's peer in a large swarm.
     case partial
 
     /// The view a peer that counts `members` in its swarm should hold, given the one it

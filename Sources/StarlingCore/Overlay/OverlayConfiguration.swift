@@ -44,6 +44,16 @@ public struct OverlayConfiguration: Sendable {
     /// The shape of the overlay: pure (the default), hybrid (index servers) or super-peer;
     /// see ``Topology``.
     public var topology: Topology
+    /// In the pure topology, the swarm size from which a peer holds a partial membership
+    /// view: only the contacts of its Kademlia table (``MembershipView``,
+    /// ``FeaturedKind/own``), some `k · log2(n / k)` members instead of all `n`, and every
+    /// member again below half of it. The swarm is counted by membership while the view
+    /// is full and by the Kademlia table's density (``RoutingTable/estimatedPeers``)
+    /// always. 0 (the default) keeps every member whatever the size, as SWIM and
+    /// memberlist do: a member costs a few hundred bytes, so a view of tens of thousands
+    /// fits one peer; partial views are for very large swarms and for simulating many
+    /// peers in one process. At most 1,000,000.
+    public var pureViewThreshold: Int
 
     /// Creates a configuration for one swarm.
     public init(
@@ -52,7 +62,7 @@ public struct OverlayConfiguration: Sendable {
         spreading: SpreadingConfiguration = .lan, neighbourCount: Int = 16,
         sourceDatagramsPerSecond: Double = 1_000, sourceDatagramBurst: Int = 2_000,
         totalDatagramsPerSecond: Double = 50_000, totalDatagramBurst: Int = 50_000,
-        replayCacheSize: Int = 65_536, topology: Topology = .pure
+        replayCacheSize: Int = 65_536, topology: Topology = .pure, pureViewThreshold: Int = 0
     ) {
         self.swarmID = swarmID
         self.swarmSecret = swarmSecret
@@ -66,6 +76,7 @@ public struct OverlayConfiguration: Sendable {
         self.totalDatagramBurst = totalDatagramBurst
         self.replayCacheSize = replayCacheSize
         self.topology = topology
+        self.pureViewThreshold = pureViewThreshold
     }
 
     /// A local network: the ``MembershipConfiguration/lan``,
@@ -96,6 +107,7 @@ public struct OverlayConfiguration: Sendable {
             throw .rateLimit(name, Double(burst))
         }
         guard (1...(1 << 24)).contains(replayCacheSize) else { throw .replayCacheSize(replayCacheSize) }
+        guard (0...1_000_000).contains(pureViewThreshold) else { throw .pureViewThreshold(pureViewThreshold) }
         switch topology {
         case .pure: break
         case .hybrid(let hybrid):
@@ -151,6 +163,8 @@ public enum OverlayConfigurationError: Error, Equatable, Sendable, CustomStringC
     case rateLimit(String, Double)
     /// The replay cache size is not in 1...16,777,216.
     case replayCacheSize(Int)
+    /// The pure topology's partial view threshold is not in 0...1,000,000.
+    case pureViewThreshold(Int)
     /// The hybrid topology's configuration is invalid.
     case hybrid(HybridConfigurationError)
     /// The super-peer topology's configuration is invalid.
@@ -167,6 +181,7 @@ public enum OverlayConfigurationError: Error, Equatable, Sendable, CustomStringC
             "\(kind) messages of up to \(size) bytes do not fit an overlay datagram (\(maximum) bytes at most)"
         case .rateLimit(let name, let value): "\(name) must be positive and finite (a burst at most 10⁹), not \(value)"
         case .replayCacheSize(let size): "the replay cache size must be in 1...16777216, not \(size)"
+        case .pureViewThreshold(let value): "the pure view threshold must be in 0...1000000, not \(value)"
         case .hybrid(let error): "hybrid topology: \(error)"
         case .superPeer(let error): "super-peer topology: \(error)"
         }

@@ -43,6 +43,13 @@ public enum OverlayConstants {
     /// The lifetime the local record is signed for.
     public static let recordLifetime: Duration = .seconds(3_600)
 
+    /// How often a pure overlay's partial membership view forgets the members that left
+    /// its Kademlia table (``OverlayConfiguration/pureViewThreshold``).
+    public static let pureViewRetainInterval: Duration = .seconds(5)
+    /// How long such a member stays held after its last change: a contact that leaves a
+    /// full bucket often comes back through the replacement cache.
+    public static let pureViewGrace: Duration = .seconds(10)
+
     /// How long an address that answered an address check counts as proven: nothing
     /// to it is capped. Then it starts over with ``unprovenAllowance`` and is checked
     /// again only if something to it has to wait.

@@ -7,8 +7,10 @@ extension OverlayCore {
     /// (or no longer) featured once their grace ran out. A super-peer topology's leaf with
     /// a partial view, or super-peer, pulls the super-peers from a member when it hears of
     /// one it does not hold (``SuperPeerCore/unheldSuperPeerPullSpacing`` apart).
-    /// Called first in every ``absorb(now:)``, so that the members it makes membership
-    /// forget are reported in the same pass; a few comparisons when nothing changed.
+    /// In the pure topology, ``followPureView(now:)`` does the same with the Kademlia
+    /// table's contacts. Called first in every ``absorb(now:)``, so that the members it
+    /// makes membership forget are reported in the same pass; a few comparisons when
+    /// nothing changed.
     mutating func followLeafView(now: Instant) {
         // In place: this runs after every input, and a copy of the core is not cheap.
         let policy: (heard: Bool, spacing: Duration?, version: UInt64, prefersPartialView: Bool)
@@ -24,7 +26,7 @@ extension OverlayCore {
         } else if let version = hybrid?.featuredVersion, let prefersPartialView = hybrid?.prefersPartialView {
             policy = (false, nil, version, prefersPartialView)
         } else {
-            return
+            return followPureView(now: now)
         }
         if policy.version != featuredVersion {
             featuredVersion = policy.version

@@ -124,6 +124,11 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// trim it again (``followLeafView(now:)``).
     var retainedVersion: UInt64 = 0
     var nextRetainAt = Instant.zero
+    /// The swarm's size as the Kademlia table estimates it, worked out again whenever the
+    /// table's contacts change (a pure overlay with a ``OverlayConfiguration/pureViewThreshold``).
+    var estimatedPeers = 1
+    /// Whether this peer has looked itself up since its join was answered (ibid.).
+    var hasLookedItselfUp = false
 
     /// Creates the overlay of one peer, alone until it joins.
     ///
@@ -205,6 +210,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
             }
             events.append(.topology(.role(configuration.topology.role)))
         } else {
+            membership.featuredKind = .own
             events.append(.topology(.role(.peer)))
         }
     }
@@ -497,11 +503,12 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 admitNeighbour(member)
                 hybrid?.memberAlive(member.id, address: member.address, now: now)
                 superPeer?.memberAlive(id: member.id, address: member.address, now: now)
-            case .forgotten(let member) where hybrid != nil && member.state.isLive:
-                // A hybrid client that holds only the index servers forgets members that
-                // are alive: its Kademlia table (the fallback's) and its spreading
-                // neighbours keep them, and routing finds out the ones that fail. (A
-                // failed member forgotten after its retention goes as before.)
+            case .forgotten(let member) where member.state.isLive && (hybrid != nil || membership.featuredKind == .own):
+                // A hybrid client that holds only the index servers, or a pure peer that
+                // holds only its Kademlia contacts, forgets members that are alive: the
+                // Kademlia table and the spreading neighbours keep the ones they have, and
+                // routing finds out the ones that fail. (A failed member forgotten after
+                // its retention goes as before.)
                 relayRoutes.remove(peer: member.id)
                 distances.forget(member.id)
             case .failed(let member), .left(let member), .forgotten(let member):

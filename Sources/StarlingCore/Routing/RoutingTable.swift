@@ -21,6 +21,10 @@ public struct RoutingTable: Sendable {
     public let diversity: AddressDiversity
     /// The buckets, indexed by common-prefix length; missing ones are empty.
     public private(set) var buckets: [KBucket] = []
+    /// Changes whenever a contact enters or leaves the live entries (not when one is
+    /// merely seen again), so that an owner that follows the contacts (a pure overlay's
+    /// partial membership view) compares a number instead of the table.
+    public private(set) var version: UInt64 = 0
     /// When the table was created; empty buckets count as looked up then.
     let createdAt: Instant
 
@@ -64,8 +68,33 @@ public struct RoutingTable: Sendable {
     public mutating func insert(_ contact: RoutingContact, now: Instant) -> KBucket.InsertOutcome? {
         guard let index = bucketIndex(for: contact.key) else { return nil }
         while buckets.count <= index { buckets.append(KBucket(now: createdAt)) }
-        return buckets[index].insert(
+        let outcome = buckets[index].insert(
             contact, now: now, capacity: bucketSize, replacementCapacity: replacementCacheSize, diversity: diversity)
+        if outcome == .added { version &+= 1 }
+        return outcome
+    }
+
+    /// How many peers the swarm holds, estimated from how close the `k` nearest contacts
+    /// are to the local key: in a swarm of `n` peers spread evenly over the keyspace, the
+    /// `i`-th nearest lies at about `i / n` of it, and a least-squares fit of
+    /// `distance_i = i / n` over the `k` nearest gives `n = Σ i² / Σ i·distance_i`. With
+    /// fewer than `k` contacts the table holds everyone it could: their count, and this
+    /// peer. The fit wants the nearest contacts, which a self-lookup (a join's bootstrap)
+    /// finds; a table filled from a random sample of the swarm undercounts it.
+    public var estimatedPeers: Int {
+        let nearest = closest(to: localKey, count: bucketSize)
+        guard nearest.count >= bucketSize else { return nearest.count + 1 }
+        var squares = 0.0
+        var weighted = 0.0
+        for (offset, contact) in nearest.enumerated() {
+            let rank = Double(offset + 1)
+            // The top 64 bits of the XOR distance, as a fraction of the keyspace.
+            let fraction = Double(localKey.distance(to: contact.key).words.0) / 0x1p64
+            squares += rank * rank
+            weighted += rank * fraction
+        }
+        guard weighted > 0 else { return Int.max }
+        return Int(min(Double(Int.max / 2), squares / weighted).rounded())
     }
 
     /// Whether `contact` would take a slot or a replacement place if it proved itself:
@@ -100,7 +129,9 @@ public struct RoutingTable: Sendable {
     @discardableResult
     public mutating func recordFailure(of peer: PeerID, now: Instant, immediately: Bool = false) -> Bool {
         guard let index = bucketIndex(for: RoutingKey(peer: peer)), index < buckets.count else { return false }
-        return buckets[index].recordFailure(of: peer, threshold: immediately ? 1 : failureThreshold, now: now)
+        let removed = buckets[index].recordFailure(of: peer, threshold: immediately ? 1 : failureThreshold, now: now)
+        if removed { version &+= 1 }
+        return removed
     }
 
     /// Notes that a lookup targeted `key`, so its bucket needs no refresh for a while.
