@@ -22,7 +22,9 @@ extension Peer {
     /// (500 members by default; the client's is 0, never, by default). In a larger one a client holds only the index
     /// servers and a leaf only the super-peers (``StarlingCore/MembershipView/partial``),
     /// and each lists those; the index servers or super-peers find any other peer for it
-    /// (``lookup(_:)``, ``connect(resolving:timeout:)``). Who
+    /// (``lookup(_:)``, ``connect(resolving:timeout:)``). A pure peer in a swarm of
+    /// ``StarlingCore/OverlayConfiguration/pureViewThreshold`` peers or more (0, never, by
+    /// default) lists the contacts of its Kademlia table, which finds the others. Who
     /// holds which role is in ``overlayStatus()``
     /// (``OverlayStatus/role``, a leaf's ``OverlayStatus/superPeers``) and in
     /// ``Event/topology(_:)`` events.

@@ -58,8 +58,8 @@ extension MembershipCore {
 
     /// Merges a peer's state and answers `source` with this peer's when asked: only the
     /// featured members when the request is scoped. The records of a scoped answer from a
-    /// member this peer holds, at its address, are the ones a partial view takes new
-    /// members from (``MembershipView``).
+    /// member this peer holds, at its address, are the ones a partial view of shared
+    /// featured members takes new members from (``MembershipView``).
     mutating func handlePushPull(
         from sender: PeerID, replyRequested: Bool, isPartial: Bool, isScoped: Bool, records: [MemberUpdate],
         source: PeerAddress, now: Instant

@@ -16,8 +16,11 @@ extension MembershipCore {
     }
 
     /// Names the featured members: those a partial view holds and a scoped answer
-    /// carries (a super-peer topology's super-peers). With a partial view, a featured
-    /// member not held yet brings a scoped pull forward (``refreshView(spacing:now:)``).
+    /// carries (a super-peer topology's super-peers; a pure peer's Kademlia contacts, of
+    /// its own kind, which no scoped answer carries). With a partial view of shared
+    /// featured members, one not held yet brings a scoped pull forward
+    /// (``refreshView(spacing:now:)``); of its own, the owner asks each
+    /// (``introduce(_:at:now:)``).
     ///
     /// - Parameters:
     ///   - ids: the featured members; this peer's own ID is ignored.
@@ -56,6 +59,7 @@ extension MembershipCore {
         let now = advance(now)
         guard newView != view, !hasLeft else { return }
         view = newView
+        introductions = [:]
         switch newView {
         case .partial:
             retain(featured, now: now)
@@ -163,8 +167,9 @@ extension MembershipCore {
             to: destination)
     }
 
-    /// Answers a scoped request: this peer's own record and the featured members it holds
-    /// live, as their own claims, drawing on the budget of state answers.
+    /// Answers a scoped request: this peer's own record and, when they are shared, the
+    /// featured members it holds live, as their own claims, drawing on the budget of
+    /// state answers.
     mutating func sendScopedState(to destination: PeerAddress, now: Instant) {
         var records = [ownRecord]
         // The featured are a few hundred of perhaps thousands of members, and only the

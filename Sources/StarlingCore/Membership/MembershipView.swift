@@ -8,23 +8,28 @@
 ///
 /// A pure overlay's peer in a very large swarm holds only the contacts of its Kademlia
 /// table (``OverlayConfiguration/pureViewThreshold``): featured members of its own
-/// (``FeaturedKind/own``), which changes admission, asking and answering as that type
-/// says.
+/// (``FeaturedKind/own``). The rules below are those of shared featured members
+/// (``FeaturedKind/shared``); where those of its own differ, each rule says how.
 ///
 /// ### Rules of a partial view
 /// - **Featured members.** The owner names them (``MembershipCore/setFeatured(_:now:)``):
 ///   the super-peers it knows. Every peer answers a *scoped* request (push-pull flag
 ///   ``MembershipConstants/pushPullScoped``) with its own record and the featured
-///   members it holds live, nobody else.
+///   members it holds live, nobody else (its own record alone when its featured are
+///   its own).
 /// - **Admission.** A peer with a partial view takes a member it does not hold only
 ///   from a scoped answer of a member it holds, sent from that member's address (the
 ///   answerer vouches that it is featured; the claim is still the member's own, signed
 ///   and verified); news of others in gossip, pings and acks
 ///   is ignored and counted (``MembershipStatistics/outOfViewIgnored``). News of members
-///   it holds, and of itself, is applied as usual.
+///   it holds, and of itself, is applied as usual. With featured members of its own, it
+///   takes a featured member from that member's verified claim in any message, and
+///   nobody else.
 /// - **State exchange.** Its push-pulls are scoped pulls (its own record, nothing
 ///   more), and a featured member it does not hold yet (a new super-peer) brings the
-///   next one forward (``MembershipCore/refreshView(spacing:now:)``).
+///   next one forward (``MembershipCore/refreshView(spacing:now:)``). With featured
+///   members of its own it sends none, and asks each featured member it does not hold
+///   for its claim itself (``MembershipCore/introduce(_:at:now:)``).
 /// - **Digests.** Its pings and acks carry the digest 0, which means "no digest": no
 ///   sync is asked of it or by it, since its view differs from everyone's on purpose.
 /// - **Forgetting.** ``MembershipCore/retain(_:grace:now:)`` drops the

@@ -46,8 +46,9 @@ public enum OverlayConstants {
     /// How often a pure overlay's partial membership view forgets the members that left
     /// its Kademlia table (``OverlayConfiguration/pureViewThreshold``).
     public static let pureViewRetainInterval: Duration = .seconds(5)
-    /// How long such a member stays held after its last change: a contact that leaves a
-    /// full bucket often comes back through the replacement cache.
+    /// How long such a member stays held after it left the table: a contact that leaves
+    /// a full bucket often comes back through the replacement cache, and one routing
+    /// dropped for slow answers is put back while membership still finds it alive.
     public static let pureViewGrace: Duration = .seconds(10)
 
     /// How long an address that answered an address check counts as proven: nothing

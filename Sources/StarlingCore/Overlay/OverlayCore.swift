@@ -129,6 +129,9 @@ public struct OverlayCore: ProtocolCore, Sendable {
     var estimatedPeers = 1
     /// Whether this peer has looked itself up since its join was answered (ibid.).
     var hasLookedItselfUp = false
+    /// When each member that left the Kademlia table did so, while membership still
+    /// holds it (ibid.): it is forgotten ``OverlayConstants/pureViewGrace`` later.
+    var departedContacts: [PeerID: Instant] = [:]
 
     /// Creates the overlay of one peer, alone until it joins.
     ///
@@ -601,8 +604,9 @@ public struct OverlayCore: ProtocolCore, Sendable {
             var candidates = membership.members.filter { $0.state == .alive && current[$0.id] == nil }.map {
                 RoutingContact(peerID: $0.id, address: $0.address)
             }
-            // A partial view (a hybrid client's) holds only the index servers: the
-            // Kademlia table samples the rest of the swarm.
+            // A partial view (a hybrid client's: the index servers; a pure peer's: its
+            // Kademlia contacts) holds few members: the Kademlia table samples the rest
+            // of the swarm.
             if membership.view == .partial {
                 let held = Set(candidates.map(\.peerID))
                 candidates += routing.table.contacts.filter {
