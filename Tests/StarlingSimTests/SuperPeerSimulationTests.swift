@@ -26,6 +26,17 @@ import Testing
         return attached == leaves
     }
 
+    @Test func spreadCapacity_givesTheDocumentedShares_notInJoinOrder() {
+        let capacities = (0..<10_000).map(NodeSwarm.spreadCapacity(ofPeer:))
+        let shares = Dictionary(grouping: capacities, by: { $0 }).mapValues { Double($0.count) / 10_000 }
+        #expect(Set(shares.keys) == [1, 4, 16, 64])
+        for (capacity, share) in [(1, 0.5), (4, 0.3), (16, 0.15), (64, 0.05)] {
+            #expect(abs((shares[capacity] ?? 0) - share) < 0.02, "capacity \(capacity): \(shares[capacity] ?? 0)")
+        }
+        // The first hundred peers to join are not all ordinary, nor all strong.
+        #expect(Set(capacities.prefix(100)).count == 4)
+    }
+
     @Test func superPeer_electedAtTheRatio_everyLeafOnThree_andAFifthLostIsRepaired() async throws {
         try await offThePool { () throws in
             let count = Self.peerCount

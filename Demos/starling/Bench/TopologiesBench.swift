@@ -10,8 +10,10 @@ import StarlingSim
 /// cores (``NodeSwarm``) on 20 ms ± 10 ms links, joined through the first peer; hybrid
 /// adds 3 index servers (the first three peers) that share the key space, and its
 /// clients hold only the index servers from 500 members on (`clientViewThreshold`, as
-/// super-peer leaves do by default: 10,000 full views do not fit in memory). Once every
-/// peer sees every other alive (hybrid: and every record is where it belongs;
+/// super-peer leaves do by default: 10,000 full views do not fit in memory); pure peers
+/// hold only their Kademlia contacts from 2,000 peers on (`pureViewThreshold`), and
+/// super-peer peers have unequal capacities (``StarlingSim/NodeSwarm/spreadCapacity(ofPeer:)``:
+/// half at 1, 5 % at 64). Once every peer sees every other alive (hybrid: and every record is where it belongs;
 /// super-peer: every leaf is on 3 super-peers it sees alive, whatever else the views
 /// hold, see ``StarlingSim/NodeSwarm/leavesSeeTheirSuperPeers(among:)``), with progress
 /// on standard error every 10 s of simulated time while settling:
@@ -74,6 +76,10 @@ enum TopologiesBench {
     struct SuperPeerFailover: Codable {
         var superPeers: Int
         var ratio: Double
+        /// The mean capacity of the super-peers and of every peer
+        /// (``StarlingSim/NodeSwarm/spreadCapacity(ofPeer:)``).
+        var superPeerCapacity: Double
+        var meanCapacity: Double
         var lost: Int
         /// When 99 % and all of the leaves were on 3 live super-peers again.
         var reattached99Seconds: Double?
@@ -135,7 +141,9 @@ enum TopologiesBench {
                 "  all index servers lost: fallback after \(failover.allLostFallbackSeconds.map(number) ?? "never") s; "
                     + "\(failover.allLostFound)/\(failover.allLostLookups) lookups found",
                 "super-peer election and failover:",
-                "  \(superPeerFailover.superPeers) super-peers, ratio \(number(superPeerFailover.ratio)); "
+                "  \(superPeerFailover.superPeers) super-peers, ratio \(number(superPeerFailover.ratio)), "
+                    + "mean capacity \(number(superPeerFailover.superPeerCapacity)) "
+                    + "(all peers \(number(superPeerFailover.meanCapacity))); "
                     + "\(superPeerFailover.lost) lost at once: 99 % of leaves on 3 live super-peers again after "
                     + "\(superPeerFailover.reattached99Seconds.map(number) ?? "never") s, all after "
                     + "\(superPeerFailover.reattachedAllSeconds.map(number) ?? "never") s; "
@@ -215,7 +223,12 @@ enum TopologiesBench {
         case "super-peer":
             var failover: SuperPeerFailover?
             let figures = measure(
-                topology: "super-peer", peers: peers, seed: 1, overlay: { _ in NodeSwarm.superPeerOverlay() },
+                topology: "super-peer", peers: peers, seed: 1,
+                overlay: { index in
+                    var superPeer = SuperPeerConfiguration.simulation
+                    superPeer.capacity = NodeSwarm.spreadCapacity(ofPeer: index)
+                    return NodeSwarm.superPeerOverlay(superPeer)
+                },
                 converged: { $0.leavesSeeTheirSuperPeers() },
                 settled: { swarm in
                     let (attached, leaves) = swarm.attachedLeaves(live: swarm.nodes)
@@ -471,6 +484,10 @@ enum TopologiesBench {
         swarm.run(for: .seconds(30))
         let elected = swarm.superPeerNodes()
         let ratio = Double(swarm.nodes.count - elected.count) / Double(max(1, elected.count))
+        func meanCapacity(_ nodes: [SimNodeID]) -> Double {
+            let total = nodes.reduce(0) { $0 + (swarm.overlay(of: $1).superPeer?.configuration.capacity ?? 0) }
+            return Double(total) / Double(max(1, nodes.count))
+        }
         var random = SeededGenerator(seed: 5)
         let lost = Array(elected.shuffled(using: &random).prefix(max(1, elected.count / 5)))
         let lostAt = swarm.network.now
@@ -492,7 +509,8 @@ enum TopologiesBench {
             }
         }
         return SuperPeerFailover(
-            superPeers: elected.count, ratio: ratio, lost: lost.count,
+            superPeers: elected.count, ratio: ratio, superPeerCapacity: meanCapacity(elected),
+            meanCapacity: meanCapacity(swarm.nodes), lost: lost.count,
             reattached99Seconds: outcome.watchesMetAt[0].map { seconds($0 - lostAt) },
             reattachedAllSeconds: outcome.watchesMetAt[1].map { seconds($0 - lostAt) }, lookups: outcome.started,
             found: outcome.found)

@@ -33,8 +33,11 @@ public struct SuperPeerConfiguration: Equatable, Sendable {
     /// prefer peers that have stayed): short-lived peers make poor super-peers.
     public var minimumUptime: Duration
     /// This peer's capacity, as its application or driver measures it (bandwidth, CPU,
-    /// memory: any figure comparable across the swarm's peers; 1 to 1,000,000). Peers of
-    /// higher capacity are elected more readily and attract more leaves.
+    /// memory: any figure comparable across the swarm's peers; 1 to 1,000,000). Once
+    /// super-peers are known, a leaf of higher capacity is elected more readily (its
+    /// score against their median, ``SuperPeerElection/promotionWeight(score:reference:)``);
+    /// a leaf that knows none weighs the same as any other. Leaves spread over
+    /// super-peers by free slots (``maximumLeaves``), not by capacity.
     public var capacity: Int
     /// Whether other peers can reach this peer directly (public address, or a NAT that
     /// lets them in). Only such a peer is elected: leaves must be able to reach it.
