@@ -124,6 +124,21 @@ public struct NodeSwarm {
         }
     }
 
+    /// Broadcasts `payload` from `origin`, runs the swarm for `wait`, and returns the peers
+    /// other than `origin` that were not delivered it, or `nil` when `origin` could not
+    /// broadcast (it has no overlay).
+    /// - Throws: ``StarlingCore/SpreadingError`` from the broadcast.
+    public mutating func missed(
+        broadcasting payload: [UInt8], from origin: SimNodeID, waiting wait: Duration = .seconds(3)
+    ) throws -> [SimNodeID]? {
+        guard
+            let id = try network.command(
+                origin, { core, now in try core.withOverlay { try $0.broadcast(payload, now: now) } })
+        else { return nil }
+        network.run(for: wait)
+        return missed(broadcast: id, from: origin)
+    }
+
     /// The peers other than `origin` that were not delivered broadcast `id`.
     public func missed(broadcast id: SpreadingID, from origin: SimNodeID) -> [SimNodeID] {
         nodes.filter { node in

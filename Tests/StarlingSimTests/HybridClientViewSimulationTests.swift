@@ -61,12 +61,7 @@ import Testing
             // their neighbours anew from their tables (every index list interval).
             swarm.network.run(for: .seconds(30))
             let origin = swarm.nodes[Self.peers / 2]
-            let gossip = try #require(
-                try swarm.network.command(origin) { core, now in
-                    try core.withOverlay { try $0.broadcast([0x48], now: now) }
-                })
-            swarm.network.run(for: .seconds(3))
-            let missed = swarm.missed(broadcast: gossip, from: origin)
+            let missed = try #require(try swarm.missed(broadcasting: [0x48], from: origin))
             #expect(missed.isEmpty, "the broadcast missed \(missed.count) peers")
 
             // Every index server is lost: lookups go through the Kademlia table.

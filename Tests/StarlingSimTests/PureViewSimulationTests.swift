@@ -58,12 +58,7 @@ import Testing
             #expect(results.contains { $0.hops > 1 }, "no lookup walked the overlay")
 
             let origin = swarm.nodes[Self.peers / 2]
-            let gossip = try #require(
-                try swarm.network.command(origin) { core, now in
-                    try core.withOverlay { try $0.broadcast([0x50], now: now) }
-                })
-            swarm.network.run(for: .seconds(3))
-            let missed = swarm.missed(broadcast: gossip, from: origin)
+            let missed = try #require(try swarm.missed(broadcasting: [0x50], from: origin))
             #expect(missed.isEmpty, "the broadcast missed \(missed.count) peers")
 
             // A tenth of the swarm is lost at once: every peer that held one finds it
@@ -95,12 +90,9 @@ import Testing
             #expect(afterLoss.isEmpty, "\(afterLoss.prefix(5))")
             // A broadcast still reaches every live peer: neighbours that were lost and
             // that nobody holds any more were replaced.
-            let again = try #require(
-                try swarm.network.command(origin) { core, now in
-                    try core.withOverlay { try $0.broadcast([0x51], now: now) }
-                })
-            swarm.network.run(for: .seconds(3))
-            let missedLive = swarm.missed(broadcast: again, from: origin).filter { live.contains($0) }
+            let missedLive = try #require(try swarm.missed(broadcasting: [0x51], from: origin)).filter {
+                live.contains($0)
+            }
             #expect(missedLive.isEmpty, "the broadcast after the loss missed \(missedLive.count) live peers")
         }
     }

@@ -157,12 +157,7 @@ import Testing
 
             // A gossip broadcast from a leaf reaches every other peer.
             let origin = leaves[leaves.count / 2]
-            let gossip = try #require(
-                try swarm.network.command(origin) { core, now in
-                    try core.withOverlay { try $0.broadcast([0x60, 0x61], now: now) }
-                })
-            swarm.network.run(for: .seconds(3))
-            let missed = swarm.missed(broadcast: gossip, from: origin)
+            let missed = try #require(try swarm.missed(broadcasting: [0x60, 0x61], from: origin))
             #expect(missed.isEmpty, "the broadcast missed \(missed.count) peers")
 
             // The same queries in a pure swarm of the same size and seed.
