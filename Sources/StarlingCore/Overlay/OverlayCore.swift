@@ -118,7 +118,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
     /// Relayed session datagrams for the session layer, with the origin's member address.
     var relayedWaiting = Deque<(payload: [UInt8], origin: PeerAddress)>()
     /// The topology's featured version (``SuperPeerCore/featuredVersion``,
-    /// ``HybridCore/featuredVersion``) membership last took.
+    /// ``HybridCore/featuredVersion``, or in the pure topology the Kademlia table's
+    /// ``RoutingTable/version``) membership last took.
     var featuredVersion: UInt64 = 0
     /// The featured version membership's partial view was last trimmed to, and when to
     /// trim it again (``followLeafView(now:)``).
@@ -506,12 +507,12 @@ public struct OverlayCore: ProtocolCore, Sendable {
                 admitNeighbour(member)
                 hybrid?.memberAlive(member.id, address: member.address, now: now)
                 superPeer?.memberAlive(id: member.id, address: member.address, now: now)
-            case .forgotten(let member) where member.state.isLive && (hybrid != nil || membership.featuredKind == .own):
-                // A hybrid client that holds only the index servers, or a pure peer that
-                // holds only its Kademlia contacts, forgets members that are alive: the
-                // Kademlia table and the spreading neighbours keep the ones they have, and
-                // routing finds out the ones that fail. (A failed member forgotten after
-                // its retention goes as before.)
+            case .forgotten(let member) where member.state.isLive && !hasSuperPeer:
+                // A partial view outside the super-peer topology (a hybrid client's, a
+                // pure peer's) forgets members that are alive: the Kademlia table and the
+                // spreading neighbours keep the ones they have, and routing finds out the
+                // ones that fail. (A failed member forgotten after its retention goes as
+                // before; a leaf's forgotten members go with the super-peer roles.)
                 relayRoutes.remove(peer: member.id)
                 distances.forget(member.id)
             case .failed(let member), .left(let member), .forgotten(let member):

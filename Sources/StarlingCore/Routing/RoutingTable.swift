@@ -93,8 +93,10 @@ public struct RoutingTable: Sendable {
             squares += rank * rank
             weighted += rank * fraction
         }
-        guard weighted > 0 else { return Int.max }
-        return Int(min(Double(Int.max / 2), squares / weighted).rounded())
+        // Nearest contacts all within 2⁻⁶⁴ of the keyspace: more peers than can be told.
+        let ceiling = Int.max / 2
+        guard weighted > 0 else { return ceiling }
+        return Int(min(Double(ceiling), squares / weighted).rounded())
     }
 
     /// Whether `contact` would take a slot or a replacement place if it proved itself:
