@@ -18,6 +18,7 @@ import Testing
         "routing-proof", "stream-request", "spreading-gossip", "spreading-query", "overlay-open",
         "ik-initiation-payload", "handshake-mac1-keys", "cookie-reply", "overlay-address-check",
         "index-placement", "index-register", "index-indexes", "super-peer-advert", "super-peer-keepalive",
+        "super-peer-handover-offer",
         "index-handoff", "super-peer-lookup", "super-peer-lookup-reply", "super-peer-relay",
         "group-id", "group-key", "group-report", "group-members", "group-data", "group-ihave",
     ]
@@ -267,10 +268,14 @@ import Testing
         #expect(examples["super-peer-advert"] == advertBytes, "expected:\n\(formatted(advertBytes))")
         #expect(try SuperPeerMessage.decode(advertBytes[...]) == advert)
         let leaf = PeerID(publicKey: Key32([UInt8](repeating: 6, count: 32))!)
-        let keepalive = SuperPeerMessage.keepalive(leaf: leaf, recordSequence: 0x0102_0304_0506_0708)
+        let keepalive = SuperPeerMessage.keepalive(leaf: leaf, recordSequence: 0x0102_0304_0506_0708, candidacy: 64)
         let keepaliveBytes = try keepalive.encoded()
         #expect(examples["super-peer-keepalive"] == keepaliveBytes, "expected:\n\(formatted(keepaliveBytes))")
         #expect(try SuperPeerMessage.decode(keepaliveBytes[...]) == keepalive)
+        let offer = SuperPeerMessage.handoverOffer(sender: PeerID(publicKey: Key32([UInt8](repeating: 5, count: 32))!))
+        let offerBytes = try offer.encoded()
+        #expect(examples["super-peer-handover-offer"] == offerBytes, "expected:\n\(formatted(offerBytes))")
+        #expect(try SuperPeerMessage.decode(offerBytes[...]) == offer)
         let lookup = SuperPeerMessage.lookup(
             request: 0x0102_0304, asker: PeerID(publicKey: Key32([UInt8](repeating: 7, count: 32))!),
             target: .peer(PeerID(publicKey: Key32([UInt8](repeating: 8, count: 32))!)))

@@ -250,7 +250,7 @@ import Testing
     @Test func superPeerCore_keepaliveFromUnknownLeaf_answersNotAttached_andTheLeafAttachesAgain() throws {
         var peers = [try Peer(1, policy: .alwaysSuperPeer), try Peer(2)]
         Self.introduce(&peers, now: .zero)
-        let keepalive = try SuperPeerMessage.keepalive(leaf: peers[1].id, recordSequence: 1).encoded()
+        let keepalive = try SuperPeerMessage.keepalive(leaf: peers[1].id, recordSequence: 1, candidacy: 0).encoded()
         peers[0].core.handleMessage(keepalive[...], from: PeerAddress.ipv4(10, 0, 0, 9, port: 1), now: .zero)
         #expect(
             peers[0].outgoing(now: .zero).map(\.message) == [
@@ -275,7 +275,8 @@ import Testing
         // The held record's keepalive renews; one naming a newer record (its attach was
         // lost) makes the leaf attach again.
         for (sequence, refusal) in [(held, nil), (held + 1, SuperPeerRefusal.notAttached)] {
-            let keepalive = try SuperPeerMessage.keepalive(leaf: peers[1].id, recordSequence: sequence).encoded()
+            let keepalive = try SuperPeerMessage.keepalive(leaf: peers[1].id, recordSequence: sequence, candidacy: 0)
+                .encoded()
             peers[0].core.handleMessage(keepalive[...], from: peers[1].address, now: .zero)
             #expect(
                 peers[0].outgoing(now: .zero).map(\.message) == [
@@ -396,6 +397,100 @@ import Testing
         #expect(peers[0].core.leaves == [peers[1].id])
         #expect(peers[1].core.attachedSuperPeers == [peers[0].id])
         #expect(peers[0].core.statistics.leasesExpired == 0)
+    }
+
+    /// Runs `peers` by their timeouts until `end`, delivering everything at once.
+    static func run(_ peers: inout [Peer], from start: Instant, until end: Instant) {
+        var now = start
+        while let due = peers.compactMap({ $0.core.pollTimeout() }).min(), due <= end {
+            now = max(now, due)
+            for index in peers.indices where peers[index].core.pollTimeout().map({ $0 <= now }) ?? false {
+                peers[index].core.handleTimeout(now: now)
+            }
+            settle(&peers, now: now)
+        }
+    }
+
+    @Test func superPeerCore_superPeerHoldingAMuchStrongerLeaf_handsItsRoleOver_once() throws {
+        // Peer 1 (capacity 1) is the only one up long enough to be elected at first;
+        // once the others are, their keepalives offer their candidacy. Peer 2 of
+        // capacity 16 takes the role over; one of capacity 2 (a score of twice peer 1's,
+        // not more) does not, nor does peer 3 (capacity 1).
+        for (strongCapacity, handsOver) in [(16, true), (2, false)] {
+            var peers = [
+                try Peer(1) { $0.minimumUptime = .zero },
+                try Peer(2) {
+                    $0.capacity = strongCapacity
+                    $0.minimumUptime = .seconds(100)
+                },
+                try Peer(3) { $0.minimumUptime = .seconds(100) },
+            ]
+            for index in peers.indices { peers[index].core.membershipHeldFullState = true }
+            Self.introduce(&peers, now: .zero)
+            Self.run(&peers, from: .zero, until: .zero + .seconds(90))
+            #expect(peers.map(\.core.role) == [.superPeer, .leaf, .leaf])
+            #expect(peers[1].core.candidacy == 0 && peers[2].core.candidacy == 0)
+
+            Self.run(&peers, from: .zero + .seconds(90), until: .zero + .seconds(300))
+            #expect(peers[1].core.candidacy == 0 || !handsOver)
+            let (superPeer, leaves) = handsOver ? (1, [0, 2]) : (0, [1, 2])
+            #expect(peers.indices.map { peers[$0].core.role == .superPeer } == peers.indices.map { $0 == superPeer })
+            for leaf in leaves { #expect(peers[leaf].core.attachedSuperPeers == [peers[superPeer].id]) }
+            #expect(peers[0].core.statistics.handoversOffered == (handsOver ? 1 : 0))
+            #expect(peers[0].core.statistics.handoversGiven == (handsOver ? 1 : 0))
+            #expect(peers[1].core.statistics.handoversTaken == (handsOver ? 1 : 0))
+            // One handover, no flapping: peer 1 promoted once and demoted at most once.
+            #expect(peers[0].core.statistics.promotions == 1)
+            #expect(peers[0].core.statistics.demotions == (handsOver ? 1 : 0))
+            #expect(peers[2].core.statistics.promotions == 0)
+            guard handsOver else { continue }
+            // Peer 2 took the offer (a handover detach); then peer 1 demoted.
+            #expect(peers[0].events.contains(.leafDetached(peers[1].id, cause: .detached(.handover))))
+            #expect(peers[2].events.contains(.detached(superPeer: peers[0].id, cause: .detached(.demoted))))
+        }
+    }
+
+    @Test func superPeerCore_handoverOffers_takenOnce_andOnlyFromAnAttachedSuperPeer_byALeafThatCanBeElected() throws {
+        let twoLinks: (inout SuperPeerConfiguration) -> Void = { $0.superPeersPerLeaf = 2 }
+        var peers = [
+            try Peer(1, policy: .alwaysSuperPeer, configure: twoLinks),
+            try Peer(2, policy: .alwaysSuperPeer, configure: twoLinks),
+            try Peer(3) {
+                twoLinks(&$0)
+                $0.capacity = 64
+            },
+        ]
+        Self.introduce(&peers, now: .zero)
+        #expect(Set(peers[2].core.attachedSuperPeers) == [peers[0].id, peers[1].id])
+        let offer = { (from: Int) in try SuperPeerMessage.handoverOffer(sender: peers[from].id).encoded() }
+
+        // Not up its minimum uptime yet (candidacy 0): declined, the links stay.
+        #expect(peers[2].core.candidacy == 0)
+        peers[2].core.handleMessage(try offer(0)[...], from: peers[0].address, now: Self.second)
+        // From another address than the link's: declined.
+        let later = Instant.zero + SuperPeerConfiguration.simulation.minimumUptime
+        #expect(peers[2].core.candidacy == 0)
+        peers[2].core.handleMessage(try offer(0)[...], from: .ipv4(10, 0, 0, 99, port: 4000), now: later)
+        #expect(peers[2].core.role == .leaf && peers[2].core.statistics.handoverOffersDeclined == 2)
+        #expect(peers[2].outgoing(now: later).isEmpty)
+        #expect(peers[2].core.candidacy == 64)
+
+        // Both super-peers offer at once: the first offer is taken, with a handover
+        // detach to its sender and a promoted detach to the other; the second is declined.
+        peers[2].core.handleMessage(try offer(0)[...], from: peers[0].address, now: later)
+        peers[2].core.handleMessage(try offer(1)[...], from: peers[1].address, now: later)
+        #expect(peers[2].core.role == .superPeer)
+        #expect(peers[2].core.statistics.handoversTaken == 1)
+        #expect(peers[2].core.statistics.handoverOffersDeclined == 3)
+        let detaches = peers[2].outgoing(now: later).compactMap { sent -> PeerAddress? in
+            guard case .detach(_, let reason) = sent.message else { return nil }
+            return reason == .handover ? sent.to : nil
+        }
+        #expect(detaches == [peers[0].address])
+        // A super-peer that made no offer (forced here) does not demote on a handover detach.
+        let accepted = try SuperPeerMessage.detach(sender: peers[2].id, reason: .handover).encoded()
+        peers[0].core.handleMessage(accepted[...], from: peers[2].address, now: later)
+        #expect(peers[0].core.role == .superPeer && peers[0].core.statistics.handoversGiven == 0)
     }
 
     @Test func superPeerCore_relay_passesThroughTheSuperPeerToItsLeaf() throws {

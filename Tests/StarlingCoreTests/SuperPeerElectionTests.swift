@@ -70,10 +70,20 @@ import Testing
         #expect(SuperPeerElection.promotionWeight(score: 1_000, reference: 100) == 4)
         let a = PeerID(publicKey: Key32([UInt8](repeating: 1, count: 32))!)
         let b = PeerID(publicKey: Key32([UInt8](repeating: 2, count: 32))!)
-        #expect(SuperPeerElection.isWeaker((10, 500, b), than: (11, 1, a)))
-        #expect(SuperPeerElection.isWeaker((10, 1, b), than: (10, 2, a)))
+        // Score first, then leaves, then ID.
+        #expect(SuperPeerElection.isWeaker((90, 1, b), than: (10, 2, a)))
+        #expect(!SuperPeerElection.isWeaker((10, 500, b), than: (11, 1, a)))
+        #expect(SuperPeerElection.isWeaker((10, 1, b), than: (11, 1, a)))
         #expect(SuperPeerElection.isWeaker((10, 1, a), than: (10, 1, b)))
         #expect(!SuperPeerElection.isWeaker((10, 1, b), than: (10, 1, a)))
+        // A handover wants more than twice the score: never between peers of one
+        // capacity whose uptime levels differ by one.
+        #expect(SuperPeerElection.hasStrongerSuccessor(score: 1, candidacy: 3))
+        #expect(!SuperPeerElection.hasStrongerSuccessor(score: 1, candidacy: 2))
+        #expect(!SuperPeerElection.hasStrongerSuccessor(score: 2, candidacy: 3))
+        #expect(SuperPeerElection.hasStrongerSuccessor(score: 0, candidacy: 1))
+        #expect(!SuperPeerElection.hasStrongerSuccessor(score: 5, candidacy: 0))
+        #expect(SuperPeerElection.hasStrongerSuccessor(score: .max / 3, candidacy: .max))
     }
 
     @Test func configuration_presets_validate_andDefaultsAreDocumented() throws {

@@ -53,7 +53,7 @@ import Testing
             alternatives: (4...7).map { SuperPeerAlternative(id: id($0), address: $0 % 2 == 0 ? v4 : v6) }),
         .filterUpdate(leaf: id(4), filter: filter),
         .detach(sender: id(5), reason: .demoted),
-        .keepalive(leaf: id(6), recordSequence: 0x0102_0304_0506_0708),
+        .keepalive(leaf: id(6), recordSequence: 0x0102_0304_0506_0708, candidacy: 64),
         .relay(origin: id(7), target: id(8), payload: [1, 2, 3]),
         .relay(
             origin: id(7), target: id(8), payload: [UInt8](repeating: 9, count: SuperPeerConstants.maximumRelayPayload)),
@@ -69,6 +69,8 @@ import Testing
         .lookupReply(
             request: 2, records: [smallRecord, smallRecord],
             referrals: (1...16).map { SuperPeerAlternative(id: id($0), address: v4) }),
+        .detach(sender: id(5), reason: .handover),
+        .handoverOffer(sender: id(5)),
     ]
 
     /// A record with one IPv4 address and one service.
@@ -103,6 +105,7 @@ import Testing
 
     @Test func superPeerMessage_sizes_matchNamedConstants() throws {
         #expect(try Self.messages[7].encoded().count == SuperPeerMessage.detachSize)
+        #expect(try Self.messages[18].encoded().count == SuperPeerMessage.handoverOfferSize)
         #expect(try Self.messages[8].encoded().count == SuperPeerMessage.keepaliveSize)
         #expect(try Self.messages[9].encoded().count == SuperPeerMessage.relayOverhead + 3)
         #expect(try Self.messages[0].encoded().count == 1 + 62 + 1)
@@ -124,7 +127,8 @@ import Testing
         #expect(Array(bytes[62...]) == [0x01, 0x00])
         let keepalive = try Self.messages[8].encoded()
         #expect(keepalive[0] == 0x06 && keepalive[1] == 6 && keepalive[32] == 6)
-        #expect(Array(keepalive[33...]) == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(Array(keepalive[33..<41]) == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(Array(keepalive[41...]) == [0, 0, 0, 64])
         let reply = try Self.messages[5].encoded()
         #expect(Array(reply[0..<1]) == [0x03] && reply[33] == 0x02 && reply[34] == 4)
         let detach = try Self.messages[7].encoded()
@@ -137,8 +141,8 @@ import Testing
             "01" + String(repeating: "01", count: 32)
                 + "04 0a000001 0fa0 01020304 005a 00b4 0a0b 00002710 00000007 ffffffff 01" + "00")
         #expect(try Self.messages[0].encoded() == advert && advert.count == 64)
-        let keepalive = hex("06" + String(repeating: "06", count: 32) + "0102030405060708")
-        #expect(try Self.messages[8].encoded() == keepalive && keepalive.count == 41)
+        let keepalive = hex("06" + String(repeating: "06", count: 32) + "0102030405060708 00000040")
+        #expect(try Self.messages[8].encoded() == keepalive && keepalive.count == 45)
         let lookup = hex("09 01020304" + String(repeating: "07", count: 32) + "01" + String(repeating: "08", count: 32))
         #expect(try Self.messages[12].encoded() == lookup && lookup.count == 70)
         let reply = hex("0a 01020304 00 01" + String(repeating: "09", count: 32) + "04 0a000009 0fa0")
@@ -159,7 +163,7 @@ import Testing
             try SuperPeerMessage.decode(try Self.messages[8].encoded() + [0])
         }
         #expect(throws: WireError.unknownMessageType(0x00)) { try SuperPeerMessage.decode([0x00]) }
-        #expect(throws: WireError.unknownMessageType(0x0B)) { try SuperPeerMessage.decode([0x0B]) }
+        #expect(throws: WireError.unknownMessageType(0x0C)) { try SuperPeerMessage.decode([0x0C]) }
         var badFlags = try Self.messages[0].encoded()
         badFlags[62] = 0x03
         #expect(throws: WireError.invalidValue(offset: 62, field: "advert flags")) {

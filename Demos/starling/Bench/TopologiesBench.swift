@@ -80,6 +80,8 @@ enum TopologiesBench {
         /// (``StarlingSim/NodeSwarm/spreadCapacity(ofPeer:)``).
         var superPeerCapacity: Double
         var meanCapacity: Double
+        /// Super-peers that handed their role over to a stronger leaf, in all.
+        var handovers: Int
         var lost: Int
         /// When 99 % and all of the leaves were on 3 live super-peers again.
         var reattached99Seconds: Double?
@@ -143,7 +145,8 @@ enum TopologiesBench {
                 "super-peer election and failover:",
                 "  \(superPeerFailover.superPeers) super-peers, ratio \(number(superPeerFailover.ratio)), "
                     + "mean capacity \(number(superPeerFailover.superPeerCapacity)) "
-                    + "(all peers \(number(superPeerFailover.meanCapacity))); "
+                    + "(all peers \(number(superPeerFailover.meanCapacity))) after "
+                    + "\(superPeerFailover.handovers) handovers; "
                     + "\(superPeerFailover.lost) lost at once: 99 % of leaves on 3 live super-peers again after "
                     + "\(superPeerFailover.reattached99Seconds.map(number) ?? "never") s, all after "
                     + "\(superPeerFailover.reattachedAllSeconds.map(number) ?? "never") s; "
@@ -231,8 +234,12 @@ enum TopologiesBench {
                 },
                 converged: { $0.leavesSeeTheirSuperPeers() },
                 settled: { swarm in
+                    // Attached, and the first super-peers have handed over to their
+                    // strongest leaves.
                     let (attached, leaves) = swarm.attachedLeaves(live: swarm.nodes)
-                    return attached == leaves && !swarm.superPeerNodes().isEmpty
+                    let superPeers = swarm.superPeerNodes()
+                    return attached == leaves && !superPeers.isEmpty
+                        && superPeers.allSatisfy { swarm.overlay(of: $0).superPeer?.successor == nil }
                 }
             ) { swarm in
                 failover = measureSuperPeerFailover(&swarm)
@@ -272,6 +279,12 @@ enum TopologiesBench {
             BenchTarget(
                 text: "20 % of super-peers lost: ≥ 99 % of leaves re-attached within 5 s",
                 met: (superPeerFailover.reattached99Seconds ?? .infinity) <= 5),
+            BenchTarget(
+                text: "20 % of super-peers lost: every lookup of a live peer found",
+                met: superPeerFailover.found == superPeerFailover.lookups),
+            BenchTarget(
+                text: "super-peers elected by capacity: their mean capacity ≥ 2 × every peer's",
+                met: superPeerFailover.superPeerCapacity >= 2 * superPeerFailover.meanCapacity),
         ]
         return Report(
             pure: pure, hybrid: hybrid, superPeer: superPeer, failover: lost, superPeerFailover: superPeerFailover,
@@ -510,7 +523,9 @@ enum TopologiesBench {
         }
         return SuperPeerFailover(
             superPeers: elected.count, ratio: ratio, superPeerCapacity: meanCapacity(elected),
-            meanCapacity: meanCapacity(swarm.nodes), lost: lost.count,
+            meanCapacity: meanCapacity(swarm.nodes),
+            handovers: swarm.nodes.reduce(0) { $0 + (swarm.overlay(of: $1).superPeer?.statistics.handoversGiven ?? 0) },
+            lost: lost.count,
             reattached99Seconds: outcome.watchesMetAt[0].map { seconds($0 - lostAt) },
             reattachedAllSeconds: outcome.watchesMetAt[1].map { seconds($0 - lostAt) }, lookups: outcome.started,
             found: outcome.found)

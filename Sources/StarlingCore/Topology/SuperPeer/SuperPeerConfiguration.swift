@@ -36,8 +36,10 @@ public struct SuperPeerConfiguration: Equatable, Sendable {
     /// memory: any figure comparable across the swarm's peers; 1 to 1,000,000). Once
     /// super-peers are known, a leaf of higher capacity is elected more readily (its
     /// score against their median, ``SuperPeerElection/promotionWeight(score:reference:)``);
-    /// a leaf that knows none weighs the same as any other. Leaves spread over
-    /// super-peers by free slots (``maximumLeaves``), not by capacity.
+    /// a leaf that knows none weighs the same as any other, so a super-peer offers its
+    /// role to a leaf of more than twice its score (``SuperPeerCore/successor``): the
+    /// first super-peers of a swarm that starts at once give way to the strongest. Leaves
+    /// spread over super-peers by free slots (``maximumLeaves``), not by capacity.
     public var capacity: Int
     /// Whether other peers can reach this peer directly (public address, or a NAT that
     /// lets them in). Only such a peer is elected: leaves must be able to reach it.

@@ -57,6 +57,11 @@ public enum SuperPeerConstants {
     /// a shortage that one round did not fill is filled faster in the next, and the cap
     /// keeps a long shortage from making every leaf promote at once.
     public static let maximumShortageRounds = 3
+    /// The chance per election round that a super-peer holding a much stronger
+    /// candidate offers it its role (``SuperPeerCore/successor``): a third, so that the
+    /// three super-peers of a leaf rarely all hand over, and detach it, in the same round,
+    /// while a swarm's handovers still finish within a few rounds.
+    public static let handoverChance = 1.0 / 3
     /// A super-peer's periodic advert reaches each of its leaves every this many advert
     /// rounds (the other super-peers every round): leaves need its load and the
     /// super-peers it knows for rebalancing and failover, not every second.

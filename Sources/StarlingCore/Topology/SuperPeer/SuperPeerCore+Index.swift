@@ -44,11 +44,13 @@ extension SuperPeerCore {
         send(.attachReply(sender: localID, refusal: nil, alternatives: []), to: source)
     }
 
-    /// A leaf's keepalive: renews its lease, or tells it to attach again (with no
-    /// alternatives: the answer stays smaller than the keepalive).
+    /// A leaf's keepalive: renews its lease and notes its candidacy, or tells it to attach
+    /// again (with no alternatives: the answer stays smaller than the keepalive).
     /// A keepalive naming a newer record than the one held is answered the same way: the
     /// leaf's attach with that record was lost, and the leaf sends it again in full.
-    mutating func handleKeepalive(from leaf: PeerID, recordSequence: UInt64, source: PeerAddress, now: Instant) {
+    mutating func handleKeepalive(
+        from leaf: PeerID, recordSequence: UInt64, candidacy: UInt32, source: PeerAddress, now: Instant
+    ) {
         guard role == .superPeer else {
             send(.attachReply(sender: localID, refusal: .notSuperPeer, alternatives: []), to: source)
             return
@@ -58,6 +60,7 @@ extension SuperPeerCore {
             return
         }
         entry.lastHeard = now
+        entry.candidacy = candidacy
         held[leaf] = entry
         send(.attachReply(sender: localID, refusal: nil, alternatives: []), to: source)
     }

@@ -134,7 +134,8 @@ extension SuperPeerCore {
     }
 
     /// A detach from either side: a leaf leaves this super-peer, or a super-peer ends
-    /// this leaf's link.
+    /// this leaf's link. A handover from the leaf this super-peer offered its role to
+    /// means the leaf took it: this super-peer demotes.
     /// Only a detach from the address the link uses counts.
     mutating func handleDetach(from sender: PeerID, at source: PeerAddress, reason: SuperPeerDetachReason, now: Instant)
     {
@@ -143,6 +144,12 @@ extension SuperPeerCore {
             neighbourVersion &+= 1
             unionChanged = true
             events.append(.leafDetached(sender, cause: .detached(reason)))
+            if reason == .handover, sender == handoverOfferedTo, role == .superPeer {
+                handoverOfferedTo = nil
+                statistics.handoversGiven += 1
+                demote(now: now)
+                return
+            }
         }
         if let link = links[sender], link.address == source {
             links[sender] = nil
@@ -187,7 +194,9 @@ extension SuperPeerCore {
                 renewed.nextKeepaliveAt = now + configuration.leaseDuration / 3
                 renewed.awaitingSince = now
                 links[id] = renewed
-                send(.keepalive(leaf: localID, recordSequence: localRecord.record.sequence), to: link.address)
+                send(
+                    .keepalive(leaf: localID, recordSequence: localRecord.record.sequence, candidacy: candidacy),
+                    to: link.address)
             }
         }
         fillLinks(now: now)

@@ -34,9 +34,13 @@ internal import DequeModule
 ///   ``SuperPeerConfiguration/minimumRoleHold``) promotes with a probability that fills
 ///   half the shortage per round, weighted by its score against the known super-peers'
 ///   median and raised (up to 3×) while the shortage persists; a super-peer among the
-///   weakest of too many demotes (fewest leaves, then lowest score, then lowest ID: an
-///   order all super-peers compute alike). A forced role wins. A promoted peer detaches
-///   from its super-peers; a demoted one detaches its leaves, which attach elsewhere.
+///   weakest of too many demotes (lowest score, then fewest leaves, then lowest ID: an
+///   order all super-peers compute alike). A super-peer that holds a leaf whose
+///   ``candidacy`` (carried by its keepalives) is more than twice its own score offers
+///   it the role (``successor``), with chance ``SuperPeerConstants/handoverChance`` per
+///   round; the leaf, if it can be elected, promotes and answers with a handover detach,
+///   on which the super-peer demotes. A forced role wins. A promoted peer detaches from
+///   its super-peers; a demoted one detaches its leaves, which attach elsewhere.
 /// - **Leaves.** A leaf attaches (its signed record and filter) to super-peers chosen at
 ///   random with weight their advertised free slots; it keeps a keepalive going every
 ///   third of the lease; it drops a link when membership reports the super-peer gone,
@@ -88,7 +92,8 @@ internal import DequeModule
 /// sends the relay itself to any other alive member.
 ///
 /// ### Driving
-/// - Getters: ``localID``, ``role``, ``statistics``, ``score``, ``superPeerCount``,
+/// - Getters: ``localID``, ``role``, ``statistics``, ``score``, ``candidacy``, ``successor``,
+///   ``superPeerCount``,
 ///   ``knownSuperPeers``, ``attachedSuperPeers``, ``leaves``, ``proxyLookup(peer:)``,
 ///   ``leafAddress(of:)``, ``providers(service:)``, ``leavesMatching(queryKeywords:)``,
 ///   ``superPeersMatching(queryKeywords:)``, ``leafUnionFilter``, ``localFilter``,
@@ -137,6 +142,9 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     var hasChangedRole = false
     /// Consecutive election rounds in which this leaf found the swarm short of super-peers.
     var shortageRounds = 0
+    /// The leaf this super-peer last offered its role to (``handOverIfOutclassed(now:)``),
+    /// until it accepts or the next election round.
+    var handoverOfferedTo: PeerID?
     var advertSequence: UInt32 = 0
     /// Advert rounds run as a super-peer: which share of the leaves this round's advert
     /// goes to.
@@ -377,8 +385,9 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
             unionChanged = true
         case .detach(let sender, let reason):
             handleDetach(from: sender, at: source, reason: reason, now: now)
-        case .keepalive(let leaf, let recordSequence):
-            handleKeepalive(from: leaf, recordSequence: recordSequence, source: source, now: now)
+        case .keepalive(let leaf, let recordSequence, let candidacy):
+            handleKeepalive(
+                from: leaf, recordSequence: recordSequence, candidacy: candidacy, source: source, now: now)
         case .relay(let origin, let target, let payload):
             handleRelay(origin: origin, target: target, payload: payload, bytes: bytes, from: source, now: now)
         case .superPeerFilter(let sender, let filter):
@@ -387,6 +396,8 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
             handleLookup(request: request, asker: asker, target: target, from: source, now: now)
         case .lookupReply(let request, let records, let referrals):
             handleLookupReply(request: request, records: records, referrals: referrals, from: source, now: now)
+        case .handoverOffer(let sender):
+            handleHandoverOffer(from: sender, at: source, now: now)
         }
     }
 

@@ -13,10 +13,15 @@
 ///   leaf whose members may be a sample of the swarm aims at `N / (r + 1)` as a fraction
 ///   (``share(members:ratio:)``), since it cannot tell a swarm of 13 from 13 of 10,000;
 /// - it **has too many** when `S > 1` and `N − S < S × r × (1 − m)`: then the
-///   ``demotionCount(superPeers:target:)`` weakest super-peers (fewest leaves, then
-///   lowest score, then lowest ID: an order every peer computes alike) demote.
+///   ``demotionCount(superPeers:target:)`` weakest super-peers (lowest score, then
+///   fewest leaves, then lowest ID: an order every peer computes alike) demote.
 /// Between the two the ratio is left alone: the dead band `r × (1 ± m)` is the
 /// hysteresis, and a role is also kept ``SuperPeerConfiguration/minimumRoleHold``.
+/// Unless it demotes, a super-peer offers its role to a leaf it holds whose candidacy
+/// is more than ``handoverFactor`` times its own score
+/// (``hasStrongerSuccessor(score:candidacy:)``): the first super-peers of a swarm that
+/// starts at once are elected before any score can be compared, and handovers put the
+/// strongest peers in their place.
 public enum SuperPeerElection {
     /// The number of super-peers the swarm aims at: `ceil(N / (r + 1))`, at least 1.
     public static func target(members: Int, ratio: Int) -> Int {
@@ -85,13 +90,25 @@ public enum SuperPeerElection {
         return min(4, max(0.25, Double(score) / Double(reference)))
     }
 
-    /// Whether super-peer `a` goes before `b` when the weakest demote: fewer leaves, then
-    /// a lower score, then the lower ID.
+    /// Whether super-peer `a` goes before `b` when the weakest demote: a lower score, then
+    /// fewer leaves (fewer links to move), then the lower ID.
     public static func isWeaker(
         _ a: (leaves: Int, score: UInt32, id: PeerID), than b: (leaves: Int, score: UInt32, id: PeerID)
     ) -> Bool {
-        if a.leaves != b.leaves { return a.leaves < b.leaves }
         if a.score != b.score { return a.score < b.score }
+        if a.leaves != b.leaves { return a.leaves < b.leaves }
         return a.id < b.id
+    }
+
+    /// How many times a super-peer's score a leaf's candidacy must exceed for the
+    /// super-peer to offer it its role: 2. Every handover then more than doubles the
+    /// slot's score, so none is ever undone, and peers of one capacity that cross an
+    /// uptime level at slightly different moments (scores 1 and 2) never hand over.
+    public static let handoverFactor: UInt64 = 2
+
+    /// Whether a leaf offering `candidacy` (``SuperPeerCore/candidacy``) should take over
+    /// from a super-peer of score `score`: `candidacy > handoverFactor × score`.
+    public static func hasStrongerSuccessor(score: UInt32, candidacy: UInt32) -> Bool {
+        UInt64(candidacy) > handoverFactor * UInt64(score)
     }
 }

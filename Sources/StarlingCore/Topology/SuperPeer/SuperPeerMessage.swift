@@ -23,6 +23,8 @@ public enum SuperPeerMessageKind: UInt8, CaseIterable, Sendable {
     /// A super-peer's answer to a ``lookup``: the matching records it holds and other
     /// super-peers to ask.
     case lookupReply = 0x0A
+    /// A super-peer offers its role to a much stronger leaf it holds.
+    case handoverOffer = 0x0B
 }
 
 /// What a ``SuperPeerMessage/lookup(request:asker:target:)`` asks for.
@@ -79,6 +81,10 @@ public enum SuperPeerDetachReason: UInt8, CaseIterable, Sendable {
     case promoted = 0x03
     /// The super-peer dropped the leaf (its lease ran out).
     case evicted = 0x04
+    /// The leaf took the super-peer's role over, as the super-peer offered
+    /// (``SuperPeerMessage/handoverOffer(sender:)``): it promoted, and the super-peer
+    /// demotes. The leaf's other super-peers get ``promoted``.
+    case handover = 0x05
 }
 
 /// A super-peer message, as carried in one overlay datagram (protocol byte 0x06).
@@ -86,7 +92,7 @@ public enum SuperPeerDetachReason: UInt8, CaseIterable, Sendable {
 /// ### Wire format
 /// Every message starts with its ``SuperPeerMessageKind`` byte. Integers are
 /// big-endian; peer IDs are 32 raw bytes; an address is a family byte (4 or 6), the host
-/// bytes and a u16 port; an advert is ``SuperPeerAdvert``'s 58 (IPv4) or 70 (IPv6) bytes; a filter is
+/// bytes and a u16 port; an advert is ``SuperPeerAdvert``'s 62 (IPv4) or 74 (IPv6) bytes; a filter is
 /// ``QueryRoutingFilter``'s `2 + 2^log2Bits / 8` bytes; a record is a
 /// ``SignedPeerRecord``, body then signature.
 /// ```
@@ -95,13 +101,14 @@ public enum SuperPeerDetachReason: UInt8, CaseIterable, Sendable {
 /// attachReply      03 | sender id | outcome u8 | count u8 | count × (id | address)
 /// filterUpdate     04 | leaf id | filter
 /// detach           05 | sender id | reason u8
-/// keepalive        06 | leaf id | record sequence u64
+/// keepalive        06 | leaf id | record sequence u64 | candidacy u32
 /// relay            07 | origin id | target id | length u16 | payload
 /// superPeerFilter  08 | sender id | filter
 /// lookup           09 | request u32 | asker id | 01 | peer id
 ///                  09 | request u32 | asker id | 02 | length u8 | service (UTF-8)
 /// lookupReply      0a | request u32 | count u8 | count × record
 ///                     | count u8 | count × (id | address)
+/// handoverOffer    0b | sender id
 /// ```
 /// An advert carries at most ``SuperPeerConstants/maximumAdvertEntries`` others' adverts;
 /// an attach reply's outcome is 0 (accepted) or a ``SuperPeerRefusal``, followed by at
@@ -114,17 +121,19 @@ public enum SuperPeerDetachReason: UInt8, CaseIterable, Sendable {
 ///
 /// ### Example
 /// The advert of super-peer `0101…01` (32 bytes of 0x01) at 10.0.0.1:4000: score
-/// 16,909,060, 90 leaves, 180 free slots, 2,571 super-peers counted, role epoch 7,
-/// sequence 4,294,967,295, super-peer flag set, passing on no others (60 bytes):
+/// 16,909,060, 90 leaves, 180 free slots, 2,571 super-peers counted, 10,000 members
+/// counted, role epoch 7, sequence 4,294,967,295, super-peer flag set, passing on no
+/// others (64 bytes):
 /// ```
 /// 01 0101010101010101010101010101010101010101010101010101010101010101
-///    04 0a000001 0fa0 01020304 005a 00b4 0a0b 00000007 ffffffff 01
+///    04 0a000001 0fa0 01020304 005a 00b4 0a0b 00002710 00000007 ffffffff 01
 ///    00
 /// ```
-/// A keepalive of leaf `0606…06` whose record has sequence 0x0102030405060708 (41 bytes):
+/// A keepalive of leaf `0606…06` whose record has sequence 0x0102030405060708, offering
+/// candidacy 64 (45 bytes):
 /// ```
 /// 06 0606060606060606060606060606060606060606060606060606060606060606
-///    0102030405060708
+///    0102030405060708 00000040
 /// ```
 /// A lookup by peer `0707…07` (request 0x01020304) for peer `0808…08` (70 bytes):
 /// ```
@@ -148,8 +157,10 @@ public enum SuperPeerMessage: Equatable, Sendable {
     /// `sender` ends its link with the receiver.
     case detach(sender: PeerID, reason: SuperPeerDetachReason)
     /// `leaf` renews its lease; `recordSequence` tells the super-peer whether it holds
-    /// the leaf's newest record.
-    case keepalive(leaf: PeerID, recordSequence: UInt64)
+    /// the leaf's newest record, and `candidacy` what the leaf offers as the
+    /// super-peer's successor (``SuperPeerCore/candidacy``: its score, 0 when it cannot be
+    /// elected now).
+    case keepalive(leaf: PeerID, recordSequence: UInt64, candidacy: UInt32)
     /// `payload` from `origin` for `target`, through `target`'s super-peer.
     case relay(origin: PeerID, target: PeerID, payload: [UInt8])
     /// `sender`'s union of its leaves' filters.
@@ -160,6 +171,10 @@ public enum SuperPeerMessage: Equatable, Sendable {
     /// The answer to lookup `request`: the matching `records` the super-peer holds, as
     /// their owners signed them, and `referrals`, other super-peers whose leaves might match.
     case lookupReply(request: UInt32, records: [SignedPeerRecord], referrals: [SuperPeerAlternative])
+    /// Super-peer `sender` offers its role to the leaf it sends this to: a leaf that can
+    /// be elected promotes and answers with a ``SuperPeerDetachReason/handover`` detach,
+    /// on which the super-peer demotes.
+    case handoverOffer(sender: PeerID)
 
     /// The message's kind.
     public var kind: SuperPeerMessageKind {
@@ -174,13 +189,16 @@ public enum SuperPeerMessage: Equatable, Sendable {
         case .superPeerFilter: .superPeerFilter
         case .lookup: .lookup
         case .lookupReply: .lookupReply
+        case .handoverOffer: .handoverOffer
         }
     }
 
     /// Bytes of a detach.
     public static let detachSize = 1 + SuperPeerConstants.peerIDSize + 1
+    /// Bytes of a handover offer.
+    public static let handoverOfferSize = 1 + SuperPeerConstants.peerIDSize
     /// Bytes of a keepalive.
-    public static let keepaliveSize = 1 + SuperPeerConstants.peerIDSize + 8
+    public static let keepaliveSize = 1 + SuperPeerConstants.peerIDSize + 8 + 4
     /// Bytes of a lookup for a peer.
     public static let peerLookupSize = 1 + 4 + 2 * SuperPeerConstants.peerIDSize + 1
     /// Bytes of a lookup reply with no record and no referral.
@@ -222,9 +240,12 @@ public enum SuperPeerMessage: Equatable, Sendable {
         case .detach(let sender, let reason):
             sender.write(into: &writer)
             writer.write(reason.rawValue)
-        case .keepalive(let leaf, let recordSequence):
+        case .handoverOffer(let sender):
+            sender.write(into: &writer)
+        case .keepalive(let leaf, let recordSequence, let candidacy):
             leaf.write(into: &writer)
             writer.write(recordSequence)
+            writer.write(candidacy)
         case .relay(let origin, let target, let payload):
             guard payload.count <= SuperPeerConstants.maximumRelayPayload else {
                 throw .unencodable("relay payload of \(payload.count) bytes")
@@ -326,7 +347,8 @@ public enum SuperPeerMessage: Equatable, Sendable {
             message = .detach(sender: sender, reason: reason)
         case .keepalive:
             let leaf = try reader.readPeerID()
-            message = .keepalive(leaf: leaf, recordSequence: try reader.readUInt64())
+            let recordSequence = try reader.readUInt64()
+            message = .keepalive(leaf: leaf, recordSequence: recordSequence, candidacy: try reader.readUInt32())
         case .relay:
             let origin = try reader.readPeerID()
             let target = try reader.readPeerID()
@@ -370,6 +392,8 @@ public enum SuperPeerMessage: Equatable, Sendable {
                 referrals.append(SuperPeerAlternative(id: id, address: try reader.readMembershipAddress()))
             }
             message = .lookupReply(request: request, records: records, referrals: referrals)
+        case .handoverOffer:
+            message = .handoverOffer(sender: try reader.readPeerID())
         }
         try reader.expectEnd()
         return message

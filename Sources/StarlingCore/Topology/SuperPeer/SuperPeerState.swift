@@ -54,6 +54,8 @@ struct HeldLeaf: Sendable {
     var address: PeerAddress
     /// When its lease was last renewed.
     var lastHeard: Instant
+    /// What it offers as this super-peer's successor, as its last keepalive said.
+    var candidacy: UInt32 = 0
 }
 
 /// The core's timers. ``SuperPeerCore/pollTimeout()`` reports the earliest armed one.

@@ -10,8 +10,17 @@ public struct SuperPeerStatistics: Equatable, Sendable {
     public internal(set) var lastDecodeError: WireError?
     /// Times this peer became a super-peer.
     public internal(set) var promotions = 0
-    /// Times this peer went back to being a leaf.
+    /// Times this peer went back to being a leaf (handovers included).
     public internal(set) var demotions = 0
+    /// Times this super-peer offered its role to a much stronger leaf.
+    public internal(set) var handoversOffered = 0
+    /// Times this super-peer demoted because a leaf took its offer.
+    public internal(set) var handoversGiven = 0
+    /// Times this leaf promoted on a super-peer's offer.
+    public internal(set) var handoversTaken = 0
+    /// Offers this leaf turned down: it could not be elected now, or the offer did not
+    /// come from a super-peer it is attached to (at the link's address).
+    public internal(set) var handoverOffersDeclined = 0
     /// Attaches this leaf sent.
     public internal(set) var attachesSent = 0
     /// Attaches that got no answer within the attach timeout.
