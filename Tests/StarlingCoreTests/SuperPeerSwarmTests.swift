@@ -22,11 +22,17 @@ struct SuperPeerSwarm {
     var roleChanges: [Int] = []
     var random: TestRandom
     var configuration: SuperPeerConfiguration
+    /// The capacity of peer `index` (by default drawn from 1 to 100).
+    var capacity: ((Int, inout TestRandom) -> Int)
     var buffer: [UInt8] = []
 
-    init(count: Int, seed: UInt64, configuration: SuperPeerConfiguration = .simulation) throws {
+    init(
+        count: Int, seed: UInt64, configuration: SuperPeerConfiguration = .simulation,
+        capacity: @escaping (Int, inout TestRandom) -> Int = { _, random in Int.random(in: 1...100, using: &random) }
+    ) throws {
         random = TestRandom(seed: seed)
         self.configuration = configuration
+        self.capacity = capacity
         for _ in 0..<count { try addPeer(introduce: false) }
         for index in cores.indices {
             for other in cores.indices where other != index {
@@ -54,7 +60,7 @@ struct SuperPeerSwarm {
             peerID: key.peerID, sequence: 1, expiresAt: Self.wallClockAtZero + .seconds(86_400), addresses: [address]
         ).sign(with: key)
         var configuration = configuration
-        configuration.capacity = Int.random(in: 1...100, using: &random)
+        configuration.capacity = capacity(index, &random)
         capacities.append(configuration.capacity)
         cores.append(
             try SuperPeerCore(
@@ -215,6 +221,29 @@ struct SuperPeerSwarm {
         #expect(loads.allSatisfy { $0 <= SuperPeerConfiguration.simulation.maximumLeaves }, "\(loads)")
         let mean = Double(loads.reduce(0, +)) / Double(count)
         #expect(Double(loads.max()!) <= 1.5 * mean, "\(loads)")
+    }
+
+    @Test func superPeerSwarm_startedAtOnce_withAHeavyTailedCapacitySpread_electsTheStrongest() throws {
+        // Half the peers at capacity 1, 30 % at 4, 15 % at 16, 5 % at 64, all started at
+        // once: the first super-peers are elected before any score can be weighed, and
+        // hand over to their strongest leaves.
+        let shares = [Int](repeating: 1, count: 10) + [Int](repeating: 4, count: 6) + [16, 16, 16, 64]
+        var swarm = try SuperPeerSwarm(count: 300, seed: 8) { index, _ in shares[index % shares.count] }
+        swarm.run(for: Self.settling)
+        let count = swarm.superPeers.count
+        #expect(Self.band(members: 300).contains(count), "\(count) super-peers")
+        #expect(swarm.badlyAttachedLeaves().isEmpty)
+        #expect(Self.changedRoleOnlyByHandover(swarm))
+        let handovers = swarm.alive.reduce(0) { $0 + swarm.cores[$1]!.statistics.handoversGiven }
+        #expect(handovers > 0)
+        // There are 15 peers of capacity 64 for about 10 super-peers: all are of 64.
+        #expect(
+            swarm.superPeers.allSatisfy { swarm.capacities[$0] == 64 },
+            "\(swarm.superPeers.map { swarm.capacities[$0] })")
+        // Each offer was taken by a leaf that could take it.
+        let offered = swarm.alive.reduce(0) { $0 + swarm.cores[$1]!.statistics.handoversOffered }
+        let declined = swarm.alive.reduce(0) { $0 + swarm.cores[$1]!.statistics.handoverOffersDeclined }
+        #expect(offered >= handovers && declined <= offered - handovers, "\(offered) offered, \(declined) declined")
     }
 
     @Test func superPeerSwarm_fifthOfSuperPeersKilled_everyLeafReattachesWithinFiveSeconds() throws {
