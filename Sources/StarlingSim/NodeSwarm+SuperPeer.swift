@@ -32,6 +32,17 @@ extension NodeSwarm {
         (nodes ?? self.nodes).filter { overlay(of: $0).role == .superPeer }
     }
 
+    /// The super-peers that hold a leaf they should hand their role over to
+    /// (``StarlingCore/SuperPeerCore/successor``).
+    public func outclassedSuperPeers() -> [SimNodeID] {
+        superPeerNodes().filter { overlay(of: $0).superPeer?.successor != nil }
+    }
+
+    /// The handovers given so far, swarm-wide (``StarlingCore/SuperPeerStatistics/handoversGiven``).
+    public var handovers: Int {
+        nodes.reduce(0) { $0 + (overlay(of: $1).superPeer?.statistics.handoversGiven ?? 0) }
+    }
+
     /// How many leaves of `live` hold `links` links (3 by default; as many as there are
     /// when `live` has fewer super-peers), each to a super-peer of `live`, and how many
     /// leaves `live` has.

@@ -63,16 +63,11 @@ struct SettleProgress {
             Double(featuredHeldByFeatured) / Double(max(1, featured.count * (featured.count - 1))) * 100
         let partialShare = Double(featuredHeldByPartial) / Double(max(1, partialViews * featured.count)) * 100
         let (attached, leaves) = swarm.attachedLeaves(live: swarm.nodes)
-        // Super-peers that handed over so far, and those that hold a leaf they should
-        // hand over to.
-        let superPeers = swarm.nodes.compactMap { swarm.overlay(of: $0).superPeer }
-        let handovers = superPeers.reduce(0) { $0 + $1.statistics.handoversGiven }
-        let outclassed = superPeers.count { $0.role == .superPeer && $0.successor != nil }
         let wall = ContinuousClock.now - started
         let line =
             "\(topology): simulated \(Int((swarm.network.now - .zero).components.seconds)) s, wall "
             + "\(wall.components.seconds) s; featured \(featured.count), leaves attached \(attached)/\(leaves), "
-            + "handovers \(handovers), outclassed \(outclassed); "
+            + "handovers \(swarm.handovers), outclassed \(swarm.outclassedSuperPeers().count); "
             + "complete views \(complete)/\(swarm.nodes.count) (featured \(featuredComplete), holding "
             + "\(String(format: "%.1f", featuredShare)) % of the members and "
             + "\(String(format: "%.1f", featuredOfFeatured)) % of the other featured, known as such), "

@@ -237,9 +237,8 @@ enum TopologiesBench {
                     // Attached, and the first super-peers have handed over to their
                     // strongest leaves.
                     let (attached, leaves) = swarm.attachedLeaves(live: swarm.nodes)
-                    let superPeers = swarm.superPeerNodes()
-                    return attached == leaves && !superPeers.isEmpty
-                        && superPeers.allSatisfy { swarm.overlay(of: $0).superPeer?.successor == nil }
+                    return attached == leaves && !swarm.superPeerNodes().isEmpty
+                        && swarm.outclassedSuperPeers().isEmpty
                 }
             ) { swarm in
                 failover = measureSuperPeerFailover(&swarm)
@@ -523,7 +522,7 @@ enum TopologiesBench {
         return SuperPeerFailover(
             superPeers: elected.count, ratio: ratio, superPeerCapacity: meanCapacity(elected),
             meanCapacity: meanCapacity(swarm.nodes),
-            handovers: swarm.nodes.reduce(0) { $0 + (swarm.overlay(of: $1).superPeer?.statistics.handoversGiven ?? 0) },
+            handovers: swarm.handovers,
             lost: lost.count,
             reattached99Seconds: outcome.watchesMetAt[0].map { seconds($0 - lostAt) },
             reattachedAllSeconds: outcome.watchesMetAt[1].map { seconds($0 - lostAt) }, lookups: outcome.started,
