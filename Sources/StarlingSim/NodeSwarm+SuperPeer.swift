@@ -38,6 +38,16 @@ extension NodeSwarm {
         superPeerNodes().filter { overlay(of: $0).superPeer?.successor != nil }
     }
 
+    /// How many entries the super-peers hold, in all, that name as a super-peer a peer
+    /// that is not one now: handed over or demoted, its withdrawal not heard of yet.
+    public func staleSuperPeerEntries() -> Int {
+        let superPeers = superPeerNodes()
+        let ids = Set(superPeers.map(peerID(of:)))
+        return superPeers.reduce(0) { total, node in
+            total + (overlay(of: node).superPeer?.knownSuperPeerIDs.count { !ids.contains($0) } ?? 0)
+        }
+    }
+
     /// The handovers given so far, swarm-wide (``StarlingCore/SuperPeerStatistics/handoversGiven``).
     public var handovers: Int {
         nodes.reduce(0) { $0 + (overlay(of: $1).superPeer?.statistics.handoversGiven ?? 0) }

@@ -263,7 +263,12 @@ import Testing
             sender: SuperPeerAdvert(
                 id: sender, address: .ipv4(10, 0, 0, 1, port: 4000), score: 16_909_060, leafCount: 90, freeSlots: 180,
                 superPeers: 2_571, members: 10_000, roleEpoch: 7, sequence: .max, isSuperPeer: true),
-            others: [])
+            others: [
+                SuperPeerAdvert(
+                    id: PeerID(publicKey: Key32([UInt8](repeating: 2, count: 32))!),
+                    address: .ipv4(10, 0, 0, 2, port: 4000), score: 64, leafCount: 0, freeSlots: 0, superPeers: 2_571,
+                    roleEpoch: 8, sequence: 3, isSuperPeer: false, age: .milliseconds(12_500))
+            ])
         let advertBytes = try advert.encoded()
         #expect(examples["super-peer-advert"] == advertBytes, "expected:\n\(formatted(advertBytes))")
         #expect(try SuperPeerMessage.decode(advertBytes[...]) == advert)

@@ -655,6 +655,48 @@ import Testing
         #expect(peers[1].core.knownSuperPeers.isEmpty)
     }
 
+    @Test func superPeerCore_advertPassedOn_livesOneLifetimeFromWhenItsSubjectMadeIt_andIsPassedOnWithItsAge() throws {
+        var superPeer = try Peer(1, policy: .alwaysSuperPeer)
+        let (sender, subject) = (try Peer(2), try Peer(3))
+        let start = Instant.zero + .seconds(100)
+        let lifetime = SuperPeerConfiguration.simulation.advertInterval * SuperPeerConstants.advertLifetimeIntervals
+        for peer in [sender, subject] { superPeer.core.memberAlive(id: peer.id, address: peer.address, now: start) }
+        func passOn(age: Duration, now: Instant) throws {
+            let own = SuperPeerAdvert(
+                id: sender.id, address: sender.address, score: 1, leafCount: 0, freeSlots: 5, superPeers: 2,
+                roleEpoch: 1, sequence: UInt32((now - .zero).components.seconds), isSuperPeer: true)
+            let entry = SuperPeerAdvert(
+                id: subject.id, address: subject.address, score: 1, leafCount: 0, freeSlots: 5, superPeers: 2,
+                roleEpoch: 1, sequence: 1, isSuperPeer: true, age: age)
+            let bytes = try SuperPeerMessage.advert(sender: own, others: [entry]).encoded()
+            superPeer.core.handleMessage(bytes[...], from: sender.address, now: now)
+        }
+        // Made 15 s ago: kept, and passed on with its age as it grows.
+        try passOn(age: .seconds(15), now: start)
+        #expect(superPeer.core.knownSuperPeerIDs.contains(subject.id))
+        var passedOn: [(at: Instant, age: Duration)] = []
+        var now = start
+        while let due = superPeer.core.pollTimeout(), due <= start + .seconds(3) {
+            now = max(now, due)
+            superPeer.core.handleTimeout(now: now)
+            for (_, message) in superPeer.outgoing(now: now) {
+                guard case .advert(_, let others) = message, let entry = others.first(where: { $0.id == subject.id })
+                else { continue }
+                passedOn.append((now, entry.age))
+            }
+        }
+        #expect(!passedOn.isEmpty)
+        for (at, age) in passedOn { #expect(age == at - start + .seconds(15)) }
+        // Forgotten a lifetime after it was made, not after it arrived.
+        superPeer.core.handleTimeout(now: start + (lifetime - .seconds(15)))
+        #expect(!superPeer.core.knownSuperPeerIDs.contains(subject.id))
+        // Passed on again after that, it is too old to take: it cannot live on by being
+        // passed around.
+        try passOn(age: lifetime + .seconds(1), now: start + .seconds(6))
+        #expect(!superPeer.core.knownSuperPeerIDs.contains(subject.id))
+        #expect(superPeer.core.statistics.advertsTooOld == 1)
+    }
+
     @Test func superPeerCore_leafCountsTheSwarmFromAdverts_byTheMedian_andPrefersAPartialViewWithHysteresis() throws {
         var leaf = try Peer(10) { $0.leafViewThreshold = 1_000 }
         let superPeers = try (1...3).map { try Peer(UInt8($0), policy: .alwaysSuperPeer) }

@@ -12,10 +12,13 @@ import Testing
     static let v4 = PeerAddress.ipv4(10, 0, 0, 1, port: 4000)
     static let v6 = PeerAddress(host: .ipv6(high: 0x2001_0db8_0000_0000, low: 1), port: 65_535)
 
-    static func advert(_ byte: UInt8, address: PeerAddress = v4, isSuperPeer: Bool = true) -> SuperPeerAdvert {
+    static func advert(
+        _ byte: UInt8, address: PeerAddress = v4, isSuperPeer: Bool = true, age: Duration = .zero
+    ) -> SuperPeerAdvert {
         SuperPeerAdvert(
             id: id(byte), address: address, score: 0x0102_0304, leafCount: 90, freeSlots: 0x00B4,
-            superPeers: 0x0A0B, members: 10_000, roleEpoch: 7, sequence: 0xFFFF_FFFF, isSuperPeer: isSuperPeer)
+            superPeers: 0x0A0B, members: 10_000, roleEpoch: 7, sequence: 0xFFFF_FFFF, isSuperPeer: isSuperPeer,
+            age: age)
     }
 
     /// The largest record there is: 8 IPv6 addresses and 16 services of 32 bytes.
@@ -44,7 +47,11 @@ import Testing
     static let messages: [SuperPeerMessage] = [
         .advert(sender: advert(1), others: []),
         .advert(
-            sender: advert(1, address: v6), others: (2...17).map { advert($0, address: v6, isSuperPeer: $0 % 2 == 0) }),
+            sender: advert(1, address: v6),
+            others: (2...17).map { byte in
+                let age = SuperPeerAdvert.ageUnit * (Int(byte) * 1_000)
+                return advert(byte, address: v6, isSuperPeer: byte % 2 == 0, age: age)
+            }),
         .attach(record: largestRecord, filter: filter),
         .attach(record: largestRecord, filter: largestFilter),
         .attachReply(sender: id(3), refusal: nil, alternatives: []),
@@ -97,8 +104,8 @@ import Testing
             #expect(try message.encoded().count <= SuperPeerConstants.maximumMessageSize)
         }
         // The largest advert: 17 IPv6 adverts; the largest attach: largest record and table.
-        #expect(try Self.messages[1].encoded().count == 1 + 74 + 1 + 16 * 74)
-        #expect(SuperPeerAdvert.maximumSize == 74)
+        #expect(try Self.messages[1].encoded().count == 1 + 76 + 1 + 16 * 76)
+        #expect(SuperPeerAdvert.maximumSize == 76)
         #expect(try Self.messages[3].encoded().count == 1 + RecordConstants.maximumSignedSize + 2 + 512)
         #expect(try Self.messages[10].encoded().count == SuperPeerConstants.maximumMessageSize)
     }
@@ -108,7 +115,7 @@ import Testing
         #expect(try Self.messages[18].encoded().count == SuperPeerMessage.handoverOfferSize)
         #expect(try Self.messages[8].encoded().count == SuperPeerMessage.keepaliveSize)
         #expect(try Self.messages[9].encoded().count == SuperPeerMessage.relayOverhead + 3)
-        #expect(try Self.messages[0].encoded().count == 1 + 62 + 1)
+        #expect(try Self.messages[0].encoded().count == 1 + 64 + 1)
         #expect(try Self.messages[12].encoded().count == SuperPeerMessage.peerLookupSize)
         #expect(try Self.messages[13].encoded().count == 1 + 4 + 32 + 1 + 1 + 7)
         #expect(try Self.messages[14].encoded().count == SuperPeerMessage.lookupReplyOverhead + 32 + 7)
@@ -124,7 +131,7 @@ import Testing
         #expect(Array(bytes[48..<50]) == [0x0A, 0x0B])
         #expect(Array(bytes[50..<54]) == [0, 0, 0x27, 0x10])
         #expect(Array(bytes[54..<62]) == [0, 0, 0, 7, 0xFF, 0xFF, 0xFF, 0xFF])
-        #expect(Array(bytes[62...]) == [0x01, 0x00])
+        #expect(Array(bytes[62...]) == [0x01, 0x00, 0x00, 0x00])
         let keepalive = try Self.messages[8].encoded()
         #expect(keepalive[0] == 0x06 && keepalive[1] == 6 && keepalive[32] == 6)
         #expect(Array(keepalive[33..<41]) == [1, 2, 3, 4, 5, 6, 7, 8])
@@ -139,14 +146,30 @@ import Testing
     @Test func superPeerMessage_documentedExamples_encodeExactly() throws {
         let advert = hex(
             "01" + String(repeating: "01", count: 32)
-                + "04 0a000001 0fa0 01020304 005a 00b4 0a0b 00002710 00000007 ffffffff 01" + "00")
-        #expect(try Self.messages[0].encoded() == advert && advert.count == 64)
+                + "04 0a000001 0fa0 01020304 005a 00b4 0a0b 00002710 00000007 ffffffff 01 0000" + "00")
+        #expect(try Self.messages[0].encoded() == advert && advert.count == 66)
         let keepalive = hex("06" + String(repeating: "06", count: 32) + "0102030405060708 00000040")
         #expect(try Self.messages[8].encoded() == keepalive && keepalive.count == 45)
         let lookup = hex("09 01020304" + String(repeating: "07", count: 32) + "01" + String(repeating: "08", count: 32))
         #expect(try Self.messages[12].encoded() == lookup && lookup.count == 70)
         let reply = hex("0a 01020304 00 01" + String(repeating: "09", count: 32) + "04 0a000009 0fa0")
         #expect(try Self.messages[14].encoded() == reply && reply.count == 46)
+    }
+
+    @Test func superPeerAdvert_age_isSentInTenthsOfASecondRoundedUpAndClamped() throws {
+        for (age, units) in [
+            (Duration.zero, 0), (.nanoseconds(1), 1), (.milliseconds(100), 1), (.milliseconds(101), 2),
+            (.milliseconds(12_500), 125), (.seconds(6_553.5), 65_535), (.seconds(100_000), 65_535),
+        ] as [(Duration, Int)] {
+            let bytes = try SuperPeerMessage.advert(sender: Self.advert(1, age: age), others: []).encoded()
+            #expect(Int(bytes[63]) << 8 | Int(bytes[64]) == units, "\(age)")
+            guard case .advert(let decoded, _) = try SuperPeerMessage.decode(bytes) else {
+                Issue.record("not an advert")
+                continue
+            }
+            #expect(decoded.age == SuperPeerAdvert.ageUnit * units)
+            #expect(decoded.age >= min(age, SuperPeerAdvert.ageUnit * 65_535))
+        }
     }
 
     @Test func superPeerMessage_decode_everyTruncationThrows() throws {
@@ -170,8 +193,8 @@ import Testing
             try SuperPeerMessage.decode(badFlags)
         }
         var manyAdverts = try Self.messages[0].encoded()
-        manyAdverts[63] = 17
-        #expect(throws: WireError.lengthTooLarge(offset: 63, length: 17, maximum: 16)) {
+        manyAdverts[65] = 17
+        #expect(throws: WireError.lengthTooLarge(offset: 65, length: 17, maximum: 16)) {
             try SuperPeerMessage.decode(manyAdverts)
         }
         var badOutcome = try Self.messages[4].encoded()

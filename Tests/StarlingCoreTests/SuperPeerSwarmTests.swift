@@ -236,6 +236,13 @@ struct SuperPeerSwarm {
         #expect(Self.changedRoleOnlyByHandover(swarm))
         let handovers = swarm.alive.reduce(0) { $0 + swarm.cores[$1]!.statistics.handoversGiven }
         #expect(handovers > 0)
+        // The super-peers know the others, and only them, as super-peers: every
+        // withdrawal was heard.
+        let superPeerIDs = Set(swarm.superPeers.map(swarm.id))
+        for superPeer in swarm.superPeers {
+            let known = Set(swarm.cores[superPeer]!.knownSuperPeerIDs)
+            #expect(known == superPeerIDs.subtracting([swarm.id(superPeer)]), "\(known.count) known")
+        }
         // There are 15 peers of capacity 64 for about 10 super-peers: all are of 64.
         #expect(
             swarm.superPeers.allSatisfy { swarm.capacities[$0] == 64 },

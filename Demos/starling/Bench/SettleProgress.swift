@@ -67,7 +67,8 @@ struct SettleProgress {
         let line =
             "\(topology): simulated \(Int((swarm.network.now - .zero).components.seconds)) s, wall "
             + "\(wall.components.seconds) s; featured \(featured.count), leaves attached \(attached)/\(leaves), "
-            + "handovers \(swarm.handovers), outclassed \(swarm.outclassedSuperPeers().count); "
+            + "handovers \(swarm.handovers), outclassed \(swarm.outclassedSuperPeers().count), "
+            + "stale super-peer entries \(swarm.staleSuperPeerEntries()); "
             + "complete views \(complete)/\(swarm.nodes.count) (featured \(featuredComplete), holding "
             + "\(String(format: "%.1f", featuredShare)) % of the members and "
             + "\(String(format: "%.1f", featuredOfFeatured)) % of the other featured, known as such), "

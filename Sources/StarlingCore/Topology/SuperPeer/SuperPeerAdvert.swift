@@ -8,7 +8,10 @@
 /// to the wall-clock second of the change (one more than before if that is not later, so
 /// it rises across restarts too) and raises ``sequence`` at every advert it makes, so an old advert passed on by others never
 /// replaces a newer one, and one that stops rising is forgotten after
-/// ``SuperPeerConstants/advertLifetimeIntervals`` advert intervals.
+/// ``SuperPeerConstants/advertLifetimeIntervals`` advert intervals. That lifetime runs
+/// from when its subject made it: an advert passed on carries its ``age``, so that an
+/// entry nobody refreshes dies out everywhere at once, rather than living another
+/// lifetime at each peer that learns it anew and passes it on.
 ///
 /// Adverts are not signed: an entry about a third party is a hint. An advert its subject
 /// sends from its member address (first-hand) replaces any entry passed on by others,
@@ -18,10 +21,11 @@
 /// ### Wire format
 /// ```
 /// id (32) | address | score u32 | leaf count u16 | free slots u16 |
-/// super-peers u16 | members u32 | role epoch u32 | sequence u32 | flags u8
+/// super-peers u16 | members u32 | role epoch u32 | sequence u32 | flags u8 | age u16
 /// ```
 /// An address is a family byte (4 or 6), the host bytes and a u16 port. Flags: bit 0 =
-/// super-peer (clear: the peer has withdrawn, and leaves should detach from it).
+/// super-peer (clear: the peer has withdrawn, and leaves should detach from it). Age:
+/// tenths of a second, rounded up, at most 65,535.
 public struct SuperPeerAdvert: Hashable, Sendable {
     /// The peer the advert is about.
     public var id: PeerID
@@ -48,11 +52,16 @@ public struct SuperPeerAdvert: Hashable, Sendable {
     public var sequence: UInt32
     /// Whether it is a super-peer (`false`: a withdrawal).
     public var isSuperPeer: Bool
+    /// How long ago its subject made it, as the peer that passes it on counts (zero in
+    /// the subject's own): the receiver counts its lifetime from then. On the wire in
+    /// tenths of a second, rounded up (so that passing an advert on never makes it
+    /// younger), at most 65,535.
+    public var age: Duration
 
     /// Creates an advert.
     public init(
         id: PeerID, address: PeerAddress, score: UInt32, leafCount: UInt16, freeSlots: UInt16, superPeers: UInt16,
-        members: UInt32 = 0, roleEpoch: UInt32, sequence: UInt32, isSuperPeer: Bool
+        members: UInt32 = 0, roleEpoch: UInt32, sequence: UInt32, isSuperPeer: Bool, age: Duration = .zero
     ) {
         self.id = id
         self.address = address
@@ -64,10 +73,21 @@ public struct SuperPeerAdvert: Hashable, Sendable {
         self.roleEpoch = roleEpoch
         self.sequence = sequence
         self.isSuperPeer = isSuperPeer
+        self.age = age
     }
 
     /// The most bytes one advert takes (with an IPv6 address).
-    public static let maximumSize = SuperPeerConstants.peerIDSize + 19 + 4 + 2 + 2 + 2 + 4 + 4 + 4 + 1
+    public static let maximumSize = SuperPeerConstants.peerIDSize + 19 + 4 + 2 + 2 + 2 + 4 + 4 + 4 + 1 + 2
+
+    /// The unit of ``age`` on the wire: a tenth of a second.
+    public static let ageUnit: Duration = .milliseconds(100)
+
+    /// ``age`` in ``ageUnit``s, rounded up, at most 65,535.
+    var ageUnits: UInt16 {
+        guard age > .zero else { return 0 }
+        let units = (age.nanosecondsClamped + Self.ageUnit.nanosecondsClamped - 1) / Self.ageUnit.nanosecondsClamped
+        return UInt16(clamping: units)
+    }
 
     /// Whether this advert replaces `other`: a higher role epoch, or the same epoch and
     /// a higher sequence.
@@ -87,6 +107,7 @@ public struct SuperPeerAdvert: Hashable, Sendable {
         writer.write(roleEpoch)
         writer.write(sequence)
         writer.write(isSuperPeer ? SuperPeerConstants.advertSuperPeerFlag : 0)
+        writer.write(ageUnits)
     }
 
     /// Reads an advert at the reader's position.
@@ -106,9 +127,10 @@ public struct SuperPeerAdvert: Hashable, Sendable {
         guard flags & ~SuperPeerConstants.advertSuperPeerFlag == 0 else {
             throw .invalidValue(offset: flagsOffset, field: "advert flags")
         }
+        let age = try reader.readUInt16()
         return SuperPeerAdvert(
             id: id, address: address, score: score, leafCount: leafCount, freeSlots: freeSlots,
             superPeers: superPeers, members: members, roleEpoch: roleEpoch, sequence: sequence,
-            isSuperPeer: flags & SuperPeerConstants.advertSuperPeerFlag != 0)
+            isSuperPeer: flags & SuperPeerConstants.advertSuperPeerFlag != 0, age: ageUnit * Int(age))
     }
 }

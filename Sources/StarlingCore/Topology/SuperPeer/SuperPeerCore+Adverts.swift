@@ -12,17 +12,27 @@ extension SuperPeerCore {
     }
 
     /// Up to ``SuperPeerConstants/maximumAdvertEntries`` fresh adverts of others to pass
-    /// on: withdrawals first (they must overtake the adverts they cancel), then a random
-    /// sample of super-peers.
-    mutating func sampleAdverts() -> [SuperPeerAdvert] {
+    /// on, each with its age: the newest withdrawals first (they must overtake the
+    /// adverts they cancel; the newest, so that a wave of handovers spreads each in turn
+    /// rather than the same few), then a random sample of super-peers. `aging` is added
+    /// to every age, for adverts sent again later (an advert that looks older than it is
+    /// only expires sooner; one that looked younger could live on).
+    mutating func sampleAdverts(aging: Duration = .zero) -> [SuperPeerAdvert] {
         let limit = SuperPeerConstants.maximumAdvertEntries
-        let fresh = known.values.filter(isFresh).map(\.advert).sorted { $0.id < $1.id }
-        var chosen = Array(fresh.filter { !$0.isSuperPeer }.prefix(limit / 4))
-        var superPeers = fresh.filter(\.isSuperPeer)
+        let fresh = known.values.filter(isFresh)
+        let withdrawals = fresh.filter { !$0.advert.isSuperPeer }.sorted {
+            ($0.refreshedAt, $1.advert.id) > ($1.refreshedAt, $0.advert.id)
+        }
+        var chosen = Array(withdrawals.prefix(limit / 4))
+        var superPeers = fresh.filter(\.advert.isSuperPeer).sorted { $0.advert.id < $1.advert.id }
         while chosen.count < limit, !superPeers.isEmpty {
             chosen.append(superPeers.swapRemoveRandom(using: &random))
         }
-        return chosen
+        return chosen.map { entry in
+            var advert = entry.advert
+            advert.age = latestNow - entry.refreshedAt + aging
+            return advert
+        }
     }
 
     /// The advert a super-peer sends each member it learns of, so that the member learns
@@ -35,7 +45,8 @@ extension SuperPeerCore {
         if let welcome, welcome.version == superPeersVersion, welcome.leaves == held.count, now < welcome.until {
             return welcome.message
         }
-        let message = SuperPeerMessage.advert(sender: ownAdvert(), others: sampleAdverts())
+        let message = SuperPeerMessage.advert(
+            sender: ownAdvert(), others: sampleAdverts(aging: configuration.advertInterval))
         welcome = (superPeersVersion, held.count, now + configuration.advertInterval, message)
         return message
     }
@@ -43,13 +54,20 @@ extension SuperPeerCore {
     /// Takes an advert: kept when it names an alive member and is newer than the one
     /// held, or when it is `firstHand` (sent by its subject from its member address) and
     /// the one held is not: the owner's word beats any version others passed on, so a
-    /// forged entry with a huge epoch lasts only until the owner's next advert. Only a
+    /// forged entry with a huge epoch lasts only until the owner's next advert. Its
+    /// lifetime counts from when its subject made it (its ``SuperPeerAdvert/age``); one
+    /// older than a lifetime is dropped and counted. Only a
     /// first-hand withdrawal ends this leaf's link to that peer; a new super-peer is a
     /// chance to fill missing links. A super-peer sends a super-peer it did not know as
     /// one (new, back, or in a new role epoch) its leaves' union filter at once, so that
     /// lookups and queries are routed to it without waiting for the union to change.
     mutating func learn(_ advert: SuperPeerAdvert, firstHand: Bool, now: Instant) {
         guard advert.id != localID else { return }
+        guard advert.age < advertLifetime else {
+            statistics.advertsTooOld += 1
+            return
+        }
+        let madeAt = now + (.zero - advert.age)
         guard memberAddresses[advert.id] != nil else {
             statistics.advertsOfNonMembers += 1
             // A leaf that holds only the super-peers has not taken this one yet; a
@@ -71,7 +89,7 @@ extension SuperPeerCore {
                 ?? (advert.roleEpoch == current.advert.roleEpoch ? current.filter : nil)
             if advert.isSuperPeer != current.advert.isSuperPeer || !isFresh(current) { superPeersChanged() }
             known[advert.id] = KnownSuperPeer(
-                advert: advert, refreshedAt: now, filter: filter, isFirstHand: firstHand)
+                advert: advert, refreshedAt: madeAt, filter: filter, isFirstHand: firstHand)
             if advert.isSuperPeer, !current.advert.isSuperPeer || advert.roleEpoch != current.advert.roleEpoch {
                 sendUnionFilter(to: advert.id)
             }
@@ -81,7 +99,7 @@ extension SuperPeerCore {
                 return
             }
             known[advert.id] = KnownSuperPeer(
-                advert: advert, refreshedAt: now, filter: waitingFilters.removeValue(forKey: advert.id),
+                advert: advert, refreshedAt: madeAt, filter: waitingFilters.removeValue(forKey: advert.id),
                 isFirstHand: firstHand)
             superPeersChanged()
             if advert.isSuperPeer { sendUnionFilter(to: advert.id) }
@@ -131,9 +149,9 @@ extension SuperPeerCore {
         if role == .superPeer || prefersPartialView || !isOnASuperPeer { heardOfUnheldSuperPeer = true }
         guard role == .leaf, !isOnASuperPeer else { return }
         if let waiting = advertsAwaitingMembers[advert.id] {
-            if advert.supersedes(waiting) { advertsAwaitingMembers[advert.id] = advert }
+            if advert.supersedes(waiting.advert) { advertsAwaitingMembers[advert.id] = (advert, latestNow) }
         } else if advertsAwaitingMembers.count < SuperPeerConstants.maximumAdvertsAwaitingMembers {
-            advertsAwaitingMembers[advert.id] = advert
+            advertsAwaitingMembers[advert.id] = (advert, latestNow)
         }
     }
 
@@ -163,13 +181,21 @@ extension SuperPeerCore {
         send(.superPeerFilter(sender: localID, filter: currentUnionFilter()), to: address)
     }
 
-    /// Tells every member (a random ``SuperPeerConstants/maximumAnnouncements`` of them
-    /// beyond that) of this peer's new role at once.
+    /// Tells every member of this peer's new role at once: beyond
+    /// ``SuperPeerConstants/maximumAnnouncements`` members, every super-peer it knows and
+    /// random members up to that many. The super-peers must hear it first-hand: they
+    /// count the super-peers for the election and refer lookups by the filters of those
+    /// they know (in a 3,000-peer swarm a random sample told half of them, and lookups
+    /// went on being referred to super-peers handed over until their entries expired).
     mutating func announceRole() {
         let message = SuperPeerMessage.advert(sender: ownAdvert(), others: sampleAdverts())
-        let targets =
-            memberOrder.count <= SuperPeerConstants.maximumAnnouncements
-            ? memberOrder : randomMembers(SuperPeerConstants.maximumAnnouncements)
+        var targets = memberOrder
+        if memberOrder.count > SuperPeerConstants.maximumAnnouncements {
+            targets = knownSuperPeerIDs
+            var chosen = Set(targets)
+            let wanted = SuperPeerConstants.maximumAnnouncements - targets.count
+            targets += randomMembers(max(0, wanted)).filter { chosen.insert($0).inserted }
+        }
         for id in targets { if let address = memberAddresses[id] { send(message, to: address) } }
     }
 

@@ -174,8 +174,9 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
     /// leaf on no super-peer (at most ``SuperPeerConstants/maximumAdvertsAwaitingMembers``)
     /// and taken when membership reports the member alive at the advert's address: the
     /// pull they trigger (``heardOfUnheldSuperPeer``) brings the members, and a leaf that
-    /// waited for the next adverts instead knew no super-peer for seconds.
-    var advertsAwaitingMembers: [PeerID: SuperPeerAdvert] = [:]
+    /// waited for the next adverts instead knew no super-peer for seconds. Each with when
+    /// it arrived, which its age counts from.
+    var advertsAwaitingMembers: [PeerID: (advert: SuperPeerAdvert, heardAt: Instant)] = [:]
     /// Whether membership has held a member's whole list
     /// (``MembershipCore/hasHeldFullState``), as the overlay last said: until then the
     /// members this peer holds may be a sample of the swarm, and its election counts
@@ -442,8 +443,10 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
             memberAddresses[id] = address
             // A new member learns of this super-peer (and of others) at once.
             if role == .superPeer { send(welcomeAdvert(now: now), to: address) }
-            if let advert = advertsAwaitingMembers.removeValue(forKey: id), advert.address == address {
-                learn(advert, firstHand: false, now: now)
+            if let (advert, heardAt) = advertsAwaitingMembers.removeValue(forKey: id), advert.address == address {
+                var aged = advert
+                aged.age += now - heardAt
+                learn(aged, firstHand: false, now: now)
             }
         } else if memberAddresses[id] != address {
             memberAddresses[id] = address
@@ -589,9 +592,16 @@ public struct SuperPeerCore: ProtocolCore, Sendable {
         entry.advert.isSuperPeer && isFresh(entry)
     }
 
-    /// Whether a known advert is still fresh.
+    /// Whether a known advert is still fresh: made less than ``advertLifetime`` ago.
     func isFresh(_ entry: KnownSuperPeer) -> Bool {
-        latestNow - entry.refreshedAt < configuration.advertInterval * SuperPeerConstants.advertLifetimeIntervals
+        latestNow - entry.refreshedAt < advertLifetime
+    }
+
+    /// How long an advert that no newer version replaced is kept:
+    /// ``SuperPeerConstants/advertLifetimeIntervals`` advert intervals from when its
+    /// subject made it.
+    var advertLifetime: Duration {
+        configuration.advertInterval * SuperPeerConstants.advertLifetimeIntervals
     }
 
     /// The filter of this peer's ID text, services and keywords.

@@ -92,7 +92,7 @@ public enum SuperPeerDetachReason: UInt8, CaseIterable, Sendable {
 /// ### Wire format
 /// Every message starts with its ``SuperPeerMessageKind`` byte. Integers are
 /// big-endian; peer IDs are 32 raw bytes; an address is a family byte (4 or 6), the host
-/// bytes and a u16 port; an advert is ``SuperPeerAdvert``'s 62 (IPv4) or 74 (IPv6) bytes; a filter is
+/// bytes and a u16 port; an advert is ``SuperPeerAdvert``'s 64 (IPv4) or 76 (IPv6) bytes; a filter is
 /// ``QueryRoutingFilter``'s `2 + 2^log2Bits / 8` bytes; a record is a
 /// ``SignedPeerRecord``, body then signature.
 /// ```
@@ -122,11 +122,11 @@ public enum SuperPeerDetachReason: UInt8, CaseIterable, Sendable {
 /// ### Example
 /// The advert of super-peer `0101…01` (32 bytes of 0x01) at 10.0.0.1:4000: score
 /// 16,909,060, 90 leaves, 180 free slots, 2,571 super-peers counted, 10,000 members
-/// counted, role epoch 7, sequence 4,294,967,295, super-peer flag set, passing on no
-/// others (64 bytes):
+/// counted, role epoch 7, sequence 4,294,967,295, super-peer flag set, age 0 (its own),
+/// passing on no others (66 bytes):
 /// ```
 /// 01 0101010101010101010101010101010101010101010101010101010101010101
-///    04 0a000001 0fa0 01020304 005a 00b4 0a0b 00002710 00000007 ffffffff 01
+///    04 0a000001 0fa0 01020304 005a 00b4 0a0b 00002710 00000007 ffffffff 01 0000
 ///    00
 /// ```
 /// A keepalive of leaf `0606…06` whose record has sequence 0x0102030405060708, offering

@@ -2,7 +2,7 @@
 struct KnownSuperPeer: Sendable {
     /// The newest advert.
     var advert: SuperPeerAdvert
-    /// When a newer advert last arrived.
+    /// When its subject made the advert held: when it arrived, less its age.
     var refreshedAt: Instant
     /// The union of its leaves' filters, once it has sent one.
     var filter: QueryRoutingFilter?

@@ -43,6 +43,9 @@ public struct SuperPeerStatistics: Equatable, Sendable {
     public internal(set) var superPeersRefused = 0
     /// Adverts ignored because they named a peer that is not an alive member.
     public internal(set) var advertsOfNonMembers = 0
+    /// Adverts passed on that were older than the advert lifetime when they arrived
+    /// (``SuperPeerAdvert/age``), ignored.
+    public internal(set) var advertsTooOld = 0
     /// New members ignored because ``SuperPeerConstants/maximumMembers`` were tracked.
     public internal(set) var membersRefused = 0
     /// Relays this super-peer passed on, to a leaf it holds or from a member to another.
