@@ -48,7 +48,7 @@ import Testing
         .advert(sender: advert(1), others: []),
         .advert(
             sender: advert(1, address: v6),
-            others: (2...17).map { byte in
+            others: (UInt8(2)...17).map { byte -> SuperPeerAdvert in
                 let age = SuperPeerAdvert.ageUnit * (Int(byte) * 1_000)
                 return advert(byte, address: v6, isSuperPeer: byte % 2 == 0, age: age)
             }),
