@@ -160,6 +160,7 @@ import Testing
         for (age, units) in [
             (Duration.zero, 0), (.nanoseconds(1), 1), (.milliseconds(100), 1), (.milliseconds(101), 2),
             (.milliseconds(12_500), 125), (.seconds(6_553.5), 65_535), (.seconds(100_000), 65_535),
+            (.nanoseconds(Int64.max), 65_535),
         ] as [(Duration, Int)] {
             let bytes = try SuperPeerMessage.advert(sender: Self.advert(1, age: age), others: []).encoded()
             #expect(Int(bytes[63]) << 8 | Int(bytes[64]) == units, "\(age)")

@@ -88,6 +88,11 @@ enum TopologiesBench {
         var reattachedAllSeconds: Double?
         var lookups: Int
         var found: Int
+        /// The lookups not found while the super-peers were lost, asked again 5 s after the
+        /// loss, and how many of those were found: the issue allows a live peer to be
+        /// missed for 5 s, no longer.
+        var askedAgain: Int
+        var foundAgain: Int
     }
 
     struct Report: Encodable {
@@ -150,7 +155,8 @@ enum TopologiesBench {
                     + "\(superPeerFailover.lost) lost at once: 99 % of leaves on 3 live super-peers again after "
                     + "\(superPeerFailover.reattached99Seconds.map(number) ?? "never") s, all after "
                     + "\(superPeerFailover.reattachedAllSeconds.map(number) ?? "never") s; "
-                    + "\(superPeerFailover.found)/\(superPeerFailover.lookups) lookups found meanwhile",
+                    + "\(superPeerFailover.found)/\(superPeerFailover.lookups) lookups found meanwhile, "
+                    + "\(superPeerFailover.foundAgain)/\(superPeerFailover.askedAgain) of the others 5 s after the loss",
             ]
             if let first = loopback.first {
                 lines.append("loopback: \(first.peers) peers on 127.0.0.1 in one process (wall-clock latencies)")
@@ -279,8 +285,8 @@ enum TopologiesBench {
                 text: "20 % of super-peers lost: ≥ 99 % of leaves re-attached within 5 s",
                 met: (superPeerFailover.reattached99Seconds ?? .infinity) <= 5),
             BenchTarget(
-                text: "20 % of super-peers lost: every lookup of a live peer found",
-                met: superPeerFailover.found == superPeerFailover.lookups),
+                text: "20 % of super-peers lost: no live peer missed by lookups for longer than 5 s",
+                met: superPeerFailover.found + superPeerFailover.foundAgain == superPeerFailover.lookups),
             BenchTarget(
                 text: "super-peers elected by capacity: their mean capacity ≥ 2 × every peer's",
                 met: superPeerFailover.superPeerCapacity >= 2 * superPeerFailover.meanCapacity),
@@ -373,14 +379,17 @@ enum TopologiesBench {
         var window: Duration = .zero
         /// When each of `watches` first held (checked after every batch and step).
         var watchesMetAt: [Instant?] = []
+        /// The lookups not found: who asked, and for whom.
+        var missed: [(asker: SimNodeID, target: SimNodeID)] = []
     }
 
     /// Starts `count` lookups of random peers from random peers (never an index
-    /// server), `perBatch` every `every`, and runs until all have ended; notes when
-    /// each of `watches` first holds.
+    /// server), or of `pairs` in turn, `perBatch` every `every`, and runs until all have
+    /// ended; notes when each of `watches` first holds.
     static func runLookups(
         _ swarm: inout NodeSwarm, count: Int, perBatch: Int, every: Duration, seed: UInt64, skip: Int = 0,
-        among: [SimNodeID]? = nil, watches: [(NodeSwarm) -> Bool] = []
+        among: [SimNodeID]? = nil, pairs: [(asker: SimNodeID, target: SimNodeID)]? = nil,
+        watches: [(NodeSwarm) -> Bool] = []
     ) -> LookupOutcome {
         let finished = FinishTimes()
         swarm.network.setReaction { node, _, event, now in
@@ -395,24 +404,31 @@ enum TopologiesBench {
         precondition(askers.count >= 2, "lookups need two peers")
         let before = swarm.nodes.map { lookupTraffic(swarm.overlay(of: $0)) }
         let start = swarm.network.now
-        var started: [(key: Key, wanted: PeerID, at: Instant)] = []
+        var started: [(key: Key, target: SimNodeID, wanted: PeerID, at: Instant)] = []
         var watchesMetAt = [Instant?](repeating: nil, count: watches.count)
         func check(_ swarm: NodeSwarm) {
             for (index, watch) in watches.enumerated() where watchesMetAt[index] == nil && watch(swarm) {
                 watchesMetAt[index] = swarm.network.now
             }
         }
-        while started.count < count {
-            for _ in 0..<min(perBatch, count - started.count) {
-                let asker = askers.randomElement(using: &random)!
-                var target = askers.randomElement(using: &random)!
-                if target == asker { target = askers[(askers.firstIndex(of: asker)! + 1) % askers.count] }
+        var asked = 0
+        func nextPair() -> (asker: SimNodeID, target: SimNodeID) {
+            defer { asked += 1 }
+            if let pairs { return pairs[asked] }
+            let asker = askers.randomElement(using: &random)!
+            let target = askers.randomElement(using: &random)!
+            return (asker, target != asker ? target : askers[(askers.firstIndex(of: asker)! + 1) % askers.count])
+        }
+        let limit = pairs?.count ?? .max
+        while started.count < count, asked < limit {
+            for _ in 0..<min(perBatch, count - started.count) where asked < limit {
+                let (asker, target) = nextPair()
                 let wanted = swarm.peerID(of: target)
                 let at = swarm.network.now
                 if let id = swarm.network.command(
                     asker, { core, now in core.withOverlay { $0.findPeer(wanted, now: now) } })
                 {
-                    started.append((Key(node: asker, id: id), wanted, at))
+                    started.append((Key(node: asker, id: id), target, wanted, at))
                 }
             }
             swarm.runDiscardingEvents(for: every)
@@ -429,7 +445,10 @@ enum TopologiesBench {
         for lookup in started {
             guard case .peer(let record?) = finished.results[lookup.key]?.outcome,
                 record.record.peerID == lookup.wanted
-            else { continue }
+            else {
+                outcome.missed.append((lookup.key.node, lookup.target))
+                continue
+            }
             outcome.found += 1
             if let end = finished.times[lookup.key] { outcome.latencies.append(seconds(end - lookup.at) * 1_000) }
         }
@@ -519,6 +538,14 @@ enum TopologiesBench {
                 outcome.watchesMetAt[index] = swarm.network.now
             }
         }
+        var again = LookupOutcome()
+        if !outcome.missed.isEmpty {
+            let retryAt = lostAt + .seconds(5)
+            if swarm.network.now < retryAt { swarm.runDiscardingEvents(for: retryAt - swarm.network.now) }
+            again = runLookups(
+                &swarm, count: outcome.missed.count, perBatch: outcome.missed.count, every: .milliseconds(100),
+                seed: 0, pairs: outcome.missed)
+        }
         return SuperPeerFailover(
             superPeers: elected.count, ratio: ratio, superPeerCapacity: meanCapacity(elected),
             meanCapacity: meanCapacity(swarm.nodes),
@@ -526,7 +553,7 @@ enum TopologiesBench {
             lost: lost.count,
             reattached99Seconds: outcome.watchesMetAt[0].map { seconds($0 - lostAt) },
             reattachedAllSeconds: outcome.watchesMetAt[1].map { seconds($0 - lostAt) }, lookups: outcome.started,
-            found: outcome.found)
+            found: outcome.found, askedAgain: again.started, foundAgain: again.found)
     }
 
     struct Key: Hashable {

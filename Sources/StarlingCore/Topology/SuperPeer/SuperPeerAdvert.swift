@@ -85,8 +85,9 @@ public struct SuperPeerAdvert: Hashable, Sendable {
     /// ``age`` in ``ageUnit``s, rounded up, at most 65,535.
     var ageUnits: UInt16 {
         guard age > .zero else { return 0 }
-        let units = (age.nanosecondsClamped + Self.ageUnit.nanosecondsClamped - 1) / Self.ageUnit.nanosecondsClamped
-        return UInt16(clamping: units)
+        guard age < Self.ageUnit * Int(UInt16.max) else { return .max }
+        let unit = Self.ageUnit.nanosecondsClamped
+        return UInt16((age.nanosecondsClamped + unit - 1) / unit)
     }
 
     /// Whether this advert replaces `other`: a higher role epoch, or the same epoch and
