@@ -88,11 +88,14 @@ enum TopologiesBench {
         var reattachedAllSeconds: Double?
         var lookups: Int
         var found: Int
-        /// The lookups not found while the super-peers were lost, asked again 5 s after the
-        /// loss, and how many of those were found: the issue allows a live peer to be
-        /// missed for 5 s, no longer.
+        /// The lookups not found while the super-peers were lost, asked again once every
+        /// lookup of the window has ended and at least 5 s after the loss, how many of those
+        /// were found, and when (from the loss) they were asked. The issue allows a live
+        /// peer to be missed for 5 s, no longer: a lookup missed in the window and found when
+        /// asked again shows it was missed for no longer than `askedAgainSeconds`.
         var askedAgain: Int
         var foundAgain: Int
+        var askedAgainSeconds: Double?
     }
 
     struct Report: Encodable {
@@ -156,7 +159,8 @@ enum TopologiesBench {
                     + "\(superPeerFailover.reattached99Seconds.map(number) ?? "never") s, all after "
                     + "\(superPeerFailover.reattachedAllSeconds.map(number) ?? "never") s; "
                     + "\(superPeerFailover.found)/\(superPeerFailover.lookups) lookups found meanwhile, "
-                    + "\(superPeerFailover.foundAgain)/\(superPeerFailover.askedAgain) of the others 5 s after the loss",
+                    + "\(superPeerFailover.foundAgain)/\(superPeerFailover.askedAgain) of the others asked again "
+                    + "\(superPeerFailover.askedAgainSeconds.map { "after \(number($0)) s" } ?? "(none missed)")",
             ]
             if let first = loopback.first {
                 lines.append("loopback: \(first.peers) peers on 127.0.0.1 in one process (wall-clock latencies)")
@@ -285,7 +289,7 @@ enum TopologiesBench {
                 text: "20 % of super-peers lost: ≥ 99 % of leaves re-attached within 5 s",
                 met: (superPeerFailover.reattached99Seconds ?? .infinity) <= 5),
             BenchTarget(
-                text: "20 % of super-peers lost: no live peer missed by lookups for longer than 5 s",
+                text: "20 % of super-peers lost: every live peer missed meanwhile found when asked again",
                 met: superPeerFailover.found + superPeerFailover.foundAgain == superPeerFailover.lookups),
             BenchTarget(
                 text: "super-peers elected by capacity: their mean capacity ≥ 2 × every peer's",
@@ -539,9 +543,11 @@ enum TopologiesBench {
             }
         }
         var again = LookupOutcome()
+        var askedAgainAt: Instant?
         if !outcome.missed.isEmpty {
             let retryAt = lostAt + .seconds(5)
             if swarm.network.now < retryAt { swarm.runDiscardingEvents(for: retryAt - swarm.network.now) }
+            askedAgainAt = swarm.network.now
             again = runLookups(
                 &swarm, count: outcome.missed.count, perBatch: outcome.missed.count, every: .milliseconds(100),
                 seed: 0, pairs: outcome.missed)
@@ -553,7 +559,8 @@ enum TopologiesBench {
             lost: lost.count,
             reattached99Seconds: outcome.watchesMetAt[0].map { seconds($0 - lostAt) },
             reattachedAllSeconds: outcome.watchesMetAt[1].map { seconds($0 - lostAt) }, lookups: outcome.started,
-            found: outcome.found, askedAgain: again.started, foundAgain: again.found)
+            found: outcome.found, askedAgain: again.started, foundAgain: again.found,
+            askedAgainSeconds: askedAgainAt.map { seconds($0 - lostAt) })
     }
 
     struct Key: Hashable {
