@@ -52,9 +52,7 @@ extension SuperPeerCore {
 
     /// How long a member a leaf's partial view took stays even if no advert names it a
     /// super-peer: long enough for its adverts to arrive (the life of an advert).
-    public var featuredGrace: Duration {
-        configuration.advertInterval * SuperPeerConstants.advertLifetimeIntervals
-    }
+    public var featuredGrace: Duration { advertLifetime }
 
     /// Whether an advert of a super-peer that is not a member here arrived since the last
     /// call at a leaf with a partial view or a super-peer (which then pulls the
