@@ -13,6 +13,7 @@ struct StarlingCommand: AsyncParsableCommand {
             PeerCommand.self,
             SwarmCommand.self,
             IndexCommand.self,
+            NameCommand.self,
             LANCommand.self,
             UDPCommand.self,
             McastCommand.self,

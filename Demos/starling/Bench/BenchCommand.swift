@@ -28,6 +28,7 @@ struct BenchCommand: AsyncParsableCommand {
         case topologies
         case anycast
         case groups
+        case names
     }
 
     @Argument(help: "What to measure: \(Case.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -39,8 +40,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
-    @Option(help: "Simulated peers for topologies (20 to 20,000); group members for groups.")
-    var peers = 1_000
+    @Option(
+        help:
+            "Simulated peers for topologies (20 to 20,000; default 1,000) and names (default 10,000); group members for groups (default 1,000)."
+    )
+    var peers: Int?
 
     @Option(help: "Loopback peers for topologies, each shape as a swarm in this process (0 skips; at most 1,000).")
     var loopbackPeers = 200
@@ -55,7 +59,9 @@ struct BenchCommand: AsyncParsableCommand {
         if let only, !["pure", "hybrid", "super-peer"].contains(only) {
             throw ValidationError("--only must be pure, hybrid or super-peer")
         }
-        guard (20...20_000).contains(peers) else { throw ValidationError("--peers must be 20 to 20,000, not \(peers)") }
+        if let peers, !(20...20_000).contains(peers) {
+            throw ValidationError("--peers must be 20 to 20,000, not \(peers)")
+        }
         guard loopbackPeers == 0 || (20...1_000).contains(loopbackPeers) else {
             throw ValidationError("--loopback-peers must be 0 or 20 to 1,000, not \(loopbackPeers)")
         }
@@ -74,16 +80,21 @@ struct BenchCommand: AsyncParsableCommand {
         case .membership: result = try await MembershipBench.run(seconds: seconds)
         case .idle: result = try await IdleBench.run()
         case .anycast: result = AnycastBench.run()
-        case .groups: result = GroupsBench.run(members: peers)
+        case .groups: result = GroupsBench.run(members: peers ?? 1_000)
+        case .names:
+            // Figures of its own against the targets, not a ratio to a baseline.
+            let report = NamesBench.run(peers: peers ?? 10_000)
+            print(json ? report.json : report.table)
+            return
         case .topologies:
             // Side by side rather than one figure against a baseline: a report of its own,
             // each topology measured in a child process (`--only`).
             if let only {
-                let single = TopologiesBench.runSingle(topology: only, peers: peers)
+                let single = TopologiesBench.runSingle(topology: only, peers: peers ?? 1_000)
                 print(String(decoding: try JSONEncoder().encode(single), as: UTF8.self))
                 return
             }
-            let report = try await TopologiesBench.run(peers: peers, loopbackPeers: loopbackPeers)
+            let report = try await TopologiesBench.run(peers: peers ?? 1_000, loopbackPeers: loopbackPeers)
             print(json ? report.json : report.table)
             return
         }

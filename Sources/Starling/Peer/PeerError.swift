@@ -42,6 +42,8 @@ public enum PeerError: Error, Equatable, Sendable {
     case anycast(AnycastError)
     /// A group command was refused (bad name, payload too large, too many groups).
     case group(GroupError)
+    /// A name could not be published or resolved (``Peer/resolveName(_:)``).
+    case name(NameError)
 }
 
 extension PeerError: CustomStringConvertible {
@@ -63,6 +65,7 @@ extension PeerError: CustomStringConvertible {
         case .spreading(let error): "spreading: \(error)"
         case .anycast(let error): "anycast: \(error)"
         case .group(let error): "group: \(error)"
+        case .name(let error): "\(error)"
         case .echoTimedOut(let peer): "no echo reply from \(peer.shortDescription)"
         }
     }

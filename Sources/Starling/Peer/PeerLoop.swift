@@ -26,6 +26,11 @@ final class PeerLoop {
     /// Anycasts that ended during the call that started one, before its caller waited;
     /// `nil` outside that call.
     var anycastsFinishedEarly: [AnycastID: Result<AnycastAnswer, AnycastError>]?
+    /// Callers of name resolutions and publications, by request.
+    var nameRequests: [NameRequestID: CheckedContinuation<Result<NameEvent, PeerError>, Never>] = [:]
+    /// Name requests that ended during the call that started one, before its caller
+    /// waited (a cached name resolves at once); `nil` outside that call.
+    var nameRequestsFinishedEarly: [NameRequestID: NameEvent]?
     var requests: [RequestID: CheckedContinuation<Result<[UInt8], PeerError>, Never>] = [:]
     /// Callers of stream requests, by the core's request ID (a numbering of its own).
     var streamRequests: [RequestID: CheckedContinuation<Result<[UInt8], PeerError>, Never>] = [:]
@@ -54,6 +59,7 @@ final class PeerLoop {
     /// lookups and echoes.
     var pendingCallCount: Int {
         connects.count + requests.count + streamRequests.count + lookups.count + echoes.count + anycasts.count
+            + nameRequests.count
     }
 
     /// Runs `body` with the core and sends what it queued, on the socket and on streams.
@@ -140,6 +146,16 @@ final class PeerLoop {
             events.yield(.notice(notice))
         case .group(let event):
             handle(event)
+        case .name(let event):
+            let id =
+                switch event {
+                case .resolved(let id, _), .published(let id, _): id
+                }
+            if let waiter = nameRequests.removeValue(forKey: id) {
+                waiter.resume(returning: .success(event))
+            } else {
+                nameRequestsFinishedEarly?[id] = event
+            }
         }
     }
 
@@ -372,6 +388,33 @@ final class PeerLoop {
         }
     }
 
+    /// Starts a name resolution or publication with `start` and registers its caller, or
+    /// answers the caller at once when it ended within the call.
+    func nameRequest(
+        _ start: (inout OverlayCore, Instant) -> NameRequestID,
+        continuation: CheckedContinuation<Result<NameEvent, PeerError>, Never>
+    ) -> NameRequestID? {
+        nameRequestsFinishedEarly = [:]
+        defer { nameRequestsFinishedEarly = nil }
+        do {
+            let id = try performOverlay { overlay, now throws(PeerError) in start(&overlay, now) }
+            if let event = nameRequestsFinishedEarly?[id] {
+                continuation.resume(returning: .success(event))
+                return nil
+            }
+            nameRequests[id] = continuation
+            return id
+        } catch {
+            continuation.resume(returning: .failure(error))
+            return nil
+        }
+    }
+
+    /// Answers a name request's caller with ``PeerError/cancelled``; the request runs on.
+    func cancelNameRequest(_ id: NameRequestID) {
+        nameRequests.removeValue(forKey: id)?.resume(returning: .failure(.cancelled))
+    }
+
     /// Answers an anycast's caller with ``PeerError/cancelled``; the request itself runs
     /// on until it ends, unheard.
     func cancelAnycast(_ id: AnycastID) {
@@ -524,6 +567,8 @@ final class PeerLoop {
         echoes.removeAll()
         for (_, continuation) in anycasts { continuation.resume(returning: .failure(.shutDown)) }
         anycasts.removeAll()
+        for (_, continuation) in nameRequests { continuation.resume(returning: .failure(.shutDown)) }
+        nameRequests.removeAll()
         handlers.removeAll()
         driver?.perform { core, now in
             // Members learn of a graceful leave at once instead of by failure detection.

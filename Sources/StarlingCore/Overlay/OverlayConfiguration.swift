@@ -54,6 +54,12 @@ public struct OverlayConfiguration: Sendable {
     /// fits one peer; partial views are for very large swarms and for simulating many
     /// peers in one process. At most 1,000,000.
     public var pureViewThreshold: Int
+    /// Human top-level names and the keys they stand for, the same on every peer of the
+    /// swarm (`docs/PROTOCOL.md`, "Who owns a name"): `alice` → Alice's peer ID makes
+    /// `printer.lab.alice` resolve from Alice's zone. Any other top-level name must be a
+    /// peer ID. Each name is a valid label (``OverlayName/isValidLabel(_:)``) that is not
+    /// itself a peer ID; at most ``OverlayConstants/maximumNamePins``.
+    public var namePins: [String: PeerID] = [:]
 
     /// Creates a configuration for one swarm.
     public init(
@@ -108,6 +114,10 @@ public struct OverlayConfiguration: Sendable {
         }
         guard (1...(1 << 24)).contains(replayCacheSize) else { throw .replayCacheSize(replayCacheSize) }
         guard (0...1_000_000).contains(pureViewThreshold) else { throw .pureViewThreshold(pureViewThreshold) }
+        guard namePins.count <= OverlayConstants.maximumNamePins else { throw .namePin("\(namePins.count) pins") }
+        for name in namePins.keys.sorted() where !OverlayName.isValidLabel(name) || (try? PeerID(name)) != nil {
+            throw .namePin(name)
+        }
         switch topology {
         case .pure: break
         case .hybrid(let hybrid):
@@ -169,6 +179,8 @@ public enum OverlayConfigurationError: Error, Equatable, Sendable, CustomStringC
     case hybrid(HybridConfigurationError)
     /// The super-peer topology's configuration is invalid.
     case superPeer(SuperPeerConfigurationError)
+    /// A pinned top-level name is not a valid label, is a peer ID, or there are too many.
+    case namePin(String)
 
     public var description: String {
         switch self {
@@ -184,6 +196,8 @@ public enum OverlayConfigurationError: Error, Equatable, Sendable, CustomStringC
         case .pureViewThreshold(let value): "the pure view threshold must be in 0...1000000, not \(value)"
         case .hybrid(let error): "hybrid topology: \(error)"
         case .superPeer(let error): "super-peer topology: \(error)"
+        case .namePin(let name):
+            "name pin \"\(name)\": a pin must be a valid label that is not a peer ID, at most \(OverlayConstants.maximumNamePins) of them"
         }
     }
 }

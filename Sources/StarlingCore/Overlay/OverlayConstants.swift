@@ -79,6 +79,8 @@ public enum OverlayConstants {
     public static let maximumRelayRoutes = 4_096
     /// Relayed session datagrams received and not yet taken by the session layer.
     public static let maximumRelayedWaiting = 256
+    /// Human top-level names a configuration may pin (``OverlayConfiguration/namePins``).
+    public static let maximumNamePins = 1_024
 }
 
 /// Which overlay protocol a message belongs to: the byte in front of it.

@@ -107,6 +107,8 @@ public struct OverlayCore: ProtocolCore, Sendable {
     var helpersVersion: UInt64?
     /// When membership's preferred helpers were last set.
     var helpersSetAt: Instant?
+    /// Overlay names: the resolver cache, requests in progress, names published.
+    var names = NameService()
     /// Routing lookups started by the overlay itself (provides during a fallback), whose
     /// results nobody waits for.
     var internalLookups: Set<LookupID> = []
@@ -409,6 +411,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         }
         if let due = groups.pollTimeout(), due <= now { groups.handleTimeout(now: now) }
         if recordRenewalAt <= now { renewRecord(now: now) }
+        if let due = names.nextRepublish, due <= now { republishNames(now: now) }
         if let due = addressValidation.nextDeadline, due <= now {
             addressValidation.expireHeld(now: now)
         }
@@ -463,6 +466,7 @@ public struct OverlayCore: ProtocolCore, Sendable {
         if let deadline = superPeerDeadline, deadline < earliest { earliest = deadline }
         if let deadline = groups.pollTimeout(), deadline < earliest { earliest = deadline }
         if let deadline = addressValidation.nextDeadline, deadline < earliest { earliest = deadline }
+        if let deadline = names.nextRepublish, deadline < earliest { earliest = deadline }
         return earliest
     }
 
@@ -562,7 +566,10 @@ public struct OverlayCore: ProtocolCore, Sendable {
             refreshSuperPeerNeighbours()
         }
         superPeerDeadline = withSuperPeerCore { $0.pollTimeout() } ?? nil
-        while let event = routing.pollEvent() { absorbRouting(event) }
+        while let event = routing.pollEvent() {
+            if case .lookupFinished(let id, let result) = event, nameLookupFinished(id, result, now: now) { continue }
+            absorbRouting(event)
+        }
         absorbGroups(now: now)
         while let event = spreading.pollEvent() {
             if case .echoReply(let peer, _, let rtt) = event {

@@ -11,6 +11,8 @@ public enum OverlayEvent: Equatable, Sendable, CustomStringConvertible {
     case topology(TopologyEvent)
     /// A group join took effect, a group message arrived, or a non-member's send failed.
     case group(GroupEvent)
+    /// A name resolution or publication ended.
+    case name(NameEvent)
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum OverlayEvent: Equatable, Sendable, CustomStringConvertible {
         case .spreading(let event): "spreading \(event)"
         case .topology(let event): "topology \(event)"
         case .group(let event): "group \(event)"
+        case .name(let event): "name \(event)"
         }
     }
 }

@@ -25,6 +25,10 @@ struct Lookup: Sendable {
         case provide(String)
         /// A bucket refresh (not reported).
         case refresh
+        /// A user's `findName`.
+        case findName
+        /// The first phase of `storeName`: find the closest peers, then send them the chain.
+        case storeName(NameChain)
     }
 
     /// How far a candidate has got.
@@ -64,6 +68,11 @@ struct Lookup: Sendable {
     var providers: [PeerID: SignedPeerRecord] = [:]
     /// The deepest round that returned a provider.
     var providersHop = 0
+    /// The first name chain found that verified and is stored at the target
+    /// (``Purpose/findName``), and the round that found it.
+    var foundChain: (chain: NameChain, hop: Int)?
+    /// Why the last name chain refused was refused.
+    var refusedChain: NameError?
 
     init(id: LookupID, purpose: Purpose, target: RoutingKey, reports: Bool, deadline: Instant, seeds: [RoutingContact])
     {

@@ -48,6 +48,11 @@ public struct RoutingConfiguration: Sendable, Equatable {
     public var maximumProviderRecords: Int
     /// The most provider records stored per service; the rest are refused.
     public var maximumProvidersPerService: Int
+    /// The most name chains a peer stores for others (``NameStore``). Bounds memory;
+    /// when full, chains for new keys are refused until old ones expire.
+    public var maximumNameChains = 4_096
+    /// The most name chains stored per root zone, so that one key cannot fill the store.
+    public var maximumNameChainsPerZone = 64
     /// The largest reply this peer sends, in encoded bytes; longer replies lose their
     /// farthest contacts, then provider records, until they fit. The default fits one
     /// overlay datagram (``OverlayConstants/maximumMessageSize``).

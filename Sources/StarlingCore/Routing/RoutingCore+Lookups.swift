@@ -25,7 +25,7 @@ extension RoutingCore {
         }
         switch (message.body, lookup.purpose) {
         case (.nodes(let closer), .findNode), (.nodes(let closer), .bootstrap), (.nodes(let closer), .refresh),
-            (.nodes(let closer), .provide):
+            (.nodes(let closer), .provide), (.nodes(let closer), .storeName):
             lookup.add(closer, hop: hop + 1, localPeer: localID)
         case (.value(let record, let closer), .findPeer(let target)):
             if let record {
@@ -46,6 +46,18 @@ extension RoutingCore {
                 if let held = lookup.providers[provider], held.record.sequence >= record.record.sequence { continue }
                 lookup.providers[provider] = record
                 lookup.providersHop = max(lookup.providersHop, hop)
+            }
+            lookup.add(closer, hop: hop + 1, localPeer: localID)
+        case (.name(let chain, let closer), .findName):
+            if let chain, lookup.foundChain == nil {
+                do throws(NameError) {
+                    try chain.verify(now: wallClock(at: now))
+                    guard chain.key == lookup.target else { throw .forged("a chain stored at another key") }
+                    lookup.foundChain = (chain, hop)
+                } catch {
+                    lookup.refusedChain = error
+                    drops[.invalidRecord, default: 0] += 1
+                }
             }
             lookup.add(closer, hop: hop + 1, localPeer: localID)
         default:
@@ -74,7 +86,8 @@ extension RoutingCore {
         }
         let body: RoutingMessage.Body
         switch lookup.purpose {
-        case .findNode, .bootstrap, .refresh, .provide: body = .findNode(target: lookup.target)
+        case .findNode, .bootstrap, .refresh, .provide, .storeName: body = .findNode(target: lookup.target)
+        case .findName: body = .findName(target: lookup.target)
         case .findPeer(let peer): body = .findValue(target: peer)
         case .findProviders(let service): body = .getProviders(service: service)
         }
@@ -92,8 +105,9 @@ extension RoutingCore {
         if now >= lookup.deadline { return true }
         switch lookup.purpose {
         case .findPeer: if lookup.foundRecord != nil { return true }
+        case .findName: if lookup.foundChain != nil { return true }
         case .findProviders: if lookup.providers.count >= configuration.maximumProvidersPerService { return true }
-        case .findNode, .bootstrap, .refresh, .provide: break
+        case .findNode, .bootstrap, .refresh, .provide, .storeName: break
         }
         return lookup.isComplete(bucketSize: width(of: lookup))
     }
@@ -142,6 +156,18 @@ extension RoutingCore {
                 }
             }
             outcome = .provided(storedAt: sent)
+            hops = closest.hops
+        case .findName:
+            outcome = .name(lookup.foundChain?.chain, refused: lookup.foundChain == nil ? lookup.refusedChain : nil)
+            hops = lookup.foundChain?.hop ?? closest.hops
+        case .storeName(let chain):
+            var sent = 0
+            for contact in closest.contacts
+            where send(.storeName(chain: chain), to: contact, purpose: .storeName, now: now) != nil {
+                sent += 1
+            }
+            if closest.contacts.count < k, storeLocally(chain, now: now) { sent += 1 }
+            outcome = .nameStored(storedAt: sent)
             hops = closest.hops
         }
         guard lookup.reports else { return }

@@ -78,7 +78,13 @@ extension RoutingCore {
             reply = .proof(
                 signature: RoutingProof.sign(nonce: nonce, address: address, challenger: request.sender, with: identity)
             )
-        case .pong, .nodes, .value, .providers, .addProviderAck, .proof:
+        case .findName(let target):
+            reply = .name(
+                chain: nameStore.chain(at: target, now: now),
+                closer: table.closest(to: target, count: k, excluding: sender.peerID))
+        case .storeName(let chain):
+            reply = .storeNameAck(stored: storeLocally(chain, now: now))
+        case .pong, .nodes, .value, .providers, .addProviderAck, .proof, .name, .storeNameAck:
             return
         }
         enqueueReply(reply, to: request.requestID, at: sender.address)
@@ -95,6 +101,8 @@ extension RoutingCore {
             switch reply {
             case .value(let record, let closer) where !closer.isEmpty:
                 reply = .value(record: record, closer: closer.dropLast())
+            case .name(let chain, let closer) where !closer.isEmpty:
+                reply = .name(chain: chain, closer: closer.dropLast())
             case .providers(let records, let closer) where !closer.isEmpty:
                 reply = .providers(records: records, closer: closer.dropLast())
             case .providers(let records, let closer) where !records.isEmpty:
@@ -128,6 +136,28 @@ extension RoutingCore {
         }
     }
 
+    /// Verifies and stores a name chain (anyone may store one: its records are signed by
+    /// their zones, and the store keeps only the newest chain per key).
+    /// - Returns: whether it is now held.
+    mutating func storeLocally(_ chain: NameChain, now: Instant) -> Bool {
+        let wall = wallClock(at: now)
+        do {
+            try chain.verify(now: wall)
+        } catch {
+            drops[.invalidRecord, default: 0] += 1
+            return false
+        }
+        let earliest = chain.records.map(\.record.expiresAt.seconds).min() ?? wall.seconds
+        let recordLeft = Duration.seconds(Int64(clamping: earliest - min(earliest, wall.seconds)))
+        switch nameStore.insert(chain, expiresAt: now + min(configuration.providerLifetime, recordLeft), now: now) {
+        case .stored, .updated: return true
+        case .stale:
+            drops[.staleName, default: 0] += 1
+            return false
+        case .full: return false
+        }
+    }
+
     /// Whether `record` is validly signed, unexpired, and lists `service`; counts a failure.
     func verifiedProvider(_ record: SignedPeerRecord, of service: String, now: Instant) -> Bool {
         let valid = (try? record.verify(now: wallClock(at: now))) != nil && record.record.services.contains(service)
@@ -152,7 +182,7 @@ extension RoutingCore {
         }
         met(sender, now: now)
         switch request.purpose {
-        case .evictionPing, .addProvider, .proof:
+        case .evictionPing, .addProvider, .storeName, .proof:
             return
         case .lookup(let id):
             lookupReplied(id, message: message, from: sender, now: now)

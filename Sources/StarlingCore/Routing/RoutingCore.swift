@@ -52,6 +52,8 @@ public struct RoutingCore: ProtocolCore, Sendable {
     public internal(set) var table: RoutingTable
     /// Provider records stored for other peers.
     public internal(set) var providerStore: ProviderStore
+    /// Name chains stored for other peers.
+    public internal(set) var nameStore: NameStore
     /// The local peer's own signed record, handed out to `FIND_VALUE` for its ID and
     /// stored as its provider record.
     public internal(set) var localRecord: SignedPeerRecord?
@@ -72,6 +74,7 @@ public struct RoutingCore: ProtocolCore, Sendable {
             case lookup(LookupID)
             case evictionPing
             case addProvider
+            case storeName
             /// A `PROVE` challenge with its nonce.
             case proof(nonce: [UInt8], deferred: DeferredProvider?)
         }
@@ -183,6 +186,8 @@ public struct RoutingCore: ProtocolCore, Sendable {
         self.providerStore = ProviderStore(
             capacity: configuration.maximumProviderRecords, capacityPerService: configuration.maximumProvidersPerService
         )
+        self.nameStore = NameStore(
+            capacity: configuration.maximumNameChains, capacityPerZone: configuration.maximumNameChainsPerZone)
         self.localRecord = record
         self.random = InjectedRandom(source: random)
         self.nextMaintenance = now + configuration.maintenanceInterval
@@ -278,6 +283,25 @@ public struct RoutingCore: ProtocolCore, Sendable {
         let now = clamp(now)
         provided[service] = now + configuration.republishInterval
         return startLookup(.provide(service), target: RoutingKey(service: service), reports: true, now: now)
+    }
+
+    /// Finds the name chain stored at `key`; reports ``LookupResult/Outcome/name(_:refused:)``.
+    /// The lookup ends at the first chain that verifies and is stored at `key`; chains
+    /// that do not are counted as ``RoutingDropReason/invalidRecord`` and passed over.
+    @discardableResult
+    public mutating func findName(_ key: RoutingKey, now: Instant) -> LookupID {
+        startLookup(.findName, target: key, reports: true, now: clamp(now))
+    }
+
+    /// Stores `chain` at the `k` peers closest to its key (once: its owner republishes);
+    /// reports ``LookupResult/Outcome/nameStored(storedAt:)``.
+    /// - Throws: ``NameError`` when the chain does not verify.
+    @discardableResult
+    public mutating func storeName(_ chain: NameChain, now: Instant) throws(NameError) -> LookupID {
+        let now = clamp(now)
+        try chain.verify(now: wallClock(at: now))
+        guard let key = chain.key else { throw .forged("empty chain") }
+        return startLookup(.storeName(chain), target: key, reports: true, now: now)
     }
 
     /// Stops republishing `service`; stored copies lapse after their lifetime.

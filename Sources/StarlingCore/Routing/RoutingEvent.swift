@@ -26,6 +26,11 @@ public struct LookupResult: Hashable, Sendable {
         case providers([SignedPeerRecord])
         /// ``RoutingCore/provide(service:now:)``: how many peers the record was sent to.
         case provided(storedAt: Int)
+        /// ``RoutingCore/findName(_:now:)``: the first chain found that verified and is
+        /// stored at the key, or `nil` with why any chains found were refused.
+        case name(NameChain?, refused: NameError?)
+        /// ``RoutingCore/storeName(_:now:)``: how many peers the chain was sent to.
+        case nameStored(storedAt: Int)
     }
 
     /// What was found.
@@ -77,4 +82,6 @@ public enum RoutingDropReason: Hashable, Sendable, CaseIterable {
     case subnetFull
     /// An `ADD_PROVIDER` whose record is not the sender's own.
     case notOwnRecord
+    /// A `STORE_NAME` whose chain is older than the one held (a rollback).
+    case staleName
 }

@@ -43,6 +43,12 @@ public struct RoutingKey: Hashable, Comparable, Sendable, CustomStringConvertibl
         self = Self.hash(RoutingConstants.serviceKeyDomain + Array(service.utf8))
     }
 
+    /// The routing key of a name chain: BLAKE2b-256(``NameConstants/keyDomain`` ‖ the
+    /// root zone's key ‖ the UTF-8 path below it) (``NameChain/key``).
+    public init(nameZone zone: PeerID, path: String) {
+        self = Self.hash(NameConstants.keyDomain + zone.bytes + Array(path.utf8))
+    }
+
     /// The key's 32 bytes, big-endian.
     public var bytes: [UInt8] {
         var writer = ByteWriter(capacity: RoutingConstants.keySize)

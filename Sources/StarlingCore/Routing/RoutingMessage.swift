@@ -29,6 +29,15 @@ public enum RoutingMessageKind: UInt8, Sendable, CaseIterable {
     case prove = 0x0B
     /// `PROOF`: the reply to ``prove``, a signature by the sender's peer ID.
     case proof = 0x0C
+    /// `FIND_NAME`: give me the name chain stored at this key, or closer peers.
+    /// Answered by ``name``.
+    case findName = 0x0D
+    /// `NAME`: the reply to ``findName``.
+    case name = 0x0E
+    /// `STORE_NAME`: store this name chain at its key. Answered by ``storeNameAck``.
+    case storeName = 0x0F
+    /// `STORE_NAME_ACK`: the reply to ``storeName``.
+    case storeNameAck = 0x10
 }
 
 /// One Kademlia routing message.
@@ -56,6 +65,10 @@ public enum RoutingMessageKind: UInt8, Sendable, CaseIterable {
 /// | `VALUE` | flag (1: 0 or 1), record if the flag is 1, contact list |
 /// | `GET_PROVIDERS` | service |
 /// | `PROVIDERS` | record count (1, at most 8), records, contact list |
+/// | `FIND_NAME` | target key (32) |
+/// | `NAME` | flag (1: 0 or 1), ``NameChain`` if the flag is 1, contact list |
+/// | `STORE_NAME` | ``NameChain`` |
+/// | `STORE_NAME_ACK` | stored (1: 0 or 1) |
 /// | `ADD_PROVIDER` | service, record |
 /// | `ADD_PROVIDER_ACK` | stored (1: 0 or 1) |
 /// | `PROVE` | nonce (32), the address it was sent to (family 1, host 4 or 16, port 2), zero bytes up to 112 bytes in all |
@@ -92,6 +105,14 @@ public struct RoutingMessage: Hashable, Sendable {
         case prove(nonce: [UInt8], address: PeerAddress)
         /// `PROOF`: the sender's signature over the challenge.
         case proof(signature: [UInt8])
+        /// `FIND_NAME` for the chain stored at `target`.
+        case findName(target: RoutingKey)
+        /// `NAME`: the chain when the responder holds it, and closer contacts.
+        case name(chain: NameChain?, closer: [RoutingContact])
+        /// `STORE_NAME`: store `chain` at its key.
+        case storeName(chain: NameChain)
+        /// `STORE_NAME_ACK`: whether the chain was stored.
+        case storeNameAck(stored: Bool)
 
         /// The body's kind.
         public var kind: RoutingMessageKind {
@@ -108,14 +129,18 @@ public struct RoutingMessage: Hashable, Sendable {
             case .addProviderAck: .addProviderAck
             case .prove: .prove
             case .proof: .proof
+            case .findName: .findName
+            case .name: .name
+            case .storeName: .storeName
+            case .storeNameAck: .storeNameAck
             }
         }
 
         /// Whether this is a reply (its request ID answers an earlier request).
         public var isResponse: Bool {
             switch self {
-            case .pong, .nodes, .value, .providers, .addProviderAck, .proof: true
-            case .ping, .findNode, .findValue, .getProviders, .addProvider, .prove: false
+            case .pong, .nodes, .value, .providers, .addProviderAck, .proof, .name, .storeNameAck: true
+            case .ping, .findNode, .findValue, .getProviders, .addProvider, .prove, .findName, .storeName: false
             }
         }
     }
@@ -182,6 +207,16 @@ public struct RoutingMessage: Hashable, Sendable {
                 throw .unencodable("signature of \(signature.count) bytes; exactly \(IdentityKeyPair.signatureSize)")
             }
             writer.write(bytes: signature)
+        case .findName(let target):
+            target.write(into: &writer)
+        case .name(let chain, let closer):
+            writer.write(UInt8(chain == nil ? 0 : 1))
+            try chain?.encode(into: &writer)
+            try Self.write(closer, into: &writer)
+        case .storeName(let chain):
+            try chain.encode(into: &writer)
+        case .storeNameAck(let stored):
+            writer.write(UInt8(stored ? 1 : 0))
         }
         return writer.bytes
     }
@@ -225,11 +260,16 @@ public struct RoutingMessage: Hashable, Sendable {
         case .addProvider:
             let service = try readService(from: &reader)
             body = .addProvider(service: service, record: try readRecord(from: &reader))
-        case .addProviderAck:
-            let flagOffset = reader.offset
-            let flag = try reader.readUInt8()
-            guard flag <= 1 else { throw .invalidValue(offset: flagOffset, field: "stored flag") }
-            body = .addProviderAck(stored: flag == 1)
+        case .addProviderAck: body = .addProviderAck(stored: try readFlag(from: &reader, field: "stored flag"))
+        case .findName:
+            let raw = try reader.readBytes(RoutingConstants.keySize)
+            body = .findName(target: RoutingKey(bytes: raw) ?? .zero)
+        case .name:
+            let chain =
+                try readFlag(from: &reader, field: "chain flag") ? try NameChain.decode(from: &reader) : nil
+            body = .name(chain: chain, closer: try readContacts(from: &reader))
+        case .storeName: body = .storeName(chain: try NameChain.decode(from: &reader))
+        case .storeNameAck: body = .storeNameAck(stored: try readFlag(from: &reader, field: "stored flag"))
         case .prove:
             let nonce = Array(try reader.readBytes(RoutingConstants.proofNonceSize))
             let address = try RoutingContact.decodeAddress(from: &reader)
@@ -264,6 +304,13 @@ public struct RoutingMessage: Hashable, Sendable {
     private static func write(service: String, into writer: inout ByteWriter) throws(WireError) {
         guard PeerRecord.isValidServiceName(service) else { throw .unencodable("invalid service name \"\(service)\"") }
         try writer.writeShortString(service, maximum: RecordConstants.maximumServiceNameLength)
+    }
+
+    private static func readFlag(from reader: inout ByteReader, field: String) throws(WireError) -> Bool {
+        let offset = reader.offset
+        let flag = try reader.readUInt8()
+        guard flag <= 1 else { throw .invalidValue(offset: offset, field: field) }
+        return flag == 1
     }
 
     private static func readContacts(from reader: inout ByteReader) throws(WireError) -> [RoutingContact] {
