@@ -209,6 +209,7 @@ struct NameCommand: AsyncParsableCommand {
                         + "stored \(publication.storedAt)")
                 print("listening \(peer.address)")
             }
+            flushOutput()
             let stop = StopSignal()
             if let seconds {
                 let timer = Task {

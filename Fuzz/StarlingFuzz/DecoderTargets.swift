@@ -46,9 +46,14 @@ enum DecoderTargets {
         while !reader.isAtEnd, (try? MemberUpdate.decode(from: &reader)) != nil {}
     }
 
-    /// A routing (Kademlia) message.
+    /// A routing (Kademlia) message; a name chain it carries is verified, as a storer or
+    /// resolver would.
     static func routing(_ bytes: [UInt8]) {
-        _ = try? RoutingMessage.decode(bytes[...])
+        guard let message = try? RoutingMessage.decode(bytes[...]) else { return }
+        switch message.body {
+        case .storeName(let chain), .name(let chain?, _): try? chain.verify(now: wallClock)
+        default: break
+        }
     }
 
     /// An index message, decoded, then handed to an index server as a request (or to

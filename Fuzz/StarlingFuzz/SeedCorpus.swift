@@ -125,10 +125,30 @@ enum SeedCorpus {
             .ping, .pong, .findNode(target: RoutingKey(peer: sender)), .nodes(contacts), .findValue(target: sender),
             .value(record: signedRecord, closer: contacts), .getProviders(service: "chat"),
             .providers(records: [signedRecord], closer: contacts), .addProvider(service: "chat", record: signedRecord),
-            .addProviderAck(stored: true),
+            .addProviderAck(stored: true), .findName(target: RoutingKey(nameZone: sender, path: "printer.lab")),
+            .name(chain: nameChain, closer: contacts), .name(chain: nil, closer: contacts),
+            .storeName(chain: nameChain), .storeNameAck(stored: false),
         ]
         return bodies.compactMap { try? RoutingMessage(requestID: 11, sender: sender, body: $0).encode() }
     }
+
+    /// A delegation of `lab` by the partner to the victim, and the victim's record of
+    /// `printer` under it.
+    static let nameChain: NameChain = {
+        let expiry = DecoderTargets.wallClock + .seconds(3600)
+        let lab = try! NameRecord(
+            zone: FuzzIdentities.partner.peerID, label: "lab", sequence: 1, expiresAt: expiry, ttl: 60,
+            content: .delegation(FuzzIdentities.victim.peerID)
+        ).sign(with: FuzzIdentities.partner)
+        let printer = try! NameRecord(
+            zone: FuzzIdentities.victim.peerID, label: "printer", sequence: 2, expiresAt: expiry, ttl: 60,
+            content: .data(
+                NameData(
+                    peer: FuzzIdentities.victim.peerID, addresses: [FuzzIdentities.victimAddress], services: ["chat"],
+                    text: [NameText(key: "k", value: "v")]))
+        ).sign(with: FuzzIdentities.victim)
+        return NameChain(records: [lab, printer])
+    }()
 
     /// One spreading message of each kind, the signed ones signed for the public swarm.
     static func spreadingMessages() -> [[UInt8]] {

@@ -21,6 +21,7 @@ import Testing
         "super-peer-handover-offer",
         "index-handoff", "super-peer-lookup", "super-peer-lookup-reply", "super-peer-relay",
         "group-id", "group-key", "group-report", "group-members", "group-data", "group-ihave",
+        "name-chain", "routing-find-name",
     ]
 
     /// The test identity of the examples: seed 00 01 … 1f.
