@@ -36,10 +36,23 @@ import Testing
             .prove(
                 nonce: [UInt8](repeating: 9, count: 32), address: PeerAddress(host: .ipv6(high: 1, low: 2), port: 7)),
             .proof(signature: [UInt8](repeating: 5, count: 64)),
+            .findName(target: RoutingKey(nameZone: sender, path: "www")), .name(chain: nil, closer: contacts),
+            .name(chain: try nameChain(identity), closer: [v6]), .storeName(chain: try nameChain(identity)),
+            .storeNameAck(stored: true), .storeNameAck(stored: false),
         ]
         return bodies.enumerated().map {
             RoutingMessage(requestID: UInt64($0.offset) &* 0x0123_4567_89AB_CDEF, sender: sender, body: $0.element)
         }
+    }
+
+    /// A one-record name chain in `identity`'s zone.
+    static func nameChain(_ identity: IdentityKeyPair) throws -> NameChain {
+        NameChain(records: [
+            try NameRecord(
+                zone: identity.peerID, label: "www", sequence: 1, expiresAt: now + .seconds(3_600), ttl: 60,
+                content: .data(NameData(peer: identity.peerID, addresses: [.ipv4(10, 0, 0, 1, port: 80)]))
+            ).sign(with: identity)
+        ])
     }
 
     @Test func everyKind_roundTrips() throws {
