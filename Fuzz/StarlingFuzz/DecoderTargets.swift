@@ -148,6 +148,18 @@ enum DecoderTargets {
         _ = try? sealedDiscovery.decode(bytes)
     }
 
+    /// An mDNS message; when it decodes, its re-encoding must decode to the same message.
+    static func mdns(_ bytes: [UInt8]) {
+        guard let message = try? DNSMessage.decode(bytes) else { return }
+        for record in message.allRecords { _ = record.data.canonicalBytes }
+        // An NSEC outside mDNS's restricted form is kept raw, with any compression
+        // pointers in it: moved elsewhere they may no longer decode.
+        let keptRaw = message.allRecords.contains { $0.type == .nsec && $0.data.isUnknown }
+        guard !keptRaw, let encoded = try? message.encoded() else { return }
+        let again = try? DNSMessage.decode(encoded)
+        precondition(again == message, "mDNS re-encoding changed the message")
+    }
+
     /// The identity key file, and the text forms a user types: peer ID, base32, address.
     static func keyFile(_ bytes: [UInt8]) {
         _ = try? KeyFileFormat.decode(bytes)

@@ -1,3 +1,4 @@
+import StarlingTestSupport
 import Testing
 
 @testable import StarlingCore
@@ -231,5 +232,24 @@ import Testing
         let upper = DNSRecordData.srv(priority: 1, weight: 2, port: 3, target: try DNSName("HOST.local"))
         #expect(upper.canonicalBytes == [0, 1, 0, 2, 0, 3] + (try DNSName("host.local")).canonicalWireForm)
         #expect(DNSWireError.badPointer(offset: 1, target: 2).description.contains("backwards"))
+    }
+
+    @Test func dnsMessage_decode_mutatedInputsNeverTrapAndRoundTrip() throws {
+        let original = try Self.sample().encoded()
+        var random = TestRandom(seed: 13)
+        for _ in 0..<5000 {
+            var bytes = original
+            for _ in 0...(random.next() % 4) {
+                bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next())
+            }
+            guard let message = try? DNSMessage.decode(bytes) else { continue }
+            guard !message.allRecords.contains(where: { $0.type == .nsec && $0.data.isUnknown }) else { continue }
+            if let encoded = try? message.encoded() { #expect(try DNSMessage.decode(encoded) == message) }
+        }
+    }
+
+    @Test func dnsMessage_decode_readsEmptyTXTAsOneEmptyString() throws {
+        let message = try DNSMessage.decode(Self.record(type: 16, rdata: []))
+        #expect(message.answers.first?.data == .txt([[]]))
     }
 }

@@ -97,6 +97,8 @@ struct DNSMessageDecoder {
             let port = try readUInt16(limit: end)
             return .srv(priority: priority, weight: weight, port: port, target: try readName(limit: end))
         case .txt:
+            // An empty TXT RDATA is not allowed (RFC 6763 §6.1); read it as one empty string.
+            guard end > start else { return .txt([[]]) }
             var strings: [[UInt8]] = []
             while offset < end {
                 let length = Int(bytes[offset])

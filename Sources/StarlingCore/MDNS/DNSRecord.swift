@@ -29,6 +29,12 @@ public enum DNSRecordData: Hashable, Sendable {
         }
     }
 
+    /// Whether the RDATA was kept as raw bytes.
+    public var isUnknown: Bool {
+        if case .unknown = self { return true }
+        return false
+    }
+
     /// The RDATA in canonical uncompressed wire form (names lowered), as RFC 6762 §8.2
     /// compares proposed records.
     public var canonicalBytes: [UInt8] {
