@@ -17,6 +17,7 @@ enum FuzzTarget: String, CaseIterable {
     case streamPair = "stream-pair"
     case keyfile
     case mdns
+    case mdnsCore = "mdns-core"
     case sessionCore = "session-core"
     case peerCore = "peer-core"
     case membershipCore = "membership-core"
@@ -42,6 +43,7 @@ enum FuzzTarget: String, CaseIterable {
         case .streamPair: StreamPair.run(bytes)
         case .keyfile: DecoderTargets.keyFile(Array(bytes))
         case .mdns: DecoderTargets.mdns(Array(bytes))
+        case .mdnsCore: DecoderTargets.mdnsCore(Array(bytes))
         case .sessionCore: CoreTargets.sessionEndpoint(bytes)
         case .peerCore: CoreTargets.peerCore(bytes)
         case .membershipCore: CoreTargets.membershipCore(bytes)

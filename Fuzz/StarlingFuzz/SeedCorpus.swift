@@ -32,7 +32,7 @@ enum SeedCorpus {
                     KeyFileFormat.encode(FuzzIdentities.victim), Array(FuzzIdentities.victim.peerID.description.utf8),
                     Array("10.0.0.1:7946".utf8), Array("[2001:db8::9]:1".utf8),
                 ]
-            case .mdns: seeds = mdnsMessages()
+            case .mdns, .mdnsCore: seeds = mdnsMessages()
             case .sessionCore, .peerCore, .membershipCore, .nodeCore: seeds = scripts
             }
             return (target, seeds)

@@ -465,4 +465,37 @@ import Testing
         #expect(sent.count == 2)
         #expect(sent[0].message.answers.contains { $0.data == .txt([Array("v=2".utf8)]) })
     }
+
+    @Test func responder_unicastReplies_areRateLimited() throws {
+        var (node, _) = try Self.established()
+        let source = PeerAddress.ipv4(10, 0, 0, 9, port: 40000)
+        for _ in 0..<30 {
+            node.receive(DNSMessage(id: 1, questions: [DNSQuestion(name: Self.type, type: .ptr)]), from: source)
+        }
+        #expect(node.takeSent().count == 20)
+        #expect(node.core.drops[.unicastRateLimited] == 10)
+    }
+
+    @Test func responder_pendingResponses_areBounded() throws {
+        var (node, _) = try Self.established()
+        node.run(for: .seconds(2))
+        var query = DNSMessage(questions: [DNSQuestion(name: Self.type, type: .ptr)])
+        query.flags |= MDNSConstants.flagTruncated
+        for _ in 0..<100 { node.receive(query) }
+        #expect(node.core.pendingResponses.count == 64)
+        #expect(node.core.drops[.overloaded] == 36)
+    }
+
+    @Test func responder_duplicateAnswer_fromAnotherResponderSuppressesPending() throws {
+        var (node, _) = try Self.established()
+        node.run(for: .seconds(2))
+        let instance = try DNSName(label: "Peer One", parent: Self.type)
+        node.receive(DNSMessage(questions: [DNSQuestion(name: Self.type, type: .ptr)]))
+        node.receive(
+            DNSMessage(
+                flags: DNSMessage.responseFlags, answers: [DNSRecord(name: Self.type, data: .ptr(instance), ttl: 4500)])
+        )
+        node.run(for: .milliseconds(200))
+        #expect(node.takeSent().isEmpty)
+    }
 }

@@ -93,6 +93,7 @@ extension MDNSResponder {
 
         if legacy {
             guard !unicastImmediate.isEmpty else { return }
+            guard unicastLimiter.allow(0, now: now) else { return drop(.unicastRateLimited) }
             let clamp = { (record: DNSRecord) -> DNSRecord in
                 var copy = record
                 copy.ttl = min(copy.ttl, MDNSConstants.legacyUnicastTTL)
@@ -114,6 +115,19 @@ extension MDNSResponder {
             } else {
                 sendResponse(answers: immediate, additionals: additionals(for: immediate), now: now)
             }
+        }
+        if !unicastImmediate.isEmpty || !unicastDelayed.isEmpty, !unicastLimiter.allow(0, now: now) {
+            drop(.unicastRateLimited)
+            unicastImmediate = []
+            unicastDelayed = []
+        }
+        if !delayed.isEmpty || !unicastDelayed.isEmpty || (!immediate.isEmpty && knownAnswerDelay != nil),
+            pendingResponses.count >= configuration.maximumPendingResponses
+        {
+            drop(.overloaded)
+            delayed = []
+            unicastDelayed = []
+            if knownAnswerDelay != nil { immediate = [] }
         }
         if !unicastImmediate.isEmpty {
             sendResponse(

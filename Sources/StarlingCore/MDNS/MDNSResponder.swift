@@ -53,6 +53,8 @@ public struct MDNSResponder: ProtocolCore, Sendable {
     var conflictTimes: Deque<Instant> = []
     /// Recently sent datagrams, to recognise them looped back.
     var sentRing: Deque<[UInt8]> = []
+    /// Budget of unicast replies (QU and legacy), all sources together.
+    var unicastLimiter: SourceRateLimiter<Int>
     var outbox = DatagramOutbox()
     var events: Deque<MDNSResponderEvent> = []
     /// Whether the interface is up.
@@ -74,6 +76,8 @@ public struct MDNSResponder: ProtocolCore, Sendable {
         self.configuration = configuration
         self.random = ForkedRandom(seed: seed)
         self.hostLabel = configuration.hostName
+        self.unicastLimiter = SourceRateLimiter(
+            perSecond: configuration.unicastRepliesPerSecond, burst: configuration.unicastReplyBurst, maximumSources: 1)
         let hostName = try! DNSName(label: configuration.hostName, parent: MDNSConstants.localDomain)
         self.host = MDNSRegistration(kind: .host, name: hostName, phase: .idle)
         host.phase = .waiting(until: now + randomDelay(upTo: MDNSConstants.probeInitialDelayMaximum))

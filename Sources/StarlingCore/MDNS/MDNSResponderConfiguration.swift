@@ -10,6 +10,8 @@ public struct MDNSResponderConfiguration: Sendable {
         case invalidPayloadLimit(Int)
         /// The announcement count is not 2...8 (RFC 6762 §8.3).
         case invalidAnnounceCount(Int)
+        /// A rate, burst or queue limit is not positive.
+        case invalidLimit
     }
 
     /// The host label; the responder owns `<hostName>.local` and its A/AAAA records.
@@ -33,6 +35,15 @@ public struct MDNSResponderConfiguration: Sendable {
     public var loopbackMemory: Int
     /// Most datagrams waiting to be polled; beyond it the oldest are dropped.
     public var maximumOutbox: Int
+    /// Unicast replies (QU and legacy unicast) allowed per second, over all sources: a
+    /// spoofed query must not turn the responder into an amplifier. Raising it serves
+    /// more legacy resolvers; lowering it sheds them sooner. Default 20.
+    public var unicastRepliesPerSecond: Double
+    /// Unicast replies a quiet responder may send at once. Default 20.
+    public var unicastReplyBurst: Int
+    /// Most delayed responses waiting at once; further queries needing one are ignored
+    /// (counted as ``MDNSDrop/overloaded``). Default 64.
+    public var maximumPendingResponses: Int
 
     /// A configuration with the defaults above.
     public init(hostName: String, addresses: [PeerAddress.Host]) {
@@ -43,6 +54,9 @@ public struct MDNSResponderConfiguration: Sendable {
         self.announceCount = 2
         self.loopbackMemory = 32
         self.maximumOutbox = 256
+        self.unicastRepliesPerSecond = 20
+        self.unicastReplyBurst = 20
+        self.maximumPendingResponses = 64
     }
 
     /// Checks every field.
@@ -54,6 +68,9 @@ public struct MDNSResponderConfiguration: Sendable {
         guard !destinations.isEmpty else { throw .noDestinations }
         guard (512...8952).contains(maximumPayload) else { throw .invalidPayloadLimit(maximumPayload) }
         guard (2...8).contains(announceCount) else { throw .invalidAnnounceCount(announceCount) }
+        guard unicastRepliesPerSecond > 0, unicastReplyBurst > 0, maximumPendingResponses > 0, loopbackMemory > 0,
+            maximumOutbox > 0
+        else { throw .invalidLimit }
     }
 }
 
@@ -85,4 +102,8 @@ public enum MDNSDrop: Hashable, Sendable {
     case ownDatagram
     /// The link is down.
     case linkDown
+    /// A unicast reply was refused by ``MDNSResponderConfiguration/unicastRepliesPerSecond``.
+    case unicastRateLimited
+    /// Too many delayed responses were waiting.
+    case overloaded
 }
