@@ -498,4 +498,18 @@ import Testing
         node.run(for: .milliseconds(200))
         #expect(node.takeSent().isEmpty)
     }
+
+    @Test func responder_updateAddresses_goodbyeForOldThenReprobeAndAnnounceNew() throws {
+        var (node, _) = try Self.established()
+        let host = try DNSName("alpha.local")
+        node.core.updateAddresses([.ipv4(0x0A00_0002)], now: node.now)
+        node.drain()
+        let goodbye = try #require(node.takeSent().first).message
+        #expect(goodbye.answers == [DNSRecord(name: host, data: .a(0x0A00_0001), ttl: 0, cacheFlush: true)])
+        node.run(for: .seconds(3))
+        let sent = node.takeSent()
+        #expect(sent.filter { !$0.message.isResponse }.count == 3)
+        #expect(sent.contains { $0.message.isResponse && $0.message.answers.contains { $0.data == .a(0x0A00_0002) } })
+        #expect(node.core.hostName == host)
+    }
 }

@@ -84,7 +84,7 @@ extension MDNSResponder {
     func unique(of registration: MDNSRegistration) -> [DNSRecord] {
         switch registration.kind {
         case .host:
-            return configuration.addresses.map { address in
+            return addresses.map { address in
                 switch address {
                 case .ipv4(let value):
                     DNSRecord(

@@ -21,9 +21,10 @@ internal import DequeModule
 /// out of that interface only, with TTL/hop limit 255.
 ///
 /// ### Members
-/// - Getters: ``hostName``, ``name(of:)``, ``isRegistered(_:)``, ``drops``, ``isLinkUp``.
+/// - Getters: ``hostName``, ``addresses``, ``name(of:)``, ``isRegistered(_:)``, ``drops``, ``isLinkUp``.
 /// - Inputs: ``handleDatagram(_:from:now:)``, ``handleTimeout(now:)``, ``linkChanged(up:now:)``.
-/// - Commands: ``register(_:now:)``, ``unregister(_:now:)``, ``updateTXT(_:of:now:)``, ``shutdown(now:)``.
+/// - Commands: ``register(_:now:)``, ``unregister(_:now:)``, ``updateTXT(_:of:now:)``,
+///   ``updateAddresses(_:now:)``, ``shutdown(now:)``.
 /// - Outputs: ``pollTransmit(now:into:)``, ``pollTimeout()``, ``pollEvent()``.
 ///
 /// After any input or command, drain ``pollTransmit(now:into:)``, re-arm the timer to
@@ -42,6 +43,8 @@ public struct MDNSResponder: ProtocolCore, Sendable {
     var random: ForkedRandom
     /// The current host label (changed only by a lost probe).
     var hostLabel: String
+    /// The interface's addresses, published as the host name's A/AAAA records.
+    public private(set) var addresses: [PeerAddress.Host]
     var host: MDNSRegistration
     var services: [ServiceID: MDNSRegistration] = [:]
     var nextServiceID = 0
@@ -76,6 +79,7 @@ public struct MDNSResponder: ProtocolCore, Sendable {
         self.configuration = configuration
         self.random = ForkedRandom(seed: seed)
         self.hostLabel = configuration.hostName
+        self.addresses = configuration.addresses
         self.unicastLimiter = SourceRateLimiter(
             perSecond: configuration.unicastRepliesPerSecond, burst: configuration.unicastReplyBurst, maximumSources: 1)
         let hostName = try! DNSName(label: configuration.hostName, parent: MDNSConstants.localDomain)
@@ -142,6 +146,25 @@ public struct MDNSResponder: ProtocolCore, Sendable {
         }
         services[service] = registration
         expireRegistrations(now: now)
+    }
+
+    /// Replaces the interface's addresses (a DHCP renewal, a new IPv6 address out of
+    /// DAD): says goodbye to the withdrawn A/AAAA records, then probes and announces the
+    /// host name again with the new set (RFC 6762 §8.4 allows announcing alone; probing
+    /// again also checks the new records). Nothing happens when the set is unchanged.
+    /// - Parameters:
+    ///   - newAddresses: the addresses now on the interface.
+    ///   - now: the current time.
+    public mutating func updateAddresses(_ newAddresses: [PeerAddress.Host], now: Instant) {
+        guard Set(newAddresses) != Set(addresses) else { return }
+        let old = unique(of: host)
+        addresses = newAddresses
+        guard isLinkUp, host.phase != .idle else { return }
+        if host.phase.isAuthoritative {
+            let current = unique(of: host)
+            sendGoodbye(old.filter { record in !current.contains { $0.sameData(as: record) } }, now: now)
+        }
+        host.phase = .waiting(until: now + startDelay(now: now))
     }
 
     /// Tells the responder the interface went down or came back up.
