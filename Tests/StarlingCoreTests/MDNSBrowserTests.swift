@@ -332,4 +332,22 @@ import Testing
         step(until: now + .seconds(2))
         #expect(browser.events.last == .removed(Self.instance))
     }
+
+    @Test func browser_duplicateQuestion_fromAnotherHostCountsAsSent() throws {
+        var node = try Node()
+        node.core.browse(Self.type, now: node.now)
+        node.run(for: .milliseconds(500))  // first query sent; the next is due 1 s later
+        node.sent = []
+        let other = PeerAddress.ipv4(10, 0, 0, 8, port: 5353)
+        let duplicate = DNSMessage(questions: [DNSQuestion(name: Self.type, type: .ptr)])
+        try duplicate.encoded().withUnsafeBytes { node.core.handleDatagram($0, from: other, now: node.now) }
+        node.run(for: .milliseconds(900))
+        #expect(node.sent.isEmpty)
+        // A duplicate listing a known answer this browser lacks does not suppress.
+        node.run(for: .seconds(1))
+        let listing = DNSMessage(questions: [DNSQuestion(name: Self.type, type: .ptr)], answers: [Self.ptr])
+        try listing.encoded().withUnsafeBytes { node.core.handleDatagram($0, from: other, now: node.now) }
+        node.run(for: .seconds(1))
+        #expect(node.queries(for: Self.type, .ptr).count == 1)
+    }
 }

@@ -4,8 +4,10 @@ extension MDNSBrowser {
         guard isLinkUp else { return drop(.linkDown) }
         guard let message = try? DNSMessage.decode(datagram) else { return drop(.malformed) }
         guard message.opcode == 0, message.rcode == 0 else { return drop(.badHeader) }
-        // Queries are for responders; duplicate question suppression (§7.3) is not done.
-        guard message.isResponse else { return }
+        guard message.isResponse else {
+            if source.port == MDNSConstants.port { suppressDuplicateQuestions(message, now: now) }
+            return
+        }
         guard source.port == MDNSConstants.port else { return drop(.responseFromWrongPort) }
         handleResponse(message, from: source, now: now)
     }
@@ -38,6 +40,27 @@ extension MDNSBrowser {
         case .ptr: 0
         case .srv: 1
         default: 2
+        }
+    }
+}
+
+extension MDNSBrowser {
+    /// Duplicate question suppression (RFC 6762 §7.3): another host's multicast (QM)
+    /// query asking one of this browser's questions, whose known answers are all ones this
+    /// browser would list too, draws every answer this browser needs; treat its own next
+    /// query for that question as sent.
+    mutating func suppressDuplicateQuestions(_ query: DNSMessage, now: Instant) {
+        guard !query.isTruncated else { return }
+        for question in query.questions where !question.unicastResponse {
+            let key = QuestionKey(name: question.name, type: question.type)
+            guard var active = questions[key], active.sent > 0, let due = active.nextQuery, due > now else { continue }
+            let ours = cache.entries(named: key.name, type: key.type).filter { $0.isFresh(at: now) }.map(\.record)
+            let theirs = query.answers.filter { question.isAnswered(by: $0) }
+            guard theirs.allSatisfy({ known in ours.contains { $0.sameData(as: known) } }) else { continue }
+            active.sent += 1
+            active.nextQuery = now + active.interval
+            active.interval = Self.nextInterval(after: active.interval, maximum: configuration.maximumQueryInterval)
+            questions[key] = active
         }
     }
 }
