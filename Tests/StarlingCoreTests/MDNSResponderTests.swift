@@ -512,4 +512,23 @@ import Testing
         #expect(sent.contains { $0.message.isResponse && $0.message.answers.contains { $0.data == .a(0x0A00_0002) } })
         #expect(node.core.hostName == host)
     }
+
+    @Test func responder_hostNameLost_renamesHostAndReannouncesSRVWithNewTarget() throws {
+        var (node, id) = try Self.established()
+        let instance = try DNSName(label: "Peer One", parent: Self.type)
+        node.run(for: .seconds(1))
+        // Another host's different address for our host name: re-probe, then lose the re-probe.
+        let claim = DNSRecord(name: try DNSName("alpha.local"), data: .a(0x0A00_0063), ttl: 120, cacheFlush: true)
+        node.receive(DNSMessage(flags: DNSMessage.responseFlags, answers: [claim]))
+        #expect(node.events.last == .conflict(try DNSName("alpha.local")))
+        node.run(for: .milliseconds(300))
+        node.receive(DNSMessage(flags: DNSMessage.responseFlags, answers: [claim]))
+        let renamed = try DNSName("alpha-2.local")
+        #expect(node.events.last == .renamed(from: try DNSName("alpha.local"), to: renamed))
+        _ = node.takeSent()
+        node.run(for: .seconds(3))
+        let srvs = node.takeSent().flatMap { $0.message.answers }.filter { $0.name == instance && $0.type == .srv }
+        #expect(srvs.contains { $0.data == .srv(priority: 0, weight: 0, port: 4242, target: renamed) })
+        #expect(node.core.name(of: id) == instance)
+    }
 }
