@@ -153,6 +153,68 @@ enum DecoderTargets {
         _ = try? sealedDiscovery.decode(bytes)
     }
 
+    /// An mDNS message; when it decodes, its re-encoding must decode to the same message.
+    static func mdns(_ bytes: [UInt8]) {
+        guard let message = try? DNSMessage.decode(bytes) else { return }
+        for record in message.allRecords { _ = record.data.canonicalBytes }
+        // An NSEC outside mDNS's restricted form is kept raw, with any compression
+        // pointers in it: moved elsewhere they may no longer decode.
+        let keptRaw = message.allRecords.contains { $0.type == .nsec && $0.data.isUnknown }
+        guard !keptRaw, let encoded = try? message.encoded() else { return }
+        let again = try? DNSMessage.decode(encoded)
+        precondition(again == message, "mDNS re-encoding changed the message")
+    }
+
+    /// A responder that owns its host name and one service, ready for hostile datagrams.
+    static let mdnsResponder: MDNSResponder = {
+        var configuration = MDNSResponderConfiguration(hostName: "fuzz-host", addresses: [.ipv4(0x0A00_0001)])
+        configuration.destinations = [MDNSConstants.ipv4Group]
+        var responder = try! MDNSResponder(configuration: configuration, seed: 7, now: .zero)
+        _ = try! responder.register(
+            MDNSService(instance: "Fuzz Peer", type: "_starling._udp", port: 7946, txt: [Array("v=1".utf8)]), now: .zero
+        )
+        drive(&responder, until: .zero + .seconds(5))
+        // A second service still probing when the input arrives.
+        _ = try! responder.register(
+            MDNSService(instance: "Probing", type: "_other._tcp", port: 1), now: .zero + .seconds(5))
+        return responder
+    }()
+
+    /// A browser of `_starling._udp.local` and of service types.
+    static let mdnsBrowser: MDNSBrowser = {
+        var browser = try! MDNSBrowser(seed: 7)
+        browser.browse(try! DNSName("_starling._udp.local"), now: .zero)
+        browser.browseServiceTypes(now: .zero)
+        drive(&browser, until: .zero + .seconds(5))
+        return browser
+    }()
+
+    /// Runs a core's timers up to `end`, draining it after each step.
+    static func drive<Core: ProtocolCore>(_ core: inout Core, until end: Instant) {
+        var buffer: [UInt8] = []
+        while let due = core.pollTimeout(), due <= end {
+            core.handleTimeout(now: due)
+            while core.pollTransmit(now: due, into: &buffer) != nil {}
+            while core.pollEvent() != nil {}
+        }
+    }
+
+    /// The bytes as a datagram to an established responder and to a browser, from the
+    /// mDNS port and from a legacy port, then ten seconds of their timers.
+    static func mdnsCore(_ bytes: [UInt8]) {
+        let start = Instant.zero + .seconds(5)
+        var responder = mdnsResponder
+        var browser = mdnsBrowser
+        for source in [PeerAddress.ipv4(10, 0, 0, 2, port: 5353), .ipv4(10, 0, 0, 2, port: 40000)] {
+            bytes.withUnsafeBytes { raw in
+                responder.handleDatagram(raw, from: source, now: start)
+                browser.handleDatagram(raw, from: source, now: start)
+            }
+        }
+        drive(&responder, until: start + .seconds(10))
+        drive(&browser, until: start + .seconds(10))
+    }
+
     /// The identity key file, and the text forms a user types: peer ID, base32, address.
     static func keyFile(_ bytes: [UInt8]) {
         _ = try? KeyFileFormat.decode(bytes)

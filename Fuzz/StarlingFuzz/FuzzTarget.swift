@@ -16,6 +16,8 @@ enum FuzzTarget: String, CaseIterable {
     case stream
     case streamPair = "stream-pair"
     case keyfile
+    case mdns
+    case mdnsCore = "mdns-core"
     case sessionCore = "session-core"
     case peerCore = "peer-core"
     case membershipCore = "membership-core"
@@ -40,6 +42,8 @@ enum FuzzTarget: String, CaseIterable {
         case .stream: DecoderTargets.stream(Array(bytes))
         case .streamPair: StreamPair.run(bytes)
         case .keyfile: DecoderTargets.keyFile(Array(bytes))
+        case .mdns: DecoderTargets.mdns(Array(bytes))
+        case .mdnsCore: DecoderTargets.mdnsCore(Array(bytes))
         case .sessionCore: CoreTargets.sessionEndpoint(bytes)
         case .peerCore: CoreTargets.peerCore(bytes)
         case .membershipCore: CoreTargets.membershipCore(bytes)

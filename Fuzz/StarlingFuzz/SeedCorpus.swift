@@ -32,6 +32,7 @@ enum SeedCorpus {
                     KeyFileFormat.encode(FuzzIdentities.victim), Array(FuzzIdentities.victim.peerID.description.utf8),
                     Array("10.0.0.1:7946".utf8), Array("[2001:db8::9]:1".utf8),
                 ]
+            case .mdns, .mdnsCore: seeds = mdnsMessages()
             case .sessionCore, .peerCore, .membershipCore, .nodeCore: seeds = scripts
             }
             return (target, seeds)
@@ -269,6 +270,32 @@ enum SeedCorpus {
         return [DecoderTargets.openDiscovery, DecoderTargets.sealedDiscovery].flatMap { envelope in
             messages.map { envelope.encode($0, sentAt: DecoderTargets.wallClock, using: &random) }
         }
+    }
+
+    /// mDNS messages: a probe, a query with known answers, a compressed response with
+    /// every record type, and a legacy unicast query.
+    static func mdnsMessages() -> [[UInt8]] {
+        let host = try! DNSName("fuzz-host.local")
+        let type = try! DNSName("_starling._udp.local")
+        let instance = try! DNSName(label: "Fuzz Peer", parent: type)
+        let srv = DNSRecord(name: instance, data: .srv(priority: 0, weight: 0, port: 7946, target: host), ttl: 120)
+        let txt = DNSRecord(name: instance, data: .txt([Array("v=1".utf8)]), ttl: 4500)
+        let ptr = DNSRecord(name: type, data: .ptr(instance), ttl: 4500)
+        let address = DNSRecord(name: host, data: .a(0x0A00_0001), ttl: 120, cacheFlush: true)
+        let messages = [
+            DNSMessage(
+                questions: [DNSQuestion(name: instance, type: .any, unicastResponse: true)], authorities: [srv, txt]),
+            DNSMessage(questions: [DNSQuestion(name: type, type: .ptr)], answers: [ptr]),
+            DNSMessage(
+                flags: DNSMessage.responseFlags, answers: [ptr],
+                additionals: [
+                    srv, txt, address, DNSRecord(name: host, data: .aaaa(high: 0xFE80 << 48, low: 1), ttl: 120),
+                    DNSRecord(name: host, data: .nsec(next: host, types: [.a, .aaaa]), ttl: 120),
+                    DNSRecord(name: host, data: .unknown(type: .opt, bytes: [0, 1]), ttl: 0),
+                ]),
+            DNSMessage(id: 0x1234, questions: [DNSQuestion(name: host, type: .a)]),
+        ]
+        return messages.map { try! $0.encoded() }
     }
 
     /// Framer inputs: choice byte (framer and limit), chunk size, then framed data.
