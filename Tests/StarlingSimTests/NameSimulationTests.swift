@@ -7,15 +7,20 @@ import Testing
 /// Overlay names in a simulated pure swarm: delegation, stapled chains, the cache, and
 /// strangers who try to forge or roll back records.
 @Suite struct NameSimulationTests {
-    /// A converged swarm of `count` peers in which `alice` is pinned to peer 1.
-    static func swarm(count: Int, seed: UInt64 = 13) throws -> NodeSwarm {
+    /// A converged swarm of `count` peers in which `alice` is pinned to peer 1, of the
+    /// pure topology unless `overlayOfPeer` says otherwise.
+    static func swarm(
+        count: Int, seed: UInt64 = 13,
+        overlayOfPeer: @escaping (Int, OverlayConfiguration) -> OverlayConfiguration = { $1 },
+        converged: @escaping (NodeSwarm) -> Bool = { $0.isConverged() }
+    ) throws -> NodeSwarm {
         // The identities follow from the seed: a first build tells peer 1's ID to pin.
         let alice = try NodeSwarm(seed: seed, count: 2).peerID(of: SimNodeID(rawValue: 1))
         var overlay = OverlayConfiguration.simulation
         overlay.namePins = ["alice": alice]
-        var swarm = try NodeSwarm(seed: seed, count: count, overlay: overlay)
+        var swarm = try NodeSwarm(seed: seed, count: count, overlayOfPeer: { overlayOfPeer($0, overlay) })
         swarm.joinThroughFirst()
-        let converged = swarm.run(limit: .seconds(60)) { $0.isConverged() }
+        let converged = swarm.run(limit: .seconds(60)) { converged($0) }
         try #require(converged)
         #expect(swarm.peerID(of: SimNodeID(rawValue: 1)) == alice)
         return swarm
@@ -40,6 +45,31 @@ import Testing
 
     @Test func delegatedNamesResolveAcrossTheSwarm() throws {
         var swarm = try Self.swarm(count: 60)
+        try Self.delegateAndResolve(&swarm)
+    }
+
+    /// The same calls in the other two topologies: names live in the Kademlia overlay
+    /// that hybrid clients and super-peer leaves keep too.
+    @Test(arguments: ["hybrid", "super-peer"])
+    func delegatedNamesResolveInEveryTopology(topology: String) throws {
+        var swarm = try Self.swarm(
+            count: 60,
+            overlayOfPeer: { index, base in
+                topology == "hybrid"
+                    ? NodeSwarm.hybridOverlay(ofPeer: index, indexes: 3, base: base)
+                    : NodeSwarm.superPeerOverlay(base: base)
+            },
+            converged: { swarm in
+                topology == "hybrid"
+                    ? swarm.isConverged() && swarm.isRegistered(indexes: 3)
+                    : swarm.isConverged() && swarm.leavesSeeTheirSuperPeers()
+            })
+        try Self.delegateAndResolve(&swarm)
+    }
+
+    /// Alice delegates `lab` to Bob, Bob publishes `printer.lab.alice`, and Carol resolves
+    /// it (once through the overlay, then from her cache); then the misses.
+    static func delegateAndResolve(_ swarm: inout NodeSwarm) throws {
         let alice = SimNodeID(rawValue: 1)
         let bob = SimNodeID(rawValue: 2)
         let carol = SimNodeID(rawValue: 40)
