@@ -59,6 +59,16 @@ struct NameResolutionTests {
         #expect(cache.lookup(missing, now: now + NameConstants.negativeTTL) == nil)
         for index in 0..<10 { cache.insertMissing(NameCache.Key(zone: Self.bob.peerID, label: "n\(index)"), now: now) }
         #expect(cache.count <= 2)
+        // The oldest store goes first: a key stored again counts from its latest store.
+        let (a, b, c) = (
+            NameCache.Key(zone: Self.bob.peerID, label: "a"), NameCache.Key(zone: Self.bob.peerID, label: "b"),
+            NameCache.Key(zone: Self.bob.peerID, label: "c")
+        )
+        var small = NameCache(capacity: 2)
+        for key in [a, b, a, c] { small.insertMissing(key, now: now) }
+        #expect(small.lookup(a, now: now) == .missing)
+        #expect(small.lookup(b, now: now) == nil)
+        #expect(small.lookup(c, now: now) == .missing)
     }
 
     /// A three-label name costs one lookup when its chain is stapled, and none once cached.

@@ -36,8 +36,11 @@ public struct NameCache: Sendable {
 
     /// The most entries of each kind.
     public let capacity: Int
-    private var entries: [Key: (lookup: Lookup, until: Instant)] = [:]
-    private var order: Deque<Key> = []
+    private var entries: [Key: (lookup: Lookup, until: Instant, stamp: UInt64)] = [:]
+    /// Keys in the order they were stored, each with the stamp of that store: a key
+    /// stored again, or dropped and stored again, is pushed out by its latest stamp only.
+    private var order: Deque<(key: Key, stamp: UInt64)> = []
+    private var nextStamp: UInt64 = 0
     private var sequences: [Key: UInt64] = [:]
     private var sequenceOrder: Deque<Key> = []
 
@@ -87,9 +90,13 @@ public struct NameCache: Sendable {
     }
 
     private mutating func store(_ lookup: Lookup, for key: Key, until: Instant) {
-        if entries.updateValue((lookup, until), forKey: key) == nil { order.append(key) }
-        while entries.count > capacity, let oldest = order.popFirst() { entries[oldest] = nil }
-        if order.count > 2 * capacity { order = Deque(order.filter { entries[$0] != nil }) }
+        nextStamp += 1
+        entries[key] = (lookup, until, nextStamp)
+        order.append((key, nextStamp))
+        while entries.count > capacity, let oldest = order.popFirst() {
+            if entries[oldest.key]?.stamp == oldest.stamp { entries[oldest.key] = nil }
+        }
+        if order.count > 2 * capacity { order = Deque(order.filter { entries[$0.key]?.stamp == $0.stamp }) }
     }
 
     private mutating func noteSequence(_ sequence: UInt64, for key: Key) {
