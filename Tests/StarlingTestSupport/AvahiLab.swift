@@ -32,9 +32,9 @@ public import Testing
 ///   no reflector, no HINFO or workstation records.
 /// - **Readiness**: each step waits for the line the program prints when ready (the bus
 ///   address; `Server startup complete`; `Established under name`), never a sleep.
-/// - **Teardown**: ``stop()`` ends clients, daemon and bus (SIGTERM, then SIGKILL after
-///   a bounded wait) and removes the temporary directory; ``with(in:interface:hostName:_:)``
-///   always calls it.
+/// - **Teardown**: ``stop()`` kills the clients, ends the daemon with SIGTERM (SIGKILL
+///   after a bounded wait), kills the bus, and removes the temporary directory;
+///   ``with(in:interface:hostName:_:)`` always calls it.
 ///
 /// ### Usage
 /// ```swift
@@ -231,17 +231,13 @@ public final class AvahiNode: Sendable {
             output: last.map { "\($0)" }.joined(separator: "\n"))
     }
 
-    /// Stops every client, the daemon and the bus, and removes the temporary directory.
+    /// Stops every client, the daemon (gracefully: it says goodbye) and the bus, and
+    /// removes the temporary directory.
     /// Calling it again does no harm.
     public func stop() async {
-        for child in clients.takeAll() {
-            child.terminate()
-            _ = try? await child.waitForExit(timeout: .seconds(5))
-        }
-        for child in [daemon, bus] {
-            child.terminate()
-            _ = try? await child.waitForExit(timeout: .seconds(5))
-        }
+        for child in clients.takeAll() { await AvahiLab.end(child) }
+        await AvahiLab.end(daemon, gracefully: true)
+        await AvahiLab.end(bus)
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -317,8 +313,7 @@ public struct AvahiBrowser: Sendable {
 
     /// Ends the browser and waits for it.
     public func stop() async {
-        child.terminate()
-        _ = try? await child.waitForExit(timeout: .seconds(5))
+        await AvahiLab.end(child)
     }
 
     private func wait(
@@ -344,12 +339,12 @@ public struct AvahiPublication: Sendable {
         self.line = line
     }
 
-    /// Ends the publisher with SIGTERM (avahi then sends goodbye records) and waits for it.
+    /// Ends the publisher and waits for it; avahi-daemon then withdraws the service and
+    /// sends goodbye records.
     ///
     /// - Parameter timeout: how long to wait before killing it.
     public func withdraw(timeout: Duration = .seconds(5)) async {
-        child.terminate()
-        _ = try? await child.waitForExit(timeout: timeout)
+        await AvahiLab.end(child, within: timeout)
     }
 }
 
@@ -555,6 +550,26 @@ public enum AvahiLab {
                 "/usr/bin/env", ["systemctl", "mask", "--now", "avahi-daemon.service", "avahi-daemon.socket"])
         }
         return nil
+    }
+
+    /// Ends `child` and waits (at most `limit`) until it has exited: with SIGTERM when
+    /// `gracefully` (then SIGKILL after `limit`), else with SIGKILL at once. Waits for the
+    /// exit itself, not for the end of the output: programs started later may have
+    /// inherited the output pipes.
+    ///
+    /// Only avahi-daemon is ended gracefully (it then sends goodbye records for every
+    /// service). Started from the test process, avahi-publish, avahi-browse and
+    /// dbus-daemon were seen to ignore SIGTERM; killing a client is enough anyway, since
+    /// avahi-daemon withdraws (with goodbyes) what a client published when its D-Bus
+    /// connection closes.
+    static func end(_ child: ChildProcess, gracefully: Bool = false, within limit: Duration = .seconds(5)) async {
+        if gracefully { child.terminate() } else { child.kill() }
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while !child.hasExited, clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        child.kill()
     }
 
     /// A fresh private directory for one node's files (short: it holds a socket path).
