@@ -184,14 +184,25 @@ public final class AvahiNode: Sendable {
     ///   - type: the service type, for example `_demo._udp`.
     ///   - timeout: how long the browse may take.
     /// - Returns: the resolved services (the `=` lines).
-    /// - Throws: ``AvahiLabError/clientFailed(command:status:output:)`` or a timeout.
+    /// - Throws: ``AvahiLabError/timedOut(_:output:)`` when it has not exited in time.
     public func browse(_ type: String, timeout: Duration = .seconds(20)) async throws -> [AvahiService] {
         let child = try client(AvahiLab.tools.avahiBrowse, ["-rpt", type])
-        let result = try await child.waitForExit(timeout: timeout)
-        guard result.status == 0, !result.uncaughtSignal else {
-            throw AvahiLabError.clientFailed(command: child.command, status: result.status, output: result.stdout)
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        // Waits for the exit itself: the end of its output may come much later (see
+        // ``ChildProcess/hasExited``).
+        while !child.hasExited {
+            guard clock.now < deadline else {
+                child.kill()
+                throw AvahiLabError.timedOut(
+                    "`\(child.command)` to exit", output: child.stdoutLines.joined(separator: "\n"))
+            }
+            try await Task.sleep(for: .milliseconds(20))
         }
-        return result.stdout.split(separator: "\n").compactMap { AvahiService(browseLine: String($0)) }
+        // Its last output may still be in the pipe: wait for the line that ends the dump
+        // (or the pipe's end) a little.
+        _ = try? await child.waitForLine(timeout: .seconds(1)) { _ in false }
+        return child.stdoutLines.compactMap { AvahiService(browseLine: $0) }
     }
 
     /// Starts `avahi-browse -rp type`, which keeps running and prints every service of
@@ -448,14 +459,11 @@ public enum AvahiLabError: Error, CustomStringConvertible {
     case unavailable(reason: String)
     /// A program did not print what was awaited in time; `output` holds what it printed.
     case timedOut(String, output: String)
-    /// An avahi client exited with a failure.
-    case clientFailed(command: String, status: Int32, output: String)
 
     public var description: String {
         switch self {
         case .unavailable(let reason): "avahi lab unavailable: \(reason)"
         case .timedOut(let what, let output): "timed out waiting for \(what); output:\n\(output)"
-        case .clientFailed(let command, let status, let output): "`\(command)` failed (\(status)):\n\(output)"
         }
     }
 }
