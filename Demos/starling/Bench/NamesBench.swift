@@ -146,6 +146,7 @@ enum NamesBench {
         let published = TopologiesBench.seconds(swarm.network.now - publishStart)
         let names = waves.flatMap { $0 }.filter { if case .data = $0.content { true } else { false } }.map(\.name)
 
+        phase("published", swarm: swarm, started: started)
         // 2. Uncached resolution.
         var random = SeededGenerator(seed: 7)
         let askers = Array(swarm.nodes.dropFirst().shuffled(using: &random).prefix(resolutions))
@@ -174,6 +175,7 @@ enum NamesBench {
             latencies.append(TopologiesBench.seconds(end - resolution.at) * 1_000)
         }
 
+        phase("resolved", swarm: swarm, started: started)
         // 3. Cached resolution: the same name again, at once.
         var cachedAnswered = 0
         var cachedDatagrams = 0
@@ -189,6 +191,7 @@ enum NamesBench {
 
         // 4. Forgeries and rollbacks.
         let stores = attackStorers(&swarm, waves: waves, ends: ends)
+        phase("attacked", swarm: swarm, started: started)
         let resolvers = attackResolvers(pins: pins)
 
         let rate = Double(found) / Double(max(1, asked.count))
@@ -216,6 +219,14 @@ enum NamesBench {
             cachedDatagrams: cachedDatagrams, storedAttacks: stores.sent, storedAttacksRefused: stores.refused,
             resolverAttacks: resolvers.fed, resolverAttacksRefused: resolvers.refused,
             wallSeconds: TopologiesBench.seconds(clock.now - started), targets: targets)
+    }
+
+    /// Tells standard error that a phase ended, with the simulated and wall-clock time.
+    static func phase(_ name: String, swarm: NodeSwarm, started: ContinuousClock.Instant) {
+        let line = String(
+            format: "names: %@ at simulated %.1f s, wall %.0f s\n", name,
+            TopologiesBench.seconds(swarm.network.now - .zero), TopologiesBench.seconds(ContinuousClock.now - started))
+        FileHandle.standardError.write(Data(line.utf8))
     }
 
     /// The names to publish, in waves: a wave's delegations are published before the
