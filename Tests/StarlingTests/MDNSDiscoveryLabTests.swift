@@ -1,0 +1,230 @@
+import Foundation
+import Starling
+import StarlingCore
+import StarlingTestSupport
+import Synchronization
+import Testing
+
+/// ``MDNSDiscovery`` between the hosts of a ``NamespaceLab`` (two namespaces on a bridge,
+/// `eth0` with 192.0.2.1x/24 and `fe80::1x`): every discovery opens its sockets inside its
+/// host's namespace (``MDNSDiscoveryConfiguration/networkNamespace``), so every mDNS
+/// datagram below stays in the lab.
+@Suite(.requiresNetworkNamespaces, .serialized)
+struct MDNSDiscoveryLabTests {
+    /// Bounds a hang only (slow machines); the outcome, not the time, is asserted.
+    static let deadline = Duration.seconds(20)
+    static let swarmID = [UInt8](repeating: 0x42, count: 32)
+
+    /// (a) Two Starling hosts advertise `_starling._udp` and browse it: each resolves the
+    /// other's instance with its port, both addresses (IPv4 and IPv6) and its TXT.
+    @Test func mdnsDiscoveryLab_twoStarlingHosts_resolveEachOther() async throws {
+        try await Self.withDiscoveries(hostNames: ["lab-a", "lab-b"]) { lab, discoveries in
+            var random = TestRandom(seed: 13)
+            let keys = (0..<2).map { _ in IdentityKeyPair.generate(using: &random) }
+            let clock = ContinuousClock()
+            let started = clock.now
+            var recorders: [BrowseRecorder] = []
+            for (index, discovery) in discoveries.enumerated() {
+                let service = MDNSStarlingPeer.service(
+                    instance: MDNSStarlingPeer.defaultInstance(for: keys[index].peerID), peerID: keys[index].peerID,
+                    swarmID: Self.swarmID, port: UInt16(4100 + index))
+                _ = try await discovery.advertise(service)
+                recorders.append(BrowseRecorder(try await discovery.browse(MDNSStarlingPeer.serviceType)))
+            }
+            for index in 0..<2 {
+                let other = 1 - index
+                let host = lab.hosts[other]
+                let found = try await recorders[index].waitForService(within: Self.deadline) { service in
+                    guard let peer = MDNSStarlingPeer(service) else { return false }
+                    return peer.peerID == keys[other].peerID && service.addresses.count >= 2
+                }
+                let elapsed = clock.now - started
+                print("mdns lab: host \(index) resolved host \(other)'s _starling._udp instance after \(elapsed)")
+                let peer = try #require(MDNSStarlingPeer(found))
+                #expect(peer.swarmID == Self.swarmID)
+                #expect(found.port == UInt16(4100 + other))
+                #expect(found.host.description == "lab-\(other == 0 ? "a" : "b").local")
+                #expect(found.instance == MDNSStarlingPeer.defaultInstance(for: keys[other].peerID))
+                let texts = Set(found.addresses.map(\.description))
+                #expect(texts.contains(host.address), "addresses \(texts)")
+                #expect(texts.contains(host.ipv6LinkLocal), "addresses \(texts)")
+                #expect(peer.addresses.contains(try PeerAddress("\(host.address):\(4100 + other)")))
+            }
+        }
+    }
+
+    /// (b) Two hosts advertise the same instance name: exactly one is renamed, and a
+    /// third host's browser then resolves both names.
+    @Test func mdnsDiscoveryLab_sameInstanceName_oneIsRenamedAndBothResolve() async throws {
+        try await Self.withDiscoveries(hostNames: ["lab-a", "lab-b", "lab-c"]) { _, discoveries in
+            let service = MDNSService(instance: "Twin", type: "_twin._udp", port: 5000, txt: [Array("k=v".utf8)])
+            var recorders: [EventRecorderMDNS] = []
+            var advertisements: [MDNSDiscovery.Advertisement] = []
+            for discovery in discoveries.prefix(2) {
+                recorders.append(EventRecorderMDNS(discovery.events))
+                advertisements.append(try await discovery.advertise(service))
+            }
+            let browser = BrowseRecorder(try await discoveries[2].browse("_twin._udp"))
+            for recorder in recorders {
+                try await recorder.waitFor(within: Self.deadline) {
+                    if case .advertised = $0 { true } else { false }
+                }
+            }
+            var names: [String] = []
+            for (index, discovery) in discoveries.prefix(2).enumerated() {
+                let name = try #require(await discovery.names(of: advertisements[index])["eth0"])
+                names.append(name.firstLabel)
+            }
+            #expect(Set(names) == ["Twin", "Twin (2)"], "names \(names)")
+            let renames = recorders.map { recorder in
+                recorder.all.filter { if case .renamed = $0 { true } else { false } }.count
+            }
+            #expect(renames.sorted() == [0, 1], "renames per host \(renames)")
+            for name in ["Twin", "Twin (2)"] {
+                let found = try await browser.waitForService(within: Self.deadline) { $0.instance == name }
+                #expect(found.port == 5000)
+                #expect(found.txt == [Array("k=v".utf8)])
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Builds a lab with one host per name, starts one discovery in each host's namespace
+    /// (host name `hostNames[i]`), runs `body`, and shuts every discovery down before the
+    /// lab goes, even when `body` throws.
+    static func withDiscoveries(
+        hostNames: [String], _ body: (NamespaceLab, [MDNSDiscovery]) async throws -> Void
+    ) async throws {
+        try await NamespaceLab.with(hosts: hostNames.count) { lab in
+            var discoveries: [MDNSDiscovery] = []
+            do {
+                for (index, host) in lab.hosts.enumerated() {
+                    var configuration = MDNSDiscoveryConfiguration(interfaces: [host.interface])
+                    configuration.networkNamespace = host.name
+                    configuration.hostName = hostNames[index]
+                    let discovery = try MDNSDiscovery(configuration: configuration)
+                    discoveries.append(discovery)
+                    try await discovery.start()
+                }
+                try await body(lab, discoveries)
+            } catch {
+                for discovery in discoveries { await discovery.shutdown() }
+                throw error
+            }
+            for discovery in discoveries { await discovery.shutdown() }
+        }
+    }
+}
+
+/// Collects a browse stream, for polling with a deadline.
+final class BrowseRecorder: Sendable {
+    private let reader: Task<Void, Never>
+
+    struct Timeout: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(_ stream: AsyncStream<MDNSDiscovery.BrowseEvent>) {
+        let box = EventBox()
+        reader = Task {
+            for await event in stream { box.append(event) }
+        }
+        self.box = box
+    }
+
+    private let box: EventBox
+
+    var all: [MDNSDiscovery.BrowseEvent] { box.all }
+
+    /// The newest resolved (added or updated, not removed since) services.
+    var current: [MDNSResolvedService] {
+        var services: [DNSName: MDNSResolvedService] = [:]
+        for event in all {
+            switch event {
+            case .added(let service, _), .updated(let service, _): services[service.name] = service
+            case .removed(let name, _): services[name] = nil
+            case .serviceTypeAdded, .serviceTypeRemoved: break
+            }
+        }
+        return Array(services.values)
+    }
+
+    /// The first current service satisfying `predicate`, polled every 20 ms until `limit`.
+    func waitForService(
+        within limit: Duration, where predicate: (MDNSResolvedService) -> Bool
+    ) async throws -> MDNSResolvedService {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while true {
+            if let found = current.first(where: predicate) { return found }
+            guard clock.now < deadline else {
+                throw Timeout(description: "no matching service within \(limit); events: \(all)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Waits until some event satisfies `predicate`, polled every 20 ms until `limit`.
+    func waitForEvent(
+        within limit: Duration, where predicate: (MDNSDiscovery.BrowseEvent) -> Bool
+    ) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while !all.contains(where: predicate) {
+            guard clock.now < deadline else {
+                throw Timeout(description: "no matching event within \(limit); events: \(all)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    deinit {
+        reader.cancel()
+    }
+}
+
+/// Collects a discovery's advertisement events.
+final class EventRecorderMDNS: Sendable {
+    private let reader: Task<Void, Never>
+
+    init(_ stream: AsyncStream<MDNSDiscovery.Event>) {
+        let box = AdvertisementBox()
+        reader = Task {
+            for await event in stream { box.append(event) }
+        }
+        self.box = box
+    }
+
+    private let box: AdvertisementBox
+
+    var all: [MDNSDiscovery.Event] { box.all }
+
+    /// Waits until some event satisfies `predicate`, polled every 20 ms until `limit`.
+    func waitFor(within limit: Duration, where predicate: (MDNSDiscovery.Event) -> Bool) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while !all.contains(where: predicate) {
+            guard clock.now < deadline else {
+                throw BrowseRecorder.Timeout(description: "no matching event within \(limit); events: \(all)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    deinit {
+        reader.cancel()
+    }
+}
+
+private final class EventBox: Sendable {
+    private let events = Mutex<[MDNSDiscovery.BrowseEvent]>([])
+    func append(_ event: MDNSDiscovery.BrowseEvent) { events.withLock { $0.append(event) } }
+    var all: [MDNSDiscovery.BrowseEvent] { events.withLock { $0 } }
+}
+
+private final class AdvertisementBox: Sendable {
+    private let events = Mutex<[MDNSDiscovery.Event]>([])
+    func append(_ event: MDNSDiscovery.Event) { events.withLock { $0.append(event) } }
+    var all: [MDNSDiscovery.Event] { events.withLock { $0 } }
+}
