@@ -88,18 +88,79 @@ struct MDNSDiscoveryLabTests {
         }
     }
 
+    /// (c) avahi browsing on another host resolves the Starling peer's `_starling._udp`
+    /// instance, with its host, port, addresses and TXT.
+    @Test(.requiresAvahi) func mdnsDiscoveryLab_avahiBrowses_seesTheStarlingServiceWithTXT() async throws {
+        try await Self.withDiscoveries(hostNames: ["lab-a"], extraHosts: 1) { lab, discoveries in
+            let a = lab.hosts[0]
+            let b = lab.hosts[1]
+            var random = TestRandom(seed: 17)
+            let key = IdentityKeyPair.generate(using: &random)
+            let instance = MDNSStarlingPeer.defaultInstance(for: key.peerID)
+            _ = try await discoveries[0].advertise(
+                MDNSStarlingPeer.service(instance: instance, peerID: key.peerID, swarmID: Self.swarmID, port: 4100))
+            try await AvahiNode.with(in: b.namespace, interface: b.interface, hostName: "lab-b") { avahi in
+                let browsing = try avahi.startBrowsing(MDNSStarlingPeer.serviceType)
+                let v4 = try await browsing.waitForResolved(timeout: Self.deadline) {
+                    $0.name == instance && $0.family == "IPv4"
+                }
+                #expect(v4.hostName == "lab-a.local")
+                #expect(v4.address == a.address)
+                #expect(v4.port == 4100)
+                #expect(
+                    Set(v4.txt) == [
+                        "id=\(key.peerID)", "swarm=" + String(repeating: "42", count: 32), "v=1",
+                    ])
+                let v6 = try await browsing.waitForResolved(timeout: Self.deadline) {
+                    $0.name == instance && $0.family == "IPv6"
+                }
+                #expect(v6.hostName == "lab-a.local")
+                #expect(v6.port == 4100)
+                await browsing.stop()
+            }
+        }
+    }
+
+    /// (d) Starling browsing on another host resolves a service `avahi-publish` publishes.
+    @Test(.requiresAvahi) func mdnsDiscoveryLab_starlingBrowses_seesTheAvahiService() async throws {
+        try await Self.withDiscoveries(hostNames: ["lab-b"], firstHost: 1) { lab, discoveries in
+            let a = lab.hosts[0]
+            try await AvahiNode.with(in: a.namespace, interface: a.interface, hostName: "lab-a") { avahi in
+                let publication = try await avahi.publish(
+                    name: "Avahi Demo", type: "_demo._udp", port: 4242, txt: ["k=v", "x=y z"], timeout: Self.deadline)
+                let browser = BrowseRecorder(try await discoveries[0].browse("_demo._udp"))
+                let found = try await browser.waitForService(within: Self.deadline) {
+                    $0.instance == "Avahi Demo" && $0.addresses.count >= 2
+                }
+                #expect(found.host.description == "lab-a.local")
+                #expect(found.port == 4242)
+                #expect(Set(found.txt.map { String(decoding: $0, as: UTF8.self) }) == ["k=v", "x=y z"])
+                let texts = Set(found.addresses.map(\.description))
+                #expect(texts.contains(a.address), "addresses \(texts)")
+                #expect(texts.contains(a.ipv6LinkLocal), "addresses \(texts)")
+                // Withdrawn: avahi's goodbye removes it.
+                await publication.withdraw()
+                try await browser.waitForEvent(within: Self.deadline) {
+                    if case .removed(let name, _) = $0 { name.firstLabel == "Avahi Demo" } else { false }
+                }
+            }
+        }
+    }
+
     // MARK: Helpers
 
-    /// Builds a lab with one host per name, starts one discovery in each host's namespace
-    /// (host name `hostNames[i]`), runs `body`, and shuts every discovery down before the
+    /// Builds a lab with one host per name (after `firstHost` hosts and before
+    /// `extraHosts` more without Starling), starts one discovery in each named host's
+    /// namespace (host name `hostNames[i]`), runs `body`, and shuts every discovery down before the
     /// lab goes, even when `body` throws.
     static func withDiscoveries(
-        hostNames: [String], _ body: (NamespaceLab, [MDNSDiscovery]) async throws -> Void
+        hostNames: [String], firstHost: Int = 0, extraHosts: Int = 0,
+        _ body: (NamespaceLab, [MDNSDiscovery]) async throws -> Void
     ) async throws {
-        try await NamespaceLab.with(hosts: hostNames.count) { lab in
+        try await NamespaceLab.with(hosts: firstHost + hostNames.count + extraHosts) { lab in
             var discoveries: [MDNSDiscovery] = []
             do {
-                for (index, host) in lab.hosts.enumerated() {
+                for (index, host) in lab.hosts[firstHost..<(firstHost + hostNames.count)].enumerated() {
                     var configuration = MDNSDiscoveryConfiguration(interfaces: [host.interface])
                     configuration.networkNamespace = host.name
                     configuration.hostName = hostNames[index]
