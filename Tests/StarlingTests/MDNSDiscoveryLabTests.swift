@@ -88,6 +88,31 @@ struct MDNSDiscoveryLabTests {
         }
     }
 
+    /// An address added to or removed from the advertiser's interface is published anew
+    /// after ``MDNSDiscovery/refreshInterfaces()``: a browser on another host sees it come
+    /// and, after the goodbye, go.
+    @Test func mdnsDiscoveryLab_addressChange_isPublishedAgain() async throws {
+        try await Self.withDiscoveries(hostNames: ["lab-a", "lab-b"]) { lab, discoveries in
+            let a = lab.hosts[0]
+            _ = try await discoveries[0].advertise(MDNSService(instance: "Moving", type: "_move._udp", port: 6000))
+            let browser = BrowseRecorder(try await discoveries[1].browse("_move._udp"))
+            _ = try await browser.waitForService(within: Self.deadline) {
+                $0.instance == "Moving" && $0.addresses.map(\.description).contains(a.address)
+            }
+            try a.namespace.ip(["addr", "add", "192.0.2.99/24", "dev", a.interface])
+            await discoveries[0].refreshInterfaces()
+            _ = try await browser.waitForService(within: Self.deadline) {
+                $0.instance == "Moving" && $0.addresses.map(\.description).contains("192.0.2.99")
+            }
+            try a.namespace.ip(["addr", "del", "192.0.2.99/24", "dev", a.interface])
+            await discoveries[0].refreshInterfaces()
+            let after = try await browser.waitForService(within: Self.deadline) {
+                $0.instance == "Moving" && !$0.addresses.map(\.description).contains("192.0.2.99")
+            }
+            #expect(after.addresses.map(\.description).contains(a.address))
+        }
+    }
+
     /// (c) avahi browsing on another host resolves the Starling peer's `_starling._udp`
     /// instance, with its host, port, addresses and TXT.
     @Test(.requiresAvahi) func mdnsDiscoveryLab_avahiBrowses_seesTheStarlingServiceWithTXT() async throws {
