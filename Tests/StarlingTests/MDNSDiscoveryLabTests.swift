@@ -125,10 +125,13 @@ struct MDNSDiscoveryLabTests {
             _ = try await discoveries[0].advertise(
                 MDNSStarlingPeer.service(instance: instance, peerID: key.peerID, swarmID: Self.swarmID, port: 4100))
             try await AvahiNode.with(in: b.namespace, interface: b.interface, hostName: "lab-b") { avahi in
+                let clock = ContinuousClock()
+                let started = clock.now
                 let browsing = try avahi.startBrowsing(MDNSStarlingPeer.serviceType)
                 let v4 = try await browsing.waitForResolved(timeout: Self.deadline) {
                     $0.name == instance && $0.family == "IPv4"
                 }
+                print("mdns lab: avahi-browse resolved the Starling instance after \(clock.now - started)")
                 #expect(v4.hostName == "lab-a.local")
                 #expect(v4.address == a.address)
                 #expect(v4.port == 4100)
@@ -153,10 +156,13 @@ struct MDNSDiscoveryLabTests {
             try await AvahiNode.with(in: a.namespace, interface: a.interface, hostName: "lab-a") { avahi in
                 let publication = try await avahi.publish(
                     name: "Avahi Demo", type: "_demo._udp", port: 4242, txt: ["k=v", "x=y z"], timeout: Self.deadline)
+                let clock = ContinuousClock()
+                let started = clock.now
                 let browser = BrowseRecorder(try await discoveries[0].browse("_demo._udp"))
                 let found = try await browser.waitForService(within: Self.deadline) {
                     $0.instance == "Avahi Demo" && $0.addresses.count >= 2
                 }
+                print("mdns lab: Starling resolved the avahi-publish instance after \(clock.now - started)")
                 #expect(found.host.description == "lab-a.local")
                 #expect(found.port == 4242)
                 #expect(Set(found.txt.map { String(decoding: $0, as: UTF8.self) }) == ["k=v", "x=y z"])

@@ -365,9 +365,11 @@ public final class MDNSDiscovery: Sendable {
         return stream
     }
 
+    /// A browse stream ended: forget it, and stop querying its type if it was the last.
     private func unsubscribe(_ id: Int, type: DNSName) {
-        let engine = state.withLock { state in
-            state.subscribers[id] == nil ? nil : (state.subscribers.removeValue(forKey: id), state.engine).1
+        let engine: NIOLoopBound<MDNSEngine>? = state.withLock { state in
+            guard state.subscribers.removeValue(forKey: id) != nil else { return nil }
+            return state.engine
         }
         guard let engine else { return }
         eventLoop.execute { engine.value.stopBrowsing(type) }
