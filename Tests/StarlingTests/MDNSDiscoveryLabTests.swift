@@ -88,11 +88,15 @@ struct MDNSDiscoveryLabTests {
         }
     }
 
-    /// An address added to or removed from the advertiser's interface is published anew
-    /// after ``MDNSDiscovery/refreshInterfaces()``: a browser on another host sees it come
-    /// and, after the goodbye, go.
-    @Test func mdnsDiscoveryLab_addressChange_isPublishedAgain() async throws {
-        try await Self.withDiscoveries(hostNames: ["lab-a", "lab-b"]) { lab, discoveries in
+    /// An address added to or removed from the advertiser's interface is published anew,
+    /// after ``MDNSDiscovery/refreshInterfaces()`` or by the periodic check
+    /// (``MDNSDiscoveryConfiguration/interfaceCheckInterval``): a browser on another host
+    /// sees it come and, after the goodbye, go.
+    @Test(arguments: [true, false])
+    func mdnsDiscoveryLab_addressChange_isPublishedAgain(explicitRefresh: Bool) async throws {
+        try await Self.withDiscoveries(
+            hostNames: ["lab-a", "lab-b"], checkInterval: explicitRefresh ? nil : .milliseconds(200)
+        ) { lab, discoveries in
             let a = lab.hosts[0]
             _ = try await discoveries[0].advertise(MDNSService(instance: "Moving", type: "_move._udp", port: 6000))
             let browser = BrowseRecorder(try await discoveries[1].browse("_move._udp"))
@@ -100,12 +104,12 @@ struct MDNSDiscoveryLabTests {
                 $0.instance == "Moving" && $0.addresses.map(\.description).contains(a.address)
             }
             try a.namespace.ip(["addr", "add", "192.0.2.99/24", "dev", a.interface])
-            await discoveries[0].refreshInterfaces()
+            if explicitRefresh { await discoveries[0].refreshInterfaces() }
             _ = try await browser.waitForService(within: Self.deadline) {
                 $0.instance == "Moving" && $0.addresses.map(\.description).contains("192.0.2.99")
             }
             try a.namespace.ip(["addr", "del", "192.0.2.99/24", "dev", a.interface])
-            await discoveries[0].refreshInterfaces()
+            if explicitRefresh { await discoveries[0].refreshInterfaces() }
             let after = try await browser.waitForService(within: Self.deadline) {
                 $0.instance == "Moving" && !$0.addresses.map(\.description).contains("192.0.2.99")
             }
@@ -182,10 +186,11 @@ struct MDNSDiscoveryLabTests {
 
     /// Builds a lab with one host per name (after `firstHost` hosts and before
     /// `extraHosts` more without Starling), starts one discovery in each named host's
-    /// namespace (host name `hostNames[i]`), runs `body`, and shuts every discovery down before the
+    /// namespace (host name `hostNames[i]`, interfaces checked every `checkInterval`, or
+    /// only when a test says), runs `body`, and shuts every discovery down before the
     /// lab goes, even when `body` throws.
     static func withDiscoveries(
-        hostNames: [String], firstHost: Int = 0, extraHosts: Int = 0,
+        hostNames: [String], firstHost: Int = 0, extraHosts: Int = 0, checkInterval: Duration? = nil,
         _ body: (NamespaceLab, [MDNSDiscovery]) async throws -> Void
     ) async throws {
         try await NamespaceLab.with(hosts: firstHost + hostNames.count + extraHosts) { lab in
@@ -195,6 +200,7 @@ struct MDNSDiscoveryLabTests {
                     var configuration = MDNSDiscoveryConfiguration(interfaces: [host.interface])
                     configuration.networkNamespace = host.name
                     configuration.hostName = hostNames[index]
+                    configuration.interfaceCheckInterval = checkInterval
                     let discovery = try MDNSDiscovery(configuration: configuration)
                     discoveries.append(discovery)
                     try await discovery.start()
