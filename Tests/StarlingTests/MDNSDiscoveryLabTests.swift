@@ -117,6 +117,37 @@ struct MDNSDiscoveryLabTests {
         }
     }
 
+    /// An interface that goes down and comes back: the responder stops while it is down
+    /// and, once a check finds it up again, probes and announces everything, including a
+    /// service advertised while it was down.
+    @Test func mdnsDiscoveryLab_linkDownAndUp_announcesAgain() async throws {
+        try await Self.withDiscoveries(hostNames: ["lab-a", "lab-b"]) { lab, discoveries in
+            let a = lab.hosts[0]
+            let browser = BrowseRecorder(try await discoveries[1].browse("_flap._udp"))
+            _ = try await discoveries[0].advertise(MDNSService(instance: "Before", type: "_flap._udp", port: 6001))
+            _ = try await browser.waitForService(within: Self.deadline) { $0.instance == "Before" }
+
+            try a.namespace.ip(["link", "set", a.interface, "down"])
+            await discoveries[0].refreshInterfaces()
+            #expect(await discoveries[0].interfaceStates() == [a.interface: false])
+            _ = try await discoveries[0].advertise(MDNSService(instance: "During", type: "_flap._udp", port: 6002))
+            try a.namespace.ip(["link", "set", a.interface, "up"])
+            // The carrier may take a moment: check again until the browser has it.
+            let clock = ContinuousClock()
+            let deadline = clock.now + Self.deadline
+            var found: MDNSResolvedService?
+            while found == nil, clock.now < deadline {
+                await discoveries[0].refreshInterfaces()
+                found = try? await browser.waitForService(within: .milliseconds(500)) {
+                    $0.instance == "During" && $0.addresses.map(\.description).contains(a.address)
+                }
+            }
+            let during = try #require(found, "the service advertised while down was never announced")
+            #expect(during.port == 6002)
+            #expect(await discoveries[0].interfaceStates() == [a.interface: true])
+        }
+    }
+
     /// (c) avahi browsing on another host resolves the Starling peer's `_starling._udp`
     /// instance, with its host, port, addresses and TXT.
     @Test(.requiresAvahi) func mdnsDiscoveryLab_avahiBrowses_seesTheStarlingServiceWithTXT() async throws {

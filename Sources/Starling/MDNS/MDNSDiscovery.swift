@@ -37,8 +37,11 @@ import Synchronization
 /// ### Interfaces
 /// The addresses of the interfaces are read again every
 /// ``MDNSDiscoveryConfiguration/interfaceCheckInterval`` (or on ``refreshInterfaces()``):
-/// changed addresses are published anew, and an interface that disappears takes its
-/// responder and browser down until it is back.
+/// changed addresses are published anew (goodbyes for the withdrawn ones), and an
+/// interface that disappears or goes down (no `IFF_UP` or `IFF_RUNNING`) pauses its
+/// responder and browser until it is back up, when everything is probed and announced
+/// again (``interfaceStates()`` tells which are up). The address families stay those
+/// found at ``start()``.
 ///
 /// - Warning: multicast leaves the machine onto the named interfaces' networks.
 public final class MDNSDiscovery: Sendable {
@@ -112,6 +115,18 @@ public final class MDNSDiscovery: Sendable {
     public func names(of advertisement: Advertisement) async -> [String: DNSName] {
         guard let engine = state.withLock({ $0.engine }) else { return [:] }
         return (try? await eventLoop.submit { engine.value.names(of: advertisement.rawValue) }.get()) ?? [:]
+    }
+
+    /// Whether each interface was up (with a carrier) at the last check; mDNS is
+    /// paused on one that is not.
+    ///
+    /// - Returns: interface name → up; empty when not running.
+    public func interfaceStates() async -> [String: Bool] {
+        guard let engine = state.withLock({ $0.engine }) else { return [:] }
+        let states = try? await eventLoop.submit {
+            Dictionary(uniqueKeysWithValues: engine.value.links.map { ($0.info.name, $0.isUp) })
+        }.get()
+        return states ?? [:]
     }
 
     /// The instances of `type` resolved now, on every interface.

@@ -71,7 +71,14 @@ final class MDNSEngine {
                 let responder = try MDNSResponder(
                     configuration: responderSettings, seed: UInt64.random(in: .min ... .max), now: now)
                 let browser = try MDNSBrowser(configuration: browserSettings, seed: UInt64.random(in: .min ... .max))
-                links.append(MDNSLink(info: info, responder: responder, browser: browser))
+                let link = MDNSLink(info: info, responder: responder, browser: browser)
+                if !info.isUp {
+                    // Down at start: nothing is sent until a check finds it up.
+                    link.isUp = false
+                    link.responder.linkChanged(up: false, now: now)
+                    link.browser.linkChanged(up: false, now: now)
+                }
+                links.append(link)
             } catch {
                 throw .invalidConfiguration("\(error)")
             }
@@ -211,27 +218,31 @@ final class MDNSEngine {
 
     /// Applies a new reading of the interfaces: changed addresses are published again
     /// (goodbye to the old A/AAAA, probe and announce the new); an interface that is gone
-    /// is taken down, and one that is back is brought up. `nil` marks an interface not found.
+    /// or down is taken down (``StarlingCore/MDNSResponder/linkChanged(up:now:)``), and one
+    /// that is back up is brought up (probed and announced again). `nil` marks an
+    /// interface not found.
     func update(_ readings: [String: MDNSLinkInfo?]) {
         guard !isShutDown else { return }
         let now = now()
         for link in links {
             guard let reading = readings[link.info.name] else { continue }
-            if let info = reading {
+            if let info = reading, info.isUp {
+                // The sockets stay on the families they opened with.
+                let usable = info.addresses.filter { address in
+                    let family: MDNSFamily = if case .ipv4 = address { .ipv4 } else { .ipv6 }
+                    return link.info.families.contains(family)
+                }
+                if usable != link.info.addresses {
+                    // While down this only stores them; coming up probes with them.
+                    link.responder.updateAddresses(usable, now: now)
+                    link.info = MDNSLinkInfo(
+                        name: link.info.name, index: info.index, families: link.info.families, addresses: usable,
+                        isUp: true)
+                }
                 if !link.isUp {
                     link.isUp = true
                     link.responder.linkChanged(up: true, now: now)
                     link.browser.linkChanged(up: true, now: now)
-                }
-                if info.addresses != link.info.addresses {
-                    // The sockets stay on the families they opened with.
-                    let usable = info.addresses.filter { address in
-                        let family: MDNSFamily = if case .ipv4 = address { .ipv4 } else { .ipv6 }
-                        return link.info.families.contains(family)
-                    }
-                    link.responder.updateAddresses(usable, now: now)
-                    link.info = MDNSLinkInfo(
-                        name: link.info.name, index: info.index, families: link.info.families, addresses: usable)
                 }
             } else if link.isUp {
                 link.isUp = false

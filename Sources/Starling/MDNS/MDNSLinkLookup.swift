@@ -2,6 +2,12 @@ import NIOCore
 import StarlingCore
 import StarlingIO
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// One named interface as ``MDNSDiscovery`` runs on it: its index, the families it
 /// has addresses of (among those chosen), and those addresses.
 struct MDNSLinkInfo: Sendable, Equatable {
@@ -9,6 +15,8 @@ struct MDNSLinkInfo: Sendable, Equatable {
     let index: Int
     let families: Set<MDNSFamily>
     let addresses: [PeerAddress.Host]
+    /// Whether the interface is up with a carrier (`IFF_UP` and `IFF_RUNNING`).
+    let isUp: Bool
 }
 
 /// Reads the named interfaces' addresses, in a network namespace when one is set (on a
@@ -69,8 +77,30 @@ enum MDNSLinkLookup {
                 let wanted = families.map(\.description).sorted().joined(separator: " or ")
                 throw .interfaceUnsuitable(interface: name, reason: "it has no \(wanted) address")
             }
-            links.append(MDNSLinkInfo(name: name, index: interface.index, families: found, addresses: addresses))
+            links.append(
+                MDNSLinkInfo(
+                    name: name, index: interface.index, families: found, addresses: addresses,
+                    isUp: isRunning(name)))
         }
         return links
+    }
+
+    /// `IFF_UP` and `IFF_RUNNING` (linux/if.h): administratively up, with a carrier.
+    static let upAndRunning: UInt32 = 0x1 | 0x40
+
+    /// Whether the interface called `name` is up and running in this thread's namespace;
+    /// true when the system cannot tell.
+    static func isRunning(_ name: String) -> Bool {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return true }
+        defer { freeifaddrs(list) }
+        var cursor = list
+        while let entry = cursor {
+            if let entryName = entry.pointee.ifa_name, String(cString: entryName) == name {
+                return entry.pointee.ifa_flags & upAndRunning == upAndRunning
+            }
+            cursor = entry.pointee.ifa_next
+        }
+        return true
     }
 }
