@@ -148,6 +148,43 @@ struct MDNSDiscoveryLabTests {
         }
     }
 
+    /// Service-type enumeration (RFC 6763 §9) on one host lists the types another host
+    /// advertises, and a browse stream of a type started late first replays what is
+    /// already resolved; a withdrawn service is removed from both streams.
+    @Test func mdnsDiscoveryLab_serviceTypes_areEnumeratedAndLateBrowsersReplayAndWithdrawRemoves() async throws {
+        try await Self.withDiscoveries(hostNames: ["lab-a", "lab-b"]) { _, discoveries in
+            let one = try await discoveries[0].advertise(MDNSService(instance: "One", type: "_one._udp", port: 1001))
+            _ = try await discoveries[0].advertise(MDNSService(instance: "Two", type: "_two._tcp", port: 1002))
+            let types = BrowseRecorder(try await discoveries[1].browseServiceTypes())
+            for type in ["_one._udp.local", "_two._tcp.local"] {
+                let name = try DNSName(type)
+                try await types.waitForEvent(within: Self.deadline) {
+                    if case .serviceTypeAdded(name, "eth0") = $0 { true } else { false }
+                }
+            }
+            let first = BrowseRecorder(try await discoveries[1].browse("_one._udp"))
+            _ = try await first.waitForService(within: Self.deadline) { $0.instance == "One" }
+            // A second stream of the same type gets the resolved instance at once, replayed.
+            let second = BrowseRecorder(try await discoveries[1].browse("_one._udp.local."))
+            _ = try await second.waitForService(within: Self.deadline) { $0.instance == "One" }
+            #expect(
+                !first.all.contains { if case .added(let service, _) = $0 { service.instance == "Two" } else { false } }
+            )
+            let listed = try await discoveries[1].services(of: "_one._udp")
+            #expect(listed.map(\.service.instance) == ["One"])
+            #expect(listed.map(\.interface) == ["eth0"])
+
+            // Withdrawn: the goodbye removes it from both streams, and it is unknown after.
+            try await discoveries[0].withdraw(one)
+            for recorder in [first, second] {
+                try await recorder.waitForEvent(within: Self.deadline) {
+                    if case .removed(let name, _) = $0 { name.firstLabel == "One" } else { false }
+                }
+            }
+            await #expect(throws: MDNSDiscoveryError.unknownAdvertisement) { try await discoveries[0].withdraw(one) }
+        }
+    }
+
     /// (c) avahi browsing on another host resolves the Starling peer's `_starling._udp`
     /// instance, with its host, port, addresses and TXT.
     @Test(.requiresAvahi) func mdnsDiscoveryLab_avahiBrowses_seesTheStarlingServiceWithTXT() async throws {
