@@ -185,6 +185,42 @@ struct MDNSDiscoveryLabTests {
         }
     }
 
+    /// An interface that gains its first address of a family (here IPv6) gets its sockets
+    /// opened again with that family: the service is then published with the new AAAA.
+    @Test func mdnsDiscoveryLab_newAddressFamily_reopensAndPublishesIt() async throws {
+        try await NamespaceLab.with(hosts: 2) { lab in
+            let a = lab.hosts[0]
+            try a.namespace.ip(["-6", "addr", "flush", "dev", a.interface])
+            var discoveries: [MDNSDiscovery] = []
+            do {
+                for (index, host) in lab.hosts.enumerated() {
+                    var configuration = MDNSDiscoveryConfiguration(interfaces: [host.interface])
+                    configuration.networkNamespace = host.name
+                    configuration.hostName = "lab-\(index)"
+                    configuration.interfaceCheckInterval = nil
+                    let discovery = try MDNSDiscovery(configuration: configuration)
+                    discoveries.append(discovery)
+                    try await discovery.start()
+                }
+                _ = try await discoveries[0].advertise(MDNSService(instance: "Grows", type: "_grow._udp", port: 7000))
+                let browser = BrowseRecorder(try await discoveries[1].browse("_grow._udp"))
+                let before = try await browser.waitForService(within: Self.deadline) { $0.instance == "Grows" }
+                #expect(before.addresses.map(\.description) == [a.address])
+
+                try a.namespace.ip(["addr", "add", "\(a.ipv6LinkLocal)/64", "dev", a.interface, "nodad"])
+                await discoveries[0].refreshInterfaces()
+                let after = try await browser.waitForService(within: Self.deadline) {
+                    $0.instance == "Grows" && $0.addresses.map(\.description).contains(a.ipv6LinkLocal)
+                }
+                #expect(after.addresses.map(\.description).contains(a.address))
+            } catch {
+                for discovery in discoveries { await discovery.shutdown() }
+                throw error
+            }
+            for discovery in discoveries { await discovery.shutdown() }
+        }
+    }
+
     /// (c) avahi browsing on another host resolves the Starling peer's `_starling._udp`
     /// instance, with its host, port, addresses and TXT.
     @Test(.requiresAvahi) func mdnsDiscoveryLab_avahiBrowses_seesTheStarlingServiceWithTXT() async throws {

@@ -40,8 +40,9 @@ import Synchronization
 /// changed addresses are published anew (goodbyes for the withdrawn ones), and an
 /// interface that disappears or goes down (no `IFF_UP` or `IFF_RUNNING`) pauses its
 /// responder and browser until it is back up, when everything is probed and announced
-/// again (``interfaceStates()`` tells which are up). The address families stay those
-/// found at ``start()``.
+/// again (``interfaceStates()`` tells which are up). An interface that is re-created (a
+/// new index) or gains its first address of a chosen family gets new sockets and new
+/// cores, which probe the same names and advertise and browse everything again.
 ///
 /// - Warning: multicast leaves the machine onto the named interfaces' networks.
 public final class MDNSDiscovery: Sendable {
@@ -254,7 +255,42 @@ public final class MDNSDiscovery: Sendable {
             readings[name] = .some(found?.first)
         }
         let reading = readings
-        try? await eventLoop.submit { engine.value.update(reading) }.get()
+        let reopen =
+            (try? await eventLoop.submit { () -> [MDNSLinkInfo] in
+                let changed = reading.values.compactMap { $0 }.filter { engine.value.needsReopening($0) }
+                engine.value.update(reading)
+                return changed
+            }.get()) ?? []
+        for info in reopen { await self.reopen(info, engine: engine) }
+    }
+
+    /// Opens new sockets for an interface that was re-created or gained an address
+    /// family, hands them to the engine with new cores, and closes the old ones. On
+    /// failure the old ones stay (and the next check tries again).
+    private func reopen(_ info: MDNSLinkInfo, engine: NIOLoopBound<MDNSEngine>) async {
+        var settings = MDNSSocketsConfiguration(interfaces: [info.name])
+        settings.families = info.families
+        settings.multicastLoopback = configuration.multicastLoopback
+        settings.networkNamespace = configuration.networkNamespace
+        guard
+            let sockets = try? await MDNSSockets.open(
+                settings, on: eventLoop, onReadComplete: { engine.value.readComplete() },
+                onDatagram: { engine.value.receive($0) })
+        else { return }
+        let result = try? await eventLoop.submit { engine.value.reopen(info, with: sockets) }.get()
+        guard let result, result.taken else {
+            await sockets.close()
+            return
+        }
+        let kept = state.withLock { state -> Bool in
+            guard state.phase == .running else { return false }
+            state.sockets.removeAll { $0 === result.old }
+            state.sockets.append(sockets)
+            return true
+        }
+        if let old = result.old { await old.close() }
+        // Shut down meanwhile: the shutdown did not see these sockets.
+        if !kept { await sockets.close() }
     }
 
     /// Sends goodbyes for every advertised record, closes the sockets (leaving the

@@ -46,6 +46,10 @@ final class MDNSEngine {
     private var isShutDown = false
     private let onEvent: (MDNSDiscovery.Event) -> Void
     private let onBrowseEvent: (MDNSDiscovery.BrowseEvent) -> Void
+    private let configuration: MDNSDiscoveryConfiguration
+    /// The service of each advertisement (with its latest TXT), to register again on
+    /// reopened interfaces.
+    private var services: [Int: MDNSService] = [:]
 
     /// Creates the cores of every interface; the host names start probing once the sockets
     /// are attached.
@@ -57,34 +61,77 @@ final class MDNSEngine {
         self.eventLoop = eventLoop
         self.onEvent = onEvent
         self.onBrowseEvent = onBrowseEvent
+        self.configuration = configuration
         let now = SystemClock.monotonicNow()
         lastNow = now
         var links: [MDNSLink] = []
         for info in infos {
-            let destinations = Self.groups(of: info.families)
-            var responderSettings = MDNSResponderConfiguration(hostName: hostName, addresses: info.addresses)
-            responderSettings.destinations = destinations
-            responderSettings.announceCount = configuration.announceCount
-            var browserSettings = configuration.browser
-            browserSettings.destinations = destinations
-            do {
-                let responder = try MDNSResponder(
-                    configuration: responderSettings, seed: UInt64.random(in: .min ... .max), now: now)
-                let browser = try MDNSBrowser(configuration: browserSettings, seed: UInt64.random(in: .min ... .max))
-                let link = MDNSLink(info: info, responder: responder, browser: browser)
-                if !info.isUp {
-                    // Down at start: nothing is sent until a check finds it up.
-                    link.isUp = false
-                    link.responder.linkChanged(up: false, now: now)
-                    link.browser.linkChanged(up: false, now: now)
-                }
-                links.append(link)
-            } catch {
-                throw .invalidConfiguration("\(error)")
-            }
+            links.append(try Self.makeLink(info, hostName: hostName, configuration: configuration, now: now))
         }
         self.links = links
         self.byName = Dictionary(uniqueKeysWithValues: links.map { ($0.info.name, $0) })
+    }
+
+    /// A responder and a browser for `info`, sending to the groups of its families; taken
+    /// down at once when the interface is down.
+    private static func makeLink(
+        _ info: MDNSLinkInfo, hostName: String, configuration: MDNSDiscoveryConfiguration, now: Instant
+    ) throws(MDNSDiscoveryError) -> MDNSLink {
+        let destinations = groups(of: info.families)
+        var responderSettings = MDNSResponderConfiguration(hostName: hostName, addresses: info.addresses)
+        responderSettings.destinations = destinations
+        responderSettings.announceCount = configuration.announceCount
+        var browserSettings = configuration.browser
+        browserSettings.destinations = destinations
+        do {
+            let responder = try MDNSResponder(
+                configuration: responderSettings, seed: UInt64.random(in: .min ... .max), now: now)
+            let browser = try MDNSBrowser(configuration: browserSettings, seed: UInt64.random(in: .min ... .max))
+            let link = MDNSLink(info: info, responder: responder, browser: browser)
+            if !info.isUp {
+                // Down: nothing is sent until a check finds it up.
+                link.isUp = false
+                link.responder.linkChanged(up: false, now: now)
+                link.browser.linkChanged(up: false, now: now)
+            }
+            return link
+        } catch {
+            throw .invalidConfiguration("\(error)")
+        }
+    }
+
+    /// Whether `reading` needs the interface's sockets opened again: it was re-created
+    /// (a new index) or gained an address of a chosen family it had none of.
+    func needsReopening(_ reading: MDNSLinkInfo) -> Bool {
+        guard let link = byName[reading.name], !isShutDown, reading.isUp else { return false }
+        return reading.index != link.info.index || !reading.families.isSubset(of: link.info.families)
+    }
+
+    /// Replaces an interface's cores and sockets with new ones for `info` (after
+    /// ``needsReopening(_:)``): the new responder probes the same host label and
+    /// advertises every service again, the new browser browses the same types.
+    /// - Returns: whether the new sockets were taken, and the old sockets to close.
+    func reopen(_ info: MDNSLinkInfo, with sockets: MDNSSockets) -> (taken: Bool, old: MDNSSockets?) {
+        guard let old = byName[info.name], let index = links.firstIndex(where: { $0 === old }), !isShutDown else {
+            return (false, nil)
+        }
+        let now = now()
+        let hostLabel = old.responder.hostName.firstLabel
+        guard let link = try? Self.makeLink(info, hostName: hostLabel, configuration: configuration, now: now) else {
+            return (false, nil)
+        }
+        for (id, service) in services {
+            if let registered = try? link.responder.register(service, now: now) {
+                advertisements[id, default: [:]][info.name] = registered
+            }
+        }
+        for type in browsedTypes.keys { link.browser.browse(type, now: now) }
+        link.serviceTypes = old.serviceTypes
+        link.sockets = sockets
+        links[index] = link
+        byName[info.name] = link
+        drive(now: now)
+        return (true, old.sockets)
     }
 
     /// The mDNS groups of `families`, IPv4 first.
@@ -138,6 +185,7 @@ final class MDNSEngine {
             registered[link.info.name] = try link.responder.register(service, now: now)
         }
         advertisements[id] = registered
+        services[id] = service
         drive(now: now)
     }
 
@@ -145,6 +193,7 @@ final class MDNSEngine {
     /// - Returns: whether it was registered.
     func withdraw(_ id: Int) -> Bool {
         guard let registered = advertisements.removeValue(forKey: id) else { return false }
+        services[id] = nil
         let now = now()
         for link in links {
             if let service = registered[link.info.name] { link.responder.unregister(service, now: now) }
@@ -157,6 +206,7 @@ final class MDNSEngine {
     /// - Returns: whether it was registered.
     func updateTXT(_ txt: [[UInt8]], of id: Int) -> Bool {
         guard let registered = advertisements[id] else { return false }
+        services[id]?.txt = txt
         let now = now()
         for link in links {
             if let service = registered[link.info.name] { link.responder.updateTXT(txt, of: service, now: now) }
@@ -236,7 +286,7 @@ final class MDNSEngine {
                     // While down this only stores them; coming up probes with them.
                     link.responder.updateAddresses(usable, now: now)
                     link.info = MDNSLinkInfo(
-                        name: link.info.name, index: info.index, families: link.info.families, addresses: usable,
+                        name: link.info.name, index: link.info.index, families: link.info.families, addresses: usable,
                         isUp: true)
                 }
                 if !link.isUp {
@@ -264,6 +314,7 @@ final class MDNSEngine {
         timer?.cancel()
         timer = nil
         advertisements = [:]
+        services = [:]
         return sent
     }
 
