@@ -85,7 +85,7 @@ struct MDNSAdvertiseCommand: AsyncParsableCommand {
         commandName: "advertise",
         abstract: "Advertise a service until interrupted or --seconds pass.",
         discussion: """
-            Without --type it advertises a Starling peer with a new identity: \
+            Without --type it advertises a Starling peer (a new identity, or --key): \
             _starling._udp with TXT id=<peer ID>, swarm=<swarm ID> and v=1. With --type it \
             advertises any service: --type _x._tcp --name NAME --port P [--txt k=v]...
 
@@ -112,11 +112,16 @@ struct MDNSAdvertiseCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The swarm ID of the peer, 64 hex digits (default: all zero).", valueName: "hex"))
     var swarm: String?
 
+    @Option(help: ArgumentHelp("The peer's identity key file (default: a new identity).", valueName: "file"))
+    var key: String?
+
     func validate() throws {
         if type != nil {
             guard name != nil else { throw ValidationError("--type needs --name") }
             guard port != nil else { throw ValidationError("--type needs --port") }
-            guard swarm == nil else { throw ValidationError("--swarm is for a Starling peer, not with --type") }
+            guard swarm == nil, key == nil else {
+                throw ValidationError("--swarm and --key are for a Starling peer, not with --type")
+            }
         } else {
             guard txt.isEmpty else { throw ValidationError("--txt needs --type (a peer's TXT is fixed)") }
         }
@@ -130,8 +135,18 @@ struct MDNSAdvertiseCommand: AsyncParsableCommand {
         if let type, let name, let port {
             service = MDNSService(instance: name, type: type, port: port, txt: txt.map { Array($0.utf8) })
         } else {
-            var random = SecureRandom()
-            let identity = IdentityKeyPair.generate(using: &random)
+            let identity: IdentityKeyPair
+            if let key {
+                do {
+                    identity = try KeyFile.load(from: key)
+                } catch {
+                    printError("starling mdns advertise: --key: \(error)")
+                    throw ExitCode.failure
+                }
+            } else {
+                var random = SecureRandom()
+                identity = IdentityKeyPair.generate(using: &random)
+            }
             service = MDNSStarlingPeer.service(
                 instance: name ?? MDNSStarlingPeer.defaultInstance(for: identity.peerID), peerID: identity.peerID,
                 swarmID: swarm.flatMap(Self.swarmID) ?? [UInt8](repeating: 0, count: 32), port: port ?? 4000)

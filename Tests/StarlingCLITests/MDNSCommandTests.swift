@@ -20,6 +20,11 @@ import Testing
         (["advertise", "--type", "bad", "--name", "n", "--port", "1"] + missingInterface, "invalid service"),
         (["browse", "_x._udp", "--seconds", "0"] + missingInterface, "--seconds must be from 0.1"),
         (["advertise", "--host-name", "a.b"] + missingInterface, "invalid host name"),
+        (["advertise", "--key", "/starling-none/key"] + missingInterface, "--key:"),
+        (
+            ["advertise", "--type", "_x._tcp", "--name", "n", "--port", "1", "--key", "k"] + missingInterface,
+            "not with --type"
+        ),
     ])
     func mdns_badInput_failsWithOneClearLine(arguments: [String], expected: String) async throws {
         let result = try await Subprocess.run(try StarlingBinary.path(), ["mdns"] + arguments)
