@@ -117,6 +117,21 @@ public final class ChildProcess: @unchecked Sendable {
         try await wait(timeout: timeout, waitingFor: "the process to exit") { .exit($0) }
     }
 
+    /// Whether the child has exited (a zombie counts), whether or not `Process` has noticed
+    /// yet and its output is fully read: on Linux, `Process` learns of the exit through a
+    /// descriptor that children started later inherit, and the output pipes leak the same
+    /// way, so a child can be gone long before ``waitForExit(timeout:)`` returns.
+    public var hasExited: Bool {
+        if lock.withLock({ termination != nil }) { return true }
+        let path = "/proc/\(process.processIdentifier)/stat"
+        guard let stat = try? String(contentsOfFile: path, encoding: .utf8),
+            let nameEnd = stat.lastIndex(of: ")")
+        else { return true }
+        // "pid (name) S …": the state letter follows the parenthesised name.
+        let state = stat[stat.index(after: nameEnd)...].first { $0 != " " }
+        return state == "Z" || state == "X"
+    }
+
     /// Asks the child to stop with SIGTERM, if it is still running.
     public func terminate() {
         guard process.isRunning else { return }

@@ -38,6 +38,9 @@ struct AvahiLabTests {
                     }
                     #expect(v6.hostName == "lab-a.local")
                     #expect(v6.port == 4242)
+                    // A one-shot browse (`avahi-browse -rpt`) lists it too.
+                    let dump = try await browser.browse("_demo._udp", timeout: Self.deadline)
+                    #expect(Set(dump.filter { $0.name == "Demo One" }.map(\.family)) == ["IPv4", "IPv6"])
 
                     // Withdrawn (goodbye records): the browser reports it removed.
                     await publication.withdraw()

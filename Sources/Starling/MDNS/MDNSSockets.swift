@@ -39,10 +39,20 @@ import Synchronization
 /// await sockets.close()
 /// ```
 ///
-/// - Warning: multicast leaves the machine onto the named interfaces' networks. On one
-///   host only one socket of those bound to port 5353 receives each *unicast* datagram
-///   (RFC 6762 §15), so unicast replies addressed to port 5353 may reach avahi-daemon
-///   instead of these sockets, or the reverse; multicast reaches all of them.
+/// ### Sharing port 5353
+/// Multicast reaches every mDNS socket on the host. A *unicast* datagram to port 5353
+/// reaches only one socket (RFC 6762 §15): Linux prefers a socket bound to the arrival
+/// device, so on the named interfaces these sockets take unicast (QU replies, direct
+/// queries) that an avahi-daemon on the same host would otherwise get; two
+/// `MDNSSockets` on one interface share it by `SO_REUSEPORT` hashing. Keep Starling's
+/// responder and avahi in different namespaces when unicast matters.
+///
+/// ### Interfaces that change
+/// The sockets are bound to interface indexes at ``open(_:on:onReadComplete:onDatagram:)``.
+/// An interface that is deleted and re-created (a new index) or that gains its first
+/// address of a family needs the sockets closed and opened again.
+///
+/// - Warning: multicast leaves the machine onto the named interfaces' networks.
 public final class MDNSSockets: Sendable {
     /// The settings the sockets were opened with.
     public let configuration: MDNSSocketsConfiguration
