@@ -15,6 +15,7 @@ struct StarlingCommand: AsyncParsableCommand {
             IndexCommand.self,
             NameCommand.self,
             LANCommand.self,
+            MDNSCommand.self,
             UDPCommand.self,
             McastCommand.self,
             BenchCommand.self,

@@ -403,6 +403,30 @@ import Testing
         #expect(node.core.name(of: id) == nil)
     }
 
+    /// A shared answer queued before a withdrawal must not announce the service again
+    /// after its goodbye, neither as an answer nor as an additional record.
+    @Test func responder_unregister_dropsPendingAnswersOfTheService() throws {
+        var (node, id) = try Self.established()
+        let other = try node.core.register(
+            MDNSService(instance: "Other", type: "_other._udp", port: 1), now: node.now)
+        node.run(for: .seconds(3))
+        #expect(node.core.isRegistered(other))
+        _ = node.takeSent()
+        node.receive(
+            DNSMessage(questions: [
+                DNSQuestion(name: Self.type, type: .ptr), DNSQuestion(name: MDNSConstants.servicesName, type: .ptr),
+            ]))
+        #expect(node.sent.isEmpty)
+        node.core.unregister(id, now: node.now)
+        node.run(for: .milliseconds(200))
+        let instance = try Self.service().instanceName()
+        for sent in node.takeSent() {
+            let records = sent.message.answers + sent.message.additionals
+            let revived = records.filter { $0.ttl > 0 && ($0.name == instance || $0.data == .ptr(instance)) }
+            #expect(revived.isEmpty, "sent after the goodbye: \(revived)")
+        }
+    }
+
     @Test func responder_shutdown_goodbyeForEverythingThenSilence() throws {
         var (node, _) = try Self.established()
         node.core.shutdown(now: node.now)

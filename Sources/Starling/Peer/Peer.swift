@@ -74,15 +74,19 @@ public final class Peer: Sendable {
 
     /// The LAN discovery this peer runs, if configured.
     private let discovery: LANDiscovery?
+    /// The mDNS advertising and joining this peer runs, if configured (``PeerConfiguration/mdns``).
+    private let mdns: PeerMDNS?
     /// The socket of the LAN group channel, if configured (``PeerConfiguration/groupLAN``).
     private let groupChannel: (any Channel)?
 
     private init(
         id: PeerID, address: PeerAddress, events: Events, channel: any Channel, loop: NIOLoopBound<PeerLoop>,
-        streams: StreamHub, discovery: LANDiscovery?, groupChannel: (any Channel)?, connectTimeout: Duration
+        streams: StreamHub, discovery: LANDiscovery?, mdns: PeerMDNS?, groupChannel: (any Channel)?,
+        connectTimeout: Duration
     ) {
         self.streams = streams
         self.discovery = discovery
+        self.mdns = mdns
         self.groupChannel = groupChannel
         self.id = id
         self.address = address
@@ -156,12 +160,15 @@ public final class Peer: Sendable {
             identity: identity, configuration: configuration.streams, group: group, listener: listener, loop: loop)
         try? await eventLoop.submit { loop.value.streams = streams }.get()
         await streams.start()
-        let discovery: LANDiscovery?
+        var discovery: LANDiscovery?
+        let mdns: PeerMDNS?
         var groupChannel: (any Channel)?
         do {
             groupChannel = try await startGroupLAN(configuration, lanSocket, at: address, on: channel, loop)
             discovery = try await startDiscovery(configuration, identity, address, group, loop)
+            mdns = try await startMDNS(configuration, identity, address, group, loop)
         } catch {
+            await discovery?.shutdown()
             await streams.close()
             try? await eventLoop.submit { loop.value.shutDown() }.get()
             try? await groupChannel?.close()
@@ -170,7 +177,8 @@ public final class Peer: Sendable {
         }
         return Peer(
             id: identity.peerID, address: address, events: events,
-            channel: channel, loop: loop, streams: streams, discovery: discovery, groupChannel: groupChannel,
+            channel: channel, loop: loop, streams: streams, discovery: discovery, mdns: mdns,
+            groupChannel: groupChannel,
             connectTimeout: configuration.connectTimeout)
     }
 
@@ -494,6 +502,8 @@ public final class Peer: Sendable {
     ///   and benchmarks of just that.
     public func shutdown(leavingOverlay: Bool = true) async {
         let loop = self.loop
+        // Goodbyes first, so that nobody joins this peer on its way out.
+        await mdns?.shutdown()
         try? await eventLoop.submit { loop.value.shutDown(leavingOverlay: leavingOverlay) }.get()
         await discovery?.shutdown()
         await streams.close()

@@ -71,6 +71,12 @@ public struct PeerConfiguration: Sendable {
     /// discovers is joined into the overlay, so it needs ``overlay``, and a
     /// ``listenAddress`` on that interface (the address the beacons advertise).
     public var lanDiscovery: LANDiscoveryConfiguration?
+    /// mDNS/DNS-SD on the interfaces it names, or `nil` (the default): nothing is
+    /// multicast unless set. Advertises this peer as `_starling._udp.local` and joins every
+    /// peer of the same swarm found there into the overlay, so it needs ``overlay``, and a
+    /// ``listenAddress`` other hosts can reach (not loopback; the unspecified address is
+    /// fine: the advertised addresses are the interfaces').
+    public var mdns: MDNSPeerConfiguration?
     /// LAN acceleration of overlay multicast groups (one IP multicast datagram per
     /// message for the members on this peer's LAN segment), or `nil` (the default):
     /// nothing is multicast unless set. Needs ``overlay``, and a ``listenAddress`` on
@@ -133,6 +139,19 @@ public struct PeerConfiguration: Sendable {
                 throw .invalidConfiguration(
                     "lanDiscovery advertises the listen address, so it must be an address on \(lanDiscovery.interface), "
                         + "not \(listenAddress)")
+            }
+        }
+        if let mdns {
+            guard overlay != nil else { throw .invalidConfiguration("mdns needs an overlay") }
+            guard !listenAddress.isLoopback else {
+                throw .invalidConfiguration(
+                    "mdns advertises the listen address's port on \(mdns.discovery.interfaces.joined(separator: ", ")), "
+                        + "so it must not be a loopback address (\(listenAddress))")
+            }
+            do throws(MDNSDiscoveryError) {
+                try mdns.discovery.validate()
+            } catch {
+                throw .invalidConfiguration("mdns: \(error)")
             }
         }
         if let groupLAN {

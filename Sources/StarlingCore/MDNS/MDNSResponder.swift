@@ -127,6 +127,7 @@ public struct MDNSResponder: ProtocolCore, Sendable {
     ///   - now: the current time.
     public mutating func unregister(_ service: ServiceID, now: Instant) {
         guard let registration = services.removeValue(forKey: service) else { return }
+        forgetPending(records(of: registration))
         if registration.phase.isAuthoritative && isLinkUp { sendGoodbye(records(of: registration), now: now) }
         events.append(.unregistered(registration.name))
     }
@@ -159,6 +160,7 @@ public struct MDNSResponder: ProtocolCore, Sendable {
         guard Set(newAddresses) != Set(addresses) else { return }
         let old = unique(of: host)
         addresses = newAddresses
+        forgetPending(old.filter { record in !unique(of: host).contains { $0.sameData(as: record) } })
         guard isLinkUp, host.phase != .idle else { return }
         if host.phase.isAuthoritative {
             let current = unique(of: host)
@@ -292,6 +294,17 @@ public struct MDNSResponder: ProtocolCore, Sendable {
         if unicast == nil {
             for record in answers { lastMulticast[RecordKey(record)] = now }
         }
+    }
+
+    /// Takes `records` out of the delayed responses (answers and additionals), so that a
+    /// response queued before a withdrawal cannot announce them again after their goodbye.
+    mutating func forgetPending(_ records: [DNSRecord]) {
+        guard !records.isEmpty, !pendingResponses.isEmpty else { return }
+        for index in pendingResponses.indices {
+            pendingResponses[index].answers.removeAll { answer in records.contains { $0.sameData(as: answer) } }
+            pendingResponses[index].additionals.removeAll { extra in records.contains { $0.sameData(as: extra) } }
+        }
+        pendingResponses.removeAll { $0.answers.isEmpty }
     }
 
     /// Multicasts `records` with TTL 0 (RFC 6762 §10.1).

@@ -1,0 +1,106 @@
+import NIOCore
+import StarlingCore
+import StarlingIO
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One named interface as ``MDNSDiscovery`` runs on it: its index, the families it
+/// has addresses of (among those chosen), and those addresses.
+struct MDNSLinkInfo: Sendable, Equatable {
+    let name: String
+    let index: Int
+    let families: Set<MDNSFamily>
+    let addresses: [PeerAddress.Host]
+    /// Whether the interface is up with a carrier (`IFF_UP` and `IFF_RUNNING`).
+    let isUp: Bool
+}
+
+/// Reads the named interfaces' addresses, in a network namespace when one is set (on a
+/// short-lived thread that enters it).
+enum MDNSLinkLookup {
+    /// Looks every interface of `names` up.
+    ///
+    /// - Returns: one entry per name, in order.
+    /// - Throws: ``MDNSDiscoveryError/interfaceNotFound(name:available:)``,
+    ///   ``MDNSDiscoveryError/interfaceUnsuitable(interface:reason:)`` (no MULTICAST flag, or no
+    ///   address of any chosen family) or ``MDNSDiscoveryError/socket(operation:reason:)``.
+    static func lookUp(
+        _ names: [String], families: Set<MDNSFamily>, namespace: String?
+    ) async throws(MDNSDiscoveryError) -> [MDNSLinkInfo] {
+        guard let namespace else { return try lookUpHere(names, families: families) }
+        let result: Result<[MDNSLinkInfo], MDNSDiscoveryError> = await withCheckedContinuation { continuation in
+            let started = DetachedThread.run {
+                continuation.resume(
+                    returning: Result { () throws(MDNSDiscoveryError) in
+                        do throws(LANDiscoveryError) {
+                            try LANSockets.enterNamespace(namespace)
+                        } catch {
+                            throw .socket(operation: "entering namespace \(namespace)", reason: error.description)
+                        }
+                        return try lookUpHere(names, families: families)
+                    })
+            }
+            if !started {
+                continuation.resume(returning: .failure(.socket(operation: "pthread_create", reason: "no thread")))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Looks the interfaces up in this thread's namespace.
+    static func lookUpHere(_ names: [String], families: Set<MDNSFamily>) throws(MDNSDiscoveryError) -> [MDNSLinkInfo] {
+        var links: [MDNSLinkInfo] = []
+        for name in names {
+            let interface: NetworkInterface
+            do throws(MDNSSocketsError) {
+                interface = try MDNSSocketOpener.lookUp(name)
+            } catch {
+                throw MDNSDiscoveryError(error)
+            }
+            guard interface.supportsMulticast else {
+                throw .interfaceUnsuitable(interface: name, reason: "it does not support multicast (no MULTICAST flag)")
+            }
+            var addresses: [PeerAddress.Host] = []
+            var found: Set<MDNSFamily> = []
+            for address in interface.addresses {
+                guard let peer = PeerAddress(address.address) else { continue }
+                let family: MDNSFamily = if case .ipv4 = peer.host { .ipv4 } else { .ipv6 }
+                guard families.contains(family) else { continue }
+                found.insert(family)
+                if !addresses.contains(peer.host) { addresses.append(peer.host) }
+            }
+            guard !found.isEmpty else {
+                let wanted = families.map(\.description).sorted().joined(separator: " or ")
+                throw .interfaceUnsuitable(interface: name, reason: "it has no \(wanted) address")
+            }
+            links.append(
+                MDNSLinkInfo(
+                    name: name, index: interface.index, families: found, addresses: addresses,
+                    isUp: isRunning(name)))
+        }
+        return links
+    }
+
+    /// `IFF_UP` and `IFF_RUNNING` (linux/if.h): administratively up, with a carrier.
+    static let upAndRunning: UInt32 = 0x1 | 0x40
+
+    /// Whether the interface called `name` is up and running in this thread's namespace;
+    /// true when the system cannot tell.
+    static func isRunning(_ name: String) -> Bool {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return true }
+        defer { freeifaddrs(list) }
+        var cursor = list
+        while let entry = cursor {
+            if let entryName = entry.pointee.ifa_name, String(cString: entryName) == name {
+                return entry.pointee.ifa_flags & upAndRunning == upAndRunning
+            }
+            cursor = entry.pointee.ifa_next
+        }
+        return true
+    }
+}

@@ -1,0 +1,115 @@
+import Starling
+import StarlingCore
+import Synchronization
+
+/// Collects a browse stream, for polling with a deadline.
+final class BrowseRecorder: Sendable {
+    private let reader: Task<Void, Never>
+
+    struct Timeout: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(_ stream: AsyncStream<MDNSDiscovery.BrowseEvent>) {
+        let box = EventBox()
+        reader = Task {
+            for await event in stream { box.append(event) }
+        }
+        self.box = box
+    }
+
+    private let box: EventBox
+
+    var all: [MDNSDiscovery.BrowseEvent] { box.all }
+
+    /// The newest resolved (added or updated, not removed since) services.
+    var current: [MDNSResolvedService] {
+        var services: [DNSName: MDNSResolvedService] = [:]
+        for event in all {
+            switch event {
+            case .added(let service, _), .updated(let service, _): services[service.name] = service
+            case .removed(let name, _): services[name] = nil
+            case .serviceTypeAdded, .serviceTypeRemoved: break
+            }
+        }
+        return Array(services.values)
+    }
+
+    /// The first current service satisfying `predicate`, polled every 20 ms until `limit`.
+    func waitForService(
+        within limit: Duration, where predicate: (MDNSResolvedService) -> Bool
+    ) async throws -> MDNSResolvedService {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while true {
+            if let found = current.first(where: predicate) { return found }
+            guard clock.now < deadline else {
+                throw Timeout(description: "no matching service within \(limit); events: \(all)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Waits until some event satisfies `predicate`, polled every 20 ms until `limit`.
+    func waitForEvent(
+        within limit: Duration, where predicate: (MDNSDiscovery.BrowseEvent) -> Bool
+    ) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while !all.contains(where: predicate) {
+            guard clock.now < deadline else {
+                throw Timeout(description: "no matching event within \(limit); events: \(all)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    deinit {
+        reader.cancel()
+    }
+}
+
+/// Collects a discovery's advertisement events.
+final class EventRecorderMDNS: Sendable {
+    private let reader: Task<Void, Never>
+
+    init(_ stream: AsyncStream<MDNSDiscovery.Event>) {
+        let box = AdvertisementBox()
+        reader = Task {
+            for await event in stream { box.append(event) }
+        }
+        self.box = box
+    }
+
+    private let box: AdvertisementBox
+
+    var all: [MDNSDiscovery.Event] { box.all }
+
+    /// Waits until some event satisfies `predicate`, polled every 20 ms until `limit`.
+    func waitFor(within limit: Duration, where predicate: (MDNSDiscovery.Event) -> Bool) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while !all.contains(where: predicate) {
+            guard clock.now < deadline else {
+                throw BrowseRecorder.Timeout(description: "no matching event within \(limit); events: \(all)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    deinit {
+        reader.cancel()
+    }
+}
+
+private final class EventBox: Sendable {
+    private let events = Mutex<[MDNSDiscovery.BrowseEvent]>([])
+    func append(_ event: MDNSDiscovery.BrowseEvent) { events.withLock { $0.append(event) } }
+    var all: [MDNSDiscovery.BrowseEvent] { events.withLock { $0 } }
+}
+
+private final class AdvertisementBox: Sendable {
+    private let events = Mutex<[MDNSDiscovery.Event]>([])
+    func append(_ event: MDNSDiscovery.Event) { events.withLock { $0.append(event) } }
+    var all: [MDNSDiscovery.Event] { events.withLock { $0 } }
+}
