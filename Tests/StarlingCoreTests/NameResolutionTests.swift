@@ -21,6 +21,7 @@ struct NameResolutionTests {
         let key = try #require(v1.key)
         #expect(store.insert(v1, expiresAt: now + .seconds(60), now: now) == .stored)
         #expect(store.insert(v2, expiresAt: now + .seconds(60), now: now) == .updated)
+        #expect(store.insert(v2, expiresAt: now + .seconds(60), now: now) == .refreshed)
         #expect(store.insert(v1, expiresAt: now + .seconds(60), now: now) == .stale)
         #expect(store.chain(at: key, now: now) == v2)
         // One zone holds at most two keys; the store three in all.

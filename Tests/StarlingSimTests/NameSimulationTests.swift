@@ -12,7 +12,7 @@ import Testing
     static func swarm(
         count: Int, seed: UInt64 = 13,
         overlayOfPeer: @escaping (Int, OverlayConfiguration) -> OverlayConfiguration = { $1 },
-        converged: @escaping (NodeSwarm) -> Bool = { $0.isConverged() }
+        limit: Duration = .seconds(60), converged: @escaping (NodeSwarm) -> Bool = { $0.isConverged() }
     ) throws -> NodeSwarm {
         // The identities follow from the seed: a first build tells peer 1's ID to pin.
         let alice = try NodeSwarm(seed: seed, count: 2).peerID(of: SimNodeID(rawValue: 1))
@@ -20,7 +20,7 @@ import Testing
         overlay.namePins = ["alice": alice]
         var swarm = try NodeSwarm(seed: seed, count: count, overlayOfPeer: { overlayOfPeer($0, overlay) })
         swarm.joinThroughFirst()
-        let converged = swarm.run(limit: .seconds(60)) { converged($0) }
+        let converged = swarm.run(limit: limit) { converged($0) }
         try #require(converged)
         #expect(swarm.peerID(of: SimNodeID(rawValue: 1)) == alice)
         return swarm

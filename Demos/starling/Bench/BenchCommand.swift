@@ -46,6 +46,9 @@ struct BenchCommand: AsyncParsableCommand {
     )
     var peers: Int?
 
+    @Option(help: "The topology names are measured in: pure, hybrid or super-peer (default pure).")
+    var topology = "pure"
+
     @Option(help: "Loopback peers for topologies, each shape as a swarm in this process (0 skips; at most 1,000).")
     var loopbackPeers = 200
 
@@ -58,6 +61,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if let only, !["pure", "hybrid", "super-peer"].contains(only) {
             throw ValidationError("--only must be pure, hybrid or super-peer")
+        }
+        guard ["pure", "hybrid", "super-peer"].contains(topology) else {
+            throw ValidationError("--topology must be pure, hybrid or super-peer, not \(topology)")
         }
         if let peers, !(20...20_000).contains(peers) {
             throw ValidationError("--peers must be 20 to 20,000, not \(peers)")
@@ -83,7 +89,7 @@ struct BenchCommand: AsyncParsableCommand {
         case .groups: result = GroupsBench.run(members: peers ?? 1_000)
         case .names:
             // Figures of its own against the targets, not a ratio to a baseline.
-            let report = NamesBench.run(peers: peers ?? 10_000)
+            let report = NamesBench.run(peers: peers ?? 10_000, topology: topology)
             print(json ? report.json : report.table)
             return
         case .topologies:

@@ -2,10 +2,13 @@ import Foundation
 import StarlingCore
 import StarlingSim
 
-/// `starling bench names`: overlay names in a simulated pure swarm of `--peers` peers
-/// (10,000 for the issue's figures) on 50 ms ± 25 ms links (some 100 ms round trips, as
-/// across a continent), joined through the first peer; peers hold only their Kademlia
-/// contacts from 2,000 peers on, as in `bench topologies`.
+/// `starling bench names`: overlay names in a simulated swarm of `--peers` peers (10,000
+/// for the issue's figures) on 50 ms ± 25 ms links (some 100 ms round trips, as across a
+/// continent), joined through the first peer, of the `--topology` given (pure by
+/// default), set up as in `bench topologies`: pure peers hold only their Kademlia
+/// contacts from 2,000 peers on; a hybrid swarm has 3 index servers (the first three
+/// peers), which hold the names, and clients that hold only them from 500 members on; a
+/// super-peer swarm has peers of unequal capacity, and its super-peers hold the names.
 ///
 /// Once the swarm has converged:
 /// 1. **Publishing**: 10 human top-level names `t0`…`t9`, each pinned to a peer by every
@@ -37,8 +40,15 @@ enum NamesBench {
 
     struct Report: Encodable {
         var peers: Int
+        var topology: String
         var names: Int
+        /// Whether the swarm settled within the limit before names were published.
+        var settled: Bool
         var convergedSeconds: Double
+        /// Chains stored over all peers once every name was published, and how many of
+        /// them the topology's authorities (index servers, super-peers) hold.
+        var chainsHeld: Int
+        var chainsHeldByAuthorities: Int
         var publishedSeconds: Double
         var resolutions: Int
         var found: Int
@@ -67,9 +77,10 @@ enum NamesBench {
         var table: String {
             func number(_ value: Double) -> String { String(format: "%.1f", value) }
             var lines = [
-                "names: \(peers) simulated peers (pure), 50 ms ± 25 ms links, \(names) names of 1 to 3 labels",
-                "  converged after \(number(convergedSeconds)) s; every name published after "
-                    + "\(number(publishedSeconds)) s more",
+                "names: \(peers) simulated peers (\(topology)), 50 ms ± 25 ms links, \(names) names of 1 to 3 labels",
+                "  \(settled ? "settled" : "NOT settled") after \(number(convergedSeconds)) s; every name published after "
+                    + "\(number(publishedSeconds)) s more; \(chainsHeld) chains held, "
+                    + "\(chainsHeldByAuthorities) of them by authorities",
                 "  uncached: \(found)/\(resolutions) resolved; round trips p50 \(number(roundTripsP50)), mean "
                     + "\(number(roundTripsMean)), p99 \(number(roundTripsP99)); \(number(lookupsMean)) lookups each; "
                     + "latency p50 / p99 \(number(latencyP50Milliseconds)) / \(number(latencyP99Milliseconds)) ms",
@@ -103,7 +114,37 @@ enum NamesBench {
         var content: NameRecord.Content
     }
 
-    static func run(peers: Int) -> Report {
+    /// The overlay of peer `index` in a swarm of `topology`, with `pins`.
+    static func overlay(ofPeer index: Int, topology: String, pins: [String: PeerID]) -> OverlayConfiguration {
+        var base = OverlayConfiguration.simulation
+        base.namePins = pins
+        switch topology {
+        case "hybrid":
+            return NodeSwarm.hybridOverlay(
+                ofPeer: index, indexes: TopologiesBench.indexes,
+                clientViewThreshold: TopologiesBench.clientViewThreshold, base: base)
+        case "super-peer":
+            var superPeer = SuperPeerConfiguration.simulation
+            superPeer.capacity = NodeSwarm.spreadCapacity(ofPeer: index)
+            return NodeSwarm.superPeerOverlay(superPeer, base: base)
+        default:
+            base.pureViewThreshold = TopologiesBench.pureViewThreshold
+            return base
+        }
+    }
+
+    /// Whether a swarm of `topology` is ready for names: every peer sees every other
+    /// alive, and every record is where it belongs (hybrid), or every leaf is on super-peers
+    /// it sees alive (super-peer).
+    static func isSettled(_ swarm: NodeSwarm, topology: String) -> Bool {
+        switch topology {
+        case "hybrid": swarm.isConverged() && swarm.isRegistered(indexes: TopologiesBench.indexes)
+        case "super-peer": !swarm.superPeerNodes().isEmpty && swarm.leavesSeeTheirSuperPeers()
+        default: swarm.isConverged()
+        }
+    }
+
+    static func run(peers: Int, topology: String) -> Report {
         let clock = ContinuousClock()
         let started = clock.now
         let seed: UInt64 = 1
@@ -114,12 +155,7 @@ enum NamesBench {
             uniqueKeysWithValues: (0..<topLevels).map { ("t\($0)", firstIDs.peerID(of: SimNodeID(rawValue: $0 + 1))) })
         var swarm = try! NodeSwarm(
             seed: seed, count: peers, link: link,
-            overlayOfPeer: { _ in
-                var overlay = OverlayConfiguration.simulation
-                overlay.pureViewThreshold = TopologiesBench.pureViewThreshold
-                overlay.namePins = pins
-                return overlay
-            })
+            overlayOfPeer: { overlay(ofPeer: $0, topology: topology, pins: pins) })
         let ends = Ends()
         swarm.network.setReaction { node, _, event, now in
             switch event {
@@ -133,17 +169,31 @@ enum NamesBench {
         }
         swarm.joinThroughFirst(spacing: .milliseconds(1))
         var progress = SettleProgress(topology: "names", started: started)
-        while !swarm.isConverged(), swarm.network.now < .zero + .seconds(600) {
+        while !isSettled(swarm, topology: topology), swarm.network.now < .zero + .seconds(600) {
             swarm.runDiscardingEvents(for: .milliseconds(250))
             progress.report(swarm)
         }
         let converged = TopologiesBench.seconds(swarm.network.now - .zero)
+        let settled = isSettled(swarm, topology: topology)
 
         // 1. Publishing, in waves: each name after the delegation above it.
         let publishStart = swarm.network.now
         let waves = plan(swarm: swarm, peers: peers)
         for wave in waves { publish(wave, in: &swarm, ends: ends) }
         let published = TopologiesBench.seconds(swarm.network.now - publishStart)
+        let authorities: Set<SimNodeID> =
+            switch topology {
+            case "hybrid": Set(swarm.nodes.prefix(TopologiesBench.indexes))
+            case "super-peer": Set(swarm.superPeerNodes())
+            default: []
+            }
+        var chainsHeld = 0
+        var chainsHeldByAuthorities = 0
+        for node in swarm.nodes {
+            let held = swarm.overlay(of: node).routing.nameStore.count
+            chainsHeld += held
+            if authorities.contains(node) { chainsHeldByAuthorities += held }
+        }
         let names = waves.flatMap { $0 }.filter { if case .data = $0.content { true } else { false } }.map(\.name)
 
         phase("published", swarm: swarm, started: started)
@@ -209,7 +259,9 @@ enum NamesBench {
                 met: stores.refused == stores.sent && resolvers.refused == resolvers.fed && stores.sent > 0),
         ]
         return Report(
-            peers: peers, names: names.count, convergedSeconds: converged, publishedSeconds: published,
+            peers: peers, topology: topology, names: names.count, settled: settled,
+            convergedSeconds: converged, chainsHeld: chainsHeld, chainsHeldByAuthorities: chainsHeldByAuthorities,
+            publishedSeconds: published,
             resolutions: asked.count, found: found, roundTripsP50: p50,
             roundTripsMean: roundTrips.reduce(0, +) / Double(max(1, roundTrips.count)),
             roundTripsP99: TopologiesBench.percentile(roundTrips, 0.99),

@@ -47,4 +47,14 @@ public enum NameConstants {
     /// The most resolutions and publications in progress at once per peer; further ones
     /// fail at once with ``NameError/overloaded``.
     public static let maximumRequests = 256
+    /// How many index servers hold each chain in a super-peer overlay's authorities (the
+    /// hybrid topology's own ``HybridConfiguration/replication`` applies there).
+    public static let superPeerReplication = 2
+    /// The most authorities one lookup at them asks: the holders it computed and those
+    /// they refer it to.
+    public static let maximumAuthorityCandidates = 6
+    /// The most chains an authority hands to new holders per change of the authorities
+    /// (so that a change does not fill its pending requests); their publishers'
+    /// republishing refills the rest.
+    public static let maximumHandoffsPerChange = 256
 }

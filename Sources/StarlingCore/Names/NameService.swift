@@ -58,6 +58,21 @@ struct NameService: Sendable {
         var storedAt = 0
     }
 
+    /// A routing lookup the name service started.
+    struct Lookup: Sendable {
+        /// What the Kademlia overlay does when the topology's authorities asked did not
+        /// answer at all.
+        enum Fallback: Sendable {
+            case find(RoutingKey)
+            case store(NameChain)
+        }
+
+        /// The request it serves.
+        var request: NameRequestID
+        /// Set for a lookup at the authorities.
+        var fallback: Fallback?
+    }
+
     /// A name this peer keeps published.
     struct Published: Sendable {
         var content: NameRecord.Content
@@ -68,8 +83,8 @@ struct NameService: Sendable {
     var cache = NameCache(capacity: NameConstants.cacheCapacity)
     var resolutions: [NameRequestID: (resolution: NameResolution, purpose: Purpose)] = [:]
     var publications: [NameRequestID: Publishing] = [:]
-    /// Routing lookups in flight, by the request they serve.
-    var lookups: [LookupID: NameRequestID] = [:]
+    /// Routing lookups in flight.
+    var lookups: [LookupID: Lookup] = [:]
     var published: [OverlayName: Published] = [:]
     /// The last sequence number issued per label of the local zone.
     var issued: [String: UInt64] = [:]

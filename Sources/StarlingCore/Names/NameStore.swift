@@ -20,12 +20,17 @@ public struct NameStore: Sendable {
     public enum InsertOutcome: Hashable, Sendable {
         /// A new entry was stored.
         case stored
-        /// The held chain was replaced by a newer one, or its lifetime extended.
+        /// The held chain was replaced by a newer one.
         case updated
+        /// The same chain was held; its lifetime was extended.
+        case refreshed
         /// The chain is older than the one held (a rollback); nothing changed.
         case stale
         /// The store, or the root zone's share of it, is full.
         case full
+
+        /// Whether the chain is held afterwards.
+        public var isHeld: Bool { self == .stored || self == .updated || self == .refreshed }
     }
 
     /// The most entries in all.
@@ -53,7 +58,9 @@ public struct NameStore: Sendable {
             switch chain.compare(to: held.chain) {
             case .older: return .stale
             case .newer: entries[key] = Entry(chain: chain, expiresAt: expiresAt)
-            case .same: entries[key]?.expiresAt = max(held.expiresAt, expiresAt)
+            case .same:
+                entries[key]?.expiresAt = max(held.expiresAt, expiresAt)
+                return .refreshed
             }
             return .updated
         }

@@ -1,13 +1,20 @@
 /// Overlay names: publishing signed name records and resolving names by their
-/// delegations, through the Kademlia overlay (`docs/PROTOCOL.md`, "Name records").
+/// delegations (`docs/PROTOCOL.md`, "Name records").
 ///
-/// A publication signs the record in the local zone and stores it at the peers closest
-/// to its key, alone and with each run of the delegations above it (so that a resolver
-/// gets the whole chain in one lookup), then republishes it with a new sequence number
-/// every ``RoutingConfiguration/republishInterval`` until ``unpublishName(_:)``. Names
-/// deeper than one label below the top level first resolve their parent's delegation,
-/// which must name the local peer. A resolution (``NameResolution``) asks the cache, then
-/// the overlay.
+/// A publication signs the record in the local zone and stores it where its key is
+/// held, alone and with each run of the delegations above it (so that a resolver gets
+/// the whole chain in one lookup), then republishes it with a new sequence number every
+/// ``RoutingConfiguration/republishInterval`` until ``unpublishName(_:)``. Names deeper
+/// than one label below the top level first resolve their parent's delegation, which
+/// must name the local peer. A resolution (``NameResolution``) asks the cache, then the
+/// overlay.
+///
+/// Where a key is held depends on the topology (``NameAuthorities``): at the index
+/// servers that are up in a hybrid overlay, at the super-peers in a super-peer one, each
+/// key at the authorities its rendezvous scores rank first; at the Kademlia peers
+/// closest to it in a pure overlay, and in the others while the topology has no
+/// authority or none of those asked answers. When the authorities change, names whose
+/// holders are all new are republished at once (the authorities hand the others over).
 extension OverlayCore {
     /// The resolver cache: verified records, names known missing, sequence numbers seen.
     public var nameCache: NameCache { names.cache }
@@ -68,9 +75,53 @@ extension OverlayCore {
         }
     }
 
+    /// Takes the topology's authorities for names now (``NameAuthorities``): routing
+    /// hands chains over and refers lookups by them, and names whose holders are all new
+    /// are republished at once.
+    mutating func refreshNameAuthorities(now: Instant) {
+        var authorities = NameAuthorities.none
+        if let hybrid {
+            var members: [PeerID: PeerAddress] = [:]
+            for id in hybrid.upIndexes {
+                members[id] = id == localID ? localAddress : hybrid.indexState(id)?.address
+            }
+            authorities = NameAuthorities(members: members, replication: hybrid.configuration.replication)
+        } else if let members = withSuperPeerCore({ core -> [PeerID: PeerAddress] in
+            var members: [PeerID: PeerAddress] = [:]
+            for id in core.knownSuperPeerIDs { members[id] = core.superPeerAddress(of: id) }
+            if core.role == .superPeer { members[core.localID] = core.localAddress }
+            return members
+        }) {
+            authorities = NameAuthorities(members: members, replication: NameConstants.superPeerReplication)
+        }
+        let previous = routing.nameAuthorities
+        guard authorities != previous else { return }
+        routing.setNameAuthorities(authorities, now: now)
+        for (name, published) in names.published where published.republishAt > now {
+            let key = RoutingKey(nameZone: localID, path: name.labels.first ?? "")
+            guard Set(previous.holderIDs(of: key)).isDisjoint(with: authorities.holderIDs(of: key)) else { continue }
+            names.published[name]?.republishAt = now
+        }
+    }
+
     /// Takes a finished routing lookup the name service started; `false` when it is not one.
     mutating func nameLookupFinished(_ lookup: LookupID, _ result: LookupResult, now: Instant) -> Bool {
-        guard let id = names.lookups.removeValue(forKey: lookup) else { return false }
+        guard let entry = names.lookups.removeValue(forKey: lookup) else { return false }
+        let id = entry.request
+        if let fallback = entry.fallback, result.requests > 0, result.timeouts >= result.requests {
+            switch (fallback, result.outcome) {
+            case (.find(let key), .name(nil, nil)):
+                names.lookups[routing.findName(key, now: now)] = NameService.Lookup(request: id)
+                return true
+            case (.store(let chain), .nameStored(0)):
+                if let kademlia = try? routing.storeName(chain, now: now) {
+                    names.lookups[kademlia] = NameService.Lookup(request: id)
+                    return true
+                }
+            default:
+                break
+            }
+        }
         switch result.outcome {
         case .name(let chain, let refused):
             guard var entry = names.resolutions[id] else { return true }
@@ -109,7 +160,13 @@ extension OverlayCore {
     private mutating func follow(_ step: NameResolution.Step, of id: NameRequestID, now: Instant) {
         switch step {
         case .fetch(let key):
-            names.lookups[routing.findName(key, now: now)] = id
+            let holders = routing.nameAuthorities.holders(of: key)
+            if holders.isEmpty {
+                names.lookups[routing.findName(key, now: now)] = NameService.Lookup(request: id)
+            } else {
+                names.lookups[routing.findName(key, at: holders, now: now)] = NameService.Lookup(
+                    request: id, fallback: .find(key))
+            }
         case .done(let result):
             guard let entry = names.resolutions.removeValue(forKey: id) else { return }
             resolutionEnded(id, purpose: entry.purpose, result, now: now)
@@ -179,9 +236,13 @@ extension OverlayCore {
         for start in delegations.indices.reversed() + [delegations.endIndex] {
             let chain = NameChain(records: Array(delegations[start...]) + [signed])
             var writer = ByteWriter(capacity: NameConstants.maximumChainSize)
-            guard (try? chain.encode(into: &writer)) != nil, let lookup = try? routing.storeName(chain, now: now)
-            else { continue }
-            names.lookups[lookup] = id
+            guard (try? chain.encode(into: &writer)) != nil, let key = chain.key else { continue }
+            let holders = routing.nameAuthorities.holders(of: key)
+            let lookup =
+                holders.isEmpty
+                ? try? routing.storeName(chain, now: now) : try? routing.storeName(chain, at: holders, now: now)
+            guard let lookup else { continue }
+            names.lookups[lookup] = NameService.Lookup(request: id, fallback: holders.isEmpty ? nil : .store(chain))
             publishing.chains += 1
             publishing.pendingStores += 1
         }

@@ -20,6 +20,7 @@ extension OverlayCore {
             switch event {
             case .topology(let change):
                 events.append(.topology(change))
+                nameAuthoritiesStale = true
                 switch change {
                 case .fallbackStarted:
                     for service in services {
@@ -68,6 +69,7 @@ extension OverlayCore {
         while let event = superPeer!.pollEvent() {
             switch event {
             case .roleChanged(_, let role):
+                nameAuthoritiesStale = true
                 events.append(.topology(.role(role == .superPeer ? .superPeer : .leaf)))
             case .attached(let superPeer): events.append(.topology(.attached(superPeer: superPeer)))
             case .detached(let superPeer, _): events.append(.topology(.detached(superPeer: superPeer)))

@@ -109,6 +109,13 @@ public struct OverlayCore: ProtocolCore, Sendable {
     var helpersSetAt: Instant?
     /// Overlay names: the resolver cache, requests in progress, names published.
     var names = NameService()
+    /// Whether the topology's authorities for names may have changed since routing last
+    /// took them (``refreshNameAuthorities(now:)``): set by index server and role news,
+    /// and when ``nameAuthoritiesVersion`` falls behind the super-peers known.
+    var nameAuthoritiesStale = true
+    /// The super-peer core's ``SuperPeerCore/superPeersVersion`` the authorities were
+    /// last taken at.
+    var nameAuthoritiesVersion: UInt64 = 0
     /// Routing lookups started by the overlay itself (provides during a fallback), whose
     /// results nobody waits for.
     var internalLookups: Set<LookupID> = []
@@ -556,6 +563,14 @@ public struct OverlayCore: ProtocolCore, Sendable {
         }
         absorbHybrid(now: now)
         absorbSuperPeer(now: now)
+        if let version = withSuperPeerCore(\.superPeersVersion), version != nameAuthoritiesVersion {
+            nameAuthoritiesVersion = version
+            nameAuthoritiesStale = true
+        }
+        if nameAuthoritiesStale {
+            nameAuthoritiesStale = false
+            refreshNameAuthorities(now: now)
+        }
         updateRelayRoutes()
         if let version = withSuperPeerCore(\.neighbourVersion), version != appliedNeighbourVersion {
             appliedNeighbourVersion = version

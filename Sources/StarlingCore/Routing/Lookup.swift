@@ -29,6 +29,10 @@ struct Lookup: Sendable {
         case findName
         /// The first phase of `storeName`: find the closest peers, then send them the chain.
         case storeName(NameChain)
+        /// A `storeName` at a topology's authorities: the chain goes to each seed at once,
+        /// and the lookup ends when each acknowledged or timed out; `storedHere` when the
+        /// local peer is a holder too and stored it.
+        case placeName(NameChain, storedHere: Bool)
     }
 
     /// How far a candidate has got.
@@ -73,14 +77,21 @@ struct Lookup: Sendable {
     var foundChain: (chain: NameChain, hop: Int)?
     /// Why the last name chain refused was refused.
     var refusedChain: NameError?
+    /// Seeds that acknowledged storing the chain (``Purpose/placeName(_:)``).
+    var namesStored = 0
+    /// The most candidates kept.
+    let candidateLimit: Int
 
-    init(id: LookupID, purpose: Purpose, target: RoutingKey, reports: Bool, deadline: Instant, seeds: [RoutingContact])
-    {
+    init(
+        id: LookupID, purpose: Purpose, target: RoutingKey, reports: Bool, deadline: Instant,
+        seeds: [RoutingContact], candidateLimit: Int = RoutingConstants.maximumLookupCandidates
+    ) {
         self.id = id
         self.purpose = purpose
         self.target = target
         self.reports = reports
         self.deadline = deadline
+        self.candidateLimit = candidateLimit
         add(seeds, hop: 1, localPeer: nil)
     }
 
@@ -92,10 +103,10 @@ struct Lookup: Sendable {
             let index = insertionIndex(for: distance)
             if index < candidates.count, candidates[index].contact.peerID == contact.peerID { continue }
             if index > 0, candidates[index - 1].contact.peerID == contact.peerID { continue }
-            guard index < RoutingConstants.maximumLookupCandidates else { continue }
+            guard index < candidateLimit else { continue }
             candidates.insert(Candidate(contact: contact, distance: distance, state: .fresh, hop: hop), at: index)
         }
-        while candidates.count > RoutingConstants.maximumLookupCandidates {
+        while candidates.count > candidateLimit {
             if case .inFlight = candidates.removeLast().state { inFlight -= 1 }
         }
     }

@@ -1,12 +1,18 @@
 extension RoutingCore {
-    /// Starts a lookup seeded from the table and sends its first requests.
-    mutating func startLookup(_ purpose: Lookup.Purpose, target: RoutingKey, reports: Bool, now: Instant) -> LookupID {
+    /// Starts a lookup seeded from the table, or with `seeds` (a topology's authorities,
+    /// which bound its candidates to ``NameConstants/maximumAuthorityCandidates``), and
+    /// sends its first requests.
+    mutating func startLookup(
+        _ purpose: Lookup.Purpose, target: RoutingKey, reports: Bool, now: Instant, seeds: [RoutingContact]? = nil
+    ) -> LookupID {
         let id = LookupID(rawValue: nextLookupNumber)
         nextLookupNumber += 1
-        table.noteLookup(of: target, now: now)
+        if seeds == nil { table.noteLookup(of: target, now: now) }
         let lookup = Lookup(
             id: id, purpose: purpose, target: target, reports: reports, deadline: now + configuration.lookupTimeout,
-            seeds: table.closest(to: target, count: configuration.bucketSize))
+            seeds: seeds ?? table.closest(to: target, count: configuration.bucketSize),
+            candidateLimit: seeds == nil
+                ? RoutingConstants.maximumLookupCandidates : NameConstants.maximumAuthorityCandidates)
         if lookups.count >= RoutingConstants.maximumActiveLookups {
             drops[.overloaded, default: 0] += 1
             finish(lookup, now: now)
@@ -60,6 +66,8 @@ extension RoutingCore {
                 }
             }
             lookup.add(closer, hop: hop + 1, localPeer: localID)
+        case (.storeNameAck(let stored), .placeName):
+            if stored { lookup.namesStored += 1 }
         default:
             // A reply of the wrong kind: the peer answered, but with nothing usable.
             drops[.unexpectedResponse, default: 0] += 1
@@ -88,6 +96,7 @@ extension RoutingCore {
         switch lookup.purpose {
         case .findNode, .bootstrap, .refresh, .provide, .storeName: body = .findNode(target: lookup.target)
         case .findName: body = .findName(target: lookup.target)
+        case .placeName(let chain, _): body = .storeName(chain: chain)
         case .findPeer(let peer): body = .findValue(target: peer)
         case .findProviders(let service): body = .getProviders(service: service)
         }
@@ -107,7 +116,7 @@ extension RoutingCore {
         case .findPeer: if lookup.foundRecord != nil { return true }
         case .findName: if lookup.foundChain != nil { return true }
         case .findProviders: if lookup.providers.count >= configuration.maximumProvidersPerService { return true }
-        case .findNode, .bootstrap, .refresh, .provide, .storeName: break
+        case .findNode, .bootstrap, .refresh, .provide, .storeName, .placeName: break
         }
         return lookup.isComplete(bucketSize: width(of: lookup))
     }
@@ -166,8 +175,11 @@ extension RoutingCore {
             where send(.storeName(chain: chain), to: contact, purpose: .storeName, now: now) != nil {
                 sent += 1
             }
-            if closest.contacts.count < k, storeLocally(chain, now: now) { sent += 1 }
+            if closest.contacts.count < k, storeLocally(chain, now: now).isHeld { sent += 1 }
             outcome = .nameStored(storedAt: sent)
+            hops = closest.hops
+        case .placeName(_, let storedHere):
+            outcome = .nameStored(storedAt: lookup.namesStored + (storedHere ? 1 : 0))
             hops = closest.hops
         }
         guard lookup.reports else { return }

@@ -80,10 +80,11 @@ extension RoutingCore {
             )
         case .findName(let target):
             reply = .name(
-                chain: nameStore.chain(at: target, now: now),
-                closer: table.closest(to: target, count: k, excluding: sender.peerID))
+                chain: nameStore.chain(at: target, now: now), closer: nameReferrals(for: target, asker: sender.peerID))
         case .storeName(let chain):
-            reply = .storeNameAck(stored: storeLocally(chain, now: now))
+            let outcome = storeLocally(chain, now: now)
+            if outcome == .stored || outcome == .updated { passOnMisplaced(chain, from: sender.peerID, now: now) }
+            reply = .storeNameAck(stored: outcome.isHeld)
         case .pong, .nodes, .value, .providers, .addProviderAck, .proof, .name, .storeNameAck:
             return
         }
@@ -138,24 +139,22 @@ extension RoutingCore {
 
     /// Verifies and stores a name chain (anyone may store one: its records are signed by
     /// their zones, and the store keeps only the newest chain per key).
-    /// - Returns: whether it is now held.
-    mutating func storeLocally(_ chain: NameChain, now: Instant) -> Bool {
+    /// - Returns: what the store did; ``NameStore/InsertOutcome/full`` for a chain that
+    ///   does not verify.
+    mutating func storeLocally(_ chain: NameChain, now: Instant) -> NameStore.InsertOutcome {
         let wall = wallClock(at: now)
         do {
             try chain.verify(now: wall)
         } catch {
             drops[.invalidRecord, default: 0] += 1
-            return false
+            return .full
         }
         let earliest = chain.records.map(\.record.expiresAt.seconds).min() ?? wall.seconds
         let recordLeft = Duration.seconds(Int64(clamping: earliest - min(earliest, wall.seconds)))
-        switch nameStore.insert(chain, expiresAt: now + min(configuration.providerLifetime, recordLeft), now: now) {
-        case .stored, .updated: return true
-        case .stale:
-            drops[.staleName, default: 0] += 1
-            return false
-        case .full: return false
-        }
+        let outcome = nameStore.insert(
+            chain, expiresAt: now + min(configuration.providerLifetime, recordLeft), now: now)
+        if outcome == .stale { drops[.staleName, default: 0] += 1 }
+        return outcome
     }
 
     /// Whether `record` is validly signed, unexpired, and lists `service`; counts a failure.

@@ -54,6 +54,11 @@ public struct RoutingCore: ProtocolCore, Sendable {
     public internal(set) var providerStore: ProviderStore
     /// Name chains stored for other peers.
     public internal(set) var nameStore: NameStore
+    /// The topology's authorities for names (none in a pure overlay):
+    /// ``setNameAuthorities(_:now:)``.
+    public internal(set) var nameAuthorities = NameAuthorities.none
+    /// Chains this peer handed to new holders when the authorities changed.
+    public internal(set) var namesHandedOff = 0
     /// The local peer's own signed record, handed out to `FIND_VALUE` for its ID and
     /// stored as its provider record.
     public internal(set) var localRecord: SignedPeerRecord?
@@ -74,6 +79,8 @@ public struct RoutingCore: ProtocolCore, Sendable {
             case lookup(LookupID)
             case evictionPing
             case addProvider
+            /// A `STORE_NAME` whose acknowledgement nobody waits for (a Kademlia store's
+            /// second phase, a chain passed on or handed over).
             case storeName
             /// A `PROVE` challenge with its nonce.
             case proof(nonce: [UInt8], deferred: DeferredProvider?)
@@ -294,7 +301,8 @@ public struct RoutingCore: ProtocolCore, Sendable {
     }
 
     /// Stores `chain` at the `k` peers closest to its key (once: its owner republishes);
-    /// reports ``LookupResult/Outcome/nameStored(storedAt:)``.
+    /// reports ``LookupResult/Outcome/nameStored(storedAt:)`` with how many it was sent
+    /// to.
     /// - Throws: ``NameError`` when the chain does not verify.
     @discardableResult
     public mutating func storeName(_ chain: NameChain, now: Instant) throws(NameError) -> LookupID {
