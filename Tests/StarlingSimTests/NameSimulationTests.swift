@@ -48,8 +48,9 @@ import Testing
         try Self.delegateAndResolve(&swarm)
     }
 
-    /// The same calls in the other two topologies: names live in the Kademlia overlay
-    /// that hybrid clients and super-peer leaves keep too.
+    /// The same calls in the other two topologies, where the index servers and the
+    /// super-peers hold the names (``NameAuthoritySimulationTests``), and the Kademlia
+    /// overlay does while none is known.
     @Test(arguments: ["hybrid", "super-peer"])
     func delegatedNamesResolveInEveryTopology(topology: String) throws {
         var swarm = try Self.swarm(

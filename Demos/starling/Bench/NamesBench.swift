@@ -133,14 +133,18 @@ enum NamesBench {
         }
     }
 
-    /// Whether a swarm of `topology` is ready for names: every peer sees every other
-    /// alive, and every record is where it belongs (hybrid), or every leaf is on super-peers
-    /// it sees alive (super-peer).
+    /// Whether a swarm of `topology` is ready for names, as `bench topologies` has it:
+    /// every peer sees every other alive, and every record is where it belongs (hybrid);
+    /// every leaf is attached to super-peers it sees alive, and the first super-peers
+    /// have handed their role over to their strongest leaves (super-peer).
     static func isSettled(_ swarm: NodeSwarm, topology: String) -> Bool {
         switch topology {
-        case "hybrid": swarm.isConverged() && swarm.isRegistered(indexes: TopologiesBench.indexes)
-        case "super-peer": !swarm.superPeerNodes().isEmpty && swarm.leavesSeeTheirSuperPeers()
-        default: swarm.isConverged()
+        case "hybrid": return swarm.isConverged() && swarm.isRegistered(indexes: TopologiesBench.indexes)
+        case "super-peer":
+            let (attached, leaves) = swarm.attachedLeaves(live: swarm.nodes)
+            return swarm.leavesSeeTheirSuperPeers() && attached == leaves && !swarm.superPeerNodes().isEmpty
+                && swarm.outclassedSuperPeers().isEmpty
+        default: return swarm.isConverged()
         }
     }
 
