@@ -140,4 +140,19 @@ import Testing
         let expected = LookupResult(outcome: .nameStored(storedAt: 2), hops: 1, requests: 1, timeouts: 0)
         #expect(core.pollEvent() == .lookupFinished(id, expected))
     }
+
+    @Test func gatewaysAreAskedBesidesTheHolders_once() throws {
+        let members = Self.authorities([2, 3, 4])
+        let chain = try Self.chain { _ in true }
+        let key = try #require(chain.key)
+        let holders = members.holders(of: key)
+        let outsider = try #require(
+            [2, 3, 4].lazy.map { Admission.identity($0).peerID }.first { !members.holderIDs(of: key).contains($0) })
+        let outsiderContact = RoutingContact(peerID: outsider, address: members.members[outsider]!)
+        let withGateways = NameAuthorities(
+            members: members.members, replication: 2, gateways: [holders[0], outsiderContact])
+        #expect(withGateways.contacts(for: key) == holders + [outsiderContact])
+        #expect(withGateways.holders(of: key) == holders)
+        #expect(members.contacts(for: key) == holders)
+    }
 }

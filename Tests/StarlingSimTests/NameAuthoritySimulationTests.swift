@@ -135,7 +135,8 @@ import Testing
             let resolver = try #require(leaves.last)
             let key = Self.key(of: publisher, in: swarm)
             let published = try Self.publishWWW(&swarm, at: publisher)
-            #expect(published.storedAt == 2)
+            // The holders, and the leaf's attached super-peer when it is not one.
+            #expect((2...3).contains(published.storedAt))
             let holders = Self.placement(of: key, among: superPeers, in: swarm)
             #expect(holders.isSubset(of: Self.holding(key, in: swarm)))
             #expect(Self.holding(key, in: swarm, among: leaves).isEmpty, "no leaf holds it")

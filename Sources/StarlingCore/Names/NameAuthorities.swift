@@ -9,6 +9,12 @@
 /// the same authorities computes the same holders with no coordination, and a change
 /// of authorities moves only the keys the changed ones held or now hold.
 ///
+/// A peer whose view of the authorities may lag (a super-peer leaf, which hears of
+/// super-peers through its membership) also has ``gateways``: authorities it asks and
+/// stores at besides the holders it computed (its attached super-peers, whose view is
+/// complete), which refer it to the holders, or pass its chains on to them, when their
+/// view differs.
+///
 /// The routing core uses it three ways (``RoutingCore/setNameAuthorities(_:now:)``):
 /// publishers store at the holders and resolvers ask them; an authority refers a
 /// `FIND_NAME` to the holders it knows and passes on a `STORE_NAME` it does not hold
@@ -19,14 +25,18 @@ public struct NameAuthorities: Hashable, Sendable {
     public private(set) var members: [PeerID: PeerAddress]
     /// How many authorities hold each key.
     public let replication: Int
+    /// Authorities asked besides the holders of every key, best first.
+    public private(set) var gateways: [RoutingContact]
 
     /// No authorities: names live in the Kademlia overlay.
     public static let none = NameAuthorities(members: [:], replication: 1)
 
-    /// Authorities `members`, each key held by `replication` of them (at least 1).
-    public init(members: [PeerID: PeerAddress], replication: Int) {
+    /// Authorities `members`, each key held by `replication` of them (at least 1), and
+    /// `gateways` asked besides.
+    public init(members: [PeerID: PeerAddress], replication: Int, gateways: [RoutingContact] = []) {
         self.members = members
         self.replication = max(1, replication)
+        self.gateways = gateways
     }
 
     /// Whether the topology has no authority up.
@@ -38,6 +48,13 @@ public struct NameAuthorities: Hashable, Sendable {
     /// The authorities that hold `key`, best first.
     public func holders(of key: RoutingKey) -> [RoutingContact] {
         holderIDs(of: key).compactMap { id in members[id].map { RoutingContact(peerID: id, address: $0) } }
+    }
+
+    /// Whom a request for `key` goes to: its holders, then the gateways that are not
+    /// among them.
+    public func contacts(for key: RoutingKey) -> [RoutingContact] {
+        let holders = holders(of: key)
+        return holders + gateways.filter { gateway in !holders.contains { $0.peerID == gateway.peerID } }
     }
 
     /// The IDs of the authorities that hold `key`, best first.

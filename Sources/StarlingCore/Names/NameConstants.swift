@@ -50,6 +50,9 @@ public enum NameConstants {
     /// How many index servers hold each chain in a super-peer overlay's authorities (the
     /// hybrid topology's own ``HybridConfiguration/replication`` applies there).
     public static let superPeerReplication = 2
+    /// How many of a leaf's attached super-peers its name requests go to besides the
+    /// holders it computed (``NameAuthorities/gateways``).
+    public static let superPeerGateways = 1
     /// The most authorities one lookup at them asks: the holders it computed and those
     /// they refer it to.
     public static let maximumAuthorityCandidates = 6

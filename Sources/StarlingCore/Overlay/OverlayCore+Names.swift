@@ -86,13 +86,17 @@ extension OverlayCore {
                 members[id] = id == localID ? localAddress : hybrid.indexState(id)?.address
             }
             authorities = NameAuthorities(members: members, replication: hybrid.configuration.replication)
-        } else if let members = withSuperPeerCore({ core -> [PeerID: PeerAddress] in
+        } else if let found = withSuperPeerCore({ core -> NameAuthorities in
             var members: [PeerID: PeerAddress] = [:]
             for id in core.knownSuperPeerIDs { members[id] = core.superPeerAddress(of: id) }
             if core.role == .superPeer { members[core.localID] = core.localAddress }
-            return members
+            let gateways = core.attachedSuperPeers.prefix(NameConstants.superPeerGateways).compactMap { id in
+                core.superPeerAddress(of: id).map { RoutingContact(peerID: id, address: $0) }
+            }
+            return NameAuthorities(
+                members: members, replication: NameConstants.superPeerReplication, gateways: Array(gateways))
         }) {
-            authorities = NameAuthorities(members: members, replication: NameConstants.superPeerReplication)
+            authorities = found
         }
         let previous = routing.nameAuthorities
         guard authorities != previous else { return }
@@ -160,7 +164,7 @@ extension OverlayCore {
     private mutating func follow(_ step: NameResolution.Step, of id: NameRequestID, now: Instant) {
         switch step {
         case .fetch(let key):
-            let holders = routing.nameAuthorities.holders(of: key)
+            let holders = routing.nameAuthorities.contacts(for: key)
             if holders.isEmpty {
                 names.lookups[routing.findName(key, now: now)] = NameService.Lookup(request: id)
             } else {
@@ -237,7 +241,7 @@ extension OverlayCore {
             let chain = NameChain(records: Array(delegations[start...]) + [signed])
             var writer = ByteWriter(capacity: NameConstants.maximumChainSize)
             guard (try? chain.encode(into: &writer)) != nil, let key = chain.key else { continue }
-            let holders = routing.nameAuthorities.holders(of: key)
+            let holders = routing.nameAuthorities.contacts(for: key)
             let lookup =
                 holders.isEmpty
                 ? try? routing.storeName(chain, now: now) : try? routing.storeName(chain, at: holders, now: now)

@@ -71,8 +71,12 @@ extension OverlayCore {
             case .roleChanged(_, let role):
                 nameAuthoritiesStale = true
                 events.append(.topology(.role(role == .superPeer ? .superPeer : .leaf)))
-            case .attached(let superPeer): events.append(.topology(.attached(superPeer: superPeer)))
-            case .detached(let superPeer, _): events.append(.topology(.detached(superPeer: superPeer)))
+            case .attached(let superPeer):
+                nameAuthoritiesStale = true
+                events.append(.topology(.attached(superPeer: superPeer)))
+            case .detached(let superPeer, _):
+                nameAuthoritiesStale = true
+                events.append(.topology(.detached(superPeer: superPeer)))
             case .leafAttached(let leaf): events.append(.topology(.leafAttached(leaf)))
             case .leafDetached(let leaf, _): events.append(.topology(.leafDetached(leaf)))
             case .relayed(let origin, let payload, let via): acceptRelayed(origin: origin, payload: payload, via: via)
