@@ -6,6 +6,19 @@ import Testing
 
 /// ``MDNSDiscovery``'s checks and the Starling peer's DNS-SD form; no network.
 @Suite struct MDNSDiscoveryTests {
+    /// Lines of `/proc/net/if_inet6`: tentative (0x40) and failed (0x08) addresses are
+    /// not announced; permanent (0x80) and plain ones are; malformed lines are skipped.
+    @Test func mdnsLinkLookup_leavesOutAddressesInDuplicateAddressDetection() {
+        let address = "20010db8000000000000000000000001"
+        let host = PeerAddress.Host.ipv6(high: 0x2001_0db8_0000_0000, low: 1)
+        #expect(MDNSLinkLookup.unusableAddress(inLine: "\(address) 02 40 00 40     eth0\n") == host)
+        #expect(MDNSLinkLookup.unusableAddress(inLine: "\(address) 02 40 00 08     eth0\n") == host)
+        #expect(MDNSLinkLookup.unusableAddress(inLine: "\(address) 02 40 00 80     eth0\n") == nil)
+        #expect(MDNSLinkLookup.unusableAddress(inLine: "\(address) 02 40 20 00 lo") == nil)
+        #expect(MDNSLinkLookup.unusableAddress(inLine: "2001 02 40 00 40 eth0") == nil)
+        #expect(MDNSLinkLookup.unusableAddress(inLine: "") == nil)
+    }
+
     @Test func mdnsDiscoveryConfiguration_badSettings_areRefusedWithTypedErrors() {
         #expect(throws: MDNSDiscoveryError.noInterface) {
             try MDNSDiscoveryConfiguration(interfaces: []).validate()

@@ -51,8 +51,12 @@ enum MDNSLinkLookup {
         return try result.get()
     }
 
-    /// Looks the interfaces up in this thread's namespace.
+    /// Looks the interfaces up in this thread's namespace. IPv6 addresses still in
+    /// duplicate address detection, or that failed it, are left out: nothing may be
+    /// sent from or to them yet (RFC 4862, 5.4), and one that fails would have been
+    /// announced for nothing. The next interface check picks them up once usable.
     static func lookUpHere(_ names: [String], families: Set<MDNSFamily>) throws(MDNSDiscoveryError) -> [MDNSLinkInfo] {
+        let unusable = families.contains(.ipv6) ? unusableIPv6Addresses() : []
         var links: [MDNSLinkInfo] = []
         for name in names {
             let interface: NetworkInterface
@@ -67,7 +71,7 @@ enum MDNSLinkLookup {
             var addresses: [PeerAddress.Host] = []
             var found: Set<MDNSFamily> = []
             for address in interface.addresses {
-                guard let peer = PeerAddress(address.address) else { continue }
+                guard let peer = PeerAddress(address.address), !unusable.contains(peer.host) else { continue }
                 let family: MDNSFamily = if case .ipv4 = peer.host { .ipv4 } else { .ipv6 }
                 guard families.contains(family) else { continue }
                 found.insert(family)
@@ -83,6 +87,35 @@ enum MDNSLinkLookup {
                     isUp: isRunning(name)))
         }
         return links
+    }
+
+    /// `IFA_F_TENTATIVE` and `IFA_F_DADFAILED` (linux/if_addr.h).
+    static let tentativeOrFailed: UInt32 = 0x40 | 0x08
+
+    /// The IPv6 addresses of this thread's namespace that are tentative or failed
+    /// duplicate address detection, from `/proc/thread-self/net/if_inet6`; none when it
+    /// cannot be read.
+    static func unusableIPv6Addresses() -> Set<PeerAddress.Host> {
+        guard let file = fopen("/proc/thread-self/net/if_inet6", "r") else { return [] }
+        defer { fclose(file) }
+        var unusable: Set<PeerAddress.Host> = []
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let host = unusableAddress(inLine: text) { unusable.insert(host) }
+        }
+        return unusable
+    }
+
+    /// The address of one `if_inet6` line (`address index prefix scope flags name`, in
+    /// hexadecimal) when its flags say tentative or failed.
+    static func unusableAddress(inLine line: String) -> PeerAddress.Host? {
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard fields.count >= 6, fields[0].count == 32, let flags = UInt32(fields[4], radix: 16),
+            flags & tentativeOrFailed != 0, let high = UInt64(fields[0].prefix(16), radix: 16),
+            let low = UInt64(fields[0].suffix(16), radix: 16)
+        else { return nil }
+        return .ipv6(high: high, low: low)
     }
 
     /// `IFF_UP` and `IFF_RUNNING` (linux/if.h): administratively up, with a carrier.
