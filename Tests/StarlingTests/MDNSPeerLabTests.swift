@@ -40,6 +40,18 @@ struct MDNSPeerLabTests {
                     try #require(joined != nil, "peer \(index) never saw peer \(1 - index) join")
                     print("mdns peer lab: peer \(index) saw peer \(1 - index) join after \(clock.now - started)")
                 }
+                // The other swarm's peer is on the link too: a browser beside peer 0
+                // resolves it (peer 0's own browser heard the same answers) before the
+                // check that neither peer joined it.
+                var watching = MDNSDiscoveryConfiguration(interfaces: [lab.hosts[0].interface])
+                watching.networkNamespace = lab.hosts[0].name
+                watching.hostName = "lab-watch"
+                let watcher = try MDNSDiscovery(configuration: watching)
+                try await watcher.start()
+                let seen = try? await BrowseRecorder(try await watcher.browse(MDNSStarlingPeer.serviceType))
+                    .waitForService(within: Self.deadline) { MDNSStarlingPeer($0)?.peerID == peers[2].id }
+                await watcher.shutdown()
+                try #require(seen != nil, "the other swarm's peer was never seen on the link")
                 for index in 0..<2 {
                     let members = try await peers[index].members().map(\.id)
                     #expect(members.contains(peers[1 - index].id))
