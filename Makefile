@@ -51,15 +51,8 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
-# The avahi lab tests start avahi-daemon and dbus-daemon in namespaces. Started while
-# other tests start processes, those long-lived programs keep descriptors that
-# Foundation's Process on Linux watches for the other processes' exits, and the tests
-# waiting for those exits hang; so they run after the rest, one at a time.
-AVAHI_TESTS = AvahiLabTests|mdnsDiscoveryLab_avahiBrowses|mdnsDiscoveryLab_starlingBrowses
-
 test: build
-	$(SWIFT) test $(SWIFT_FLAGS) --skip '$(AVAHI_TESTS)'
-	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --no-parallel --filter '$(AVAHI_TESTS)'
+	$(SWIFT) test $(SWIFT_FLAGS)
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Demos Fuzz Package.swift

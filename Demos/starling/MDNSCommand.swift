@@ -317,11 +317,7 @@ struct MDNSBrowseCommand: AsyncParsableCommand {
         ].joined(separator: " ")
     }
 
-    static func encode(_ line: Line) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(line), as: UTF8.self)) ?? "{}"
-    }
+    static func encode(_ line: Line) -> String { JSONText.encode(line) ?? "{}" }
 
     /// Escapes space, comma and backslash as `\032`, `\044`, `\092`, and other control
     /// characters the same way.

@@ -46,6 +46,16 @@ import Testing
         }
     }
 
+    /// A core among four authorities, and a chain whose key it holds.
+    static func holderAmongFour() throws -> (RoutingCore, NameAuthorities, NameChain, RoutingKey) {
+        var core = Self.core()
+        let local = core.localID
+        let authorities = Self.authorities([1, 2, 3, 4])
+        core.setNameAuthorities(authorities, now: .zero)
+        let chain = try Self.chain { authorities.holderIDs(of: $0).contains(local) }
+        return (core, authorities, chain, try #require(chain.key))
+    }
+
     static func feed(_ core: inout RoutingCore, _ body: RoutingMessage.Body, requestID: UInt64 = 7) {
         Admission.feed(
             &core, RoutingMessage(requestID: requestID, sender: stranger.peerID, body: body), from: strangerAddress)
@@ -76,12 +86,8 @@ import Testing
     }
 
     @Test func aHolder_keepsWhatItIsSent_andAnswersFromItsStore() throws {
-        var core = Self.core()
-        let local = core.localID
-        let authorities = Self.authorities([1, 2, 3, 4])
-        core.setNameAuthorities(authorities, now: .zero)
-        let chain = try Self.chain { authorities.holderIDs(of: $0).contains(local) }
-        let key = try #require(chain.key)
+        let (holder, authorities, chain, key) = try Self.holderAmongFour()
+        var core = holder
         Self.feed(&core, .storeName(chain: chain))
         #expect(Self.drain(&core).map(\.1.body) == [.storeNameAck(stored: true)])
 
@@ -121,21 +127,17 @@ import Testing
     }
 
     @Test func aStoreAtTheHolders_countsTheirAcknowledgements() throws {
-        var core = Self.core()
-        let local = core.localID
-        let authorities = Self.authorities([1, 2, 3, 4])
-        core.setNameAuthorities(authorities, now: .zero)
-        let chain = try Self.chain { authorities.holderIDs(of: $0).contains(local) }
-        let key = try #require(chain.key)
+        let (holder, authorities, chain, key) = try Self.holderAmongFour()
+        var core = holder
         let id = try core.storeName(chain, at: authorities.holders(of: key), now: .zero)
         let sent = Self.drain(&core)
         #expect(sent.count == 1, "the other holder; this one stored it itself")
         #expect(core.nameStore.chain(at: key, now: .zero) == chain)
         let (to, request) = try #require(sent.first)
-        let holder = try #require(authorities.holders(of: key).first { $0.address == to })
+        let other = try #require(authorities.holders(of: key).first { $0.address == to })
         Admission.feed(
             &core,
-            RoutingMessage(requestID: request.requestID, sender: holder.peerID, body: .storeNameAck(stored: true)),
+            RoutingMessage(requestID: request.requestID, sender: other.peerID, body: .storeNameAck(stored: true)),
             from: to)
         let expected = LookupResult(outcome: .nameStored(storedAt: 2), hops: 1, requests: 1, timeouts: 0)
         #expect(core.pollEvent() == .lookupFinished(id, expected))

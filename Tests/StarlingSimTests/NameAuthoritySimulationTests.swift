@@ -31,6 +31,14 @@ import Testing
         return Set(IndexPlacement.holders(of: key, among: byID.keys, count: count).compactMap { byID[$0] })
     }
 
+    /// A settled hybrid swarm of 40 peers, the first three index servers.
+    static func hybridSwarm() throws -> NodeSwarm {
+        try NameSimulationTests.swarm(
+            count: 40,
+            overlayOfPeer: { index, base in NodeSwarm.hybridOverlay(ofPeer: index, indexes: indexCount, base: base) },
+            converged: { $0.isConverged() && $0.isRegistered(indexes: indexCount) })
+    }
+
     /// Publishes `www.<publisher>` at `publisher` and waits for its report.
     static func publishWWW(_ swarm: inout NodeSwarm, at publisher: SimNodeID, version: String = "1") throws
         -> NamePublication
@@ -53,12 +61,7 @@ import Testing
     /// index server that takes the lost one's place.
     @Test func hybrid_indexServersHoldNames_andHandThemOverWhenOneIsLost() async throws {
         try await offThePool { () throws in
-            var swarm = try NameSimulationTests.swarm(
-                count: 40,
-                overlayOfPeer: { index, base in
-                    NodeSwarm.hybridOverlay(ofPeer: index, indexes: Self.indexCount, base: base)
-                },
-                converged: { $0.isConverged() && $0.isRegistered(indexes: Self.indexCount) })
+            var swarm = try Self.hybridSwarm()
             let indexes = Array(swarm.nodes.prefix(Self.indexCount))
             let publisher = SimNodeID(rawValue: 10)
             let key = Self.key(of: publisher, in: swarm)
@@ -92,12 +95,7 @@ import Testing
     /// then is republished to the index servers when one comes back.
     @Test func hybrid_withoutIndexServers_namesLiveInKademlia_untilOneReturns() async throws {
         try await offThePool { () throws in
-            var swarm = try NameSimulationTests.swarm(
-                count: 40,
-                overlayOfPeer: { index, base in
-                    NodeSwarm.hybridOverlay(ofPeer: index, indexes: Self.indexCount, base: base)
-                },
-                converged: { $0.isConverged() && $0.isRegistered(indexes: Self.indexCount) })
+            var swarm = try Self.hybridSwarm()
             let indexes = Array(swarm.nodes.prefix(Self.indexCount))
             let clients = Array(swarm.nodes.dropFirst(Self.indexCount))
             swarm.network.partition([indexes])

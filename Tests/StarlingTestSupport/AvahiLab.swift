@@ -146,6 +146,13 @@ public enum AvahiLab {
 
     /// The script that starts avahi-daemon with a private `/run`: `$1` the daemon, `$2`
     /// its configuration file, `$3` the bus address. Its log goes to standard output.
+    ///
+    /// avahi-daemon closes every descriptor it inherits, among them the socket through
+    /// which Foundation's `Process` learns that its child exited; `Process` then waits
+    /// for that exit on the one thread that notices every child's, and no other child's
+    /// exit is noticed until avahi-daemon ends (the whole test run hung). So the daemon
+    /// runs as the shell's child, and the shell, which keeps the socket, waits for it and
+    /// passes SIGTERM on.
     static let daemonScript = """
         set -e
         mount -t tmpfs -o mode=0755 tmpfs /run
@@ -153,7 +160,10 @@ public enum AvahiLab {
         chown avahi:avahi /run/avahi-daemon
         if [ -d /etc/avahi/services ]; then mount -t tmpfs tmpfs /etc/avahi/services; fi
         export DBUS_SYSTEM_BUS_ADDRESS="$3"
-        exec "$1" -f "$2" --no-drop-root --no-chroot --no-rlimits --no-proc-title --debug 2>&1
+        "$1" -f "$2" --no-drop-root --no-chroot --no-rlimits --no-proc-title --debug 2>&1 &
+        daemon=$!
+        trap 'kill -TERM "$daemon" 2>/dev/null' TERM INT
+        wait "$daemon" || wait "$daemon" || true
         """
 
     /// A system bus on `socketPath` that lets everyone own and call everything (the lab's

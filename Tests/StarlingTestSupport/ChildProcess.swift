@@ -68,7 +68,7 @@ public final class ChildProcess: @unchecked Sendable {
         process.terminationHandler = { [self] finished in
             record { $0.termination = (finished.terminationStatus, finished.terminationReason == .uncaughtSignal) }
         }
-        try process.run()
+        try ProcessSpawning.run(process)
         startReader(outPipe.fileHandleForReading) { child, data in
             if let data { child.appendStdout(data) } else { child.closeStdout() }
         }
@@ -255,8 +255,12 @@ public final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// Sends `signal` to `pid`; a free function because ``ChildProcess/kill()`` shadows the C call.
+/// Sends `signal` to `pid` and the processes it started: its process group, which
+/// `Process` makes for each child (a shell's background children are in it too); to
+/// `pid` alone when it has none. A free function because ``ChildProcess/kill()``
+/// shadows the C call.
 private func sendSignal(_ signal: Int32, to pid: Int32) {
+    if getpgid(pid) == pid, kill(-pid, signal) == 0 { return }
     _ = kill(pid, signal)
 }
 

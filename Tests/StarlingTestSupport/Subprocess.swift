@@ -60,7 +60,7 @@ public enum Subprocess {
         process.standardOutput = outPipe
         process.standardError = errPipe
         process.standardInput = inPipe
-        try process.run()
+        try ProcessSpawning.run(process)
         // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
         let group = DispatchGroup()
         nonisolated(unsafe) var out = Data()

@@ -68,11 +68,7 @@ enum NamesBench {
         var wallSeconds: Double
         var targets: [BenchTarget]
 
-        var json: String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return String(decoding: try! encoder.encode(self), as: UTF8.self)
-        }
+        var json: String { JSONText.encode(self) ?? "{}" }
 
         var table: String {
             func number(_ value: Double) -> String { String(format: "%.1f", value) }

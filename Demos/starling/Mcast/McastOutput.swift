@@ -4,10 +4,8 @@ import Foundation
 enum McastOutput {
     /// Writes `value` as one line of JSON (keys sorted) to standard output at once.
     static func emitJSON(_ value: some Encodable) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return }
-        UDPCommand.emit(String(decoding: data, as: UTF8.self))
+        guard let text = JSONText.encode(value) else { return }
+        UDPCommand.emit(text)
     }
 
     /// A sender id as 16 hex digits, as every output shows it.

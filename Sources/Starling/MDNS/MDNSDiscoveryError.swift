@@ -29,14 +29,18 @@ public enum MDNSDiscoveryError: Error, Equatable, Sendable, CustomStringConverti
     /// The advertisement is not (or no longer) registered with this discovery.
     case unknownAdvertisement
 
+    /// The cases it shares with ``MDNSSocketsError`` read as that error's do.
     public var description: String {
         switch self {
-        case .noInterface:
-            "no network interface chosen: name the interfaces to run mDNS on"
-        case .duplicateInterface(let name):
-            "interface '\(name)' is named more than once"
-        case .noFamily:
-            "no address family chosen: pick IPv4 and/or IPv6"
+        case .noInterface: MDNSSocketsError.noInterface.description
+        case .duplicateInterface(let name): MDNSSocketsError.duplicateInterface(name).description
+        case .noFamily: MDNSSocketsError.noFamily.description
+        case .interfaceNotFound(let name, let available):
+            MDNSSocketsError.interfaceNotFound(name: name, available: available).description
+        case .interfaceUnsuitable(let interface, let reason):
+            MDNSSocketsError.interfaceUnsuitable(interface: interface, reason: reason).description
+        case .socket(let operation, let reason):
+            MDNSSocketsError.socket(operation: operation, reason: reason).description
         case .invalidHostName(let name):
             "invalid host name '\(name)': it must be one label of 1 to 63 bytes, without dots"
         case .invalidConfiguration(let reason):
@@ -45,12 +49,6 @@ public enum MDNSDiscoveryError: Error, Equatable, Sendable, CustomStringConverti
             "invalid service: \(Self.describe(error))"
         case .invalidServiceType(let type):
             "invalid service type '\(type)': use _name._udp or _name._tcp (name 1 to 15 characters)"
-        case .interfaceNotFound(let name, let available):
-            "no network interface named '\(name)' (available: \(available.joined(separator: ", ")))"
-        case .interfaceUnsuitable(let interface, let reason):
-            "interface '\(interface)' cannot be used for mDNS: \(reason)"
-        case .socket(let operation, let reason):
-            "\(operation) failed: \(reason)"
         case .alreadyStarted:
             "mDNS discovery was already started"
         case .notRunning:

@@ -164,11 +164,11 @@ extension OverlayCore {
     private mutating func follow(_ step: NameResolution.Step, of id: NameRequestID, now: Instant) {
         switch step {
         case .fetch(let key):
-            let holders = routing.nameAuthorities.contacts(for: key)
-            if holders.isEmpty {
+            let contacts = routing.nameAuthorities.contacts(for: key)
+            if contacts.isEmpty {
                 names.lookups[routing.findName(key, now: now)] = NameService.Lookup(request: id)
             } else {
-                names.lookups[routing.findName(key, at: holders, now: now)] = NameService.Lookup(
+                names.lookups[routing.findName(key, at: contacts, now: now)] = NameService.Lookup(
                     request: id, fallback: .find(key))
             }
         case .done(let result):
@@ -241,12 +241,12 @@ extension OverlayCore {
             let chain = NameChain(records: Array(delegations[start...]) + [signed])
             var writer = ByteWriter(capacity: NameConstants.maximumChainSize)
             guard (try? chain.encode(into: &writer)) != nil, let key = chain.key else { continue }
-            let holders = routing.nameAuthorities.contacts(for: key)
+            let contacts = routing.nameAuthorities.contacts(for: key)
             let lookup =
-                holders.isEmpty
-                ? try? routing.storeName(chain, now: now) : try? routing.storeName(chain, at: holders, now: now)
+                contacts.isEmpty
+                ? try? routing.storeName(chain, now: now) : try? routing.storeName(chain, at: contacts, now: now)
             guard let lookup else { continue }
-            names.lookups[lookup] = NameService.Lookup(request: id, fallback: holders.isEmpty ? nil : .store(chain))
+            names.lookups[lookup] = NameService.Lookup(request: id, fallback: contacts.isEmpty ? nil : .store(chain))
             publishing.chains += 1
             publishing.pendingStores += 1
         }

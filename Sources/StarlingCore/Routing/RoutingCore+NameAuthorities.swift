@@ -40,7 +40,8 @@ extension RoutingCore {
     }
 
     /// Finds the name chain stored at `key` by asking `holders` (the authorities that
-    /// hold it, ``NameAuthorities/holders(of:)``) and the holders they refer to;
+    /// hold it and any gateways, ``NameAuthorities/contacts(for:)``) and the holders they
+    /// refer to;
     /// reports ``LookupResult/Outcome/name(_:refused:)`` as ``findName(_:now:)`` does.
     /// A lookup that no authority answered ends with no chain and as many timeouts as
     /// requests: the caller may then ask the Kademlia overlay. When this peer is a
@@ -59,7 +60,8 @@ extension RoutingCore {
             .findName, target: key, reports: true, now: now, seeds: holders.filter { $0.peerID != localID })
     }
 
-    /// Stores `chain` at `holders` (the authorities that hold its key) and reports
+    /// Stores `chain` at `holders` (the authorities that hold its key and any gateways,
+    /// ``NameAuthorities/contacts(for:)``) and reports
     /// ``LookupResult/Outcome/nameStored(storedAt:)`` with how many acknowledged
     /// storing it (this peer included, when it is a holder), once each answered or
     /// timed out.
