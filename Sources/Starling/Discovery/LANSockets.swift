@@ -26,20 +26,9 @@ enum LANSockets {
     /// Opens the sockets in `namespace` when given (on a short-lived thread that enters
     /// it), else in the caller's.
     static func open(_ configuration: LANDiscoveryConfiguration) async throws(LANDiscoveryError) -> [LANSocket] {
-        guard let namespace = configuration.networkNamespace else { return try openHere(configuration) }
-        let result: Result<[LANSocket], LANDiscoveryError> = await withCheckedContinuation { continuation in
-            let started = DetachedThread.run {
-                continuation.resume(
-                    returning: Result { () throws(LANDiscoveryError) in
-                        try enterNamespace(namespace)
-                        return try openHere(configuration)
-                    })
-            }
-            if !started {
-                continuation.resume(returning: .failure(.socket(operation: "pthread_create", reason: "no thread")))
-            }
+        try await NamespaceThread.run(in: configuration.networkNamespace, failure: socketFailure) {
+            () throws(LANDiscoveryError) in try openHere(configuration)
         }
-        return try result.get()
     }
 
     /// Looks the interface up and opens the sockets in the calling thread's namespace.
@@ -67,16 +56,8 @@ enum LANSockets {
 
     /// The interface called `name` in this thread's namespace.
     static func lookUp(_ name: String) throws(LANDiscoveryError) -> NetworkInterface {
-        do {
-            return try InterfaceSelection.interface(named: name)
-        } catch let error as UDPError {
-            if case .interfaceNotFound(let name, let available) = error {
-                throw .interfaceNotFound(name: name, available: available)
-            }
-            throw .socket(operation: "listing the interfaces", reason: error.description)
-        } catch {
-            throw .socket(operation: "listing the interfaces", reason: "\(error)")
-        }
+        try LinkSocketCalls.interface(
+            named: name, notFound: { .interfaceNotFound(name: $0, available: $1) }, failure: socketFailure)
     }
 
     /// The IPv4 socket: bound to `0.0.0.0:port`, broadcast allowed when chosen, the group
@@ -178,31 +159,12 @@ enum LANSockets {
             if configuration.reuseAddress {
                 try setOption(socket, SOL_SOCKET, SO_REUSEADDR, Int32(1), "SO_REUSEADDR")
             }
-            let status: Int32
             if family == AF_INET6 {
                 try setOption(socket, Int32(IPPROTO_IPV6), IPV6_V6ONLY, Int32(1), "IPV6_V6ONLY")
-                var address = sockaddr_in6()
-                address.sin6_family = sa_family_t(AF_INET6)
-                address.sin6_port = configuration.port.bigEndian
-                status = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                    }
-                }
-            } else {
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = configuration.port.bigEndian
-                status = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
             }
-            guard status == 0 else { throw systemError("bind to port \(configuration.port)") }
-            guard fcntl(socket, F_SETFL, fcntl(socket, F_GETFL) | O_NONBLOCK) != -1 else {
-                throw systemError("fcntl(O_NONBLOCK)")
-            }
+            try LinkSocketCalls.bindWildcard(
+                socket, ipv6: family == AF_INET6, port: configuration.port, failure: socketFailure)
+            try LinkSocketCalls.setNonBlocking(socket, failure: socketFailure)
         } catch {
             close(socket)
             throw error
@@ -214,58 +176,16 @@ enum LANSockets {
     static func setOption<Value>(
         _ socket: Int32, _ level: Int32, _ name: Int32, _ value: Value, _ label: String
     ) throws(LANDiscoveryError) {
-        var value = value
-        let status = withUnsafePointer(to: &value) {
-            setsockopt(socket, level, name, $0, socklen_t(MemoryLayout<Value>.size))
-        }
-        guard status == 0 else { throw systemError("setsockopt(\(label))") }
-    }
-
-    /// Moves the calling thread into the network namespace `/var/run/netns/<name>`.
-    static func enterNamespace(_ name: String) throws(LANDiscoveryError) {
-        typealias SetNamespace = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(nil, "setns") else {
-            throw .socket(operation: "entering namespace \(name)", reason: "setns is not available")
-        }
-        let setNamespace = unsafeBitCast(symbol, to: SetNamespace.self)
-        let descriptor = Glibc.open("/var/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw systemError("opening namespace \(name)") }
-        defer { close(descriptor) }
-        let cloneNewNet: Int32 = 0x4000_0000
-        guard setNamespace(descriptor, cloneNewNet) == 0 else { throw systemError("setns(\(name))") }
+        try LinkSocketCalls.setOption(socket, level, name, value, label, failure: socketFailure)
     }
 
     /// The error for a failed system call, with `errno`'s text.
     static func systemError(_ operation: String) -> LANDiscoveryError {
-        .socket(operation: operation, reason: String(cString: strerror(errno)))
-    }
-}
-
-/// Runs a closure on a fresh, detached POSIX thread: a thread of its own, so that entering
-/// a namespace affects nothing else (NIO's and Swift's threads are shared and reused).
-enum DetachedThread {
-    /// The closure, boxed to cross the C thread entry point.
-    private final class Box {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
+        LinkSocketCalls.lastError(operation, socketFailure)
     }
 
-    /// Starts `body` on a new thread and returns at once.
-    /// - Returns: false when no thread could be created (then `body` never runs).
-    static func run(_ body: @escaping @Sendable () -> Void) -> Bool {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(
-            &thread, nil,
-            { raw in
-                Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-                return nil
-            }, box)
-        guard status == 0 else {
-            Unmanaged<Box>.fromOpaque(box).release()
-            return false
-        }
-        pthread_detach(thread)
-        return true
+    /// The error of a socket operation that failed for `reason`.
+    @Sendable static func socketFailure(_ operation: String, _ reason: String) -> LANDiscoveryError {
+        .socket(operation: operation, reason: reason)
     }
 }

@@ -31,24 +31,9 @@ enum MDNSLinkLookup {
     static func lookUp(
         _ names: [String], families: Set<MDNSFamily>, namespace: String?
     ) async throws(MDNSDiscoveryError) -> [MDNSLinkInfo] {
-        guard let namespace else { return try lookUpHere(names, families: families) }
-        let result: Result<[MDNSLinkInfo], MDNSDiscoveryError> = await withCheckedContinuation { continuation in
-            let started = DetachedThread.run {
-                continuation.resume(
-                    returning: Result { () throws(MDNSDiscoveryError) in
-                        do throws(LANDiscoveryError) {
-                            try LANSockets.enterNamespace(namespace)
-                        } catch {
-                            throw .socket(operation: "entering namespace \(namespace)", reason: error.description)
-                        }
-                        return try lookUpHere(names, families: families)
-                    })
-            }
-            if !started {
-                continuation.resume(returning: .failure(.socket(operation: "pthread_create", reason: "no thread")))
-            }
+        try await NamespaceThread.run(in: namespace, failure: { .socket(operation: $0, reason: $1) }) {
+            () throws(MDNSDiscoveryError) in try lookUpHere(names, families: families)
         }
-        return try result.get()
     }
 
     /// Looks the interfaces up in this thread's namespace. IPv6 addresses still in

@@ -39,24 +39,9 @@ enum MDNSSocketOpener {
     /// Opens the sockets in the configured namespace when one is set (on a short-lived
     /// thread that enters it), else in the caller's.
     static func open(_ configuration: MDNSSocketsConfiguration) async throws(MDNSSocketsError) -> [MDNSOpenedSocket] {
-        guard let namespace = configuration.networkNamespace else { return try openHere(configuration) }
-        let result: Result<[MDNSOpenedSocket], MDNSSocketsError> = await withCheckedContinuation { continuation in
-            let started = DetachedThread.run {
-                continuation.resume(
-                    returning: Result { () throws(MDNSSocketsError) in
-                        do throws(LANDiscoveryError) {
-                            try LANSockets.enterNamespace(namespace)
-                        } catch {
-                            throw .socket(operation: "entering namespace \(namespace)", reason: error.description)
-                        }
-                        return try openHere(configuration)
-                    })
-            }
-            if !started {
-                continuation.resume(returning: .failure(.socket(operation: "pthread_create", reason: "no thread")))
-            }
+        try await NamespaceThread.run(in: configuration.networkNamespace, failure: socketFailure) {
+            () throws(MDNSSocketsError) in try openHere(configuration)
         }
-        return try result.get()
     }
 
     /// Looks every interface up, checks them all, then opens the sockets in the calling
@@ -83,16 +68,8 @@ enum MDNSSocketOpener {
 
     /// The interface called `name` in this thread's namespace.
     static func lookUp(_ name: String) throws(MDNSSocketsError) -> NetworkInterface {
-        do {
-            return try InterfaceSelection.interface(named: name)
-        } catch let error as UDPError {
-            if case .interfaceNotFound(let name, let available) = error {
-                throw .interfaceNotFound(name: name, available: available)
-            }
-            throw .socket(operation: "listing the interfaces", reason: error.description)
-        } catch {
-            throw .socket(operation: "listing the interfaces", reason: "\(error)")
-        }
+        try LinkSocketCalls.interface(
+            named: name, notFound: { .interfaceNotFound(name: $0, available: $1) }, failure: socketFailure)
     }
 
     /// `interface`, when it has the MULTICAST flag and an address of every family.
@@ -160,9 +137,7 @@ enum MDNSSocketOpener {
                 request.ipv6mr_interface = UInt32(interface.index)
                 try setOption(socket, Int32(IPPROTO_IPV6), IPV6_ADD_MEMBERSHIP, request, "IPV6_ADD_MEMBERSHIP")
             }
-            guard fcntl(socket, F_SETFL, fcntl(socket, F_GETFL) | O_NONBLOCK) != -1 else {
-                throw systemError("fcntl(O_NONBLOCK)")
-            }
+            try LinkSocketCalls.setNonBlocking(socket, failure: socketFailure)
         } catch {
             close(socket)
             throw error
@@ -172,43 +147,24 @@ enum MDNSSocketOpener {
 
     /// Binds `socket` to `0.0.0.0:5353` or `[::]:5353`.
     private static func bindWildcard(_ socket: Int32, family: MDNSFamily) throws(MDNSSocketsError) {
-        let status: Int32
-        switch family {
-        case .ipv4:
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = MDNSSocketConstants.port.bigEndian
-            status = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-        case .ipv6:
-            var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            address.sin6_port = MDNSSocketConstants.port.bigEndian
-            status = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
-        }
-        guard status == 0 else { throw systemError("bind to port \(MDNSSocketConstants.port) (\(family))") }
+        try LinkSocketCalls.bindWildcard(
+            socket, ipv6: family == .ipv6, port: MDNSSocketConstants.port, failure: socketFailure)
     }
 
     /// Sets one socket option to `value`.
     private static func setOption<Value>(
         _ socket: Int32, _ level: Int32, _ name: Int32, _ value: Value, _ label: String
     ) throws(MDNSSocketsError) {
-        var value = value
-        let status = withUnsafePointer(to: &value) {
-            setsockopt(socket, level, name, $0, socklen_t(MemoryLayout<Value>.size))
-        }
-        guard status == 0 else { throw systemError("setsockopt(\(label))") }
+        try LinkSocketCalls.setOption(socket, level, name, value, label, failure: socketFailure)
     }
 
     /// The error for a failed system call, with `errno`'s text.
     private static func systemError(_ operation: String) -> MDNSSocketsError {
-        .socket(operation: operation, reason: String(cString: strerror(errno)))
+        LinkSocketCalls.lastError(operation, socketFailure)
+    }
+
+    /// The error of a socket operation that failed for `reason`.
+    @Sendable static func socketFailure(_ operation: String, _ reason: String) -> MDNSSocketsError {
+        .socket(operation: operation, reason: reason)
     }
 }

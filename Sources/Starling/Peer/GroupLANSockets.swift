@@ -30,7 +30,7 @@ enum GroupLANSockets {
     static func open(
         _ configuration: GroupLANConfiguration, listenAddress: PeerAddress, namespace: String?
     ) async throws(PeerError) -> Opened {
-        try await NamespaceThread.run(in: namespace) { () throws(PeerError) in
+        try await NamespaceThread.run(in: namespace, failure: namespaceFailure) { () throws(PeerError) in
             try openHere(configuration, listenAddress: listenAddress)
         }
     }
@@ -103,45 +103,17 @@ enum GroupLANSockets {
             }
             let status = SocketAddress(address).withSockAddr { Glibc.bind(socket, $0, socklen_t($1)) }
             guard status == 0 else { throw LANSockets.systemError("bind to \(address)") }
-            guard fcntl(socket, F_SETFL, fcntl(socket, F_GETFL) | O_NONBLOCK) != -1 else {
-                throw LANSockets.systemError("fcntl(O_NONBLOCK)")
-            }
+            try LinkSocketCalls.setNonBlocking(socket, failure: LANSockets.socketFailure)
         } catch {
             close(socket)
             throw error
         }
         return socket
     }
-}
 
-/// Runs blocking socket set-up on a thread of its own that has entered a network
-/// namespace, so that the sockets it opens live there (and nothing else is moved).
-enum NamespaceThread {
-    /// Runs `body` in `namespace` (a name under `/var/run/netns`) on a fresh thread, or
-    /// here when `namespace` is nil.
-    /// - Throws: what `body` throws, or ``PeerError/bindFailed(address:reason:)`` (with
-    ///   an unspecified address) when the namespace cannot be entered.
-    static func run<Value: Sendable>(
-        in namespace: String?, _ body: @escaping @Sendable () throws(PeerError) -> Value
-    ) async throws(PeerError) -> Value {
-        guard let namespace else { return try body() }
-        let result: Result<Value, PeerError> = await withCheckedContinuation { continuation in
-            let started = DetachedThread.run {
-                continuation.resume(
-                    returning: Result { () throws(PeerError) in
-                        do throws(LANDiscoveryError) {
-                            try LANSockets.enterNamespace(namespace)
-                        } catch {
-                            throw .bindFailed(address: .ipv4(0, 0, 0, 0, port: 0), reason: error.description)
-                        }
-                        return try body()
-                    })
-            }
-            if !started {
-                continuation.resume(
-                    returning: .failure(.bindFailed(address: .ipv4(0, 0, 0, 0, port: 0), reason: "no thread")))
-            }
-        }
-        return try result.get()
+    /// The error of a thread that could not be made or a namespace that could not be
+    /// entered (no address was bound yet).
+    @Sendable static func namespaceFailure(_ operation: String, _ reason: String) -> PeerError {
+        .bindFailed(address: .ipv4(0, 0, 0, 0, port: 0), reason: "\(operation) failed: \(reason)")
     }
 }

@@ -221,7 +221,9 @@ public final class Peer: Sendable {
             let bound: (channel: any Channel, driver: NIOLoopBound<CoreDriver<NodeCore>>)
             do {
                 if let namespace = configuration.networkNamespace {
-                    let descriptor = try await NamespaceThread.run(in: namespace) { () throws(PeerError) in
+                    let descriptor = try await NamespaceThread.run(
+                        in: namespace, failure: GroupLANSockets.namespaceFailure
+                    ) { () throws(PeerError) in
                         do throws(LANDiscoveryError) {
                             return try GroupLANSockets.bind(requested, reuseAddress: false)
                         } catch {
