@@ -157,4 +157,47 @@ import Testing
         #expect(withGateways.holders(of: key) == holders)
         #expect(members.contacts(for: key) == holders)
     }
+
+    /// A lookup at the authorities follows an authority's referral (at most the
+    /// replication's contacts) and passes over a Kademlia peer's closest contacts, which
+    /// would crowd the holders out.
+    @Test func aLookupAtTheAuthorities_followsReferralsToHolders_notKademliaContacts() throws {
+        var core = Self.core()
+        let authorities = Self.authorities([2, 3, 4, 5])
+        core.setNameAuthorities(authorities, now: .zero)
+        let chain = try Self.chain { _ in true }
+        let key = try #require(chain.key)
+        let holders = authorities.holders(of: key)
+        let others = authorities.members.keys.filter { !authorities.holderIDs(of: key).contains($0) }.sorted()
+        let referred = RoutingContact(peerID: others[0], address: authorities.members[others[0]]!)
+        let id = core.findName(key, at: holders, now: .zero)
+        let asked = Self.drain(&core)
+        #expect(Set(asked.map(\.0)) == Set(holders.map(\.address)))
+        let kademlia = (10..<30).map { seed in
+            RoutingContact(
+                peerID: Admission.identity(UInt64(seed)).peerID, address: .ipv4(10, 0, 1, UInt8(seed), port: 4000))
+        }
+        for ((to, request), closer) in zip(asked, [kademlia, [referred]]) {
+            let holder = try #require(holders.first { $0.address == to })
+            Admission.feed(
+                &core,
+                RoutingMessage(
+                    requestID: request.requestID, sender: holder.peerID, body: .name(chain: nil, closer: closer)),
+                from: to)
+        }
+        let next = Self.drain(&core)
+        #expect(next.map(\.0) == [referred.address])
+        let (to, request) = try #require(next.first)
+        Admission.feed(
+            &core,
+            RoutingMessage(
+                requestID: request.requestID, sender: referred.peerID, body: .name(chain: chain, closer: [])),
+            from: to)
+        guard case .lookupFinished(id, let result)? = core.pollEvent() else {
+            Issue.record("the lookup did not finish")
+            return
+        }
+        #expect(result.outcome == .name(chain, refused: nil))
+        #expect(result.requests == 3)
+    }
 }

@@ -53,9 +53,9 @@ public enum NameConstants {
     /// How many of a leaf's attached super-peers its name requests go to besides the
     /// holders it computed (``NameAuthorities/gateways``).
     public static let superPeerGateways = 1
-    /// The most authorities one lookup at them asks: the holders it computed and those
-    /// they refer it to.
-    public static let maximumAuthorityCandidates = 6
+    /// The most authorities one lookup at them asks: the holders it computed, its
+    /// gateways, and the holders they refer it to.
+    public static let maximumAuthorityCandidates = 12
     /// The most chains an authority hands to new holders per change of the authorities
     /// (so that a change does not fill its pending requests); their publishers'
     /// republishing refills the rest.

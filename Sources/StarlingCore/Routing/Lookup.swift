@@ -81,10 +81,14 @@ struct Lookup: Sendable {
     var namesStored = 0
     /// The most candidates kept.
     let candidateLimit: Int
+    /// The most contacts a reply may name for them to be added (a lookup at a topology's
+    /// authorities); nil for any number.
+    let referralLimit: Int?
 
     init(
         id: LookupID, purpose: Purpose, target: RoutingKey, reports: Bool, deadline: Instant,
-        seeds: [RoutingContact], candidateLimit: Int = RoutingConstants.maximumLookupCandidates
+        seeds: [RoutingContact], candidateLimit: Int = RoutingConstants.maximumLookupCandidates,
+        referralLimit: Int? = nil
     ) {
         self.id = id
         self.purpose = purpose
@@ -92,6 +96,7 @@ struct Lookup: Sendable {
         self.reports = reports
         self.deadline = deadline
         self.candidateLimit = candidateLimit
+        self.referralLimit = referralLimit
         add(seeds, hop: 1, localPeer: nil)
     }
 

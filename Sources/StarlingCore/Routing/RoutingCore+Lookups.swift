@@ -1,7 +1,8 @@
 extension RoutingCore {
     /// Starts a lookup seeded from the table, or with `seeds` (a topology's authorities,
-    /// which bound its candidates to ``NameConstants/maximumAuthorityCandidates``), and
-    /// sends its first requests.
+    /// which bound its candidates to ``NameConstants/maximumAuthorityCandidates`` and take
+    /// only referrals of at most ``NameAuthorities/replication`` contacts: an authority's
+    /// holders, never a Kademlia peer's closest contacts), and sends its first requests.
     mutating func startLookup(
         _ purpose: Lookup.Purpose, target: RoutingKey, reports: Bool, now: Instant, seeds: [RoutingContact]? = nil
     ) -> LookupID {
@@ -12,7 +13,8 @@ extension RoutingCore {
             id: id, purpose: purpose, target: target, reports: reports, deadline: now + configuration.lookupTimeout,
             seeds: seeds ?? table.closest(to: target, count: configuration.bucketSize),
             candidateLimit: seeds == nil
-                ? RoutingConstants.maximumLookupCandidates : NameConstants.maximumAuthorityCandidates)
+                ? RoutingConstants.maximumLookupCandidates : NameConstants.maximumAuthorityCandidates,
+            referralLimit: seeds == nil ? nil : nameAuthorities.replication)
         if lookups.count >= RoutingConstants.maximumActiveLookups {
             drops[.overloaded, default: 0] += 1
             finish(lookup, now: now)
@@ -55,6 +57,8 @@ extension RoutingCore {
             }
             lookup.add(closer, hop: hop + 1, localPeer: localID)
         case (.name(let chain, let closer), .findName):
+            // At the authorities, a longer list is a Kademlia peer's, not an authority's referral.
+            let referred = lookup.referralLimit.map { closer.count <= $0 } ?? true
             if let chain, lookup.foundChain == nil {
                 do throws(NameError) {
                     try chain.verify(now: wallClock(at: now))
@@ -65,7 +69,7 @@ extension RoutingCore {
                     drops[.invalidRecord, default: 0] += 1
                 }
             }
-            lookup.add(closer, hop: hop + 1, localPeer: localID)
+            lookup.add(referred ? closer : [], hop: hop + 1, localPeer: localID)
         case (.storeNameAck(let stored), .placeName):
             if stored { lookup.namesStored += 1 }
         default:
