@@ -162,8 +162,9 @@ enum LANSockets {
             if family == AF_INET6 {
                 try setOption(socket, Int32(IPPROTO_IPV6), IPV6_V6ONLY, Int32(1), "IPV6_V6ONLY")
             }
-            try LinkSocketCalls.bindWildcard(
-                socket, ipv6: family == AF_INET6, port: configuration.port, failure: socketFailure)
+            try LinkSocketCalls.bind(
+                socket, to: LinkSocketCalls.wildcard(ipv6: family == AF_INET6, port: configuration.port),
+                failure: socketFailure)
             try LinkSocketCalls.setNonBlocking(socket, failure: socketFailure)
         } catch {
             close(socket)

@@ -1,3 +1,5 @@
+import NIOCore
+import StarlingCore
 import StarlingIO
 
 #if canImport(Glibc)
@@ -39,32 +41,17 @@ enum LinkSocketCalls {
         guard status == 0 else { throw lastError("setsockopt(\(label))", failure) }
     }
 
-    /// Binds `socket` to the wildcard address of its family (`0.0.0.0` or `[::]`) and
-    /// `port`.
-    static func bindWildcard<Failure: Error>(
-        _ socket: Int32, ipv6: Bool, port: UInt16, failure: (_ operation: String, _ reason: String) -> Failure
+    /// Binds `socket` to `address` (a wildcard address, or a group's).
+    static func bind<Failure: Error>(
+        _ socket: Int32, to address: PeerAddress, failure: (_ operation: String, _ reason: String) -> Failure
     ) throws(Failure) {
-        let status: Int32
-        if ipv6 {
-            var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            address.sin6_port = port.bigEndian
-            status = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
-        } else {
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            status = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-        }
-        guard status == 0 else { throw lastError("bind to port \(port) (\(ipv6 ? "IPv6" : "IPv4"))", failure) }
+        let status = SocketAddress(address).withSockAddr { Glibc.bind(socket, $0, socklen_t($1)) }
+        guard status == 0 else { throw lastError("bind to \(address)", failure) }
+    }
+
+    /// The wildcard address of a family (`0.0.0.0` or `[::]`) at `port`.
+    static func wildcard(ipv6: Bool, port: UInt16) -> PeerAddress {
+        PeerAddress(host: ipv6 ? .ipv6(high: 0, low: 0) : .ipv4(0), port: port)
     }
 
     /// Makes `socket` non-blocking.

@@ -147,8 +147,9 @@ enum MDNSSocketOpener {
 
     /// Binds `socket` to `0.0.0.0:5353` or `[::]:5353`.
     private static func bindWildcard(_ socket: Int32, family: MDNSFamily) throws(MDNSSocketsError) {
-        try LinkSocketCalls.bindWildcard(
-            socket, ipv6: family == .ipv6, port: MDNSSocketConstants.port, failure: socketFailure)
+        try LinkSocketCalls.bind(
+            socket, to: LinkSocketCalls.wildcard(ipv6: family == .ipv6, port: MDNSSocketConstants.port),
+            failure: socketFailure)
     }
 
     /// Sets one socket option to `value`.

@@ -101,8 +101,7 @@ enum GroupLANSockets {
             if family == AF_INET6 {
                 try LANSockets.setOption(socket, Int32(IPPROTO_IPV6), IPV6_V6ONLY, Int32(1), "IPV6_V6ONLY")
             }
-            let status = SocketAddress(address).withSockAddr { Glibc.bind(socket, $0, socklen_t($1)) }
-            guard status == 0 else { throw LANSockets.systemError("bind to \(address)") }
+            try LinkSocketCalls.bind(socket, to: address, failure: LANSockets.socketFailure)
             try LinkSocketCalls.setNonBlocking(socket, failure: LANSockets.socketFailure)
         } catch {
             close(socket)

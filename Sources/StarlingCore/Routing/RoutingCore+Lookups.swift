@@ -6,8 +6,7 @@ extension RoutingCore {
     mutating func startLookup(
         _ purpose: Lookup.Purpose, target: RoutingKey, reports: Bool, now: Instant, seeds: [RoutingContact]? = nil
     ) -> LookupID {
-        let id = LookupID(rawValue: nextLookupNumber)
-        nextLookupNumber += 1
+        let id = makeLookupID()
         if seeds == nil { table.noteLookup(of: target, now: now) }
         let lookup = Lookup(
             id: id, purpose: purpose, target: target, reports: reports, deadline: now + configuration.lookupTimeout,
@@ -23,6 +22,12 @@ extension RoutingCore {
         lookups[id] = lookup
         advance(id, now: now)
         return id
+    }
+
+    /// The next lookup's ID.
+    mutating func makeLookupID() -> LookupID {
+        defer { nextLookupNumber += 1 }
+        return LookupID(rawValue: nextLookupNumber)
     }
 
     /// Handles a lookup's reply.

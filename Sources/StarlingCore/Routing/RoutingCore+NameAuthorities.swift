@@ -50,8 +50,7 @@ extension RoutingCore {
     public mutating func findName(_ key: RoutingKey, at holders: [RoutingContact], now: Instant) -> LookupID {
         let now = clamp(now)
         if holders.contains(where: { $0.peerID == localID }), let chain = nameStore.chain(at: key, now: now) {
-            let id = LookupID(rawValue: nextLookupNumber)
-            nextLookupNumber += 1
+            let id = makeLookupID()
             let result = LookupResult(outcome: .name(chain, refused: nil), hops: 0, requests: 0, timeouts: 0)
             events.append(.lookupFinished(id, result))
             return id
