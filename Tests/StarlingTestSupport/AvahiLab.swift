@@ -207,6 +207,8 @@ public enum AvahiLab {
         [publish]
         publish-hinfo=no
         publish-workstation=no
+        publish-aaaa-on-ipv4=no
+        publish-a-on-ipv6=no
 
         [reflector]
         enable-reflector=no
