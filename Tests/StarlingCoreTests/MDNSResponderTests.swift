@@ -355,6 +355,20 @@ import Testing
         #expect(node.takeSent().map(\.to) == [MDNSConstants.ipv4Group])
     }
 
+    @Test func responder_probeWithQU_isDefendedByMulticast() throws {
+        var (node, _) = try Self.established()
+        let host = try DNSName("alpha.local")
+        // Announced ~4 s ago, yet the defence goes to the group, where every process
+        // sharing the prober's port 5353 hears it.
+        let probe = DNSMessage(
+            questions: [DNSQuestion(name: host, type: .any, unicastResponse: true)],
+            authorities: [DNSRecord(name: host, data: .a(0x0A00_0063), ttl: 120)])
+        node.receive(probe)
+        let sent = node.takeSent()
+        #expect(sent.map(\.to) == [MDNSConstants.ipv4Group])
+        #expect(sent.first?.message.answers.first?.data == .a(0x0A00_0001))
+    }
+
     @Test func responder_legacyUnicast_echoesIDAndQuestionWithShortTTLs() throws {
         var (node, _) = try Self.established()
         let source = PeerAddress.ipv4(10, 0, 0, 9, port: 40000)

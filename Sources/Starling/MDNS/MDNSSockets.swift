@@ -44,8 +44,10 @@ import Synchronization
 /// reaches only one socket (RFC 6762 §15): Linux prefers a socket bound to the arrival
 /// device, so on the named interfaces these sockets take unicast (QU replies, direct
 /// queries) that an avahi-daemon on the same host would otherwise get; two
-/// `MDNSSockets` on one interface share it by `SO_REUSEPORT` hashing. Keep Starling's
-/// responder and avahi in different namespaces when unicast matters.
+/// `MDNSSockets` on one interface share it by `SO_REUSEPORT` hashing. Starling's
+/// responder therefore defends its names against probes by multicast, which every
+/// socket hears. Keep Starling's responder and avahi in different namespaces when
+/// unicast matters.
 ///
 /// ### Interfaces that change
 /// The sockets are bound to interface indexes at ``open(_:on:onReadComplete:onDatagram:)``.

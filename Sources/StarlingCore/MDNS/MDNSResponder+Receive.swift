@@ -81,7 +81,10 @@ extension MDNSResponder {
                     continue
                 }
                 let last = lastMulticast[RecordKey(record)]
-                if question.unicastResponse, let last, now - last < .seconds(Int64(record.ttl)) / 4 {
+                // A probe is defended by multicast even when it asks for a unicast reply:
+                // on a host where two mDNS sockets share port 5353, the kernel hands a
+                // unicast datagram to only one of them, maybe not the prober's (§15.1).
+                if question.unicastResponse, !isProbe, let last, now - last < .seconds(Int64(record.ttl)) / 4 {
                     if unique { unicastImmediate.append(record) } else { unicastDelayed.append(record) }
                     continue
                 }
