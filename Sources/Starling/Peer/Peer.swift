@@ -71,6 +71,8 @@ public final class Peer: Sendable {
     private let streams: StreamHub
     private let backlog: EventBacklog
     private let connectTimeout: Duration
+    /// Runs ``shutdown(leavingOverlay:)`` once; ``run()`` waits on it.
+    let gate = ShutdownGate()
 
     /// The LAN discovery this peer runs, if configured.
     private let discovery: LANDiscovery?
@@ -496,7 +498,8 @@ public final class Peer: Sendable {
     // MARK: Shutdown
 
     /// Closes every session and the socket, fails every waiting call with
-    /// ``PeerError/shutDown``, and finishes ``events``. Calling it again does nothing.
+    /// ``PeerError/shutDown``, and finishes ``events``. A second call does nothing but
+    /// wait until the first has finished.
     ///
     /// - Parameter leavingOverlay: whether to tell the overlay's members that this peer
     ///   leaves (the default), so that they drop it at once. `false` vanishes silently, as
@@ -504,13 +507,15 @@ public final class Peer: Sendable {
     ///   and benchmarks of just that.
     public func shutdown(leavingOverlay: Bool = true) async {
         let loop = self.loop
-        // Goodbyes first, so that nobody joins this peer on its way out.
-        await mdns?.shutdown()
-        try? await eventLoop.submit { loop.value.shutDown(leavingOverlay: leavingOverlay) }.get()
-        await discovery?.shutdown()
-        await streams.close()
-        try? await groupChannel?.close()
-        try? await channel.close()
+        await gate.close {
+            // Goodbyes first, so that nobody joins this peer on its way out.
+            await mdns?.shutdown()
+            try? await eventLoop.submit { loop.value.shutDown(leavingOverlay: leavingOverlay) }.get()
+            await discovery?.shutdown()
+            await streams.close()
+            try? await groupChannel?.close()
+            try? await channel.close()
+        }
     }
 
     // MARK: Helpers
