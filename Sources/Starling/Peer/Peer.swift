@@ -134,11 +134,14 @@ public final class Peer: Sendable {
         let eventLoop = group.next()
         let (sink, events) = EventSink.make(limits: configuration.eventLimits)
         let metricsFactory = configuration.metricsFactory
+        // Discovery and mDNS log through the peer's logger, with its ID.
+        var configuration = configuration
+        configuration.logger[metadataKey: "starling.peer"] = "\(identity.peerID)"
+        let logger = configuration.logger
         let loop: NIOLoopBound<PeerLoop>
         do {
-            loop = try await eventLoop.submit {
-                let state = PeerLoop(
-                    eventLoop: eventLoop, events: sink, metrics: DropMetrics(factory: metricsFactory))
+            loop = try await eventLoop.submit { [logger] in
+                let state = PeerLoop(eventLoop: eventLoop, events: sink, metricsFactory: metricsFactory, logger: logger)
                 return NIOLoopBound(state, eventLoop: eventLoop)
             }.get()
         } catch {
@@ -159,7 +162,8 @@ public final class Peer: Sendable {
             throw error
         }
         let streams = StreamHub(
-            identity: identity, configuration: configuration.streams, group: group, listener: listener, loop: loop)
+            identity: identity, configuration: configuration.streams, group: group, listener: listener, loop: loop,
+            logger: logger)
         try? await eventLoop.submit { loop.value.streams = streams }.get()
         await streams.start()
         var discovery: LANDiscovery?
@@ -177,6 +181,11 @@ public final class Peer: Sendable {
             try? await channel.close()
             throw error
         }
+        logger.info(
+            "peer started",
+            metadata: [
+                "address": "\(address)", "overlay": "\(configuration.effectiveOverlay.map { "\($0.topology)" } ?? "none")",
+            ])
         return Peer(
             id: identity.peerID, address: address, events: events,
             channel: channel, loop: loop, streams: streams, discovery: discovery, mdns: mdns,
@@ -190,7 +199,8 @@ public final class Peer: Sendable {
         _ configuration: PeerConfiguration, _ identity: IdentityKeyPair, _ address: PeerAddress,
         _ group: any EventLoopGroup, _ loop: NIOLoopBound<PeerLoop>
     ) async throws(PeerError) -> LANDiscovery? {
-        guard let lan = configuration.lanDiscovery else { return nil }
+        guard var lan = configuration.lanDiscovery else { return nil }
+        lan.logger = configuration.logger
         let eventLoop = loop.eventLoop
         do throws(LANDiscoveryError) {
             let discovery = try LANDiscovery(configuration: lan, identity: identity, addresses: [address], on: group) {
@@ -260,6 +270,7 @@ public final class Peer: Sendable {
                 let overlay = configuration.effectiveOverlay
                 let seeds = configuration.seeds
                 try? await eventLoop.submit {
+                    driver.value.logger = loop.value.logger
                     loop.value.driver = driver.value
                     loop.value.startReportingMetrics(every: .seconds(1))
                     if let overlay {
