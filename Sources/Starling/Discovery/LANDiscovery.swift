@@ -248,7 +248,8 @@ public final class LANDiscovery: Sendable {
     private func reportDrops(of drivers: [NIOLoopBound<CoreDriver<DiscoveryCore>>]) {
         let eventLoop = self.eventLoop
         let logs = NIOLoopBoundBox(
-            drivers.map { _ in DropLog<DiscoveryDrop>("LAN discovery datagrams dropped", logger: configuration.logger) },
+            drivers.map { _ in DropLog<DiscoveryDrop>("LAN discovery datagrams dropped", logger: configuration.logger)
+            },
             eventLoop: eventLoop)
         let reporter = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
             for (index, driver) in drivers.enumerated() { logs.value[index].update(driver.value.withCore(\.drops)) }

@@ -19,7 +19,8 @@ struct DropLog<Reason: Hashable> {
     /// Logs what grew in `drops` since the last update.
     mutating func update(_ drops: [Reason: Int]) {
         for (reason, total) in drops where total > reported[reason, default: 0] {
-            logger.debug(message, metadata: ["reason": "\(reason)", "count": "\(total - reported[reason, default: 0])"])
+            logger.debug(
+                message, metadata: ["reason": "\(reason)", "count": "\(total - reported[reason, default: 0])"])
         }
         reported = drops
     }

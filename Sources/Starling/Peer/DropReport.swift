@@ -52,7 +52,8 @@ final class DropReport {
             let count = session[reason] - reportedSession[reason]
             sessionCounters[reason]?.increment(by: Int64(clamping: count))
             logger.debug(
-                "datagrams dropped", metadata: ["layer": "session", "reason": "\(reason.rawValue)", "count": "\(count)"])
+                "datagrams dropped",
+                metadata: ["layer": "session", "reason": "\(reason.rawValue)", "count": "\(count)"])
         }
         reportedSession = session
         let dropped = core.peer.droppedMessages
@@ -61,7 +62,8 @@ final class DropReport {
             logger.debug(
                 "messages dropped",
                 metadata: [
-                    "layer": "messages", "reason": "not a valid Starling message", "count": "\(dropped - reportedMessages)",
+                    "layer": "messages", "reason": "not a valid Starling message",
+                    "count": "\(dropped - reportedMessages)",
                 ])
             reportedMessages = dropped
         }

@@ -184,7 +184,8 @@ public final class Peer: Sendable {
         logger.info(
             "peer started",
             metadata: [
-                "address": "\(address)", "overlay": "\(configuration.effectiveOverlay.map { "\($0.topology)" } ?? "none")",
+                "address": "\(address)",
+                "overlay": "\(configuration.effectiveOverlay.map { "\($0.topology)" } ?? "none")",
             ])
         return Peer(
             id: identity.peerID, address: address, events: events,
