@@ -235,6 +235,10 @@ import Testing
             ],
             missingInterface
         ),
+        (
+            ["swarm", "--peers", "1", "--duration", "1", "--graph", "/starling-none/swarm.svg", "--json"],
+            "cannot write /starling-none/swarm.svg"
+        ),
     ])
     func runtimeFailures_areOneLine(arguments: [String], expected: String) async throws {
         Self.expectOneLineFailure(try await starling(arguments), expected, arguments)
