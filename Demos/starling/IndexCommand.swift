@@ -136,11 +136,10 @@ struct IndexOutput: Sendable {
 
     private func emit(text: String, _ object: [String: Any]) {
         if json {
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-            print(String(decoding: data, as: UTF8.self))
+            JSONText.print(object: object)
         } else {
             print(text)
+            flushOutput()
         }
-        flushOutput()
     }
 }

@@ -198,7 +198,7 @@ struct NameCommand: AsyncParsableCommand {
                 throw CLIError(error.description)
             }
             if swarm.json {
-                NameOutput.print([
+                JSONText.print(object: [
                     "event": "published", "name": publication.name.description, "sequence": publication.sequence,
                     "chains": publication.chains, "stored": publication.storedAt, "address": peer.address.description,
                     "id": peer.id.description,
@@ -284,7 +284,7 @@ struct NameCommand: AsyncParsableCommand {
         }
         await peer.shutdown()
         if swarm.json {
-            NameOutput.print(NameOutput.object(resolved))
+            JSONText.print(object: NameOutput.object(resolved))
             return
         }
         print("\(resolved.name) \(NameOutput.describe(resolved.record.record.content))")
@@ -344,8 +344,4 @@ enum NameOutput {
         return object
     }
 
-    static func print(_ object: [String: Any]) {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        Swift.print(String(decoding: data, as: UTF8.self))
-    }
 }

@@ -124,8 +124,7 @@ struct SwarmCommand: AsyncParsableCommand {
         do {
             outcome = try await run.run(children: join == nil ? processes - 1 : 0, childPeers: peers / processes)
         } catch let error as SwarmError {
-            printError("starling swarm: \(error)")
-            throw ExitCode(2)
+            throw CLIError("\(error)", status: 2)
         }
         hog.stop()
         if let graph {
@@ -137,8 +136,7 @@ struct SwarmCommand: AsyncParsableCommand {
                     )
                 }
             } catch {
-                printError("cannot write \(graph): \(error)")
-                throw ExitCode.failure
+                throw CLIError("cannot write \(graph): \(error.localizedDescription)")
             }
         }
         if json {
@@ -146,10 +144,11 @@ struct SwarmCommand: AsyncParsableCommand {
         } else if join == nil {
             print(outcome.summary)
         }
-        if !json, join == nil {
-            for problem in outcome.problems { printError("starling swarm: \(problem)") }
-        }
         flushOutput()
-        if !outcome.succeeded { throw ExitCode.failure }
+        guard !outcome.succeeded else { return }
+        // A child process reports in its JSON to the parent, which names the problems.
+        guard join == nil else { throw ExitCode.failure }
+        let problems = outcome.problems
+        throw CLIError(problems.isEmpty ? "the swarm did not succeed" : problems.joined(separator: "; "))
     }
 }
