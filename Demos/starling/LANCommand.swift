@@ -67,6 +67,8 @@ struct LANCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object per line instead of text.")
     var json = false
 
+    @OptionGroup var log: LogOptions
+
     /// A `--json` line.
     struct Line: Encodable {
         let event: String
@@ -104,6 +106,7 @@ struct LANCommand: AsyncParsableCommand {
         if limitedBroadcast { transports.insert(.limitedBroadcast) }
         if ipv6 { transports.insert(.ipv6Multicast) }
         var configuration = LANDiscoveryConfiguration(interface: interface, transports: transports)
+        configuration.logger = log.makeLogger()
         configuration.port = port
         configuration.core.beaconInterval = .milliseconds(Int64(interval * 1000))
         configuration.core.minimumBeaconInterval = min(.seconds(1), configuration.core.beaconInterval)
@@ -163,6 +166,7 @@ struct LANCommand: AsyncParsableCommand {
             throw CLIError("\(error)")
         }
         var peerConfiguration = PeerConfiguration()
+        peerConfiguration.logger = log.makeLogger()
         peerConfiguration.identity = identity
         peerConfiguration.listenAddress = listen
         peerConfiguration.overlay = .lan

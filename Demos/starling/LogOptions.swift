@@ -18,9 +18,12 @@ struct LogOptions: ParsableArguments {
         })
     var logLevel: Logger.Level = .notice
 
-    /// Sends swift-log's records to standard error and returns the logger for the peers.
+    /// swift-log's records go to standard error; set up once per process.
+    private static let toStandardError: Void = LoggingSystem.bootstrap(StreamLogHandler.standardError)
+
+    /// The logger for the peers, at ``logLevel``, writing to standard error.
     func makeLogger() -> Logger {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        Self.toStandardError
         var logger = Logger(label: "starling")
         logger.logLevel = logLevel
         return logger

@@ -37,6 +37,8 @@ struct MDNSCommonOptions: ParsableArguments {
     @Flag(help: "Use IPv6 only.")
     var ipv6Only = false
 
+    @OptionGroup var log: LogOptions
+
     func validate() throws {
         guard !interfaces.isEmpty else { throw ValidationError("name an interface with --interface") }
         if let seconds {
@@ -51,6 +53,7 @@ struct MDNSCommonOptions: ParsableArguments {
     /// - Throws: ``CLIError`` saying why it did not start.
     func start() async throws -> MDNSDiscovery {
         var configuration = MDNSDiscoveryConfiguration(interfaces: interfaces)
+        configuration.logger = log.makeLogger()
         configuration.hostName = hostName
         if ipv4Only { configuration.families = [.ipv4] }
         if ipv6Only { configuration.families = [.ipv6] }

@@ -44,6 +44,8 @@ struct NameCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON instead of text.")
         var json = false
 
+        @OptionGroup var log: LogOptions
+
         func validate() throws {
             _ = try PeerCommand.address(listen, option: "--listen")
             for seed in seeds { _ = try PeerCommand.address(seed, option: "--seed") }
@@ -76,6 +78,7 @@ struct NameCommand: AsyncParsableCommand {
         /// until it sees a member when it has seeds.
         func start(key: String?) async throws -> Peer {
             var configuration = PeerConfiguration()
+            configuration.logger = log.makeLogger()
             configuration.listenAddress = try PeerCommand.address(listen, option: "--listen")
             var overlay = OverlayConfiguration.local
             overlay.namePins = try pinTable()

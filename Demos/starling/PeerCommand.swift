@@ -52,6 +52,8 @@ struct PeerCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object per line instead of text.")
     var json = false
 
+    @OptionGroup var log: LogOptions
+
     func validate() throws {
         _ = try Self.address(listen, option: "--listen")
         if let connect { _ = try Self.address(connect, option: "--connect") }
@@ -89,6 +91,7 @@ struct PeerCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = PeerConfiguration()
+        configuration.logger = log.makeLogger()
         configuration.listenAddress = try Self.address(listen, option: "--listen")
         configuration.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
         let peer = try await Self.start(configuration, key: key, secretFile: secretFile)

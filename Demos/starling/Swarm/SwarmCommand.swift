@@ -59,6 +59,8 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Threads that keep a core busy each while the swarm runs (0 to 16), to see it on a loaded machine.")
     var cpuHog = 0
 
+    @OptionGroup var log: LogOptions
+
     @Option(help: .hidden)
     var join: String?
 
@@ -117,7 +119,7 @@ struct SwarmCommand: AsyncParsableCommand {
             localPeers: join == nil ? peers - (processes - 1) * (peers / processes) : peers,
             totalPeers: total ?? peers, duration: duration, loss: loss, seed: seed,
             seeds: try join.map { [try PeerCommand.address($0, option: "--join")] } ?? [],
-            quiet: json || join != nil, shape: try shape())
+            quiet: json || join != nil, shape: try shape(), logger: log.makeLogger())
         let outcome: SwarmOutcome
         let hog = CPUHog(threads: cpuHog)
         defer { hog.stop() }
