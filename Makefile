@@ -5,6 +5,7 @@
 #   make demo-lan  (root) peers in a namespace lab discover each other by multicast and broadcast
 #   make test   install system deps if needed, build with warnings as errors, run all tests
 #   make lint   swift format lint --strict over Sources, Tests, Demos and Fuzz
+#   make docs   the Starling module's DocC documentation in docs-out/, any DocC warning an error
 #   make bench  release-build benchmarks, each against a baseline in the same run
 #   make fuzz   libFuzzer (with AddressSanitizer) on every decoder and core, FUZZ_SECONDS each
 #   make fuzz-smoke  the same, FUZZ_SMOKE_SECONDS each (CI)
@@ -17,6 +18,10 @@ SWIFT       ?= swift
 SWIFT_FLAGS ?= -Xswiftc -warnings-as-errors
 BENCH_SECONDS ?= 2
 DEMO_DIR    ?= demo-out
+# `make docs`: its own scratch path (the symbol graphs are a build of their own), and
+# the archive's folder.
+DOCS_PATH   ?= .build-docs
+DOCS_DIR    ?= docs-out
 # Fuzzing: seconds per target, and which targets (all when empty; `starling-fuzz list`).
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
@@ -28,7 +33,7 @@ FUZZ_BUILD_FLAGS = -c release --product starling-fuzz --scratch-path $(FUZZ_PATH
 # Sanitized test runs: which tests (all when empty), e.g. SANITIZE_FILTER="--filter StarlingCoreTests".
 SANITIZE_FILTER ?=
 
-.PHONY: all deps build test lint bench demo demo-sessions demo-lan clean \
+.PHONY: all deps build test lint docs bench demo demo-sessions demo-lan clean \
 	fuzz fuzz-build fuzz-smoke fuzz-replay fuzz-corpus sanitize sanitize-address sanitize-thread
 
 all: build
@@ -56,6 +61,15 @@ test: build
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Demos Fuzz Package.swift
+
+# The plugin builds the Starling target for its symbol graphs, then DocC turns them and
+# Sources/Starling/Starling.docc into a static site; any warning fails the target.
+docs: deps
+	@mkdir -p $(DOCS_DIR)
+	$(SWIFT) package --scratch-path $(DOCS_PATH) \
+		--allow-writing-to-directory $(DOCS_DIR) \
+		generate-documentation --target Starling --warnings-as-errors \
+		--output-path $(DOCS_DIR)/Starling.doccarchive
 
 bench: deps
 	$(SWIFT) build -c release --product starling
@@ -113,4 +127,4 @@ demo-lan: build
 	if [ "$$(id -u)" -eq 0 ]; then bash scripts/demo-lan.sh "$$bin"; else sudo bash scripts/demo-lan.sh "$$bin"; fi
 
 clean:
-	rm -rf .build $(DEMO_DIR) swarm.svg
+	rm -rf .build $(DOCS_PATH) $(DOCS_DIR) $(DEMO_DIR) swarm.svg
