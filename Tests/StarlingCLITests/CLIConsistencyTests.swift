@@ -179,6 +179,34 @@ import Testing
         #expect(try Self.objects(ended.stdout).contains { $0["event"] as? String == "session_up" })
     }
 
+    @Test func peer_logLevel_logsTheLibraryOnStandardError_quietByDefault() async throws {
+        let server = try ChildProcess(try StarlingBinary.path(), ["peer", "--json", "--log-level", "info"])
+        defer { server.kill() }
+        let started = try Self.object(
+            try await server.waitForLine(timeout: Self.wait) { $0.contains("\"event\":\"started\"") })
+        let serverID = try #require(started["id"] as? String)
+        let address = try #require(started["address"] as? String)
+
+        let debug = try await starling(
+            ["peer", "--connect", address, "--expect", serverID, "--once", "--log-level", "debug"])
+        #expect(debug.status == 0, "\(debug.stderr)")
+        #expect(
+            debug.stderr.split(separator: "\n").contains {
+                $0.contains("session up") && $0.contains("starling.remote=\(serverID)")
+            }, "\(debug.stderr)")
+        let quiet = try await starling(["peer", "--connect", address, "--expect", serverID, "--once"])
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(quiet.stderr.isEmpty, "\(quiet.stderr)")
+
+        server.terminate()
+        let ended = try await server.waitForExit(timeout: Self.wait)
+        #expect(ended.status == 0, "\(ended.stderr)")
+        let lines = ended.stderr.split(separator: "\n")
+        #expect(lines.contains { $0.contains("peer started") && $0.contains("starling.peer=\(serverID)") })
+        #expect(lines.contains { $0.contains("peer shut down") })
+        #expect(!lines.contains { $0.contains("session up") }, "info is quiet about sessions: \(ended.stderr)")
+    }
+
     @Test func name_publishAndResolve_json() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
