@@ -309,6 +309,10 @@ field("gr_hops", U8, "starling.group.hops", "Hops")
 field("gr_nonce", BYTES, "starling.group.nonce", "Nonce")
 field("gr_ciphertext", BYTES, "starling.group.ciphertext", "Ciphertext and tag")
 
+-- UDP GSO: several datagrams in one captured UDP payload.
+field("gso_segment", U16, "starling.gso.segment", "Datagram in the GSO send")
+field("gso_size", U16, "starling.gso.segment_size", "GSO segment size")
+
 -- Anything left undecoded.
 field("trailing", BYTES, "starling.trailing", "Trailing bytes")
 
@@ -323,6 +327,21 @@ local ef_malformed = ProtoExpert.new(
 local ef_version = ProtoExpert.new(
     "starling.unsupported_version", "Unsupported Starling version", expert.group.PROTOCOL, expert.severity.WARN)
 starling.experts = { ef_malformed, ef_version }
+
+-- The Info column shows the first datagram of a UDP GSO send; the others stay quiet.
+local info_quiet = false
+
+local function info_append(pinfo, text)
+    if not info_quiet then
+        pinfo.cols.info:append(text)
+    end
+end
+
+local function info_set(pinfo, text)
+    if not info_quiet then
+        pinfo.cols.info:set(text)
+    end
+end
 
 -- Reading --------------------------------------------------------------------------------
 
@@ -575,7 +594,7 @@ local function dissect_initiation(c, tree, pinfo)
     local mac2 = c:add(tree, F.hs_mac2, 16, "mac2")
     local cookie = mac2:bytes():tohex() ~= string.rep("00", 16)
     tree:add(F.hs_cookie, mac2, cookie):set_generated()
-    pinfo.cols.info:append(string.format(" %s, sender 0x%08x", handshake_kinds[kind], sender))
+    info_append(pinfo, string.format(" %s, sender 0x%08x", handshake_kinds[kind], sender))
 end
 
 local function dissect_response(c, tree, pinfo)
@@ -592,7 +611,7 @@ local function dissect_response(c, tree, pinfo)
     local xx = kind == 2 or kind == 4
     noise_parts(c, tree, noise_length, true, xx, true)
     c:add(tree, F.hs_mac1, 16, "mac1")
-    pinfo.cols.info:append(string.format(
+    info_append(pinfo, string.format(
         " %s, receiver 0x%08x, sender 0x%08x", handshake_kinds[kind], receiver, sender))
 end
 
@@ -603,14 +622,14 @@ local function dissect_completion(c, tree, pinfo)
         malformed("completion too short for an encrypted static key")
     end
     noise_parts(c, tree, noise_length, false, true, true)
-    pinfo.cols.info:append(string.format(" receiver 0x%08x", receiver))
+    info_append(pinfo, string.format(" receiver 0x%08x", receiver))
 end
 
 local function dissect_cookie(c, tree, pinfo)
     local receiver = c:u32(tree, F.cookie_receiver, "receiver index")
     c:add(tree, F.cookie_nonce, 24, "nonce")
     c:add(tree, F.cookie_sealed, 32, "encrypted cookie")
-    pinfo.cols.info:append(string.format(" receiver 0x%08x", receiver))
+    info_append(pinfo, string.format(" receiver 0x%08x", receiver))
 end
 
 local function dissect_transport(c, tree, pinfo)
@@ -624,7 +643,7 @@ local function dissect_transport(c, tree, pinfo)
     tree:add(F.tr_ciphertext, ciphertext)
     tree:add(F.tr_length, ciphertext, length):set_generated()
     tree:add(F.tr_keepalive, ciphertext, length == 16):set_generated()
-    pinfo.cols.info:append(string.format(
+    info_append(pinfo, string.format(
         " receiver 0x%08x, counter %s, %d bytes%s",
         receiver, tostring(counter), length, length == 16 and " (keepalive)" or ""))
 end
@@ -641,18 +660,18 @@ local function dissect_discovery(c, tree, pinfo, kind)
         end
         tree:add(F.disc_sealed, c:take(length))
         tree:add(F.disc_sealed_length, c.tvb:range(c.offset - length, length), length):set_generated()
-        pinfo.cols.info:append(" (sealed)")
+        info_append(pinfo, " (sealed)")
         return
     elseif mode ~= 0 then
         malformed(string.format("unknown discovery mode 0x%02x", mode))
     end
     if kind == 0x07 then
         local wanted = c:peer(tree, F.disc_wanted)
-        pinfo.cols.info:append(" for " .. wanted)
+        info_append(pinfo, " for " .. wanted)
     end
     local id = c:record(tree, kind == 0x07 and "Asker's record" or "Peer record")
     if kind ~= 0x07 then
-        pinfo.cols.info:append(" " .. id)
+        info_append(pinfo, " " .. id)
     end
     c:finish(tree)
 end
@@ -687,7 +706,7 @@ end
 
 local function dissect_membership(c, tree, pinfo)
     local kind = c:u8(tree, F.mb_kind, "membership kind")
-    pinfo.cols.info:append(" membership " .. name_of(membership_kinds, kind))
+    info_append(pinfo, " membership " .. name_of(membership_kinds, kind))
     if kind == 1 then
         c:u32(tree, F.mb_sequence)
         c:peer(tree, F.mb_target)
@@ -744,7 +763,7 @@ end
 
 local function dissect_address_check(c, tree, pinfo)
     local kind = c:u8(tree, F.ac_kind, "address check kind")
-    pinfo.cols.info:append(" address check " .. name_of(address_check_kinds, kind))
+    info_append(pinfo, " address check " .. name_of(address_check_kinds, kind))
     if address_check_kinds[kind] == nil then
         malformed(string.format("unknown address check kind 0x%02x", kind))
     end
@@ -840,7 +859,7 @@ end
 
 local function dissect_routing(c, tree, pinfo)
     local kind = c:u8(tree, F.rt_kind, "routing kind")
-    pinfo.cols.info:append(" routing " .. name_of(routing_kinds, kind))
+    info_append(pinfo, " routing " .. name_of(routing_kinds, kind))
     c:u64(tree, F.rt_request, "request ID")
     c:peer(tree, F.rt_sender)
     if kind == 0x01 or kind == 0x02 then
@@ -904,7 +923,7 @@ end
 
 local function dissect_spreading(c, tree, pinfo)
     local kind = c:u8(tree, F.sp_kind, "spreading kind")
-    pinfo.cols.info:append(" spreading " .. name_of(spreading_kinds, kind))
+    info_append(pinfo, " spreading " .. name_of(spreading_kinds, kind))
     if kind == 1 then
         c:add(tree, F.sp_id, 16, "message ID")
         c:peer(tree, F.sp_origin)
@@ -946,7 +965,7 @@ end
 
 local function dissect_index(c, tree, pinfo)
     local kind = c:u8(tree, F.ix_kind, "index kind")
-    pinfo.cols.info:append(" index " .. name_of(index_kinds, kind))
+    info_append(pinfo, " index " .. name_of(index_kinds, kind))
     c:u32(tree, F.ix_request, "request ID")
     if kind == 1 then
         c:u16(tree, F.ix_lifetime)
@@ -987,7 +1006,7 @@ local dissect_datagram -- below; a super-peer relay carries a whole datagram
 
 local function dissect_super_peer(c, tree, pinfo)
     local kind = c:u8(tree, F.su_kind, "super-peer kind")
-    pinfo.cols.info:append(" super-peer " .. name_of(super_peer_kinds, kind))
+    info_append(pinfo, " super-peer " .. name_of(super_peer_kinds, kind))
     if kind == 0x03 then
         c:peer(tree, F.su_peer)
         c:u8(tree, F.su_outcome)
@@ -1033,7 +1052,7 @@ end
 
 local function dissect_group(c, tree, pinfo)
     local kind = c:u8(tree, F.gr_kind, "group kind")
-    pinfo.cols.info:append(" group " .. name_of(group_kinds, kind))
+    info_append(pinfo, " group " .. name_of(group_kinds, kind))
     if group_kinds[kind] == nil then
         malformed(string.format("unknown group kind 0x%02x", kind))
     end
@@ -1101,7 +1120,7 @@ local function dissect_overlay(c, tree, pinfo)
         local sealed = c:take(length)
         tree:add(F.ov_sealed, sealed)
         tree:add(F.ov_sealed_length, sealed, length):set_generated()
-        pinfo.cols.info:append(" (sealed)")
+        info_append(pinfo, " (sealed)")
         return
     elseif mode ~= 0 then
         malformed(string.format("unknown overlay mode 0x%02x", mode))
@@ -1125,13 +1144,13 @@ dissect_datagram = function(c, tree, pinfo, relayed)
     local version = c:u8(tree, F.version, "version")
     local kind = c:u8(tree, F.type, "type")
     if relayed then
-        pinfo.cols.info:append(string.format(", relayed %s", name_of(types, kind)))
+        info_append(pinfo, string.format(", relayed %s", name_of(types, kind)))
     else
-        pinfo.cols.info:set(string.format("Starling %s", name_of(types, kind)))
+        info_set(pinfo, string.format("Starling %s", name_of(types, kind)))
     end
     if version ~= VERSION then
         if not relayed then
-            pinfo.cols.info:set(string.format("Starling, unsupported version 0x%02x", version))
+            info_set(pinfo, string.format("Starling, unsupported version 0x%02x", version))
         end
         tree:add_proto_expert_info(ef_version, string.format("version 0x%02x, not 0x%02x", version, VERSION))
         c:rest(tree, F.trailing)
@@ -1140,7 +1159,7 @@ dissect_datagram = function(c, tree, pinfo, relayed)
     tree:append_text(", " .. name_of(types, kind))
     if kind == 0x01 then
         local id = c:record(tree)
-        pinfo.cols.info:append(" " .. id)
+        info_append(pinfo, " " .. id)
         c:finish(tree)
     elseif kind == 0x02 then
         dissect_initiation(c, tree, pinfo)
@@ -1163,20 +1182,102 @@ dissect_datagram = function(c, tree, pinfo, relayed)
     end
 end
 
+-- UDP GSO (segmentation offload): a peer hands the kernel several datagrams to one
+-- destination in one send, all of one size but the last, which may be shorter. A capture
+-- on the sending host (loopback, or a card that segments in hardware) sees them as one
+-- UDP payload. Transport data and overlay datagrams are sent so; a payload whose bytes at
+-- every multiple of some size start like its first datagram (the same header, receiver
+-- index and growing counter; the same overlay mode and swarm tag) is split there.
+local function gso_segment_size(tvb)
+    local length = tvb:len()
+    if length < 3 then
+        return nil
+    end
+    local kind = tvb:range(1, 1):uint()
+    local prefix_length, minimum
+    if kind == 0x05 then
+        prefix_length, minimum = 6, 14 + 16
+    elseif kind == 0x09 then
+        local mode = tvb:range(2, 1):uint()
+        if mode == 0 then
+            prefix_length, minimum = 11, 13
+        elseif mode == 1 then
+            prefix_length, minimum = 3, 3 + 24 + 8 + 1 + 16
+        else
+            return nil
+        end
+    else
+        return nil
+    end
+    if length < 2 * minimum then
+        return nil
+    end
+    local raw = tvb:raw(0, length)
+    local prefix = raw:sub(1, prefix_length)
+    local search = minimum + 1
+    while true do
+        local found = raw:find(prefix, search, true)
+        if found == nil then
+            return nil
+        end
+        local size = found - 1
+        local valid = true
+        local previous = kind == 0x05 and tvb:range(6, 8):uint64() or nil
+        local offset = size
+        while valid and offset < length do
+            local remaining = length - offset
+            if remaining < minimum or raw:sub(offset + 1, offset + prefix_length) ~= prefix then
+                valid = false
+            elseif previous ~= nil then
+                local counter = tvb:range(offset + 6, 8):uint64()
+                valid = counter > previous
+                previous = counter
+            end
+            offset = offset + size
+        end
+        if valid then
+            return size
+        end
+        search = found + 1
+    end
+end
+
+-- Dissects one datagram, `tvb` whole, under a new item of `tree`.
+local function dissect_one(tvb, pinfo, tree)
+    local root = tree:add(starling, tvb:range(0, tvb:len()))
+    local ok, err = pcall(dissect_datagram, cursor(tvb, 0), root, pinfo)
+    if not ok then
+        local reason = type(err) == "table" and err.malformed or ("undecodable: " .. tostring(err))
+        root:add_proto_expert_info(ef_malformed, reason)
+        info_append(pinfo, " [Malformed: " .. reason .. "]")
+    end
+    return root
+end
+
 function starling.dissector(tvb, pinfo, tree)
     local length = tvb:len()
     if length == 0 then
         return 0
     end
     pinfo.cols.protocol = "Starling"
-    local root = tree:add(starling, tvb:range(0, length))
-    local c = cursor(tvb, 0)
-    local ok, err = pcall(dissect_datagram, c, root, pinfo)
-    if not ok then
-        local reason = type(err) == "table" and err.malformed or ("undecodable: " .. tostring(err))
-        root:add_proto_expert_info(ef_malformed, reason)
-        pinfo.cols.info:append(" [Malformed: " .. reason .. "]")
+    local size = gso_segment_size(tvb)
+    if size == nil then
+        dissect_one(tvb, pinfo, tree)
+        return length
     end
+    local offset, count = 0, 0
+    while offset < length do
+        local segment = tvb:range(offset, math.min(size, length - offset))
+        count = count + 1
+        info_quiet = count > 1
+        local root = dissect_one(segment:tvb(), pinfo, tree)
+        info_quiet = false
+        root:append_text(string.format(" (datagram %d of a UDP GSO send)", count))
+        root:add(F.gso_segment, segment, count):set_generated()
+        root:add(F.gso_size, segment, size):set_generated()
+        offset = offset + size
+    end
+    info_append(pinfo, string.format(" (%d datagrams in one UDP GSO send)", count))
     return length
 end
 
