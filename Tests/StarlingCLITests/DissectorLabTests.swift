@@ -1,0 +1,347 @@
+import Foundation
+import StarlingTestSupport
+import Testing
+
+/// The Wireshark dissector (`Tools/Wireshark/starling.lua`) against real traffic: inside
+/// a fresh network namespace, `tshark` captures what `starling peer` (an XX and an IK
+/// handshake, then echo requests), `starling lan` (beacons and an overlay join) and
+/// `starling swarm` (membership and routing) send on its loopback; then `tshark` reads
+/// the capture back through the dissector, and the decoded fields must tell the same
+/// story as the programs' own output.
+///
+/// Peers send with UDP GSO, so a capture on the sending host holds some UDP payloads
+/// with several datagrams (the kernel splits them later); the dissector splits them too,
+/// and a captured frame's fields then hold one value per datagram.
+@Suite(.requiresNetworkNamespaces, .requiresTshark, .serialized)
+struct DissectorLabTests {
+    /// A bound against hangs, not a timing check.
+    static let deadline = Duration.seconds(120)
+
+    static let dissectorPath = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Tools/Wireshark/starling.lua").path
+
+    /// The swarm tag of the public swarm (all-zero swarm ID), from PROTOCOL.md.
+    static let publicSwarmTag = "dd59d31c0467ca55"
+
+    /// The fields the test reads, in `tshark -T fields` order.
+    static let fields = [
+        "frame.number", "udp.srcport", "udp.dstport", "starling.version", "starling.type",
+        "starling.handshake.kind", "starling.handshake.sender_index", "starling.handshake.receiver_index",
+        "starling.handshake.ephemeral", "starling.handshake.mac1", "starling.transport.receiver_index",
+        "starling.transport.counter", "starling.transport.ciphertext_length", "starling.discovery.mode",
+        "starling.record.peer_id", "starling.peer", "starling.address.port", "starling.overlay.mode",
+        "starling.overlay.swarm_tag", "starling.overlay.protocol", "starling.membership.kind",
+        "starling.membership.sender_id", "starling.routing.kind",
+    ]
+
+    /// One captured UDP payload as the dissector decoded it: each field's values, in
+    /// order, one per datagram for the fields every datagram of its type has once.
+    struct Frame: CustomStringConvertible {
+        let values: [String: [String]]
+
+        func strings(_ field: String) -> [String] { values[field] ?? [] }
+        func string(_ field: String) -> String? { strings(field).first }
+        func numbers(_ field: String) -> [UInt64] { strings(field).compactMap(DissectorLabTests.number) }
+        func number(_ field: String) -> UInt64? { numbers(field).first }
+
+        var source: UInt64? { number("udp.srcport") }
+        var destination: UInt64? { number("udp.dstport") }
+        var types: [UInt64] { numbers("starling.type") }
+        /// Whether the payload is one datagram, of `type`.
+        func isOne(_ type: UInt64) -> Bool { types == [type] }
+        var description: String {
+            values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+    }
+
+    /// Reads `0x…` as hexadecimal and anything else as decimal.
+    static func number(_ text: String) -> UInt64? {
+        text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
+    }
+
+    /// A peer ID's text form (base32, lowercase, unpadded) as lowercase hex.
+    static func hex(ofPeerID text: String) -> String? {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
+        var bytes: [UInt8] = []
+        var buffer = 0
+        var bits = 0
+        for character in text {
+            guard let value = alphabet.firstIndex(of: character) else { return nil }
+            buffer = (buffer << 5) | value
+            bits += 5
+            if bits >= 8 {
+                bits -= 8
+                bytes.append(UInt8((buffer >> bits) & 0xff))
+            }
+        }
+        guard bytes.count == 32 else { return nil }
+        return bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    func temporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "starling-dissector-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        return path
+    }
+
+    /// Runs `tshark -r capture` through the dissector with `arguments` appended.
+    func readCapture(_ tshark: String, _ capture: String, _ arguments: [String]) async throws -> String {
+        let result = try await Subprocess.run(
+            tshark,
+            ["-n", "-r", capture, "-X", "lua_script:\(Self.dissectorPath)", "-o", "udp.try_heuristic_first:TRUE"]
+                + arguments)
+        #expect(result.status == 0, "tshark failed: \(result.stderr)")
+        #expect(!result.stderr.contains("Lua"), "tshark reported a Lua problem: \(result.stderr)")
+        return result.stdout
+    }
+
+    /// The port of an address printed as `host:port`.
+    static func port(of address: some StringProtocol) -> UInt64? {
+        address.split(separator: ":").last.flatMap { UInt64($0) }
+    }
+
+    @Test func capturedStarlingTraffic_decodesAsTheProgramsReportIt() async throws {
+        let tshark = try TsharkRequirement.path()
+        let binary = try StarlingBinary.path()
+        #expect(FileManager.default.fileExists(atPath: Self.dissectorPath))
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let capture = directory + "/starling.pcapng"
+
+        try await NetworkNamespace.withFresh { namespace in
+            let capturer = try namespace.spawn("/bin/sh", ["-c", Self.captureScript, tshark, capture])
+            try await capturer.waitForLine(timeout: Self.deadline) { $0.contains("Capturing on") }
+
+            // A responder, an XX initiator (it does not know the responder's key) and an IK
+            // initiator (it does), each of which exits after its echo request is answered.
+            let server = try namespace.spawn(binary, ["peer", "--listen", "127.0.0.1:0"])
+            let serverID = String(
+                try await server.waitForLine(timeout: Self.deadline) { $0.hasPrefix("peer ") }.dropFirst(5))
+            let serverAddress = String(
+                try await server.waitForLine(timeout: Self.deadline) { $0.hasPrefix("listening ") }.dropFirst(10))
+            let serverPort = try #require(Self.port(of: serverAddress))
+
+            let xxClient = try namespace.spawn(binary, ["peer", "--connect", serverAddress, "--once"])
+            let xxRun = try await xxClient.waitForExit(timeout: Self.deadline)
+            #expect(xxRun.status == 0, "\(xxRun.stderr)")
+            let ikClient = try namespace.spawn(
+                binary, ["peer", "--connect", serverAddress, "--expect", serverID, "--once"])
+            let ikRun = try await ikClient.waitForExit(timeout: Self.deadline)
+            #expect(ikRun.status == 0, "\(ikRun.stderr)")
+            let xxPort = try #require(Self.listeningPort(xxRun.stdout))
+            let ikPort = try #require(Self.listeningPort(ikRun.stdout))
+
+            // Two LAN peers beacon to the IPv4 group on this namespace's loopback, find each
+            // other and join their overlays.
+            let lanArguments = ["lan", "--interface", "lo", "--multicast", "--expect", "1", "--interval", "0.2"]
+            let lanA = try namespace.spawn(binary, lanArguments + ["--duration", "60"])
+            let lanB = try namespace.spawn(binary, lanArguments + ["--duration", "60"])
+            let lanRuns = [
+                try await lanA.waitForExit(timeout: Self.deadline), try await lanB.waitForExit(timeout: Self.deadline),
+            ]
+            var lanPeers: [(id: String, port: UInt64)] = []
+            for run in lanRuns {
+                #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+                // "peer ID on lo via ipv4-multicast listening 127.0.0.1:PORT"
+                let line = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("peer ") })
+                let words = line.split(separator: " ")
+                lanPeers.append((String(words[1]), try #require(words.last.flatMap { Self.port(of: $0) })))
+            }
+
+            // A small swarm: membership and, after convergence, routing lookups.
+            let swarm = try await namespace.run(
+                binary, ["swarm", "--peers", "4", "--duration", "2", "--json", "--seed", "9"], timeout: Self.deadline)
+            #expect(swarm.status == 0, "\(swarm.stderr)")
+
+            capturer.terminate()
+            let captured = try await capturer.waitForExit(timeout: Self.deadline)
+            #expect(captured.status == 0, "\(captured.stdout)")
+
+            let text = try await readCapture(
+                tshark, capture,
+                ["-Y", "starling", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
+                    + Self.fields.flatMap { ["-e", $0] })
+            let frames = text.split(separator: "\n").map { line in
+                let columns = line.split(separator: "\t", omittingEmptySubsequences: false)
+                var values: [String: [String]] = [:]
+                for (field, column) in zip(Self.fields, columns) where !column.isEmpty {
+                    values[field] = column.split(separator: ",").map(String.init)
+                }
+                return Frame(values: values)
+            }
+            try checkHeaders(frames)
+            try checkHandshakeAndTransport(frames, server: serverPort, xx: xxPort, ik: ikPort)
+            try checkLAN(frames, peers: lanPeers)
+            let report = try #require(
+                try JSONSerialization.jsonObject(with: Data((swarm.stdout.split(separator: "\n").last ?? "").utf8))
+                    as? [String: Any], "swarm output: \(swarm.stdout)")
+            try checkOverlay(frames, swarmReport: report)
+
+            // Nothing Starling sent is malformed to the dissector.
+            let malformed = try await readCapture(
+                tshark, capture, ["-Y", "starling.malformed || starling.unsupported_version"])
+            #expect(malformed.isEmpty, "datagrams the dissector finds malformed:\n\(malformed)")
+        }
+    }
+
+    /// Runs `$0` (tshark) capturing UDP on `lo` into `$1` until SIGTERM.
+    ///
+    /// Children of the test process inherit a signal mask that blocks SIGTERM, and tshark
+    /// would never see it. The shell clears the mask for the command it runs in the
+    /// foreground; the signal, sent to the whole process group, stops tshark and its
+    /// dumpcap, which finish the file, and the shell's trap waits for tshark to exit.
+    /// tshark's status lines go to stderr; the shell folds them into stdout, where the test
+    /// waits for "Capturing on".
+    static let captureScript = #"trap : TERM INT; "$0" -n -i lo -f udp -w "$1" 2>&1"#
+
+    /// The port of a `starling peer`'s own `listening host:port` line.
+    static func listeningPort(_ stdout: String) -> UInt64? {
+        stdout.split(separator: "\n").first { $0.hasPrefix("listening ") }.flatMap { port(of: $0) }
+    }
+
+    /// Every datagram is version 1 with a known type, and the programs sent the types
+    /// they should have.
+    func checkHeaders(_ frames: [Frame]) throws {
+        #expect(frames.count > 10, "decoded: \(frames)")
+        for frame in frames {
+            #expect(!frame.types.isEmpty, "\(frame)")
+            #expect(frame.numbers("starling.version") == frame.types.map { _ in 1 }, "\(frame)")
+            #expect(frame.types.allSatisfy { (1...10).contains($0) }, "\(frame)")
+        }
+        let types = Set(frames.flatMap(\.types))
+        // initiation, response, completion, transport data, beacon, overlay
+        #expect(types.isSuperset(of: [0x02, 0x03, 0x04, 0x05, 0x06, 0x09]), "types seen: \(types.sorted())")
+    }
+
+    /// The XX and IK handshakes between the `starling peer` processes, and their sessions'
+    /// transport data, as the fields show them.
+    func checkHandshakeAndTransport(_ frames: [Frame], server: UInt64, xx: UInt64, ik: UInt64) throws {
+        func between(_ from: UInt64, _ to: UInt64) -> [Frame] {
+            frames.filter { $0.source == from && $0.destination == to }
+        }
+        for (client, kind) in [(xx, UInt64(2)), (ik, UInt64(1))] {
+            // The response names the initiation's sender index and shares its kind.
+            let initiations = between(client, server).filter { $0.isOne(0x02) }
+            let responses = between(server, client).filter { $0.isOne(0x03) }
+            let response = try #require(responses.first, "no response to the kind \(kind) client")
+            #expect(response.number("starling.handshake.kind") == kind)
+            let initiation = try #require(
+                initiations.first {
+                    $0.number("starling.handshake.sender_index")
+                        == response.number("starling.handshake.receiver_index")
+                },
+                "no initiation with sender index \(response.string("starling.handshake.receiver_index") ?? "-")")
+            #expect(initiation.number("starling.handshake.kind") == kind)
+            let ephemeral = initiation.string("starling.handshake.ephemeral")
+            #expect(ephemeral?.count == 64)
+            #expect(response.string("starling.handshake.ephemeral")?.count == 64)
+            #expect(ephemeral != response.string("starling.handshake.ephemeral"))
+            #expect(initiation.string("starling.handshake.mac1")?.count == 32)
+            let clientIndex = try #require(initiation.number("starling.handshake.sender_index"))
+            let serverIndex = try #require(response.number("starling.handshake.sender_index"))
+
+            // XX alone has a third message, naming the responder's index.
+            let completions = between(client, server).filter { $0.isOne(0x04) }
+            if kind == 2 {
+                #expect(!completions.isEmpty, "no XX completion")
+                for completion in completions {
+                    #expect(completion.number("starling.handshake.receiver_index") == serverIndex)
+                }
+            } else {
+                #expect(completions.isEmpty, "an IK handshake has no completion")
+            }
+
+            // Transport data each way names the receiving side's index; its counters start
+            // at 0 and grow with every datagram on the key.
+            for (from, to, index) in [(client, server, serverIndex), (server, client, clientIndex)] {
+                let transport = between(from, to).filter { $0.types.contains(0x05) }
+                #expect(!transport.isEmpty, "no transport data \(from) -> \(to)")
+                #expect(transport.allSatisfy { $0.types.allSatisfy { $0 == 0x05 } })
+                let indices = transport.flatMap { $0.numbers("starling.transport.receiver_index") }
+                #expect(indices.allSatisfy { $0 == index }, "receiver indices \(from) -> \(to): \(indices)")
+                let counters = transport.flatMap { $0.numbers("starling.transport.counter") }
+                #expect(counters.count == indices.count)
+                #expect(counters.first == 0, "counters \(from) -> \(to): \(counters)")
+                #expect(zip(counters, counters.dropFirst()).allSatisfy { $0 < $1 }, "counters: \(counters)")
+                // Ciphertext is at least the 16-byte tag; an echo request or reply is more.
+                let lengths = transport.flatMap { $0.numbers("starling.transport.ciphertext_length") }
+                #expect(lengths.count == indices.count)
+                #expect(lengths.allSatisfy { $0 >= 16 })
+                #expect(lengths.contains { $0 > 16 }, "no data, only keepalives: \(lengths)")
+            }
+        }
+
+        // No key sends two datagrams with one counter (it is the AEAD nonce), in any session.
+        var seen: Set<String> = []
+        for frame in frames where frame.types.allSatisfy({ $0 == 0x05 }) {
+            let indices = frame.strings("starling.transport.receiver_index")
+            let counters = frame.strings("starling.transport.counter")
+            #expect(indices.count == frame.types.count && counters.count == frame.types.count, "\(frame)")
+            for (index, counter) in zip(indices, counters) {
+                let key = [frame.string("udp.srcport") ?? "-", frame.string("udp.dstport") ?? "-", index, counter]
+                #expect(seen.insert(key.joined(separator: "/")).inserted, "counter used twice: \(key)")
+            }
+        }
+    }
+
+    /// The LAN peers' beacons carry their own records: the ID each printed and the port
+    /// its overlay listens on; and their overlay join carries the same IDs.
+    func checkLAN(_ frames: [Frame], peers: [(id: String, port: UInt64)]) throws {
+        let beacons = frames.filter { $0.isOne(0x06) }
+        for peer in peers {
+            let hex = try #require(Self.hex(ofPeerID: peer.id), "not a peer ID: \(peer.id)")
+            let own = beacons.filter { $0.string("starling.record.peer_id") == hex }
+            #expect(!own.isEmpty, "no beacon of \(peer.id)")
+            for beacon in own {
+                #expect(beacon.number("starling.discovery.mode") == 0)
+                #expect(beacon.strings("starling.peer") == [peer.id])
+                #expect(beacon.numbers("starling.address.port") == [peer.port])
+            }
+            // The membership messages its overlay sends name it as their sender.
+            let membership = frames.filter {
+                $0.source == peer.port && $0.numbers("starling.overlay.protocol").contains(1)
+            }
+            #expect(!membership.isEmpty, "no membership datagram from \(peer.id)")
+            for frame in membership {
+                #expect(frame.strings("starling.membership.sender_id").allSatisfy { $0 == hex }, "\(frame)")
+            }
+        }
+    }
+
+    /// Overlay datagrams of the public swarm are open and carry its tag, and every overlay
+    /// protocol and membership message kind that the swarm reports having sent was seen.
+    func checkOverlay(_ frames: [Frame], swarmReport: [String: Any]) throws {
+        let overlay = frames.filter { $0.types.contains(0x09) }
+        #expect(!overlay.isEmpty)
+        for frame in overlay {
+            #expect(frame.numbers("starling.overlay.mode").allSatisfy { $0 == 0 }, "\(frame)")
+            #expect(frame.strings("starling.overlay.swarm_tag").allSatisfy { $0 == Self.publicSwarmTag }, "\(frame)")
+            #expect(frame.numbers("starling.overlay.mode").count == frame.types.count, "\(frame)")
+        }
+        // The byte values of PROTOCOL.md's "Overlay datagrams" and "Membership" tables.
+        let protocolBytes: [String: UInt64] = [
+            "membership": 1, "routing": 2, "spreading": 3, "addressCheck": 4, "index": 5, "superPeer": 6,
+            "group": 7,
+        ]
+        let membershipKinds: [String: UInt64] = [
+            "ping": 1, "pingRequest": 2, "ack": 3, "nack": 4, "pushPull": 5, "gossip": 6, "syncRequest": 7,
+        ]
+        let protocols = Set(overlay.flatMap { $0.numbers("starling.overlay.protocol") })
+        let kinds = Set(overlay.flatMap { $0.numbers("starling.membership.kind") })
+        for (reported, bytes, seen) in [
+            ("overlay_sent", protocolBytes, protocols), ("membership_sent", membershipKinds, kinds),
+        ] {
+            let sent = try #require(swarmReport[reported] as? [String: Int], "no \(reported) in \(swarmReport)")
+            #expect(sent.values.contains { $0 > 0 }, "\(reported): \(sent)")
+            for (name, count) in sent where count > 0 {
+                let byte = try #require(bytes[name], "\(reported) names \(name), which the test does not know")
+                #expect(seen.contains(byte), "the swarm sent \(count) \(name), none decoded (seen \(seen.sorted()))")
+            }
+        }
+        #expect(kinds.isSuperset(of: [1, 3, 5]), "membership kinds seen: \(kinds.sorted())")
+        if protocols.contains(2) {
+            #expect(overlay.contains { !$0.numbers("starling.routing.kind").isEmpty })
+        }
+    }
+}
