@@ -294,7 +294,21 @@ field("su_sequence", U64, "starling.super_peer.sequence", "Record sequence")
 field("su_candidacy", U32, "starling.super_peer.candidacy", "Candidacy")
 field("su_length", U16, "starling.super_peer.length", "Payload length")
 field("su_request", U32, "starling.super_peer.request", "Request", base.HEX)
-field("su_body", BYTES, "starling.super_peer.body", "Body")
+field("su_target_kind", U8, "starling.super_peer.target_kind", "Lookup target", base.HEX,
+    { [1] = "peer ID", [2] = "service" })
+field("su_score", U32, "starling.super_peer.score", "Score")
+field("su_leaves", U16, "starling.super_peer.leaves", "Leaves")
+field("su_free", U16, "starling.super_peer.free_slots", "Free slots")
+field("su_super_peers", U16, "starling.super_peer.super_peers_counted", "Super-peers counted")
+field("su_members", U32, "starling.super_peer.members_counted", "Members counted")
+field("su_epoch", U32, "starling.super_peer.role_epoch", "Role epoch")
+field("su_advert_sequence", U32, "starling.super_peer.advert_sequence", "Advert sequence")
+field("su_flags", U8, "starling.super_peer.flags", "Flags", base.HEX)
+field("su_flag_super_peer", ProtoField.bool, "starling.super_peer.flags.super_peer", "Super-peer", 8, nil, 0x01)
+field("su_age", U16, "starling.super_peer.age", "Age (0.1 s)")
+field("su_filter_log2", U8, "starling.super_peer.filter.log2_bits", "Filter size (log2 bits)")
+field("su_filter_hashes", U8, "starling.super_peer.filter.hash_count", "Filter hash count")
+field("su_filter_bits", BYTES, "starling.super_peer.filter.bits", "Filter bits")
 
 -- Groups.
 field("gr_kind", U8, "starling.group.kind", "Kind", base.HEX, group_kinds)
@@ -1004,17 +1018,74 @@ end
 
 local dissect_datagram -- below; a super-peer relay carries a whole datagram
 
+-- An advert: ID ‖ address ‖ score u32 ‖ leaf count u16 ‖ free slots u16 ‖ super-peers
+-- counted u16 ‖ members counted u32 ‖ role epoch u32 ‖ sequence u32 ‖ flags u8 ‖ age u16.
+local function advert(c, tree)
+    local start = c.offset
+    local subtree = c:subtree(tree, "Advert")
+    local id = c:peer(subtree, F.su_peer)
+    local address = c:address(subtree)
+    c:u32(subtree, F.su_score, "score")
+    c:u16(subtree, F.su_leaves, "leaf count")
+    c:u16(subtree, F.su_free, "free slots")
+    c:u16(subtree, F.su_super_peers, "super-peers counted")
+    c:u32(subtree, F.su_members, "members counted")
+    c:u32(subtree, F.su_epoch, "role epoch")
+    c:u32(subtree, F.su_advert_sequence, "sequence")
+    local flags = c:take(1, "flags")
+    local flags_item = subtree:add(F.su_flags, flags)
+    flags_item:add(F.su_flag_super_peer, flags)
+    c:u16(subtree, F.su_age, "age")
+    subtree:set_len(c.offset - start)
+    subtree:append_text(string.format(": %s %s%s", id, address, flags:uint() % 2 == 1 and ", super-peer" or ""))
+end
+
+-- A keyword filter: log2Bits u8 ‖ hashCount u8 ‖ 2^log2Bits / 8 bytes.
+local function filter(c, tree)
+    local start = c.offset
+    local subtree = c:subtree(tree, "Filter")
+    local log2_bits = c:u8(subtree, F.su_filter_log2, "filter size")
+    c:u8(subtree, F.su_filter_hashes, "filter hash count")
+    if log2_bits < 3 or log2_bits > 16 then
+        malformed("filter of 2^" .. log2_bits .. " bits")
+    end
+    c:add(subtree, F.su_filter_bits, 2 ^ (log2_bits - 3), "filter bits")
+    subtree:set_len(c.offset - start)
+end
+
+local function id_addresses(c, tree, limit)
+    local count = c:u8(tree, F.su_count, "count")
+    if count > limit then
+        malformed("more than " .. limit .. " entries")
+    end
+    for _ = 1, count do
+        c:peer(tree, F.su_peer)
+        c:address(tree)
+    end
+end
+
 local function dissect_super_peer(c, tree, pinfo)
     local kind = c:u8(tree, F.su_kind, "super-peer kind")
     info_append(pinfo, " super-peer " .. name_of(super_peer_kinds, kind))
-    if kind == 0x03 then
+    if kind == 0x01 then
+        advert(c, tree)
+        local count = c:u8(tree, F.su_count, "advert count")
+        if count > 16 then
+            malformed("more than 16 adverts")
+        end
+        for _ = 1, count do
+            advert(c, tree)
+        end
+    elseif kind == 0x02 then
+        c:record(tree, "Leaf's record")
+        filter(c, tree)
+    elseif kind == 0x03 then
         c:peer(tree, F.su_peer)
         c:u8(tree, F.su_outcome)
-        local count = c:u8(tree, F.su_count, "count")
-        for _ = 1, count do
-            c:peer(tree, F.su_peer)
-            c:address(tree)
-        end
+        id_addresses(c, tree, 4)
+    elseif kind == 0x04 or kind == 0x08 then
+        c:peer(tree, F.su_peer)
+        filter(c, tree)
     elseif kind == 0x05 then
         c:peer(tree, F.su_peer)
         c:u8(tree, F.su_reason)
@@ -1037,14 +1108,29 @@ local function dissect_super_peer(c, tree, pinfo)
             local reason = type(err) == "table" and err.malformed or ("undecodable: " .. tostring(err))
             subtree:add_proto_expert_info(ef_malformed, reason)
         end
-    elseif kind == 0x04 or kind == 0x08 or kind == 0x0b then
-        c:peer(tree, F.su_peer)
-        c:rest(tree, F.su_body)
-    elseif kind == 0x09 or kind == 0x0a then
+    elseif kind == 0x09 then
         c:u32(tree, F.su_request)
-        c:rest(tree, F.su_body)
-    elseif kind == 0x01 or kind == 0x02 then
-        c:rest(tree, F.su_body)
+        c:peer(tree, F.su_peer, "asker ID")
+        local target = c:u8(tree, F.su_target_kind, "lookup target")
+        if target == 1 then
+            c:peer(tree, F.su_target)
+        elseif target == 2 then
+            c:service(tree)
+        else
+            malformed(string.format("unknown lookup target 0x%02x", target))
+        end
+    elseif kind == 0x0a then
+        c:u32(tree, F.su_request)
+        local count = c:u8(tree, F.su_count, "record count")
+        if count > 16 then
+            malformed("more than 16 records")
+        end
+        for _ = 1, count do
+            c:record(tree)
+        end
+        id_addresses(c, tree, 16)
+    elseif kind == 0x0b then
+        c:peer(tree, F.su_peer)
     else
         malformed(string.format("unknown super-peer kind 0x%02x", kind))
     end
