@@ -345,3 +345,272 @@ struct DissectorLabTests {
         }
     }
 }
+
+/// The dissector against PROTOCOL.md's own examples: each hex example, sent as the UDP
+/// payload of a capture file written here, decodes to the values the document gives it;
+/// every truncation of one is marked malformed, never a Lua error; and payloads that are
+/// not Starling's are left alone. Needs `tshark`, but no namespace: nothing is sent.
+@Suite(.requiresTshark)
+struct DissectorExampleTests {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let dissectorPath = repository.appendingPathComponent("Tools/Wireshark/starling.lua").path
+    static let documentPath = repository.appendingPathComponent("docs/PROTOCOL.md").path
+
+    /// The LAN discovery port, where the dissector is registered and claims any payload.
+    static let discoveryPort: UInt16 = 47077
+
+    /// Every `hex example=NAME` block of PROTOCOL.md, by name.
+    static func examples() throws -> [String: [UInt8]] {
+        let text = try String(contentsOfFile: documentPath, encoding: .utf8)
+        var examples: [String: [UInt8]] = [:]
+        var current: (name: String, bytes: [UInt8])?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("```hex example=") {
+                current = (String(line.dropFirst("```hex example=".count)), [])
+            } else if line.hasPrefix("```"), let finished = current {
+                examples[finished.name] = finished.bytes
+                current = nil
+            } else if current != nil {
+                let data = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                current?.bytes += data.split(separator: " ").compactMap { UInt8($0, radix: 16) }
+            }
+        }
+        return examples
+    }
+
+    /// A capture file (pcap, raw IPv4) of one UDP datagram from 127.0.0.1:40000 per payload.
+    static func captureFile(_ payloads: [(port: UInt16, bytes: [UInt8])]) -> Data {
+        var file = Data()
+        func append32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { file.append(contentsOf: $0) } }
+        func append16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { file.append(contentsOf: $0) } }
+        func bigEndian(_ value: Int) -> [UInt8] {
+            [UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)]
+        }
+        append32(0xa1b2_c3d4)
+        append16(2)
+        append16(4)
+        append32(0)
+        append32(0)
+        append32(65_535)
+        append32(101)  // LINKTYPE_RAW: the packet starts with its IP header
+        for (index, payload) in payloads.enumerated() {
+            let udp = bigEndian(40_000) + bigEndian(Int(payload.port)) + bigEndian(8 + payload.bytes.count) + [0, 0]
+            let ip: [UInt8] =
+                [0x45, 0] + bigEndian(20 + udp.count + payload.bytes.count) + [0, 0, 0, 0, 64, 17, 0, 0]
+                + [127, 0, 0, 1, 127, 0, 0, 1]
+            let packet = ip + udp + payload.bytes
+            append32(UInt32(index))
+            append32(0)
+            append32(UInt32(packet.count))
+            append32(UInt32(packet.count))
+            file.append(contentsOf: packet)
+        }
+        return file
+    }
+
+    /// Reads `payloads` through the dissector and returns, per payload, each of `fields`'
+    /// values (several joined by commas), or nil for a payload the dissector did not claim.
+    /// With `heuristicsFirst`, UDP asks the heuristic dissectors (Starling's among them)
+    /// before those registered on a port; without, port 47077 goes to Starling's at once.
+    func decode(
+        _ payloads: [(port: UInt16, bytes: [UInt8])], _ fields: [String], heuristicsFirst: Bool = true
+    ) async throws -> [[String: String]?] {
+        let directory = NSTemporaryDirectory() + "starling-dissector-examples-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let capture = directory + "/examples.pcap"
+        try Self.captureFile(payloads).write(to: URL(fileURLWithPath: capture))
+        let all = ["frame.number", "starling.version"] + fields
+        let result = try await Subprocess.run(
+            try TsharkRequirement.path(),
+            [
+                "-n", "-r", capture, "-X", "lua_script:\(Self.dissectorPath)",
+                "-o", "udp.try_heuristic_first:\(heuristicsFirst ? "TRUE" : "FALSE")",
+                "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,",
+            ] + all.flatMap { ["-e", $0] })
+        #expect(result.status == 0, "tshark failed: \(result.stderr)")
+        #expect(!result.stderr.contains("Lua"), "tshark reported a Lua problem: \(result.stderr)")
+        var decoded = [[String: String]?](repeating: nil, count: payloads.count)
+        for line in result.stdout.split(separator: "\n") {
+            let columns = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard let frame = Int(columns[0]), (1...payloads.count).contains(frame), columns.count == all.count,
+                !columns[1].isEmpty
+            else { continue }
+            decoded[frame - 1] = Dictionary(uniqueKeysWithValues: zip(all, columns).filter { !$0.1.isEmpty })
+        }
+        return decoded
+    }
+
+    static let swarmTag: [UInt8] = [0xdd, 0x59, 0xd3, 0x1c, 0x04, 0x67, 0xca, 0x55]
+    static let peerA = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8"
+    static let peerAText = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4a"
+    static let peerB = "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7"
+
+    /// The datagrams built from the examples, and what the dissector must read in each.
+    static func cases() throws -> [(name: String, datagram: [UInt8], expected: [String: String])] {
+        let examples = try Self.examples()
+        func example(_ name: String) throws -> [UInt8] { try #require(examples[name], "no example \(name)") }
+        /// An open overlay datagram of the public swarm around a message of `protocolByte`.
+        func overlay(_ protocolByte: UInt8, _ name: String) throws -> [UInt8] {
+            [0x01, 0x09, 0x00] + swarmTag + [protocolByte] + (try example(name))
+        }
+        let record: [String: String] = [
+            "starling.record.peer_id": peerA, "starling.peer": peerAText, "starling.record.sequence": "7",
+            "starling.address.ipv4": "127.0.0.1", "starling.address.ipv6": "::1", "starling.address.port": "4000,4001",
+            "starling.service": "echo,chat",
+        ]
+        return [
+            (
+                "peer-record-datagram", try example("peer-record-datagram"),
+                record.merging(["starling.type": "0x01"]) { $1 }
+            ),
+            (
+                "handshake-initiation", try example("handshake-initiation"),
+                [
+                    "starling.type": "0x02", "starling.handshake.kind": "0x02",
+                    "starling.handshake.sender_index": "0x0a0b0c0d",
+                    "starling.handshake.ephemeral": (0xe0...0xff).map { String(format: "%02x", $0) }.joined(),
+                    "starling.handshake.mac1": "0a1a41fd960c3681b00c6f2ef958e373",
+                    "starling.handshake.mac2": String(repeating: "00", count: 16),
+                    "starling.handshake.has_cookie": "0", "starling.handshake.noise_length": "32",
+                ]
+            ),
+            (
+                "cookie-reply", try example("cookie-reply"),
+                [
+                    "starling.type": "0x0a", "starling.cookie.receiver_index": "0x0a0b0c0d",
+                    "starling.cookie.nonce": (0...0x17).map { String(format: "%02x", $0) }.joined(),
+                    "starling.cookie.encrypted_cookie":
+                        "234a438d509616d67cf1344e26eec763db9d49bb3309653d8571f86cc2c4f6cc",
+                ]
+            ),
+            (
+                "transport-header", try example("transport-header") + [UInt8](repeating: 0xaa, count: 16),
+                [
+                    "starling.type": "0x05", "starling.transport.receiver_index": "0x0000002a",
+                    "starling.transport.counter": "256", "starling.transport.ciphertext_length": "16",
+                    "starling.transport.keepalive": "1",
+                ]
+            ),
+            ("beacon-open", try example("beacon-open"), record.merging(["starling.discovery.mode": "0x00"]) { $1 }),
+            (
+                "overlay-address-check", try example("overlay-address-check"),
+                [
+                    "starling.overlay.mode": "0x00", "starling.overlay.swarm_tag": "dd59d31c0467ca55",
+                    "starling.overlay.protocol": "0x04", "starling.address_check.kind": "0x01",
+                    "starling.address_check.nonce": "000102030405060708090a0b0c0d0e0f",
+                ]
+            ),
+            (
+                "overlay-open", try example("overlay-open"),
+                [
+                    "starling.overlay.protocol": "0x01", "starling.membership.kind": "0x04",
+                    "starling.membership.sequence": "7", "starling.membership.sender_id": peerA,
+                ]
+            ),
+            (
+                "membership-ping", try overlay(1, "membership-ping"),
+                [
+                    "starling.membership.kind": "0x01", "starling.membership.target_id": peerB,
+                    "starling.membership.sender_id": peerA, "starling.membership.digest": "0x0011223344556677",
+                    "starling.membership.update.state": "0x00", "starling.membership.update.incarnation": "1",
+                    "starling.membership.update.member": peerA, "starling.address.port": "4000",
+                ]
+            ),
+            (
+                "membership-ack", try overlay(1, "membership-ack"),
+                [
+                    "starling.membership.kind": "0x03", "starling.membership.sender_id": peerB,
+                    "starling.membership.update.state": "0x01", "starling.membership.update.incarnation": "2",
+                    "starling.membership.update.accuser": peerB, "starling.address.ipv4": "10.0.0.3",
+                ]
+            ),
+            ("routing-prove", try overlay(2, "routing-prove"), ["starling.routing.kind": "0x0b"]),
+            (
+                "name-chain",
+                [0x01, 0x09, 0x00] + swarmTag + [2, 0x0f] + [UInt8](repeating: 0, count: 40)
+                    + (try example("name-chain")),
+                [
+                    "starling.routing.kind": "0x0f", "starling.name.count": "2", "starling.name.label": "lab,printer",
+                    "starling.name.kind": "0x01,0x02", "starling.name.ttl": "300,300",
+                ]
+            ),
+            ("spreading-gossip", try overlay(3, "spreading-gossip"), ["starling.spreading.kind": "0x01"]),
+            (
+                "index-register", try overlay(5, "index-register"),
+                [
+                    "starling.index.kind": "0x01", "starling.index.request_id": "0x00000001",
+                    "starling.index.lifetime": "30", "starling.peer": peerAText,
+                ]
+            ),
+            (
+                "super-peer-advert", try overlay(6, "super-peer-advert"),
+                [
+                    "starling.super_peer.kind": "0x01", "starling.super_peer.score": "16909060,64",
+                    "starling.super_peer.age": "0,125", "starling.address.ipv4": "10.0.0.1,10.0.0.2",
+                ]
+            ),
+            (
+                "group-data", try overlay(7, "group-data"),
+                [
+                    "starling.group.kind": "0x05", "starling.group.sequence": "1800000000000000",
+                    "starling.group.hops": "2", "starling.group.sender_id": peerA, "starling.group.origin_id": peerB,
+                ]
+            ),
+        ]
+    }
+
+    @Test func documentExamples_decodeToTheirValues() async throws {
+        let cases = try Self.cases()
+        let fields = Array(Set(cases.flatMap { $0.expected.keys })).sorted() + ["starling.type"]
+        let decoded = try await decode(cases.map { (50_000, $0.datagram) }, Array(Set(fields)))
+        for (index, example) in cases.enumerated() {
+            let values = try #require(decoded[index], "\(example.name) not claimed as Starling")
+            #expect(values["starling.version"] == "0x01", "\(example.name)")
+            for (field, expected) in example.expected {
+                #expect(values[field] == expected, "\(example.name): \(field)")
+            }
+        }
+    }
+
+    @Test func everyTruncation_isMarkedMalformed_andForeignPayloadsAreLeftAlone() async throws {
+        let cases = try Self.cases()
+        var payloads: [(port: UInt16, bytes: [UInt8])] = []
+        var wellFormed: [Bool] = []
+        for example in cases {
+            // A group message's ciphertext is the rest of it: cut short by the 2 bytes of
+            // "hi", it is a sealed empty payload, as well-formed as the whole.
+            let shortest = example.datagram.count - (example.name == "group-data" ? 2 : 0)
+            for length in 2...example.datagram.count {
+                payloads.append((Self.discoveryPort, Array(example.datagram.prefix(length))))
+                wellFormed.append(length >= shortest)
+            }
+        }
+        // Not Starling's: another version, unknown types and kinds, too short for the type.
+        let foreign: [[UInt8]] = [
+            [0x02, 0x05] + [UInt8](repeating: 0, count: 40),
+            [0x01, 0x0b] + [UInt8](repeating: 0, count: 40),
+            [0x01, 0x02, 0x07] + [UInt8](repeating: 0, count: 80),
+            [0x01, 0x05] + [UInt8](repeating: 0, count: 20),
+            [0x01, 0x09, 0x02] + [UInt8](repeating: 0, count: 40),
+            [0x01, 0x0a] + [UInt8](repeating: 0, count: 61),
+            Array("GET / HTTP/1.1\r\n\r\n".utf8),
+        ]
+        let foreignStart = payloads.count
+        payloads += foreign.map { (50_000, $0) }
+
+        // Truncated, a datagram may look like another protocol to that protocol's heuristic
+        // dissector: Starling's is asked by port.
+        let decoded = try await decode(payloads, ["_ws.col.Info"], heuristicsFirst: false)
+        for (index, payload) in payloads.enumerated().prefix(foreignStart) {
+            let values = try #require(decoded[index], "payload \(index) not claimed on port 47077")
+            let info = values["_ws.col.Info"] ?? ""
+            #expect(!info.contains("undecodable"), "a Lua error: \(info)")
+            #expect(info.contains("Malformed") == !wellFormed[index], "\(payload.bytes.count) bytes: \(info)")
+        }
+        for index in foreignStart..<payloads.count {
+            #expect(decoded[index] == nil, "claimed a foreign payload: \(payloads[index].bytes)")
+        }
+    }
+}
