@@ -26,7 +26,7 @@ struct DissectorLabTests {
 
     /// The fields the test reads, in `tshark -T fields` order.
     static let fields = [
-        "frame.number", "udp.srcport", "udp.dstport", "starling.version", "starling.type",
+        "frame.number", "_ws.col.Protocol", "udp.srcport", "udp.dstport", "starling.version", "starling.type",
         "starling.handshake.kind", "starling.handshake.sender_index", "starling.handshake.receiver_index",
         "starling.handshake.ephemeral", "starling.handshake.mac1", "starling.transport.receiver_index",
         "starling.transport.counter", "starling.transport.ciphertext_length", "starling.discovery.mode",
@@ -38,6 +38,8 @@ struct DissectorLabTests {
     /// One captured UDP payload as the dissector decoded it: each field's values, in
     /// order, one per datagram for the fields every datagram of its type has once.
     struct Frame: CustomStringConvertible {
+        /// tshark's line for the frame.
+        let line: String
         let values: [String: [String]]
 
         func strings(_ field: String) -> [String] { values[field] ?? [] }
@@ -86,11 +88,15 @@ struct DissectorLabTests {
     }
 
     /// Runs `tshark -r capture` through the dissector with `arguments` appended.
+    ///
+    /// UDP asks the heuristic dissectors first, as Starling's ports are any, and the other
+    /// protocols that have one are disabled: now and then, random bytes of a handshake
+    /// look like another protocol to its heuristic (which may then claim the conversation).
     func readCapture(_ tshark: String, _ capture: String, _ arguments: [String]) async throws -> String {
         let result = try await Subprocess.run(
             tshark,
             ["-n", "-r", capture, "-X", "lua_script:\(Self.dissectorPath)", "-o", "udp.try_heuristic_first:TRUE"]
-                + arguments)
+                + (try await Self.otherHeuristicsDisabled(tshark)) + arguments)
         #expect(result.status == 0, "tshark failed: \(result.stderr)")
         #expect(!result.stderr.contains("Lua"), "tshark reported a Lua problem: \(result.stderr)")
         return result.stdout
@@ -109,46 +115,20 @@ struct DissectorLabTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let capture = directory + "/starling.pcapng"
 
+        let secret = directory + "/swarm-secret"
+        let created = FileManager.default.createFile(
+            atPath: secret, contents: Data((String(repeating: "5a", count: 32) + "\n").utf8),
+            attributes: [.posixPermissions: 0o600])
+        #expect(created)
+
         try await NetworkNamespace.withFresh { namespace in
             let capturer = try namespace.spawn("/bin/sh", ["-c", Self.captureScript, tshark, capture])
             try await capturer.waitForLine(timeout: Self.deadline) { $0.contains("Capturing on") }
 
-            // A responder, an XX initiator (it does not know the responder's key) and an IK
-            // initiator (it does), each of which exits after its echo request is answered.
-            let server = try namespace.spawn(binary, ["peer", "--listen", "127.0.0.1:0"])
-            let serverID = String(
-                try await server.waitForLine(timeout: Self.deadline) { $0.hasPrefix("peer ") }.dropFirst(5))
-            let serverAddress = String(
-                try await server.waitForLine(timeout: Self.deadline) { $0.hasPrefix("listening ") }.dropFirst(10))
-            let serverPort = try #require(Self.port(of: serverAddress))
-
-            let xxClient = try namespace.spawn(binary, ["peer", "--connect", serverAddress, "--once"])
-            let xxRun = try await xxClient.waitForExit(timeout: Self.deadline)
-            #expect(xxRun.status == 0, "\(xxRun.stderr)")
-            let ikClient = try namespace.spawn(
-                binary, ["peer", "--connect", serverAddress, "--expect", serverID, "--once"])
-            let ikRun = try await ikClient.waitForExit(timeout: Self.deadline)
-            #expect(ikRun.status == 0, "\(ikRun.stderr)")
-            let xxPort = try #require(Self.listeningPort(xxRun.stdout))
-            let ikPort = try #require(Self.listeningPort(ikRun.stdout))
-
-            // Two LAN peers beacon to the IPv4 group on this namespace's loopback, find each
-            // other and join their overlays.
-            let lanArguments = ["lan", "--interface", "lo", "--multicast", "--expect", "1", "--interval", "0.2"]
-            let lanA = try namespace.spawn(binary, lanArguments + ["--duration", "60"])
-            let lanB = try namespace.spawn(binary, lanArguments + ["--duration", "60"])
-            let lanRuns = [
-                try await lanA.waitForExit(timeout: Self.deadline), try await lanB.waitForExit(timeout: Self.deadline),
-            ]
-            var lanPeers: [(id: String, port: UInt64)] = []
-            for run in lanRuns {
-                #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
-                // "peer ID on lo via ipv4-multicast listening 127.0.0.1:PORT"
-                let line = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("peer ") })
-                let words = line.split(separator: " ")
-                lanPeers.append((String(words[1]), try #require(words.last.flatMap { Self.port(of: $0) })))
-            }
-
+            let open = try await runPeers(in: namespace, binary, [])
+            let closed = try await runPeers(in: namespace, binary, ["--secret-file", secret])
+            let openLAN = try await runLAN(in: namespace, binary, [])
+            let closedLAN = try await runLAN(in: namespace, binary, ["--secret-file", secret])
             // A small swarm: membership and, after convergence, routing lookups.
             let swarm = try await namespace.run(
                 binary, ["swarm", "--peers", "4", "--duration", "2", "--json", "--seed", "9"], timeout: Self.deadline)
@@ -160,7 +140,7 @@ struct DissectorLabTests {
 
             let text = try await readCapture(
                 tshark, capture,
-                ["-Y", "starling", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
+                ["-Y", "udp", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
                     + Self.fields.flatMap { ["-e", $0] })
             let frames = text.split(separator: "\n").map { line in
                 let columns = line.split(separator: "\t", omittingEmptySubsequences: false)
@@ -168,21 +148,77 @@ struct DissectorLabTests {
                 for (field, column) in zip(Self.fields, columns) where !column.isEmpty {
                     values[field] = column.split(separator: ",").map(String.init)
                 }
-                return Frame(values: values)
+                return Frame(line: String(line), values: values)
             }
             try checkHeaders(frames)
-            try checkHandshakeAndTransport(frames, server: serverPort, xx: xxPort, ik: ikPort)
-            try checkLAN(frames, peers: lanPeers)
+            try checkHandshakeAndTransport(frames, open, kinds: (xx: 2, ik: 1))
+            try checkHandshakeAndTransport(frames, closed, kinds: (xx: 4, ik: 3))
+            try checkUniqueCounters(frames)
+            try checkLAN(frames, peers: openLAN)
+            try checkPrivateSwarm(frames, lan: closedLAN, server: closed.serverID)
             let report = try #require(
                 try JSONSerialization.jsonObject(with: Data((swarm.stdout.split(separator: "\n").last ?? "").utf8))
                     as? [String: Any], "swarm output: \(swarm.stdout)")
-            try checkOverlay(frames, swarmReport: report)
+            let closedPorts = Set(closedLAN.map(\.port))
+            try checkOverlay(
+                frames.filter { !closedPorts.contains($0.source ?? 0) && !closedPorts.contains($0.destination ?? 0) },
+                swarmReport: report)
 
             // Nothing Starling sent is malformed to the dissector.
             let malformed = try await readCapture(
                 tshark, capture, ["-Y", "starling.malformed || starling.unsupported_version"])
             #expect(malformed.isEmpty, "datagrams the dissector finds malformed:\n\(malformed)")
         }
+    }
+
+    /// The `starling peer` processes of one swarm: a responder, an XX initiator (it does
+    /// not know the responder's key) and an IK initiator (it does).
+    struct Peers {
+        let serverID: String
+        let server: UInt64
+        let xx: UInt64
+        let ik: UInt64
+    }
+
+    /// Starts a responder with `extra` arguments, then an XX and an IK initiator with the
+    /// same, each of which exits once its echo request is answered.
+    func runPeers(in namespace: NetworkNamespace, _ binary: String, _ extra: [String]) async throws -> Peers {
+        let server = try namespace.spawn(binary, ["peer", "--listen", "127.0.0.1:0"] + extra)
+        let serverID = String(
+            try await server.waitForLine(timeout: Self.deadline) { $0.hasPrefix("peer ") }.dropFirst(5))
+        let serverAddress = String(
+            try await server.waitForLine(timeout: Self.deadline) { $0.hasPrefix("listening ") }.dropFirst(10))
+        var ports: [UInt64] = []
+        for expect in [[], ["--expect", serverID]] {
+            let client = try namespace.spawn(binary, ["peer", "--connect", serverAddress, "--once"] + expect + extra)
+            let run = try await client.waitForExit(timeout: Self.deadline)
+            #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+            ports.append(try #require(Self.listeningPort(run.stdout), "\(run.stdout)"))
+        }
+        return Peers(
+            serverID: serverID, server: try #require(Self.port(of: serverAddress)), xx: ports[0], ik: ports[1])
+    }
+
+    /// Runs two `starling lan` peers with `extra` arguments, which beacon to the IPv4 group
+    /// on this namespace's loopback, find each other and join their overlays.
+    /// - Returns: each one's peer ID and overlay port.
+    func runLAN(
+        in namespace: NetworkNamespace, _ binary: String, _ extra: [String]
+    ) async throws -> [(id: String, port: UInt64)] {
+        let arguments =
+            ["lan", "--interface", "lo", "--multicast", "--expect", "1", "--interval", "0.2", "--duration", "60"]
+            + extra
+        let children = [try namespace.spawn(binary, arguments), try namespace.spawn(binary, arguments)]
+        var peers: [(id: String, port: UInt64)] = []
+        for child in children {
+            let run = try await child.waitForExit(timeout: Self.deadline)
+            #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+            // "peer ID on lo via ipv4-multicast listening 127.0.0.1:PORT"
+            let line = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("peer ") })
+            let words = line.split(separator: " ")
+            peers.append((String(words[1]), try #require(words.last.flatMap { Self.port(of: $0) })))
+        }
+        return peers
     }
 
     /// Runs `$0` (tshark) capturing UDP on `lo` into `$1` until SIGTERM.
@@ -195,6 +231,21 @@ struct DissectorLabTests {
     /// waits for "Capturing on".
     static let captureScript = #"trap : TERM INT; "$0" -n -i lo -f udp -w "$1" 2>&1"#
 
+    /// `--disable-protocol` for every protocol with a UDP heuristic dissector in `tshark`,
+    /// but Starling (only Starling peers send in these captures).
+    static func otherHeuristicsDisabled(_ tshark: String) async throws -> [String] {
+        let listing = try await Subprocess.run(tshark, ["-G", "heuristic-decodes"])
+        #expect(listing.status == 0, "\(listing.stderr)")
+        return listing.stdout.split(separator: "\n").flatMap { line -> [String] in
+            // table, short name, enabled (T or F)
+            let columns = line.split(separator: "\t")
+            guard columns.count == 3, columns[0] == "udp", columns[2] == "T", !columns[1].hasPrefix("starling") else {
+                return []
+            }
+            return ["--disable-protocol", String(columns[1])]
+        }
+    }
+
     /// The port of a `starling peer`'s own `listening host:port` line.
     static func listeningPort(_ stdout: String) -> UInt64? {
         stdout.split(separator: "\n").first { $0.hasPrefix("listening ") }.flatMap { port(of: $0) }
@@ -205,6 +256,8 @@ struct DissectorLabTests {
     func checkHeaders(_ frames: [Frame]) throws {
         #expect(frames.count > 10, "decoded: \(frames)")
         for frame in frames {
+            // Only Starling peers send here.
+            #expect(frame.string("_ws.col.Protocol") == "Starling", "\(frame)")
             #expect(!frame.types.isEmpty, "\(frame)")
             #expect(frame.numbers("starling.version") == frame.types.map { _ in 1 }, "\(frame)")
             #expect(frame.types.allSatisfy { (1...10).contains($0) }, "\(frame)")
@@ -216,11 +269,12 @@ struct DissectorLabTests {
 
     /// The XX and IK handshakes between the `starling peer` processes, and their sessions'
     /// transport data, as the fields show them.
-    func checkHandshakeAndTransport(_ frames: [Frame], server: UInt64, xx: UInt64, ik: UInt64) throws {
+    func checkHandshakeAndTransport(_ frames: [Frame], _ peers: Peers, kinds: (xx: UInt64, ik: UInt64)) throws {
         func between(_ from: UInt64, _ to: UInt64) -> [Frame] {
             frames.filter { $0.source == from && $0.destination == to }
         }
-        for (client, kind) in [(xx, UInt64(2)), (ik, UInt64(1))] {
+        let server = peers.server
+        for (client, kind) in [(peers.xx, kinds.xx), (peers.ik, kinds.ik)] {
             // The response names the initiation's sender index and shares its kind.
             let initiations = between(client, server).filter { $0.isOne(0x02) }
             let responses = between(server, client).filter { $0.isOne(0x03) }
@@ -243,7 +297,7 @@ struct DissectorLabTests {
 
             // XX alone has a third message, naming the responder's index.
             let completions = between(client, server).filter { $0.isOne(0x04) }
-            if kind == 2 {
+            if kind == kinds.xx {
                 #expect(!completions.isEmpty, "no XX completion")
                 for completion in completions {
                     #expect(completion.number("starling.handshake.receiver_index") == serverIndex)
@@ -272,7 +326,10 @@ struct DissectorLabTests {
             }
         }
 
-        // No key sends two datagrams with one counter (it is the AEAD nonce), in any session.
+    }
+
+    /// No key sends two datagrams with one counter (it is the AEAD nonce), in any session.
+    func checkUniqueCounters(_ frames: [Frame]) throws {
         var seen: Set<String> = []
         for frame in frames where frame.types.allSatisfy({ $0 == 0x05 }) {
             let indices = frame.strings("starling.transport.receiver_index")
@@ -306,6 +363,31 @@ struct DissectorLabTests {
             for frame in membership {
                 #expect(frame.strings("starling.membership.sender_id").allSatisfy { $0 == hex }, "\(frame)")
             }
+        }
+    }
+
+    /// A private swarm's LAN peers send sealed beacons and sealed overlay datagrams, and
+    /// nothing the dissector reads in the capture names a private peer.
+    func checkPrivateSwarm(_ frames: [Frame], lan: [(id: String, port: UInt64)], server: String) throws {
+        let sealedBeacons = frames.filter { $0.isOne(0x06) && $0.number("starling.discovery.mode") == 1 }
+        #expect(!sealedBeacons.isEmpty, "no sealed beacon")
+        for beacon in sealedBeacons {
+            #expect(beacon.string("starling.record.peer_id") == nil, "\(beacon)")
+            #expect(beacon.strings("starling.peer").isEmpty, "\(beacon)")
+        }
+        for peer in lan {
+            let overlay = frames.filter { $0.source == peer.port && $0.types.contains(0x09) }
+            #expect(!overlay.isEmpty, "no overlay datagram from \(peer.id)")
+            for frame in overlay {
+                #expect(frame.numbers("starling.overlay.mode").allSatisfy { $0 == 1 }, "\(frame)")
+                #expect(frame.string("starling.overlay.swarm_tag") == nil, "\(frame)")
+                #expect(frame.string("starling.overlay.protocol") == nil, "\(frame)")
+            }
+        }
+        for id in lan.map(\.id) + [server] {
+            let hex = try #require(Self.hex(ofPeerID: id))
+            let naming = frames.filter { $0.line.contains(id) || $0.line.contains(hex) }
+            #expect(naming.isEmpty, "the private peer \(id) is named in \(naming)")
         }
     }
 
@@ -411,24 +493,22 @@ struct DissectorExampleTests {
 
     /// Reads `payloads` through the dissector and returns, per payload, each of `fields`'
     /// values (several joined by commas), or nil for a payload the dissector did not claim.
-    /// With `heuristicsFirst`, UDP asks the heuristic dissectors (Starling's among them)
-    /// before those registered on a port; without, port 47077 goes to Starling's at once.
-    func decode(
-        _ payloads: [(port: UInt16, bytes: [UInt8])], _ fields: [String], heuristicsFirst: Bool = true
-    ) async throws -> [[String: String]?] {
+    /// UDP asks Starling's heuristic dissector first and no other (as the lab test does);
+    /// what it refuses goes to the dissector registered on its port, Starling's on 47077.
+    func decode(_ payloads: [(port: UInt16, bytes: [UInt8])], _ fields: [String]) async throws -> [[String: String]?] {
         let directory = NSTemporaryDirectory() + "starling-dissector-examples-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let capture = directory + "/examples.pcap"
         try Self.captureFile(payloads).write(to: URL(fileURLWithPath: capture))
         let all = ["frame.number", "starling.version"] + fields
+        let tshark = try TsharkRequirement.path()
         let result = try await Subprocess.run(
-            try TsharkRequirement.path(),
+            tshark,
             [
-                "-n", "-r", capture, "-X", "lua_script:\(Self.dissectorPath)",
-                "-o", "udp.try_heuristic_first:\(heuristicsFirst ? "TRUE" : "FALSE")",
+                "-n", "-r", capture, "-X", "lua_script:\(Self.dissectorPath)", "-o", "udp.try_heuristic_first:TRUE",
                 "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,",
-            ] + all.flatMap { ["-e", $0] })
+            ] + (try await DissectorLabTests.otherHeuristicsDisabled(tshark)) + all.flatMap { ["-e", $0] })
         #expect(result.status == 0, "tshark failed: \(result.stderr)")
         #expect(!result.stderr.contains("Lua"), "tshark reported a Lua problem: \(result.stderr)")
         var decoded = [[String: String]?](repeating: nil, count: payloads.count)
@@ -600,9 +680,7 @@ struct DissectorExampleTests {
         let foreignStart = payloads.count
         payloads += foreign.map { (50_000, $0) }
 
-        // Truncated, a datagram may look like another protocol to that protocol's heuristic
-        // dissector: Starling's is asked by port.
-        let decoded = try await decode(payloads, ["_ws.col.Info"], heuristicsFirst: false)
+        let decoded = try await decode(payloads, ["_ws.col.Info"])
         for (index, payload) in payloads.enumerated().prefix(foreignStart) {
             let values = try #require(decoded[index], "payload \(index) not claimed on port 47077")
             let info = values["_ws.col.Info"] ?? ""
