@@ -9,7 +9,12 @@
 -- fields are plausible. It is also registered on the LAN discovery port 47077 and
 -- available under "Decode As…". Ephemeral ports can collide with other protocols' ports;
 -- set udp.try_heuristic_first (tshark: -o udp.try_heuristic_first:TRUE) to let Starling see
--- those datagrams first.
+-- those datagrams first. Another protocol's heuristic may still take a datagram now and
+-- then (random key bytes can look like anything); disable that protocol if it does.
+--
+-- Peers send with UDP GSO, so a capture on the sending host can hold several datagrams in
+-- one UDP payload; they are split as the kernel would and shown one by one
+-- (starling.gso.segment).
 --
 -- Everything a stranger can read is decoded: the header, the handshake's cleartext fields
 -- (kind, indices, ephemeral key, admission MACs), cookie replies, the transport header,
