@@ -5,9 +5,10 @@ import Testing
 /// The Wireshark dissector (`Tools/Wireshark/starling.lua`) against real traffic: inside
 /// a fresh network namespace, `tshark` captures what `starling peer` (an XX and an IK
 /// handshake, then echo requests), `starling lan` (beacons and an overlay join) and
-/// `starling swarm` (membership and routing) send on its loopback; then `tshark` reads
-/// the capture back through the dissector, and the decoded fields must tell the same
-/// story as the programs' own output.
+/// `starling swarm` (membership and routing) send on its loopback, the `peer` and `lan`
+/// runs both in the public swarm and in a private one (a swarm secret: PSK handshakes,
+/// sealed datagrams); then `tshark` reads the capture back through the dissector, and the
+/// decoded fields must tell the same story as the programs' own output.
 ///
 /// Peers send with UDP GSO, so a capture on the sending host holds some UDP payloads
 /// with several datagrams (the kernel splits them later); the dissector splits them too,
