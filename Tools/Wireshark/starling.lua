@@ -577,6 +577,9 @@ end
 -- Sessions -------------------------------------------------------------------------------
 
 local function noise_parts(c, tree, length, ephemeral, encrypted_static, payload_encrypted)
+    if length > 1024 then
+        malformed("Noise message of " .. length .. " bytes, over 1024")
+    end
     local start = c.offset
     local noise = c:take(length, "Noise message")
     local subtree = tree:add(F.hs_noise, noise)
