@@ -12,6 +12,7 @@
 #   make fuzz-replay  the seed corpus through every target in a debug build (no libFuzzer)
 #   make fuzz-corpus  rewrite the seed corpus in Fuzz/Corpus from the encoders
 #   make sanitize  the test suite under AddressSanitizer, then ThreadSanitizer
+#   make dissector-test  (root, tshark) the Wireshark dissector against traffic captured in a namespace
 
 SWIFT       ?= swift
 # One set of flags for build and test, so `swift test` reuses the build.
@@ -33,7 +34,7 @@ FUZZ_BUILD_FLAGS = -c release --product starling-fuzz --scratch-path $(FUZZ_PATH
 # Sanitized test runs: which tests (all when empty), e.g. SANITIZE_FILTER="--filter StarlingCoreTests".
 SANITIZE_FILTER ?=
 
-.PHONY: all deps build test lint docs bench demo demo-sessions demo-lan clean \
+.PHONY: all deps build test lint docs bench demo demo-sessions demo-lan clean dissector-test \
 	fuzz fuzz-build fuzz-smoke fuzz-replay fuzz-corpus sanitize sanitize-address sanitize-thread
 
 all: build
@@ -58,6 +59,9 @@ build: deps
 
 test: build
 	$(SWIFT) test $(SWIFT_FLAGS)
+
+dissector-test: build
+	$(SWIFT) test $(SWIFT_FLAGS) --filter DissectorLab
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Demos Fuzz Package.swift
