@@ -1,0 +1,120 @@
+public import Hummingbird
+import NIOCore
+public import Prometheus
+public import Starling
+import StarlingCore
+
+/// One overlay member as `GET /neighbours` lists it.
+public struct Neighbour: Codable, Sendable, Equatable {
+    /// The member's peer ID (base32).
+    public var id: String
+    /// Where it listens (UDP).
+    public var address: String
+    /// What this peer believes about it: alive, suspect, dead or left.
+    public var state: String
+    /// The member's incarnation number (it raises it to refute suspicion).
+    public var incarnation: UInt32
+
+    /// A neighbour with these fields.
+    public init(id: String, address: String, state: String, incarnation: UInt32) {
+        self.id = id
+        self.address = address
+        self.state = state
+        self.incarnation = incarnation
+    }
+
+    init(_ member: Member) {
+        self.init(
+            id: member.id.description, address: member.address.description, state: member.state.description,
+            incarnation: member.incarnation)
+    }
+}
+
+/// What `GET /health` answers: this peer's ID and address, and how many live members it knows.
+public struct Health: Codable, Sendable, Equatable {
+    /// Always "ok" when the server answers.
+    public var status: String
+    /// This peer's ID.
+    public var id: String
+    /// This peer's UDP address.
+    public var address: String
+    /// Members alive or suspect.
+    public var liveNeighbours: Int
+}
+
+extension Health: ResponseEncodable {}
+extension Neighbour: ResponseEncodable {}
+
+/// The app's HTTP routes, over one peer and one Prometheus registry.
+public enum NeighboursRoutes {
+    /// The routes:
+    /// - `GET /`: an HTML page listing the overlay members (refreshes every 5 s);
+    /// - `GET /neighbours`: the members as a JSON array of ``Neighbour``;
+    /// - `GET /health`: this peer's ID and address (``Health``);
+    /// - `GET /metrics`: `registry` in the Prometheus text format, with the member
+    ///   counts by state (`starling_neighbours_members{state=…}`) brought up to date first.
+    ///
+    /// Hummingbird's `MetricsMiddleware` counts and times the requests through the
+    /// process-wide `MetricsSystem` (bootstrapped with `registry` by the executable, so that
+    /// `/metrics` shows them too).
+    public static func router(peer: Peer, registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: MetricsMiddleware())
+        let gauges = MemberGauges(registry: registry)
+        router.get("/") { _, _ -> Response in
+            let members = try await Self.members(of: peer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: NeighboursPage.html(peer: peer, members: members))))
+        }
+        router.get("/neighbours") { _, _ -> [Neighbour] in
+            try await Self.members(of: peer).map(Neighbour.init)
+        }
+        router.get("/health") { _, _ -> Health in
+            let members = try await Self.members(of: peer)
+            return Health(
+                status: "ok", id: peer.id.description, address: peer.address.description,
+                liveNeighbours: members.count(where: { $0.state.isLive }))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            gauges.update(try await Self.members(of: peer))
+            var text: [UInt8] = []
+            registry.emit(into: &text)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        }
+        return router
+    }
+
+    /// The peer's members, in the order of their IDs.
+    /// - Throws: `HTTPError(.serviceUnavailable)` when the peer has shut down.
+    private static func members(of peer: Peer) async throws -> [Member] {
+        do {
+            return try await peer.members().sorted { $0.id < $1.id }
+        } catch {
+            throw HTTPError(.serviceUnavailable, message: "the peer cannot answer: \(error)")
+        }
+    }
+}
+
+/// `starling_neighbours_members{state=…}`: how many members this peer knows in each state.
+private struct MemberGauges: Sendable {
+    private let gauges: [(MemberState, Gauge)]
+
+    init(registry: PrometheusCollectorRegistry) {
+        let states: [MemberState] = [.alive, .suspect, .dead, .left]
+        let name = MetricNameDescriptor(
+            namespace: "starling", subsystem: "neighbours", metricName: "members", unitName: "",
+            helpText: "Overlay members this peer knows, by state")
+        gauges = states.map { state in
+            (state, registry.makeGauge(descriptor: name, labels: [("state", state.description)]))
+        }
+    }
+
+    func update(_ members: [Member]) {
+        for (state, gauge) in gauges {
+            gauge.set(to: Double(members.count(where: { $0.state == state })))
+        }
+    }
+}
