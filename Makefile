@@ -5,7 +5,8 @@
 #   make demo-lan  (root) peers in a namespace lab discover each other by multicast and broadcast
 #   make example  the Hummingbird example (Demos/Neighbours): EXAMPLE_PEERS peers on 127.0.0.1, each
 #               showing its overlay neighbours over HTTP (first at http://127.0.0.1:8080/), until Ctrl-C
-#   make example-test  the example's test: two apps on 127.0.0.1 driven over HTTP
+#   make example-test  the example's tests: two apps on 127.0.0.1 driven over HTTP, in process
+#               and as two processes stopped by SIGTERM
 #   make test   install system deps if needed, build with warnings as errors, run all tests
 #   make lint   swift format lint --strict over Sources, Tests, Demos and Fuzz
 #   make bench  release-build benchmarks, each against a baseline in the same run
@@ -129,7 +130,9 @@ example: deps
 	@bash scripts/example.sh "$$($(SWIFT) build --package-path $(EXAMPLE_PATH) --show-bin-path)/starling-neighbours" \
 		$(EXAMPLE_PEERS) $(EXAMPLE_HTTP_PORT) $(EXAMPLE_ARGS)
 
+# Every product first: a test runs the built starling-neighbours executable.
 example-test: deps
+	$(SWIFT) build $(SWIFT_FLAGS) --package-path $(EXAMPLE_PATH)
 	$(SWIFT) test $(SWIFT_FLAGS) --package-path $(EXAMPLE_PATH)
 
 clean:

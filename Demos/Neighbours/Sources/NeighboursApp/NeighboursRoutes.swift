@@ -4,6 +4,12 @@ public import Prometheus
 public import Starling
 import StarlingCore
 
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
 /// One overlay member as `GET /neighbours` lists it.
 public struct Neighbour: Codable, Sendable, Equatable {
     /// The member's peer ID (base32).
@@ -45,6 +51,24 @@ public struct Health: Codable, Sendable, Equatable {
 extension Health: ResponseEncodable {}
 extension Neighbour: ResponseEncodable {}
 
+/// The context of the app's requests: Hummingbird's basic one, with JSON keys in order.
+public struct NeighboursContext: RequestContext {
+    /// What Hummingbird keeps for every request.
+    public var coreContext: CoreRequestContextStorage
+
+    /// The context of a request from `source`.
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// JSON with sorted keys, so that the same state reads the same.
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}
+
 /// The app's HTTP routes, over one peer and one Prometheus registry.
 public enum NeighboursRoutes {
     /// The routes:
@@ -57,8 +81,8 @@ public enum NeighboursRoutes {
     /// Hummingbird's `MetricsMiddleware` counts and times the requests through the
     /// process-wide `MetricsSystem` (bootstrapped with `registry` by the executable, so that
     /// `/metrics` shows them too).
-    public static func router(peer: Peer, registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func router(peer: Peer, registry: PrometheusCollectorRegistry) -> Router<NeighboursContext> {
+        let router = Router(context: NeighboursContext.self)
         router.add(middleware: MetricsMiddleware())
         let gauges = MemberGauges(registry: registry)
         router.get("/") { _, _ -> Response in

@@ -159,7 +159,7 @@ struct NeighboursAppTests {
     /// Asks `body` every ``pollInterval`` until it returns a value, at most
     /// ``pollAttempts`` times and for ``pollLimit``; records an issue naming `what`
     /// when it never does.
-    private static func poll<Value>(
+    static func poll<Value>(
         _ what: String, _ body: () async throws -> Value?
     ) async throws -> Value? {
         let clock = ContinuousClock()
