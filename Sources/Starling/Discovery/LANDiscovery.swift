@@ -1,3 +1,4 @@
+import Logging
 public import NIOCore
 public import NIOPosix
 public import StarlingCore
@@ -97,6 +98,8 @@ public final class LANDiscovery: Sendable {
         var channels: [any Channel] = []
         var drivers: [NIOLoopBound<CoreDriver<DiscoveryCore>>] = []
         var held: [PeerID: Held] = [:]
+        /// Logs the cores' drops once a second, when the logger shows `debug`.
+        var dropReporter: RepeatedTask?
     }
 
     /// Creates a discovery that signs and renews its own record with `identity`.
@@ -225,9 +228,38 @@ public final class LANDiscovery: Sendable {
         }
         // Drive each core once: it sends its first beacon and arms its timer.
         let started = drivers
+        let logger = configuration.logger
         try? await eventLoop.submit {
-            for driver in started { driver.value.perform { _, _ in } }
+            for driver in started {
+                driver.value.logger = logger
+                driver.value.perform { _, _ in }
+            }
         }.get()
+        logger.info(
+            "LAN discovery started",
+            metadata: [
+                "interface": "\(configuration.interface)",
+                "transports": "\(configuration.transports.map { "\($0)" }.sorted().joined(separator: ","))",
+            ])
+        if logger.logLevel <= .debug { reportDrops(of: started) }
+    }
+
+    /// Logs what the cores drop, once a second, until shutdown.
+    private func reportDrops(of drivers: [NIOLoopBound<CoreDriver<DiscoveryCore>>]) {
+        let eventLoop = self.eventLoop
+        let logs = NIOLoopBoundBox(
+            drivers.map { _ in DropLog<DiscoveryDrop>("LAN discovery datagrams dropped", logger: configuration.logger)
+            },
+            eventLoop: eventLoop)
+        let reporter = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            for (index, driver) in drivers.enumerated() { logs.value[index].update(driver.value.withCore(\.drops)) }
+        }
+        let kept = state.withLock { state in
+            guard state.phase == .running else { return false }
+            state.dropReporter = reporter
+            return true
+        }
+        if !kept { reporter.cancel() }
     }
 
     /// Beacons `record` from now on (as soon as the minimum beacon interval allows).
@@ -282,9 +314,11 @@ public final class LANDiscovery: Sendable {
     public func shutdown() async {
         let channels = state.withLock { state in
             state.phase = .shutDown
+            state.dropReporter?.cancel()
             defer {
                 state.channels = []
                 state.drivers = []
+                state.dropReporter = nil
             }
             return state.channels
         }
@@ -368,6 +402,19 @@ public final class LANDiscovery: Sendable {
             }
         }
         guard let report else { return }
+        switch report {
+        case .discovered(let record):
+            configuration.logger.debug(
+                "peer discovered",
+                metadata: [
+                    "starling.remote": "\(record.record.peerID)",
+                    "addresses": "\(record.record.addresses.map { "\($0)" }.joined(separator: ","))",
+                ])
+        case .updated(let record):
+            configuration.logger.trace("peer record updated", metadata: ["starling.remote": "\(record.record.peerID)"])
+        case .expired(let peer):
+            configuration.logger.debug("peer expired", metadata: ["starling.remote": "\(peer)"])
+        }
         continuation.yield(report)
         onEvent?(report)
     }

@@ -1,3 +1,4 @@
+public import Logging
 public import StarlingCore
 
 /// How a ``LANDiscovery`` finds peers on one local network: the interface, the
@@ -72,6 +73,12 @@ public struct LANDiscoveryConfiguration: Sendable {
     /// vanished peer's record expire sooner in other peers' tables; each renewal (at half
     /// the lifetime) costs one signature and one extra beacon.
     public var recordLifetime: Duration = .seconds(3_600)
+
+    /// Where discovery logs: its start at `info`; peers discovered and expired, and the
+    /// datagrams it drops (by reason, once a second), at `debug`. A ``Peer`` running
+    /// discovery uses its own ``PeerConfiguration/logger`` instead. Default: discards
+    /// everything.
+    public var logger = Logger.discarding
 
     /// The network namespace (a name under `/var/run/netns`) to look the interface up and
     /// open the sockets in, instead of the caller's; Linux only, needs `CAP_SYS_ADMIN`.

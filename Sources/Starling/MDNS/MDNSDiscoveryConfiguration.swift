@@ -1,3 +1,4 @@
+public import Logging
 public import StarlingCore
 
 /// Where and how an ``MDNSDiscovery`` runs mDNS and DNS-SD: the interfaces, the
@@ -52,6 +53,12 @@ public struct MDNSDiscoveryConfiguration: Sendable {
     /// listing per period; `nil` never checks (call ``MDNSDiscovery/refreshInterfaces()``).
     /// Default 5 s.
     public var interfaceCheckInterval: Duration? = .seconds(5)
+
+    /// Where mDNS logs: names won and renamed at `info`; withdrawals, services found and
+    /// lost, and every class of dropped packet (by reason, as they happen) at `debug`.
+    /// A ``Peer`` running mDNS uses its own ``PeerConfiguration/logger`` instead.
+    /// Default: discards everything.
+    public var logger = Logger.discarding
 
     /// The network namespace (a name under `/var/run/netns`) to look the interfaces up
     /// and open the sockets in, instead of the caller's; Linux only, needs

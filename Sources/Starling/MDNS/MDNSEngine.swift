@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import StarlingCore
 import StarlingIO
@@ -19,11 +20,24 @@ final class MDNSLink {
     var isUp = true
     /// Types found by enumeration, replayed to new type browsers.
     var serviceTypes: Set<DNSName> = []
+    /// What the responder and the browser dropped, explained in the log.
+    var responderDrops: DropLog<MDNSDrop>
+    var browserDrops: DropLog<MDNSBrowser.Drop>
 
-    init(info: MDNSLinkInfo, responder: MDNSResponder, browser: MDNSBrowser) {
+    init(info: MDNSLinkInfo, responder: MDNSResponder, browser: MDNSBrowser, logger: Logger) {
         self.info = info
         self.responder = responder
         self.browser = browser
+        var logger = logger
+        logger[metadataKey: "interface"] = "\(info.name)"
+        responderDrops = DropLog("mDNS responder packets dropped", logger: logger)
+        browserDrops = DropLog("mDNS browser packets dropped", logger: logger)
+    }
+
+    /// Logs what the cores dropped since the last look.
+    func logDrops() {
+        responderDrops.update(responder.drops)
+        browserDrops.update(browser.drops)
     }
 }
 
@@ -47,6 +61,8 @@ final class MDNSEngine {
     private let onEvent: (MDNSDiscovery.Event) -> Void
     private let onBrowseEvent: (MDNSDiscovery.BrowseEvent) -> Void
     private let configuration: MDNSDiscoveryConfiguration
+    /// Whether drops are explained in the log (it shows `debug`).
+    private var logsDrops: Bool { configuration.logger.logLevel <= .debug }
     /// The service of each advertisement (with its latest TXT), to register again on
     /// reopened interfaces.
     private var services: [Int: MDNSService] = [:]
@@ -87,7 +103,7 @@ final class MDNSEngine {
             let responder = try MDNSResponder(
                 configuration: responderSettings, seed: UInt64.random(in: .min ... .max), now: now)
             let browser = try MDNSBrowser(configuration: browserSettings, seed: UInt64.random(in: .min ... .max))
-            let link = MDNSLink(info: info, responder: responder, browser: browser)
+            let link = MDNSLink(info: info, responder: responder, browser: browser, logger: configuration.logger)
             if !info.isUp {
                 // Down: nothing is sent until a check finds it up.
                 link.isUp = false
@@ -167,6 +183,7 @@ final class MDNSEngine {
             link.responder.handleDatagram(bytes, from: source, now: now)
             link.browser.handleDatagram(bytes, from: source, now: now)
         }
+        if logsDrops { link.logDrops() }
     }
 
     /// The end of a read batch.
@@ -370,6 +387,19 @@ final class MDNSEngine {
 
     private func report(_ event: MDNSResponderEvent, on link: MDNSLink) {
         let interface = link.info.name
+        let logger = configuration.logger
+        switch event {
+        case .registered(let name):
+            logger.info("mDNS name registered", metadata: ["name": "\(name)", "interface": "\(interface)"])
+        case .renamed(let from, let to):
+            logger.info(
+                "mDNS name renamed after a conflict",
+                metadata: ["from": "\(from)", "to": "\(to)", "interface": "\(interface)"])
+        case .unregistered(let name):
+            logger.debug("mDNS name withdrawn", metadata: ["name": "\(name)", "interface": "\(interface)"])
+        case .conflict, .tieBreakLost:
+            logger.debug("mDNS name conflict", metadata: ["event": "\(event)", "interface": "\(interface)"])
+        }
         switch event {
         case .registered(let name):
             if name == link.responder.hostName {
@@ -393,6 +423,15 @@ final class MDNSEngine {
 
     private func report(_ event: MDNSBrowserEvent, on link: MDNSLink) {
         let interface = link.info.name
+        switch event {
+        case .added(let service):
+            configuration.logger.debug(
+                "mDNS service found", metadata: ["name": "\(service.name)", "interface": "\(interface)"])
+        case .removed(let name):
+            configuration.logger.debug("mDNS service gone", metadata: ["name": "\(name)", "interface": "\(interface)"])
+        case .updated, .serviceTypeAdded, .serviceTypeRemoved:
+            break
+        }
         switch event {
         case .added(let service): onBrowseEvent(.added(service, interface: interface))
         case .updated(let service): onBrowseEvent(.updated(service, interface: interface))

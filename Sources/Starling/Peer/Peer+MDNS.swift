@@ -25,6 +25,7 @@ extension Peer {
         guard let mdns = configuration.mdns else { return nil }
         var settings = mdns.discovery
         if settings.networkNamespace == nil { settings.networkNamespace = configuration.networkNamespace }
+        settings.logger = configuration.logger
         let swarmID = configuration.swarmID
         let discovery: MDNSDiscovery
         do throws(MDNSDiscoveryError) {

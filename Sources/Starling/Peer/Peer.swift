@@ -71,6 +71,8 @@ public final class Peer: Sendable {
     private let streams: StreamHub
     private let backlog: EventBacklog
     private let connectTimeout: Duration
+    /// Runs ``shutdown(leavingOverlay:)`` once; ``run()`` waits on it.
+    let gate = ShutdownGate()
 
     /// The LAN discovery this peer runs, if configured.
     private let discovery: LANDiscovery?
@@ -132,11 +134,14 @@ public final class Peer: Sendable {
         let eventLoop = group.next()
         let (sink, events) = EventSink.make(limits: configuration.eventLimits)
         let metricsFactory = configuration.metricsFactory
+        // Discovery and mDNS log through the peer's logger, with its ID.
+        var configuration = configuration
+        configuration.logger[metadataKey: "starling.peer"] = "\(identity.peerID)"
+        let logger = configuration.logger
         let loop: NIOLoopBound<PeerLoop>
         do {
-            loop = try await eventLoop.submit {
-                let state = PeerLoop(
-                    eventLoop: eventLoop, events: sink, metrics: DropMetrics(factory: metricsFactory))
+            loop = try await eventLoop.submit { [logger] in
+                let state = PeerLoop(eventLoop: eventLoop, events: sink, metricsFactory: metricsFactory, logger: logger)
                 return NIOLoopBound(state, eventLoop: eventLoop)
             }.get()
         } catch {
@@ -157,7 +162,8 @@ public final class Peer: Sendable {
             throw error
         }
         let streams = StreamHub(
-            identity: identity, configuration: configuration.streams, group: group, listener: listener, loop: loop)
+            identity: identity, configuration: configuration.streams, group: group, listener: listener, loop: loop,
+            logger: logger)
         try? await eventLoop.submit { loop.value.streams = streams }.get()
         await streams.start()
         var discovery: LANDiscovery?
@@ -175,6 +181,12 @@ public final class Peer: Sendable {
             try? await channel.close()
             throw error
         }
+        logger.info(
+            "peer started",
+            metadata: [
+                "address": "\(address)",
+                "overlay": "\(configuration.effectiveOverlay.map { "\($0.topology)" } ?? "none")",
+            ])
         return Peer(
             id: identity.peerID, address: address, events: events,
             channel: channel, loop: loop, streams: streams, discovery: discovery, mdns: mdns,
@@ -188,7 +200,8 @@ public final class Peer: Sendable {
         _ configuration: PeerConfiguration, _ identity: IdentityKeyPair, _ address: PeerAddress,
         _ group: any EventLoopGroup, _ loop: NIOLoopBound<PeerLoop>
     ) async throws(PeerError) -> LANDiscovery? {
-        guard let lan = configuration.lanDiscovery else { return nil }
+        guard var lan = configuration.lanDiscovery else { return nil }
+        lan.logger = configuration.logger
         let eventLoop = loop.eventLoop
         do throws(LANDiscoveryError) {
             let discovery = try LANDiscovery(configuration: lan, identity: identity, addresses: [address], on: group) {
@@ -258,6 +271,7 @@ public final class Peer: Sendable {
                 let overlay = configuration.effectiveOverlay
                 let seeds = configuration.seeds
                 try? await eventLoop.submit {
+                    driver.value.logger = loop.value.logger
                     loop.value.driver = driver.value
                     loop.value.startReportingMetrics(every: .seconds(1))
                     if let overlay {
@@ -496,7 +510,8 @@ public final class Peer: Sendable {
     // MARK: Shutdown
 
     /// Closes every session and the socket, fails every waiting call with
-    /// ``PeerError/shutDown``, and finishes ``events``. Calling it again does nothing.
+    /// ``PeerError/shutDown``, and finishes ``events``. A second call does nothing but
+    /// wait until the first has finished.
     ///
     /// - Parameter leavingOverlay: whether to tell the overlay's members that this peer
     ///   leaves (the default), so that they drop it at once. `false` vanishes silently, as
@@ -504,13 +519,15 @@ public final class Peer: Sendable {
     ///   and benchmarks of just that.
     public func shutdown(leavingOverlay: Bool = true) async {
         let loop = self.loop
-        // Goodbyes first, so that nobody joins this peer on its way out.
-        await mdns?.shutdown()
-        try? await eventLoop.submit { loop.value.shutDown(leavingOverlay: leavingOverlay) }.get()
-        await discovery?.shutdown()
-        await streams.close()
-        try? await groupChannel?.close()
-        try? await channel.close()
+        await gate.close {
+            // Goodbyes first, so that nobody joins this peer on its way out.
+            await mdns?.shutdown()
+            try? await eventLoop.submit { loop.value.shutDown(leavingOverlay: leavingOverlay) }.get()
+            await discovery?.shutdown()
+            await streams.close()
+            try? await groupChannel?.close()
+            try? await channel.close()
+        }
     }
 
     // MARK: Helpers

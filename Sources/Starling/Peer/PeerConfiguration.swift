@@ -1,4 +1,5 @@
 public import CoreMetrics
+public import Logging
 public import StarlingCore
 public import StarlingIO
 
@@ -44,6 +45,13 @@ public struct PeerConfiguration: Sendable {
     /// Where drop counters are reported (every second, on ``Peer/drops()`` and at
     /// shutdown); `nil` (the default) uses the process-wide `MetricsSystem.factory`.
     public var metricsFactory: (any MetricsFactory)?
+    /// Where the peer logs (swift-log), with its ID as `starling.peer` metadata and the
+    /// other peer, where there is one, as `starling.remote`. At `info` a peer in steady
+    /// state is quiet: it logs its start and shutdown, a member that failed, a change of
+    /// role or of index servers. `debug` adds sessions, membership changes and every
+    /// class of dropped datagram (by layer and reason, counted once a second). Its LAN
+    /// discovery and mDNS log here too. Default: a logger that discards everything.
+    public var logger = Logger.discarding
 
     /// The overlay this peer takes part in (membership, routing, gossip), or `nil` (the
     /// default) for none. Its swarm ID and secret are always the session's

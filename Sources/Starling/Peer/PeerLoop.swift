@@ -1,3 +1,5 @@
+import CoreMetrics
+import Logging
 import NIOCore
 import StarlingCore
 import StarlingIO
@@ -42,17 +44,26 @@ final class PeerLoop {
     /// The names of the groups this peer joined or sent to, for their events.
     var groupNames: [GroupID: String] = [:]
     var isShutDown = false
+    /// The role the topology last reported, for the log.
+    var currentRole: TopologyRole?
     /// Brings the drop counters in swift-metrics up to date once a second.
     var metricsReporter: RepeatedTask?
     /// Where events go, each kind up to its bound (``Peer/EventLimits``).
     let events: EventSink
-    let metrics: DropMetrics
+    /// The drops reported to metrics and explained in the log.
+    let drops: DropReport
+    /// Traffic, sessions and members reported to metrics.
+    let traffic: TrafficMetrics
+    /// The peer's logger, with its ID as metadata.
+    let logger: Logger
 
-    init(eventLoop: any EventLoop, events: EventSink, metrics: DropMetrics) {
+    init(eventLoop: any EventLoop, events: EventSink, metricsFactory: (any MetricsFactory)?, logger: Logger) {
         self.eventLoop = eventLoop
         self.handlerExecutor = EventLoopTaskExecutor(eventLoop: eventLoop)
         self.events = events
-        self.metrics = metrics
+        self.drops = DropReport(factory: metricsFactory, logger: logger)
+        self.traffic = TrafficMetrics(factory: metricsFactory)
+        self.logger = logger
     }
 
     /// How many callers wait for an answer: connects, requests (datagram and stream),
@@ -123,8 +134,10 @@ final class PeerLoop {
     func handle(_ event: OverlayEvent) {
         switch event {
         case .membership(let event):
+            log(event)
             events.yield(.membership(event))
         case .topology(let event):
+            log(event)
             events.yield(.topology(event))
         case .routing(.lookupFinished(let id, let result)):
             if let waiter = lookups.removeValue(forKey: id) {
@@ -264,10 +277,18 @@ final class PeerLoop {
     func handle(_ event: PeerEvent) {
         switch event {
         case .established(let peer, let address):
+            logger.debug("session up", metadata: ["starling.remote": "\(peer)", "address": "\(address)"])
             events.yield(.sessionUp(peer: peer, address: address))
         case .closed(let peer, let reason):
+            logger.debug("session down", metadata: ["starling.remote": "\(peer)", "reason": "\(reason)"])
             events.yield(.sessionDown(peer: peer, reason: reason))
         case .handshakeFailed(let address, let expected, let error):
+            logger.debug(
+                "handshake failed",
+                metadata: [
+                    "address": "\(address)", "starling.remote": "\(expected.map { "\($0)" } ?? "unknown")",
+                    "error": "\(error)",
+                ])
             events.yield(.handshakeFailed(address: address, expected: expected, error: error))
         case .datagram(let peer, let payload):
             events.yield(.datagram(peer: peer, payload: payload))
@@ -542,9 +563,14 @@ final class PeerLoop {
         }
     }
 
-    /// Adds what the core dropped since the last report to the metrics.
+    /// Brings the metrics up to date, and explains in the log what the core dropped
+    /// since the last report.
     func reportMetrics() {
-        withCore { metrics.report($0.peer) }
+        guard let driver else { return }
+        driver.withCore { core in
+            drops.report(core)
+            traffic.report(core, driver: driver.statistics, eventsDropped: events.backlog.dropped.total)
+        }
     }
 
     // MARK: Shutdown
@@ -580,6 +606,7 @@ final class PeerLoop {
         reportMetrics()
         isShutDown = true
         events.finish()
+        logger.info("peer shut down")
     }
 }
 

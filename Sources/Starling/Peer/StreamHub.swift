@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import StarlingCore
 import StarlingIO
@@ -28,6 +29,8 @@ actor StreamHub {
     let listener: StreamListener?
     /// The peer's loop-side state, whose core the hub tells what happens on the streams.
     let loop: NIOLoopBound<PeerLoop>
+    /// The peer's logger: streams that open, fail or are refused, at `debug`.
+    let logger: Logger
 
     private var byPeer: [PeerID: StreamID] = [:]
     private var dialing: [PeerID: Task<Result<StreamConnection, PeerError>, Never>] = [:]
@@ -45,8 +48,9 @@ actor StreamHub {
 
     init(
         identity: IdentityKeyPair, configuration: StreamConfiguration, group: any EventLoopGroup,
-        listener: StreamListener?, loop: NIOLoopBound<PeerLoop>
+        listener: StreamListener?, loop: NIOLoopBound<PeerLoop>, logger: Logger
     ) {
+        self.logger = logger
         self.identity = identity
         self.configuration = configuration
         self.group = group
@@ -56,9 +60,18 @@ actor StreamHub {
 
     /// Starts taking the listener's connections.
     func start() {
-        guard let connections = listener?.connections else { return }
+        guard let listener else { return }
+        let logger = self.logger
         acceptor = Task {
-            for await connection in connections { self.adopt(connection) }
+            await withTaskGroup(of: Void.self) { tasks in
+                tasks.addTask {
+                    for await rejection in listener.rejections {
+                        logger.debug("incoming stream refused", metadata: ["reason": "\(rejection)"])
+                    }
+                }
+                for await connection in listener.connections { self.adopt(connection) }
+                tasks.cancelAll()
+            }
         }
     }
 
@@ -136,6 +149,8 @@ actor StreamHub {
             return id
         }
         let peer = connection.remotePeer
+        let logger = self.logger
+        logger.debug("stream open", metadata: ["starling.remote": "\(peer)", "stream": "\(id.rawValue)"])
         open[id] = connection
         adopted[ObjectIdentifier(connection)] = id
         byPeer[peer] = id
@@ -149,6 +164,8 @@ actor StreamHub {
                 do throws(StreamConnectionError) {
                     try await connection.send(message)
                 } catch {
+                    logger.debug(
+                        "stream write failed", metadata: ["starling.remote": "\(peer)", "error": "\(error)"])
                     // Its reader ends too, and the stream ends below.
                     await connection.close()
                     return
@@ -165,6 +182,7 @@ actor StreamHub {
                 }
             } catch {
                 // The stream failed; it ends below like a closed one.
+                logger.debug("stream failed", metadata: ["starling.remote": "\(peer)", "error": "\(error)"])
             }
             loop.eventLoop.execute { loop.value.streamEnded(id) }
             self.ended(id)

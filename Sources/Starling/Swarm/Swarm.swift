@@ -33,6 +33,8 @@ public final class Swarm: Sendable {
     /// Counts of the events every peer reported.
     public let counters: SwarmCounters
     private let readers: [Task<Void, Never>]
+    /// Runs ``shutdown()`` once; ``run()`` waits on it.
+    let gate = ShutdownGate()
 
     private init(peers: [Peer], counters: SwarmCounters, readers: [Task<Void, Never>]) {
         self.peers = peers
@@ -159,11 +161,14 @@ public final class Swarm: Sendable {
     }
 
     /// Shuts every peer down (each leaves the overlay gracefully first), with bounded
-    /// concurrency, and waits for their event readers.
+    /// concurrency, and waits for their event readers. A second call does nothing but
+    /// wait until the first has finished.
     public func shutdown() async {
-        await Self.shutDown(peers, concurrency: 32)
-        for reader in readers { await reader.value }
-        counters.releaseWaiters()
+        await gate.close {
+            await Self.shutDown(peers, concurrency: 32)
+            for reader in readers { await reader.value }
+            counters.releaseWaiters()
+        }
     }
 
     private static func shutDown(_ peers: [Peer], concurrency: Int) async {

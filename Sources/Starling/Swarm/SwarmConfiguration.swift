@@ -1,3 +1,4 @@
+public import Logging
 public import StarlingCore
 public import StarlingIO
 
@@ -70,6 +71,9 @@ extension Swarm {
         public var injectedLoss = 0.0
         /// The seed of the injected loss; peer `i` uses `lossSeed + i`.
         public var lossSeed: UInt64 = 0
+        /// Where every peer logs (``PeerConfiguration/logger``), with its launch index as
+        /// `starling.swarm.index` metadata. Default: discards everything.
+        public var logger = Logger.discarding
 
         /// A configuration of `peers` peers on 127.0.0.1.
         public init(peers: Int) {
@@ -127,6 +131,8 @@ extension Swarm {
                 configuration.seeds = [indexes[index % indexes.count]]
             }
             configuration.acceptsStreams = acceptsStreams
+            configuration.logger = logger
+            configuration.logger[metadataKey: "starling.swarm.index"] = "\(index)"
             configuration.datagrams = datagrams
             if role(of: index) == .index {
                 // Every client writes to the few index servers (registrations, lookups,

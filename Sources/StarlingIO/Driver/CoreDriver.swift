@@ -1,3 +1,4 @@
+public import Logging
 public import NIOCore
 public import StarlingCore
 
@@ -48,6 +49,10 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
     public var useSegmentationOffload: Bool
     /// What the driver has sent and read so far. Read it only on the event loop.
     public private(set) var statistics = DriverStatistics()
+    /// Where the driver explains, at `debug`, what it drops or gives up: datagrams the
+    /// kernel dropped for a full receive queue, socket errors, segmentation offload
+    /// turned off. Discards everything unless set.
+    public var logger = Logger.discarding
 
     private var context: ChannelHandlerContext?
     /// The time read at the first datagram of the current read batch, shared by the rest
@@ -115,6 +120,7 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
         guard let source = PeerAddress(envelope.remoteAddress) else { return }
         if loss?.drops() == true {
             statistics.injectedDrops += 1
+            logger.trace("datagram dropped: injected loss", metadata: ["source": "\(source)"])
             return
         }
         let now = readBatchNow ?? SystemClock.monotonicNow()
@@ -135,6 +141,13 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
                 statistics.datagramsReceived += 1
             }
         }
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A UDP socket reports, on a later read, that an earlier send was refused; it
+        // stays usable, and the core finds unreachable peers by its own timeouts.
+        statistics.socketErrors += 1
+        logger.debug("socket error", metadata: ["error": "\(error)"])
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
@@ -236,6 +249,9 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
             guard let self, let error = error as? IOError, error.errnoCode == EIO else { return }
             self.useSegmentationOffload = false
             self.statistics.segmentationOffloadFailures += 1
+            self.logger.debug(
+                "datagrams dropped: the device refused a segmentation offload write; sending one by one from now on",
+                metadata: ["count": "\(segmentSize.map { bytes.readableBytes / max(1, $0) } ?? 1)"])
         }
         context.write(wrapOutboundOut(envelope), promise: promise)
     }
@@ -289,6 +305,11 @@ public final class CoreDriver<Core: ProtocolCore>: ChannelInboundHandler {
             load.receiveDrops = kernelDrops.map { Int(queue.drops &- $0) } ?? Int(queue.drops)
             kernelDrops = queue.drops
             statistics.receiveQueueDrops += load.receiveDrops
+            if load.receiveDrops > 0 {
+                logger.debug(
+                    "datagrams dropped: the kernel's receive queue was full",
+                    metadata: ["count": "\(load.receiveDrops)", "queued_bytes": "\(queue.queuedBytes)"])
+            }
         }
         if !load.isEmpty { core.noteLoad(load, now: now) }
         // An early wake-up (the deadline moved later since arming) only re-arms.

@@ -23,6 +23,9 @@ public struct DriverStatistics: Sendable, Equatable {
     /// Datagrams the kernel dropped because the socket's receive queue was full
     /// (`SO_MEMINFO`'s drop count; 0 where the system cannot tell).
     public var receiveQueueDrops = 0
+    /// Errors the socket reported (for example ICMP port unreachable for an earlier
+    /// send, as `ECONNREFUSED`); the socket stays open.
+    public var socketErrors = 0
     /// The latest any timer fired after its deadline: how far behind the event loop got.
     public var maximumTimerLag = Duration.zero
 
