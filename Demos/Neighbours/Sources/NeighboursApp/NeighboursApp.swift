@@ -23,7 +23,7 @@ public import UnixSignals
 public struct NeighboursApp: Sendable {
     /// The app's peer.
     public let peer: Peer
-    /// Where the peer's counters and the app's gauges are kept, and `/metrics` reads.
+    /// Where the peer's metrics are kept, and what `/metrics` reads.
     public let registry: PrometheusCollectorRegistry
     private let serviceGroup: ServiceGroup
 
@@ -32,7 +32,7 @@ public struct NeighboursApp: Sendable {
     /// - Parameters:
     ///   - options: where to listen and how to find the overlay.
     ///   - registry: the Prometheus registry the peer reports to and `/metrics` emits.
-    ///   - logger: the logger of the HTTP server and the service group.
+    ///   - logger: the logger of the peer, the HTTP server and the service group.
     ///   - group: the event loop group of both the peer and the HTTP server.
     ///   - gracefulShutdownSignals: the signals that stop the app gracefully; none by
     ///     default (an embedding process or a test calls ``triggerGracefulShutdown()``).
@@ -44,7 +44,8 @@ public struct NeighboursApp: Sendable {
         on group: any EventLoopGroup, gracefulShutdownSignals: [UnixSignal] = [],
         onServerRunning: @escaping @Sendable (_ url: String) async -> Void = { _ in }
     ) async throws(NeighboursError) -> NeighboursApp {
-        let configuration = try options.peerConfiguration(metrics: PrometheusMetricsFactory(registry: registry))
+        let configuration = try options.peerConfiguration(
+            metrics: PrometheusMetricsFactory(registry: registry), logger: logger)
         let peer: Peer
         do {
             peer = try await Peer.start(configuration, on: group)
@@ -63,7 +64,7 @@ public struct NeighboursApp: Sendable {
             logger: logger)
         // Services stop in the reverse of this order: the HTTP server, then the peer.
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: PeerService(peer: peer), successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: peer, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: app, successTerminationBehavior: .gracefullyShutdownGroup),
         ]
         let serviceGroup = ServiceGroup(

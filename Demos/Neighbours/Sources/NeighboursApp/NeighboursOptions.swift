@@ -1,4 +1,5 @@
 public import CoreMetrics
+public import Logging
 public import Starling
 public import StarlingCore
 import StarlingIO
@@ -26,12 +27,15 @@ public struct NeighboursOptions: Sendable {
     public init() {}
 
     /// The peer's configuration: an overlay, the seeds, LAN discovery when
-    /// ``interface`` is set, and drop counters in `metrics`.
+    /// ``interface`` is set, its metrics in `metrics` and its log in `logger`.
     /// - Throws: ``NeighboursError/interface(_:)`` when ``interface`` names no interface
     ///   with an IPv4 address.
-    public func peerConfiguration(metrics: (any MetricsFactory)?) throws(NeighboursError) -> PeerConfiguration {
+    public func peerConfiguration(
+        metrics: (any MetricsFactory)?, logger: Logger
+    ) throws(NeighboursError) -> PeerConfiguration {
         var configuration = PeerConfiguration()
         configuration.metricsFactory = metrics
+        configuration.logger = logger
         configuration.seeds = seeds
         if let interface {
             configuration.listenAddress = PeerAddress(host: try Self.ipv4Host(of: interface), port: peerPort)

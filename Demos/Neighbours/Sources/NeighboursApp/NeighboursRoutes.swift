@@ -75,8 +75,9 @@ public enum NeighboursRoutes {
     /// - `GET /`: an HTML page listing the overlay members (refreshes every 5 s);
     /// - `GET /neighbours`: the members as a JSON array of ``Neighbour``;
     /// - `GET /health`: this peer's ID and address (``Health``);
-    /// - `GET /metrics`: `registry` in the Prometheus text format, with the member
-    ///   counts by state (`starling_neighbours_members{state=…}`) brought up to date first.
+    /// - `GET /metrics`: `registry` in the Prometheus text format: the peer's metrics
+    ///   (`starling_…`: datagrams, drops, sessions, members by state; the peer brings them
+    ///   up to date once a second).
     ///
     /// Hummingbird's `MetricsMiddleware` counts and times the requests through the
     /// process-wide `MetricsSystem` (bootstrapped with `registry` by the executable, so that
@@ -84,7 +85,6 @@ public enum NeighboursRoutes {
     public static func router(peer: Peer, registry: PrometheusCollectorRegistry) -> Router<NeighboursContext> {
         let router = Router(context: NeighboursContext.self)
         router.add(middleware: MetricsMiddleware())
-        let gauges = MemberGauges(registry: registry)
         router.get("/") { _, _ -> Response in
             let members = try await Self.members(of: peer)
             return Response(
@@ -101,7 +101,6 @@ public enum NeighboursRoutes {
                 liveNeighbours: members.count(where: { $0.state.isLive }))
         }
         router.get("/metrics") { _, _ -> Response in
-            gauges.update(try await Self.members(of: peer))
             var text: [UInt8] = []
             registry.emit(into: &text)
             return Response(
@@ -118,27 +117,6 @@ public enum NeighboursRoutes {
             return try await peer.members().sorted { $0.id < $1.id }
         } catch {
             throw HTTPError(.serviceUnavailable, message: "the peer cannot answer: \(error)")
-        }
-    }
-}
-
-/// `starling_neighbours_members{state=…}`: how many members this peer knows in each state.
-private struct MemberGauges: Sendable {
-    private let gauges: [(MemberState, Gauge)]
-
-    init(registry: PrometheusCollectorRegistry) {
-        let states: [MemberState] = [.alive, .suspect, .dead, .left]
-        let name = MetricNameDescriptor(
-            namespace: "starling", subsystem: "neighbours", metricName: "members", unitName: "",
-            helpText: "Overlay members this peer knows, by state")
-        gauges = states.map { state in
-            (state, registry.makeGauge(descriptor: name, labels: [("state", state.description)]))
-        }
-    }
-
-    func update(_ members: [Member]) {
-        for (state, gauge) in gauges {
-            gauge.set(to: Double(members.count(where: { $0.state == state })))
         }
     }
 }

@@ -26,7 +26,7 @@ struct NeighboursAppTests {
     static let pollLimit: Duration = .seconds(60)
 
     @Test(
-        "two apps on 127.0.0.1, the second seeded by the first: each lists the other at /neighbours and /, /metrics has the peer's counters, and a graceful stop leaves the overlay",
+        "two apps on 127.0.0.1, the second seeded by the first: each lists the other at /neighbours and /, /metrics has the peer's metrics, and a graceful stop leaves the overlay",
         .timeLimit(.minutes(3)))
     func twoAppsSeeEachOther() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
@@ -64,7 +64,7 @@ struct NeighboursAppTests {
         #expect(options.httpHost == "127.0.0.1")
         options.seeds = [.ipv4(127, 0, 0, 1, port: 4000)]
         options.peerPort = 4001
-        let configuration = try options.peerConfiguration(metrics: nil)
+        let configuration = try options.peerConfiguration(metrics: nil, logger: Logger(label: "neighbours-test"))
         #expect(configuration.listenAddress == .ipv4(127, 0, 0, 1, port: 4001))
         #expect(configuration.overlay != nil)
         #expect(configuration.seeds == [.ipv4(127, 0, 0, 1, port: 4000)])
@@ -76,7 +76,9 @@ struct NeighboursAppTests {
     func unknownInterfaceIsRefused() {
         var options = NeighboursOptions()
         options.interface = "starling-no-such-interface"
-        #expect(throws: NeighboursError.self) { try options.peerConfiguration(metrics: nil) }
+        #expect(throws: NeighboursError.self) {
+            try options.peerConfiguration(metrics: nil, logger: Logger(label: "neighbours-test"))
+        }
     }
 
     @Test("the HTML page escapes what it shows")
@@ -110,11 +112,15 @@ struct NeighboursAppTests {
             #expect(decoded.address == app.app.peer.address.description)
             #expect(decoded.liveNeighbours == 1)
 
-            let metrics = try await HTTPClient.get("/metrics", from: app.url, on: group)
-            #expect(metrics.status == 200)
-            #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
-            #expect(metrics.body.contains("# TYPE starling_datagrams_dropped_total counter"))
-            #expect(metrics.body.contains("starling_neighbours_members{state=\"alive\"} 1"))
+            // The peer brings its gauges up to date once a second.
+            let metrics = try await poll("\(app.url)/metrics counts one member alive") {
+                let metrics = try await HTTPClient.get("/metrics", from: app.url, on: group)
+                return metrics.body.contains("starling_members{state=\"alive\"} 1") ? metrics : nil
+            }
+            #expect(metrics?.status == 200)
+            #expect(metrics?.headers["content-type"]?.hasPrefix("text/plain") == true)
+            #expect(metrics?.body.contains("# TYPE starling_datagrams_received_total counter") == true)
+            #expect(metrics?.body.contains("# TYPE starling_datagrams_dropped_total counter") == true)
         }
         let missing = try await HTTPClient.get("/no-such-page", from: first.url, on: group)
         #expect(missing.status == 404)
