@@ -9,6 +9,7 @@
 #               and as two processes stopped by SIGTERM
 #   make test   install system deps if needed, build with warnings as errors, run all tests
 #   make lint   swift format lint --strict over Sources, Tests, Demos and Fuzz
+#   make docs   the Starling module's DocC documentation in docs-out/, any DocC warning an error
 #   make bench  release-build benchmarks, each against a baseline in the same run
 #   make fuzz   libFuzzer (with AddressSanitizer) on every decoder and core, FUZZ_SECONDS each
 #   make fuzz-smoke  the same, FUZZ_SMOKE_SECONDS each (CI)
@@ -21,6 +22,10 @@ SWIFT       ?= swift
 SWIFT_FLAGS ?= -Xswiftc -warnings-as-errors
 BENCH_SECONDS ?= 2
 DEMO_DIR    ?= demo-out
+# `make docs`: its own scratch path (the symbol graphs are a build of their own), and
+# the archive's folder.
+DOCS_PATH   ?= .build-docs
+DOCS_DIR    ?= docs-out
 # Fuzzing: seconds per target, and which targets (all when empty; `starling-fuzz list`).
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
@@ -39,7 +44,7 @@ EXAMPLE_PEERS ?= 3
 EXAMPLE_HTTP_PORT ?= 8080
 EXAMPLE_ARGS ?=
 
-.PHONY: all deps build test lint bench demo demo-sessions demo-lan example example-test clean \
+.PHONY: all deps build test lint docs bench demo demo-sessions demo-lan example example-test clean \
 	fuzz fuzz-build fuzz-smoke fuzz-replay fuzz-corpus sanitize sanitize-address sanitize-thread
 
 all: build
@@ -67,6 +72,15 @@ test: build
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Demos Fuzz Package.swift
+
+# The plugin builds the Starling target for its symbol graphs, then DocC turns them and
+# Sources/Starling/Starling.docc into a static site; any warning fails the target.
+docs: deps
+	@mkdir -p $(DOCS_DIR)
+	$(SWIFT) package --scratch-path $(DOCS_PATH) \
+		--allow-writing-to-directory $(DOCS_DIR) \
+		generate-documentation --target Starling --warnings-as-errors \
+		--output-path $(DOCS_DIR)/Starling.doccarchive
 
 bench: deps
 	$(SWIFT) build -c release --product starling
@@ -136,4 +150,4 @@ example-test: deps
 	$(SWIFT) test $(SWIFT_FLAGS) --package-path $(EXAMPLE_PATH)
 
 clean:
-	rm -rf .build $(EXAMPLE_PATH)/.build $(DEMO_DIR) swarm.svg
+	rm -rf .build $(EXAMPLE_PATH)/.build $(DOCS_PATH) $(DOCS_DIR) $(DEMO_DIR) swarm.svg

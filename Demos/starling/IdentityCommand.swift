@@ -20,14 +20,22 @@ struct IdentityCommand: ParsableCommand {
         @Flag(help: "Replace an existing key file (its identity is lost).")
         var force = false
 
+        @Flag(help: "Print one JSON object: id, short, x25519, file.")
+        var json = false
+
         func run() throws {
             var random = SecureRandom()
+            let keyPair: IdentityKeyPair
             do {
-                let keyPair = try KeyFile.create(at: out, overwrite: force, using: &random)
-                print("created identity \(keyPair.peerID)")
-                print("key file         \(out) (mode 0600; keep it secret)")
+                keyPair = try KeyFile.create(at: out, overwrite: force, using: &random)
             } catch {
                 throw CLIError(error.description)
+            }
+            if json {
+                JSONText.print(IdentityCommand.Summary(keyPair, file: out))
+            } else {
+                print("created identity \(keyPair.peerID)")
+                print("key file         \(out) (mode 0600; keep it secret)")
             }
         }
     }
@@ -38,12 +46,38 @@ struct IdentityCommand: ParsableCommand {
         @Argument(help: "The key file.")
         var file: String
 
+        @Flag(help: "Print one JSON object: id, short, x25519, file.")
+        var json = false
+
         func run() throws {
             let keyPair = try loadKey(file)
+            if json {
+                JSONText.print(IdentityCommand.Summary(keyPair, file: file))
+                return
+            }
             print("peer id     \(keyPair.peerID)")
             print("short       \(keyPair.peerID.shortDescription)")
             print("x25519      \(Base32.encode(keyPair.x25519PublicKey.bytes))")
             print("key file    \(file)")
+        }
+    }
+
+    /// The `--json` object of `new` and `show`.
+    struct Summary: Encodable {
+        /// The peer ID.
+        let id: String
+        /// Its short form.
+        let short: String
+        /// The X25519 public key, base32.
+        let x25519: String
+        /// The key file.
+        let file: String
+
+        init(_ keyPair: IdentityKeyPair, file: String) {
+            id = keyPair.peerID.description
+            short = keyPair.peerID.shortDescription
+            x25519 = Base32.encode(keyPair.x25519PublicKey.bytes)
+            self.file = file
         }
     }
 }
@@ -55,10 +89,4 @@ func loadKey(_ path: String) throws -> IdentityKeyPair {
     } catch {
         throw CLIError(error.description)
     }
-}
-
-/// A failure to report to the user as one clear line, with exit status 1.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
 }

@@ -46,6 +46,8 @@ struct IndexCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object per line instead of text.")
     var json = false
 
+    @OptionGroup var log: LogOptions
+
     func validate() throws {
         _ = try PeerCommand.address(listen, option: "--listen")
         for fellow in fellows { _ = try PeerCommand.address(fellow, option: "--fellow") }
@@ -59,6 +61,7 @@ struct IndexCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = PeerConfiguration()
+        configuration.logger = log.makeLogger()
         configuration.listenAddress = try PeerCommand.address(listen, option: "--listen")
         let fellowAddresses = try fellows.map { try PeerCommand.address($0, option: "--fellow") }
         configuration.topology = .hybrid(.index(fellows: fellowAddresses))
@@ -136,11 +139,10 @@ struct IndexOutput: Sendable {
 
     private func emit(text: String, _ object: [String: Any]) {
         if json {
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-            print(String(decoding: data, as: UTF8.self))
+            JSONText.print(object: object)
         } else {
             print(text)
+            flushOutput()
         }
-        flushOutput()
     }
 }

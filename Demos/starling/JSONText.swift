@@ -9,4 +9,25 @@ enum JSONText {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
     }
+
+    /// `object` (of JSON types: strings, numbers, booleans, arrays, dictionaries and
+    /// `NSNull`) as JSON text, or `{}` when it cannot be encoded.
+    static func encode(object: [String: Any]) -> String {
+        let options: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: options) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Prints `value` as one line of JSON and writes it out at once, so that a reader of
+    /// the pipe sees each event when it happens.
+    static func print(_ value: some Encodable) {
+        Swift.print(encode(value) ?? "{}")
+        flushOutput()
+    }
+
+    /// Prints `object` as one line of JSON and writes it out at once.
+    static func print(object: [String: Any]) {
+        Swift.print(encode(object: object))
+        flushOutput()
+    }
 }

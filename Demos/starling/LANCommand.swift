@@ -22,6 +22,10 @@ struct LANCommand: AsyncParsableCommand {
             Exits 0 once --expect peers were discovered (after beaconing two seconds more, so \
             that peers started later hear this one), 1 when --duration passes first. Without \
             --expect it runs for --duration and exits 0.
+
+            With --json each line is a JSON object instead, with an `event` field: `started` \
+            (id, interface, transports, address), `discovered` (id, addresses), `found` (peers) \
+            or `members` (members).
             """
     )
 
@@ -60,6 +64,25 @@ struct LANCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Run a peer with an overlay and join the discovered peers.")
     var overlay = true
 
+    @Flag(help: "Print one JSON object per line instead of text.")
+    var json = false
+
+    @OptionGroup var log: LogOptions
+
+    /// A `--json` line.
+    struct Line: Encodable {
+        let event: String
+        var id: String?
+        var interface: String?
+        var transports: [String]?
+        var address: String?
+        var addresses: [String]?
+        var peers: Int?
+        var members: Int?
+
+        init(_ event: String) { self.event = event }
+    }
+
     /// How long a successful run keeps beaconing, so that later starters still hear it.
     static let linger: Duration = .seconds(2)
 
@@ -83,13 +106,14 @@ struct LANCommand: AsyncParsableCommand {
         if limitedBroadcast { transports.insert(.limitedBroadcast) }
         if ipv6 { transports.insert(.ipv6Multicast) }
         var configuration = LANDiscoveryConfiguration(interface: interface, transports: transports)
+        configuration.logger = log.makeLogger()
         configuration.port = port
         configuration.core.beaconInterval = .milliseconds(Int64(interval * 1000))
         configuration.core.minimumBeaconInterval = min(.seconds(1), configuration.core.beaconInterval)
         do {
             if let secretFile { configuration.core.swarmSecret = try SwarmSecretFile.load(from: secretFile) }
         } catch {
-            throw ValidationError("--secret-file: \(error)")
+            throw CLIError("--secret-file: \(error)")
         }
 
         let peer = try await overlay ? startPeer(identity, secret: configuration.core.swarmSecret) : nil
@@ -99,18 +123,34 @@ struct LANCommand: AsyncParsableCommand {
             discovery = try LANDiscovery(configuration: configuration, identity: identity, addresses: addresses)
             try await discovery.start()
         } catch {
-            printError("starling lan: \(error)")
             await peer?.shutdown()
-            throw ExitCode.failure
+            throw CLIError("\(error)")
         }
-        let names = transports.map(\.rawValue).sorted().joined(separator: ",")
-        print("peer \(identity.peerID) on \(interface) via \(names)" + (peer.map { " listening \($0.address)" } ?? ""))
-        flushOutput()
+        let names = transports.map(\.rawValue).sorted()
+        var started = Line("started")
+        started.id = identity.peerID.description
+        started.interface = interface
+        started.transports = names
+        started.address = peer?.address.description
+        emit(
+            text: "peer \(identity.peerID) on \(interface) via \(names.joined(separator: ","))"
+                + (peer.map { " listening \($0.address)" } ?? ""),
+            started)
 
-        let succeeded = await report(discovery, peer: peer)
+        let failure = await report(discovery, peer: peer)
         await discovery.shutdown()
         await peer?.shutdown()
-        if !succeeded { throw ExitCode.failure }
+        if let failure { throw CLIError(failure) }
+    }
+
+    /// Prints `text`, or `line` with --json, and writes it out at once.
+    private func emit(text: String, _ line: Line) {
+        if json {
+            JSONText.print(line)
+        } else {
+            print(text)
+            flushOutput()
+        }
     }
 
     /// Starts the overlay peer on the interface's IPv4 address.
@@ -119,13 +159,14 @@ struct LANCommand: AsyncParsableCommand {
         do {
             let found = try InterfaceSelection.interface(named: interface)
             guard let ipv4 = found.ipv4, let address = PeerAddress(ipv4.address) else {
-                throw ValidationError("interface '\(interface)' has no IPv4 address for the overlay (use --no-overlay)")
+                throw CLIError("interface '\(interface)' has no IPv4 address for the overlay (use --no-overlay)")
             }
             listen = PeerAddress(host: address.host, port: 0)
         } catch let error as UDPError {
-            throw ValidationError("\(error)")
+            throw CLIError("\(error)")
         }
         var peerConfiguration = PeerConfiguration()
+        peerConfiguration.logger = log.makeLogger()
         peerConfiguration.identity = identity
         peerConfiguration.listenAddress = listen
         peerConfiguration.overlay = .lan
@@ -133,15 +174,14 @@ struct LANCommand: AsyncParsableCommand {
         do {
             return try await Peer.start(peerConfiguration)
         } catch {
-            printError("starling lan: the overlay peer did not start: \(error)")
-            throw ExitCode.failure
+            throw CLIError("the overlay peer did not start: \(error)")
         }
     }
 
     /// Prints discoveries (and joins them) until `--expect` peers are found and the
     /// linger has passed, or `--duration` ends.
-    /// - Returns: whether the run succeeded.
-    private func report(_ discovery: LANDiscovery, peer: Peer?) async -> Bool {
+    /// - Returns: why the run failed, or nil when it succeeded.
+    private func report(_ discovery: LANDiscovery, peer: Peer?) async -> String? {
         let clock = ContinuousClock()
         let end = clock.now + .milliseconds(Int64(duration * 1000))
         let found = await withTaskGroup(of: Int?.self) { group in
@@ -150,9 +190,12 @@ struct LANCommand: AsyncParsableCommand {
                 for await event in discovery.events {
                     guard case .discovered(let record) = event else { continue }
                     seen.insert(record.record.peerID)
-                    let addresses = record.record.addresses.map(\.description).joined(separator: ",")
-                    print("discovered \(record.record.peerID) \(addresses.isEmpty ? "-" : addresses)")
-                    flushOutput()
+                    let addresses = record.record.addresses.map(\.description)
+                    var line = Line("discovered")
+                    line.id = record.record.peerID.description
+                    line.addresses = addresses
+                    let list = addresses.isEmpty ? "-" : addresses.joined(separator: ",")
+                    emit(text: "discovered \(record.record.peerID) \(list)", line)
                     if let peer, !record.record.addresses.isEmpty {
                         do {
                             try await peer.join(record.record.addresses)
@@ -174,19 +217,19 @@ struct LANCommand: AsyncParsableCommand {
         }
         guard let expect else {
             await printMembers(peer, wanted: nil, until: end)
-            return true
+            return nil
         }
         guard let found, found >= expect else {
-            printError("found \(discovery.records().count) of \(expect) peers within \(duration) s")
             await printMembers(peer, wanted: nil, until: end)
-            return false
+            return "found \(discovery.records().count) of \(expect) peers within \(duration) s"
         }
-        print("found \(found) peers")
-        flushOutput()
+        var line = Line("found")
+        line.peers = found
+        emit(text: "found \(found) peers", line)
         let lingerEnd = min(end, clock.now + Self.linger)
         await printMembers(peer, wanted: expect, until: lingerEnd)
         try? await Task.sleep(until: lingerEnd, clock: clock)
-        return true
+        return nil
     }
 
     /// Prints the overlay's member count once it reaches `wanted`, or at `deadline`.
@@ -198,7 +241,8 @@ struct LANCommand: AsyncParsableCommand {
             try? await Task.sleep(for: .milliseconds(50))
             count = (try? await peer.members().count) ?? 0
         }
-        print("members \(count)")
-        flushOutput()
+        var line = Line("members")
+        line.members = count
+        emit(text: "members \(count)", line)
     }
 }

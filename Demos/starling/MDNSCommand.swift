@@ -37,6 +37,8 @@ struct MDNSCommonOptions: ParsableArguments {
     @Flag(help: "Use IPv6 only.")
     var ipv6Only = false
 
+    @OptionGroup var log: LogOptions
+
     func validate() throws {
         guard !interfaces.isEmpty else { throw ValidationError("name an interface with --interface") }
         if let seconds {
@@ -47,9 +49,11 @@ struct MDNSCommonOptions: ParsableArguments {
         }
     }
 
-    /// Starts a discovery on the named interfaces, or prints why not and fails.
-    func start(_ command: String) async throws -> MDNSDiscovery {
+    /// Starts a discovery on the named interfaces.
+    /// - Throws: ``CLIError`` saying why it did not start.
+    func start() async throws -> MDNSDiscovery {
         var configuration = MDNSDiscoveryConfiguration(interfaces: interfaces)
+        configuration.logger = log.makeLogger()
         configuration.hostName = hostName
         if ipv4Only { configuration.families = [.ipv4] }
         if ipv6Only { configuration.families = [.ipv6] }
@@ -58,8 +62,7 @@ struct MDNSCommonOptions: ParsableArguments {
             try await discovery.start()
             return discovery
         } catch {
-            printError("starling mdns \(command): \(error)")
-            throw ExitCode.failure
+            throw CLIError("\(error)")
         }
     }
 
@@ -90,7 +93,9 @@ struct MDNSAdvertiseCommand: AsyncParsableCommand {
             advertises any service: --type _x._tcp --name NAME --port P [--txt k=v]...
 
             Prints `advertised NAME` once the name is won on the link, and \
-            `renamed OLD -> NEW` when another host owns it. On exit it sends goodbyes.
+            `renamed OLD -> NEW` when another host owns it. On exit it sends goodbyes. With \
+            --json: one JSON object per line, {"event":"advertised","name":…} or \
+            {"event":"renamed","from":…,"to":…}.
             """
     )
 
@@ -114,6 +119,17 @@ struct MDNSAdvertiseCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The peer's identity key file (default: a new identity).", valueName: "file"))
     var key: String?
+
+    @Flag(help: "Print one JSON object per line.")
+    var json = false
+
+    /// A `--json` line.
+    struct Line: Encodable {
+        let event: String
+        let name: String?
+        let from: String?
+        let to: String?
+    }
 
     func validate() throws {
         if type != nil {
@@ -140,8 +156,7 @@ struct MDNSAdvertiseCommand: AsyncParsableCommand {
                 do {
                     identity = try KeyFile.load(from: key)
                 } catch {
-                    printError("starling mdns advertise: --key: \(error)")
-                    throw ExitCode.failure
+                    throw CLIError("--key: \(error)")
                 }
             } else {
                 var random = SecureRandom()
@@ -154,21 +169,29 @@ struct MDNSAdvertiseCommand: AsyncParsableCommand {
         do {
             try service.validate()
         } catch {
-            printError("starling mdns advertise: \(MDNSDiscoveryError.invalidService(error))")
-            throw ExitCode.failure
+            throw CLIError("\(MDNSDiscoveryError.invalidService(error))")
         }
-        let discovery = try await common.start("advertise")
+        let discovery = try await common.start()
         let stop = StopSignal()
+        let json = json
         let reader = Task {
             var printed: Set<String> = []
             for await event in discovery.events {
                 switch event {
                 case .advertised(_, let name, _):
                     guard printed.insert("+" + name.firstLabel).inserted else { continue }
-                    print("advertised \(name.firstLabel)")
+                    if json {
+                        JSONText.print(Line(event: "advertised", name: name.firstLabel, from: nil, to: nil))
+                    } else {
+                        print("advertised \(name.firstLabel)")
+                    }
                 case .renamed(_, let from, let to, _):
                     guard printed.insert(from.firstLabel + ">" + to.firstLabel).inserted else { continue }
-                    print("renamed \(from.firstLabel) -> \(to.firstLabel)")
+                    if json {
+                        JSONText.print(Line(event: "renamed", name: nil, from: from.firstLabel, to: to.firstLabel))
+                    } else {
+                        print("renamed \(from.firstLabel) -> \(to.firstLabel)")
+                    }
                 case .hostNameRegistered, .hostRenamed, .withdrawn:
                     continue
                 }
@@ -178,9 +201,8 @@ struct MDNSAdvertiseCommand: AsyncParsableCommand {
         do {
             _ = try await discovery.advertise(service)
         } catch {
-            printError("starling mdns advertise: \(error)")
             await discovery.shutdown()
-            throw ExitCode.failure
+            throw CLIError("\(error)")
         }
         await common.wait(for: stop)
         await discovery.shutdown()
@@ -245,14 +267,13 @@ struct MDNSBrowseCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let discovery = try await common.start("browse")
+        let discovery = try await common.start()
         let stream: AsyncStream<MDNSDiscovery.BrowseEvent>
         do {
             stream = try await discovery.browse(type)
         } catch {
-            printError("starling mdns browse: \(error)")
             await discovery.shutdown()
-            throw ExitCode.failure
+            throw CLIError("\(error)")
         }
         let stop = StopSignal()
         let json = json

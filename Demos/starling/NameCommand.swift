@@ -44,6 +44,8 @@ struct NameCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON instead of text.")
         var json = false
 
+        @OptionGroup var log: LogOptions
+
         func validate() throws {
             _ = try PeerCommand.address(listen, option: "--listen")
             for seed in seeds { _ = try PeerCommand.address(seed, option: "--seed") }
@@ -76,6 +78,7 @@ struct NameCommand: AsyncParsableCommand {
         /// until it sees a member when it has seeds.
         func start(key: String?) async throws -> Peer {
             var configuration = PeerConfiguration()
+            configuration.logger = log.makeLogger()
             configuration.listenAddress = try PeerCommand.address(listen, option: "--listen")
             var overlay = OverlayConfiguration.local
             overlay.namePins = try pinTable()
@@ -198,7 +201,7 @@ struct NameCommand: AsyncParsableCommand {
                 throw CLIError(error.description)
             }
             if swarm.json {
-                NameOutput.print([
+                JSONText.print(object: [
                     "event": "published", "name": publication.name.description, "sequence": publication.sequence,
                     "chains": publication.chains, "stored": publication.storedAt, "address": peer.address.description,
                     "id": peer.id.description,
@@ -284,7 +287,7 @@ struct NameCommand: AsyncParsableCommand {
         }
         await peer.shutdown()
         if swarm.json {
-            NameOutput.print(NameOutput.object(resolved))
+            JSONText.print(object: NameOutput.object(resolved))
             return
         }
         print("\(resolved.name) \(NameOutput.describe(resolved.record.record.content))")
@@ -344,8 +347,4 @@ enum NameOutput {
         return object
     }
 
-    static func print(_ object: [String: Any]) {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        Swift.print(String(decoding: data, as: UTF8.self))
-    }
 }

@@ -1,6 +1,4 @@
 import ArgumentParser
-import Dispatch
-import Glibc
 import Starling
 import StarlingCore
 import Synchronization
@@ -16,6 +14,11 @@ struct PeerCommand: AsyncParsableCommand {
             `handshake failed ADDR: ERROR`. When a session comes up, the peer sends an \
             `echo` request to the other side and prints `echo reply from ID: TEXT`. It runs \
             until interrupted (Ctrl-C or SIGTERM), then closes its sessions and exits.
+
+            With --json each line is a JSON object instead, with an `event` field: `started` \
+            (id, address), `session_up` (id, address), `session_down` (id, reason), \
+            `echo_reply` (id, text), `datagram` (id, text), `message` (id, bytes) or \
+            `handshake_failed` (address, error).
 
             With --connect it first makes a session with the peer at that address (Noise IK \
             with --expect ID, else Noise XX). With --secret-file both sides must hold the \
@@ -45,6 +48,11 @@ struct PeerCommand: AsyncParsableCommand {
 
     @Flag(help: "Exit (status 0) once this peer's first echo request is answered.")
     var once = false
+
+    @Flag(help: "Print one JSON object per line instead of text.")
+    var json = false
+
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
         _ = try Self.address(listen, option: "--listen")
@@ -83,68 +91,80 @@ struct PeerCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = PeerConfiguration()
+        configuration.logger = log.makeLogger()
         configuration.listenAddress = try Self.address(listen, option: "--listen")
         configuration.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
         let peer = try await Self.start(configuration, key: key, secretFile: secretFile)
         try await peer.handle("echo") { request in request.payload }
-        print("peer \(peer.id)")
-        print("listening \(peer.address)")
-        flushOutput()
+        let output = PeerOutput(json: json)
+        output.started(id: peer.id, address: peer.address)
 
         let outcome = PeerOutcome()
         let stop = StopSignal()
-        let reader = Task { await report(peer, outcome: outcome, stop: stop) }
+        let reader = Task { await report(peer, output: output, outcome: outcome, stop: stop) }
         if let connect {
             let address = try Self.address(connect, option: "--connect")
             do {
                 try await peer.connect(to: address, expecting: expect.map { try PeerID($0) })
             } catch {
-                printError("cannot connect to \(address): \(error)")
-                outcome.fail()
+                outcome.fail("cannot connect to \(address): \(error)")
                 stop.fire()
             }
         }
         await stop.wait()
         await peer.shutdown()
         await reader.value
-        if outcome.failed { throw ExitCode.failure }
+        if let failure = outcome.failure { throw CLIError(failure) }
     }
 
     /// Prints the peer's events until it shuts down; asks every new session's peer for an echo.
-    private func report(_ peer: Peer, outcome: PeerOutcome, stop: StopSignal) async {
+    private func report(_ peer: Peer, output: PeerOutput, outcome: PeerOutcome, stop: StopSignal) async {
         for await event in peer.events {
             switch event {
             case .sessionUp(let other, let address):
-                print("session up \(other) \(address)")
+                output.emit(
+                    text: "session up \(other) \(address)",
+                    ["event": "session_up", "id": other.description, "address": address.description])
                 Task {
                     let text = "hello from \(peer.id.shortDescription)"
                     do {
-                        let reply = try await peer.request("echo", Array(text.utf8), to: other)
-                        print("echo reply from \(other.shortDescription): \(String(decoding: reply, as: UTF8.self))")
-                        flushOutput()
+                        let payload = try await peer.request("echo", Array(text.utf8), to: other)
+                        let reply = String(decoding: payload, as: UTF8.self)
+                        output.emit(
+                            text: "echo reply from \(other.shortDescription): \(reply)",
+                            ["event": "echo_reply", "id": other.description, "text": reply])
                         if once { stop.fire() }
                     } catch {
-                        printError("echo request to \(other.shortDescription) failed: \(error)")
                         if once {
-                            outcome.fail()
+                            outcome.fail("echo request to \(other.shortDescription) failed: \(error)")
                             stop.fire()
+                        } else {
+                            printError("echo request to \(other.shortDescription) failed: \(error)")
                         }
                     }
                 }
             case .sessionDown(let other, let reason):
-                print("session down \(other) \(reason)")
+                output.emit(
+                    text: "session down \(other) \(reason)",
+                    ["event": "session_down", "id": other.description, "reason": "\(reason)"])
             case .datagram(let other, let payload):
-                print("datagram from \(other.shortDescription): \(String(decoding: payload, as: UTF8.self))")
+                let text = String(decoding: payload, as: UTF8.self)
+                output.emit(
+                    text: "datagram from \(other.shortDescription): \(text)",
+                    ["event": "datagram", "id": other.description, "text": text])
             case .message(let other, let payload):
-                print("message from \(other.shortDescription): \(payload.count) bytes")
+                output.emit(
+                    text: "message from \(other.shortDescription): \(payload.count) bytes",
+                    ["event": "message", "id": other.description, "bytes": payload.count])
             case .handshakeFailed(let address, _, let error):
-                print("handshake failed \(address): \(error)")
+                output.emit(
+                    text: "handshake failed \(address): \(error)",
+                    ["event": "handshake_failed", "address": address.description, "error": "\(error)"])
             case .membership, .topology, .broadcast, .query, .queryHit, .notice, .groupJoined, .groupMessage,
                 .groupSendFailed:
                 // `starling peer` runs no overlay; `starling swarm` does.
                 break
             }
-            flushOutput()
         }
     }
 
@@ -157,21 +177,35 @@ struct PeerCommand: AsyncParsableCommand {
     }
 }
 
-/// Whether the peer command should exit with a failure.
+/// Why the peer command should exit with a failure, if it should: the first reason.
 private final class PeerOutcome: Sendable {
-    private let state = Mutex(false)
-    var failed: Bool { state.withLock { $0 } }
-    func fail() { state.withLock { $0 = true } }
+    private let state = Mutex<String?>(nil)
+    var failure: String? { state.withLock { $0 } }
+    func fail(_ reason: String) { state.withLock { $0 = $0 ?? reason } }
 }
 
-/// Writes buffered standard output now, so that line-by-line readers see each event.
-func flushOutput() {
-    fflush(nil)
-}
+/// The lines `starling peer` prints, as text or as JSON objects.
+struct PeerOutput: Sendable {
+    /// Whether each line is a JSON object.
+    let json: Bool
 
-/// Prints `text` on standard error.
-func printError(_ text: String) {
-    flushOutput()
-    let line = Array((text + "\n").utf8)
-    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    func started(id: PeerID, address: PeerAddress) {
+        if json {
+            JSONText.print(object: ["event": "started", "id": id.description, "address": address.description])
+        } else {
+            print("peer \(id)")
+            print("listening \(address)")
+            flushOutput()
+        }
+    }
+
+    /// Prints `text`, or `object` with --json, and writes it out at once.
+    func emit(text: String, _ object: [String: Any]) {
+        if json {
+            JSONText.print(object: object)
+        } else {
+            print(text)
+            flushOutput()
+        }
+    }
 }

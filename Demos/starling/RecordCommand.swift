@@ -34,6 +34,9 @@ struct RecordCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "Where to write the signed record.")
         var out: String
 
+        @Flag(help: "Print one JSON object: id, sequence, expires, addresses, services, file.")
+        var json = false
+
         func validate() throws {
             guard (1...2_592_000).contains(ttl) else {
                 throw ValidationError("--ttl must be from 1 to 2592000 seconds (30 days), not \(ttl)")
@@ -72,7 +75,11 @@ struct RecordCommand: ParsableCommand {
             } catch {
                 throw CLIError("cannot write \(out): \(error.localizedDescription)")
             }
-            print("signed record for \(record.peerID.shortDescription) (sequence \(record.sequence)) -> \(out)")
+            if json {
+                JSONText.print(RecordCommand.Summary(record, file: out))
+            } else {
+                print("signed record for \(record.peerID.shortDescription) (sequence \(record.sequence)) -> \(out)")
+            }
         }
     }
 
@@ -86,6 +93,9 @@ struct RecordCommand: ParsableCommand {
 
         @Option(help: "The peer ID the record must belong to.")
         var peer: String?
+
+        @Flag(help: "Print one JSON object: id, sequence, expires, addresses, services, file.")
+        var json = false
 
         func validate() throws {
             if let peer {
@@ -112,12 +122,38 @@ struct RecordCommand: ParsableCommand {
             } catch {
                 throw CLIError("invalid record: \(error)")
             }
+            if json {
+                JSONText.print(RecordCommand.Summary(record, file: file))
+                return
+            }
             print("valid record")
             print("peer id     \(record.peerID)")
             print("sequence    \(record.sequence)")
             print("expires     \(record.expiresAt) (Unix seconds)")
             for address in record.addresses { print("address     \(address)") }
             for service in record.services { print("service     \(service)") }
+        }
+    }
+
+    /// The `--json` object of `sign` and `verify`: the record, and the file it is in.
+    struct Summary: Encodable {
+        /// The peer the record describes.
+        let id: String
+        let sequence: UInt64
+        /// Unix seconds.
+        let expires: UInt64
+        let addresses: [String]
+        let services: [String]
+        /// The signed record file.
+        let file: String
+
+        init(_ record: PeerRecord, file: String) {
+            id = record.peerID.description
+            sequence = record.sequence
+            expires = record.expiresAt.seconds
+            addresses = record.addresses.map(\.description)
+            services = record.services
+            self.file = file
         }
     }
 }

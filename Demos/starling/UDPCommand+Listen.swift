@@ -18,6 +18,10 @@ extension UDPCommand {
                 Broadcasts to the port arrive whenever the bind address is the wildcard (the \
                 default). Group datagrams arrive only for groups joined with --join, on the \
                 interface named by --interface.
+
+                With --json each line is a JSON object instead, with an `event` field: `ready` \
+                (address, groups, interface), `datagram` (from, bytes, text) or `done` \
+                (datagrams, reason).
                 """
         )
 
@@ -48,6 +52,24 @@ extension UDPCommand {
 
         @Option(help: ArgumentHelp("Exit after this many seconds (0.1 to 86400).", valueName: "seconds"))
         var timeout: Double?
+
+        @Flag(help: "Print one JSON object per line instead of text.")
+        var json = false
+
+        /// A `--json` line.
+        struct Line: Encodable {
+            let event: String
+            var address: String?
+            var groups: [String]?
+            var interface: String?
+            var from: String?
+            var bytes: Int?
+            var text: String?
+            var datagrams: Int?
+            var reason: String?
+
+            init(_ event: String) { self.event = event }
+        }
 
         func validate() throws {
             try UDPCommand.checkPort(port, option: "--port", allowZero: true)
@@ -90,7 +112,7 @@ extension UDPCommand {
             let address = try UDPCommand.socketAddress(host: bindHost, port: port)
             let device = try interface.map { try UDPCommand.interface(named: $0) }
 
-            try await GroupSocket.withBound(to: address, reuseAddress: true) { socket in
+            try await UDPCommand.withSocket(boundTo: address, reuseAddress: true) { socket in
                 var joined: [String] = []
                 for group in groups {
                     guard let device else { break }
@@ -101,13 +123,29 @@ extension UDPCommand {
                     }
                     joined.append("\(group.ipAddress ?? "\(group)") on \(device.name)")
                 }
-                let membership = joined.isEmpty ? "" : "; joined \(joined.joined(separator: ", "))"
-                UDPCommand.note("listening on \(UDPCommand.describe(socket.localAddress))\(membership)")
-                UDPCommand.emit("ready")
+                let local = UDPCommand.describe(socket.localAddress)
+                if json {
+                    var ready = Line("ready")
+                    ready.address = local
+                    ready.groups = groups.map { $0.ipAddress ?? "\($0)" }
+                    ready.interface = device?.name
+                    McastOutput.emitJSON(ready)
+                } else {
+                    let membership = joined.isEmpty ? "" : "; joined \(joined.joined(separator: ", "))"
+                    UDPCommand.note("listening on \(local)\(membership)")
+                    UDPCommand.emit("ready")
+                }
                 let received = Tally()
                 let ending = try await receive(on: socket, counting: received)
                 let total = received.value
-                UDPCommand.emit("done: \(total) datagram\(total == 1 ? "" : "s") received; \(ending)")
+                if json {
+                    var done = Line("done")
+                    done.datagrams = total
+                    done.reason = ending
+                    McastOutput.emitJSON(done)
+                } else {
+                    UDPCommand.emit("done: \(total) datagram\(total == 1 ? "" : "s") received; \(ending)")
+                }
             }
         }
 
@@ -115,11 +153,21 @@ extension UDPCommand {
         private func receive(on socket: GroupSocket, counting received: Tally) async throws -> String {
             let limit = count
             let timeout = timeout
+            let json = json
             return try await withThrowingTaskGroup(of: String.self) { group in
                 group.addTask {
                     for try await datagram in socket.datagrams {
                         let text = Self.printable(datagram.payload)
-                        UDPCommand.emit("from \(UDPCommand.describe(datagram.source)) \(text)")
+                        let from = UDPCommand.describe(datagram.source)
+                        if json {
+                            var line = Line("datagram")
+                            line.from = from
+                            line.bytes = datagram.payload.readableBytes
+                            line.text = text
+                            McastOutput.emitJSON(line)
+                        } else {
+                            UDPCommand.emit("from \(from) \(text)")
+                        }
                         let total = received.increment()
                         if text == "stop" { return "stopped by a `stop` datagram" }
                         if let limit, total >= limit { return "reached --count \(limit)" }

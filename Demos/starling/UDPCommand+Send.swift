@@ -23,6 +23,9 @@ extension UDPCommand {
                 address needs --broadcast; the limited broadcast 255.255.255.255 also needs \
                 --interface. With a unicast destination, --interface sends from that interface's \
                 address.
+
+                Prints `sent N bytes to ADDR:PORT` on standard error; with --json, one JSON \
+                object on standard output instead: {"event":"sent","to":…,"bytes":…}.
                 """
         )
 
@@ -51,6 +54,16 @@ extension UDPCommand {
 
         @Option(help: "The destination port, with --broadcast-interface.")
         var port: Int?
+
+        @Flag(help: "Print one JSON object on standard output instead of a note on standard error.")
+        var json = false
+
+        /// The `--json` object.
+        struct Sent: Encodable {
+            var event = "sent"
+            let to: String
+            let bytes: Int
+        }
 
         func validate() throws {
             switch (to, broadcastInterface) {
@@ -118,7 +131,7 @@ extension UDPCommand {
             let local = try localAddress(for: destination, from: source)
             let payload = ByteBuffer(string: message)
 
-            try await GroupSocket.withBound(to: local) { socket in
+            try await UDPCommand.withSocket(boundTo: local) { socket in
                 if destination.isMulticast, let source {
                     do {
                         try await socket.setMulticastInterface(source)
@@ -139,7 +152,11 @@ extension UDPCommand {
                     throw CLIError("cannot send to \(UDPCommand.describe(destination)): \(error)")
                 }
             }
-            UDPCommand.note("sent \(payload.readableBytes) bytes to \(UDPCommand.describe(destination))")
+            if json {
+                McastOutput.emitJSON(Sent(to: UDPCommand.describe(destination), bytes: payload.readableBytes))
+            } else {
+                UDPCommand.note("sent \(payload.readableBytes) bytes to \(UDPCommand.describe(destination))")
+            }
         }
 
         /// Where to bind: the wildcard of the destination's family, or, for a

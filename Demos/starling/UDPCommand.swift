@@ -76,6 +76,26 @@ extension UDPCommand {
         }
     }
 
+    /// Runs `body` with a socket bound to `address`.
+    ///
+    /// - Throws: ``CLIError`` naming the address when the bind fails; what `body` throws.
+    static func withSocket<Result: Sendable>(
+        boundTo address: SocketAddress, reuseAddress: Bool = false, _ body: (GroupSocket) async throws -> Result
+    ) async throws -> Result {
+        var bound = false
+        do {
+            return try await GroupSocket.withBound(to: address, reuseAddress: reuseAddress) { socket in
+                bound = true
+                return try await body(socket)
+            }
+        } catch let error as IOError where !bound {
+            let reason = String(cString: strerror(error.errnoCode))
+            throw CLIError("cannot bind \(describe(address)): \(reason) (errno \(error.errnoCode))")
+        } catch let error where !bound {
+            throw CLIError("cannot bind \(describe(address)): \(error)")
+        }
+    }
+
     /// `ADDR:PORT` (or `[ADDR]:PORT`) for a received datagram's sender.
     static func describe(_ address: SocketAddress) -> String {
         PeerAddress(address)?.description ?? "\(address)"

@@ -4,7 +4,7 @@ public import StarlingCore
 /// Reads and writes identity key files, with the permissions a secret needs.
 ///
 /// ### Purpose
-/// A key file holds a peer's Ed25519 seed (format: ``KeyFileFormat``). It is created
+/// A key file holds a peer's Ed25519 seed (format: `KeyFileFormat`). It is created
 /// with mode 0600 and never replaced unless asked; loading refuses a file that group
 /// or others can read or write, a file that is not a regular file, and contents that
 /// are truncated, too long or corrupt, each with its own ``KeyFileError``.

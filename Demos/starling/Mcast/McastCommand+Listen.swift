@@ -65,7 +65,7 @@ extension McastCommand {
             let stop = StopSignal()
             let started = ContinuousClock.now
             let address = try resolved.wildcard(port: target.port)
-            let received = try await GroupSocket.withBound(to: address, reuseAddress: true) { socket in
+            let received = try await UDPCommand.withSocket(boundTo: address, reuseAddress: true) { socket in
                 // Only this socket's own membership, so another program's joins on this host
                 // (or an any-source join of the same group) do not leak in.
                 do {

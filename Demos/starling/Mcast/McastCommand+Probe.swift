@@ -76,7 +76,7 @@ extension McastCommand {
                     "probing \(resolved.groupText) on \(resolved.interface.name) as sender "
                         + "\(McastOutput.senderText(senderID)): \(count) probes of \(size) bytes at \(rate)/s")
             }
-            let interrupted = try await GroupSocket.withBound(to: try resolved.wildcard(port: 0)) { socket in
+            let interrupted = try await UDPCommand.withSocket(boundTo: try resolved.wildcard(port: 0)) { socket in
                 try await McastCommand.prepareSender(socket, resolved: resolved, sending: sending)
                 return try await withThrowingTaskGroup(of: Bool.self) { group in
                     group.addTask {

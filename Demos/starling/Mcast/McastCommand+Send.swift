@@ -35,7 +35,7 @@ extension McastCommand {
             let resolved = try McastTarget(target)
             let senderID = McastOutput.newSenderID()
             let local = try resolved.wildcard(port: 0)
-            let (datagrams, bytes) = try await GroupSocket.withBound(to: local) { socket in
+            let (datagrams, bytes) = try await UDPCommand.withSocket(boundTo: local) { socket in
                 try await McastCommand.prepareSender(socket, resolved: resolved, sending: sending)
                 var sequence: UInt64 = 0
                 var bytes = 0

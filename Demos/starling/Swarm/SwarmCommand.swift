@@ -59,6 +59,8 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Threads that keep a core busy each while the swarm runs (0 to 16), to see it on a loaded machine.")
     var cpuHog = 0
 
+    @OptionGroup var log: LogOptions
+
     @Option(help: .hidden)
     var join: String?
 
@@ -117,15 +119,14 @@ struct SwarmCommand: AsyncParsableCommand {
             localPeers: join == nil ? peers - (processes - 1) * (peers / processes) : peers,
             totalPeers: total ?? peers, duration: duration, loss: loss, seed: seed,
             seeds: try join.map { [try PeerCommand.address($0, option: "--join")] } ?? [],
-            quiet: json || join != nil, shape: try shape())
+            quiet: json || join != nil, shape: try shape(), logger: log.makeLogger())
         let outcome: SwarmOutcome
         let hog = CPUHog(threads: cpuHog)
         defer { hog.stop() }
         do {
             outcome = try await run.run(children: join == nil ? processes - 1 : 0, childPeers: peers / processes)
         } catch let error as SwarmError {
-            printError("starling swarm: \(error)")
-            throw ExitCode(2)
+            throw CLIError("\(error)", status: 2)
         }
         hog.stop()
         if let graph {
@@ -137,8 +138,7 @@ struct SwarmCommand: AsyncParsableCommand {
                     )
                 }
             } catch {
-                printError("cannot write \(graph): \(error)")
-                throw ExitCode.failure
+                throw CLIError("cannot write \(graph): \(error.localizedDescription)")
             }
         }
         if json {
@@ -146,10 +146,11 @@ struct SwarmCommand: AsyncParsableCommand {
         } else if join == nil {
             print(outcome.summary)
         }
-        if !json, join == nil {
-            for problem in outcome.problems { printError("starling swarm: \(problem)") }
-        }
         flushOutput()
-        if !outcome.succeeded { throw ExitCode.failure }
+        guard !outcome.succeeded else { return }
+        // A child process reports in its JSON to the parent, which names the problems.
+        guard join == nil else { throw ExitCode.failure }
+        let problems = outcome.problems
+        throw CLIError(problems.isEmpty ? "the swarm did not succeed" : problems.joined(separator: "; "))
     }
 }

@@ -123,8 +123,7 @@ struct SwarmOutcome {
         object["converged_after_s"] = convergedAfter ?? NSNull()
         object["rtt_p50_us"] = rtt?.p50 ?? NSNull()
         object["rtt_p99_us"] = rtt?.p99 ?? NSNull()
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return JSONText.encode(object: object)
     }
 
     private func format(_ value: Double) -> String {

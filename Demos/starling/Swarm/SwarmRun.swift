@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Starling
 import StarlingCore
 import StarlingIO
@@ -16,6 +17,8 @@ struct SwarmRun {
     let quiet: Bool
     /// Pure, or hybrid with its index servers.
     let shape: Swarm.Configuration.Shape
+    /// Where every peer logs (`--log-level`).
+    let logger: Logger
 
     /// Runs the swarm and, with `children`, that many child processes of `childPeers`
     /// peers each that join it.
@@ -25,6 +28,7 @@ struct SwarmRun {
         configuration.injectedLoss = loss
         configuration.lossSeed = seed
         configuration.shape = shape
+        configuration.logger = logger
         let view = LaunchView(quiet: quiet)
         let firstJoin = Mutex<ContinuousClock.Instant?>(nil)
         let swarm = try await Swarm.launch(configuration) { done, total in

@@ -15,11 +15,11 @@ import Synchronization
 /// directed broadcast on one interface the user names.
 ///
 /// ### Purpose
-/// `LANDiscovery` runs StarlingCore's ``StarlingCore/DiscoveryCore`` on real sockets, with
-/// a ``StarlingIO/CoreDriver`` on a SwiftNIO event loop: one IPv4 socket (IPv4 multicast and
+/// `LANDiscovery` runs StarlingCore's `DiscoveryCore` on real sockets, with
+/// a `CoreDriver` on a SwiftNIO event loop: one IPv4 socket (IPv4 multicast and
 /// broadcast) and one IPv6 socket (IPv6 multicast), each with its own core beaconing the
 /// same record. It merges what the cores hear and reports each other peer's verified
-/// ``StarlingCore/SignedPeerRecord`` once through ``events`` (and the `onEvent` callback),
+/// `SignedPeerRecord` once through ``events`` (and the `onEvent` callback),
 /// again when the peer re-signs it, and when it expires everywhere.
 ///
 /// Discovery finds; it does not connect. To turn it into overlay membership, join every
@@ -37,7 +37,7 @@ import Synchronization
 /// Created with an identity, it signs its own record (sequence numbers from the wall
 /// clock, so a restarted peer supersedes its old beacons), and each transport's
 /// discovery core renews it at half of ``LANDiscoveryConfiguration/recordLifetime``
-/// (``StarlingCore/DiscoveryCore/renewRecord(signingWith:lifetime:now:)``), so the
+/// (`DiscoveryCore.renewRecord(signingWith:lifetime:now:)`), so the
 /// simulator and the real network run the same renewal. Created with a record, the
 /// caller keeps it fresh with ``updateRecord(_:)``.
 ///
@@ -108,7 +108,7 @@ public final class LANDiscovery: Sendable {
     ///   - configuration: the interface, transports and core settings; checked here.
     ///   - identity: this peer's key; the record is signed with it.
     ///   - addresses: where this peer can be reached (for example its ``Peer/address``),
-    ///     at most ``StarlingCore/RecordConstants/maximumAddresses``.
+    ///     at most `RecordConstants.maximumAddresses`.
     ///   - services: service names to advertise in the record.
     ///   - group: the event loop group; the sockets run on one of its loops.
     ///   - onEvent: called with each event too (on the event loop), besides ``events``.

@@ -65,7 +65,7 @@ public struct LANDiscoveryConfiguration: Sendable {
     public var reuseAddress = true
 
     /// The discovery core's settings: swarm ID and secret, beacon interval, rate limits and
-    /// table sizes. Its ``StarlingCore/DiscoveryConfiguration/destinations`` are ignored:
+    /// table sizes. Its `DiscoveryConfiguration.destinations` are ignored:
     /// ``LANDiscovery`` derives them from ``transports``.
     public var core: DiscoveryConfiguration = .lan
 

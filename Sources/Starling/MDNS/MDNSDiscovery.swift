@@ -13,8 +13,8 @@ import Synchronization
 /// interfaces the user names.
 ///
 /// ### Purpose
-/// `MDNSDiscovery` runs StarlingCore's sans-I/O ``StarlingCore/MDNSResponder`` and
-/// ``StarlingCore/MDNSBrowser`` on real port-5353 sockets (``MDNSSockets``), one of each per
+/// `MDNSDiscovery` runs StarlingCore's sans-I/O `MDNSResponder` and
+/// `MDNSBrowser` on real port-5353 sockets (``MDNSSockets``), one of each per
 /// named interface, on one SwiftNIO event loop. The responder of an interface publishes
 /// the host name (`<host>.local`) with that interface's addresses only, and every
 /// advertised service (SRV, TXT, PTR); it probes, renames on a conflict, answers and

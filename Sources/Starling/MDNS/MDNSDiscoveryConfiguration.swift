@@ -34,7 +34,7 @@ public struct MDNSDiscoveryConfiguration: Sendable {
     public var hostName: String?
 
     /// The browser's settings (cache sizes, query interval); its
-    /// ``StarlingCore/MDNSBrowserConfiguration/destinations`` are ignored: each interface
+    /// `MDNSBrowserConfiguration.destinations` are ignored: each interface
     /// queries the groups of the families it has.
     public var browser = MDNSBrowserConfiguration()
 

@@ -87,31 +87,39 @@ final class DropReport {
         return counter
     }
 
-    /// Every drop count of the overlay's layers, by kind.
+    /// Every drop count of the overlay's layers, by kind. Layers and reasons are
+    /// camel-case words, as ``StarlingCore/DropReason``'s raw values are.
     static func overlayDrops(_ overlay: OverlayCore) -> [(Kind, Int)] {
         var drops: [(Kind, Int)] = []
         func add(_ layer: String, _ reason: String, _ count: Int) {
             if count > 0 { drops.append((Kind(layer: layer, reason: reason), count)) }
         }
         let statistics = overlay.statistics
-        for (reason, count) in statistics.drops { add("overlay", reason.description, count) }
-        add("overlay", "too large for one datagram", statistics.oversized)
-        add("overlay", "relay refused", statistics.relaysRefused)
-        add("overlay", "held for an unproven address, then dropped", overlay.admissionStatistics.droppedHeldDatagrams)
+        for (reason, count) in statistics.drops { add("overlay", camelCase(reason.description), count) }
+        add("overlay", "oversized", statistics.oversized)
+        add("overlay", "relayRefused", statistics.relaysRefused)
+        add("overlay", "heldDatagramDropped", overlay.admissionStatistics.droppedHeldDatagrams)
         let membership = overlay.membership.statistics
         add("membership", "malformed", membership.malformedDropped)
         add("membership", "misaddressed", membership.misaddressedDropped)
-        add("membership", "forged claim", membership.forgedClaims)
-        add("membership", "member refused", membership.membersRefused)
+        add("membership", "forgedClaim", membership.forgedClaims)
+        add("membership", "memberRefused", membership.membersRefused)
         for (reason, count) in overlay.routing.drops { add("routing", "\(reason)", count) }
         let spreading = overlay.spreading.statistics
         add("spreading", "malformed", spreading.malformedDropped)
-        add("spreading", "no route", spreading.noRouteDropped)
-        add("spreading", "forged origin", spreading.forgedOrigin)
+        add("spreading", "noRoute", spreading.noRouteDropped)
+        add("spreading", "forgedOrigin", spreading.forgedOrigin)
         if let superPeer = overlay.superPeer?.statistics {
-            add("super-peer", "malformed", superPeer.malformedDropped)
-            add("super-peer", "relay dropped", superPeer.relaysDropped)
+            add("superPeer", "malformed", superPeer.malformedDropped)
+            add("superPeer", "relayDropped", superPeer.relaysDropped)
         }
         return drops
+    }
+
+    /// "below replay floor" as "belowReplayFloor".
+    static func camelCase(_ words: String) -> String {
+        let parts = words.split(whereSeparator: { $0 == " " || $0 == "-" })
+        guard let first = parts.first else { return words }
+        return first.lowercased() + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }
 }

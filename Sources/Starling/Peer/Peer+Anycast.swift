@@ -4,7 +4,7 @@ extension Peer {
     /// Sends a request to the nearest live provider of `service` and returns its
     /// answer: the providers are looked up, ranked by measured round trip (by network
     /// coordinates where none is measured), and asked one at a time, each for about its
-    /// round trip (``StarlingCore/AnycastPlan``), until one answers. Among providers as
+    /// round trip (`AnycastPlan`), until one answers. Among providers as
     /// near as the best, the load is spread (two random choices). A provider that does
     /// not answer in time is skipped for the next one; the caller sees only the delay.
     ///
@@ -12,7 +12,7 @@ extension Peer {
     /// - Parameters:
     ///   - method: the method name.
     ///   - payload: the request's bytes (a datagram's worth:
-    ///     ``StarlingCore/RPCConstants/maximumRequestPayload(methodLength:)``).
+    ///     `RPCConstants.maximumRequestPayload(methodLength:)`).
     ///   - service: the service whose providers are asked.
     ///   - timeout: the whole call's time.
     /// - Returns: the answering provider, its response, and how many were asked.
@@ -41,7 +41,7 @@ extension Peer {
         return Array(ranked.prefix(max(0, count)))
     }
 
-    /// This peer's network coordinate and what it knows of others' (``StarlingCore/PeerDistances``).
+    /// This peer's network coordinate and what it knows of others' (`PeerDistances`).
     public func distances() async -> PeerDistances? {
         try? await onLoop { loop throws(PeerError) in loop.withCore { $0.overlay?.distances } ?? nil }
     }

@@ -37,7 +37,7 @@ extension Peer {
     /// (``Event/groupSendFailed(group:messages:reason:)`` if there are none).
     /// - Returns: the message's ID (origin and sequence number).
     /// - Throws: ``PeerError/group(_:)`` for a payload over
-    ///   ``StarlingCore/GroupConstants/maximumPayloadSize``,
+    ///   `GroupConstants.maximumPayloadSize`,
     ///   ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
     @discardableResult
     public func send(toGroup name: String, secret: [UInt8]? = nil, _ payload: [UInt8]) async throws(PeerError)

@@ -9,7 +9,7 @@ extension Peer {
     ///
     /// The name's last label must be in a zone this peer owns: its own peer ID
     /// (`www.<peer ID>`), a top-level name pinned to it
-    /// (``StarlingCore/OverlayConfiguration/namePins``), or a zone delegated to it
+    /// (`OverlayConfiguration.namePins`), or a zone delegated to it
     /// (``delegateName(_:to:ttl:)``).
     /// - Parameters:
     ///   - name: the name, such as `printer.lab.alice`.
@@ -49,11 +49,11 @@ extension Peer {
     /// Resolves `name` to its verified record, following its delegations from the root
     /// zone; answered from the cache while the records' TTLs last, at no network cost.
     /// - Returns: the record, with the chain of delegations that led to it.
-    /// - Throws: ``PeerError/name(_:)`` with ``StarlingCore/NameError/noSuchName(_:)``,
-    ///   ``StarlingCore/NameError/expired(_:)``, ``StarlingCore/NameError/forged(_:)``,
-    ///   ``StarlingCore/NameError/rolledBack(name:seen:got:)``,
-    ///   ``StarlingCore/NameError/delegationLoop(_:)`` or
-    ///   ``StarlingCore/NameError/tooDeep(_:)``; ``PeerError/overlayDisabled``,
+    /// - Throws: ``PeerError/name(_:)`` with `NameError.noSuchName(_:)`,
+    ///   `NameError.expired(_:)`, `NameError.forged(_:)`,
+    ///   `NameError.rolledBack(name:seen:got:)`,
+    ///   `NameError.delegationLoop(_:)` or
+    ///   `NameError.tooDeep(_:)`; ``PeerError/overlayDisabled``,
     ///   ``PeerError/cancelled`` or ``PeerError/shutDown``.
     public func resolveName(_ name: String) async throws(PeerError) -> ResolvedName {
         let parsed = try Self.parseName(name)

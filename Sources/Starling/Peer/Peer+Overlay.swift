@@ -17,13 +17,13 @@ extension Peer {
     ///
     /// Membership runs among all peers, index servers, clients, super-peers and leaves
     /// alike, so a hybrid client lists every member too in a swarm smaller than
-    /// ``StarlingCore/HybridConfiguration/clientViewThreshold``, and so does a super-peer
-    /// leaf in one smaller than ``StarlingCore/SuperPeerConfiguration/leafViewThreshold``
+    /// `HybridConfiguration.clientViewThreshold`, and so does a super-peer
+    /// leaf in one smaller than `SuperPeerConfiguration.leafViewThreshold`
     /// (500 members by default; the client's is 0, never, by default). In a larger one a client holds only the index
-    /// servers and a leaf only the super-peers (``StarlingCore/MembershipView/partial``),
+    /// servers and a leaf only the super-peers (`MembershipView.partial`),
     /// and each lists those; the index servers or super-peers find any other peer for it
     /// (``lookup(_:)``, ``connect(resolving:timeout:)``). A pure peer in a swarm of
-    /// ``StarlingCore/OverlayConfiguration/pureViewThreshold`` peers or more (0, never, by
+    /// `OverlayConfiguration.pureViewThreshold` peers or more (0, never, by
     /// default) lists the contacts of its Kademlia table, which finds the others. Who
     /// holds which role is in ``overlayStatus()``
     /// (``OverlayStatus/role``, a leaf's ``OverlayStatus/superPeers``) and in
@@ -80,7 +80,7 @@ extension Peer {
     ///   - peer: the peer to reach.
     ///   - timeout: how long the handshake may take once the address is known; default
     ///     ``PeerConfiguration/connectTimeout``. A lookup is bounded by the overlay's
-    ///     own ``StarlingCore/RoutingConfiguration/lookupTimeout``.
+    ///     own `RoutingConfiguration.lookupTimeout`.
     /// - Returns: `peer`, the ID of the peer the session is with.
     /// - Throws: what ``connect(to:expecting:timeout:)`` and ``lookup(_:)`` throw,
     ///   ``PeerError/cancelled`` among them.
@@ -152,7 +152,7 @@ extension Peer {
     /// Spreads `payload` to every overlay member by epidemic gossip; each receives it
     /// once as ``Event/broadcast(origin:payload:)``. Delivery is very likely, not certain.
     /// - Throws: ``PeerError/spreading(_:)`` for a payload over
-    ///   ``StarlingCore/SpreadingConfiguration/maximumPayloadSize``,
+    ///   `SpreadingConfiguration.maximumPayloadSize`,
     ///   ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
     public func broadcast(_ payload: [UInt8]) async throws(PeerError) {
         try await spreading { overlay, now throws(SpreadingError) in _ = try overlay.broadcast(payload, now: now) }
@@ -184,9 +184,9 @@ extension Peer {
     /// Declares this peer's search keywords: in the super-peer topology, a leaf receives
     /// a query only when each of its words is among these, the words of this peer's ID
     /// text or those of its service names (see ``search(_:ttl:wantsNotices:)``). At most
-    /// ``StarlingCore/SuperPeerConstants/maximumKeywords`` are kept; an empty list clears
+    /// `SuperPeerConstants.maximumKeywords` are kept; an empty list clears
     /// them. Ignored in the pure and hybrid topologies. To start with keywords, set
-    /// ``StarlingCore/SuperPeerConfiguration/searchKeywords`` in the topology.
+    /// `SuperPeerConfiguration.searchKeywords` in the topology.
     /// - Throws: ``PeerError/overlayDisabled`` or ``PeerError/shutDown``.
     public func setSearchKeywords(_ keywords: [String]) async throws(PeerError) {
         try await onLoop { loop throws(PeerError) in
@@ -278,7 +278,7 @@ public struct OverlayStatus: Sendable, Equatable {
     /// Overlay bytes sent so far (datagrams as sent, envelope included), by protocol, as
     /// ``sentByProtocol`` names them.
     public let sentBytesByProtocol: [String: Int]
-    /// The role this peer holds in its topology (``TopologyRole``).
+    /// The role this peer holds in its topology (`TopologyRole`).
     public let role: TopologyRole
     /// Hybrid: the index servers this peer knows.
     public let indexServers: Int

@@ -15,7 +15,7 @@ import StarlingIO
 /// A peer binds one UDP socket, makes Noise sessions with other peers
 /// (``connect(to:expecting:timeout:)`` or ``connect(resolving:timeout:)``, or when
 /// they connect to it), sends them unreliable datagrams (``send(_:to:)``), serves
-/// requests (``handle(_:_:)``) and makes them (``request(_:_:to:timeout:)``). What
+/// requests (``handle(_:_:)``) and makes them (``request(_:_:to:timeout:via:)``). What
 /// happens arrives in ``events``.
 ///
 /// Every peer of a process shares one SwiftNIO event loop group
@@ -32,7 +32,7 @@ import StarlingIO
 /// await server.shutdown()
 /// ```
 ///
-/// Call ``shutdown()`` when done: it closes the sessions and the socket.
+/// Call ``shutdown(leavingOverlay:)`` when done: it closes the sessions and the socket.
 public final class Peer: Sendable {
     /// A request this peer is asked to serve.
     public struct Request: Sendable {
@@ -326,7 +326,7 @@ public final class Peer: Sendable {
     }
 
     /// Closes the session with `peer`; its pending requests fail with
-    /// ``StarlingCore/RPCError/unreachable``.
+    /// `RPCError.unreachable`.
     public func disconnect(_ peer: PeerID) async {
         try? await onLoop { loop throws(PeerError) in try loop.perform { core, _ in core.close(peer) } }
     }
@@ -337,8 +337,8 @@ public final class Peer: Sendable {
     /// ``Event/datagram(peer:payload:)``, at most once, or not at all.
     ///
     /// - Throws: ``PeerError/session(_:)`` with
-    ///   ``StarlingCore/SessionError/payloadTooLarge(size:maximum:)`` above
-    ///   ``maximumDatagramPayload`` bytes, or ``StarlingCore/SessionError/noSession(_:)``
+    ///   `SessionError.payloadTooLarge(size:maximum:)` above
+    ///   ``maximumDatagramPayload`` bytes, or `SessionError.noSession(_:)`
     ///   without a session or handshake with `peer`; ``PeerError/shutDown``.
     public func send(_ payload: [UInt8], to peer: PeerID) async throws(PeerError) {
         try await onLoop { loop throws(PeerError) in
@@ -361,7 +361,7 @@ public final class Peer: Sendable {
     /// and its result is the answer; an error it throws rejects the request with the
     /// error's description. Replaces an earlier handler of the method.
     ///
-    /// - Throws: ``PeerError/request(_:)`` with ``StarlingCore/RPCError/invalidMethod(_:)``;
+    /// - Throws: ``PeerError/request(_:)`` with `RPCError.invalidMethod(_:)`;
     ///   ``PeerError/shutDown``.
     public func handle(
         _ method: String, _ handler: @escaping @Sendable (Request) async throws -> [UInt8]
@@ -379,7 +379,7 @@ public final class Peer: Sendable {
     }
 
     /// Stops serving `method`; later requests for it fail with
-    /// ``StarlingCore/RPCError/noHandler(method:)``.
+    /// `RPCError.noHandler(method:)`.
     public func stopHandling(_ method: String) async {
         try? await onLoop { loop throws(PeerError) in
             try loop.perform { core, _ in core.stopServing(method) }
@@ -404,22 +404,22 @@ public final class Peer: Sendable {
     /// In datagrams the request is retransmitted until answered; over a stream it is
     /// sent once. Either way the other side runs its handler at most once per request.
     /// Use `.stream` when the answer may not fit one datagram
-    /// (``StarlingCore/RPCConstants/maximumResponsePayload`` bytes).
+    /// (`RPCConstants.maximumResponsePayload` bytes).
     /// - Parameters:
     ///   - method: the method name: 1 to 64 of `a`–`z`, `0`–`9`, `.`, `_`, `/`, `-`.
     ///   - payload: the bytes: at most
-    ///     ``StarlingCore/RPCConstants/maximumRequestPayload(methodLength:)`` in a
+    ///     `RPCConstants.maximumRequestPayload(methodLength:)` in a
     ///     datagram, or about ``PeerConfiguration/maximumMessageSize`` over a stream.
     ///   - peer: a peer with a session (see ``connect(to:expecting:timeout:)``).
     ///   - timeout: how long to wait for the answer.
     ///   - transport: datagram, stream, or (the default) whichever the payload needs.
     /// - Returns: the handler's answer.
-    /// - Throws: ``PeerError/request(_:)`` with ``StarlingCore/RPCError/timedOut``,
-    ///   ``StarlingCore/RPCError/unreachable``, ``StarlingCore/RPCError/rejected(reason:)``,
-    ///   ``StarlingCore/RPCError/payloadTooLarge(size:maximum:)``,
-    ///   ``StarlingCore/RPCError/noHandler(method:)``,
-    ///   ``StarlingCore/RPCError/invalidMethod(_:)`` or (over a stream)
-    ///   ``StarlingCore/RPCError/tooManyRequests(maximum:)``; ``PeerError/stream(_:)``
+    /// - Throws: ``PeerError/request(_:)`` with `RPCError.timedOut`,
+    ///   `RPCError.unreachable`, `RPCError.rejected(reason:)`,
+    ///   `RPCError.payloadTooLarge(size:maximum:)`,
+    ///   `RPCError.noHandler(method:)`,
+    ///   `RPCError.invalidMethod(_:)` or (over a stream)
+    ///   `RPCError.tooManyRequests(maximum:)`; ``PeerError/stream(_:)``
     ///   when a stream cannot be made; ``PeerError/cancelled`` or ``PeerError/shutDown``.
     public func request(
         _ method: String, _ payload: [UInt8], to peer: PeerID, timeout: Duration = RPCConstants.defaultTimeout,
@@ -442,7 +442,7 @@ public final class Peer: Sendable {
     ///
     /// - Throws: ``PeerError/payloadTooLarge(size:maximum:)`` above
     ///   ``PeerConfiguration/maximumMessageSize`` less one byte;
-    ///   ``PeerError/session(_:)`` with ``StarlingCore/SessionError/noSession(_:)`` when
+    ///   ``PeerError/session(_:)`` with `SessionError.noSession(_:)` when
     ///   there is neither a session nor a stream with `peer`; ``PeerError/stream(_:)``
     ///   when the stream cannot be made or fails; ``PeerError/shutDown``.
     public func sendMessage(_ payload: [UInt8], to peer: PeerID) async throws(PeerError) {

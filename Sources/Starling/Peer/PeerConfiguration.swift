@@ -16,7 +16,7 @@ public struct PeerConfiguration: Sendable {
     /// The peer's identity; `nil` (the default) makes a fresh one.
     public var identity: IdentityKeyPair?
     /// Session settings: swarm ID, swarm secret, handshake rate limits and table sizes.
-    /// Default ``StarlingCore/SessionConfiguration/local``.
+    /// Default `SessionConfiguration.local`.
     public var session: SessionConfiguration = .local
     /// Socket settings: vector read size, socket buffers, GSO/GRO.
     public var datagrams: DatagramOptions = .standard
@@ -58,11 +58,12 @@ public struct PeerConfiguration: Sendable {
     /// (``swarmID``, ``swarmSecret``): leave its own at their defaults (all-zero ID, no
     /// secret) or equal to those, since ``validate()`` refuses any other.
     public var overlay: OverlayConfiguration?
-    /// The overlay's shape: ``StarlingCore/Topology/pure`` (all peers equal) or
-    /// ``StarlingCore/Topology/hybrid(_:)`` (index servers answer lookups), the one switch
-    /// between them; every call behaves the same in both. It is ``overlay``'s
-    /// ``StarlingCore/OverlayConfiguration/topology``; setting it without an overlay
-    /// enables one with the ``StarlingCore/OverlayConfiguration/local`` settings.
+    /// The overlay's shape: `Topology.pure` (all peers equal),
+    /// `Topology.hybrid(_:)` (index servers answer lookups) or `Topology.superPeer(_:)`
+    /// (elected super-peers serve their leaves), the one switch between them; every call
+    /// behaves the same in all three. It is ``overlay``'s
+    /// `OverlayConfiguration.topology`; setting it without an overlay
+    /// enables one with the `OverlayConfiguration.local` settings.
     public var topology: Topology {
         get { overlay?.topology ?? .pure }
         set {

@@ -16,16 +16,16 @@ extension Swarm {
 
         /// The overlay's shape across the swarm: who answers lookups.
         public enum Shape: Sendable, Equatable {
-            /// Every peer equal (``StarlingCore/Topology/pure``).
+            /// Every peer equal (`Topology.pure`).
             case pure
             /// The first `indexServers` peers are index servers (each finds the first as
             /// its fellow), the rest hybrid clients given every index server's address
-            /// (``StarlingCore/Topology/hybrid(_:)``). Clients join through the index servers
+            /// (`Topology.hybrid(_:)`). Clients join through the index servers
             /// in turn. With ``seeds`` set (joining another process's swarm) everybody
             /// joins through them, and the index servers are this swarm's only.
             case hybrid(indexServers: Int)
             /// Every peer starts as a leaf and super-peers are elected as the swarm needs
-            /// them (``StarlingCore/Topology/superPeer(_:)``, with the settings of
+            /// them (`Topology.superPeer(_:)`, with the settings of
             /// ``Configuration/superPeer``).
             case superPeer
         }
@@ -36,9 +36,9 @@ extension Swarm {
         /// ``overlay``'s.
         public var shape = Shape.pure
         /// The super-peer settings of every peer in a ``Shape/superPeer`` swarm; default
-        /// ``StarlingCore/SuperPeerConfiguration/local``.
+        /// `SuperPeerConfiguration.local`.
         public var superPeer = SuperPeerConfiguration.local
-        /// The overlay every peer runs; default ``StarlingCore/OverlayConfiguration/local``.
+        /// The overlay every peer runs; default `OverlayConfiguration.local`.
         public var overlay: OverlayConfiguration = .local
         /// The swarm ID (32 bytes; all zero is the public swarm).
         public var swarmID = [UInt8](repeating: 0, count: 32)

@@ -23,7 +23,7 @@ public struct SwarmSnapshot: Sendable, Equatable {
     public var failedCount: Int
     /// Datagrams the kernel dropped at the peers' full receive queues so far.
     public var receiveDrops: Int
-    /// Peers by the role they hold (``StarlingCore/TopologyRole``); shown when any holds
+    /// Peers by the role they hold (`TopologyRole`); shown when any holds
     /// a hybrid role (index or client), empty by default.
     public var roles: [TopologyRole: Int]
     /// Hybrid: peers whose lookups go to the Kademlia overlay because no index server is up.

@@ -46,7 +46,7 @@ public struct SwarmGraph: Sendable, Equatable {
         /// node that is not alive.
         public var state: NodeState
         /// The role the member holds in its topology; it picks the colour of a node that
-        /// is alive (a pure overlay's ``StarlingCore/TopologyRole/peer`` keeps the alive colour).
+        /// is alive (a pure overlay's `TopologyRole.peer` keeps the alive colour).
         public var role: TopologyRole
 
         /// Makes a node with a label, a state and a role (default a pure overlay's peer).
