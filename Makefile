@@ -3,6 +3,10 @@
 #   make demo   release build, then a 50-peer swarm on loopback for 20 s, live view, and swarm.svg
 #   make demo-sessions  identities, a signed record, two peers with a session (loopback)
 #   make demo-lan  (root) peers in a namespace lab discover each other by multicast and broadcast
+#   make example  the Hummingbird example (Demos/Neighbours): EXAMPLE_PEERS peers on 127.0.0.1, each
+#               showing its overlay neighbours over HTTP (first at http://127.0.0.1:8080/), until Ctrl-C
+#   make example-test  the example's tests: two apps on 127.0.0.1 driven over HTTP, in process
+#               and as two processes stopped by SIGTERM
 #   make test   install system deps if needed, build with warnings as errors, run all tests
 #   make lint   swift format lint --strict over Sources, Tests, Demos and Fuzz
 #   make docs   the Starling module's DocC documentation in docs-out/, any DocC warning an error
@@ -33,8 +37,15 @@ FUZZ_BUILD_FLAGS = -c release --product starling-fuzz --scratch-path $(FUZZ_PATH
 	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DSTARLING_LIBFUZZER
 # Sanitized test runs: which tests (all when empty), e.g. SANITIZE_FILTER="--filter StarlingCoreTests".
 SANITIZE_FILTER ?=
+# The example app, a package of its own so that the build above never compiles Hummingbird:
+# how many copies `make example` runs, the first one's HTTP port (the others take the next
+# ones), and options for every copy, e.g. EXAMPLE_ARGS="--log-level debug".
+EXAMPLE_PATH ?= Demos/Neighbours
+EXAMPLE_PEERS ?= 3
+EXAMPLE_HTTP_PORT ?= 8080
+EXAMPLE_ARGS ?=
 
-.PHONY: all deps build test lint docs bench demo demo-sessions demo-lan clean dissector-test \
+.PHONY: all deps build test lint docs bench demo demo-sessions demo-lan example example-test clean dissector-test \
 	fuzz fuzz-build fuzz-smoke fuzz-replay fuzz-corpus sanitize sanitize-address sanitize-thread
 
 all: build
@@ -130,5 +141,17 @@ demo-lan: build
 	@bin="$$($(SWIFT) build --show-bin-path)/starling"; \
 	if [ "$$(id -u)" -eq 0 ]; then bash scripts/demo-lan.sh "$$bin"; else sudo bash scripts/demo-lan.sh "$$bin"; fi
 
+# The first copy starts a swarm; the others join through it (--seed). Everything stays on
+# 127.0.0.1; Ctrl-C stops every copy gracefully (each peer leaves the overlay).
+example: deps
+	$(SWIFT) build $(SWIFT_FLAGS) --package-path $(EXAMPLE_PATH) --product starling-neighbours
+	@bash scripts/example.sh "$$($(SWIFT) build --package-path $(EXAMPLE_PATH) --show-bin-path)/starling-neighbours" \
+		$(EXAMPLE_PEERS) $(EXAMPLE_HTTP_PORT) $(EXAMPLE_ARGS)
+
+# Every product first: a test runs the built starling-neighbours executable.
+example-test: deps
+	$(SWIFT) build $(SWIFT_FLAGS) --package-path $(EXAMPLE_PATH)
+	$(SWIFT) test $(SWIFT_FLAGS) --package-path $(EXAMPLE_PATH)
+
 clean:
-	rm -rf .build $(DOCS_PATH) $(DOCS_DIR) $(DEMO_DIR) swarm.svg
+	rm -rf .build $(EXAMPLE_PATH)/.build $(DOCS_PATH) $(DOCS_DIR) $(DEMO_DIR) swarm.svg
