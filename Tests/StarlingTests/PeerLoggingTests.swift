@@ -36,12 +36,7 @@ import Testing
             try await b.handle("echo") { $0.payload }
             try await a.connect(to: b.address, expecting: b.id)
             let attacker = try await RawDatagramSocket.open()
-            var sent = 0
-            for type: UInt8 in 0...8 {
-                try await attacker.send([1, type] + [UInt8](repeating: 0xAA, count: 64), to: b.address)
-                try await attacker.send([9, type] + [UInt8](repeating: 0xAA, count: 64), to: b.address)
-                sent += 2
-            }
+            let sent = try await PeerTests.sendEveryTypeUnderTwoVersions(from: attacker, to: b.address)
             await attacker.close()
             // Sent after the attacker's datagrams, so answered after b read them.
             #expect(try await a.request("echo", [42], to: b.id) == [42])

@@ -33,6 +33,18 @@ import Testing
         for peer in peers { await peer.shutdown() }
     }
 
+    /// Sends, from `attacker`, 64-byte datagrams of every type byte 0 to 8 under version 1
+    /// and under version 9; returns how many (each one a drop at the receiver).
+    static func sendEveryTypeUnderTwoVersions(
+        from attacker: RawDatagramSocket, to address: PeerAddress
+    ) async throws -> Int {
+        for type: UInt8 in 0...8 {
+            try await attacker.send([1, type] + [UInt8](repeating: 0xAA, count: 64), to: address)
+            try await attacker.send([9, type] + [UInt8](repeating: 0xAA, count: 64), to: address)
+        }
+        return 18
+    }
+
     static func isUp(_ peer: PeerID) -> @Sendable (Peer.Event) -> Bool {
         { if case .sessionUp(peer, _) = $0 { true } else { false } }
     }
@@ -182,11 +194,7 @@ import Testing
                     sent += 1
                 }
             }
-            for type: UInt8 in 0...8 {
-                try await attacker.send([1, type] + [UInt8](repeating: 0xAA, count: 64), to: b.address)
-                try await attacker.send([9, type] + [UInt8](repeating: 0xAA, count: 64), to: b.address)
-                sent += 2
-            }
+            sent += try await Self.sendEveryTypeUnderTwoVersions(from: attacker, to: b.address)
             // The session is untouched: a request still works, and only the one session exists.
             await attacker.close()
             #expect(try await a.request("echo", [42], to: b.id) == [42])
