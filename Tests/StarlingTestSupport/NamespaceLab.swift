@@ -83,39 +83,62 @@ public struct NamespaceLab: Sendable {
         _ body: (NamespaceLab) async throws -> Result
     ) async throws -> Result {
         guard (1...maximumHosts).contains(count) else { throw NamespaceError.badHostCount(count) }
-        var created: [NetworkNamespace] = []
-        defer { for namespace in created.reversed() { namespace.destroy() } }
-
-        let bridge = try NetworkNamespace.create(role: "br")
-        created.append(bridge)
-        try bridge.setUpLoopback(multicast: false)
-        try bridge.ip([
-            "link", "add", "br0", "type", "bridge",
-            "mcast_snooping", "1", "mcast_querier", "1", "mcast_igmp_version", "3",
-            // Query every second (values in centiseconds): a host whose unsolicited
-            // join report was lost, as happens on a busy machine, is learned from its
-            // answer to the next query instead of after the default 125 s.
-            "mcast_query_interval", "100", "mcast_query_response_interval", "50",
-            "mcast_startup_query_interval", "50", "mcast_startup_query_count", "4",
-        ])
-        try bridge.ip(["link", "set", "br0", "up"])
-
-        var hosts: [Host] = []
-        for index in 0..<count {
-            let namespace = try NetworkNamespace.create(role: "h\(index)")
-            created.append(namespace)
-            let host = Host(
-                index: index,
-                namespace: namespace,
-                address: "192.0.2.\(10 + index)",
-                ipv6LinkLocal: "fe80::\(10 + index)",
-                interface: "eth0",
-                bridgePort: "h\(index)"
-            )
-            try plug(host, into: bridge)
-            hosts.append(host)
+        // The `ip` commands block: off the cooperative pool, so other tests run meanwhile.
+        let lab = try await offPool { try build(hosts: count) }
+        let result: Swift.Result<Result, any Error>
+        do {
+            result = .success(try await body(lab))
+        } catch {
+            result = .failure(error)
         }
-        return try await body(NamespaceLab(bridge: bridge, hosts: hosts))
+        _ = try? await offPool { lab.destroy() }
+        return try result.get()
+    }
+
+    /// Builds the bridge and `count` hosts; on failure removes what it made.
+    private static func build(hosts count: Int) throws -> NamespaceLab {
+        var created: [NetworkNamespace] = []
+        do {
+            let bridge = try NetworkNamespace.create(role: "br")
+            created.append(bridge)
+            try bridge.setUpLoopback(multicast: false)
+            try bridge.ip([
+                "link", "add", "br0", "type", "bridge",
+                "mcast_snooping", "1", "mcast_querier", "1", "mcast_igmp_version", "3",
+                // Query every second (values in centiseconds): a host whose unsolicited
+                // join report was lost, as happens on a busy machine, is learned from its
+                // answer to the next query instead of after the default 125 s.
+                "mcast_query_interval", "100", "mcast_query_response_interval", "50",
+                "mcast_startup_query_interval", "50", "mcast_startup_query_count", "4",
+            ])
+            try bridge.ip(["link", "set", "br0", "up"])
+
+            var hosts: [Host] = []
+            for index in 0..<count {
+                let namespace = try NetworkNamespace.create(role: "h\(index)")
+                created.append(namespace)
+                let host = Host(
+                    index: index,
+                    namespace: namespace,
+                    address: "192.0.2.\(10 + index)",
+                    ipv6LinkLocal: "fe80::\(10 + index)",
+                    interface: "eth0",
+                    bridgePort: "h\(index)"
+                )
+                try plug(host, into: bridge)
+                hosts.append(host)
+            }
+            return NamespaceLab(bridge: bridge, hosts: hosts)
+        } catch {
+            for namespace in created.reversed() { namespace.destroy() }
+            throw error
+        }
+    }
+
+    /// Removes the hosts, then the bridge.
+    private func destroy() {
+        for host in hosts.reversed() { host.namespace.destroy() }
+        bridge.destroy()
     }
 
     /// Creates the host's veth pair, enslaves the bridge end and addresses the host end.

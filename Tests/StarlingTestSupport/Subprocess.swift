@@ -31,10 +31,7 @@ public enum Subprocess {
     public static func run(_ executable: String, _ arguments: [String], stdin: [UInt8] = []) async throws
         -> ProcessResult
     {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try runBlocking(executable, arguments, stdin: stdin) }) }
-                .start()
-        }
+        try await offPool { try runBlocking(executable, arguments, stdin: stdin) }
     }
 
     /// Runs `executable` with `arguments` and blocks the calling thread until it exits.

@@ -35,32 +35,30 @@ final class BrowseRecorder: Sendable {
         return Array(services.values)
     }
 
-    /// The first current service satisfying `predicate`, polled every 20 ms until `limit`.
+    /// The first current service satisfying `predicate`, polled every 20 ms until `limit`
+    /// (see ``Polling``).
     func waitForService(
         within limit: Duration, where predicate: (MDNSResolvedService) -> Bool
     ) async throws -> MDNSResolvedService {
-        let clock = ContinuousClock()
-        let deadline = clock.now + limit
+        var polling = Polling(limit: limit)
         while true {
             if let found = current.first(where: predicate) { return found }
-            guard clock.now < deadline else {
+            guard try await polling.next() else {
                 throw Timeout(description: "no matching service within \(limit); events: \(all)")
             }
-            try await Task.sleep(for: .milliseconds(20))
         }
     }
 
-    /// Waits until some event satisfies `predicate`, polled every 20 ms until `limit`.
+    /// Waits until some event satisfies `predicate`, polled every 20 ms until `limit`
+    /// (see ``Polling``).
     func waitForEvent(
         within limit: Duration, where predicate: (MDNSDiscovery.BrowseEvent) -> Bool
     ) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + limit
+        var polling = Polling(limit: limit)
         while !all.contains(where: predicate) {
-            guard clock.now < deadline else {
+            guard try await polling.next() else {
                 throw Timeout(description: "no matching event within \(limit); events: \(all)")
             }
-            try await Task.sleep(for: .milliseconds(20))
         }
     }
 
@@ -85,15 +83,14 @@ final class EventRecorderMDNS: Sendable {
 
     var all: [MDNSDiscovery.Event] { box.all }
 
-    /// Waits until some event satisfies `predicate`, polled every 20 ms until `limit`.
+    /// Waits until some event satisfies `predicate`, polled every 20 ms until `limit`
+    /// (see ``Polling``).
     func waitFor(within limit: Duration, where predicate: (MDNSDiscovery.Event) -> Bool) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + limit
+        var polling = Polling(limit: limit)
         while !all.contains(where: predicate) {
-            guard clock.now < deadline else {
+            guard try await polling.next() else {
                 throw BrowseRecorder.Timeout(description: "no matching event within \(limit); events: \(all)")
             }
-            try await Task.sleep(for: .milliseconds(20))
         }
     }
 
@@ -112,4 +109,31 @@ private final class AdvertisementBox: Sendable {
     private let events = Mutex<[MDNSDiscovery.Event]>([])
     func append(_ event: MDNSDiscovery.Event) { events.withLock { $0.append(event) } }
     var all: [MDNSDiscovery.Event] { events.withLock { $0 } }
+}
+
+/// The pace of a recorder's wait: every 20 ms until the limit, then 50 polls more.
+///
+/// The recorders collect events in a task of their own, and the waiter runs in another;
+/// both share Swift's cooperative pool (two threads here) with every other test of the
+/// process. When blocking work elsewhere holds the pool past the limit, the waiter could
+/// otherwise wake first and give up before the collector has run at all, with the events
+/// waiting unread. The polls after the limit give the collector its turns: the limit is a
+/// bound against hangs, not a timing check.
+struct Polling {
+    private let deadline: ContinuousClock.Instant
+    private var pollsAfterDeadline = 0
+
+    init(limit: Duration) {
+        deadline = ContinuousClock.now + limit
+    }
+
+    /// Sleeps 20 ms; `false` once the limit and 50 further polls have passed.
+    mutating func next() async throws -> Bool {
+        if ContinuousClock.now >= deadline {
+            pollsAfterDeadline += 1
+            if pollsAfterDeadline > 50 { return false }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        return true
+    }
 }
