@@ -17,64 +17,55 @@ import StarlingCore
 ///
 /// Use it on the peer's event loop only.
 final class DropReport {
-    /// One kind of drop: where and why.
+    /// One kind of overlay drop: where and why.
     struct Kind: Hashable {
         let layer: String
         let reason: String
     }
 
     private let factory: any MetricsFactory
-    private let logger: Logger
     private var sessionCounters: [DropReason: Counter] = [:]
     private let messages: Counter
     private var overlayCounters: [Kind: Counter] = [:]
-    private var reportedSession = DropCounters()
-    private var reportedMessages = 0
-    private var reportedOverlay: [Kind: Int] = [:]
+    private var sessionLog: DropLog<DropReason>
+    private var messageLog: DropLog<String>
+    private var overlayLog: DropLog<Kind>
 
     /// Creates the counters in `factory`, or in the process-wide factory when `nil`.
     init(factory: (any MetricsFactory)?, logger: Logger) {
         let factory = factory ?? MetricsSystem.factory
         self.factory = factory
-        self.logger = logger
         for reason in DropReason.allCases {
             sessionCounters[reason] = Counter(
                 label: "starling_datagrams_dropped_total", dimensions: [("reason", reason.rawValue)],
                 factory: factory)
         }
         self.messages = Counter(label: "starling_messages_dropped_total", factory: factory)
+        var session = logger
+        session[metadataKey: "layer"] = "session"
+        sessionLog = DropLog("datagrams dropped", logger: session) { ["reason": "\($0.rawValue)"] }
+        var messages = logger
+        messages[metadataKey: "layer"] = "messages"
+        messageLog = DropLog("messages dropped", logger: messages)
+        overlayLog = DropLog("overlay messages dropped", logger: logger) {
+            ["layer": "\($0.layer)", "reason": "\($0.reason)"]
+        }
     }
 
     /// Adds what `core` dropped since the last report.
     func report(_ core: NodeCore) {
-        let session = core.peer.sessionDrops
-        for reason in DropReason.allCases where session[reason] > reportedSession[reason] {
-            let count = session[reason] - reportedSession[reason]
-            sessionCounters[reason]?.increment(by: Int64(clamping: count))
-            logger.debug(
-                "datagrams dropped",
-                metadata: ["layer": "session", "reason": "\(reason.rawValue)", "count": "\(count)"])
+        let counts = core.peer.sessionDrops
+        var session: [DropReason: Int] = [:]
+        for reason in DropReason.allCases where counts[reason] > 0 { session[reason] = Int(clamping: counts[reason]) }
+        for (reason, count) in sessionLog.update(session) {
+            sessionCounters[reason]?.increment(by: Int64(count))
         }
-        reportedSession = session
-        let dropped = core.peer.droppedMessages
-        if dropped > reportedMessages {
-            messages.increment(by: Int64(dropped - reportedMessages))
-            logger.debug(
-                "messages dropped",
-                metadata: [
-                    "layer": "messages", "reason": "not a valid Starling message",
-                    "count": "\(dropped - reportedMessages)",
-                ])
-            reportedMessages = dropped
+        for (_, count) in messageLog.update(["notAStarlingMessage": core.peer.droppedMessages]) {
+            messages.increment(by: Int64(count))
         }
         guard let overlay = core.overlay else { return }
-        for (kind, total) in Self.overlayDrops(overlay) where total > reportedOverlay[kind, default: 0] {
-            let count = total - reportedOverlay[kind, default: 0]
-            reportedOverlay[kind] = total
+        for (kind, count) in overlayLog.update(Self.overlayDrops(overlay)) {
             counter(for: kind).increment(by: Int64(count))
-            logger.debug(
-                "overlay messages dropped",
-                metadata: ["layer": "\(kind.layer)", "reason": "\(kind.reason)", "count": "\(count)"])
         }
     }
 
@@ -89,10 +80,10 @@ final class DropReport {
 
     /// Every drop count of the overlay's layers, by kind. Layers and reasons are
     /// camel-case words, as ``StarlingCore/DropReason``'s raw values are.
-    static func overlayDrops(_ overlay: OverlayCore) -> [(Kind, Int)] {
-        var drops: [(Kind, Int)] = []
+    static func overlayDrops(_ overlay: OverlayCore) -> [Kind: Int] {
+        var drops: [Kind: Int] = [:]
         func add(_ layer: String, _ reason: String, _ count: Int) {
-            if count > 0 { drops.append((Kind(layer: layer, reason: reason), count)) }
+            if count > 0 { drops[Kind(layer: layer, reason: reason), default: 0] += count }
         }
         let statistics = overlay.statistics
         for (reason, count) in statistics.drops { add("overlay", camelCase(reason.description), count) }

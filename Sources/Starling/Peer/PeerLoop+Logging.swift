@@ -3,26 +3,19 @@ import StarlingCore
 
 extension PeerLoop {
     /// Logs a membership change: a member that failed at `info` (steady state has none),
-    /// the rest at `debug`.
+    /// the rest at `debug`. The metadata is made only when the level is logged.
     func log(_ event: MembershipEvent) {
         let member = event.member
-        var metadata: Logger.Metadata = ["starling.remote": "\(member.id)", "address": "\(member.address)"]
+        let about: () -> Logger.Metadata = { ["starling.remote": "\(member.id)", "address": "\(member.address)"] }
         switch event {
-        case .failed:
-            logger.info("member failed", metadata: metadata)
-        case .joined:
-            logger.debug("member joined", metadata: metadata)
-        case .suspected:
-            logger.debug("member suspected", metadata: metadata)
-        case .left:
-            logger.debug("member left", metadata: metadata)
-        case .aliveAgain:
-            logger.debug("member alive again", metadata: metadata)
+        case .failed: logger.info("member failed", metadata: about())
+        case .joined: logger.debug("member joined", metadata: about())
+        case .suspected: logger.debug("member suspected", metadata: about())
+        case .left: logger.debug("member left", metadata: about())
+        case .aliveAgain: logger.debug("member alive again", metadata: about())
         case .addressChanged(_, let previous):
-            metadata["previous"] = "\(previous)"
-            logger.debug("member moved", metadata: metadata)
-        case .forgotten:
-            logger.debug("member no longer held", metadata: metadata)
+            logger.debug("member moved", metadata: about().merging(["previous": "\(previous)"]) { $1 })
+        case .forgotten: logger.debug("member no longer held", metadata: about())
         }
     }
 
