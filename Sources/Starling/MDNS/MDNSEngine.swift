@@ -391,23 +391,15 @@ final class MDNSEngine {
         switch event {
         case .registered(let name):
             logger.info("mDNS name registered", metadata: ["name": "\(name)", "interface": "\(interface)"])
-        case .renamed(let from, let to):
-            logger.info(
-                "mDNS name renamed after a conflict",
-                metadata: ["from": "\(from)", "to": "\(to)", "interface": "\(interface)"])
-        case .unregistered(let name):
-            logger.debug("mDNS name withdrawn", metadata: ["name": "\(name)", "interface": "\(interface)"])
-        case .conflict, .tieBreakLost:
-            logger.debug("mDNS name conflict", metadata: ["event": "\(event)", "interface": "\(interface)"])
-        }
-        switch event {
-        case .registered(let name):
             if name == link.responder.hostName {
                 onEvent(.hostNameRegistered(name, interface: interface))
             } else if let id = advertisement(named: name, on: link) {
                 onEvent(.advertised(MDNSDiscovery.Advertisement(rawValue: id), name: name, interface: interface))
             }
         case .renamed(let from, let to):
+            logger.info(
+                "mDNS name renamed after a conflict",
+                metadata: ["from": "\(from)", "to": "\(to)", "interface": "\(interface)"])
             if to == link.responder.hostName {
                 onEvent(.hostRenamed(from: from, to: to, interface: interface))
             } else if let id = advertisement(named: to, on: link) {
@@ -415,27 +407,24 @@ final class MDNSEngine {
                     .renamed(MDNSDiscovery.Advertisement(rawValue: id), from: from, to: to, interface: interface))
             }
         case .unregistered(let name):
+            logger.debug("mDNS name withdrawn", metadata: ["name": "\(name)", "interface": "\(interface)"])
             onEvent(.withdrawn(name: name, interface: interface))
         case .conflict, .tieBreakLost:
-            break
+            logger.debug("mDNS name conflict", metadata: ["event": "\(event)", "interface": "\(interface)"])
         }
     }
 
     private func report(_ event: MDNSBrowserEvent, on link: MDNSLink) {
         let interface = link.info.name
+        let logger = configuration.logger
         switch event {
         case .added(let service):
-            configuration.logger.debug(
-                "mDNS service found", metadata: ["name": "\(service.name)", "interface": "\(interface)"])
-        case .removed(let name):
-            configuration.logger.debug("mDNS service gone", metadata: ["name": "\(name)", "interface": "\(interface)"])
-        case .updated, .serviceTypeAdded, .serviceTypeRemoved:
-            break
-        }
-        switch event {
-        case .added(let service): onBrowseEvent(.added(service, interface: interface))
+            logger.debug("mDNS service found", metadata: ["name": "\(service.name)", "interface": "\(interface)"])
+            onBrowseEvent(.added(service, interface: interface))
         case .updated(let service): onBrowseEvent(.updated(service, interface: interface))
-        case .removed(let name): onBrowseEvent(.removed(name, interface: interface))
+        case .removed(let name):
+            logger.debug("mDNS service gone", metadata: ["name": "\(name)", "interface": "\(interface)"])
+            onBrowseEvent(.removed(name, interface: interface))
         case .serviceTypeAdded(let type):
             link.serviceTypes.insert(type)
             onBrowseEvent(.serviceTypeAdded(type, interface: interface))
