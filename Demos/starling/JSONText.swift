@@ -3,11 +3,12 @@ import Foundation
 /// The JSON every `--json` output of `starling` prints: one object, keys sorted,
 /// slashes unescaped.
 enum JSONText {
-    /// `value` as JSON text, or nil when it cannot be encoded.
-    static func encode(_ value: some Encodable) -> String? {
+    /// `value` as JSON text, or `{}` when it cannot be encoded.
+    static func encode(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
+        guard let data = try? encoder.encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// `object` (of JSON types: strings, numbers, booleans, arrays, dictionaries and
@@ -21,7 +22,7 @@ enum JSONText {
     /// Prints `value` as one line of JSON and writes it out at once, so that a reader of
     /// the pipe sees each event when it happens.
     static func print(_ value: some Encodable) {
-        Swift.print(encode(value) ?? "{}")
+        Swift.print(encode(value))
         flushOutput()
     }
 

@@ -6,17 +6,19 @@ import Logging
 struct LogOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Log the library's records at this level and above to standard error: "
-                + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ") + " (default: notice).",
+            "Log the library's records at this level and above to standard error: " + LogOptions.levels
+                + " (default: notice).",
             valueName: "level"),
         transform: { text in
             guard let level = Logger.Level(rawValue: text.lowercased()) else {
-                throw ValidationError(
-                    "--log-level must be one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+                throw ValidationError("--log-level must be one of " + LogOptions.levels)
             }
             return level
         })
     var logLevel: Logger.Level = .notice
+
+    /// The levels, as `--log-level` takes them.
+    private static let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
 
     /// swift-log's records go to standard error; set up once per process.
     private static let toStandardError: Void = LoggingSystem.bootstrap(StreamLogHandler.standardError)

@@ -297,7 +297,7 @@ struct MDNSBrowseCommand: AsyncParsableCommand {
                     lastLine[name] = nil
                     print(
                         json
-                            ? Self.encode(
+                            ? JSONText.encode(
                                 Line(
                                     event: "removed", name: name.firstLabel, type: nil, host: nil, port: nil,
                                     addresses: nil, txt: nil, interface: interface))
@@ -325,7 +325,7 @@ struct MDNSBrowseCommand: AsyncParsableCommand {
         let txt = service.txt.map { String(decoding: $0, as: UTF8.self) }
         let addresses = service.addresses.map(\.description)
         if json {
-            return encode(
+            return JSONText.encode(
                 Line(
                     event: updated ? "updated" : "added", name: service.instance, type: type,
                     host: service.host.description, port: service.port, addresses: addresses, txt: txt,
@@ -337,8 +337,6 @@ struct MDNSBrowseCommand: AsyncParsableCommand {
             addresses.isEmpty ? "-" : addresses.joined(separator: ","), txtText.isEmpty ? "-" : txtText,
         ].joined(separator: " ")
     }
-
-    static func encode(_ line: Line) -> String { JSONText.encode(line) ?? "{}" }
 
     /// Escapes space, comma and backslash as `\032`, `\044`, `\092`, and other control
     /// characters the same way.

@@ -18,9 +18,9 @@ struct DissectorLabTests {
     /// A bound against hangs, not a timing check.
     static let deadline = Duration.seconds(120)
 
-    static let dissectorPath = URL(fileURLWithPath: #filePath)
+    static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Tools/Wireshark/starling.lua").path
+    static let dissectorPath = repository.appendingPathComponent("Tools/Wireshark/starling.lua").path
 
     /// The swarm tag of the public swarm (all-zero swarm ID), from PROTOCOL.md.
     static let publicSwarmTag = "dd59d31c0467ca55"
@@ -82,7 +82,7 @@ struct DissectorLabTests {
         return bytes.map { String(format: "%02x", $0) }.joined()
     }
 
-    func temporaryDirectory() throws -> String {
+    static func temporaryDirectory() throws -> String {
         let path = NSTemporaryDirectory() + "starling-dissector-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
         return path
@@ -93,7 +93,7 @@ struct DissectorLabTests {
     /// UDP asks the heuristic dissectors first, as Starling's ports are any, and the other
     /// protocols that have one are disabled: now and then, random bytes of a handshake
     /// look like another protocol to its heuristic (which may then claim the conversation).
-    func readCapture(_ tshark: String, _ capture: String, _ arguments: [String]) async throws -> String {
+    static func readCapture(_ tshark: String, _ capture: String, _ arguments: [String]) async throws -> String {
         let result = try await Subprocess.run(
             tshark,
             ["-n", "-r", capture, "-X", "lua_script:\(Self.dissectorPath)", "-o", "udp.try_heuristic_first:TRUE"]
@@ -112,7 +112,7 @@ struct DissectorLabTests {
         let tshark = try TsharkRequirement.path()
         let binary = try StarlingBinary.path()
         #expect(FileManager.default.fileExists(atPath: Self.dissectorPath))
-        let directory = try temporaryDirectory()
+        let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let capture = directory + "/starling.pcapng"
 
@@ -139,7 +139,7 @@ struct DissectorLabTests {
             let captured = try await capturer.waitForExit(timeout: Self.deadline)
             #expect(captured.status == 0, "\(captured.stdout)")
 
-            let text = try await readCapture(
+            let text = try await Self.readCapture(
                 tshark, capture,
                 ["-Y", "udp", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
                     + Self.fields.flatMap { ["-e", $0] })
@@ -166,7 +166,7 @@ struct DissectorLabTests {
                 swarmReport: report)
 
             // Nothing Starling sent is malformed to the dissector.
-            let malformed = try await readCapture(
+            let malformed = try await Self.readCapture(
                 tshark, capture, ["-Y", "starling.malformed || starling.unsupported_version"])
             #expect(malformed.isEmpty, "datagrams the dissector finds malformed:\n\(malformed)")
         }
@@ -435,10 +435,7 @@ struct DissectorLabTests {
 /// not Starling's are left alone. Needs `tshark`, but no namespace: nothing is sent.
 @Suite(.requiresTshark)
 struct DissectorExampleTests {
-    static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let dissectorPath = repository.appendingPathComponent("Tools/Wireshark/starling.lua").path
-    static let documentPath = repository.appendingPathComponent("docs/PROTOCOL.md").path
+    static let documentPath = DissectorLabTests.repository.appendingPathComponent("docs/PROTOCOL.md").path
 
     /// The LAN discovery port, where the dissector is registered and claims any payload.
     static let discoveryPort: UInt16 = 47077
@@ -497,23 +494,17 @@ struct DissectorExampleTests {
     /// UDP asks Starling's heuristic dissector first and no other (as the lab test does);
     /// what it refuses goes to the dissector registered on its port, Starling's on 47077.
     func decode(_ payloads: [(port: UInt16, bytes: [UInt8])], _ fields: [String]) async throws -> [[String: String]?] {
-        let directory = NSTemporaryDirectory() + "starling-dissector-examples-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        let directory = try DissectorLabTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let capture = directory + "/examples.pcap"
         try Self.captureFile(payloads).write(to: URL(fileURLWithPath: capture))
         let all = ["frame.number", "starling.version"] + fields
-        let tshark = try TsharkRequirement.path()
-        let result = try await Subprocess.run(
-            tshark,
-            [
-                "-n", "-r", capture, "-X", "lua_script:\(Self.dissectorPath)", "-o", "udp.try_heuristic_first:TRUE",
-                "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,",
-            ] + (try await DissectorLabTests.otherHeuristicsDisabled(tshark)) + all.flatMap { ["-e", $0] })
-        #expect(result.status == 0, "tshark failed: \(result.stderr)")
-        #expect(!result.stderr.contains("Lua"), "tshark reported a Lua problem: \(result.stderr)")
+        let output = try await DissectorLabTests.readCapture(
+            try TsharkRequirement.path(), capture,
+            ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
+                + all.flatMap { ["-e", $0] })
         var decoded = [[String: String]?](repeating: nil, count: payloads.count)
-        for line in result.stdout.split(separator: "\n") {
+        for line in output.split(separator: "\n") {
             let columns = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             guard let frame = Int(columns[0]), (1...payloads.count).contains(frame), columns.count == all.count,
                 !columns[1].isEmpty

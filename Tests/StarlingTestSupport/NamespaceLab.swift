@@ -84,14 +84,14 @@ public struct NamespaceLab: Sendable {
     ) async throws -> Result {
         guard (1...maximumHosts).contains(count) else { throw NamespaceError.badHostCount(count) }
         // The `ip` commands block: off the cooperative pool, so other tests run meanwhile.
-        let lab = try await offPool { try build(hosts: count) }
+        let lab = try await onOwnThread { try build(hosts: count) }
         let result: Swift.Result<Result, any Error>
         do {
             result = .success(try await body(lab))
         } catch {
             result = .failure(error)
         }
-        _ = try? await offPool { lab.destroy() }
+        _ = try? await onOwnThread { lab.destroy() }
         return try result.get()
     }
 

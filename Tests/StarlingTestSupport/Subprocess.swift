@@ -31,7 +31,7 @@ public enum Subprocess {
     public static func run(_ executable: String, _ arguments: [String], stdin: [UInt8] = []) async throws
         -> ProcessResult
     {
-        try await offPool { try runBlocking(executable, arguments, stdin: stdin) }
+        try await onOwnThread { try runBlocking(executable, arguments, stdin: stdin) }
     }
 
     /// Runs `executable` with `arguments` and blocks the calling thread until it exits.

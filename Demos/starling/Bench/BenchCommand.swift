@@ -97,7 +97,7 @@ struct BenchCommand: AsyncParsableCommand {
             // each topology measured in a child process (`--only`).
             if let only {
                 let single = TopologiesBench.runSingle(topology: only, peers: peers ?? 1_000)
-                print(JSONText.encode(single) ?? "{}")
+                print(JSONText.encode(single))
                 return
             }
             let report = try await TopologiesBench.run(peers: peers ?? 1_000, loopbackPeers: loopbackPeers)
@@ -137,7 +137,7 @@ struct BenchResult: Encodable {
         try container.encode(targets, forKey: .targets)
     }
 
-    var json: String { JSONText.encode(self) ?? "{}" }
+    var json: String { JSONText.encode(self) }
 
     var table: String {
         var text = """

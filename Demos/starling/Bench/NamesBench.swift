@@ -68,7 +68,7 @@ enum NamesBench {
         var wallSeconds: Double
         var targets: [BenchTarget]
 
-        var json: String { JSONText.encode(self) ?? "{}" }
+        var json: String { JSONText.encode(self) }
 
         var table: String {
             func number(_ value: Double) -> String { String(format: "%.1f", value) }

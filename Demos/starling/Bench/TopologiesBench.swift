@@ -108,7 +108,7 @@ enum TopologiesBench {
         var loopback: [TopologiesLoopback.Figures]
         var targets: [BenchTarget]
 
-        var json: String { JSONText.encode(self) ?? "{}" }
+        var json: String { JSONText.encode(self) }
 
         var table: String {
             func row(_ name: String, _ pure: String, _ hybrid: String, _ superPeer: String) -> String {

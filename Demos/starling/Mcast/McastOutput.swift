@@ -4,8 +4,7 @@ import Foundation
 enum McastOutput {
     /// Writes `value` as one line of JSON (keys sorted) to standard output at once.
     static func emitJSON(_ value: some Encodable) {
-        guard let text = JSONText.encode(value) else { return }
-        UDPCommand.emit(text)
+        UDPCommand.emit(JSONText.encode(value))
     }
 
     /// A sender id as 16 hex digits, as every output shows it.
