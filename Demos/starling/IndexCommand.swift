@@ -138,11 +138,6 @@ struct IndexOutput: Sendable {
     }
 
     private func emit(text: String, _ object: [String: Any]) {
-        if json {
-            JSONText.print(object: object)
-        } else {
-            print(text)
-            flushOutput()
-        }
+        JSONText.emit(json: json, text: text, object)
     }
 }

@@ -31,4 +31,19 @@ enum JSONText {
         Swift.print(encode(object: object))
         flushOutput()
     }
+
+    /// Prints `object` as one line of JSON when `json`, else `text`, and writes it out
+    /// at once: the two forms of one line of a command's output.
+    static func emit(json: Bool, text: String, _ object: [String: Any]) {
+        guard !json else { return print(object: object) }
+        Swift.print(text)
+        flushOutput()
+    }
+
+    /// Prints `value` as one line of JSON when `json`, else `text`, and writes it out at once.
+    static func emit(json: Bool, text: String, _ value: some Encodable) {
+        guard !json else { return print(value) }
+        Swift.print(text)
+        flushOutput()
+    }
 }

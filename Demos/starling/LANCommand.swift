@@ -145,12 +145,7 @@ struct LANCommand: AsyncParsableCommand {
 
     /// Prints `text`, or `line` with --json, and writes it out at once.
     private func emit(text: String, _ line: Line) {
-        if json {
-            JSONText.print(line)
-        } else {
-            print(text)
-            flushOutput()
-        }
+        JSONText.emit(json: json, text: text, line)
     }
 
     /// Starts the overlay peer on the interface's IPv4 address.

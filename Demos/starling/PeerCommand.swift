@@ -201,11 +201,6 @@ struct PeerOutput: Sendable {
 
     /// Prints `text`, or `object` with --json, and writes it out at once.
     func emit(text: String, _ object: [String: Any]) {
-        if json {
-            JSONText.print(object: object)
-        } else {
-            print(text)
-            flushOutput()
-        }
+        JSONText.emit(json: json, text: text, object)
     }
 }
